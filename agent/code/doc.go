@@ -1,0 +1,33 @@
+// Package code reads the item codes that barcode scanners send: GS1
+// element strings (GS1-128, GS1 DataMatrix, GS1 QR, DataBar, DotCode), GS1
+// Digital Link URIs, bare GTINs (EAN-13, UPC-A, EAN-8) and HIBC supplier
+// labels, and turns them into a Code with the item key (GTIN + serial, or
+// HIBC labeler + product + serial), lot, expiry and production date.
+//
+// Routing, in order:
+//
+//   - data starting with '+' is HIBC, whatever the symbology ("+/" is an
+//     HIBC provider code and is returned as KindPlain);
+//   - a GS1 AIM identifier (]C1 ]d2 ]Q3 ]e0 ]J1 ...) means a GS1 element
+//     string: the leading FNC1 is implied, each separator FNC1 arrives as
+//     GS (0x1D);
+//   - ]E0 (EAN-13, UPC-A) and ]E4 (EAN-8) carry a bare GTIN;
+//   - data starting with http:// or https:// whose path holds a GS1
+//     primary key is a Digital Link; any other URI is plain;
+//   - without an AIM identifier, data that starts with GS, or starts with
+//     (01)/(02) and a 14-digit GTIN or (00) and an 18-digit SSCC with a
+//     valid check digit, is read as a GS1 element string when it contains
+//     GS (then any fault is an error) or when it parses completely into
+//     known AIs (otherwise it is plain, without error);
+//   - anything else is KindPlain, without error: wristbands, badges and
+//     command barcodes are matched later by configured patterns.
+//
+// Errors are reserved for codes that clearly try to be GS1, Digital Link or
+// HIBC and are wrong. Every error is an *Error naming the field, the byte
+// offset and the reason, wrapping one of the sentinel errors.
+//
+// The package is pure: it must never log, do I/O, keep state between calls
+// or read the clock except through Parser.Now. It imports only the standard
+// library. Values may identify patients (GSRN 8018, wristbands), so error
+// messages never quote the value of a person-related AI.
+package code
