@@ -1,0 +1,27 @@
+// Package mercury is the protocol layer for UHF RFID modules that speak the
+// ThingMagic/JADAK Mercury serial protocol (M6e, M6e Nano, M6e Micro, M7e):
+// it builds the host's request frames byte for byte, cuts the module's byte
+// stream into response frames, checks both CRCs (the frame's and the tag's
+// own Gen2 CRC) and turns responses into typed values: tag reads with their
+// metadata, keep-alives, statistics, version information and module errors.
+//
+// A request is
+//
+//	FF LEN OP DATA[LEN] CRC(2, big-endian)
+//
+// and a response is
+//
+//	FF LEN OP STATUS(2) DATA[LEN] CRC(2, big-endian)
+//
+// where LEN counts DATA only and the CRC covers LEN through DATA (the status
+// word included). The CRC is the Mercury CRC (see CRC), not CRC-16/CCITT.
+//
+// The package is pure: it never reads or writes a device, never sleeps or
+// blocks, never starts a goroutine and never logs (a tag's EPC may identify
+// a patient's implant). A Decoder holds one fixed buffer, allocated with
+// it, and never grows: feeding it any amount of any bytes costs bounded
+// memory and no allocation per frame. Values handed to callbacks alias that
+// buffer and are valid only until the callback returns; copy what must be
+// kept (TagRead.Clone). The serial driver that opens the port and sequences
+// the commands is built on top of this package.
+package mercury
