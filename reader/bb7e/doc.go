@@ -16,9 +16,24 @@
 // tag notifications (RSSI, PC, EPC, the tag's Gen2 CRC, checked), error
 // frames and the responses a driver needs.
 //
-// It is pure: it never reads or writes a device, never sleeps or blocks,
-// never starts a goroutine and never logs (an EPC may identify a patient's
-// implant). A Decoder allocates its one buffer when made and never grows
-// it. Frames handed to callbacks alias that buffer and are valid only
-// until the callback returns. The serial driver is built on top of it.
+// The protocol layer (Decoder, the Cmd* builders, ParseEvent and the
+// other parsers) is pure: it never reads or writes a device, never sleeps
+// or blocks, never starts a goroutine and never logs (an EPC may identify
+// a patient's implant). A Decoder allocates its one buffer when made and
+// never grows it. Frames handed to callbacks alias that buffer and are
+// valid only until the callback returns.
+//
+// Reader is the serial driver on top of it: it opens the line through
+// package reader, asks for the module's versions, sets region and power,
+// multi-polls in bursts of ReaderConfig.PollCount rounds and streams
+// every tag read whose Gen2 CRC is good to its caller as a TagEvent,
+// reconnecting when the module goes silent or is unplugged. One
+// goroutine, Run's, does all the I/O.
+//
+// The driver must never block the rest of the agent and never log tag
+// data: emit is called on Run's goroutine and must only hand the event
+// on; log lines carry counts and error codes in words, never an EPC.
+// Rounds without a tag (error 0x15) are counted, not logged; everything
+// else that is discarded is counted (Reader.Counters) and logged,
+// rate-limited.
 package bb7e
