@@ -1,0 +1,101 @@
+package bolt
+
+import (
+	"testing"
+	"time"
+)
+
+// The benchmarks write to files under the test's temporary directory, on
+// the disk that holds it (set TMPDIR to judge another disk). Run them with
+//
+//	go test -run '^$' -bench . ./agent/bolt/
+
+func BenchmarkIngest(b *testing.B) {
+	record := BenchMovement()
+	n := max(b.N, 1000)
+	rate, err := BenchIngest(b.TempDir(), n, 64, record)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The ceiling, measured in the same run.
+	ceiling, err := BenchRawBolt(b.TempDir(), n, benchRecordSize(record))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "movements/s")
+	b.ReportMetric(ceiling, "raw-puts/s")
+	b.ReportMetric(rate/ceiling, "of-raw")
+}
+
+func BenchmarkRawBolt(b *testing.B) {
+	rate, err := BenchRawBolt(b.TempDir(), max(b.N, 1000), benchRecordSize(BenchMovement()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "puts/s")
+}
+
+func BenchmarkTxPerMovement(b *testing.B) {
+	rate, err := BenchTxPerMovement(b.TempDir(), max(b.N, 100), BenchMovement())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "movements/s")
+}
+
+// BenchmarkLatency is one paced run of 2 s, whatever b.N: its figures are
+// percentiles, not a time per operation.
+func BenchmarkLatency(b *testing.B) {
+	p50, p99, worst, err := BenchLatency(b.TempDir(), GoalLatencyRate, 2*time.Second, BenchMovement())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(p50)/1e6, "p50-ms")
+	b.ReportMetric(float64(p99)/1e6, "p99-ms")
+	b.ReportMetric(float64(worst)/1e6, "max-ms")
+}
+
+func BenchmarkEncode(b *testing.B) {
+	m := BenchMovement()
+	m.Gateway = "bench"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeRecord(&m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	m := BenchMovement()
+	m.Gateway = "bench"
+	rec, err := encodeRecord(&m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeRecord(1, rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes several files")
+	}
+	res, err := Bench(t.TempDir(), BenchConfig{N: 2000, NaiveN: 20, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 9 {
+		t.Fatalf("%d results", len(res))
+	}
+	for _, r := range res {
+		if r.Value <= 0 {
+			t.Errorf("%s: %v", r.Name, r.Value)
+		}
+		t.Log(r)
+	}
+}

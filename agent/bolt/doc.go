@@ -1,0 +1,28 @@
+// Package bolt is the gateway's durable, append-only ledger of movements,
+// kept in one bbolt file. It implements agent.Ledger.
+//
+// One writer goroutine owns every write. Submit queues a movement; the
+// writer gathers queued movements into one transaction (until MaxBatch are
+// queued or MaxDelay has passed since the first of them), assigns each the
+// next sequence number, commits, and only then reports each movement to its
+// done callback. Under load the transactions grow by themselves, so one
+// pair of fdatasyncs is shared by thousands of movements; at a trickle each
+// movement waits at most MaxDelay before its commit.
+//
+// The file holds three buckets: "meta" (format version, gateway id, created
+// time, last sequence number, rejected count), "movements" (8-byte
+// big-endian sequence number to the encoded record) and "items" (item key,
+// 0x00, 8-byte sequence number, to nothing), so that Trace is one cursor
+// seek, and Range, which the outbox reads, is a walk in sequence order.
+// firmware-notes/ledger.md describes the layout and the record encoding.
+//
+// What the package must never do:
+//   - lose a movement it reported as accepted: done reports success only
+//     after the transaction holding the movement has committed, and bbolt
+//     fdatasyncs every commit (NoSync is never set);
+//   - rewrite or delete a movement: the ledger only appends, and a sequence
+//     number, once committed, names the same record for ever;
+//   - log item or patient data at info level or above: its log lines carry
+//     counts, sequence numbers, durations, the file's path and the gateway
+//     id, and its errors name sequence numbers, not item keys.
+package bolt

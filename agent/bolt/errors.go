@@ -1,0 +1,95 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors returned by this package wrap one of these where
+// one applies; test for them with errors.Is.
+var (
+	// ErrClosed is returned (or passed to a done callback) when the ledger
+	// has been closed.
+	ErrClosed = errors.New("bolt: ledger closed")
+
+	// ErrLocked is returned when another process holds the ledger file.
+	ErrLocked = errors.New("bolt: ledger file locked by another process")
+
+	// ErrGatewayMismatch is returned when a ledger file is opened for a
+	// gateway other than the one it was created for, and passed to the done
+	// callback of a movement that names another gateway. See
+	// GatewayMismatchError.
+	ErrGatewayMismatch = errors.New("bolt: gateway mismatch")
+
+	// ErrCorrupt is returned when the file or a record in it is not what the
+	// ledger wrote. See CorruptError.
+	ErrCorrupt = errors.New("bolt: ledger corrupt")
+
+	// ErrInvalidMovement is passed to the done callback of a movement the
+	// ledger refuses to record: unknown kind, no item key on a movement that
+	// needs one, a sequence number already set, a time the encoding cannot
+	// hold, or a record too large.
+	ErrInvalidMovement = errors.New("bolt: invalid movement")
+
+	// ErrNotFound is returned by Get for a sequence number that is not in
+	// the ledger.
+	ErrNotFound = errors.New("bolt: movement not found")
+
+	// ErrReadOnly is returned when a write is attempted on a ledger opened
+	// with OpenReadOnly.
+	ErrReadOnly = errors.New("bolt: ledger is read-only")
+
+	// ErrVersion is returned when the file was written in a format version
+	// this build does not know.
+	ErrVersion = errors.New("bolt: unsupported ledger format version")
+
+	// ErrNotLedger is returned when the file is a bbolt database but not a
+	// udi-edge ledger.
+	ErrNotLedger = errors.New("bolt: not a udi-edge ledger file")
+)
+
+// GatewayMismatchError reports a ledger file that belongs to another gateway
+// (Path set), or a movement that names another gateway than its ledger (Path
+// empty). It wraps ErrGatewayMismatch.
+type GatewayMismatchError struct {
+	// Path is the ledger file, when the mismatch was found on open.
+	Path string
+	// Ledger is the gateway the ledger file belongs to.
+	Ledger string
+	// Requested is the gateway that was asked for.
+	Requested string
+}
+
+// Error implements error.
+func (e *GatewayMismatchError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("bolt: ledger %s belongs to gateway %q, not %q", e.Path, e.Ledger, e.Requested)
+	}
+	return fmt.Sprintf("bolt: movement for gateway %q submitted to the ledger of gateway %q", e.Requested, e.Ledger)
+}
+
+// Unwrap returns ErrGatewayMismatch.
+func (e *GatewayMismatchError) Unwrap() error { return ErrGatewayMismatch }
+
+// CorruptError reports a record or index entry that does not decode or does
+// not agree with the rest of the file. Seq is the movement's sequence number
+// (0 when the damage is not in one movement). It wraps ErrCorrupt.
+type CorruptError struct {
+	Seq    uint64
+	Reason string
+}
+
+// Error implements error.
+func (e *CorruptError) Error() string {
+	if e.Seq == 0 {
+		return "bolt: ledger corrupt: " + e.Reason
+	}
+	return fmt.Sprintf("bolt: movement %d corrupt: %s", e.Seq, e.Reason)
+}
+
+// Unwrap returns ErrCorrupt.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+func corruptf(seq uint64, format string, args ...any) error {
+	return &CorruptError{Seq: seq, Reason: fmt.Sprintf(format, args...)}
+}

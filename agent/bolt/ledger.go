@@ -1,0 +1,904 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
+
+// Defaults for Options.
+const (
+	// DefaultMaxBatch is the most movements one transaction holds.
+	DefaultMaxBatch = 4096
+	// DefaultMaxDelay is how long the writer waits, from the moment the
+	// first movement of a batch was queued, for more movements before it
+	// commits. Movements that queue up while a commit is in flight are
+	// taken without waiting.
+	DefaultMaxDelay = 1 * time.Millisecond
+	// DefaultQueueSize is how many submitted movements may wait for the
+	// writer before Submit blocks.
+	DefaultQueueSize = 2 * DefaultMaxBatch
+	// DefaultLockTimeout is how long Open waits for another process to
+	// release the file.
+	DefaultLockTimeout = 5 * time.Second
+)
+
+// FormatVersion is the version of the file layout this package writes (see
+// firmware-notes/ledger.md). The record encoding carries its own version
+// byte.
+const FormatVersion = 1
+
+// Bucket and meta key names: part of the file format.
+var (
+	bucketMeta      = []byte("meta")
+	bucketMovements = []byte("movements")
+	bucketItems     = []byte("items")
+
+	metaVersion  = []byte("version")
+	metaGateway  = []byte("gateway")
+	metaCreated  = []byte("created")
+	metaLastSeq  = []byte("last_seq")
+	metaRejected = []byte("rejected")
+)
+
+// initialMmapSize is mapped up front so that the writer rarely has to remap
+// (a remap waits for open read transactions).
+const initialMmapSize = 64 << 20
+
+// rangeChunk is how many movements Range reads per read transaction.
+const rangeChunk = 512
+
+// Options configure a writable ledger. Zero values take the Default*
+// constants.
+type Options struct {
+	// Path is the ledger file. It is created with mode 0600, and its
+	// directory with mode 0700, when missing.
+	Path string
+	// Gateway is this gateway's id. Required. It is stamped on every
+	// movement; a file created for one gateway refuses to open for another.
+	Gateway string
+	// MaxBatch is the most movements one transaction holds.
+	MaxBatch int
+	// MaxDelay is how long the writer waits for more movements after the
+	// first movement of a batch was queued. A negative value commits as soon
+	// as the queue is empty.
+	MaxDelay time.Duration
+	// QueueSize is how many submitted movements may wait before Submit
+	// blocks. The default is DefaultQueueSize or twice MaxBatch, whichever
+	// is larger, up to 65536.
+	QueueSize int
+	// LockTimeout is how long Open waits for another process to release the
+	// file before it fails with ErrLocked.
+	LockTimeout time.Duration
+	// Logger receives the ledger's log lines; nil discards them.
+	Logger *slog.Logger
+
+	// clock replaces the wall clock in batching tests.
+	clock clock
+	// maxSize caps the file in tests of failing transactions.
+	maxSize int
+}
+
+// Stats are counters of a ledger since it was opened.
+type Stats struct {
+	// Movements is how many movements were committed.
+	Movements uint64
+	// Rejected is how many of them were rejected reads (KindReject).
+	Rejected uint64
+	// RejectedTotal is how many rejected reads the file holds in all.
+	RejectedTotal uint64
+	// Transactions is how many write transactions committed.
+	Transactions uint64
+	// Failed is how many movements were refused because their transaction
+	// failed.
+	Failed uint64
+	// Invalid is how many movements were refused before writing (see
+	// ErrInvalidMovement and ErrGatewayMismatch).
+	Invalid uint64
+	// MaxBatch is the largest number of movements one transaction held.
+	MaxBatch int
+	// CommitTime is the total time spent committing: writing pages and the
+	// two fdatasyncs of each commit.
+	CommitTime time.Duration
+	// WriteTime is the part of CommitTime bbolt reports as writing to disk,
+	// fdatasyncs included.
+	WriteTime time.Duration
+	// LastSeq is the sequence number of the last committed movement.
+	LastSeq uint64
+	// Queued is how many submitted movements wait for the writer.
+	Queued int
+}
+
+// Ledger is the bbolt ledger. Its methods are safe for concurrent use.
+type Ledger struct {
+	db       *bolt.DB
+	path     string
+	gateway  string
+	created  time.Time
+	readOnly bool
+	log      *slog.Logger
+	clock    clock
+
+	maxBatch int
+	maxDelay time.Duration
+
+	q queue
+
+	stopped   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	dbClosed  atomic.Bool
+
+	last     atomic.Uint64 // last committed seq
+	rejected uint64        // rejected reads in the file; writer only
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+var _ agent.Ledger = (*Ledger)(nil)
+
+// request is one submitted movement on its way to the writer.
+type request struct {
+	m      agent.Movement
+	rec    []byte // encoded record, nil when err is set
+	err    error  // set when the movement is refused before writing
+	done   func(agent.Movement, error)
+	queued time.Time
+}
+
+// Open opens the ledger file at opts.Path for writing, creating it when
+// missing, and starts the writer. It fails with ErrLocked when another
+// process holds the file, with a *GatewayMismatchError when the file belongs
+// to another gateway, with ErrVersion for a newer format and ErrNotLedger
+// for a bbolt file that is not a ledger.
+func Open(opts Options) (*Ledger, error) {
+	if opts.Path == "" {
+		return nil, errors.New("bolt: open: no path")
+	}
+	if err := checkGateway(opts.Gateway); err != nil {
+		return nil, err
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.MaxDelay == 0 {
+		opts.MaxDelay = DefaultMaxDelay
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = max(DefaultQueueSize, min(2*opts.MaxBatch, 1<<16))
+	}
+	// A batch never holds more than the queue can.
+	opts.MaxBatch = min(opts.MaxBatch, opts.QueueSize)
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.clock == nil {
+		opts.clock = wallClock{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("bolt: create directory: %w", err)
+	}
+	if _, err := os.Stat(opts.Path); errors.Is(err, fs.ErrNotExist) {
+		if err := create(opts.Path, opts.Gateway, log); err != nil {
+			return nil, err
+		}
+	}
+	bopts := &bolt.Options{
+		Timeout:         opts.LockTimeout,
+		InitialMmapSize: initialMmapSize,
+		FreelistType:    bolt.FreelistMapType,
+	}
+	if opts.maxSize > 0 {
+		bopts.MaxSize, bopts.InitialMmapSize = opts.maxSize, 0
+	}
+	db, err := bolt.Open(opts.Path, 0o600, bopts)
+	if err != nil {
+		return nil, openError(opts.Path, err)
+	}
+	l := &Ledger{
+		db:       db,
+		path:     opts.Path,
+		gateway:  opts.Gateway,
+		log:      log,
+		clock:    opts.clock,
+		maxBatch: opts.MaxBatch,
+		maxDelay: opts.MaxDelay,
+		stopped:  make(chan struct{}),
+	}
+	l.q.init(opts.QueueSize, opts.MaxBatch)
+	if err := l.tightenMode(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := db.Update(l.initMeta); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	l.stats.LastSeq = l.last.Load()
+	l.stats.RejectedTotal = l.rejected
+	log.Info("ledger opened", "path", l.path, "gateway", l.gateway, "last_seq", l.last.Load())
+	go l.run()
+	return l, nil
+}
+
+// OpenReadOnly opens an existing ledger file for reading, for example to
+// trace items on a stopped agent's file. When another process holds the
+// file for writing it retries until timeout has passed (once when timeout is
+// not positive) and then fails with an error wrapping ErrLocked. Submit and
+// Append on the returned ledger fail with ErrReadOnly.
+func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
+	if timeout <= 0 {
+		timeout = time.Nanosecond
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  timeout,
+		ReadOnly: true,
+	})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	l := &Ledger{
+		db:       db,
+		path:     path,
+		readOnly: true,
+		log:      slog.New(slog.DiscardHandler),
+		clock:    wallClock{},
+		stopped:  make(chan struct{}),
+	}
+	close(l.stopped)
+	err = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%w: %s has no meta bucket", ErrNotLedger, path)
+		}
+		return l.readMeta(tx, meta)
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// create makes a new ledger file at path as a whole or not at all: it is
+// written and synced under a temporary name, linked to path (which fails,
+// harmlessly, when another process created path meanwhile; renamed where
+// the file system has no hard links) and the directory synced. A power cut during bbolt's own initialisation of a file
+// can leave it unreadable; this way it can only leave a stray temporary.
+func create(path, gateway string, log *slog.Logger) error {
+	tmp := fmt.Sprintf("%s.init-%d", path, os.Getpid())
+	_ = os.Remove(tmp)
+	defer os.Remove(tmp)
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("bolt: create %s: %w", tmp, err)
+	}
+	l := &Ledger{path: path, gateway: gateway, log: log}
+	err = db.Update(l.initMeta)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bolt: create %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		// A file system without hard links: rename, unless path appeared.
+		if _, serr := os.Stat(path); !errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("bolt: create %s: %w", path, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("bolt: create %s: %w", path, err)
+		}
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("bolt: create %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes the directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func openError(path string, err error) error {
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("bolt: open %s: %w", path, ErrLocked)
+	}
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+		return fmt.Errorf("bolt: open %s: %w: %w", path, ErrCorrupt, err)
+	}
+	return fmt.Errorf("bolt: open %s: %w", path, err)
+}
+
+func checkGateway(g string) error {
+	if g == "" {
+		return errors.New("bolt: open: no gateway id")
+	}
+	if len(g) > 255 {
+		return fmt.Errorf("bolt: open: gateway id of %d bytes exceeds 255", len(g))
+	}
+	for _, r := range g {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("bolt: open: gateway id %q contains a control character", g)
+		}
+	}
+	return nil
+}
+
+// tightenMode makes an existing file readable by its owner only.
+func (l *Ledger) tightenMode() error {
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		return fmt.Errorf("bolt: stat %s: %w", l.path, err)
+	}
+	if perm := fi.Mode().Perm(); perm&^0o600 != 0 {
+		if err := os.Chmod(l.path, 0o600); err != nil {
+			return fmt.Errorf("bolt: chmod %s: %w", l.path, err)
+		}
+		l.log.Warn("ledger file mode tightened", "path", l.path, "was", perm.String())
+	}
+	return nil
+}
+
+// initMeta creates the buckets of a new file, or checks an existing one,
+// and loads the last sequence number.
+func (l *Ledger) initMeta(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		empty := true
+		_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if !empty {
+			return fmt.Errorf("%w: %s has buckets but no meta", ErrNotLedger, l.path)
+		}
+		var err error
+		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+			return fmt.Errorf("bolt: create meta: %w", err)
+		}
+		now := time.Now()
+		for _, kv := range [][2][]byte{
+			{metaVersion, binary.BigEndian.AppendUint64(nil, FormatVersion)},
+			{metaGateway, []byte(l.gateway)},
+			{metaCreated, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))},
+			{metaLastSeq, make([]byte, 8)},
+			{metaRejected, make([]byte, 8)},
+		} {
+			if err := meta.Put(kv[0], kv[1]); err != nil {
+				return fmt.Errorf("bolt: init meta: %w", err)
+			}
+		}
+		for _, name := range [][]byte{bucketMovements, bucketItems} {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("bolt: create %s: %w", name, err)
+			}
+		}
+		l.log.Info("ledger created", "path", l.path, "gateway", l.gateway)
+	}
+	want := l.gateway
+	if err := l.readMeta(tx, meta); err != nil {
+		return err
+	}
+	if l.gateway != want {
+		return &GatewayMismatchError{Path: l.path, Ledger: l.gateway, Requested: want}
+	}
+	return nil
+}
+
+// readMeta loads the meta bucket into l and checks it against the
+// movements bucket.
+func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
+	u64 := func(key []byte) (uint64, error) {
+		v := meta.Get(key)
+		if len(v) != 8 {
+			return 0, corruptf(0, "meta %s has %d bytes, want 8", key, len(v))
+		}
+		return binary.BigEndian.Uint64(v), nil
+	}
+	version, err := u64(metaVersion)
+	if err != nil {
+		return err
+	}
+	if version != FormatVersion {
+		return fmt.Errorf("%w: %s has format %d, this build reads %d", ErrVersion, l.path, version, FormatVersion)
+	}
+	gw := meta.Get(metaGateway)
+	if len(gw) == 0 {
+		return corruptf(0, "meta has no gateway")
+	}
+	l.gateway = string(gw)
+	created, err := u64(metaCreated)
+	if err != nil {
+		return err
+	}
+	l.created = time.Unix(0, int64(created))
+	last, err := u64(metaLastSeq)
+	if err != nil {
+		return err
+	}
+	if l.rejected, err = u64(metaRejected); err != nil {
+		return err
+	}
+	mb, ib := tx.Bucket(bucketMovements), tx.Bucket(bucketItems)
+	if mb == nil || ib == nil {
+		return corruptf(0, "movements or items bucket missing")
+	}
+	var lastKey uint64
+	if k, _ := mb.Cursor().Last(); k != nil {
+		if len(k) != 8 {
+			return corruptf(0, "movement key of %d bytes", len(k))
+		}
+		lastKey = binary.BigEndian.Uint64(k)
+	}
+	if lastKey != last {
+		return corruptf(0, "meta last_seq %d but last movement %d", last, lastKey)
+	}
+	l.last.Store(last)
+	return nil
+}
+
+// Path returns the ledger file's path.
+func (l *Ledger) Path() string { return l.path }
+
+// Gateway returns the gateway id the ledger file belongs to.
+func (l *Ledger) Gateway() string { return l.gateway }
+
+// Created returns when the ledger file was created.
+func (l *Ledger) Created() time.Time { return l.created }
+
+// LastSeq returns the sequence number of the last committed movement, 0 for
+// an empty ledger.
+func (l *Ledger) LastSeq() uint64 { return l.last.Load() }
+
+// Stats returns the ledger's counters.
+func (l *Ledger) Stats() Stats {
+	l.statsMu.Lock()
+	s := l.stats
+	l.statsMu.Unlock()
+	s.LastSeq = l.last.Load()
+	s.Queued = l.q.len()
+	if !l.dbClosed.Load() {
+		ts := l.db.Stats().TxStats
+		s.WriteTime = ts.GetWriteTime()
+	}
+	return s
+}
+
+// Submit queues m for the next transaction; see agent.Ledger. It blocks
+// while QueueSize movements are waiting. done is called exactly once:
+//   - from the writer goroutine, after the transaction holding m committed,
+//     with m's Gateway and Seq filled in;
+//   - from the writer goroutine, with the error and Seq 0, when that
+//     transaction failed;
+//   - from the writer goroutine, in submission order, with an error
+//     wrapping ErrInvalidMovement or ErrGatewayMismatch when the ledger
+//     refuses m (no sequence number is used up);
+//   - from Submit itself, before it returns, with ErrClosed after Close
+//     (also when Close is called while Submit waits for room) or with
+//     ErrReadOnly on a ledger opened with OpenReadOnly.
+//
+// done must not block and must not call Submit or Append. A nil done
+// ignores the outcome.
+func (l *Ledger) Submit(m agent.Movement, done func(agent.Movement, error)) {
+	if done == nil {
+		done = func(agent.Movement, error) {}
+	}
+	if l.readOnly {
+		done(m, ErrReadOnly)
+		return
+	}
+	r := request{m: m, done: done}
+	r.err = l.prepare(&r)
+	if !l.q.put(r, l.clock) {
+		done(m, ErrClosed)
+	}
+}
+
+// prepare checks r.m, stamps the gateway and encodes the record, so that
+// the writer only has to put bytes.
+func (l *Ledger) prepare(r *request) error {
+	m := &r.m
+	if m.Gateway != "" && m.Gateway != l.gateway {
+		return &GatewayMismatchError{Ledger: l.gateway, Requested: m.Gateway}
+	}
+	if m.Seq != 0 {
+		return fmt.Errorf("%w: sequence number %d already set; the ledger assigns it", ErrInvalidMovement, m.Seq)
+	}
+	if err := checkMovement(m); err != nil {
+		return err
+	}
+	m.Gateway = l.gateway
+	rec, err := encodeRecord(m)
+	if err != nil {
+		return err
+	}
+	r.rec = rec
+	return nil
+}
+
+type appendResult struct {
+	m   agent.Movement
+	err error
+}
+
+// Append submits m and waits until it is durable. It returns m with Gateway
+// and Seq filled in, or the error its done callback received. When ctx ends
+// first it returns ctx's error; the movement may still be committed.
+func (l *Ledger) Append(ctx context.Context, m agent.Movement) (agent.Movement, error) {
+	ch := make(chan appendResult, 1)
+	l.Submit(m, func(m agent.Movement, err error) { ch <- appendResult{m, err} })
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-ctx.Done():
+		return agent.Movement{}, ctx.Err()
+	}
+}
+
+// Close stops accepting movements (a later Submit reports ErrClosed),
+// commits everything already queued, waits for the done callbacks, and
+// closes the file. Calling it again returns the first call's result.
+func (l *Ledger) Close() error {
+	l.closeOnce.Do(func() {
+		if !l.readOnly {
+			l.q.close()
+			<-l.stopped
+		}
+		l.dbClosed.Store(true)
+		if err := l.db.Close(); err != nil {
+			l.closeErr = fmt.Errorf("bolt: close %s: %w", l.path, err)
+		}
+		if !l.readOnly {
+			l.log.Info("ledger closed", "path", l.path, "last_seq", l.last.Load())
+		}
+	})
+	return l.closeErr
+}
+
+// run is the writer goroutine.
+func (l *Ledger) run() {
+	defer close(l.stopped)
+	var scratch []byte
+	for {
+		batch, ok := l.q.take(l.maxDelay, l.clock)
+		if !ok {
+			return
+		}
+		scratch = l.flush(batch, scratch)
+		l.q.recycle(batch)
+	}
+}
+
+// flush writes the valid movements of batch in one transaction and then
+// calls every done callback in order. scratch is a reusable key buffer.
+func (l *Ledger) flush(batch []request, scratch []byte) []byte {
+	valid, rejected := 0, uint64(0)
+	for i := range batch {
+		if batch[i].err == nil {
+			valid++
+			if batch[i].m.Kind == agent.KindReject {
+				rejected++
+			}
+		}
+	}
+	var (
+		commit time.Duration
+		err    error
+	)
+	if valid > 0 {
+		commit, scratch, err = l.write(batch, scratch, rejected)
+		l.statsMu.Lock()
+		if err != nil {
+			l.stats.Failed += uint64(valid)
+		} else {
+			l.stats.Transactions++
+			l.stats.Movements += uint64(valid)
+			l.stats.Rejected += rejected
+			l.stats.RejectedTotal = l.rejected
+			l.stats.CommitTime += commit
+			l.stats.MaxBatch = max(l.stats.MaxBatch, valid)
+		}
+		l.stats.Invalid += uint64(len(batch) - valid)
+		l.statsMu.Unlock()
+		if err != nil {
+			l.log.Error("ledger transaction failed", "movements", valid, "err", err)
+		} else {
+			l.log.Debug("ledger transaction committed", "movements", valid, "last_seq", l.last.Load(), "commit", commit)
+		}
+	} else {
+		l.statsMu.Lock()
+		l.stats.Invalid += uint64(len(batch))
+		l.statsMu.Unlock()
+	}
+	for i := range batch {
+		r := &batch[i]
+		switch {
+		case r.err != nil:
+			r.done(r.m, r.err)
+		case err != nil:
+			r.m.Seq = 0
+			r.done(r.m, err)
+		default:
+			r.done(r.m, nil)
+		}
+	}
+	return scratch
+}
+
+// write puts the valid movements of batch in one transaction and commits
+// it, assigning sequence numbers. On error nothing is advanced.
+func (l *Ledger) write(batch []request, scratch []byte, rejected uint64) (time.Duration, []byte, error) {
+	tx, err := l.db.Begin(true)
+	if err != nil {
+		return 0, scratch, fmt.Errorf("bolt: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // no-op after a commit
+
+	mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
+	mb.FillPercent = 1.0
+	// When (nearly) every index entry of this transaction sorts after the
+	// last one in the file (serials received in order), the index grows at
+	// its right edge and its new pages can be packed as densely as the
+	// movements'. Entries that arrive in no order keep bbolt's default
+	// fill, which leaves room in each page for later inserts.
+	lastIndexed, _ := ib.Cursor().Last()
+	lastIndexed = bytes.Clone(lastIndexed)
+	appended, indexed := 0, 0
+	seq := l.last.Load()
+	key := make([]byte, 8)
+	for i := range batch {
+		r := &batch[i]
+		if r.err != nil {
+			continue
+		}
+		seq++
+		r.m.Seq = seq
+		binary.BigEndian.PutUint64(key, seq)
+		if err := mb.Put(key, r.rec); err != nil {
+			return 0, scratch, fmt.Errorf("bolt: put movement %d: %w", seq, err)
+		}
+		if r.m.Item != "" {
+			scratch = append(scratch[:0], r.m.Item...)
+			scratch = append(scratch, 0)
+			scratch = binary.BigEndian.AppendUint64(scratch, seq)
+			indexed++
+			if bytes.Compare(scratch, lastIndexed) > 0 {
+				appended++
+			}
+			if err := ib.Put(scratch, []byte{}); err != nil {
+				return 0, scratch, fmt.Errorf("bolt: put index of movement %d: %w", seq, err)
+			}
+		}
+	}
+	if appended*10 >= indexed*9 {
+		ib.FillPercent = 1.0
+	}
+	binary.BigEndian.PutUint64(key, seq)
+	if err := meta.Put(metaLastSeq, key); err != nil {
+		return 0, scratch, fmt.Errorf("bolt: put last_seq: %w", err)
+	}
+	if err := meta.Put(metaRejected, binary.BigEndian.AppendUint64(nil, l.rejected+rejected)); err != nil {
+		return 0, scratch, fmt.Errorf("bolt: put rejected count: %w", err)
+	}
+	start := time.Now()
+	if err := tx.Commit(); err != nil {
+		return 0, scratch, fmt.Errorf("bolt: commit: %w", err)
+	}
+	l.last.Store(seq)
+	l.rejected += rejected
+	return time.Since(start), scratch, nil
+}
+
+// view runs fn in a read transaction, mapping a closed database to
+// ErrClosed.
+func (l *Ledger) view(fn func(tx *bolt.Tx) error) error {
+	if l.dbClosed.Load() {
+		return ErrClosed
+	}
+	err := l.db.View(fn)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+// Get returns the movement with sequence number seq, or an error wrapping
+// ErrNotFound, or a *CorruptError.
+func (l *Ledger) Get(seq uint64) (agent.Movement, error) {
+	var m agent.Movement
+	err := l.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMovements).Get(seqKey(seq))
+		if v == nil {
+			return fmt.Errorf("bolt: movement %d: %w", seq, ErrNotFound)
+		}
+		var err error
+		m, err = decodeRecord(seq, v)
+		return err
+	})
+	return m, err
+}
+
+// Trace returns the movements of the item with the given key, oldest first,
+// found through the item index. A key that names no item returns an empty
+// slice. A damaged record or index entry returns a *CorruptError.
+func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error) {
+	out := []agent.Movement{}
+	if key == "" {
+		return out, nil
+	}
+	prefix := append([]byte(key), 0)
+	err := l.view(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMovements)
+		c := tx.Bucket(bucketItems).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if len(out)%256 == 255 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			seq, err := indexSeq(k, len(prefix))
+			if err != nil {
+				return err
+			}
+			m, err := getIndexed(mb, seq, key)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TracePrefix returns the movements of every item whose key starts with
+// prefix (for example "(01)09520123456788": every serial of one GTIN),
+// oldest first, at most limit of them (the oldest; no limit when limit is
+// not positive). An empty prefix returns an empty slice.
+func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]agent.Movement, error) {
+	out := []agent.Movement{}
+	if prefix == "" {
+		return out, nil
+	}
+	p := []byte(prefix)
+	err := l.view(func(tx *bolt.Tx) error {
+		var seqs []uint64
+		c := tx.Bucket(bucketItems).Cursor()
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			if len(seqs)%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			seq, err := indexSeq(k, len(p)+1)
+			if err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		slices.Sort(seqs)
+		if limit > 0 && len(seqs) > limit {
+			seqs = seqs[:limit]
+		}
+		mb := tx.Bucket(bucketMovements)
+		out = slices.Grow(out, len(seqs))
+		for _, seq := range seqs {
+			m, err := getIndexed(mb, seq, "")
+			if err != nil {
+				return err
+			}
+			if len(m.Item) < len(prefix) || m.Item[:len(prefix)] != prefix {
+				return corruptf(seq, "indexed under prefix but item differs")
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// indexSeq returns the sequence number of an index key at least minLen+8
+// bytes long (item key, 0x00, seq).
+func indexSeq(k []byte, minLen int) (uint64, error) {
+	if len(k) < minLen+8 || k[len(k)-9] != 0 {
+		return 0, corruptf(0, "malformed index key of %d bytes", len(k))
+	}
+	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
+}
+
+// getIndexed loads the movement an index entry points at and, when item is
+// not empty, checks it belongs to that item.
+func getIndexed(mb *bolt.Bucket, seq uint64, item string) (agent.Movement, error) {
+	v := mb.Get(seqKey(seq))
+	if v == nil {
+		return agent.Movement{}, corruptf(seq, "indexed but missing")
+	}
+	m, err := decodeRecord(seq, v)
+	if err != nil {
+		return m, err
+	}
+	if item != "" && m.Item != item {
+		return agent.Movement{}, corruptf(seq, "indexed under another item")
+	}
+	return m, nil
+}
+
+// Range calls fn for each movement from sequence number from on, in
+// sequence order, until fn returns an error (which Range returns) or no
+// movement is left. Movements are read in chunks, each in its own short read
+// transaction, and fn is called outside any transaction, so a slow fn does
+// not hold up the writer; movements committed while Range runs are
+// included.
+func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
+	chunk := make([]agent.Movement, 0, rangeChunk)
+	next := max(from, 1)
+	for {
+		chunk = chunk[:0]
+		err := l.view(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketMovements).Cursor()
+			for k, v := c.Seek(seqKey(next)); k != nil && len(chunk) < rangeChunk; k, v = c.Next() {
+				if len(k) != 8 {
+					return corruptf(0, "movement key of %d bytes", len(k))
+				}
+				seq := binary.BigEndian.Uint64(k)
+				m, err := decodeRecord(seq, v)
+				if err != nil {
+					return err
+				}
+				chunk = append(chunk, m)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range chunk {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < rangeChunk {
+			return nil
+		}
+		next = chunk[len(chunk)-1].Seq + 1
+	}
+}

@@ -1,0 +1,423 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
+
+// Record encoding, version 1. A record is the value stored under a
+// movement's sequence number; the sequence number itself is the key and is
+// not repeated in the record.
+//
+//	version   1 byte, recordVersion
+//	kind      1 byte: a code from kindCodes, or 0 followed by the kind as a string
+//	time      1 byte zone tag, then
+//	            tagZero:  nothing (the zero time.Time)
+//	            tagUTC:   varint Unix nanoseconds
+//	            tagZone:  varint Unix nanoseconds, string location name,
+//	                      string zone abbreviation, varint offset in seconds
+//	strings   Gateway, Item, GTIN, Serial, Lot, Expiry, Production,
+//	          Location, Station, Symbology, Raw, Reason; each a uvarint
+//	          length then the bytes
+//	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
+//
+// Codes and field order are fixed for version 1: a change to either is a new
+// version, and Decode keeps reading every older one.
+const recordVersion = 1
+
+// Zone tags of the time field.
+const (
+	tagZero = 0
+	tagUTC  = 1
+	tagZone = 2
+)
+
+const (
+	// maxRecordSize bounds one encoded movement.
+	maxRecordSize = 1 << 20
+	// maxItemKey bounds an item key (the index key adds 9 bytes; bbolt's
+	// own limit is 32 KiB).
+	maxItemKey = 1024
+	crcSize    = 4
+)
+
+// kindCodes maps a one-byte code to a movement kind. Index 0 means "the
+// kind follows as a string". The table is part of the file format: append
+// only, never reorder.
+var kindCodes = [...]agent.Kind{
+	1:  agent.KindReceive,
+	2:  agent.KindCommission,
+	3:  agent.KindStock,
+	4:  agent.KindIssue,
+	5:  agent.KindTransfer,
+	6:  agent.KindUse,
+	7:  agent.KindReturn,
+	8:  agent.KindWaste,
+	9:  agent.KindQuarantine,
+	10: agent.KindDispose,
+	11: agent.KindCount,
+	12: agent.KindAdjust,
+	13: agent.KindReject,
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Unix nanoseconds in an int64 cover 1677-09-21 to 2262-04-11.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+func kindCode(k agent.Kind) byte {
+	for i := 1; i < len(kindCodes); i++ {
+		if kindCodes[i] == k {
+			return byte(i)
+		}
+	}
+	return 0
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
+}
+
+func strLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// timeParts splits t into what the encoding stores.
+func timeParts(t time.Time) (tag byte, name, abbrev string, offset int) {
+	if t.IsZero() {
+		return tagZero, "", "", 0
+	}
+	loc := t.Location()
+	if loc == time.UTC {
+		return tagUTC, "", "", 0
+	}
+	abbrev, offset = t.Zone()
+	return tagZone, loc.String(), abbrev, offset
+}
+
+// RecordSize returns the size in bytes of m's record as the ledger stores
+// it, with m.Gateway as given (the ledger stamps its own); the 8-byte key
+// and the index entry are extra. It returns 0 for a movement the ledger
+// would refuse.
+func RecordSize(m agent.Movement) int {
+	if checkMovement(&m) != nil {
+		return 0
+	}
+	b, err := encodeRecord(&m)
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
+// checkMovement reports whether the record encoding and the index can hold
+// m. It does not look at Gateway or Seq, which belong to the ledger.
+func checkMovement(m *agent.Movement) error {
+	if !m.Kind.Valid() {
+		return fmt.Errorf("%w: kind %q is not a movement kind", ErrInvalidMovement, m.Kind)
+	}
+	if m.Item == "" && m.Kind != agent.KindReject {
+		return fmt.Errorf("%w: a %s movement needs an item key", ErrInvalidMovement, m.Kind)
+	}
+	if len(m.Item) > maxItemKey {
+		return fmt.Errorf("%w: item key of %d bytes exceeds %d", ErrInvalidMovement, len(m.Item), maxItemKey)
+	}
+	for i := 0; i < len(m.Item); i++ {
+		if m.Item[i] == 0 {
+			return fmt.Errorf("%w: item key contains a NUL byte", ErrInvalidMovement)
+		}
+	}
+	if !m.Time.IsZero() && (m.Time.Before(minTime) || m.Time.After(maxTime)) {
+		return fmt.Errorf("%w: time %s is outside the years 1678 to 2262", ErrInvalidMovement, m.Time.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// encodeRecord encodes m (which checkMovement accepted) into a new slice of
+// exactly the record's size.
+func encodeRecord(m *agent.Movement) ([]byte, error) {
+	tag, name, abbrev, offset := timeParts(m.Time)
+	var nanos int64
+	if tag != tagZero {
+		nanos = m.Time.UnixNano()
+	}
+	code := kindCode(m.Kind)
+
+	size := 2 // version, kind code
+	if code == 0 {
+		size += strLen(string(m.Kind))
+	}
+	size++ // zone tag
+	switch tag {
+	case tagUTC:
+		size += varintLen(nanos)
+	case tagZone:
+		size += varintLen(nanos) + strLen(name) + strLen(abbrev) + varintLen(int64(offset))
+	}
+	size += strLen(m.Gateway) + strLen(m.Item) + strLen(m.GTIN) + strLen(m.Serial) +
+		strLen(m.Lot) + strLen(m.Expiry) + strLen(m.Production) + strLen(m.Location) +
+		strLen(m.Station) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
+		strLen(m.Reason)
+	size += crcSize
+	if size > maxRecordSize {
+		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidMovement, size, maxRecordSize)
+	}
+
+	b := make([]byte, 0, size)
+	b = append(b, recordVersion, code)
+	if code == 0 {
+		b = appendStr(b, string(m.Kind))
+	}
+	b = append(b, tag)
+	switch tag {
+	case tagUTC:
+		b = binary.AppendVarint(b, nanos)
+	case tagZone:
+		b = binary.AppendVarint(b, nanos)
+		b = appendStr(b, name)
+		b = appendStr(b, abbrev)
+		b = binary.AppendVarint(b, int64(offset))
+	}
+	b = appendStr(b, m.Gateway)
+	b = appendStr(b, m.Item)
+	b = appendStr(b, m.GTIN)
+	b = appendStr(b, m.Serial)
+	b = appendStr(b, m.Lot)
+	b = appendStr(b, m.Expiry)
+	b = appendStr(b, m.Production)
+	b = appendStr(b, m.Location)
+	b = appendStr(b, m.Station)
+	b = appendStr(b, m.Symbology)
+	b = binary.AppendUvarint(b, uint64(len(m.Raw)))
+	b = append(b, m.Raw...)
+	b = appendStr(b, m.Reason)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return b, nil
+}
+
+// decoder walks a record. All strings are cut from one string copy of the
+// record, so a decoded movement costs two allocations (that copy and Raw).
+type decoder struct {
+	seq uint64
+	s   string
+	off int
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = corruptf(d.seq, format, args...)
+	}
+}
+
+func (d *decoder) byte1(what string) byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.off >= len(d.s) {
+		d.fail("truncated at %s", what)
+		return 0
+	}
+	c := d.s[d.off]
+	d.off++
+	return c
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var x uint64
+	var shift uint
+	for i := 0; ; i++ {
+		if d.off >= len(d.s) {
+			d.fail("truncated at %s", what)
+			return 0
+		}
+		c := d.s[d.off]
+		d.off++
+		if i == binary.MaxVarintLen64-1 && c > 1 || i >= binary.MaxVarintLen64 {
+			d.fail("varint overflow at %s", what)
+			return 0
+		}
+		if c < 0x80 {
+			return x | uint64(c)<<shift
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+}
+
+func (d *decoder) varint(what string) int64 {
+	ux := d.uvarint(what)
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *decoder) str(what string) string {
+	n := d.uvarint(what)
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.s)-d.off) {
+		d.fail("%s length %d exceeds record", what, n)
+		return ""
+	}
+	v := d.s[d.off : d.off+int(n)]
+	d.off += int(n)
+	return v
+}
+
+// decodeRecord decodes the record stored under seq. It returns a
+// *CorruptError naming seq for anything that is not a well-formed record.
+func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
+	var m agent.Movement
+	if len(b) < 2+crcSize {
+		return m, corruptf(seq, "record of %d bytes is too short", len(b))
+	}
+	if b[0] != recordVersion {
+		return m, corruptf(seq, "record version %d unknown", b[0])
+	}
+	body := b[:len(b)-crcSize]
+	if want, got := binary.BigEndian.Uint32(b[len(body):]), crc32.Checksum(body, castagnoli); want != got {
+		return m, corruptf(seq, "checksum %08x, want %08x", got, want)
+	}
+	d := decoder{seq: seq, s: string(body), off: 1}
+
+	code := d.byte1("kind")
+	switch {
+	case code == 0:
+		m.Kind = agent.Kind(d.str("kind"))
+	case int(code) < len(kindCodes):
+		m.Kind = kindCodes[code]
+	default:
+		d.fail("kind code %d unknown", code)
+	}
+
+	switch tag := d.byte1("time"); tag {
+	case tagZero:
+	case tagUTC:
+		m.Time = time.Unix(0, d.varint("time")).UTC()
+	case tagZone:
+		nanos := d.varint("time")
+		name := d.str("zone name")
+		abbrev := d.str("zone abbreviation")
+		offset := d.varint("zone offset")
+		if d.err == nil {
+			if offset < -24*3600 || offset > 24*3600 {
+				d.fail("zone offset %d out of range", offset)
+				break
+			}
+			m.Time = time.Unix(0, nanos).In(zone(name, abbrev, int(offset), nanos))
+		}
+	default:
+		d.fail("time tag %d unknown", tag)
+	}
+
+	m.Gateway = d.str("gateway")
+	m.Item = d.str("item")
+	m.GTIN = d.str("gtin")
+	m.Serial = d.str("serial")
+	m.Lot = d.str("lot")
+	m.Expiry = d.str("expiry")
+	m.Production = d.str("production")
+	m.Location = d.str("location")
+	m.Station = d.str("station")
+	m.Symbology = d.str("symbology")
+	if raw := d.str("raw"); raw != "" {
+		m.Raw = []byte(raw)
+	}
+	m.Reason = d.str("reason")
+	if d.err == nil && d.off != len(d.s) {
+		d.fail("%d bytes after the last field", len(d.s)-d.off)
+	}
+	if d.err != nil {
+		return agent.Movement{}, d.err
+	}
+	m.Seq = seq
+	return m, nil
+}
+
+// zones caches locations: by name (nil when the name does not load) and
+// fixed zones by abbreviation and offset. Both are bounded.
+var zones struct {
+	sync.Mutex
+	named map[string]*time.Location
+	fixed map[fixedKey]*time.Location
+}
+
+type fixedKey struct {
+	abbrev string
+	offset int
+}
+
+const maxCachedZones = 64
+
+// zone returns the location to show an instant in: the named location when
+// it loads and gives that instant the stored abbreviation and offset, a
+// fixed zone with them otherwise.
+func zone(name, abbrev string, offset int, nanos int64) *time.Location {
+	zones.Lock()
+	loc, ok := zones.named[name]
+	zones.Unlock()
+	if !ok {
+		if l, err := time.LoadLocation(name); err == nil && name != "" {
+			loc = l
+		}
+		zones.Lock()
+		if zones.named == nil {
+			zones.named = make(map[string]*time.Location)
+		}
+		if len(zones.named) < maxCachedZones {
+			zones.named[name] = loc
+		}
+		zones.Unlock()
+	}
+	if loc != nil {
+		if a, o := time.Unix(0, nanos).In(loc).Zone(); a == abbrev && o == offset {
+			return loc
+		}
+	}
+	key := fixedKey{abbrev, offset}
+	zones.Lock()
+	defer zones.Unlock()
+	if fz, ok := zones.fixed[key]; ok {
+		return fz
+	}
+	fz := time.FixedZone(abbrev, offset)
+	if zones.fixed == nil {
+		zones.fixed = make(map[fixedKey]*time.Location)
+	}
+	if len(zones.fixed) < maxCachedZones {
+		zones.fixed[key] = fz
+	}
+	return fz
+}
