@@ -1,0 +1,119 @@
+// Package agent is the domain of udi-edge: reads from scanners, item codes,
+// movements of individually coded items, stations, and the small interfaces
+// the core needs from its adapters (a ledger, a source of reads).
+//
+// It imports no adapter: serial drivers live under reader/, the bbolt ledger
+// under agent/bolt, MQTT under sync/. They speak in the types defined here.
+// Nothing in this package may log a patient identifier.
+package agent
+
+import (
+	"context"
+	"time"
+)
+
+// Read is one frame received from a scanner: a barcode as the scanner sent
+// it, before any interpretation.
+type Read struct {
+	// Source is the configured id of the scanner that produced the read.
+	Source string
+	// Time is when the frame's last byte arrived.
+	Time time.Time
+	// Raw is the frame exactly as received (AIM identifier and data), without
+	// the configured suffix. GS (0x1D) bytes are kept.
+	Raw []byte
+	// Symbology is the AIM symbology identifier ("]d2", "]C1", ...), or ""
+	// when the frame carried none.
+	Symbology string
+	// Data is Raw without the AIM identifier.
+	Data []byte
+	// Err is set when the frame could not be taken as a whole (for example a
+	// line longer than the bound without a terminator). Such a read is
+	// recorded as rejected, never dropped.
+	Err error
+}
+
+// Kind is the kind of a movement.
+type Kind string
+
+// Movement kinds. KindReject records an input that could not be understood.
+const (
+	KindReceive    Kind = "receive"
+	KindCommission Kind = "commission"
+	KindStock      Kind = "stock"
+	KindIssue      Kind = "issue"
+	KindTransfer   Kind = "transfer"
+	KindUse        Kind = "use"
+	KindReturn     Kind = "return"
+	KindWaste      Kind = "waste"
+	KindQuarantine Kind = "quarantine"
+	KindDispose    Kind = "dispose"
+	KindCount      Kind = "count"
+	KindAdjust     Kind = "adjust"
+	KindReject     Kind = "reject"
+)
+
+// Kinds lists every movement kind, in lifecycle order, with KindReject last.
+var Kinds = []Kind{
+	KindReceive, KindCommission, KindStock, KindIssue, KindTransfer, KindUse,
+	KindReturn, KindWaste, KindQuarantine, KindDispose, KindCount, KindAdjust,
+	KindReject,
+}
+
+// Valid reports whether k is one of Kinds.
+func (k Kind) Valid() bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Movement is one entry of the ledger: something happened to one item (or a
+// read that could not be understood was rejected). Movements are append-only:
+// once durable, a movement is never changed.
+type Movement struct {
+	// Gateway is the id of the gateway that recorded the movement.
+	Gateway string
+	// Seq is the movement's sequence number, monotonic per gateway, from 1.
+	// The ledger assigns it.
+	Seq uint64
+	// Time is the wall time of the read, with its zone.
+	Time time.Time
+	// Kind is what happened.
+	Kind Kind
+	// Item is the item key (see code.Code.Key): "(01)GTIN(21)SERIAL" for GS1,
+	// "+LICPCNUOM/SSERIAL" for HIBC. Empty for a rejected read.
+	Item string
+	// GTIN, Serial, Lot are the item's identification as read ("" if absent).
+	GTIN   string
+	Serial string
+	Lot    string
+	// Expiry and Production are ISO dates ("2026-05-31"), "" if absent.
+	Expiry     string
+	Production string
+	// Location is where the movement took place (the station's location).
+	Location string
+	// Station is the scanner or reader that read the code.
+	Station string
+	// Symbology is the AIM identifier of the read, "" if none.
+	Symbology string
+	// Raw is the code exactly as read: AIM identifier and data, GS kept.
+	Raw []byte
+	// Reason says why a read was rejected; empty otherwise.
+	Reason string
+}
+
+// Ledger is the durable, append-only record of movements.
+type Ledger interface {
+	// Submit queues m for the next transaction. done is called exactly once,
+	// from the ledger's writer goroutine, after the transaction holding m is
+	// fsynced (with m's Gateway and Seq filled in) or failed (with the
+	// error). Movements are written in the order they were submitted. done
+	// must not block.
+	Submit(m Movement, done func(Movement, error))
+	// Trace returns the movements of the item with the given key, oldest
+	// first. A key that names no item returns an empty slice.
+	Trace(ctx context.Context, key string) ([]Movement, error)
+}

@@ -1,0 +1,181 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent/code"
+)
+
+// Station binds a scanner or reader to a place and to what a scan there
+// means: a receiving desk records "receive", an OR station records "use".
+type Station struct {
+	// ID is the scanner's configured id; reads carry it as Read.Source.
+	ID string
+	// Location is where the station stands (a ward, an OR, the warehouse).
+	Location string
+	// Kind is the movement a good scan at this station records.
+	Kind Kind
+	// RequireSerial rejects item codes without a serial number: implants
+	// and other serialised items must carry one.
+	RequireSerial bool
+}
+
+// Verdict is the answer a station gets for one read.
+type Verdict int
+
+// Verdicts. A read is answered only after its movement is durable, except
+// VerdictFailed, which says the ledger could not record it.
+const (
+	// VerdictAccepted: an item movement is on disk.
+	VerdictAccepted Verdict = iota + 1
+	// VerdictRejected: the read was not understood; the rejection, with its
+	// raw bytes and reason, is on disk.
+	VerdictRejected
+	// VerdictFailed: the ledger failed to record the read; nothing is on
+	// disk and the scan must be repeated.
+	VerdictFailed
+)
+
+// String returns "accepted", "rejected" or "failed".
+func (v Verdict) String() string {
+	switch v {
+	case VerdictAccepted:
+		return "accepted"
+	case VerdictRejected:
+		return "rejected"
+	case VerdictFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("verdict(%d)", int(v))
+}
+
+// Outcome is what became of one read.
+type Outcome struct {
+	Verdict  Verdict
+	Movement Movement // as recorded (Seq set) unless Verdict is VerdictFailed
+	Err      error    // the ledger's error for VerdictFailed
+}
+
+// Ingest turns reads into movements: it parses each read's code, applies the
+// station's binding, submits the movement to the ledger and, once the ledger
+// reports it durable, answers the station. Its zero value is not usable; set
+// Ledger and Stations.
+type Ingest struct {
+	// Ledger records the movements.
+	Ledger Ledger
+	// Parser interprets the codes.
+	Parser code.Parser
+	// Stations binds read sources to locations and movement kinds.
+	Stations map[string]Station
+	// Answer, if set, is called with each read's outcome after the ledger
+	// has answered. It runs on the ledger's writer goroutine and must not
+	// block: hand slow work (serial writes) to another goroutine.
+	Answer func(station string, o Outcome)
+	// Log receives one line per outcome. Codes are never logged: a plain
+	// code may be a patient's wristband.
+	Log *slog.Logger
+
+	wg sync.WaitGroup
+}
+
+// Movement builds the movement a read stands for at its station: an item
+// movement, or a rejection with its reason. It does not touch the ledger.
+func (in *Ingest) Movement(r Read) Movement {
+	st, ok := in.Stations[r.Source]
+	m := Movement{
+		Time:      r.Time,
+		Kind:      st.Kind,
+		Location:  st.Location,
+		Station:   r.Source,
+		Symbology: r.Symbology,
+		Raw:       r.Raw,
+	}
+	if m.Time.IsZero() {
+		m.Time = time.Now()
+	}
+	reject := func(reason string) Movement {
+		m.Kind = KindReject
+		m.Reason = reason
+		return m
+	}
+	switch {
+	case !ok:
+		return reject(fmt.Sprintf("station %q is not configured", r.Source))
+	case r.Err != nil:
+		return reject(r.Err.Error())
+	}
+	c, err := in.Parser.Parse(r.Symbology, r.Data)
+	if err != nil {
+		return reject(err.Error())
+	}
+	if c.Kind == code.KindPlain {
+		return reject("not an item code: no configured pattern claims this " + symbologyWord(c) + " code")
+	}
+	if st.RequireSerial {
+		if err := c.RequireSerial(); err != nil {
+			return reject(err.Error())
+		}
+	}
+	m.Item = c.Key()
+	m.GTIN = c.GTIN
+	m.Serial = c.Serial
+	m.Lot = c.Lot
+	m.Expiry = c.Expiry.String()
+	m.Production = c.Production.String()
+	return m
+}
+
+func symbologyWord(c *code.Code) string {
+	if c.SymbologyName != "" {
+		return c.SymbologyName
+	}
+	return "plain"
+}
+
+// Handle records one read. It returns at once; the outcome arrives through
+// Answer once the ledger has answered. Handle never drops a read: every read
+// becomes an item movement or a recorded rejection.
+func (in *Ingest) Handle(r Read) {
+	m := in.Movement(r)
+	in.wg.Add(1)
+	in.Ledger.Submit(m, func(got Movement, err error) {
+		defer in.wg.Done()
+		o := Outcome{Movement: got}
+		switch {
+		case err != nil:
+			o.Verdict, o.Err, o.Movement = VerdictFailed, err, m
+		case got.Kind == KindReject:
+			o.Verdict = VerdictRejected
+		default:
+			o.Verdict = VerdictAccepted
+		}
+		in.log(o)
+		if in.Answer != nil {
+			in.Answer(r.Source, o)
+		}
+	})
+}
+
+// Wait blocks until every read handled so far has been answered.
+func (in *Ingest) Wait() { in.wg.Wait() }
+
+func (in *Ingest) log(o Outcome) {
+	if in.Log == nil {
+		return
+	}
+	m := o.Movement
+	switch o.Verdict {
+	case VerdictAccepted:
+		in.Log.Info("scan accepted", "station", m.Station, "location", m.Location,
+			"kind", string(m.Kind), "seq", m.Seq, "item", m.Item)
+	case VerdictRejected:
+		in.Log.Warn("scan rejected", "station", m.Station, "location", m.Location,
+			"seq", m.Seq, "bytes", len(m.Raw), "reason", m.Reason)
+	default:
+		in.Log.Error("scan not recorded: scan again", "station", m.Station,
+			"location", m.Location, "err", o.Err)
+	}
+}
