@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/code"
+)
+
+func benchCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "bench", "[flags]",
+		"Measure the ingest workload on this machine's disk: scans -> parsed -> movements ->\n"+
+			"fsynced ledger, beside two ceilings measured in the same run: raw bbolt puts of the\n"+
+			"same record size in large transactions, and one transaction per scan. Then the\n"+
+			"scan-to-durable latency at a paced rate. Run it on a gateway to judge its disk.")
+	dir := fs.String("dir", "", "directory for the benchmark files (default: a temporary directory)")
+	n := fs.Int("scans", 200000, "scans in the throughput runs")
+	naiveN := fs.Int("naive-scans", 2000, "scans in the one-transaction-per-scan run")
+	rate := fs.Float64("rate", 1000, "scans per second in the latency run")
+	dur := fs.Duration("latency-for", 5*time.Second, "length of the latency run")
+	asJSON := fs.Bool("json", false, "print figures as JSON lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1000 || *naiveN < 10 || *rate <= 0 || *dur <= 0 {
+		return usagef("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive")
+	}
+	d := *dir
+	if d == "" {
+		tmp, err := os.MkdirTemp("", "udi-edge-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		d = tmp
+	}
+	figs, err := RunBench(ctx, d, BenchParams{Scans: *n, NaiveScans: *naiveN, Rate: *rate, LatencyFor: *dur})
+	if err != nil {
+		return err
+	}
+	printFigures(env.Stdout, figs, *asJSON)
+	for _, f := range figs {
+		if f.Goal != "" && !f.Met {
+			return fmt.Errorf("%s: goal %s not met", f.Name, f.Goal)
+		}
+	}
+	return nil
+}
+
+// BenchParams sizes a benchmark run.
+type BenchParams struct {
+	Scans      int
+	NaiveScans int
+	Rate       float64
+	LatencyFor time.Duration
+}
+
+// Figure is one measured figure, with the ceiling it is compared with.
+type Figure struct {
+	Name    string  `json:"name"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+	Ceiling string  `json:"ceiling,omitempty"` // what it is compared with, measured in the same run
+	Goal    string  `json:"goal,omitempty"`
+	Met     bool    `json:"met,omitempty"`
+}
+
+// benchLabels are realistic labels: implant boxes in GS1 DataMatrix and HIBC.
+var benchLabels = func() [][]byte {
+	var out [][]byte
+	for i := 0; i < 64; i++ {
+		out = append(out, []byte(fmt.Sprintf("]d20109520123456788172805311021A-%02d\x1d21%08d", i, i)))
+	}
+	return out
+}()
+
+// RunBench runs the ingest workload and its ceilings in dir.
+func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) {
+	ingest, err := benchPipeline(filepath.Join(dir, "ingest.db"), p.Scans)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	sample := (&agent.Ingest{Stations: benchStations}).Movement(benchRead(0))
+	sample.Gateway, sample.Seq = "gw-bench", 1
+	raw, err := bolt.BenchRawBolt(filepath.Join(dir, "raw.db"), p.Scans, bolt.RecordSize(sample))
+	if err != nil {
+		return nil, fmt.Errorf("raw bbolt: %w", err)
+	}
+	naive, err := bolt.BenchTxPerMovement(filepath.Join(dir, "naive.db"), p.NaiveScans, sample)
+	if err != nil {
+		return nil, fmt.Errorf("one transaction per scan: %w", err)
+	}
+	lat, err := benchLatency(ctx, filepath.Join(dir, "latency.db"), p.Rate, p.LatencyFor)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	figs := []Figure{
+		{Name: "raw_bbolt_ceiling", Value: raw, Unit: "puts/s",
+			Ceiling: fmt.Sprintf("%d-byte records, large transactions", bolt.RecordSize(sample))},
+		{Name: "one_tx_per_scan", Value: naive, Unit: "scans/s", Ceiling: "naive design: one fsynced transaction per scan"},
+		{Name: "durable_ingest", Value: ingest, Unit: "scans/s",
+			Ceiling: fmt.Sprintf("%.2fx raw bbolt (%.0f puts/s), %.0fx one-tx-per-scan (%.0f scans/s)", ingest/raw, raw, ingest/naive, naive),
+			Goal:    ">= 0.5x raw bbolt and >= 20x one-tx-per-scan",
+			Met:     ingest >= 0.5*raw && ingest >= 20*naive},
+		{Name: "latency_p50", Value: ms(lat.p50), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s", p.Rate)},
+		{Name: "latency_p99", Value: ms(lat.p99), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s, %d scans", p.Rate, lat.n),
+			Goal: "<= 10 ms", Met: lat.p99 <= 10*time.Millisecond},
+		{Name: "latency_max", Value: ms(lat.max), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s", p.Rate)},
+	}
+	return figs, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func printFigures(w io.Writer, figs []Figure, asJSON bool) {
+	for _, f := range figs {
+		if asJSON {
+			_ = json.NewEncoder(w).Encode(f)
+			continue
+		}
+		line := fmt.Sprintf("%-18s %12.2f %-7s", f.Name, f.Value, f.Unit)
+		if f.Ceiling != "" {
+			line += "  " + f.Ceiling
+		}
+		if f.Goal != "" {
+			verdict := "MET"
+			if !f.Met {
+				verdict = "NOT MET"
+			}
+			line += fmt.Sprintf("  [goal %s: %s]", f.Goal, verdict)
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+var benchStations = map[string]agent.Station{
+	"bench": {ID: "bench", Location: "OR-1", Kind: agent.KindUse, RequireSerial: true},
+}
+
+func benchRead(i int) agent.Read {
+	raw := benchLabels[i%len(benchLabels)]
+	return agent.Read{Source: "bench", Time: time.Now(), Raw: raw, Symbology: string(raw[:3]), Data: raw[3:]}
+}
+
+func openBenchLedger(path string) (*bolt.Ledger, error) {
+	return bolt.Open(bolt.Options{Path: path, Gateway: "gw-bench"})
+}
+
+// benchPipeline pushes n reads through the whole ingest (parse, build,
+// group commit, fsync) and returns durable scans per second.
+func benchPipeline(path string, n int) (float64, error) {
+	l, err := openBenchLedger(path)
+	if err != nil {
+		return 0, err
+	}
+	var failed atomic.Int64
+	in := &agent.Ingest{Ledger: l, Parser: code.Parser{}, Stations: benchStations,
+		Answer: func(_ string, o agent.Outcome) {
+			if o.Verdict != agent.VerdictAccepted {
+				failed.Add(1)
+			}
+		}}
+	start := time.Now()
+	// Two producers, as two busy stations would be.
+	var wg sync.WaitGroup
+	for p := 0; p < 2; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < n; i += 2 {
+				in.Handle(benchRead(i))
+			}
+		}()
+	}
+	wg.Wait()
+	in.Wait()
+	el := time.Since(start)
+	if err := l.Close(); err != nil {
+		return 0, err
+	}
+	if f := failed.Load(); f > 0 {
+		return 0, fmt.Errorf("%d of %d scans not accepted", f, n)
+	}
+	return float64(n) / el.Seconds(), nil
+}
+
+type latencies struct {
+	p50, p99, max time.Duration
+	n             int
+}
+
+// benchLatency paces reads at rate per second for d and measures each read's
+// time from Handle to its durable answer.
+func benchLatency(ctx context.Context, path string, rate float64, d time.Duration) (latencies, error) {
+	l, err := openBenchLedger(path)
+	if err != nil {
+		return latencies{}, err
+	}
+	var mu sync.Mutex
+	var lats []time.Duration
+	in := &agent.Ingest{Ledger: l, Parser: code.Parser{}, Stations: benchStations,
+		Answer: func(_ string, o agent.Outcome) {
+			mu.Lock()
+			lats = append(lats, time.Since(o.Movement.Time))
+			mu.Unlock()
+		}}
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	total := int(d.Seconds() * rate)
+	for i := 0; i < total; i++ {
+		next := start.Add(time.Duration(i) * interval)
+		if w := time.Until(next); w > 0 {
+			time.Sleep(w)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		r := benchRead(i)
+		r.Time = time.Now()
+		in.Handle(r)
+	}
+	in.Wait()
+	if err := l.Close(); err != nil {
+		return latencies{}, err
+	}
+	if len(lats) == 0 {
+		return latencies{}, fmt.Errorf("no scan answered")
+	}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	q := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))] }
+	return latencies{p50: q(0.50), p99: q(0.99), max: lats[len(lats)-1], n: len(lats)}, nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+)
+
+// BenchmarkPipeline measures durable ingest (scans -> parsed -> movements ->
+// fsynced ledger) and prints it beside the raw bbolt ceiling of the same
+// record size, measured in the same run.
+func BenchmarkPipeline(b *testing.B) {
+	dir := b.TempDir()
+	n := max(b.N, 20000)
+	sample := (&agent.Ingest{Stations: benchStations}).Movement(benchRead(0))
+	raw, err := bolt.BenchRawBolt(dir, n, bolt.RecordSize(sample))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	rate, err := benchPipeline(filepath.Join(dir, "ingest.db"), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "scans/s")
+	b.ReportMetric(raw, "ceiling-raw-puts/s")
+	b.ReportMetric(rate/raw, "x-ceiling")
+}
+
+// TestBenchFigures runs a small bench and checks every figure is measured
+// and compared with a ceiling from the same run.
+func TestBenchFigures(t *testing.T) {
+	figs, err := RunBench(context.Background(), t.TempDir(), BenchParams{Scans: 3000, NaiveScans: 20, Rate: 500, LatencyFor: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max"}
+	if len(figs) != len(want) {
+		t.Fatalf("figures %+v", figs)
+	}
+	for i, f := range figs {
+		if f.Name != want[i] || !(f.Value > 0) || f.Ceiling == "" {
+			t.Errorf("figure %d: %+v", i, f)
+		}
+	}
+	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || figs[2].Goal == "" {
+		t.Errorf("ingest must be compared with its ceilings: %+v", figs[2])
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+)
+
+// The control socket is a unix socket beside the ledger (mode 0600) through
+// which `udi-edge trace` asks a running agent, since bbolt lets only one
+// process open the file for writing. Each connection carries one JSON
+// request line and gets one JSON response line.
+
+// controlRequest is a request on the control socket.
+type controlRequest struct {
+	Op     string `json:"op"` // "trace" or "status"
+	Key    string `json:"key,omitempty"`
+	Prefix bool   `json:"prefix,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// controlResponse is the answer to a controlRequest.
+type controlResponse struct {
+	Error     string           `json:"error,omitempty"`
+	Movements []agent.Movement `json:"movements,omitempty"`
+	Gateway   string           `json:"gateway,omitempty"`
+	LastSeq   uint64           `json:"last_seq,omitempty"`
+	// Scanners tells, for each configured scanner, whether its port is open.
+	Scanners map[string]bool `json:"scanners,omitempty"`
+}
+
+// ControlServer serves the control socket of a running agent.
+type ControlServer struct {
+	path   string
+	ln     net.Listener
+	ledger *bolt.Ledger
+	status func() map[string]bool
+	log    *slog.Logger
+	wg     sync.WaitGroup
+}
+
+// ListenControl listens on path. A socket left by an agent that died is
+// replaced; one that still answers means another agent runs on this ledger.
+// status, if not nil, reports which scanners have their port open.
+func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, log *slog.Logger) (*ControlServer, error) {
+	if _, err := os.Stat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, 500*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another agent is answering on it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("control socket %s: remove stale socket: %w", path, err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, log: log}
+	s.wg.Add(1)
+	go s.serve()
+	return s, nil
+}
+
+func (s *ControlServer) serve() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("control socket accept", "err", err)
+			}
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.handle(c)
+		}()
+	}
+}
+
+func (s *ControlServer) handle(c net.Conn) {
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	var req controlRequest
+	var resp controlResponse
+	sc := bufio.NewScanner(c)
+	sc.Buffer(make([]byte, 4096), 64<<10)
+	if !sc.Scan() {
+		return
+	}
+	if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+		resp.Error = "bad request: " + err.Error()
+	} else {
+		ctx := context.Background()
+		var err error
+		switch req.Op {
+		case "trace":
+			if req.Prefix {
+				resp.Movements, err = s.ledger.TracePrefix(ctx, req.Key, req.Limit)
+			} else {
+				resp.Movements, err = s.ledger.Trace(ctx, req.Key)
+			}
+		case "status":
+			resp.Gateway, resp.LastSeq = s.ledger.Gateway(), s.ledger.LastSeq()
+			if s.status != nil {
+				resp.Scanners = s.status()
+			}
+		default:
+			err = fmt.Errorf("unknown op %q", req.Op)
+		}
+		if err != nil {
+			resp.Error = err.Error()
+		}
+	}
+	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// Close stops serving and removes the socket file.
+func (s *ControlServer) Close() error {
+	err := s.ln.Close()
+	s.wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// errNoAgent says no agent answers on the control socket.
+var errNoAgent = errors.New("no agent answers on the control socket")
+
+// askAgent sends one request to the agent serving path.
+func askAgent(path string, req controlRequest) (controlResponse, error) {
+	var resp controlResponse
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return resp, fmt.Errorf("%w: %v", errNoAgent, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return resp, err
+	}
+	dec := json.NewDecoder(c)
+	if err := dec.Decode(&resp); err != nil {
+		return resp, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if resp.Error != "" {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}

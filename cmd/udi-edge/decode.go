@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/reader"
+	"github.com/udi-edge/udi-edge/reader/barcode"
+)
+
+func decodeCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "decode", "[flags] [CODE...]",
+		"Show how the agent understands codes, exactly as a scanner sends them (AIM prefix,\n"+
+			"GS bytes; in arguments GS may be written \\x1d or <GS>), or in human-readable,\n"+
+			"Digital Link or HIBC form, or an RFID tag's EPC (hex, optionally with its PC word;\n"+
+			"or urn:epc:id:sgtin / urn:epc:tag:sgtin-96 URIs). Without arguments, reads one code per line on stdin.\n"+
+			"Exits 1 if any code is in error.")
+	asJSON := fs.Bool("json", false, "one JSON object per code")
+	device := fs.String("device", "", "read live scans from this serial scanner instead (until Ctrl-C)")
+	baud := fs.Int("baud", 9600, "with --device: line speed")
+	suffix := fs.String("suffix", "CR", "with --device: CR, LF, CRLF or none")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var p code.Parser
+	bad := 0
+	one := func(in string) error {
+		c, err := parseItemCode(p, in)
+		if err != nil {
+			bad++
+		}
+		if *asJSON {
+			return json.NewEncoder(env.Stdout).Encode(decodedJSON(in, c, err))
+		}
+		printDecoded(env.Stdout, in, c, err)
+		return nil
+	}
+	if *device != "" {
+		if fs.NArg() > 0 {
+			return usagef("--device reads the scanner; give no CODE arguments")
+		}
+		return decodeDevice(ctx, env, *device, *baud, *suffix, func(raw []byte) { _ = one(string(raw)) })
+	}
+	if fs.NArg() > 0 {
+		for _, a := range fs.Args() {
+			if err := one(a); err != nil {
+				return err
+			}
+		}
+	} else {
+		sc := bufio.NewScanner(env.Stdin)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sc.Split(scanCodes)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "" {
+				continue
+			}
+			if err := one(line); err != nil {
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d code(s) in error", bad)
+	}
+	return nil
+}
+
+// decoded is one code as decode --json prints it.
+type decoded struct {
+	Input      string      `json:"input"`
+	OK         bool        `json:"ok"`
+	Error      string      `json:"error,omitempty"`
+	ErrorAI    string      `json:"error_ai,omitempty"`
+	ErrorPos   *int        `json:"error_pos,omitempty"`
+	Symbology  string      `json:"symbology,omitempty"`
+	SymName    string      `json:"symbology_name,omitempty"`
+	Kind       string      `json:"kind,omitempty"`
+	Key        string      `json:"item_key,omitempty"`
+	GTIN       string      `json:"gtin,omitempty"`
+	Serial     string      `json:"serial,omitempty"`
+	Lot        string      `json:"lot,omitempty"`
+	Expiry     string      `json:"expiry,omitempty"`
+	Production string      `json:"production,omitempty"`
+	HRI        string      `json:"hri,omitempty"`
+	Elements   [][2]string `json:"elements,omitempty"`
+	HIBC       *code.HIBC  `json:"hibc,omitempty"`
+	EPC        *decodedEPC `json:"epc,omitempty"`
+}
+
+// decodedEPC is the EPC part of a decoded code.
+type decodedEPC struct {
+	PC            string `json:"pc,omitempty"`
+	Hex           string `json:"hex,omitempty"`
+	Scheme        string `json:"scheme,omitempty"`
+	Filter        *int   `json:"filter,omitempty"`
+	FilterName    string `json:"filter_name,omitempty"`
+	CompanyPrefix string `json:"company_prefix,omitempty"`
+	ItemRef       string `json:"item_ref,omitempty"`
+	PureURI       string `json:"pure_identity_uri,omitempty"`
+	TagURI        string `json:"tag_uri,omitempty"`
+	DigitalLink   string `json:"digital_link,omitempty"`
+	LengthBits    int    `json:"length_bits,omitempty"`
+	PCLengthBits  int    `json:"pc_length_bits,omitempty"`
+}
+
+func decodedJSON(in string, ic itemCode, err error) decoded {
+	d := decoded{Input: printable([]byte(in)), OK: err == nil}
+	if err != nil {
+		d.Error = err.Error()
+		var ce *code.Error
+		if errors.As(err, &ce) {
+			d.ErrorAI = ce.AI
+			pos := ce.Pos
+			d.ErrorPos = &pos
+		}
+		return d
+	}
+	if ic.EPC != nil {
+		return decodedEPCJSON(d, ic)
+	}
+	c := ic.Barcode
+	d.Symbology, d.SymName, d.Kind = c.Symbology, c.SymbologyName, c.Kind.String()
+	d.Key, d.GTIN, d.Serial, d.Lot = c.Key(), c.GTIN, c.Serial, c.Lot
+	d.Expiry, d.Production = c.Expiry.String(), c.Production.String()
+	if c.Kind != code.KindPlain {
+		d.HRI = c.HRI()
+	}
+	for _, e := range c.Elements {
+		d.Elements = append(d.Elements, [2]string{e.AI, e.Value})
+	}
+	d.HIBC = c.HIBC
+	return d
+}
+
+func decodedEPCJSON(d decoded, ic itemCode) decoded {
+	e := ic.EPC
+	d.Kind = "EPC"
+	d.Key = ic.Key()
+	x := &decodedEPC{}
+	if e.Bytes != nil {
+		x.Hex = fmt.Sprintf("%X", e.Bytes)
+		x.LengthBits = 8 * len(e.Bytes)
+	}
+	if e.HasPC {
+		x.PC = fmt.Sprintf("%04X", e.PC)
+		x.PCLengthBits = 8 * epc.PCLength(e.PC)
+	}
+	if sg := e.SGTIN; sg != nil {
+		d.Kind = "EPC SGTIN"
+		d.GTIN, d.Serial = sg.GTIN, sg.Serial
+		d.HRI = sg.ElementString()
+		x.Scheme = sg.Scheme
+		if sg.Scheme != "" {
+			f := sg.Filter
+			x.Filter = &f
+			x.FilterName = sg.FilterName()
+		}
+		x.CompanyPrefix, x.ItemRef = sg.CompanyPrefix, sg.ItemRef
+		x.PureURI, x.TagURI, x.DigitalLink = sg.PureURI(), sg.TagURI(), sg.DigitalLink()
+	}
+	d.EPC = x
+	return d
+}
+
+func printDecoded(w io.Writer, in string, c itemCode, err error) {
+	d := decodedJSON(in, c, err)
+	fmt.Fprintf(w, "%s\n", d.Input)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-11s %s\n", k, v)
+		}
+	}
+	if err != nil {
+		row("error", d.Error)
+		fmt.Fprintln(w)
+		return
+	}
+	sym := d.Symbology
+	if d.SymName != "" {
+		sym = strings.TrimSpace(sym + " " + d.SymName)
+	}
+	row("symbology", sym)
+	row("kind", d.Kind)
+	row("item key", d.Key)
+	row("gtin", d.GTIN)
+	row("serial", d.Serial)
+	row("lot", d.Lot)
+	row("expiry", d.Expiry)
+	row("production", d.Production)
+	if len(d.Elements) > 0 {
+		var parts []string
+		for _, e := range d.Elements {
+			parts = append(parts, "("+e[0]+")"+e[1])
+		}
+		row("elements", strings.Join(parts, " "))
+	}
+	if x := d.EPC; x != nil {
+		row("epc hex", x.Hex)
+		row("pc word", x.PC)
+		if x.PC != "" && x.PCLengthBits != x.LengthBits {
+			row("warning", fmt.Sprintf("the PC word says %d EPC bits, %d given", x.PCLengthBits, x.LengthBits))
+		}
+		row("scheme", x.Scheme)
+		if x.Filter != nil {
+			row("filter", fmt.Sprintf("%d (%s)", *x.Filter, x.FilterName))
+		}
+		row("company", x.CompanyPrefix)
+		row("item ref", x.ItemRef)
+		row("pure uri", x.PureURI)
+		row("tag uri", x.TagURI)
+		row("dl uri", x.DigitalLink)
+		if x.Scheme == "" && x.PureURI == "" {
+			row("note", "not an SGTIN: the raw EPC is the tag's key until it is commissioned to an item")
+		}
+	}
+	if c.Barcode != nil && c.Barcode.Kind == code.KindPlain {
+		row("note", "not an item code; configured patterns (wristband, badge, command) may claim it")
+	}
+	fmt.Fprintln(w)
+}
+
+// decodeDevice opens a scanner through the agent's own serial driver, with
+// the same framing the agent would use, and decodes each scan until ctx ends.
+func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix string, one func([]byte)) error {
+	cfg := barcode.Config{ID: "decode", Serial: reader.Settings{Device: dev, Baud: baud}, Suffix: barcode.Suffix(suffix)}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	s := barcode.New(cfg, nil)
+	s.OnState = func(connected bool, err error) {
+		switch {
+		case connected:
+			fmt.Fprintf(env.Stderr, "%s open: scan labels, Ctrl-C to stop\n", dev)
+		case err != nil:
+			fmt.Fprintf(env.Stderr, "%s: %v (retrying)\n", dev, err)
+		}
+	}
+	reads := make(chan agent.Read, 64)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(ctx, func(r agent.Read) { reads <- r }) }()
+	for {
+		select {
+		case r := <-reads:
+			if r.Err != nil {
+				fmt.Fprintf(env.Stdout, "%s\n  %-11s %v\n\n", printable(r.Raw), "error", r.Err)
+				continue
+			}
+			one(r.Raw)
+		case err := <-errc:
+			return err
+		}
+	}
+}
+
+// scanCodes splits stdin at CR, LF or CRLF, the suffixes scanners send.
+func scanCodes(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	for i, b := range data {
+		if b == '\r' || b == '\n' {
+			return i + 1, data[:i], nil
+		}
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// TestMain lets a test run this test binary as the udi-edge command in a
+// child process, so crash tests kill a real agent.
+func TestMain(m *testing.M) {
+	if os.Getenv("UDI_EDGE_BE_MAIN") == "1" {
+		ctx, stop := signalContext()
+		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 1)
+	signalNotify(ch)
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// runMain runs Main in process and returns its exit code, stdout and stderr.
+func runMain(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// checkFor polls f until it returns nil or the deadline passes.
+func checkFor(t *testing.T, d time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("not within %s: %v", d, err)
+}
+
+func TestUsageAndExitCodes(t *testing.T) {
+	if code, _, _ := runMain(t, ""); code != ExitUsage {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if code, _, errOut := runMain(t, "", "fly"); code != ExitUsage || !strings.Contains(errOut, `unknown command "fly"`) {
+		t.Errorf("unknown command: exit %d, %q", code, errOut)
+	}
+	for _, c := range commands {
+		code, out, _ := runMain(t, "", c.name, "--help")
+		if code != ExitOK || !strings.Contains(out, "Usage: udi-edge "+c.name) {
+			t.Errorf("%s --help: exit %d, output %q", c.name, code, out)
+		}
+	}
+	if code, _, errOut := runMain(t, "", "run", "--no-such-flag"); code != ExitUsage || !strings.Contains(errOut, "no-such-flag") {
+		t.Errorf("bad flag: exit %d, %q", code, errOut)
+	}
+	code, out, _ := runMain(t, "", "version")
+	if code != ExitOK || !strings.HasPrefix(out, "udi-edge ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestRunCheck(t *testing.T) {
+	cfg := writeFile(t, "c.json", goodConfig)
+	code, out, errOut := runMain(t, "", "run", "--check", "--config", cfg)
+	if code != ExitOK || !strings.Contains(out, "configuration ok: gateway or3-gw, 1 scanner(s)") {
+		t.Fatalf("good config: exit %d, out %q, err %q", code, out, errOut)
+	}
+	bad := writeFile(t, "bad.json", `{"gateway":"g","scanners":[{"id":"a","device":"/dev/x","location":"L","kind":"use","parity":"sometimes"}]}`)
+	code, _, errOut = runMain(t, "", "run", "--check", "--config", bad)
+	if code != ExitUsage || !strings.Contains(errOut, "scanners[0]") || !strings.Contains(errOut, "parity") {
+		t.Fatalf("bad parity: exit %d, err %q", code, errOut)
+	}
+	code, _, errOut = runMain(t, "", "run", "--check", "--config", cfg, "--gateway", "no/slash")
+	if code != ExitUsage || !strings.Contains(errOut, "gateway") {
+		t.Fatalf("bad --gateway: exit %d, err %q", code, errOut)
+	}
+	code, _, errOut = runMain(t, "", "run", "--check", "--store", "/tmp/l.db")
+	if code != ExitUsage || !strings.Contains(errOut, "gateway: required") {
+		t.Fatalf("missing gateway: exit %d, err %q", code, errOut)
+	}
+	code, _, errOut = runMain(t, "", "run", "--check", "--config", filepath.Join(t.TempDir(), "missing.json"))
+	if code != ExitUsage || !strings.Contains(errOut, "missing.json") {
+		t.Fatalf("missing file: exit %d, err %q", code, errOut)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	implant := "]d20109520123456788172805311021A-77\x1d2100042"
+	code, out, _ := runMain(t, implant+"\r\n"+"]d201095201234567891728053110A\r\n", "decode", "--json")
+	if code != ExitFailure {
+		t.Errorf("one bad code: exit %d, want 1", code)
+	}
+	var got []decoded
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var d decoded
+		if err := dec.Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d)
+	}
+	if len(got) != 2 {
+		t.Fatalf("want 2 objects, got %d: %s", len(got), out)
+	}
+	g := got[0]
+	if !g.OK || g.Kind != "GS1" || g.Symbology != "]d2" || g.Key != "(01)09520123456788(21)00042" ||
+		g.GTIN != "09520123456788" || g.Serial != "00042" || g.Lot != "21A-77" || g.Expiry != "2028-05-31" {
+		t.Errorf("implant decoded as %+v", g)
+	}
+	if got[1].OK || !strings.Contains(strings.ToLower(got[1].Error), "check digit") {
+		t.Errorf("bad check digit decoded as %+v", got[1])
+	}
+	code, out, _ = runMain(t, "", "decode", `]d20109520123456788172805311021A-77\x1d2100042`, "+A123BJC5D6E71G", "WRISTBAND-0042")
+	if code != ExitOK {
+		t.Fatalf("decode args: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"item key    (01)09520123456788(21)00042", "kind        HIBC", "kind        plain", "not an item code"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("decode output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDecodeEPC(t *testing.T) {
+	for _, in := range []string{"30003074257BF7194E4000001A85", "3074257BF7194E4000001A85", "urn:epc:tag:sgtin-96:3.0614141.812345.6789", "urn:epc:id:sgtin:0614141.812345.6789"} {
+		code, out, errOut := runMain(t, "", "decode", "--json", in)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d %s", in, code, errOut)
+		}
+		var d decoded
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Key != "(01)80614141123458(21)6789" || d.GTIN != "80614141123458" || d.Serial != "6789" || d.EPC == nil ||
+			d.EPC.PureURI != "urn:epc:id:sgtin:0614141.812345.6789" {
+			t.Errorf("%s decoded as %+v %+v", in, d, d.EPC)
+		}
+	}
+	code, out, _ := runMain(t, "", "decode", "E2801160600002054CC2096F")
+	if code != ExitOK || !strings.Contains(out, "urn:epc:raw:96.xE2801160600002054CC2096F") || !strings.Contains(out, "not an SGTIN") {
+		t.Errorf("non-SGTIN EPC: exit %d\n%s", code, out)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errOut := runMain(t, "", "demo")
+	if code != ExitOK {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"-> accepted: receive (01)09520123456788(21)00042 at warehouse, seq 1",
+		"-> rejected and recorded as seq 3",
+		"-> accepted: use (01)09520123456788(21)00042 at OR-3, seq 4",
+		"item (01)09520123456788(21)00042: 2 movement(s)",
+		"ledger: 4 movement(s) on disk",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestAgentEndToEnd runs the agent as a real process on a pseudo-terminal
+// scanner: scans are answered with the accept bytes only once durable, a
+// trace is served by the running agent, and after SIGKILL every answered
+// scan is in the ledger file.
+func TestAgentEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	dev := filepath.Join(dir, "scanner")
+	if err := os.Symlink(slave.Name(), dev); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "ledger.db")
+	cmd := exec.Command(os.Args[0], "run", "--gateway", "gw-e2e", "--store", store,
+		"--scanner", "id=or1,device="+dev+",location=OR-1,kind=use,require_serial=true,feedback_accept=06,feedback_reject=15")
+	cmd.Env = append(os.Environ(), "UDI_EDGE_BE_MAIN=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs.String())
+		}
+	}()
+	// Feedback bytes come back on the master: 0x06 accepted, 0x15 rejected.
+	answers := make(chan byte, 64)
+	go func() {
+		r := bufio.NewReader(master)
+		for {
+			b, err := r.ReadByte()
+			if err != nil {
+				close(answers)
+				return
+			}
+			answers <- b
+		}
+	}()
+	// The driver opens the port asynchronously: wait until the agent says
+	// the scanner is connected.
+	checkFor(t, 10*time.Second, func() error {
+		st, err := askAgent(store+".sock", controlRequest{Op: "status"})
+		if err == nil && !st.Scanners["or1"] {
+			err = fmt.Errorf("scanner or1 not connected yet")
+		}
+		return err
+	})
+	const n = 20
+	for i := 0; i < n; i++ {
+		label := fmt.Sprintf("]d20109520123456788172805311021A-77\x1d21%05d\r", i)
+		if i == 7 {
+			label = "]d201095201234567891728053110X\r" // damaged: bad check digit
+		}
+		if _, err := master.Write([]byte(label)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-answers:
+			want := byte(0x06)
+			if i == 7 {
+				want = 0x15
+			}
+			if b != want {
+				t.Fatalf("scan %d: answer %#x, want %#x", i, b, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("scan %d: no answer", i)
+		}
+	}
+	// Trace through the running agent's socket.
+	code, out, errOut := runMain(t, "", "trace", "--store", store, "--json", "(01)09520123456788(21)00003")
+	if code != ExitOK {
+		t.Fatalf("trace on running agent: %d %s %s", code, out, errOut)
+	}
+	var m jsonMovement
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("trace json %q: %v", out, err)
+	}
+	if m.Seq != 4 || m.Kind != "use" || m.Location != "OR-1" || m.Gateway != "gw-e2e" || m.Raw != "]d20109520123456788172805311021A-77<GS>2100003" {
+		t.Errorf("traced movement %+v", m)
+	}
+	// A product trace lists every serial of the GTIN.
+	code, out, _ = runMain(t, "", "trace", "--store", store, "--json", "09520123456788")
+	if code != ExitOK || strings.Count(out, "\n") != n-1 {
+		t.Errorf("product trace: exit %d, %d lines, want %d", code, strings.Count(out, "\n"), n-1)
+	}
+	// Kill -9: nothing answered may be lost.
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	for i := 0; i < n; i++ {
+		if i == 7 {
+			continue
+		}
+		key := fmt.Sprintf("(01)09520123456788(21)%05d", i)
+		code, out, errOut := runMain(t, "", "trace", "--store", store, key)
+		if code != ExitOK || !strings.Contains(out, "1 movement(s)") {
+			t.Fatalf("after kill, trace %s: exit %d\n%s%s", key, code, out, errOut)
+		}
+	}
+	code, _, errOut = runMain(t, "", "trace", "--store", store, "(01)09520123456788(21)99999")
+	if code != ExitFailure || !strings.Contains(errOut, "no movement") {
+		t.Errorf("unknown item: exit %d %q", code, errOut)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDecodeLiveDevice(t *testing.T) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"decode", "--json", "--device", slave.Name(), "--suffix", "CR"}, strings.NewReader(""), &out, &errb)
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		if !strings.Contains(errb.String(), "open: scan labels") {
+			return fmt.Errorf("device not open yet: %q", errb.String())
+		}
+		return nil
+	})
+	if _, err := master.Write([]byte("]d20109520123456788172805311021A-77\x1d2100042\r")); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if !strings.Contains(out.String(), `"item_key":"(01)09520123456788(21)00042"`) {
+			return fmt.Errorf("no decoded scan yet: %q", out.String())
+		}
+		return nil
+	})
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+}

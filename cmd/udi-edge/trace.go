@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/code"
+)
+
+func traceCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "trace", "[flags] CODE",
+		"Print the movements of one item, oldest first. CODE is any form of the item's code:\n"+
+			"as a scanner sends it (AIM prefix, GS as the byte or as \\x1d), the human-readable\n"+
+			"form (01)...(21)..., a GS1 Digital Link URI, an HIBC code, or the EPC of the item's\n"+
+			"RFID tag (hex, with or without its PC word, or urn:epc:id:sgtin:... / urn:epc:tag:...). A code without a serial\n"+
+			"(a bare GTIN) lists every item of that product. Works on a running agent (through its\n"+
+			"control socket) and on a stopped agent's ledger file.")
+	var cf configFlags
+	cf.register(fs, false)
+	asJSON := fs.Bool("json", false, "one JSON object per movement")
+	isKey := fs.Bool("key", false, "CODE is an item key exactly as stored")
+	limit := fs.Int("limit", 1000, "at most this many movements when listing a product")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want exactly one CODE, got %d arguments", fs.NArg())
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	key, prefix, err := traceKey(fs.Arg(0), *isKey)
+	if err != nil {
+		return err
+	}
+	ms, err := traceLedger(cfg, key, prefix, *limit)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		for _, m := range ms {
+			if err := enc.Encode(movementJSON(m)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	printTrace(env.Stdout, key, ms)
+	if len(ms) == 0 {
+		return fmt.Errorf("no movement of %s in %s", key, cfg.Store)
+	}
+	return nil
+}
+
+// traceKey turns any form of a code into the ledger key to look up, and
+// whether it is a prefix (a product rather than one item).
+func traceKey(s string, isKey bool) (key string, prefix bool, err error) {
+	if isKey {
+		return s, false, nil
+	}
+	ic, err := parseItemCode(code.Parser{}, s)
+	if err != nil {
+		return "", false, fmt.Errorf("cannot read CODE: %w", err)
+	}
+	key = ic.Key()
+	if key == "" {
+		return "", false, fmt.Errorf("CODE is a %s code, not an item code", ic.Barcode.Kind)
+	}
+	if c := ic.Barcode; c != nil && c.Serial == "" && c.Lot == "" {
+		return key, true, nil
+	}
+	return key, false, nil
+}
+
+// traceLedger asks the running agent, or reads the ledger file when no
+// agent runs.
+func traceLedger(cfg Config, key string, prefix bool, limit int) ([]agent.Movement, error) {
+	resp, err := askAgent(cfg.SocketPath(), controlRequest{Op: "trace", Key: key, Prefix: prefix, Limit: limit})
+	if err == nil {
+		return resp.Movements, nil
+	}
+	if !errors.Is(err, errNoAgent) {
+		return nil, err
+	}
+	l, err := bolt.OpenReadOnly(cfg.Store, 2*time.Second)
+	if err != nil {
+		if errors.Is(err, bolt.ErrLocked) {
+			return nil, fmt.Errorf("ledger %s is held by a running agent whose control socket %s does not answer: %w", cfg.Store, cfg.SocketPath(), err)
+		}
+		return nil, err
+	}
+	defer l.Close()
+	if prefix {
+		return l.TracePrefix(context.Background(), key, limit)
+	}
+	return l.Trace(context.Background(), key)
+}
+
+// jsonMovement is a movement as trace --json prints it.
+type jsonMovement struct {
+	Gateway    string `json:"gateway"`
+	Seq        uint64 `json:"seq"`
+	Time       string `json:"time"`
+	Kind       string `json:"kind"`
+	Item       string `json:"item,omitempty"`
+	GTIN       string `json:"gtin,omitempty"`
+	Serial     string `json:"serial,omitempty"`
+	Lot        string `json:"lot,omitempty"`
+	Expiry     string `json:"expiry,omitempty"`
+	Production string `json:"production,omitempty"`
+	Location   string `json:"location,omitempty"`
+	Station    string `json:"station,omitempty"`
+	Symbology  string `json:"symbology,omitempty"`
+	Raw        string `json:"raw"`
+	RawHex     string `json:"raw_hex"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+func movementJSON(m agent.Movement) jsonMovement {
+	return jsonMovement{
+		Gateway: m.Gateway, Seq: m.Seq, Time: m.Time.Format(time.RFC3339Nano), Kind: string(m.Kind),
+		Item: m.Item, GTIN: m.GTIN, Serial: m.Serial, Lot: m.Lot, Expiry: m.Expiry, Production: m.Production,
+		Location: m.Location, Station: m.Station, Symbology: m.Symbology,
+		Raw: printable(m.Raw), RawHex: hex.EncodeToString(m.Raw), Reason: m.Reason,
+	}
+}
+
+// printable shows raw bytes with GS as <GS> and other control or invalid
+// bytes as \xNN, so a label's bytes can be read and compared.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == 0x1d:
+			sb.WriteString("<GS>")
+		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f:
+			fmt.Fprintf(&sb, "\\x%02x", b[0])
+		default:
+			sb.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return sb.String()
+}
+
+func printTrace(w io.Writer, key string, ms []agent.Movement) {
+	fmt.Fprintf(w, "item %s: %d movement(s)\n", key, len(ms))
+	if len(ms) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tLOCATION\tSTATION\tITEM\tLOT\tEXPIRY\tAS READ")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			m.Gateway+"/"+strconv.FormatUint(m.Seq, 10), m.Time.Format("2006-01-02 15:04:05 MST"), m.Kind,
+			m.Location, m.Station, m.Item, dash(m.Lot), dash(m.Expiry), printable(m.Raw))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
