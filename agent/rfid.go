@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/udi-edge/udi-edge/agent/presence"
+)
+
+// Zone binds an RFID zone (a reader's antenna or a group of them) to the
+// location where its movements are recorded.
+type Zone struct {
+	// Name is the zone's name, as the presence tracker knows it.
+	Name string
+	// Location is where the zone is (a cabinet, a door, an OR).
+	Location string
+}
+
+// Presence turns the events of the presence tracker into movements: an
+// item placed in a cabinet is stocked there, an item gone from a cabinet is
+// issued from it, a tag crossing a door is transferred, a tag seen at a
+// station is counted there. A tag the ledger has never seen is recorded as
+// an unknown tag, never dropped, so the warehouse can commission it.
+type Presence struct {
+	// Ledger records the movements; its Trace tells whether a tag is known.
+	Ledger Ledger
+	// Zones binds zone names to locations.
+	Zones map[string]Zone
+	// Answer, if set, is called with each movement's outcome; it runs on
+	// the ledger's writer goroutine and must not block.
+	Answer func(o Outcome)
+	// Log receives one line per outcome.
+	Log *slog.Logger
+
+	wg sync.WaitGroup
+}
+
+// UnknownTag is the Reason of a movement of a tag that the ledger has never
+// seen: neither an SGTIN of an item nor a tag commissioned to one.
+const UnknownTag = "unknown tag: never received nor commissioned here; commission it to an item"
+
+// Movement builds the movement a presence event stands for. raw is the
+// tag's PC word and EPC as read, kept as the code exactly as read.
+func (p *Presence) Movement(ctx context.Context, ev presence.Event, raw []byte) Movement {
+	z := p.Zones[ev.Zone]
+	loc := z.Location
+	if loc == "" {
+		loc = ev.Zone
+	}
+	m := Movement{
+		Time:      ev.Time,
+		Item:      ev.Tag,
+		Location:  loc,
+		Station:   ev.Reader,
+		Symbology: "EPC",
+		Raw:       raw,
+	}
+	switch ev.Kind {
+	case presence.Placed:
+		m.Kind = KindStock
+		if ev.Baseline {
+			m.Kind = KindCount
+			m.Reason = "present at start-up"
+		}
+	case presence.Removed:
+		m.Kind = KindIssue
+		m.Reason = fmt.Sprintf("gone from %s after %d inventory rounds", ev.Zone, ev.Rounds)
+	case presence.PortalIn, presence.PortalOut:
+		m.Kind = KindTransfer
+		dir := "in"
+		if ev.Kind == presence.PortalOut {
+			dir = "out"
+		}
+		m.Reason = fmt.Sprintf("through %s, %s", ev.Portal, dir)
+	default:
+		m.Kind = KindCount
+	}
+	if m.Kind != KindIssue && m.Kind != KindTransfer && p.Ledger != nil {
+		if ms, err := p.Ledger.Trace(ctx, ev.Tag); err == nil && len(ms) == 0 {
+			m.Reason = UnknownTag
+		}
+	}
+	return m
+}
+
+// Handle records a presence event. It returns at once; the outcome arrives
+// through Answer.
+func (p *Presence) Handle(ctx context.Context, ev presence.Event, raw []byte) {
+	m := p.Movement(ctx, ev, raw)
+	p.wg.Add(1)
+	p.Ledger.Submit(m, func(got Movement, err error) {
+		defer p.wg.Done()
+		o := Outcome{Verdict: VerdictAccepted, Movement: got}
+		if err != nil {
+			o = Outcome{Verdict: VerdictFailed, Movement: m, Err: err}
+		}
+		if p.Log != nil {
+			if err != nil {
+				p.Log.Error("tag movement not recorded", "zone", ev.Zone, "kind", string(m.Kind), "err", err)
+			} else {
+				p.Log.Info("tag movement", "zone", ev.Zone, "location", got.Location, "kind", string(got.Kind),
+					"seq", got.Seq, "item", got.Item, "note", got.Reason)
+			}
+		}
+		if p.Answer != nil {
+			p.Answer(o)
+		}
+	})
+}
+
+// Wait blocks until every event handled so far has been answered.
+func (p *Presence) Wait() { p.wg.Wait() }

@@ -1,0 +1,53 @@
+package agent_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/presence"
+)
+
+func TestPresenceMovements(t *testing.T) {
+	l := &memLedger{}
+	known := "(01)06901234010014(21)100101"
+	l.ms = append(l.ms, agent.Movement{Item: known, Kind: agent.KindReceive})
+	p := &agent.Presence{Ledger: l, Zones: map[string]agent.Zone{"cab1-s1": {Name: "cab1-s1", Location: "cabinet-1"}}}
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		ev     presence.Event
+		kind   agent.Kind
+		loc    string
+		reason string
+	}{
+		{"baseline", presence.Event{Kind: presence.Placed, Baseline: true, Tag: known, Zone: "cab1-s1"}, agent.KindCount, "cabinet-1", "start-up"},
+		{"placed", presence.Event{Kind: presence.Placed, Tag: known, Zone: "cab1-s1"}, agent.KindStock, "cabinet-1", ""},
+		{"removed", presence.Event{Kind: presence.Removed, Tag: known, Zone: "cab1-s1", Rounds: 8}, agent.KindIssue, "cabinet-1", "after 8 inventory rounds"},
+		{"portal in", presence.Event{Kind: presence.PortalIn, Tag: known, Zone: "dock-in", Portal: "dock"}, agent.KindTransfer, "dock-in", "through dock, in"},
+		{"portal out", presence.Event{Kind: presence.PortalOut, Tag: known, Zone: "dock-out", Portal: "dock"}, agent.KindTransfer, "dock-out", "through dock, out"},
+		{"seen", presence.Event{Kind: presence.Seen, Tag: known, Zone: "or3"}, agent.KindCount, "or3", ""},
+		{"unknown placed", presence.Event{Kind: presence.Placed, Tag: "urn:epc:raw:96.xE2801160600002054CC2096F", Zone: "cab1-s1"}, agent.KindStock, "cabinet-1", "unknown tag"},
+		{"unknown seen", presence.Event{Kind: presence.Seen, Tag: "(01)06901234010021(21)9", Zone: "or3"}, agent.KindCount, "or3", "unknown tag"},
+	}
+	for _, tc := range cases {
+		tc.ev.Time, tc.ev.Reader = at, "cab1"
+		m := p.Movement(ctx, tc.ev, []byte{0x30, 0x00, 1, 2})
+		if m.Kind != tc.kind || m.Location != tc.loc || m.Item != tc.ev.Tag || m.Station != "cab1" || !m.Time.Equal(at) {
+			t.Errorf("%s: %+v", tc.name, m)
+		}
+		if (tc.reason == "") != (m.Reason == "") || !strings.Contains(m.Reason, tc.reason) {
+			t.Errorf("%s: reason %q, want %q", tc.name, m.Reason, tc.reason)
+		}
+	}
+	var got []agent.Outcome
+	p.Answer = func(o agent.Outcome) { got = append(got, o) }
+	p.Handle(ctx, presence.Event{Kind: presence.Removed, Tag: known, Zone: "cab1-s1", Time: at}, nil)
+	p.Wait()
+	if len(got) != 1 || got[0].Verdict != agent.VerdictAccepted || got[0].Movement.Seq != 2 {
+		t.Fatalf("outcomes %+v", got)
+	}
+}
