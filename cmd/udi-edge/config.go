@@ -44,6 +44,12 @@ type Config struct {
 	Log LogConfig `json:"log"`
 	// Scanners lists the barcode scanners and their station bindings.
 	Scanners []ScannerConfig `json:"scanners"`
+	// Readers lists the UHF RFID readers and maps their antennas to zones.
+	Readers []ReaderConfig `json:"readers"`
+	// Zones lists the RFID zones: their location and role.
+	Zones []ZoneConfig `json:"zones"`
+	// Presence tunes how tag reads become movements.
+	Presence PresenceConfig `json:"presence"`
 }
 
 // LedgerConfig tunes the ledger's writer.
@@ -370,7 +376,7 @@ func (c *Config) Validate() error {
 			return &ConfigError{Where: p, Err: err}
 		}
 	}
-	return nil
+	return c.validateRFID()
 }
 
 func kindList() string {

@@ -160,3 +160,60 @@ func TestDeployExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("example scanners: %+v", c.Scanners)
 	}
 }
+
+func TestRFIDConfig(t *testing.T) {
+	base := func() Config {
+		c := DefaultConfig()
+		c.Gateway = "gw"
+		c.Zones = []ZoneConfig{
+			{Name: "cab1-s1", Location: "cabinet-1", Role: "cabinet", Round: Duration(time.Second)},
+			{Name: "dock-out", Location: "dock", Role: "portal", Portal: "dock", Side: "outer"},
+			{Name: "dock-in", Location: "store", Role: "portal", Portal: "dock", Side: "inner"},
+		}
+		c.Readers = []ReaderConfig{
+			{ID: "cab1", Type: "mercury", Device: "/dev/ttyUSB0", Baud: 115200, Region: "PRC", Antennas: []AntennaConfig{{Port: 1, Zone: "cab1-s1"}}},
+			{ID: "dock", Type: "mercury", Device: "/dev/ttyUSB1", Antennas: []AntennaConfig{{Port: 1, Zone: "dock-out"}, {Port: 2, Zone: "dock-in"}}},
+			{ID: "or3", Type: "bb7e", Device: "/dev/ttyUSB2", Baud: 115200, Antennas: []AntennaConfig{{Port: 1, Zone: "cab1-s1"}}},
+		}
+		return c
+	}
+	c := base()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("base RFID config: %v", err)
+	}
+	pc, err := c.presenceConfig()
+	if err != nil || pc.Zones["cab1-s1"].RoundLength != time.Second || pc.Zones["dock-in"].Portal != "dock" {
+		t.Fatalf("presence config %+v %v", pc, err)
+	}
+	cases := []struct {
+		name  string
+		edit  func(*Config)
+		where string
+	}{
+		{"unknown zone", func(c *Config) { c.Readers[0].Antennas[0].Zone = "nowhere" }, "readers[0].antennas[0].zone"},
+		{"bad port", func(c *Config) { c.Readers[0].Antennas[0].Port = 17 }, "readers[0].antennas[0].port"},
+		{"dup port", func(c *Config) { c.Readers[1].Antennas[1].Port = 1 }, "readers[1].antennas[1].port"},
+		{"bad type", func(c *Config) { c.Readers[0].Type = "impinj" }, "readers[0].type"},
+		{"bb7e two antennas", func(c *Config) {
+			c.Readers[2].Antennas = append(c.Readers[2].Antennas, AntennaConfig{Port: 2, Zone: "dock-in"})
+		}, "readers[2].antennas"},
+		{"dup reader", func(c *Config) { c.Readers[1].ID = "cab1" }, "readers[1].id"},
+		{"no antennas", func(c *Config) { c.Readers[0].Antennas = nil }, "readers[0].antennas"},
+		{"bad role", func(c *Config) { c.Zones[0].Role = "fridge" }, "zones[0].role"},
+		{"no location", func(c *Config) { c.Zones[0].Location = "" }, "zones[0].location"},
+		{"dup zone", func(c *Config) { c.Zones[1].Name = "cab1-s1" }, "zones[1].name"},
+		{"bad region", func(c *Config) { c.Readers[0].Region = "Mars" }, "readers[0]"},
+		{"bad side", func(c *Config) { c.Zones[1].Side = "left" }, "zones.dock-out.side"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.edit(&c)
+			err := c.Validate()
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Where != tc.where {
+				t.Fatalf("want ConfigError at %q, got %v", tc.where, err)
+			}
+		})
+	}
+}

@@ -75,6 +75,7 @@ type Agent struct {
 	scanners map[string]*barcode.Scanner
 	feedback map[string]*feedbackQueue
 	control  *ControlServer
+	rfid     *rfid
 	wg       sync.WaitGroup
 }
 
@@ -121,6 +122,17 @@ func (a *Agent) Open() error {
 		Stations: stations,
 		Log:      a.Log.With("component", "ingest"),
 		Answer:   a.answer,
+	}
+	if len(a.Config.Readers) > 0 {
+		a.rfid, err = newRFID(&a.Config, l, a.Log.With("component", "rfid"), func(o agent.Outcome) {
+			if a.OnAnswer != nil {
+				a.OnAnswer(o.Movement.Station, o)
+			}
+		})
+		if err != nil {
+			l.Close()
+			return err
+		}
 	}
 	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, a.Log.With("component", "control"))
 	if err != nil {
@@ -169,7 +181,7 @@ func (a *Agent) answer(station string, o agent.Outcome) {
 // Run reads every scanner until ctx is done.
 func (a *Agent) Run(ctx context.Context) error {
 	a.Log.Info("agent running", "gateway", a.Config.Gateway, "site", a.Config.Site,
-		"scanners", len(a.Config.Scanners), "ledger", a.Config.Store, "last_seq", a.ledger.LastSeq())
+		"scanners", len(a.Config.Scanners), "readers", len(a.Config.Readers), "ledger", a.Config.Store, "last_seq", a.ledger.LastSeq())
 	for _, sc := range a.Config.Scanners {
 		s := a.scanners[sc.ID]
 		ch := a.feedback[sc.ID].ch
@@ -194,6 +206,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if a.rfid != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.rfid.run(ctx)
+		}()
+	}
 	<-ctx.Done()
 	a.wg.Wait()
 	a.Log.Info("agent stopping")
@@ -205,6 +224,11 @@ func (a *Agent) scannerStatus() map[string]bool {
 	m := make(map[string]bool, len(a.scanners))
 	for id, s := range a.scanners {
 		m[id] = s.Connected()
+	}
+	if a.rfid != nil {
+		for id, ok := range a.rfid.connected() {
+			m[id] = ok
+		}
 	}
 	return m
 }

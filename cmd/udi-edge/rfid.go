@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/agent/presence"
+	"github.com/udi-edge/udi-edge/reader"
+	"github.com/udi-edge/udi-edge/reader/bb7e"
+	"github.com/udi-edge/udi-edge/reader/mercury"
+)
+
+// ReaderConfig is one UHF RFID reader and where each of its antennas reads.
+type ReaderConfig struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"` // "mercury" or "bb7e"
+	Device string `json:"device"`
+	// Baud 0 probes the usual rates (mercury only).
+	Baud int `json:"baud"`
+	// Region is the regulatory region ("PRC", "NA2", "EU3", ...; bb7e:
+	// "china900", "china800", "us", "eu", "korea").
+	Region string `json:"region"`
+	// PowerCdBm is the read power in centi-dBm (2000 = 20 dBm).
+	PowerCdBm int `json:"power_cdbm"`
+	// Framing is "BB7E" or "AADD" (bb7e only).
+	Framing string `json:"framing"`
+	// Antennas maps each antenna port to a zone.
+	Antennas []AntennaConfig `json:"antennas"`
+}
+
+// AntennaConfig maps one antenna port to a zone.
+type AntennaConfig struct {
+	Port int    `json:"port"`
+	Zone string `json:"zone"`
+}
+
+// ZoneConfig is one RFID zone: its location and its role.
+type ZoneConfig struct {
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	// Role is cabinet, portal, encoder or or-table.
+	Role string `json:"role"`
+	// Portal and Side ("outer" or "inner") place a portal zone.
+	Portal string `json:"portal"`
+	Side   string `json:"side"`
+	// Round is a cabinet's inventory round length.
+	Round Duration `json:"round"`
+}
+
+// PresenceConfig tunes how tag reads become movements; zero values take
+// the presence package's defaults (see firmware-notes/presence.md).
+type PresenceConfig struct {
+	DedupWindow  Duration `json:"dedup_window"`
+	PortalWindow Duration `json:"portal_window"`
+	MissRounds   int      `json:"miss_rounds"`
+	RescanRounds int      `json:"rescan_rounds"`
+}
+
+// defaultRound is a cabinet's round when none is configured.
+const defaultRound = time.Second
+
+func (c *Config) validateRFID() error {
+	zones := map[string]bool{}
+	for i, z := range c.Zones {
+		p := fmt.Sprintf("zones[%d]", i)
+		if !validID(z.Name) {
+			return cfgErr(p+".name", "%q: use letters, digits, '-', '_' and '.' only", z.Name)
+		}
+		if zones[z.Name] {
+			return cfgErr(p+".name", "zone %q is defined twice", z.Name)
+		}
+		zones[z.Name] = true
+		var r presence.Role
+		if err := r.UnmarshalText([]byte(z.Role)); err != nil {
+			return cfgErr(p+".role", "%q: want cabinet, portal, encoder or or-table", z.Role)
+		}
+		if z.Location == "" {
+			return cfgErr(p+".location", "required: where zone %q is", z.Name)
+		}
+	}
+	if len(c.Zones) > 0 {
+		if _, err := c.presenceConfig(); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Readers {
+		p := fmt.Sprintf("readers[%d]", i)
+		if !validID(r.ID) {
+			return cfgErr(p+".id", "%q: use letters, digits, '-', '_' and '.' only", r.ID)
+		}
+		if seen[r.ID] {
+			return cfgErr(p+".id", "%q is used by two readers", r.ID)
+		}
+		seen[r.ID] = true
+		if len(r.Antennas) == 0 {
+			return cfgErr(p+".antennas", "map at least one antenna port to a zone")
+		}
+		ports := map[int]bool{}
+		for j, a := range r.Antennas {
+			q := fmt.Sprintf("%s.antennas[%d]", p, j)
+			if a.Port < 1 || a.Port > 16 || ports[a.Port] {
+				return cfgErr(q+".port", "%d: want a port from 1 to 16, once per reader", a.Port)
+			}
+			ports[a.Port] = true
+			if !zones[a.Zone] {
+				return cfgErr(q+".zone", "%q is not a zone defined under zones", a.Zone)
+			}
+		}
+		switch r.Type {
+		case "mercury":
+			if err := r.mercuryConfig().Validate(); err != nil {
+				return &ConfigError{Where: p, Err: err}
+			}
+		case "bb7e":
+			if len(r.Antennas) != 1 || r.Antennas[0].Port != 1 {
+				return cfgErr(p+".antennas", "a bb7e module has one antenna: map port 1")
+			}
+			if err := r.bb7eConfig().Validate(); err != nil {
+				return &ConfigError{Where: p, Err: err}
+			}
+		default:
+			return cfgErr(p+".type", "%q: want mercury or bb7e", r.Type)
+		}
+	}
+	return nil
+}
+
+func (c *Config) presenceConfig() (presence.Config, error) {
+	pc := presence.Config{
+		DedupWindow:  time.Duration(c.Presence.DedupWindow),
+		PortalWindow: time.Duration(c.Presence.PortalWindow),
+		MissRounds:   c.Presence.MissRounds,
+		RescanRounds: c.Presence.RescanRounds,
+		Zones:        map[string]presence.ZoneConfig{},
+	}
+	for _, z := range c.Zones {
+		var zc presence.ZoneConfig
+		_ = zc.Role.UnmarshalText([]byte(z.Role))
+		if zc.Role == presence.RolePortal {
+			zc.Portal = z.Portal
+			if err := zc.Side.UnmarshalText([]byte(z.Side)); err != nil {
+				return pc, cfgErr("zones."+z.Name+".side", "%q: want outer or inner", z.Side)
+			}
+		}
+		if zc.Role == presence.RoleCabinet {
+			zc.RoundLength = time.Duration(z.Round)
+			if zc.RoundLength == 0 {
+				zc.RoundLength = defaultRound
+			}
+		}
+		pc.Zones[z.Name] = zc
+	}
+	if err := pc.Validate(); err != nil {
+		return pc, &ConfigError{Where: "presence/zones", Err: err}
+	}
+	return pc, nil
+}
+
+func (r ReaderConfig) serial() reader.Settings {
+	return reader.Settings{Device: r.Device, Baud: r.Baud}
+}
+
+func (r ReaderConfig) ports() []int {
+	var ps []int
+	for _, a := range r.Antennas {
+		ps = append(ps, a.Port)
+	}
+	return ps
+}
+
+func (r ReaderConfig) mercuryConfig() mercury.Config {
+	return mercury.Config{ID: r.ID, Serial: r.serial(), ProbeBaud: r.Baud == 0, Region: r.Region,
+		ReadPowerCdBm: r.PowerCdBm, Antennas: r.ports()}.WithDefaults()
+}
+
+func (r ReaderConfig) bb7eConfig() bb7e.ReaderConfig {
+	return bb7e.ReaderConfig{ID: r.ID, Serial: r.serial(), Framing: r.Framing, Region: r.Region,
+		PowerCdBm: r.PowerCdBm}.WithDefaults()
+}
+
+// tagRead is one read from any reader, reduced to what presence needs.
+type tagRead struct {
+	reader  string
+	antenna int
+	rssi    int
+	pc      uint16
+	epc     []byte
+	time    time.Time
+}
+
+// rfid owns the RFID side of the agent: the drivers feed one goroutine that
+// owns the presence tracker, whose events become movements.
+type rfid struct {
+	cfg      *Config
+	log      *slog.Logger
+	tracker  *presence.Tracker
+	presence *agent.Presence
+	zoneOf   map[string]map[int]string // reader → port → zone
+	raw      map[string][]byte         // tag key → PC+EPC last read
+	reads    chan tagRead
+	dropped  atomic.Uint64
+	mercury  map[string]*mercury.Reader
+	bb7e     map[string]*bb7e.Reader
+	ctx      context.Context
+}
+
+func newRFID(cfg *Config, l agent.Ledger, log *slog.Logger, answer func(agent.Outcome)) (*rfid, error) {
+	r := &rfid{cfg: cfg, log: log, zoneOf: map[string]map[int]string{}, raw: map[string][]byte{},
+		reads: make(chan tagRead, 4096), mercury: map[string]*mercury.Reader{}, bb7e: map[string]*bb7e.Reader{}}
+	zones := map[string]agent.Zone{}
+	for _, z := range cfg.Zones {
+		zones[z.Name] = agent.Zone{Name: z.Name, Location: z.Location}
+	}
+	r.presence = &agent.Presence{Ledger: l, Zones: zones, Answer: answer, Log: log}
+	pc, err := cfg.presenceConfig()
+	if err != nil {
+		return nil, err
+	}
+	r.tracker, err = presence.New(pc, r.event)
+	if err != nil {
+		return nil, err
+	}
+	for _, rc := range cfg.Readers {
+		m := map[int]string{}
+		for _, a := range rc.Antennas {
+			m[a.Port] = a.Zone
+		}
+		r.zoneOf[rc.ID] = m
+		switch rc.Type {
+		case "mercury":
+			r.mercury[rc.ID] = mercury.New(rc.mercuryConfig(), log.With("reader", rc.ID))
+		case "bb7e":
+			r.bb7e[rc.ID] = bb7e.New(rc.bb7eConfig(), log.With("reader", rc.ID))
+		}
+	}
+	return r, nil
+}
+
+// offer hands a read to the tracker goroutine without ever blocking a
+// driver: a reader repeats every tag each round, so under overload a read
+// is counted and skipped rather than stalling the serial line.
+func (r *rfid) offer(t tagRead) {
+	select {
+	case r.reads <- t:
+	default:
+		if r.dropped.Add(1)%1000 == 1 {
+			r.log.Warn("tag reads arrive faster than they are tracked; skipping repeats", "skipped", r.dropped.Load())
+		}
+	}
+}
+
+// connected reports which readers are set up and reading.
+func (r *rfid) connected() map[string]bool {
+	m := map[string]bool{}
+	for id, d := range r.mercury {
+		m[id] = d.Connected()
+	}
+	for id, d := range r.bb7e {
+		m[id] = d.Connected()
+	}
+	return m
+}
+
+// run runs the drivers and the tracker until ctx ends.
+func (r *rfid) run(ctx context.Context) {
+	r.ctx = ctx
+	var wg sync.WaitGroup
+	for id, d := range r.mercury {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Run(ctx, func(ev mercury.TagEvent) {
+				r.offer(tagRead{reader: ev.Reader, antenna: ev.Tag.Antenna, rssi: ev.Tag.RSSI, pc: ev.Tag.PC, epc: ev.Tag.EPC, time: ev.Time})
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				r.log.Error("reader stopped", "reader", id, "err", err)
+			}
+		}()
+	}
+	for id, d := range r.bb7e {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Run(ctx, func(ev bb7e.TagEvent) {
+				r.offer(tagRead{reader: ev.Reader, antenna: 1, rssi: ev.Tag.RSSI, pc: ev.Tag.PC, epc: ev.Tag.EPC, time: ev.Time})
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				r.log.Error("reader stopped", "reader", id, "err", err)
+			}
+		}()
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case t := <-r.reads:
+			r.observe(t)
+		case now := <-tick.C:
+			r.tracker.Tick(now)
+		}
+	}
+	wg.Wait()
+	r.presence.Wait()
+}
+
+func (r *rfid) observe(t tagRead) {
+	zone, ok := r.zoneOf[t.reader][t.antenna]
+	if !ok {
+		return // an antenna the configuration does not map reads nothing we track
+	}
+	key := epc.KeyWithPC(t.pc, t.epc)
+	if _, ok := r.raw[key]; !ok {
+		raw := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(t.epc)), t.pc)
+		r.raw[key] = append(raw, t.epc...)
+	}
+	if err := r.tracker.Observe(presence.Read{Tag: key, Reader: t.reader, Antenna: t.antenna, Zone: zone, RSSI: t.rssi, Time: t.time}); err != nil {
+		r.log.Warn("tag read not tracked", "reader", t.reader, "antenna", t.antenna, "err", err)
+	}
+}
+
+// event records a presence event as a movement.
+func (r *rfid) event(ev presence.Event) {
+	raw := r.raw[ev.Tag]
+	if ev.Kind != presence.Placed {
+		// Only present tags keep their bytes; a tag read again is
+		// remembered again.
+		delete(r.raw, ev.Tag)
+	}
+	ctx := r.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r.presence.Handle(context.WithoutCancel(ctx), ev, raw)
+}
