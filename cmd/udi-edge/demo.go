@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,21 +13,29 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/reader/uhfsim"
 )
 
 func demoCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "demo", "[flags]",
 		"Run a self-contained demonstration: two simulated serial scanners on pseudo-terminals\n"+
 			"(a receiving desk in the warehouse and a point of use in OR 3) scan implant boxes\n"+
-			"into a temporary ledger, and the item's trace is printed. No hardware, no services.")
+			"into a temporary ledger; a simulated RFID cabinet counts a dozen tagged implants, one\n"+
+			"is taken out and used in OR 3; the items' traces are printed. No hardware, no services.")
 	keep := fs.String("dir", "", "keep the demo's ledger in this directory instead of a temporary one")
+	verbose := fs.Bool("verbose", false, "show the agent's log on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	return runDemo(ctx, env.Stdout, *keep)
+	var log *slog.Logger
+	if *verbose {
+		log = newLogger(env.Stderr, LogConfig{Level: "debug", Format: "text"})
+	}
+	return runDemo(ctx, env.Stdout, *keep, log)
 }
 
 // demoScan is one label scanned during the demo.
@@ -62,7 +71,7 @@ func (d *demoScanner) Close() {
 	d.slave.Close()
 }
 
-func runDemo(ctx context.Context, out io.Writer, keep string) error {
+func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) error {
 	dir := keep
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "udi-edge-demo-")
@@ -92,12 +101,41 @@ func runDemo(ctx context.Context, out io.Writer, keep string) error {
 		{ID: "desk-1", Device: desk.link, Baud: 9600, Suffix: "CR", Location: "warehouse", Kind: "receive"},
 		{ID: "or3-1", Device: or3.link, Baud: 9600, Suffix: "CR", Location: "OR-3", Kind: "use", RequireSerial: true},
 	}
+	// The RFID cabinet: a simulated Mercury reader on a pseudo-terminal,
+	// reading a dozen tagged implants on two shelf antennas.
+	world := uhfsim.NewWorld()
+	items, _ := uhfsim.Demo(uhfsim.DemoLayout{})
+	cab, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "cabinet-reader"), World: world,
+		Antennas: []int{1, 2}, Seed: 2026, Miss: 0.1, Round: 100 * time.Millisecond})
+	if err != nil {
+		return fmt.Errorf("simulated cabinet reader: %w", err)
+	}
+	defer cab.Close()
+	cfg.Readers = []ReaderConfig{{ID: "cab-1", Type: "mercury", Device: cab.Path(), Baud: 115200, Region: "PRC",
+		Antennas: []AntennaConfig{{Port: 1, Zone: "cab1-shelf1"}, {Port: 2, Zone: "cab1-shelf2"}}}}
+	cfg.Zones = []ZoneConfig{
+		{Name: "cab1-shelf1", Location: "cabinet-1", Role: "cabinet", Round: Duration(250 * time.Millisecond)},
+		{Name: "cab1-shelf2", Location: "cabinet-1", Role: "cabinet", Round: Duration(250 * time.Millisecond)},
+	}
+	// Demo rounds are short; five missed rounds (1.25 s) mean removal.
+	cfg.Presence.MissRounds = 5
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	a := NewAgent(cfg, nil)
+
+	a := NewAgent(cfg, log)
 	outcomes := make(chan agent.Outcome, 1)
-	a.OnAnswer = func(station string, o agent.Outcome) { outcomes <- o }
+	tagOutcomes := make(chan agent.Outcome, 256)
+	a.OnAnswer = func(station string, o agent.Outcome) {
+		if station == "cab-1" {
+			select {
+			case tagOutcomes <- o:
+			default:
+			}
+			return
+		}
+		outcomes <- o
+	}
 	if err := a.Open(); err != nil {
 		return err
 	}
@@ -111,7 +149,8 @@ func runDemo(ctx context.Context, out io.Writer, keep string) error {
 	}()
 
 	fmt.Fprintf(out, "udi-edge demo: gateway %s, ledger %s\n", cfg.Gateway, cfg.Store)
-	fmt.Fprintf(out, "scanners: desk-1 (warehouse, receive) on %s; or3-1 (OR-3, use) on %s\n\n", desk.slave.Name(), or3.slave.Name())
+	fmt.Fprintf(out, "scanners: desk-1 (warehouse, receive) on %s; or3-1 (OR-3, use) on %s\n", desk.slave.Name(), or3.slave.Name())
+	fmt.Fprintf(out, "RFID: cab-1, a simulated Mercury M6e Nano on %s, antennas 1-2 = cabinet-1 shelves\n\n", cab.Path())
 
 	implant := "]d2" + "0109520123456788" + "17280531" + "1021A-77" + "\x1d" + "2100042"
 	hibcBody := "+H123ORTHO551/$$3281130LOT8812/SSN000193"
@@ -157,7 +196,12 @@ func runDemo(ctx context.Context, out io.Writer, keep string) error {
 		}
 	}
 
-	for _, in := range []string{"https://id.gs1.org/01/09520123456788/21/00042", hibc} {
+	taken, err := demoCabinet(ctx, out, a, world, items, desk, or3, tagOutcomes, outcomes)
+	if err != nil {
+		return err
+	}
+
+	for _, in := range []string{"https://id.gs1.org/01/09520123456788/21/00042", hibc, taken} {
 		key, _, err := traceKey(in, false)
 		if err != nil {
 			return err
@@ -173,11 +217,103 @@ func runDemo(ctx context.Context, out io.Writer, keep string) error {
 	return nil
 }
 
-// waitConnected waits until the scanner with id has its port open.
+// demoCabinet plays the RFID part of the demo: the cabinet's inventory is
+// counted, one implant is taken out and shows up as a removal, then the OR
+// nurse scans it and it is used. It returns the implant's EPC URI.
+func demoCabinet(ctx context.Context, out io.Writer, a *Agent, world *uhfsim.World, items []uhfsim.DemoItem,
+	desk, or3 *demoScanner, tagOutcomes, outcomes <-chan agent.Outcome) (string, error) {
+	if err := waitConnected(ctx, a, "cab-1"); err != nil {
+		return "", err
+	}
+	labels := make([]string, len(items))
+	for i, it := range items {
+		labels[i] = "]d201" + it.GTIN + "17280630" + "10L2611A" + "\x1d" + "21" + it.Serial
+		if _, err := desk.master.Write([]byte(labels[i] + "\r")); err != nil {
+			return "", err
+		}
+		select {
+		case o := <-outcomes:
+			if o.Verdict != agent.VerdictAccepted {
+				return "", fmt.Errorf("receiving %s: %s %s", it.Name, o.Verdict, o.Movement.Reason)
+			}
+		case <-time.After(10 * time.Second):
+			return "", fmt.Errorf("no answer for the scan at desk-1")
+		}
+	}
+	fmt.Fprintf(out, "\ndesk-1  receives %d RFID-tagged implants (SGTIN-96 tags, GS1 DataMatrix labels): all accepted\n", len(items))
+	fmt.Fprintf(out, "staff   put them on the two shelves of cabinet-1\n")
+	for _, it := range items {
+		world.Place(it.Antenna, it.Tag)
+	}
+	wait := func(what string, ok func(agent.Movement) bool) (agent.Movement, error) {
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case o := <-tagOutcomes:
+				if o.Verdict != agent.VerdictAccepted {
+					return agent.Movement{}, fmt.Errorf("tag movement not recorded: %v", o.Err)
+				}
+				if ok(o.Movement) {
+					return o.Movement, nil
+				}
+			case <-deadline:
+				return agent.Movement{}, fmt.Errorf("no %s within 20s", what)
+			case <-ctx.Done():
+				return agent.Movement{}, ctx.Err()
+			}
+		}
+	}
+	counted := 0
+	if _, err := wait("cabinet inventory", func(m agent.Movement) bool {
+		if m.Kind == agent.KindCount || m.Kind == agent.KindStock {
+			if m.Reason == agent.UnknownTag {
+				return false
+			}
+			counted++
+		}
+		return counted == len(items)
+	}); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "cab-1   reads its shelves: %d known implants present in cabinet-1\n", counted)
+	it := items[4]
+	key := "(01)" + it.GTIN + "(21)" + it.Serial
+	fmt.Fprintf(out, "nurse   takes the %s (serial %s) out of cabinet-1\n", it.Name, it.Serial)
+	world.Remove(it.Antenna, it.Tag.EPC)
+	mv, err := wait("removal", func(m agent.Movement) bool { return m.Kind == agent.KindIssue })
+	if err != nil {
+		return "", err
+	}
+	if mv.Item != key {
+		return "", fmt.Errorf("the cabinet reported %s removed, not %s", mv.Item, key)
+	}
+	fmt.Fprintf(out, "        -> %s from %s, seq %d (%s)\n", mv.Kind, mv.Location, mv.Seq, mv.Reason)
+	label := labels[4]
+	fmt.Fprintf(out, "or3-1   scans %-40s %s\n", "its box label at the table", printable([]byte(label)))
+	if _, err := or3.master.Write([]byte(label + "\r")); err != nil {
+		return "", err
+	}
+	select {
+	case o := <-outcomes:
+		if o.Verdict != agent.VerdictAccepted {
+			return "", fmt.Errorf("the OR scan was %s: %s", o.Verdict, o.Movement.Reason)
+		}
+		fmt.Fprintf(out, "        -> %s: %s %s at %s, seq %d, fsynced\n", o.Verdict, o.Movement.Kind, o.Movement.Item, o.Movement.Location, o.Movement.Seq)
+	case <-time.After(10 * time.Second):
+		return "", fmt.Errorf("no answer for the OR scan")
+	}
+	sg, err := epc.Decode(it.Tag.EPC)
+	if err != nil {
+		return "", err
+	}
+	return sg.PureURI(), nil
+}
+
+// waitConnected waits until the scanner or reader with id has its port open.
 func waitConnected(ctx context.Context, a *Agent, id string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if s := a.Scanner(id); s != nil && s.Connected() {
+		if a.scannerStatus()[id] {
 			return nil
 		}
 		if time.Now().After(deadline) {

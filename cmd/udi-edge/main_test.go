@@ -181,7 +181,13 @@ func TestDemo(t *testing.T) {
 		"-> rejected and recorded as seq 3",
 		"-> accepted: use (01)09520123456788(21)00042 at OR-3, seq 4",
 		"item (01)09520123456788(21)00042: 2 movement(s)",
-		"ledger: 4 movement(s) on disk",
+		"desk-1  receives 12 RFID-tagged implants",
+		"cab-1   reads its shelves: 12 known implants present in cabinet-1",
+		"-> issue from cabinet-1",
+		"-> accepted: use (01)06901234200027(21)100105 at OR-3",
+		"$ udi-edge trace 'urn:epc:id:sgtin:6901234.020002.100105'",
+		"item (01)06901234200027(21)100105: 4 movement(s)",
+		"EPC 3000",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -134,8 +134,17 @@ func movementJSON(m agent.Movement) jsonMovement {
 		Gateway: m.Gateway, Seq: m.Seq, Time: m.Time.Format(time.RFC3339Nano), Kind: string(m.Kind),
 		Item: m.Item, GTIN: m.GTIN, Serial: m.Serial, Lot: m.Lot, Expiry: m.Expiry, Production: m.Production,
 		Location: m.Location, Station: m.Station, Symbology: m.Symbology,
-		Raw: printable(m.Raw), RawHex: hex.EncodeToString(m.Raw), Reason: m.Reason,
+		Raw: asRead(m), RawHex: hex.EncodeToString(m.Raw), Reason: m.Reason,
 	}
+}
+
+// asRead shows the code as read: an RFID tag's PC word and EPC in hex, a
+// barcode as printable text.
+func asRead(m agent.Movement) string {
+	if m.Symbology == "EPC" {
+		return fmt.Sprintf("EPC %X", m.Raw)
+	}
+	return printable(m.Raw)
 }
 
 // printable shows raw bytes with GS as <GS> and other control or invalid
@@ -163,11 +172,11 @@ func printTrace(w io.Writer, key string, ms []agent.Movement) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tLOCATION\tSTATION\tITEM\tLOT\tEXPIRY\tAS READ")
+	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tLOCATION\tSTATION\tLOT\tEXPIRY\tAS READ\tNOTE")
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			m.Gateway+"/"+strconv.FormatUint(m.Seq, 10), m.Time.Format("2006-01-02 15:04:05 MST"), m.Kind,
-			m.Location, m.Station, m.Item, dash(m.Lot), dash(m.Expiry), printable(m.Raw))
+			m.Location, m.Station, dash(m.Lot), dash(m.Expiry), asRead(m), m.Reason)
 	}
 	tw.Flush()
 }
