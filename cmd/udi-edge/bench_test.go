@@ -39,7 +39,7 @@ func TestBenchFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max"}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %+v", figs)
 	}
@@ -51,4 +51,15 @@ func TestBenchFigures(t *testing.T) {
 	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || figs[2].Goal == "" {
 		t.Errorf("ingest must be compared with its ceilings: %+v", figs[2])
 	}
+}
+
+// BenchmarkRFIDReads measures the RFID read pipeline per core beside the
+// line-rate ceiling of one 115200-baud port.
+func BenchmarkRFIDReads(b *testing.B) {
+	rate, ceiling, err := benchRFIDReads(max(b.N, 5000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "reads/s")
+	b.ReportMetric(ceiling, "ceiling-115200-baud-reads/s")
 }
