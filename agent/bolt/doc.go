@@ -10,11 +10,15 @@
 // movement waits at most MaxDelay before its commit.
 //
 // The file holds three buckets: "meta" (format version, gateway id, created
-// time, last sequence number, rejected count), "movements" (8-byte
-// big-endian sequence number to the encoded record) and "items" (item key,
-// 0x00, 8-byte sequence number, to nothing), so that Trace is one cursor
-// seek, and Range, which the outbox reads, is a walk in sequence order.
-// firmware-notes/ledger.md describes the layout and the record encoding.
+// time, last sequence number, rejected count), "movements" (batches: the
+// records of consecutive movements of one transaction, about 8 KiB at
+// most, stored under the 8-byte big-endian sequence number of the first of
+// them) and "items" (item key, 0x00, 8-byte sequence number, to nothing).
+// Each record keeps its own checksum. Trace is one cursor seek in the
+// index, Get one seek to the batch and a constant-time lookup in its
+// header, and Range, which the outbox reads, a walk in sequence order. The
+// writer does one B+tree insert per movement (its index entry) and one per
+// batch. firmware-notes/ledger.md describes the layout and the encodings.
 //
 // What the package must never do:
 //   - lose a movement it reported as accepted: done reports success only

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ import (
 // Defaults for Options.
 const (
 	// DefaultMaxBatch is the most movements one transaction holds.
-	DefaultMaxBatch = 4096
+	DefaultMaxBatch = 8192
 	// DefaultMaxDelay is how long the writer waits, from the moment the
 	// first movement of a batch was queued, for more movements before it
 	// commits. Movements that queue up while a commit is in flight are
@@ -38,10 +39,11 @@ const (
 	DefaultLockTimeout = 5 * time.Second
 )
 
-// FormatVersion is the version of the file layout this package writes (see
-// firmware-notes/ledger.md). The record encoding carries its own version
-// byte.
-const FormatVersion = 1
+// FormatVersion is the version of the file layout this package writes and
+// reads (see firmware-notes/ledger.md). Version 2 stores the records of
+// consecutive movements together, in batches; version 1 stored one record
+// per key. The batch and record encodings carry their own version bytes.
+const FormatVersion = 2
 
 // Bucket and meta key names: part of the file format.
 var (
@@ -136,8 +138,18 @@ type Ledger struct {
 
 	maxBatch int
 	maxDelay time.Duration
+	// batchSize is the size a batch value is kept under, unless it holds
+	// a single larger record.
+	batchSize int
 
 	q queue
+
+	// The writer's buffers, reused from one transaction to the next (bbolt
+	// keeps a value it was given only until the commit).
+	values []byte              // the transaction's batch values
+	recs   [][]byte            // the records of one batch
+	ikey   []byte              // an index key
+	items  map[string]struct{} // the items indexed in this transaction
 
 	stopped   chan struct{}
 	closeOnce sync.Once
@@ -165,8 +177,10 @@ type request struct {
 // Open opens the ledger file at opts.Path for writing, creating it when
 // missing, and starts the writer. It fails with ErrLocked when another
 // process holds the file, with a *GatewayMismatchError when the file belongs
-// to another gateway, with ErrVersion for a newer format and ErrNotLedger
-// for a bbolt file that is not a ledger.
+// to another gateway, with ErrVersion for a file of another format version
+// (older or newer), with ErrNotLedger for a bbolt file that is not a ledger
+// and with a *CorruptError when the last batch does not agree with the
+// meta bucket.
 func Open(opts Options) (*Ledger, error) {
 	if opts.Path == "" {
 		return nil, errors.New("bolt: open: no path")
@@ -217,14 +231,15 @@ func Open(opts Options) (*Ledger, error) {
 		return nil, openError(opts.Path, err)
 	}
 	l := &Ledger{
-		db:       db,
-		path:     opts.Path,
-		gateway:  opts.Gateway,
-		log:      log,
-		clock:    opts.clock,
-		maxBatch: opts.MaxBatch,
-		maxDelay: opts.MaxDelay,
-		stopped:  make(chan struct{}),
+		db:        db,
+		path:      opts.Path,
+		gateway:   opts.Gateway,
+		log:       log,
+		clock:     opts.clock,
+		maxBatch:  opts.MaxBatch,
+		maxDelay:  opts.MaxDelay,
+		batchSize: batchValueSize(db.Info().PageSize),
+		stopped:   make(chan struct{}),
 	}
 	l.q.init(opts.QueueSize, opts.MaxBatch)
 	if err := l.tightenMode(); err != nil {
@@ -431,7 +446,7 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
 		return err
 	}
 	if version != FormatVersion {
-		return fmt.Errorf("%w: %s has format %d, this build reads %d", ErrVersion, l.path, version, FormatVersion)
+		return fmt.Errorf("%w: %s has format version %d, this build reads only version %d", ErrVersion, l.path, version, FormatVersion)
 	}
 	gw := meta.Get(metaGateway)
 	if len(gw) == 0 {
@@ -454,15 +469,22 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
 	if mb == nil || ib == nil {
 		return corruptf(0, "movements or items bucket missing")
 	}
-	var lastKey uint64
-	if k, _ := mb.Cursor().Last(); k != nil {
+	var lastInFile uint64
+	if k, v := mb.Cursor().Last(); k != nil {
 		if len(k) != 8 {
 			return corruptf(0, "movement key of %d bytes", len(k))
 		}
-		lastKey = binary.BigEndian.Uint64(k)
+		b, err := parseBatch(binary.BigEndian.Uint64(k), v)
+		if err == nil {
+			err = b.check()
+		}
+		if err != nil {
+			return err
+		}
+		lastInFile = b.last()
 	}
-	if lastKey != last {
-		return corruptf(0, "meta last_seq %d but last movement %d", last, lastKey)
+	if lastInFile != last {
+		return corruptf(0, "meta last_seq %d but last movement %d", last, lastInFile)
 	}
 	l.last.Store(last)
 	return nil
@@ -589,20 +611,19 @@ func (l *Ledger) Close() error {
 // run is the writer goroutine.
 func (l *Ledger) run() {
 	defer close(l.stopped)
-	var scratch []byte
 	for {
 		batch, ok := l.q.take(l.maxDelay, l.clock)
 		if !ok {
 			return
 		}
-		scratch = l.flush(batch, scratch)
+		l.flush(batch)
 		l.q.recycle(batch)
 	}
 }
 
 // flush writes the valid movements of batch in one transaction and then
-// calls every done callback in order. scratch is a reusable key buffer.
-func (l *Ledger) flush(batch []request, scratch []byte) []byte {
+// calls every done callback in order.
+func (l *Ledger) flush(batch []request) {
 	valid, rejected := 0, uint64(0)
 	for i := range batch {
 		if batch[i].err == nil {
@@ -617,7 +638,7 @@ func (l *Ledger) flush(batch []request, scratch []byte) []byte {
 		err    error
 	)
 	if valid > 0 {
-		commit, scratch, err = l.write(batch, scratch, rejected)
+		commit, err = l.write(batch, rejected)
 		l.statsMu.Lock()
 		if err != nil {
 			l.stats.Failed += uint64(valid)
@@ -653,71 +674,130 @@ func (l *Ledger) flush(batch []request, scratch []byte) []byte {
 			r.done(r.m, nil)
 		}
 	}
-	return scratch
 }
 
-// write puts the valid movements of batch in one transaction and commits
-// it, assigning sequence numbers. On error nothing is advanced.
-func (l *Ledger) write(batch []request, scratch []byte, rejected uint64) (time.Duration, []byte, error) {
+// write puts the valid movements of batch (rejected of which are rejected
+// reads) in one transaction and commits it, assigning
+// sequence numbers. The records go into batch values of at most
+// l.batchSize bytes, each under the sequence number of its first movement;
+// every movement with an item key gets its index entry. On error nothing
+// is advanced.
+func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) {
 	tx, err := l.db.Begin(true)
 	if err != nil {
-		return 0, scratch, fmt.Errorf("bolt: begin: %w", err)
+		return 0, fmt.Errorf("bolt: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // no-op after a commit
 
 	mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
 	mb.FillPercent = 1.0
-	// When (nearly) every index entry of this transaction sorts after the
-	// last one in the file (serials received in order), the index grows at
-	// its right edge and its new pages can be packed as densely as the
-	// movements'. Entries that arrive in no order keep bbolt's default
-	// fill, which leaves room in each page for later inserts.
+	// When (nearly) every index entry of this transaction extends a run,
+	// because it sorts after the last one in the file (serials received
+	// in order) or right after an entry of the same item written earlier
+	// in this transaction (an item moved again and again), the new entries
+	// fill their pages contiguously and can be packed as densely as the
+	// movements'. Entries that arrive one by one in no order keep bbolt's
+	// default fill, which leaves room in each page for later inserts.
 	lastIndexed, _ := ib.Cursor().Last()
 	lastIndexed = bytes.Clone(lastIndexed)
 	appended, indexed := 0, 0
-	seq := l.last.Load()
+	if l.items == nil {
+		l.items = make(map[string]struct{})
+	}
+	defer clear(l.items)
+	first := l.last.Load() + 1
+	seq := first - 1
 	key := make([]byte, 8)
+
+	// The batch values, built in one buffer of the exact size: bbolt keeps
+	// each value (not a copy) until the commit.
+	l.values = slices.Grow(l.values[:0], l.valuesSize(batch))
+	recs, size := l.recs[:0], 0
+	put := func() error {
+		start := len(l.values)
+		l.values = appendBatch(l.values, recs)
+		binary.BigEndian.PutUint64(key, first)
+		if err := mb.Put(key, l.values[start:]); err != nil {
+			return fmt.Errorf("bolt: put movements %d to %d: %w", first, seq, err)
+		}
+		clear(recs)
+		recs, size, first = recs[:0], 0, seq+1
+		return nil
+	}
 	for i := range batch {
 		r := &batch[i]
 		if r.err != nil {
 			continue
 		}
+		if len(recs) > 0 && size+batchEntry+len(r.rec) > l.batchSize {
+			if err := put(); err != nil {
+				return 0, err
+			}
+		}
+		if len(recs) == 0 {
+			size = batchFixed
+		}
 		seq++
 		r.m.Seq = seq
-		binary.BigEndian.PutUint64(key, seq)
-		if err := mb.Put(key, r.rec); err != nil {
-			return 0, scratch, fmt.Errorf("bolt: put movement %d: %w", seq, err)
-		}
-		if r.m.Item != "" {
-			scratch = append(scratch[:0], r.m.Item...)
-			scratch = append(scratch, 0)
-			scratch = binary.BigEndian.AppendUint64(scratch, seq)
+		recs = append(recs, r.rec)
+		size += batchEntry + len(r.rec)
+		for _, key := range indexKeys(&r.m) {
+			l.ikey = append(l.ikey[:0], key...)
+			l.ikey = append(l.ikey, 0)
+			l.ikey = binary.BigEndian.AppendUint64(l.ikey, seq)
 			indexed++
-			if bytes.Compare(scratch, lastIndexed) > 0 {
+			if _, again := l.items[key]; again || bytes.Compare(l.ikey, lastIndexed) > 0 {
 				appended++
 			}
-			if err := ib.Put(scratch, []byte{}); err != nil {
-				return 0, scratch, fmt.Errorf("bolt: put index of movement %d: %w", seq, err)
+			l.items[key] = struct{}{}
+			if err := ib.Put(l.ikey, []byte{}); err != nil {
+				return 0, fmt.Errorf("bolt: put index of movement %d: %w", seq, err)
 			}
 		}
 	}
+	if err := put(); err != nil {
+		return 0, err
+	}
+	l.recs = recs
 	if appended*10 >= indexed*9 {
 		ib.FillPercent = 1.0
 	}
 	binary.BigEndian.PutUint64(key, seq)
 	if err := meta.Put(metaLastSeq, key); err != nil {
-		return 0, scratch, fmt.Errorf("bolt: put last_seq: %w", err)
+		return 0, fmt.Errorf("bolt: put last_seq: %w", err)
 	}
 	if err := meta.Put(metaRejected, binary.BigEndian.AppendUint64(nil, l.rejected+rejected)); err != nil {
-		return 0, scratch, fmt.Errorf("bolt: put rejected count: %w", err)
+		return 0, fmt.Errorf("bolt: put rejected count: %w", err)
 	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
-		return 0, scratch, fmt.Errorf("bolt: commit: %w", err)
+		return 0, fmt.Errorf("bolt: commit: %w", err)
 	}
 	l.last.Store(seq)
 	l.rejected += rejected
-	return time.Since(start), scratch, nil
+	return time.Since(start), nil
+}
+
+// valuesSize returns the bytes of the batch values write makes of the
+// valid movements of batch: the records, an end per record, and a fixed
+// header per batch, split as write splits them.
+func (l *Ledger) valuesSize(batch []request) int {
+	total, size, n := 0, 0, 0
+	for i := range batch {
+		r := &batch[i]
+		if r.err != nil {
+			continue
+		}
+		if n > 0 && size+batchEntry+len(r.rec) > l.batchSize {
+			total, size, n = total+size, 0, 0
+		}
+		if n == 0 {
+			size = batchFixed
+		}
+		size += batchEntry + len(r.rec)
+		n++
+	}
+	return total + size
 }
 
 // view runs fn in a read transaction, mapping a closed database to
@@ -735,17 +815,63 @@ func (l *Ledger) view(fn func(tx *bolt.Tx) error) error {
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
+// findBatch positions c on the batch that holds seq, if any: the batch
+// stored under seq, or else the one before it. It returns the batch (not
+// checked beyond parseBatch) and false when no batch starts at or before
+// seq.
+func findBatch(c *bolt.Cursor, seq uint64) (batch, bool, error) {
+	k, v := c.Seek(seqKey(seq))
+	if k == nil {
+		k, v = c.Last()
+	} else if len(k) == 8 && binary.BigEndian.Uint64(k) > seq {
+		k, v = c.Prev()
+	}
+	if k == nil {
+		return batch{}, false, nil
+	}
+	b, err := nextBatch(k, v)
+	return b, err == nil, err
+}
+
+// getMovement returns the movement with sequence number seq from the
+// movements bucket of tx: a seek to its batch and a constant-time lookup
+// in the batch's header. It returns an error wrapping ErrNotFound when seq
+// is not in the file, and a *CorruptError when the batch or the record is
+// damaged or the batch does not hold a movement the meta bucket says
+// exists.
+func getMovement(tx *bolt.Tx, seq uint64) (agent.Movement, error) {
+	notFound := func() error {
+		if last := tx.Bucket(bucketMeta).Get(metaLastSeq); len(last) == 8 && seq <= binary.BigEndian.Uint64(last) {
+			return corruptf(seq, "missing from the file")
+		}
+		return fmt.Errorf("bolt: movement %d: %w", seq, ErrNotFound)
+	}
+	if seq == 0 {
+		return agent.Movement{}, fmt.Errorf("bolt: movement %d: %w", seq, ErrNotFound)
+	}
+	b, ok, err := findBatch(tx.Bucket(bucketMovements).Cursor(), seq)
+	if err != nil {
+		return agent.Movement{}, err
+	}
+	if !ok {
+		return agent.Movement{}, notFound()
+	}
+	if seq > b.last() {
+		if err := b.check(); err != nil {
+			return agent.Movement{}, err
+		}
+		return agent.Movement{}, notFound()
+	}
+	return b.movement(seq)
+}
+
 // Get returns the movement with sequence number seq, or an error wrapping
 // ErrNotFound, or a *CorruptError.
 func (l *Ledger) Get(seq uint64) (agent.Movement, error) {
 	var m agent.Movement
 	err := l.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketMovements).Get(seqKey(seq))
-		if v == nil {
-			return fmt.Errorf("bolt: movement %d: %w", seq, ErrNotFound)
-		}
 		var err error
-		m, err = decodeRecord(seq, v)
+		m, err = getMovement(tx, seq)
 		return err
 	})
 	return m, err
@@ -761,7 +887,6 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 	}
 	prefix := append([]byte(key), 0)
 	err := l.view(func(tx *bolt.Tx) error {
-		mb := tx.Bucket(bucketMovements)
 		c := tx.Bucket(bucketItems).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			if len(out)%256 == 255 {
@@ -773,7 +898,7 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 			if err != nil {
 				return err
 			}
-			m, err := getIndexed(mb, seq, key)
+			m, err := getIndexed(tx, seq, key)
 			if err != nil {
 				return err
 			}
@@ -813,17 +938,17 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 			seqs = append(seqs, seq)
 		}
 		slices.Sort(seqs)
+		seqs = slices.Compact(seqs) // a movement whose item and tag share the prefix
 		if limit > 0 && len(seqs) > limit {
 			seqs = seqs[:limit]
 		}
-		mb := tx.Bucket(bucketMovements)
 		out = slices.Grow(out, len(seqs))
 		for _, seq := range seqs {
-			m, err := getIndexed(mb, seq, "")
+			m, err := getIndexed(tx, seq, "")
 			if err != nil {
 				return err
 			}
-			if len(m.Item) < len(prefix) || m.Item[:len(prefix)] != prefix {
+			if !strings.HasPrefix(m.Item, prefix) && !strings.HasPrefix(m.Tag, prefix) {
 				return corruptf(seq, "indexed under prefix but item differs")
 			}
 			out = append(out, m)
@@ -846,17 +971,16 @@ func indexSeq(k []byte, minLen int) (uint64, error) {
 }
 
 // getIndexed loads the movement an index entry points at and, when item is
-// not empty, checks it belongs to that item.
-func getIndexed(mb *bolt.Bucket, seq uint64, item string) (agent.Movement, error) {
-	v := mb.Get(seqKey(seq))
-	if v == nil {
+// not empty, checks it belongs to that item or names that tag.
+func getIndexed(tx *bolt.Tx, seq uint64, item string) (agent.Movement, error) {
+	m, err := getMovement(tx, seq)
+	if errors.Is(err, ErrNotFound) {
 		return agent.Movement{}, corruptf(seq, "indexed but missing")
 	}
-	m, err := decodeRecord(seq, v)
 	if err != nil {
-		return m, err
+		return agent.Movement{}, err
 	}
-	if item != "" && m.Item != item {
+	if item != "" && m.Item != item && m.Tag != item {
 		return agent.Movement{}, corruptf(seq, "indexed under another item")
 	}
 	return m, nil
@@ -867,7 +991,7 @@ func getIndexed(mb *bolt.Bucket, seq uint64, item string) (agent.Movement, error
 // movement is left. Movements are read in chunks, each in its own short read
 // transaction, and fn is called outside any transaction, so a slow fn does
 // not hold up the writer; movements committed while Range runs are
-// included.
+// included. A damaged batch or record returns a *CorruptError.
 func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 	chunk := make([]agent.Movement, 0, rangeChunk)
 	next := max(from, 1)
@@ -875,18 +999,42 @@ func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 		chunk = chunk[:0]
 		err := l.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketMovements).Cursor()
-			for k, v := c.Seek(seqKey(next)); k != nil && len(chunk) < rangeChunk; k, v = c.Next() {
-				if len(k) != 8 {
-					return corruptf(0, "movement key of %d bytes", len(k))
+			b, ok, err := findBatch(c, next)
+			if err != nil {
+				return err
+			}
+			if !ok { // no batch starts at or before next: begin at the first
+				k, v := c.First()
+				if k == nil {
+					return nil
 				}
-				seq := binary.BigEndian.Uint64(k)
-				m, err := decodeRecord(seq, v)
-				if err != nil {
+				if b, err = nextBatch(k, v); err != nil {
 					return err
 				}
-				chunk = append(chunk, m)
 			}
-			return nil
+			for {
+				if err := b.check(); err != nil {
+					return err
+				}
+				for seq := max(next, b.first); seq <= b.last(); seq++ {
+					if len(chunk) == rangeChunk {
+						return nil
+					}
+					rec, _ := b.record(int(seq - b.first)) // in bounds: check passed
+					m, err := decodeRecord(seq, rec)
+					if err != nil {
+						return err
+					}
+					chunk = append(chunk, m)
+				}
+				k, v := c.Next()
+				if k == nil {
+					return nil
+				}
+				if b, err = nextBatch(k, v); err != nil {
+					return err
+				}
+			}
 		})
 		if err != nil {
 			return err
@@ -901,4 +1049,26 @@ func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 		}
 		next = chunk[len(chunk)-1].Seq + 1
 	}
+}
+
+// nextBatch parses the batch a cursor stepped to.
+func nextBatch(k, v []byte) (batch, error) {
+	if len(k) != 8 {
+		return batch{}, corruptf(0, "movement key of %d bytes", len(k))
+	}
+	return parseBatch(binary.BigEndian.Uint64(k), v)
+}
+
+// indexKeys returns the keys a movement is indexed under: its item, and the
+// tag it names when that differs (a tag commissioned to the item).
+func indexKeys(m *agent.Movement) []string {
+	switch {
+	case m.Item == "" && m.Tag == "":
+		return nil
+	case m.Tag == "" || m.Tag == m.Item:
+		return []string{m.Item}
+	case m.Item == "":
+		return []string{m.Tag}
+	}
+	return []string{m.Item, m.Tag}
 }

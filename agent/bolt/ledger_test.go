@@ -1,12 +1,14 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -690,67 +692,207 @@ func rawUpdate(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 	}
 }
 
-func TestNewerFormatRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	l, err := Open(Options{Path: path, Gateway: testGateway})
-	if err != nil {
-		t.Fatal(err)
+func TestOtherFormatRefused(t *testing.T) {
+	for _, version := range []byte{1, FormatVersion + 1} {
+		t.Run(fmt.Sprint(version), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ledger.db")
+			l, err := Open(Options{Path: path, Gateway: testGateway})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			rawUpdate(t, path, func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(metaVersion, []byte{0, 0, 0, 0, 0, 0, 0, version})
+			})
+			_, err = Open(Options{Path: path, Gateway: testGateway})
+			if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), fmt.Sprintf("format version %d,", version)) {
+				t.Errorf("Open(version %d) = %v", version, err)
+			}
+			if _, err := OpenReadOnly(path, time.Second); !errors.Is(err, ErrVersion) {
+				t.Errorf("OpenReadOnly(version %d) = %v", version, err)
+			}
+		})
 	}
-	l.Close()
+}
+
+// writeBurst writes movements from..from+n-1 of stream "k" in one
+// transaction (one batch) and closes the ledger.
+func writeBurst(t *testing.T, path string, bursts ...int) []agent.Movement {
+	t.Helper()
+	var out []agent.Movement
+	for _, n := range bursts {
+		l, err := Open(Options{Path: path, Gateway: testGateway, MaxBatch: n, MaxDelay: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := newOutcomes()
+		for i := range n {
+			l.Submit(movementN("k", len(out)+i), o.done(i))
+		}
+		o.wg.Wait()
+		for i := range n {
+			if o.errs[i] != nil {
+				t.Fatal(o.errs[i])
+			}
+			out = append(out, o.got[i])
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// damageBatch changes the batch stored under first in a closed file.
+func damageBatch(t *testing.T, path string, first uint64, fn func(v []byte) []byte) {
+	t.Helper()
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(metaVersion, []byte{0, 0, 0, 0, 0, 0, 0, 2})
+		b := tx.Bucket(bucketMovements)
+		v := b.Get(seqKey(first))
+		if v == nil {
+			return fmt.Errorf("no batch at %d", first)
+		}
+		return b.Put(seqKey(first), fn(bytes.Clone(v)))
 	})
-	if _, err := Open(Options{Path: path, Gateway: testGateway}); !errors.Is(err, ErrVersion) {
-		t.Errorf("Open(version 2) = %v", err)
-	}
 }
 
 func TestCorruptRecordDetected(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	l, err := Open(Options{Path: path, Gateway: testGateway})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var item string
-	for n := range 5 {
-		m, err := l.Append(context.Background(), movementN("k", n*4)) // five receives of five items
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.Seq == 3 {
-			item = m.Item
-		}
-	}
-	l.Close()
+	// Three batches: 1-4, 5-9 and 10-12.
+	written := writeBurst(t, path, 4, 5, 3)
+	item := written[6].Item
 
-	// Flip one byte in the middle of movement 3.
-	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketMovements)
-		v := append([]byte(nil), b.Get(seqKey(3))...)
-		v[len(v)/2] ^= 0x20
-		return b.Put(seqKey(3), v)
+	// Flip one byte in the middle of movement 7, the third record of the
+	// batch that starts at 5.
+	damageBatch(t, path, 5, func(v []byte) []byte {
+		b, err := parseBatch(5, v)
+		if err != nil || b.n != 5 {
+			t.Fatalf("batch at 5: %d records, %v", b.n, err)
+		}
+		start, end := batchHeaderSize(b.n)+int(b.end(1)), batchHeaderSize(b.n)+int(b.end(2))
+		v[(start+end)/2] ^= 0x20
+		return v
 	})
 
-	l, err = Open(Options{Path: path, Gateway: testGateway})
+	l, err := Open(Options{Path: path, Gateway: testGateway})
 	if err != nil {
 		t.Fatalf("Open with a damaged record: %v", err)
 	}
 	defer l.Close()
 	var ce *CorruptError
-	if _, err := l.Get(3); !errors.As(err, &ce) || ce.Seq != 3 || !errors.Is(err, ErrCorrupt) {
-		t.Errorf("Get(3) = %v", err)
+	if _, err := l.Get(7); !errors.As(err, &ce) || ce.Seq != 7 || !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Get(7) = %v", err)
 	}
-	if _, err := l.Get(2); err != nil {
-		t.Errorf("Get(2) = %v", err)
+	for _, seq := range []uint64{4, 5, 6, 8, 9, 10} { // the rest of its batch, and the neighbours
+		if m, err := l.Get(seq); err != nil || !sameMovement(m, written[seq-1]) {
+			t.Errorf("Get(%d) = %v", seq, err)
+		}
 	}
-	if _, err := l.Trace(context.Background(), item); !errors.Is(err, ErrCorrupt) {
+	if _, err := l.Trace(context.Background(), item); !errors.As(err, &ce) || ce.Seq != 7 {
 		t.Errorf("Trace over the damaged record = %v", err)
 	}
-	if err := l.Range(1, func(agent.Movement) error { return nil }); !errors.As(err, &ce) || ce.Seq != 3 {
+	if err := l.Range(1, func(agent.Movement) error { return nil }); !errors.As(err, &ce) || ce.Seq != 7 {
 		t.Errorf("Range over the damaged record = %v", err)
 	}
-	if err := l.Verify(context.Background()); !errors.As(err, &ce) || ce.Seq != 3 {
+	var seqs []uint64
+	if err := l.Range(8, func(m agent.Movement) error { seqs = append(seqs, m.Seq); return nil }); err != nil || fmt.Sprint(seqs) != "[8 9 10 11 12]" {
+		t.Errorf("Range(8) after the damaged record = %v, %v", seqs, err)
+	}
+	if err := l.Verify(context.Background()); !errors.As(err, &ce) || ce.Seq != 7 {
 		t.Errorf("Verify = %v", err)
+	}
+}
+
+func TestBatchHeaderDamageDetected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	writeBurst(t, path, 4, 5, 3)
+	// The end of the batch's third record moves by one byte: the records
+	// are intact, the header is not.
+	damageBatch(t, path, 5, func(v []byte) []byte {
+		v[1+4+batchEntry*2+3]++
+		return v
+	})
+	l, err := Open(Options{Path: path, Gateway: testGateway})
+	if err != nil {
+		t.Fatalf("Open with a damaged batch header: %v", err)
+	}
+	defer l.Close()
+	var ce *CorruptError
+	if _, err := l.Get(7); !errors.As(err, &ce) || ce.Seq != 5 || !strings.Contains(err.Error(), "header") {
+		t.Errorf("Get(7) = %v, want the header of the batch at 5", err)
+	}
+	if err := l.Range(1, func(agent.Movement) error { return nil }); !errors.As(err, &ce) || ce.Seq != 5 {
+		t.Errorf("Range = %v", err)
+	}
+	if err := l.Verify(context.Background()); !errors.As(err, &ce) || ce.Seq != 5 {
+		t.Errorf("Verify = %v", err)
+	}
+	if _, err := l.Get(10); err != nil {
+		t.Errorf("Get(10), in the next batch: %v", err)
+	}
+}
+
+// Open refuses a file whose last batch does not say where the sequence
+// goes on.
+func TestLastBatchDamageRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	writeBurst(t, path, 4, 3)
+	damageBatch(t, path, 5, func(v []byte) []byte {
+		v[4]++ // the count
+		return v
+	})
+	_, err := Open(Options{Path: path, Gateway: testGateway})
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Seq != 5 {
+		t.Errorf("Open = %v, want the header of the batch at 5", err)
+	}
+}
+
+func TestSequenceGapAndOverlapDetected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	written := writeBurst(t, path, 4, 5, 3)
+	var ce *CorruptError
+
+	// Remove the middle batch: movements 5 to 9 are gone, their index
+	// entries point nowhere.
+	rawUpdate(t, path, func(tx *bolt.Tx) error { return tx.Bucket(bucketMovements).Delete(seqKey(5)) })
+	ro, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.Get(6); !errors.As(err, &ce) || ce.Seq != 6 {
+		t.Errorf("Get(6) of a missing batch = %v", err)
+	}
+	if _, err := ro.Get(13); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(13) = %v", err)
+	}
+	// Movements 5 to 8 are the item's; the trace stops at the first.
+	if _, err := ro.Trace(context.Background(), written[5].Item); !errors.As(err, &ce) || ce.Seq != 5 {
+		t.Errorf("Trace = %v", err)
+	}
+	err = ro.Verify(context.Background())
+	if !errors.As(err, &ce) || ce.Seq != 10 || !strings.Contains(err.Error(), "gap") {
+		t.Errorf("Verify = %v, want a gap before 10", err)
+	}
+	ro.Close()
+
+	// A batch from 3 overlaps the first one (1-4).
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMovements)
+		v := bytes.Clone(b.Get(seqKey(10)))
+		if err := b.Put(seqKey(3), v); err != nil {
+			return err
+		}
+		return b.Put(seqKey(5), v)
+	})
+	ro, err = OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	err = ro.Verify(context.Background())
+	if !errors.As(err, &ce) || ce.Seq != 3 || !strings.Contains(err.Error(), "overlaps") {
+		t.Errorf("Verify = %v, want an overlap at 3", err)
 	}
 }
 
@@ -781,5 +923,36 @@ func TestIndexDamageDetected(t *testing.T) {
 	}
 	if err := ro.Verify(context.Background()); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Verify = %v", err)
+	}
+}
+
+// TestTagIndex checks that a movement naming a tag other than its item is
+// found from either key, and that Verify accounts for both index entries.
+func TestTagIndex(t *testing.T) {
+	l := openTest(t, Options{})
+	ctx := context.Background()
+	item, tag := "(01)06901234100013(21)555", "urn:epc:raw:96.xE2801160600002054CC2096F"
+	at := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	seen, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindCount, Item: tag, Tag: tag, Location: "warehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindCommission, Item: item, Tag: tag, Location: "warehouse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindUse, Item: item, Location: "OR-3"}); err != nil {
+		t.Fatal(err)
+	}
+	byTag, err := l.Trace(ctx, tag)
+	if err != nil || len(byTag) != 2 || byTag[0].Seq != seen.Seq || byTag[1].Seq != bound.Seq || byTag[1].Tag != tag {
+		t.Fatalf("trace by tag: %+v %v", byTag, err)
+	}
+	byItem, err := l.Trace(ctx, item)
+	if err != nil || len(byItem) != 2 || byItem[0].Kind != agent.KindCommission {
+		t.Fatalf("trace by item: %+v %v", byItem, err)
+	}
+	if err := l.Verify(ctx); err != nil {
+		t.Fatalf("verify: %v", err)
 	}
 }

@@ -27,6 +27,11 @@ type queue struct {
 // maxFreeChunks bounds the chunks kept for reuse.
 const maxFreeChunks = 4
 
+// maxChunkCap bounds the room a new chunk is made with: a chunk of the
+// default MaxBatch is made whole, so that it never grows (copying every
+// request) while submitters wait for the mutex.
+const maxChunkCap = 16384
+
 func (q *queue) init(size, maxBatch int) {
 	q.notFull.L = &q.mu
 	q.size, q.maxBatch = size, maxBatch
@@ -58,7 +63,7 @@ func (q *queue) put(r request, clk clock) bool {
 		if n := len(q.free); n > 0 {
 			c, q.free = q.free[n-1], q.free[:n-1]
 		} else {
-			c = make([]request, 0, min(q.maxBatch, 1024))
+			c = make([]request, 0, min(q.maxBatch, maxChunkCap))
 		}
 		q.chunks = append(q.chunks, c)
 		last++

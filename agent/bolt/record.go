@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 //	            tagZone:  varint Unix nanoseconds, string location name,
 //	                      string zone abbreviation, varint offset in seconds
 //	strings   Gateway, Item, GTIN, Serial, Lot, Expiry, Production,
-//	          Location, Station, Symbology, Raw, Reason; each a uvarint
+//	          Location, Station, Symbology, Raw, Tag, Reason; each a uvarint
 //	          length then the bytes
 //	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
 //
@@ -144,12 +145,12 @@ func checkMovement(m *agent.Movement) error {
 	if m.Item == "" && m.Kind != agent.KindReject {
 		return fmt.Errorf("%w: a %s movement needs an item key", ErrInvalidMovement, m.Kind)
 	}
-	if len(m.Item) > maxItemKey {
-		return fmt.Errorf("%w: item key of %d bytes exceeds %d", ErrInvalidMovement, len(m.Item), maxItemKey)
-	}
-	for i := 0; i < len(m.Item); i++ {
-		if m.Item[i] == 0 {
-			return fmt.Errorf("%w: item key contains a NUL byte", ErrInvalidMovement)
+	for _, k := range []struct{ what, key string }{{"item key", m.Item}, {"tag key", m.Tag}} {
+		if len(k.key) > maxItemKey {
+			return fmt.Errorf("%w: %s of %d bytes exceeds %d", ErrInvalidMovement, k.what, len(k.key), maxItemKey)
+		}
+		if strings.IndexByte(k.key, 0) >= 0 {
+			return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalidMovement, k.what)
 		}
 	}
 	if !m.Time.IsZero() && (m.Time.Before(minTime) || m.Time.After(maxTime)) {
@@ -182,7 +183,7 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	size += strLen(m.Gateway) + strLen(m.Item) + strLen(m.GTIN) + strLen(m.Serial) +
 		strLen(m.Lot) + strLen(m.Expiry) + strLen(m.Production) + strLen(m.Location) +
 		strLen(m.Station) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
-		strLen(m.Reason)
+		strLen(m.Tag) + strLen(m.Reason)
 	size += crcSize
 	if size > maxRecordSize {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidMovement, size, maxRecordSize)
@@ -215,6 +216,7 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	b = appendStr(b, m.Symbology)
 	b = binary.AppendUvarint(b, uint64(len(m.Raw)))
 	b = append(b, m.Raw...)
+	b = appendStr(b, m.Tag)
 	b = appendStr(b, m.Reason)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return b, nil
@@ -355,6 +357,7 @@ func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	if raw := d.str("raw"); raw != "" {
 		m.Raw = []byte(raw)
 	}
+	m.Tag = d.str("tag")
 	m.Reason = d.str("reason")
 	if d.err == nil && d.off != len(d.s) {
 		d.fail("%d bytes after the last field", len(d.s)-d.off)

@@ -11,12 +11,15 @@ import (
 // maxVerifyErrors bounds how many problems Verify collects.
 const maxVerifyErrors = 20
 
-// Verify checks the whole file: bbolt's own page consistency check, then
-// every record decodes, sequence numbers run from 1 to LastSeq without a
-// gap, every movement with an item key has its index entry and every index
-// entry points at a movement of that item. It returns nil, ctx's error, or
-// the problems found joined, each wrapping ErrCorrupt. On a writable ledger
-// it holds the write lock while it runs, so submitted movements wait.
+// Verify checks the whole file: bbolt's own page consistency check; then
+// every batch: its header is whole (checksum, count, record bounds), it
+// starts right after the previous one (no gap, no overlap, the first at 1)
+// and every record in it decodes and names the file's gateway; the last
+// movement is the meta bucket's last_seq; and the index holds exactly one
+// entry per movement with an item key, and nothing else. It returns nil,
+// ctx's error, or the problems found joined (at most 20), each wrapping
+// ErrCorrupt. On a writable ledger it holds the write lock while it runs,
+// so submitted movements wait.
 func (l *Ledger) Verify(ctx context.Context) error {
 	if l.dbClosed.Load() {
 		return ErrClosed
@@ -42,15 +45,29 @@ func (l *Ledger) Verify(ctx context.Context) error {
 		return errors.Join(errs...)
 	}
 
-	mb, ib := tx.Bucket(bucketMovements), tx.Bucket(bucketItems)
-	if mb == nil || ib == nil {
-		return corruptf(0, "movements or items bucket missing")
+	mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
+	if mb == nil || ib == nil || meta == nil {
+		return corruptf(0, "meta, movements or items bucket missing")
 	}
-	var want, indexed uint64
+	var lastSeq uint64
+	if v := meta.Get(metaLastSeq); len(v) == 8 {
+		lastSeq = binary.BigEndian.Uint64(v)
+	} else {
+		add(corruptf(0, "meta last_seq has %d bytes, want 8", len(v)))
+	}
+
+	var (
+		next    uint64 = 1 // where the next batch must start
+		known          = true
+		indexed uint64
+		batches int
+		ic      = ib.Cursor()
+		ik      []byte
+	)
 	c := mb.Cursor()
+walk:
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		want++
-		if want%4096 == 0 {
+		if batches++; batches%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -59,42 +76,69 @@ func (l *Ledger) Verify(ctx context.Context) error {
 			if !add(corruptf(0, "movement key of %d bytes", len(k))) {
 				break
 			}
+			known = false
 			continue
 		}
-		seq := binary.BigEndian.Uint64(k)
-		if seq != want {
-			if !add(corruptf(seq, "sequence gap: expected %d", want)) {
-				break
+		first := binary.BigEndian.Uint64(k)
+		switch {
+		case !known:
+		case first > next:
+			if !add(corruptf(first, "sequence gap: movements %d to %d missing", next, first-1)) {
+				break walk
 			}
-			want = seq
+		case first < next:
+			if !add(corruptf(first, "batch overlaps the previous one, which ends at %d", next-1)) {
+				break walk
+			}
 		}
-		m, err := decodeRecord(seq, v)
+		b, err := parseBatch(first, v)
+		if err == nil {
+			err = b.check()
+		}
 		if err != nil {
+			// Where the next batch should start is not known: take it
+			// from its key.
 			if !add(err) {
 				break
 			}
+			known = false
 			continue
 		}
-		if m.Gateway != l.gateway {
-			if !add(corruptf(seq, "gateway differs from the file's")) {
-				break
+		next, known = b.last()+1, true
+		for i := range b.n {
+			seq := first + uint64(i)
+			rec, _ := b.record(i) // in bounds: check passed
+			m, err := decodeRecord(seq, rec)
+			if err != nil {
+				if !add(err) {
+					break walk
+				}
+				continue
 			}
-		}
-		if m.Item != "" {
-			indexed++
-			ik := binary.BigEndian.AppendUint64(append([]byte(m.Item), 0), seq)
-			if k, _ := ib.Cursor().Seek(ik); !bytes.Equal(k, ik) {
-				if !add(corruptf(seq, "index entry missing")) {
-					break
+			if m.Gateway != l.gateway {
+				if !add(corruptf(seq, "gateway differs from the file's")) {
+					break walk
+				}
+			}
+			for _, key := range indexKeys(&m) {
+				indexed++
+				ik = binary.BigEndian.AppendUint64(append(append(ik[:0], key...), 0), seq)
+				if k, _ := ic.Seek(ik); !bytes.Equal(k, ik) {
+					if !add(corruptf(seq, "index entry missing")) {
+						break walk
+					}
 				}
 			}
 		}
 	}
-	if want != l.LastSeq() && len(errs) < maxVerifyErrors {
-		add(corruptf(0, "last movement %d but last_seq %d", want, l.LastSeq()))
+	if len(errs) >= maxVerifyErrors {
+		return errors.Join(errs...)
+	}
+	if known && next-1 != lastSeq {
+		add(corruptf(0, "last movement %d but last_seq %d", next-1, lastSeq))
 	}
 	if n := uint64(ib.Stats().KeyN); n != indexed && len(errs) < maxVerifyErrors {
-		add(corruptf(0, "index holds %d entries for %d item movements", n, indexed))
+		add(corruptf(0, "index holds %d entries for %d keys of movements", n, indexed))
 	}
 	return errors.Join(errs...)
 }
