@@ -101,7 +101,13 @@ type Movement struct {
 	Symbology string
 	// Raw is the code exactly as read: AIM identifier and data, GS kept.
 	Raw []byte
-	// Reason says why a read was rejected; empty otherwise.
+	// Tag is the key of the RFID tag involved (see epc.Key): the tag that
+	// was read, or the tag a commission movement binds to Item. Empty for
+	// barcode-only movements. The ledger indexes it like Item, so a tag
+	// whose EPC is not an SGTIN leads to the item it was commissioned to.
+	Tag string
+	// Reason says why a read was rejected, or notes what the movement
+	// means (an unknown tag, a tag gone from a cabinet); empty otherwise.
 	Reason string
 }
 
