@@ -122,7 +122,7 @@ func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) 
 		{Name: "latency_max", Value: ms(lat.max), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s", p.Rate)},
 		{Name: "rfid_reads_per_core", Value: rfidRate, Unit: "reads/s",
 			Ceiling: fmt.Sprintf("one 115200-baud port carries %.0f reads/s of these records (%.0fx); Mercury frames -> CRC-checked -> parsed -> deduplicated, 500-tag cabinet", lineCeiling, rfidRate/lineCeiling),
-			Goal: ">= 1000000 reads/s per core", Met: rfidRate >= 1e6},
+			Goal:    ">= 1000000 reads/s per core", Met: rfidRate >= 1e6},
 	}
 	return figs, nil
 }

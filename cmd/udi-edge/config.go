@@ -84,6 +84,16 @@ type ScannerConfig struct {
 	Kind     string `json:"kind"`
 	// RequireSerial rejects item codes without a serial number.
 	RequireSerial bool `json:"require_serial"`
+	// EncoderZone makes the scanner an encoding station's: each item scanned
+	// is bound to the tag read in this zone (role encoder); kind must be
+	// commission.
+	EncoderZone string `json:"encoder_zone"`
+	// WriteEPC writes the item's SGTIN-96 to the tag before binding it
+	// (the zone's reader must be a mercury reading only that zone).
+	WriteEPC bool `json:"write_epc"`
+	// CompanyPrefixLength is the length of the GS1 company prefix inside
+	// the GTINs this station encodes (6 to 12; default 7).
+	CompanyPrefixLength int `json:"company_prefix_length"`
 	// Feedback holds the bytes sent to the scanner after each answer.
 	Feedback FeedbackConfig `json:"feedback"`
 }
@@ -492,6 +502,12 @@ func (c *Config) applyScannerFlag(v string) error {
 			s.Kind = val
 		case "require_serial":
 			s.RequireSerial, err = strconv.ParseBool(val)
+		case "encoder_zone":
+			s.EncoderZone = val
+		case "write_epc":
+			s.WriteEPC, err = strconv.ParseBool(val)
+		case "company_prefix_length":
+			s.CompanyPrefixLength, err = strconv.Atoi(val)
 		case "feedback_accept":
 			s.Feedback.Accept, err = parseHex(val)
 		case "feedback_reject":
@@ -499,7 +515,7 @@ func (c *Config) applyScannerFlag(v string) error {
 		case "feedback_failed":
 			s.Feedback.Failed, err = parseHex(val)
 		default:
-			return cfgErr(where, "unknown setting %q (known: id, device, baud, data_bits, parity, stop_bits, suffix, gap, max_len, location, kind, require_serial, feedback_accept, feedback_reject, feedback_failed)", k)
+			return cfgErr(where, "unknown setting %q (known: id, device, baud, data_bits, parity, stop_bits, suffix, gap, max_len, location, kind, require_serial, encoder_zone, write_epc, company_prefix_length, feedback_accept, feedback_reject, feedback_failed)", k)
 		}
 		if err != nil {
 			return cfgErr(where, "%s=%q: %v", k, val, err)

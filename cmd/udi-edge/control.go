@@ -23,8 +23,11 @@ import (
 
 // controlRequest is a request on the control socket.
 type controlRequest struct {
-	Op     string `json:"op"` // "trace" or "status"
-	Key    string `json:"key,omitempty"`
+	Op  string `json:"op"` // "trace", "status" or "door"
+	Key string `json:"key,omitempty"`
+	// Zone and Open, for "door": a cabinet's door opened or closed.
+	Zone   string `json:"zone,omitempty"`
+	Open   bool   `json:"open,omitempty"`
 	Prefix bool   `json:"prefix,omitempty"`
 	Limit  int    `json:"limit,omitempty"`
 }
@@ -45,14 +48,17 @@ type ControlServer struct {
 	ln     net.Listener
 	ledger *bolt.Ledger
 	status func() map[string]bool
-	log    *slog.Logger
-	wg     sync.WaitGroup
+	// door, if set, relays a cabinet door's state to the presence tracker.
+	door func(zone string, open bool) error
+	log  *slog.Logger
+	wg   sync.WaitGroup
 }
 
 // ListenControl listens on path. A socket left by an agent that died is
 // replaced; one that still answers means another agent runs on this ledger.
-// status, if not nil, reports which scanners have their port open.
-func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, log *slog.Logger) (*ControlServer, error) {
+// status, if not nil, reports which scanners have their port open; door, if
+// not nil, relays a cabinet door's state.
+func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, door func(string, bool) error, log *slog.Logger) (*ControlServer, error) {
 	if _, err := os.Stat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, 500*time.Millisecond); err == nil {
 			c.Close()
@@ -70,7 +76,7 @@ func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, l
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, log: log}
+	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, door: door, log: log}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -111,10 +117,12 @@ func (s *ControlServer) handle(c net.Conn) {
 		var err error
 		switch req.Op {
 		case "trace":
-			if req.Prefix {
-				resp.Movements, err = s.ledger.TracePrefix(ctx, req.Key, req.Limit)
+			resp.Movements, err = traceMovements(ctx, s.ledger, req.Key, req.Prefix, req.Limit)
+		case "door":
+			if s.door == nil {
+				err = errors.New("no RFID zones are configured")
 			} else {
-				resp.Movements, err = s.ledger.Trace(ctx, req.Key)
+				err = s.door(req.Zone, req.Open)
 			}
 		case "status":
 			resp.Gateway, resp.LastSeq = s.ledger.Gateway(), s.ledger.LastSeq()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,30 @@ func (c *Config) validateRFID() error {
 			return err
 		}
 	}
+	for i, s := range c.Scanners {
+		p := fmt.Sprintf("scanners[%d]", i)
+		if s.EncoderZone == "" {
+			if s.WriteEPC {
+				return cfgErr(p+".write_epc", "needs encoder_zone")
+			}
+			continue
+		}
+		if s.Kind != string(agent.KindCommission) {
+			return cfgErr(p+".kind", "%q: an encoding station's scanner records commission", s.Kind)
+		}
+		z, ok := c.zone(s.EncoderZone)
+		if !ok || z.Role != "encoder" {
+			return cfgErr(p+".encoder_zone", "%q is not a zone with role encoder", s.EncoderZone)
+		}
+		if s.CompanyPrefixLength != 0 && (s.CompanyPrefixLength < 6 || s.CompanyPrefixLength > 12) {
+			return cfgErr(p+".company_prefix_length", "%d: want 6 to 12", s.CompanyPrefixLength)
+		}
+		if s.WriteEPC {
+			if _, err := c.encoderWriter(s.EncoderZone); err != nil {
+				return cfgErr(p+".write_epc", "%v", err)
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for i, r := range c.Readers {
 		p := fmt.Sprintf("readers[%d]", i)
@@ -132,6 +157,39 @@ func (c *Config) validateRFID() error {
 		}
 	}
 	return nil
+}
+
+func (c *Config) zone(name string) (ZoneConfig, bool) {
+	for _, z := range c.Zones {
+		if z.Name == name {
+			return z, true
+		}
+	}
+	return ZoneConfig{}, false
+}
+
+// encoderWriter returns the id of the mercury reader that reads the encoder
+// zone, which must be all it reads: WRITE_TAG_ID writes the one tag in the
+// reader's field.
+func (c *Config) encoderWriter(zone string) (string, error) {
+	for _, r := range c.Readers {
+		reads, other := false, false
+		for _, a := range r.Antennas {
+			if a.Zone == zone {
+				reads = true
+			} else {
+				other = true
+			}
+		}
+		if !reads {
+			continue
+		}
+		if r.Type != "mercury" || other {
+			return "", fmt.Errorf("zone %q is read by %s reader %q, which must be a mercury reading only that zone to write EPCs", zone, r.Type, r.ID)
+		}
+		return r.ID, nil
+	}
+	return "", fmt.Errorf("no reader reads zone %q", zone)
 }
 
 func (c *Config) presenceConfig() (presence.Config, error) {
@@ -211,11 +269,29 @@ type rfid struct {
 	mercury  map[string]*mercury.Reader
 	bb7e     map[string]*bb7e.Reader
 	ctx      context.Context
+
+	ledger      agent.Ledger
+	ingest      *agent.Ingest
+	scanAnswer  func(station string, o agent.Outcome)
+	encoders    map[string]ScannerConfig // scanner id → its encoding station
+	commissions chan agent.Read
+	doors       chan doorSignal
+	boundMu     sync.Mutex
+	bound       map[string]string // raw tag key → item key ("" when none)
+	bg          sync.WaitGroup
+	pending     sync.WaitGroup
 }
 
-func newRFID(cfg *Config, l agent.Ledger, log *slog.Logger, answer func(agent.Outcome)) (*rfid, error) {
+func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, answer func(agent.Outcome), scanAnswer func(string, agent.Outcome)) (*rfid, error) {
 	r := &rfid{cfg: cfg, log: log, zoneOf: map[string]map[int]string{}, raw: map[string][]byte{},
-		reads: make(chan tagRead, 4096), mercury: map[string]*mercury.Reader{}, bb7e: map[string]*bb7e.Reader{}}
+		reads: make(chan tagRead, 4096), mercury: map[string]*mercury.Reader{}, bb7e: map[string]*bb7e.Reader{},
+		ledger: l, ingest: in, scanAnswer: scanAnswer, encoders: map[string]ScannerConfig{},
+		commissions: make(chan agent.Read, 64), bound: map[string]string{}, doors: make(chan doorSignal)}
+	for _, sc := range cfg.Scanners {
+		if sc.EncoderZone != "" {
+			r.encoders[sc.ID] = sc
+		}
+	}
 	zones := map[string]agent.Zone{}
 	for _, z := range cfg.Zones {
 		zones[z.Name] = agent.Zone{Name: z.Name, Location: z.Location}
@@ -270,8 +346,9 @@ func (r *rfid) connected() map[string]bool {
 	return m
 }
 
-// run runs the drivers and the tracker until ctx ends.
-func (r *rfid) run(ctx context.Context) {
+// run runs the drivers until ctx ends and the tracker until then and
+// scannersDone is closed: encoding stations' scans still arrive meanwhile.
+func (r *rfid) run(ctx context.Context, scannersDone <-chan struct{}) {
 	r.ctx = ctx
 	var wg sync.WaitGroup
 	for id, d := range r.mercury {
@@ -300,19 +377,195 @@ func (r *rfid) run(ctx context.Context) {
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	done := ctx.Done()
 loop:
 	for {
 		select {
-		case <-ctx.Done():
-			break loop
+		case <-done:
+			done = nil
+			tick.Stop()
+			if scannersDone == nil {
+				break loop
+			}
+		case <-scannersDone:
+			scannersDone = nil
+			if done == nil {
+				break loop
+			}
 		case t := <-r.reads:
 			r.observe(t)
+		case rd := <-r.commissions:
+			r.commission(rd)
+		case d := <-r.doors:
+			if d.open {
+				d.err <- r.tracker.DoorOpened(d.zone, time.Now())
+			} else {
+				d.err <- r.tracker.DoorClosed(d.zone, time.Now())
+			}
 		case now := <-tick.C:
 			r.tracker.Tick(now)
 		}
 	}
 	wg.Wait()
+	r.bg.Wait()
+	r.pending.Wait()
 	r.presence.Wait()
+}
+
+// doorSignal is a cabinet door's change of state.
+type doorSignal struct {
+	zone string
+	open bool
+	err  chan error
+}
+
+// door tells the tracker that a cabinet's door opened or closed: while it
+// is open, and for the rescan rounds after it closes, rounds do not count.
+func (r *rfid) door(zone string, open bool) error {
+	d := doorSignal{zone: zone, open: open, err: make(chan error, 1)}
+	select {
+	case r.doors <- d:
+		return <-d.err
+	case <-time.After(5 * time.Second):
+		return errors.New("the RFID tracker is not answering")
+	}
+}
+
+// isEncoder reports whether the scanner serves an encoding station.
+func (r *rfid) isEncoder(scanner string) bool {
+	_, ok := r.encoders[scanner]
+	return ok
+}
+
+// offerCommission hands a scan from an encoding station to the tracker
+// goroutine, which knows what lies on the pad. The goroutine runs until
+// every scanner has stopped, so no scan is lost.
+func (r *rfid) offerCommission(rd agent.Read) { r.commissions <- rd }
+
+// commission binds the tag on the station's pad to the scanned item,
+// writing the item's EPC to it first when the station is set to.
+func (r *rfid) commission(rd agent.Read) {
+	st := r.encoders[rd.Source]
+	m := r.ingest.Movement(rd)
+	if m.Kind == agent.KindReject {
+		r.submitScan(rd.Source, m)
+		return
+	}
+	sights, _ := r.tracker.Sightings(st.EncoderZone)
+	var pad []agent.TagOnPad
+	for _, s := range sights {
+		pad = append(pad, agent.TagOnPad{Key: s.Tag, Raw: r.raw[s.Tag], RSSI: s.RSSI})
+	}
+	tag, err := agent.PickTag(pad)
+	if err != nil {
+		m.Kind, m.Reason = agent.KindReject, err.Error()
+		r.submitScan(rd.Source, m)
+		return
+	}
+	if !st.WriteEPC || tag.Key == m.Item {
+		r.bind(rd.Source, agent.Commission(m, tag), tag)
+		return
+	}
+	cpLen := st.CompanyPrefixLength
+	if cpLen == 0 {
+		cpLen = 7
+	}
+	newEPC, err := epc.EncodeSGTIN96(m.GTIN, m.Serial, 0, cpLen)
+	if err != nil {
+		m.Kind, m.Reason = agent.KindReject, "cannot encode this item's SGTIN-96: "+err.Error()
+		r.submitScan(rd.Source, m)
+		return
+	}
+	writerID, _ := r.cfg.encoderWriter(st.EncoderZone)
+	w := r.mercury[writerID]
+	// Writing takes a second or two: never on the tracker's goroutine.
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		if err := w.WriteEPC(r.ctx, newEPC); err != nil {
+			m.Kind, m.Reason, m.Tag = agent.KindReject, "writing the tag failed: "+err.Error(), tag.Key
+			r.submitScan(rd.Source, m)
+			return
+		}
+		written := agent.TagOnPad{Key: epc.Key(newEPC), Raw: append(binary.BigEndian.AppendUint16(nil, epc.PCFor(96)), newEPC...), RSSI: tag.RSSI}
+		cm := agent.Commission(m, written)
+		cm.Reason = "wrote the item's SGTIN-96 to tag " + tag.Key + " and read it back"
+		r.bind(rd.Source, cm, written)
+	}()
+}
+
+// bind records a commission movement and, once it is durable, remembers
+// the binding so that the tag's reads count for its item.
+func (r *rfid) bind(station string, m agent.Movement, tag agent.TagOnPad) {
+	r.submitScan(station, m, func(got agent.Movement) {
+		if got.Kind == agent.KindCommission && tag.Key != got.Item {
+			r.boundMu.Lock()
+			r.bound[tag.Key] = got.Item
+			r.boundMu.Unlock()
+		}
+	})
+}
+
+// itemOf returns the item key a tag's reads count for: the tag's own key
+// for an SGTIN, else the item it was commissioned to, else its raw key.
+func (r *rfid) itemOf(key string) string {
+	if !strings.HasPrefix(key, "urn:epc:raw:") {
+		return key
+	}
+	r.boundMu.Lock()
+	item, ok := r.bound[key]
+	r.boundMu.Unlock()
+	if ok {
+		if item == "" {
+			return key
+		}
+		return item
+	}
+	// First sight of this tag since start-up: ask the ledger once.
+	ms, err := r.ledger.Trace(context.Background(), key)
+	if err != nil {
+		r.log.Warn("tag binding not looked up", "err", err)
+		return key
+	}
+	item = ""
+	for _, m := range ms {
+		if m.Kind == agent.KindCommission && m.Tag == key {
+			item = m.Item
+		}
+	}
+	r.boundMu.Lock()
+	if _, raced := r.bound[key]; !raced {
+		r.bound[key] = item
+	}
+	r.boundMu.Unlock()
+	if item == "" {
+		return key
+	}
+	return item
+}
+
+// submitScan records a movement born of a scan and answers the station;
+// durable, if set, runs once the movement is on disk.
+func (r *rfid) submitScan(station string, m agent.Movement, durable ...func(agent.Movement)) {
+	r.pending.Add(1)
+	r.ledger.Submit(m, func(got agent.Movement, err error) {
+		defer r.pending.Done()
+		if err == nil {
+			for _, f := range durable {
+				f(got)
+			}
+		}
+		o := agent.Outcome{Verdict: agent.VerdictAccepted, Movement: got}
+		switch {
+		case err != nil:
+			o = agent.Outcome{Verdict: agent.VerdictFailed, Movement: m, Err: err}
+		case got.Kind == agent.KindReject:
+			o.Verdict = agent.VerdictRejected
+		}
+		if r.scanAnswer != nil {
+			r.scanAnswer(station, o)
+		}
+	})
 }
 
 func (r *rfid) observe(t tagRead) {
@@ -320,7 +573,7 @@ func (r *rfid) observe(t tagRead) {
 	if !ok {
 		return // an antenna the configuration does not map reads nothing we track
 	}
-	key := epc.KeyWithPC(t.pc, t.epc)
+	key := r.itemOf(epc.KeyWithPC(t.pc, t.epc))
 	if _, ok := r.raw[key]; !ok {
 		raw := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(t.epc)), t.pc)
 		r.raw[key] = append(raw, t.epc...)

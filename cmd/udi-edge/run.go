@@ -124,17 +124,21 @@ func (a *Agent) Open() error {
 		Answer:   a.answer,
 	}
 	if len(a.Config.Readers) > 0 {
-		a.rfid, err = newRFID(&a.Config, l, a.Log.With("component", "rfid"), func(o agent.Outcome) {
+		a.rfid, err = newRFID(&a.Config, l, a.ingest, a.Log.With("component", "rfid"), func(o agent.Outcome) {
 			if a.OnAnswer != nil {
 				a.OnAnswer(o.Movement.Station, o)
 			}
-		})
+		}, a.answer)
 		if err != nil {
 			l.Close()
 			return err
 		}
 	}
-	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, a.Log.With("component", "control"))
+	var door func(string, bool) error
+	if a.rfid != nil {
+		door = a.rfid.door
+	}
+	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, door, a.Log.With("component", "control"))
 	if err != nil {
 		l.Close()
 		return err
@@ -188,7 +192,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.wg.Add(2)
 		go func() {
 			defer a.wg.Done()
-			if err := s.Run(ctx, a.ingest.Handle); err != nil && !errors.Is(err, context.Canceled) {
+			emit := a.ingest.Handle
+			if a.rfid != nil && a.rfid.isEncoder(sc.ID) {
+				emit = a.rfid.offerCommission
+			}
+			if err := s.Run(ctx, emit); err != nil && !errors.Is(err, context.Canceled) {
 				a.Log.Error("scanner stopped", "scanner", sc.ID, "err", err)
 			}
 		}()
@@ -206,15 +214,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	var rfidDone sync.WaitGroup
+	scannersDone := make(chan struct{})
 	if a.rfid != nil {
-		a.wg.Add(1)
+		rfidDone.Add(1)
 		go func() {
-			defer a.wg.Done()
-			a.rfid.run(ctx)
+			defer rfidDone.Done()
+			a.rfid.run(ctx, scannersDone)
 		}()
 	}
 	<-ctx.Done()
 	a.wg.Wait()
+	close(scannersDone)
+	rfidDone.Wait()
 	a.Log.Info("agent stopping")
 	return nil
 }

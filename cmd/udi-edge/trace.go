@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -103,10 +104,48 @@ func traceLedger(cfg Config, key string, prefix bool, limit int) ([]agent.Moveme
 		return nil, err
 	}
 	defer l.Close()
+	return traceMovements(context.Background(), l, key, prefix, limit)
+}
+
+// tracer is what a trace needs of a ledger.
+type tracer interface {
+	Trace(ctx context.Context, key string) ([]agent.Movement, error)
+	TracePrefix(ctx context.Context, prefix string, limit int) ([]agent.Movement, error)
+}
+
+// traceMovements returns the movements of key, oldest first: of every item
+// of a product when prefix is set; for a tag commissioned to an item, the
+// tag's movements and then all of the item's.
+func traceMovements(ctx context.Context, l tracer, key string, prefix bool, limit int) ([]agent.Movement, error) {
 	if prefix {
-		return l.TracePrefix(context.Background(), key, limit)
+		return l.TracePrefix(ctx, key, limit)
 	}
-	return l.Trace(context.Background(), key)
+	ms, err := l.Trace(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[uint64]bool{}
+	for _, m := range ms {
+		seen[m.Seq] = true
+	}
+	items := map[string]bool{}
+	for _, m := range ms {
+		if m.Kind == agent.KindCommission && m.Tag == key && m.Item != key && !items[m.Item] {
+			items[m.Item] = true
+			more, err := l.Trace(ctx, m.Item)
+			if err != nil {
+				return nil, err
+			}
+			for _, x := range more {
+				if !seen[x.Seq] {
+					seen[x.Seq] = true
+					ms = append(ms, x)
+				}
+			}
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
+	return ms, nil
 }
 
 // jsonMovement is a movement as trace --json prints it.

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/reader/uhfsim"
+)
+
+// TestCommissioningStation runs an encoding station end to end: a barcode
+// scanner on a pseudo-terminal and a simulated Mercury reader whose one
+// antenna is the encoder pad. A tag whose EPC is not an SGTIN is bound to
+// the scanned item and later leads trace to it; with write_epc the item's
+// SGTIN-96 is written to a blank tag and read back.
+func TestCommissioningStation(t *testing.T) {
+	dir := t.TempDir()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	world := uhfsim.NewWorld()
+	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "encoder"), World: world, Antennas: []int{1, 2}, Round: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-enc", filepath.Join(dir, "ledger.db")
+	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: slave.Name(), Location: "warehouse", Kind: "commission", EncoderZone: "pad"}}
+	cfg.Readers = []ReaderConfig{{ID: "enc-rfid", Type: "mercury", Device: sim.Path(), Baud: 115200,
+		Antennas: []AntennaConfig{{Port: 1, Zone: "pad"}, {Port: 2, Zone: "shelf"}}}}
+	cfg.Zones = []ZoneConfig{{Name: "pad", Location: "warehouse", Role: "encoder"},
+		{Name: "shelf", Location: "cabinet-9", Role: "cabinet", Round: Duration(120 * time.Millisecond)}}
+	cfg.Presence.MissRounds = 3
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(cfg, nil)
+	scans := make(chan agent.Outcome, 16)
+	tags := make(chan agent.Outcome, 64)
+	a.OnAnswer = func(station string, o agent.Outcome) {
+		if station == "enc-scan" {
+			scans <- o
+		} else {
+			select {
+			case tags <- o:
+			default:
+			}
+		}
+	}
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		st := a.scannerStatus()
+		if !st["enc-scan"] || !st["enc-rfid"] {
+			return errorf("not connected: %v", st)
+		}
+		return nil
+	})
+	scan := func(label string) agent.Outcome {
+		t.Helper()
+		if _, err := master.Write([]byte(label + "\r")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case o := <-scans:
+			return o
+		case <-time.After(10 * time.Second):
+			t.Fatal("no answer")
+		}
+		return agent.Outcome{}
+	}
+	label := "]d20106901234100013172806301011A\x1d21555"
+	item := "(01)06901234100013(21)555"
+
+	// Nothing on the pad: rejected with the reason, recorded.
+	o := scan(label)
+	if o.Verdict != agent.VerdictRejected || !strings.Contains(o.Movement.Reason, "no tag on the encoder pad") {
+		t.Fatalf("empty pad: %+v", o)
+	}
+
+	// A tag with a non-SGTIN EPC (a TID-like E2… EPC) on the pad.
+	rawEPC, _ := hex.DecodeString("E2801160600002054CC2096F")
+	world.Place(1, uhfsim.Tag{EPC: rawEPC})
+	checkFor(t, 5*time.Second, func() error {
+		o = scan(label)
+		if o.Verdict != agent.VerdictAccepted {
+			return errorf("%s: %s", o.Verdict, o.Movement.Reason)
+		}
+		return nil
+	})
+	rawKey := epc.Key(rawEPC)
+	if o.Movement.Kind != agent.KindCommission || o.Movement.Item != item || o.Movement.Tag != rawKey {
+		t.Fatalf("commission: %+v", o.Movement)
+	}
+	// trace by the tag's EPC finds the item's movements.
+	key, _, err := traceKey("E2801160600002054CC2096F", false)
+	if err != nil || key != rawKey {
+		t.Fatalf("trace key %q %v", key, err)
+	}
+	ms, err := traceMovements(ctx, a.Ledger(), key, false, 100)
+	if err != nil || len(ms) == 0 || ms[len(ms)-1].Item != item {
+		t.Fatalf("trace by raw EPC: %+v %v", ms, err)
+	}
+}
+
+var errorf = fmt.Errorf
+
+// TestCabinetDoor checks that a door signal reaches the tracker through the
+// control socket: a tag taken while the door is open is reported removed
+// only after the door closes and the rescan and miss rounds pass.
+func TestCabinetDoor(t *testing.T) {
+	dir := t.TempDir()
+	world := uhfsim.NewWorld()
+	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "cab"), World: world, Antennas: []int{1}, Round: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-door", filepath.Join(dir, "ledger.db")
+	cfg.Readers = []ReaderConfig{{ID: "cab", Type: "mercury", Device: sim.Path(), Baud: 115200, Antennas: []AntennaConfig{{Port: 1, Zone: "shelf"}}}}
+	cfg.Zones = []ZoneConfig{{Name: "shelf", Location: "cabinet-9", Role: "cabinet", Round: Duration(100 * time.Millisecond)}}
+	cfg.Presence.MissRounds = 2
+	a := NewAgent(cfg, nil)
+	tags := make(chan agent.Outcome, 64)
+	a.OnAnswer = func(_ string, o agent.Outcome) { tags <- o }
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	e, _ := epc.EncodeSGTIN96("06901234100013", "42", 1, 7)
+	world.Place(1, uhfsim.Tag{EPC: e})
+	waitKind := func(k agent.Kind, within time.Duration) bool {
+		deadline := time.After(within)
+		for {
+			select {
+			case o := <-tags:
+				if o.Movement.Kind == k {
+					return true
+				}
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	if !waitKind(agent.KindCount, 10*time.Second) {
+		t.Fatal("the tag was never counted")
+	}
+	code, _, errOut := runMain(t, "", "door", "--store", cfg.Store, "shelf", "open")
+	if code != ExitOK {
+		t.Fatalf("door open: %d %s", code, errOut)
+	}
+	world.Remove(1, e)
+	if waitKind(agent.KindIssue, time.Second) {
+		t.Fatal("removal reported while the door was open")
+	}
+	if code, _, errOut := runMain(t, "", "door", "--store", cfg.Store, "nowhere", "closed"); code != ExitFailure || !strings.Contains(errOut, "nowhere") {
+		t.Errorf("unknown zone: %d %s", code, errOut)
+	}
+	if code, _, _ := runMain(t, "", "door", "--store", cfg.Store, "shelf", "ajar"); code != ExitUsage {
+		t.Errorf("bad state: exit %d", code)
+	}
+	if code, _, errOut := runMain(t, "", "door", "--store", cfg.Store, "shelf", "closed"); code != ExitOK {
+		t.Fatalf("door closed: %d %s", code, errOut)
+	}
+	if !waitKind(agent.KindIssue, 10*time.Second) {
+		t.Fatal("no removal after the door closed")
+	}
+}

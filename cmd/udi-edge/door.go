@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func doorCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "door", "[flags] ZONE open|closed",
+		"Tell the running agent that the door of the cabinet zone ZONE opened or closed (for a\n"+
+			"door switch wired to a script, or a cabinet controller). While a door is open, and for\n"+
+			"the rescan rounds after it closes, inventory rounds do not count toward removals.")
+	var cf configFlags
+	cf.register(fs, false)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || (fs.Arg(1) != "open" && fs.Arg(1) != "closed") {
+		return usagef("want ZONE open|closed")
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	if _, err := askAgent(cfg.SocketPath(), controlRequest{Op: "door", Zone: fs.Arg(0), Open: fs.Arg(1) == "open"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "door of %s %s\n", fs.Arg(0), fs.Arg(1))
+	return nil
+}
