@@ -113,11 +113,12 @@ type Movement struct {
 
 // Ledger is the durable, append-only record of movements.
 type Ledger interface {
-	// Submit queues m for the next transaction. done is called exactly once,
-	// from the ledger's writer goroutine, after the transaction holding m is
-	// fsynced (with m's Gateway and Seq filled in) or failed (with the
-	// error). Movements are written in the order they were submitted. done
-	// must not block.
+	// Submit queues m for the next transaction. done is called exactly once:
+	// after the transaction holding m is fsynced, with m's Gateway and Seq
+	// filled in; or with the error and m as submitted, when m is refused or
+	// its transaction failed. It runs on the ledger's writer goroutine, or on
+	// the caller's when the ledger is closed. Movements are written in the
+	// order they were submitted. done must not block.
 	Submit(m Movement, done func(Movement, error))
 	// Trace returns the movements of the item with the given key, oldest
 	// first. A key that names no item returns an empty slice.

@@ -139,24 +139,30 @@ func symbologyWord(c *code.Code) string {
 // Answer once the ledger has answered. Handle never drops a read: every read
 // becomes an item movement or a recorded rejection.
 func (in *Ingest) Handle(r Read) {
-	m := in.Movement(r)
 	in.wg.Add(1)
-	in.Ledger.Submit(m, func(got Movement, err error) {
-		defer in.wg.Done()
-		o := Outcome{Movement: got}
-		switch {
-		case err != nil:
-			o.Verdict, o.Err, o.Movement = VerdictFailed, err, m
-		case got.Kind == KindReject:
-			o.Verdict = VerdictRejected
-		default:
-			o.Verdict = VerdictAccepted
-		}
-		in.log(o)
-		if in.Answer != nil {
-			in.Answer(r.Source, o)
-		}
+	// The callback captures only the source: the ledger hands back the
+	// movement, as recorded or as submitted when it failed.
+	source := r.Source
+	in.Ledger.Submit(in.Movement(r), func(got Movement, err error) {
+		in.answer(source, got, err)
 	})
+}
+
+func (in *Ingest) answer(source string, got Movement, err error) {
+	defer in.wg.Done()
+	o := Outcome{Movement: got}
+	switch {
+	case err != nil:
+		o.Verdict, o.Err = VerdictFailed, err
+	case got.Kind == KindReject:
+		o.Verdict = VerdictRejected
+	default:
+		o.Verdict = VerdictAccepted
+	}
+	in.log(o)
+	if in.Answer != nil {
+		in.Answer(source, o)
+	}
 }
 
 // Wait blocks until every read handled so far has been answered.

@@ -23,7 +23,7 @@ func (l *memLedger) Submit(m agent.Movement, done func(agent.Movement, error)) {
 	l.mu.Lock()
 	if l.fail != nil {
 		l.mu.Unlock()
-		done(agent.Movement{}, l.fail)
+		done(m, l.fail)
 		return
 	}
 	m.Gateway = "gw"
