@@ -97,6 +97,9 @@ type Movement struct {
 	Location string
 	// Station is the scanner or reader that read the code.
 	Station string
+	// Antenna is the reader's antenna port that read the tag; 0 for a
+	// barcode scanner.
+	Antenna int
 	// Symbology is the AIM identifier of the read, "" if none.
 	Symbology string
 	// Raw is the code exactly as read: AIM identifier and data, GS kept.

@@ -54,6 +54,7 @@ func (p *Presence) Movement(ctx context.Context, ev presence.Event, raw []byte) 
 		Item:      ev.Tag,
 		Location:  loc,
 		Station:   ev.Reader,
+		Antenna:   ev.Antenna,
 		Symbology: "EPC",
 		Raw:       raw,
 	}

@@ -24,8 +24,9 @@ import (
 //	            tagZone:  varint Unix nanoseconds, string location name,
 //	                      string zone abbreviation, varint offset in seconds
 //	strings   Gateway, Item, GTIN, Serial, Lot, Expiry, Production,
-//	          Location, Station, Symbology, Raw, Tag, Reason; each a uvarint
-//	          length then the bytes
+//	          Location, Station; each a uvarint length then the bytes
+//	antenna   uvarint
+//	strings   Symbology, Raw, Tag, Reason
 //	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
 //
 // Codes and field order are fixed for version 1: a change to either is a new
@@ -153,6 +154,9 @@ func checkMovement(m *agent.Movement) error {
 			return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalidMovement, k.what)
 		}
 	}
+	if m.Antenna < 0 || m.Antenna > 0xffff {
+		return fmt.Errorf("%w: antenna %d out of range", ErrInvalidMovement, m.Antenna)
+	}
 	if !m.Time.IsZero() && (m.Time.Before(minTime) || m.Time.After(maxTime)) {
 		return fmt.Errorf("%w: time %s is outside the years 1678 to 2262", ErrInvalidMovement, m.Time.UTC().Format(time.RFC3339))
 	}
@@ -182,7 +186,7 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	}
 	size += strLen(m.Gateway) + strLen(m.Item) + strLen(m.GTIN) + strLen(m.Serial) +
 		strLen(m.Lot) + strLen(m.Expiry) + strLen(m.Production) + strLen(m.Location) +
-		strLen(m.Station) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
+		strLen(m.Station) + uvarintLen(uint64(m.Antenna)) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
 		strLen(m.Tag) + strLen(m.Reason)
 	size += crcSize
 	if size > maxRecordSize {
@@ -213,6 +217,7 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	b = appendStr(b, m.Production)
 	b = appendStr(b, m.Location)
 	b = appendStr(b, m.Station)
+	b = binary.AppendUvarint(b, uint64(m.Antenna))
 	b = appendStr(b, m.Symbology)
 	b = binary.AppendUvarint(b, uint64(len(m.Raw)))
 	b = append(b, m.Raw...)
@@ -353,6 +358,7 @@ func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	m.Production = d.str("production")
 	m.Location = d.str("location")
 	m.Station = d.str("station")
+	m.Antenna = int(d.uvarint("antenna"))
 	m.Symbology = d.str("symbology")
 	if raw := d.str("raw"); raw != "" {
 		m.Raw = []byte(raw)
