@@ -175,7 +175,11 @@ func TestCabinetDoor(t *testing.T) {
 	if !waitKind(agent.KindCount, 10*time.Second) {
 		t.Fatal("the tag was never counted")
 	}
-	code, _, errOut := runMain(t, "", "door", "--store", cfg.Store, "shelf", "open")
+	code, out, errOut := runMain(t, "", "inventory", "--store", cfg.Store, "shelf")
+	if code != ExitOK || strings.TrimSpace(out) != epc.Key(e) || !strings.Contains(errOut, "1 item(s) present in shelf") {
+		t.Fatalf("inventory: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runMain(t, "", "door", "--store", cfg.Store, "shelf", "open")
 	if code != ExitOK {
 		t.Fatalf("door open: %d %s", code, errOut)
 	}

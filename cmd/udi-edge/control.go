@@ -40,6 +40,8 @@ type controlResponse struct {
 	LastSeq   uint64           `json:"last_seq,omitempty"`
 	// Scanners tells, for each configured scanner, whether its port is open.
 	Scanners map[string]bool `json:"scanners,omitempty"`
+	// Tags lists the tags present in a cabinet zone, for "inventory".
+	Tags []string `json:"tags,omitempty"`
 }
 
 // ControlServer serves the control socket of a running agent.
@@ -50,15 +52,17 @@ type ControlServer struct {
 	status func() map[string]bool
 	// door, if set, relays a cabinet door's state to the presence tracker.
 	door func(zone string, open bool) error
-	log  *slog.Logger
-	wg   sync.WaitGroup
+	// inventory, if set, returns what a cabinet zone holds.
+	inventory func(zone string) ([]string, error)
+	log       *slog.Logger
+	wg        sync.WaitGroup
 }
 
 // ListenControl listens on path. A socket left by an agent that died is
 // replaced; one that still answers means another agent runs on this ledger.
-// status, if not nil, reports which scanners have their port open; door, if
-// not nil, relays a cabinet door's state.
-func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, door func(string, bool) error, log *slog.Logger) (*ControlServer, error) {
+// status, if not nil, reports which scanners have their port open; rfid, if
+// not nil, answers door signals and inventory questions.
+func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, rfid *rfid, log *slog.Logger) (*ControlServer, error) {
 	if _, err := os.Stat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, 500*time.Millisecond); err == nil {
 			c.Close()
@@ -76,7 +80,10 @@ func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, d
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, door: door, log: log}
+	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, log: log}
+	if rfid != nil {
+		s.door, s.inventory = rfid.door, rfid.inventory
+	}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -123,6 +130,12 @@ func (s *ControlServer) handle(c net.Conn) {
 				err = errors.New("no RFID zones are configured")
 			} else {
 				err = s.door(req.Zone, req.Open)
+			}
+		case "inventory":
+			if s.inventory == nil {
+				err = errors.New("no RFID zones are configured")
+			} else {
+				resp.Tags, err = s.inventory(req.Zone)
 			}
 		case "status":
 			resp.Gateway, resp.LastSeq = s.ledger.Gateway(), s.ledger.LastSeq()

@@ -28,3 +28,30 @@ func doorCmd(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "door of %s %s\n", fs.Arg(0), fs.Arg(1))
 	return nil
 }
+
+func inventoryCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "inventory", "[flags] ZONE",
+		"Print the tags a running agent sees present in the cabinet zone ZONE, one item key a\n"+
+			"line: what the cabinet holds now, for a cycle count against the ledger.")
+	var cf configFlags
+	cf.register(fs, false)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want ZONE")
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	resp, err := askAgent(cfg.SocketPath(), controlRequest{Op: "inventory", Zone: fs.Arg(0)})
+	if err != nil {
+		return err
+	}
+	for _, t := range resp.Tags {
+		fmt.Fprintln(env.Stdout, t)
+	}
+	fmt.Fprintf(env.Stderr, "%d item(s) present in %s\n", len(resp.Tags), fs.Arg(0))
+	return nil
+}

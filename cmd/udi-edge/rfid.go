@@ -276,6 +276,7 @@ type rfid struct {
 	encoders    map[string]ScannerConfig // scanner id → its encoding station
 	commissions chan agent.Read
 	doors       chan doorSignal
+	inventories chan inventoryReq
 	boundMu     sync.Mutex
 	bound       map[string]string // raw tag key → item key ("" when none)
 	bg          sync.WaitGroup
@@ -286,7 +287,8 @@ func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, an
 	r := &rfid{cfg: cfg, log: log, zoneOf: map[string]map[int]string{}, raw: map[string][]byte{},
 		reads: make(chan tagRead, 4096), mercury: map[string]*mercury.Reader{}, bb7e: map[string]*bb7e.Reader{},
 		ledger: l, ingest: in, scanAnswer: scanAnswer, encoders: map[string]ScannerConfig{},
-		commissions: make(chan agent.Read, 64), bound: map[string]string{}, doors: make(chan doorSignal)}
+		commissions: make(chan agent.Read, 64), bound: map[string]string{}, doors: make(chan doorSignal),
+		inventories: make(chan inventoryReq)}
 	for _, sc := range cfg.Scanners {
 		if sc.EncoderZone != "" {
 			r.encoders[sc.ID] = sc
@@ -311,6 +313,13 @@ func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, an
 			m[a.Port] = a.Zone
 		}
 		r.zoneOf[rc.ID] = m
+	}
+	if rl, ok := l.(ranger); ok {
+		if err := r.restore(rl); err != nil {
+			return nil, err
+		}
+	}
+	for _, rc := range cfg.Readers {
 		switch rc.Type {
 		case "mercury":
 			r.mercury[rc.ID] = mercury.New(rc.mercuryConfig(), log.With("reader", rc.ID))
@@ -396,6 +405,9 @@ loop:
 			r.observe(t)
 		case rd := <-r.commissions:
 			r.commission(rd)
+		case q := <-r.inventories:
+			tags, err := r.tracker.Snapshot(q.zone)
+			q.reply <- inventoryReply{tags, err}
 		case d := <-r.doors:
 			if d.open {
 				d.err <- r.tracker.DoorOpened(d.zone, time.Now())
@@ -410,6 +422,92 @@ loop:
 	r.bg.Wait()
 	r.pending.Wait()
 	r.presence.Wait()
+}
+
+// inventoryReq asks the tracker what a cabinet zone holds.
+type inventoryReq struct {
+	zone  string
+	reply chan inventoryReply
+}
+
+type inventoryReply struct {
+	tags []string
+	err  error
+}
+
+// inventory returns the tags present in a cabinet zone now, sorted.
+func (r *rfid) inventory(zone string) ([]string, error) {
+	q := inventoryReq{zone: zone, reply: make(chan inventoryReply, 1)}
+	select {
+	case r.inventories <- q:
+		a := <-q.reply
+		return a.tags, a.err
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the RFID tracker is not answering")
+	}
+}
+
+// ranger reads the ledger in sequence order.
+type ranger interface {
+	Range(from uint64, fn func(agent.Movement) error) error
+}
+
+// restore gives each cabinet zone the inventory the ledger last recorded
+// for it, from the readers' own movements (stocked or counted present,
+// issued gone), so a restarted agent reports only what changed while it
+// was down and knows its exact inventory from its first round.
+func (r *rfid) restore(l ranger) error {
+	cabinet := map[string]bool{}
+	for _, z := range r.cfg.Zones {
+		if z.Role == "cabinet" {
+			cabinet[z.Name] = true
+		}
+	}
+	if len(cabinet) == 0 {
+		return nil
+	}
+	present := map[string]map[string]bool{} // zone → tags
+	where := map[string]string{}            // tag → zone it was last put in
+	err := l.Range(1, func(m agent.Movement) error {
+		if m.Symbology != "EPC" {
+			return nil
+		}
+		zone := r.zoneOf[m.Station][m.Antenna]
+		if !cabinet[zone] {
+			return nil
+		}
+		switch m.Kind {
+		case agent.KindStock, agent.KindCount:
+			if old, ok := where[m.Item]; ok && old != zone {
+				delete(present[old], m.Item)
+			}
+			if present[zone] == nil {
+				present[zone] = map[string]bool{}
+			}
+			present[zone][m.Item] = true
+			where[m.Item] = zone
+			r.raw[m.Item] = m.Raw
+		case agent.KindIssue:
+			delete(present[zone], m.Item)
+			delete(where, m.Item)
+			delete(r.raw, m.Item)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore cabinet inventories: %w", err)
+	}
+	for zone, tags := range present {
+		list := make([]string, 0, len(tags))
+		for t := range tags {
+			list = append(list, t)
+		}
+		if err := r.tracker.Restore(zone, list); err != nil {
+			return err
+		}
+		r.log.Info("cabinet inventory restored from the ledger", "zone", zone, "items", len(list))
+	}
+	return nil
 }
 
 // doorSignal is a cabinet door's change of state.

@@ -134,11 +134,7 @@ func (a *Agent) Open() error {
 			return err
 		}
 	}
-	var door func(string, bool) error
-	if a.rfid != nil {
-		door = a.rfid.door
-	}
-	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, door, a.Log.With("component", "control"))
+	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, a.rfid, a.Log.With("component", "control"))
 	if err != nil {
 		l.Close()
 		return err
