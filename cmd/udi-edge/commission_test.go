@@ -200,3 +200,108 @@ func TestCabinetDoor(t *testing.T) {
 		t.Fatal("no removal after the door closed")
 	}
 }
+
+// TestCommissionWritesEPC writes the scanned item's SGTIN-96 to a blank tag
+// on the encoder pad through the Mercury driver, which reads it back; the
+// tag then carries the item's own key.
+func TestCommissionWritesEPC(t *testing.T) {
+	dir := t.TempDir()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	world := uhfsim.NewWorld()
+	blank, _ := hex.DecodeString("E2801160600002054CC20970")
+	world.Place(1, uhfsim.Tag{EPC: blank})
+	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "encoder"), World: world, Antennas: []int{1}, Round: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-enc", filepath.Join(dir, "ledger.db")
+	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: slave.Name(), Location: "warehouse", Kind: "commission",
+		EncoderZone: "pad", WriteEPC: true, CompanyPrefixLength: 7}}
+	cfg.Readers = []ReaderConfig{{ID: "enc-rfid", Type: "mercury", Device: sim.Path(), Baud: 115200, Antennas: []AntennaConfig{{Port: 1, Zone: "pad"}}}}
+	cfg.Zones = []ZoneConfig{{Name: "pad", Location: "warehouse", Role: "encoder"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(cfg, nil)
+	scans := make(chan agent.Outcome, 16)
+	a.OnAnswer = func(station string, o agent.Outcome) {
+		if station == "enc-scan" {
+			scans <- o
+		}
+	}
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		if st := a.scannerStatus(); !st["enc-scan"] || !st["enc-rfid"] {
+			return errorf("not connected: %v", st)
+		}
+		return nil
+	})
+	item := "(01)06901234100013(21)777"
+	var o agent.Outcome
+	checkFor(t, 10*time.Second, func() error {
+		if _, err := master.Write([]byte("]d20106901234100013172806301011A\x1d21777\r")); err != nil {
+			return err
+		}
+		select {
+		case o = <-scans:
+		case <-time.After(10 * time.Second):
+			return errorf("no answer")
+		}
+		if o.Verdict != agent.VerdictAccepted {
+			return errorf("%s: %s", o.Verdict, o.Movement.Reason)
+		}
+		return nil
+	})
+	if o.Movement.Kind != agent.KindCommission || o.Movement.Tag != item || !strings.Contains(o.Movement.Reason, "wrote") {
+		t.Fatalf("commission: %+v", o.Movement)
+	}
+	want, _ := epc.EncodeSGTIN96("06901234100013", "777", 0, 7)
+	tags := world.Tags(1)
+	if len(tags) != 1 || hex.EncodeToString(tags[0].EPC) != hex.EncodeToString(want) {
+		t.Fatalf("tag on the pad now %x, want %x", tags, want)
+	}
+	// Another item's label with that tag still on the pad: refused, the tag
+	// is never overwritten.
+	checkFor(t, 10*time.Second, func() error {
+		if _, err := master.Write([]byte("]d20106901234100013172806301011A\x1d21778\r")); err != nil {
+			return err
+		}
+		if o = <-scans; o.Verdict != agent.VerdictRejected || !strings.Contains(o.Movement.Reason, "another item") {
+			return errorf("tag of another item: %s", o.Movement.Reason)
+		}
+		return nil
+	})
+	if tags := world.Tags(1); hex.EncodeToString(tags[0].EPC) != hex.EncodeToString(want) {
+		t.Fatalf("the commissioned tag was overwritten: %x", tags[0].EPC)
+	}
+	// A serial with letters has no SGTIN-96: rejected with the reason, the
+	// blank tag left alone.
+	world.Clear(1)
+	world.Place(1, uhfsim.Tag{EPC: blank})
+	checkFor(t, 10*time.Second, func() error {
+		if _, err := master.Write([]byte("]d20106901234100013172806301011A\x1d21SN7\r")); err != nil {
+			return err
+		}
+		if o = <-scans; o.Verdict != agent.VerdictRejected || !strings.Contains(o.Movement.Reason, "SGTIN-96") {
+			return errorf("letters in serial: %+v", o.Movement)
+		}
+		return nil
+	})
+}

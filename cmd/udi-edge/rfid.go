@@ -278,7 +278,9 @@ type rfid struct {
 	doors       chan doorSignal
 	inventories chan inventoryReq
 	boundMu     sync.Mutex
-	bound       map[string]string // raw tag key → item key ("" when none)
+	bound       map[string]string    // raw tag key → item key ("" when none)
+	retired     map[string]time.Time // EPCs just overwritten → until when to ignore them
+	dedup       time.Duration
 	bg          sync.WaitGroup
 	pending     sync.WaitGroup
 }
@@ -287,7 +289,7 @@ func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, an
 	r := &rfid{cfg: cfg, log: log, zoneOf: map[string]map[int]string{}, raw: map[string][]byte{},
 		reads: make(chan tagRead, 4096), mercury: map[string]*mercury.Reader{}, bb7e: map[string]*bb7e.Reader{},
 		ledger: l, ingest: in, scanAnswer: scanAnswer, encoders: map[string]ScannerConfig{},
-		commissions: make(chan agent.Read, 64), bound: map[string]string{}, doors: make(chan doorSignal),
+		commissions: make(chan agent.Read, 64), bound: map[string]string{}, retired: map[string]time.Time{}, doors: make(chan doorSignal),
 		inventories: make(chan inventoryReq)}
 	for _, sc := range cfg.Scanners {
 		if sc.EncoderZone != "" {
@@ -302,6 +304,10 @@ func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, an
 	pc, err := cfg.presenceConfig()
 	if err != nil {
 		return nil, err
+	}
+	r.dedup = pc.DedupWindow
+	if r.dedup == 0 {
+		r.dedup = presence.DefaultDedupWindow
 	}
 	r.tracker, err = presence.New(pc, r.event)
 	if err != nil {
@@ -551,16 +557,25 @@ func (r *rfid) commission(rd agent.Read) {
 	}
 	sights, _ := r.tracker.Sightings(st.EncoderZone)
 	var pad []agent.TagOnPad
+	now := time.Now()
+	r.boundMu.Lock()
 	for _, s := range sights {
+		// A tag just rewritten still has a sighting under its old EPC.
+		if until, ok := r.retired[s.Tag]; ok && now.Before(until) && !s.Last.After(until.Add(-r.dedup)) {
+			continue
+		}
 		pad = append(pad, agent.TagOnPad{Key: s.Tag, Raw: r.raw[s.Tag], RSSI: s.RSSI})
 	}
+	r.boundMu.Unlock()
 	tag, err := agent.PickTag(pad)
 	if err != nil {
 		m.Kind, m.Reason = agent.KindReject, err.Error()
 		r.submitScan(rd.Source, m)
 		return
 	}
-	if !st.WriteEPC || tag.Key == m.Item {
+	if !st.WriteEPC || strings.HasPrefix(tag.Key, "(01)") {
+		// Nothing to write, or the tag already carries an item's EPC: its
+		// own (confirmed) or another's (refused, never overwritten).
 		r.bind(rd.Source, agent.Commission(m, tag), tag)
 		return
 	}
@@ -585,6 +600,9 @@ func (r *rfid) commission(rd agent.Read) {
 			r.submitScan(rd.Source, m)
 			return
 		}
+		r.boundMu.Lock()
+		r.retired[tag.Key] = time.Now().Add(r.dedup)
+		r.boundMu.Unlock()
 		written := agent.TagOnPad{Key: epc.Key(newEPC), Raw: append(binary.BigEndian.AppendUint16(nil, epc.PCFor(96)), newEPC...), RSSI: tag.RSSI}
 		cm := agent.Commission(m, written)
 		cm.Reason = "wrote the item's SGTIN-96 to tag " + tag.Key + " and read it back"
