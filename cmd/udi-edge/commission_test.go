@@ -305,3 +305,64 @@ func TestCommissionWritesEPC(t *testing.T) {
 		return nil
 	})
 }
+
+// TestBB7EReaderAtORTable runs the 0xBB/0x7E driver against the simulated
+// R200 module (in its AA/DD framing variant) at an OR table: a tag laid on
+// the table is counted there once, with its reader and antenna.
+func TestBB7EReaderAtORTable(t *testing.T) {
+	dir := t.TempDir()
+	world := uhfsim.NewWorld()
+	sim, err := uhfsim.NewBB7E(uhfsim.BB7EConfig{Link: filepath.Join(dir, "r200"), World: world, Antenna: 1,
+		Round: 50 * time.Millisecond, Framing: uhfsim.FramingAADD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-or", filepath.Join(dir, "ledger.db")
+	cfg.Readers = []ReaderConfig{{ID: "or3-table", Type: "bb7e", Device: sim.Path(), Baud: 115200, Framing: "AADD",
+		Antennas: []AntennaConfig{{Port: 1, Zone: "or3"}}}}
+	cfg.Zones = []ZoneConfig{{Name: "or3", Location: "OR-3", Role: "or-table"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(cfg, nil)
+	tags := make(chan agent.Outcome, 16)
+	a.OnAnswer = func(_ string, o agent.Outcome) { tags <- o }
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	e, _ := epc.EncodeSGTIN96("06901234200027", "100105", 1, 7)
+	world.Place(1, uhfsim.Tag{EPC: e})
+	select {
+	case o := <-tags:
+		m := o.Movement
+		if m.Kind != agent.KindCount || m.Item != "(01)06901234200027(21)100105" || m.Location != "OR-3" ||
+			m.Station != "or3-table" || m.Antenna != 1 || m.Reason != agent.UnknownTag {
+			t.Fatalf("tag at the OR table: %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tag at the OR table was never recorded")
+	}
+	// Still lying there: one sighting, one movement.
+	r0 := sim.Rounds()
+	checkFor(t, 10*time.Second, func() error {
+		if sim.Rounds() < r0+10 {
+			return errorf("waiting for rounds")
+		}
+		return nil
+	})
+	select {
+	case o := <-tags:
+		t.Fatalf("a tag lying still was recorded again: %+v", o.Movement)
+	default:
+	}
+}

@@ -63,6 +63,9 @@ type PresenceConfig struct {
 	PortalWindow Duration `json:"portal_window"`
 	MissRounds   int      `json:"miss_rounds"`
 	RescanRounds int      `json:"rescan_rounds"`
+	// RescanSettle: after a cabinet door closes, rounds count again only
+	// once they start this long after the close.
+	RescanSettle Duration `json:"rescan_settle"`
 }
 
 // defaultRound is a cabinet's round when none is configured.
@@ -198,6 +201,7 @@ func (c *Config) presenceConfig() (presence.Config, error) {
 		PortalWindow: time.Duration(c.Presence.PortalWindow),
 		MissRounds:   c.Presence.MissRounds,
 		RescanRounds: c.Presence.RescanRounds,
+		RescanSettle: time.Duration(c.Presence.RescanSettle),
 		Zones:        map[string]presence.ZoneConfig{},
 	}
 	for _, z := range c.Zones {
