@@ -112,6 +112,30 @@ type Movement struct {
 	// Reason says why a read was rejected, or notes what the movement
 	// means (an unknown tag, a tag gone from a cabinet); empty otherwise.
 	Reason string
+	// From is where the item came from, for movements between locations
+	// (issue, transfer); Location is where it went.
+	From string
+	// Actor is the staff member (badge) who made the movement, where known.
+	Actor string
+	// Case and Patient link a use to a surgical case and its patient, where
+	// known. Patient identifiers never appear in logs.
+	Case    string
+	Patient string
+	// Settlement is the insurance settlement record the movement is
+	// matched to, where linked.
+	Settlement string
+	// Decision is what the point-of-use checks decided ("accepted",
+	// "warned", "blocked", "pending"); empty where no check ran.
+	Decision string
+	// Flags name what the lifecycle did not expect or the checks found
+	// (for example "expired", "recalled", "used-twice", "never-received",
+	// "unknown-item", "imported-unjustified").
+	Flags []string
+	// PrevHash and Hash chain the gateway's movements: Hash covers the
+	// movement's canonical encoding and PrevHash, which is the Hash of the
+	// movement before it. The ledger fills both.
+	PrevHash []byte
+	Hash     []byte
 }
 
 // Ledger is the durable, append-only record of movements.

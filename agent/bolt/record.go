@@ -26,7 +26,9 @@ import (
 //	strings   Gateway, Item, GTIN, Serial, Lot, Expiry, Production,
 //	          Location, Station; each a uvarint length then the bytes
 //	antenna   uvarint
-//	strings   Symbology, Raw, Tag, Reason
+//	strings   Symbology, Raw, Tag, Reason, From, Actor, Case, Patient,
+//	          Settlement, Decision
+//	flags     uvarint count, then each flag as a string
 //	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
 //
 // Codes and field order are fixed for version 1: a change to either is a new
@@ -187,7 +189,11 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	size += strLen(m.Gateway) + strLen(m.Item) + strLen(m.GTIN) + strLen(m.Serial) +
 		strLen(m.Lot) + strLen(m.Expiry) + strLen(m.Production) + strLen(m.Location) +
 		strLen(m.Station) + uvarintLen(uint64(m.Antenna)) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
-		strLen(m.Tag) + strLen(m.Reason)
+		strLen(m.Tag) + strLen(m.Reason) + strLen(m.From) + strLen(m.Actor) + strLen(m.Case) +
+		strLen(m.Patient) + strLen(m.Settlement) + strLen(m.Decision) + uvarintLen(uint64(len(m.Flags)))
+	for _, f := range m.Flags {
+		size += strLen(f)
+	}
 	size += crcSize
 	if size > maxRecordSize {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidMovement, size, maxRecordSize)
@@ -223,6 +229,16 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	b = append(b, m.Raw...)
 	b = appendStr(b, m.Tag)
 	b = appendStr(b, m.Reason)
+	b = appendStr(b, m.From)
+	b = appendStr(b, m.Actor)
+	b = appendStr(b, m.Case)
+	b = appendStr(b, m.Patient)
+	b = appendStr(b, m.Settlement)
+	b = appendStr(b, m.Decision)
+	b = binary.AppendUvarint(b, uint64(len(m.Flags)))
+	for _, f := range m.Flags {
+		b = appendStr(b, f)
+	}
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return b, nil
 }
@@ -365,6 +381,22 @@ func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	}
 	m.Tag = d.str("tag")
 	m.Reason = d.str("reason")
+	m.From = d.str("from")
+	m.Actor = d.str("actor")
+	m.Case = d.str("case")
+	m.Patient = d.str("patient")
+	m.Settlement = d.str("settlement")
+	m.Decision = d.str("decision")
+	if n := d.uvarint("flags"); n > 0 {
+		if n > uint64(len(d.s)-d.off) {
+			d.fail("%d flags in %d bytes", n, len(d.s)-d.off)
+		} else {
+			m.Flags = make([]string, n)
+			for i := range m.Flags {
+				m.Flags[i] = d.str("flag")
+			}
+		}
+	}
 	if d.err == nil && d.off != len(d.s) {
 		d.fail("%d bytes after the last field", len(d.s)-d.off)
 	}
