@@ -126,7 +126,7 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 		sleep = sleepContext
 	}
 	now := s.now()
-	b := backoff{min: s.cfg.MinBackoff, max: s.cfg.MaxBackoff, rand: s.rand}
+	b := reader.Backoff{Min: s.cfg.MinBackoff, Max: s.cfg.MaxBackoff, Rand: s.rand}
 	f := NewFramer(s.cfg.Suffix, s.cfg.MaxLen)
 	buf := make([]byte, readSize)
 	toRead := func(fr Frame) { emit(s.read(fr)) }
@@ -141,7 +141,7 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 				s.log.Warn("barcode scanner unavailable", "device", dev, "err", err)
 				s.state(false, err)
 			}
-			if sleep(ctx, b.next()) != nil {
+			if sleep(ctx, b.Next()) != nil {
 				break
 			}
 			continue
@@ -168,9 +168,9 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 		s.log.Warn("barcode scanner disconnected", "device", dev, "err", err)
 		s.state(false, err)
 		if now().Sub(since) >= s.cfg.MaxBackoff {
-			b.reset()
+			b.Reset()
 		}
-		if sleep(ctx, b.next()) != nil {
+		if sleep(ctx, b.Next()) != nil {
 			break
 		}
 	}

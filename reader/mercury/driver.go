@@ -227,7 +227,7 @@ func (r *Reader) Run(ctx context.Context, emit func(TagEvent)) error {
 		sleep = sleepContext
 	}
 	now := r.now()
-	b := backoff{min: r.cfg.MinBackoff, max: r.cfg.MaxBackoff, rand: r.rand}
+	b := serialport.Backoff{Min: r.cfg.MinBackoff, Max: r.cfg.MaxBackoff, Rand: r.rand}
 	s := newSession(r, emit)
 	baud := r.cfg.Serial.Baud
 	var reported string // last failure reported; "" when connected
@@ -260,9 +260,9 @@ func (r *Reader) Run(ctx context.Context, emit func(TagEvent)) error {
 			r.state(false, err)
 		}
 		if now().Sub(since) >= r.cfg.MaxBackoff {
-			b.reset()
+			b.Reset()
 		}
-		if sleep(ctx, b.next()) != nil {
+		if sleep(ctx, b.Next()) != nil {
 			break
 		}
 	}
