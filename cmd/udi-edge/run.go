@@ -99,7 +99,7 @@ func (a *Agent) Open() error {
 		Path:     a.Config.Store,
 		Gateway:  a.Config.Gateway,
 		MaxBatch: a.Config.Ledger.MaxBatch,
-		MaxDelay: durationOf(a.Config.Ledger.MaxDelay),
+		MaxDelay: time.Duration(a.Config.Ledger.MaxDelay),
 		Logger:   a.Log.With("component", "ledger"),
 	})
 	if err != nil {
@@ -108,12 +108,10 @@ func (a *Agent) Open() error {
 	a.ledger = l
 	stations := map[string]agent.Station{}
 	a.feedback = map[string]*feedbackQueue{}
+	a.scanners = map[string]*barcode.Scanner{}
 	for _, sc := range a.Config.Scanners {
 		stations[sc.ID] = sc.station()
 		a.feedback[sc.ID] = &feedbackQueue{bytes: sc.Feedback, ch: make(chan []byte, 16)}
-	}
-	a.scanners = map[string]*barcode.Scanner{}
-	for _, sc := range a.Config.Scanners {
 		a.scanners[sc.ID] = barcode.New(sc.barcodeConfig(), a.Log.With("component", "scanner", "scanner", sc.ID))
 	}
 	a.ingest = &agent.Ingest{
@@ -241,9 +239,6 @@ func (a *Agent) scannerStatus() map[string]bool {
 	return m
 }
 
-// Scanner returns the driver of the scanner with the given id, or nil.
-func (a *Agent) Scanner(id string) *barcode.Scanner { return a.scanners[id] }
-
 // Close waits for every read to be answered, then closes the control socket
 // and the ledger.
 func (a *Agent) Close() error {
@@ -259,5 +254,3 @@ func (a *Agent) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-func durationOf(d Duration) time.Duration { return time.Duration(d) }
