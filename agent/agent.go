@@ -53,12 +53,17 @@ const (
 	KindReject     Kind = "reject"
 )
 
-// Kinds lists every movement kind, in lifecycle order, with KindReject last.
+// Kinds lists every movement kind, in lifecycle order, then KindContext
+// and KindReject, which move no item.
 var Kinds = []Kind{
 	KindReceive, KindCommission, KindStock, KindIssue, KindTransfer, KindUse,
 	KindReturn, KindWaste, KindQuarantine, KindDispose, KindCount, KindAdjust,
-	KindReject,
+	KindContext, KindReject,
 }
+
+// MovesItem reports whether movements of kind k name an item: every kind
+// but KindContext and KindReject.
+func (k Kind) MovesItem() bool { return k != KindContext && k != KindReject }
 
 // Valid reports whether k is one of Kinds.
 func (k Kind) Valid() bool {

@@ -77,8 +77,14 @@ type Ingest struct {
 	// Log receives one line per outcome. Codes are never logged: a plain
 	// code may be a patient's wristband.
 	Log *slog.Logger
+	// Patterns claim the plain codes that set a station's context
+	// (wristbands, case barcodes, badges, commands); nil claims none.
+	Patterns *Patterns
+	// Now is the clock for context timeouts; nil means time.Now.
+	Now func() time.Time
 
-	wg sync.WaitGroup
+	wg  sync.WaitGroup
+	ctx contexts
 }
 
 // Movement builds the movement a read stands for at its station: an item
@@ -112,6 +118,10 @@ func (in *Ingest) Movement(r Read) Movement {
 		return reject(err.Error())
 	}
 	if c.Kind == code.KindPlain {
+		if what, _ := in.Patterns.claim(c.Data); what != "" {
+			m.Kind = KindContext
+			return m
+		}
 		return reject("not an item code: no configured pattern claims this " + symbologyWord(c) + " code")
 	}
 	if st.RequireSerial {
@@ -139,17 +149,45 @@ func symbologyWord(c *code.Code) string {
 // Answer once the ledger has answered. Handle never drops a read: every read
 // becomes an item movement or a recorded rejection.
 func (in *Ingest) Handle(r Read) {
+	m := in.Movement(r)
+	if in.Patterns != nil && m.Kind != KindReject {
+		m = in.withContext(r, m)
+	}
 	in.wg.Add(1)
 	// The callback captures only the source: the ledger hands back the
 	// movement, as recorded or as submitted when it failed.
 	source := r.Source
-	in.Ledger.Submit(in.Movement(r), func(got Movement, err error) {
+	in.Ledger.Submit(m, func(got Movement, err error) {
 		in.answer(source, got, err)
 	})
 }
 
+// withContext applies the station's context to an item movement, or a
+// claimed plain code to the context.
+func (in *Ingest) withContext(r Read, m Movement) Movement {
+	now := m.Time
+	if in.Now != nil {
+		now = in.Now()
+	}
+	in.ctx.mu.Lock()
+	defer in.ctx.mu.Unlock()
+	c := in.ctx.get(r.Source)
+	c.expire(in.Patterns, now)
+	c.last = now
+	if m.Kind == KindContext {
+		what, id := in.Patterns.claim(string(r.Data))
+		return c.contextMovement(m, what, id)
+	}
+	return c.applyContext(m)
+}
+
 func (in *Ingest) answer(source string, got Movement, err error) {
 	defer in.wg.Done()
+	if err == nil && in.Patterns != nil && got.Item != "" && got.Kind != KindReject && got.Kind != KindAdjust {
+		in.ctx.mu.Lock()
+		in.ctx.get(source).lastItem = got
+		in.ctx.mu.Unlock()
+	}
 	o := Outcome{Movement: got}
 	switch {
 	case err != nil:

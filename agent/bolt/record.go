@@ -145,7 +145,7 @@ func checkMovement(m *agent.Movement) error {
 	if !m.Kind.Valid() {
 		return fmt.Errorf("%w: kind %q is not a movement kind", ErrInvalidMovement, m.Kind)
 	}
-	if m.Item == "" && m.Kind != agent.KindReject {
+	if m.Item == "" && m.Kind.MovesItem() {
 		return fmt.Errorf("%w: a %s movement needs an item key", ErrInvalidMovement, m.Kind)
 	}
 	for _, k := range []struct{ what, key string }{{"item key", m.Item}, {"tag key", m.Tag}} {

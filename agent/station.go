@@ -1,0 +1,173 @@
+package agent
+
+import (
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// KindContext records a scan that set a station's context instead of moving
+// an item: a patient's wristband or a case barcode opening a case, a staff
+// badge, a command barcode. Such a movement names no item.
+const KindContext Kind = "context"
+
+// Command is what a command barcode tells a station to do.
+type Command string
+
+// Commands. Return and Waste change the kind of the station's next item
+// scan; CancelLast records an adjustment that cancels the station's last
+// movement (nothing is rewritten); CloseCase closes the open case.
+const (
+	CmdReturn     Command = "return"
+	CmdWaste      Command = "waste"
+	CmdCancelLast Command = "cancel-last"
+	CmdCloseCase  Command = "close-case"
+)
+
+// Patterns tell the codes that are not items apart: the plain codes that
+// open a case, name a staff member or command the station. A pattern's first
+// capture group, if it has one, is the identifier; else the whole code.
+type Patterns struct {
+	Wristband *regexp.Regexp
+	Case      *regexp.Regexp
+	Badge     *regexp.Regexp
+	// Commands maps a command barcode's exact content to its command.
+	Commands map[string]Command
+	// CaseIdle closes a case after this long without a scan at its
+	// station (zero: never by time).
+	CaseIdle time.Duration
+	// BadgeTimeout forgets the station's actor after this long without a
+	// scan (zero: never by time).
+	BadgeTimeout time.Duration
+}
+
+// claim returns what a plain code is: "wristband", "case", "badge" or
+// "command", with the identifier or command; "" when no pattern claims it.
+func (p *Patterns) claim(code string) (what, id string) {
+	if p == nil {
+		return "", ""
+	}
+	if c, ok := p.Commands[code]; ok {
+		return "command", string(c)
+	}
+	for _, x := range []struct {
+		what string
+		re   *regexp.Regexp
+	}{{"wristband", p.Wristband}, {"case", p.Case}, {"badge", p.Badge}} {
+		if x.re == nil {
+			continue
+		}
+		if m := x.re.FindStringSubmatch(code); m != nil {
+			if len(m) > 1 && m[1] != "" {
+				return x.what, m[1]
+			}
+			return x.what, m[0]
+		}
+	}
+	return "", ""
+}
+
+// stationContext is what a station remembers between scans.
+type stationContext struct {
+	patient, caseID string
+	actor           string
+	last            time.Time // last scan at the station
+	next            Kind      // kind of the next item scan, set by a command
+	lastItem        Movement  // last item movement recorded, for cancel-last
+}
+
+// contexts holds every station's context.
+type contexts struct {
+	mu sync.Mutex
+	m  map[string]*stationContext
+}
+
+func (cs *contexts) get(station string) *stationContext {
+	if cs.m == nil {
+		cs.m = map[string]*stationContext{}
+	}
+	c := cs.m[station]
+	if c == nil {
+		c = &stationContext{}
+		cs.m[station] = c
+	}
+	return c
+}
+
+// expire forgets a case or an actor that has been idle too long.
+func (c *stationContext) expire(p *Patterns, now time.Time) {
+	if p == nil || c.last.IsZero() {
+		return
+	}
+	idle := now.Sub(c.last)
+	if p.CaseIdle > 0 && idle > p.CaseIdle {
+		c.patient, c.caseID = "", ""
+	}
+	if p.BadgeTimeout > 0 && idle > p.BadgeTimeout {
+		c.actor = ""
+	}
+}
+
+// contextMovement applies a claimed plain code to the station's context and
+// returns the movement that records it.
+func (c *stationContext) contextMovement(m Movement, what, id string) Movement {
+	m.Kind = KindContext
+	switch what {
+	case "wristband":
+		if c.patient != "" && c.patient != id {
+			m.Reason = "new patient: previous case closed, case opened"
+		} else {
+			m.Reason = "patient identified: case open"
+		}
+		c.patient, c.caseID = id, ""
+	case "case":
+		c.caseID = id
+		m.Reason = "case opened"
+	case "badge":
+		c.actor = id
+		m.Reason = "staff identified"
+	case "command":
+		switch Command(id) {
+		case CmdReturn:
+			c.next = KindReturn
+			m.Reason = "next scan records a return"
+		case CmdWaste:
+			c.next = KindWaste
+			m.Reason = "next scan records waste"
+		case CmdCloseCase:
+			m.Reason = "case closed"
+			m.Case, m.Patient = c.caseID, c.patient
+			c.patient, c.caseID = "", ""
+			return m
+		case CmdCancelLast:
+			if c.lastItem.Seq == 0 {
+				m.Reason = "cancel last: nothing to cancel at this station"
+				return m
+			}
+			last := c.lastItem
+			m.Kind = KindAdjust
+			m.Item, m.GTIN, m.Serial, m.Lot, m.Expiry = last.Item, last.GTIN, last.Serial, last.Lot, last.Expiry
+			m.Case, m.Patient = last.Case, last.Patient
+			m.Reason = fmt.Sprintf("cancels %s movement %d", last.Kind, last.Seq)
+			c.lastItem = Movement{}
+		default:
+			m.Reason = "unknown command " + id
+		}
+	}
+	m.Case, m.Patient, m.Actor = c.caseID, c.patient, c.actor
+	return m
+}
+
+// applyContext fills an item movement from the station's context.
+func (c *stationContext) applyContext(m Movement) Movement {
+	if c.next != "" {
+		m.Kind = c.next
+		c.next = ""
+	}
+	if m.Kind == KindUse || m.Kind == KindReturn || m.Kind == KindWaste {
+		m.Case, m.Patient = c.caseID, c.patient
+	}
+	m.Actor = c.actor
+	return m
+}

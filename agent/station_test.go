@@ -1,0 +1,114 @@
+package agent_test
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
+
+func stationIngest(t *testing.T) (*agent.Ingest, *memLedger, *time.Time, func() []agent.Outcome) {
+	t.Helper()
+	l := &memLedger{}
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	var outs []agent.Outcome
+	in := &agent.Ingest{Ledger: l, Stations: stations, Now: func() time.Time { return now },
+		Patterns: &agent.Patterns{
+			Wristband:    regexp.MustCompile(`^PAT-(\d{6})$`),
+			Case:         regexp.MustCompile(`^CASE-([A-Z0-9-]+)$`),
+			Badge:        regexp.MustCompile(`^BADGE-(\w+)$`),
+			Commands:     map[string]agent.Command{"CMD-RETURN": agent.CmdReturn, "CMD-WASTE": agent.CmdWaste, "CMD-CANCEL": agent.CmdCancelLast, "CMD-CLOSE": agent.CmdCloseCase},
+			CaseIdle:     2 * time.Hour,
+			BadgeTimeout: 30 * time.Minute,
+		},
+		Answer: func(_ string, o agent.Outcome) {
+			mu.Lock()
+			outs = append(outs, o)
+			mu.Unlock()
+		}}
+	return in, l, &now, func() []agent.Outcome {
+		in.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		o := outs
+		outs = nil
+		return o
+	}
+}
+
+func implant(serial string) string {
+	return "]d20109520123456788172805311021A-77\x1d21" + serial
+}
+
+func TestStationContext(t *testing.T) {
+	in, l, now, outcomes := stationIngest(t)
+	scan := func(code string) agent.Outcome {
+		t.Helper()
+		in.Handle(read("or1", code))
+		o := outcomes()
+		if len(o) != 1 {
+			t.Fatalf("%q: %d outcomes", code, len(o))
+		}
+		return o[0]
+	}
+	if o := scan("BADGE-N042"); o.Movement.Kind != agent.KindContext || o.Movement.Actor != "N042" || o.Verdict != agent.VerdictAccepted {
+		t.Fatalf("badge: %+v", o)
+	}
+	o := scan("PAT-123456")
+	if o.Movement.Kind != agent.KindContext || o.Movement.Patient != "123456" || o.Movement.Item != "" {
+		t.Fatalf("wristband: %+v", o.Movement)
+	}
+	scan("CASE-OR1-0007")
+	u := scan(implant("1"))
+	if u.Movement.Kind != agent.KindUse || u.Movement.Case != "OR1-0007" || u.Movement.Patient != "123456" || u.Movement.Actor != "N042" {
+		t.Fatalf("use in case: %+v", u.Movement)
+	}
+	// RETURN switches the next scan only.
+	scan("CMD-RETURN")
+	if r := scan(implant("2")); r.Movement.Kind != agent.KindReturn {
+		t.Fatalf("after RETURN: %s", r.Movement.Kind)
+	}
+	if u2 := scan(implant("3")); u2.Movement.Kind != agent.KindUse {
+		t.Fatalf("RETURN must apply to one scan: %s", u2.Movement.Kind)
+	}
+	// CANCEL LAST records an adjustment naming the cancelled movement;
+	// nothing is rewritten.
+	before := len(l.ms)
+	c := scan("CMD-CANCEL")
+	if c.Movement.Kind != agent.KindAdjust || c.Movement.Item != "(01)09520123456788(21)3" || !strings.Contains(c.Movement.Reason, "cancels use movement") {
+		t.Fatalf("cancel last: %+v", c.Movement)
+	}
+	if len(l.ms) != before+1 || l.ms[before-1].Kind != agent.KindUse {
+		t.Fatalf("cancel must append, not rewrite")
+	}
+	if again := scan("CMD-CANCEL"); again.Movement.Kind != agent.KindContext || !strings.Contains(again.Movement.Reason, "nothing to cancel") {
+		t.Fatalf("second cancel: %+v", again.Movement)
+	}
+	// CLOSE CASE ends the link to the patient.
+	if cl := scan("CMD-CLOSE"); cl.Movement.Case != "OR1-0007" || cl.Movement.Reason != "case closed" {
+		t.Fatalf("close: %+v", cl.Movement)
+	}
+	if u3 := scan(implant("4")); u3.Movement.Case != "" || u3.Movement.Patient != "" {
+		t.Fatalf("use after close: %+v", u3.Movement)
+	}
+	// A new wristband and then idle time: the case closes by itself, the
+	// badge times out.
+	scan("PAT-654321")
+	*now = now.Add(3 * time.Hour)
+	if u4 := scan(implant("5")); u4.Movement.Patient != "" || u4.Movement.Actor != "" {
+		t.Fatalf("after idle: %+v", u4.Movement)
+	}
+	// A plain code no pattern claims is still a recorded rejection.
+	if rj := scan("]C0WARD7-BED12"); rj.Verdict != agent.VerdictRejected {
+		t.Fatalf("unclaimed plain code: %+v", rj)
+	}
+	// Contexts are per station: the desk is unaffected.
+	in.Handle(read("desk", implant("6")))
+	if o := outcomes(); o[0].Movement.Kind != agent.KindReceive || o[0].Movement.Actor != "" {
+		t.Fatalf("desk: %+v", o[0].Movement)
+	}
+}
