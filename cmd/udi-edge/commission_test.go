@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -364,5 +365,79 @@ func TestBB7EReaderAtORTable(t *testing.T) {
 	case o := <-tags:
 		t.Fatalf("a tag lying still was recorded again: %+v", o.Movement)
 	default:
+	}
+}
+
+// TestCaseAtStation scans, on a real pseudo-terminal, a nurse's badge, a
+// patient's wristband, a case barcode and an implant: the use is linked to
+// the case, the patient and the nurse, and trace shows it.
+func TestCaseAtStation(t *testing.T) {
+	dir := t.TempDir()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-or", filepath.Join(dir, "ledger.db")
+	cfg.Scanners = []ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true}}
+	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`, Case: `^CASE-(\S+)$`, Badge: `^BADGE-(\w+)$`,
+		Commands: map[string]string{"CMD-CLOSE-CASE": "close-case"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	a := NewAgent(cfg, newLogger(&logs, LogConfig{Level: "debug", Format: "text"}))
+	outs := make(chan agent.Outcome, 16)
+	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		if !a.scannerStatus()["or3"] {
+			return errorf("scanner not open")
+		}
+		return nil
+	})
+	for _, code := range []string{"]C0BADGE-N042", "]C0PAT004217", "]C0CASE-2026-1124-07", "]d20109520123456788172805311021A-77\x1d2100042", "]C0CMD-CLOSE-CASE"} {
+		if _, err := master.Write([]byte(code + "\r")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case o := <-outs:
+			if o.Verdict != agent.VerdictAccepted {
+				t.Fatalf("%q: %s %s", code, o.Verdict, o.Movement.Reason)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: no answer", code)
+		}
+	}
+	code, out, errOut := runMain(t, "", "trace", "--store", cfg.Store, "--json", "(01)09520123456788(21)00042")
+	if code != ExitOK {
+		t.Fatalf("trace: %d %s", code, errOut)
+	}
+	var m jsonMovement
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "use" || m.Case != "2026-1124-07" || m.Patient != "004217" || m.Actor != "N042" {
+		t.Fatalf("use: %+v", m)
+	}
+	_, out, _ = runMain(t, "", "trace", "--store", cfg.Store, "(01)09520123456788(21)00042")
+	if !strings.Contains(out, "2026-1124-07") || !strings.Contains(out, "004217") || !strings.Contains(out, "N042") {
+		t.Fatalf("trace table lacks case, patient or actor:\n%s", out)
+	}
+	// The patient identifier is in the ledger, never in the log.
+	if l := logs.String(); strings.Contains(l, "004217") || !strings.Contains(l, "scan accepted") {
+		t.Fatalf("log (must name scans, never the patient):\n%s", l)
 	}
 }

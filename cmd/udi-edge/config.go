@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,63 @@ type Config struct {
 	Zones []ZoneConfig `json:"zones"`
 	// Presence tunes how tag reads become movements.
 	Presence PresenceConfig `json:"presence"`
+	// Patterns claim the plain codes that set a station's context.
+	Patterns PatternsConfig `json:"patterns"`
+}
+
+// PatternsConfig claims the plain codes that are not items: regular
+// expressions (RE2) for wristbands, case barcodes and staff badges, whose
+// first capture group, if any, is the identifier; and command barcodes by
+// their exact content.
+type PatternsConfig struct {
+	Wristband string `json:"wristband"`
+	Case      string `json:"case"`
+	Badge     string `json:"badge"`
+	// Commands maps a command barcode to return, waste, cancel-last or
+	// close-case.
+	Commands map[string]string `json:"commands"`
+	// CaseIdle closes a case after this long without a scan at its station.
+	CaseIdle Duration `json:"case_idle"`
+	// BadgeTimeout forgets the station's staff member after this long
+	// without a scan.
+	BadgeTimeout Duration `json:"badge_timeout"`
+}
+
+// compile turns the configuration into the ingest's patterns; nil when no
+// pattern or command is configured. Errors name the key.
+func (p PatternsConfig) compile() (*agent.Patterns, error) {
+	if p.Wristband == "" && p.Case == "" && p.Badge == "" && len(p.Commands) == 0 {
+		return nil, nil
+	}
+	out := &agent.Patterns{CaseIdle: time.Duration(p.CaseIdle), BadgeTimeout: time.Duration(p.BadgeTimeout),
+		Commands: map[string]agent.Command{}}
+	for _, x := range []struct {
+		key, expr string
+		dst       **regexp.Regexp
+	}{{"wristband", p.Wristband, &out.Wristband}, {"case", p.Case, &out.Case}, {"badge", p.Badge, &out.Badge}} {
+		if x.expr == "" {
+			continue
+		}
+		re, err := regexp.Compile(x.expr)
+		if err != nil {
+			return nil, cfgErr("patterns."+x.key, "%v", err)
+		}
+		*x.dst = re
+	}
+	codes := make([]string, 0, len(p.Commands))
+	for c := range p.Commands {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		switch cmd := agent.Command(p.Commands[c]); cmd {
+		case agent.CmdReturn, agent.CmdWaste, agent.CmdCancelLast, agent.CmdCloseCase:
+			out.Commands[c] = cmd
+		default:
+			return nil, cfgErr("patterns.commands."+c, "%q: want return, waste, cancel-last or close-case", p.Commands[c])
+		}
+	}
+	return out, nil
 }
 
 // LedgerConfig tunes the ledger's writer.
@@ -374,7 +432,7 @@ func (c *Config) Validate() error {
 			return cfgErr(p+".location", "required: where scanner %q stands", s.ID)
 		}
 		k := agent.Kind(s.Kind)
-		if !k.Valid() || k == agent.KindReject {
+		if !k.Valid() || !k.MovesItem() {
 			return cfgErr(p+".kind", "%q: want one of %s", s.Kind, kindList())
 		}
 		if other, dup := devices[s.Device]; dup && s.Device != "" {
@@ -386,13 +444,16 @@ func (c *Config) Validate() error {
 			return &ConfigError{Where: p, Err: err}
 		}
 	}
+	if _, err := c.Patterns.compile(); err != nil {
+		return err
+	}
 	return c.validateRFID()
 }
 
 func kindList() string {
 	var ks []string
 	for _, k := range agent.Kinds {
-		if k != agent.KindReject {
+		if k.MovesItem() {
 			ks = append(ks, string(k))
 		}
 	}

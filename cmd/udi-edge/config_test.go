@@ -217,3 +217,35 @@ func TestRFIDConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestPatternsConfig(t *testing.T) {
+	c := DefaultConfig()
+	body := `{"gateway":"g","patterns":{"wristband":"^PAT-(\\d{6})$","badge":"^B-(\\w+)$",
+		"commands":{"CMD-RETURN":"return","CMD-CLOSE":"close-case"},"case_idle":"4h","badge_timeout":"30m"}}`
+	if err := LoadConfigFile(writeFile(t, "c.json", body), &c); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Patterns.compile()
+	if err != nil || p == nil || p.Wristband == nil || p.Case != nil || p.Commands["CMD-CLOSE"] != "close-case" || p.CaseIdle != 4*time.Hour {
+		t.Fatalf("patterns %+v %v", p, err)
+	}
+	for _, tc := range []struct {
+		edit  func(*PatternsConfig)
+		where string
+	}{
+		{func(p *PatternsConfig) { p.Case = "(" }, "patterns.case"},
+		{func(p *PatternsConfig) { p.Commands = map[string]string{"X": "dance"} }, "patterns.commands.X"},
+	} {
+		c2 := c
+		c2.Patterns.Commands = map[string]string{}
+		tc.edit(&c2.Patterns)
+		err := c2.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Where != tc.where {
+			t.Errorf("want error at %s, got %v", tc.where, err)
+		}
+	}
+	if p, err := DefaultConfig().Patterns.compile(); p != nil || err != nil {
+		t.Errorf("no patterns configured: %v %v", p, err)
+	}
+}

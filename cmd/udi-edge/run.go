@@ -114,10 +114,16 @@ func (a *Agent) Open() error {
 		a.feedback[sc.ID] = &feedbackQueue{bytes: sc.Feedback, ch: make(chan []byte, 16)}
 		a.scanners[sc.ID] = barcode.New(sc.barcodeConfig(), a.Log.With("component", "scanner", "scanner", sc.ID))
 	}
+	patterns, err := a.Config.Patterns.compile()
+	if err != nil {
+		l.Close()
+		return err
+	}
 	a.ingest = &agent.Ingest{
 		Ledger:   l,
 		Parser:   code.Parser{},
 		Stations: stations,
+		Patterns: patterns,
 		Log:      a.Log.With("component", "ingest"),
 		Answer:   a.answer,
 	}

@@ -150,22 +150,31 @@ func traceMovements(ctx context.Context, l tracer, key string, prefix bool, limi
 
 // jsonMovement is a movement as trace --json prints it.
 type jsonMovement struct {
-	Gateway    string `json:"gateway"`
-	Seq        uint64 `json:"seq"`
-	Time       string `json:"time"`
-	Kind       string `json:"kind"`
-	Item       string `json:"item,omitempty"`
-	GTIN       string `json:"gtin,omitempty"`
-	Serial     string `json:"serial,omitempty"`
-	Lot        string `json:"lot,omitempty"`
-	Expiry     string `json:"expiry,omitempty"`
-	Production string `json:"production,omitempty"`
-	Location   string `json:"location,omitempty"`
-	Station    string `json:"station,omitempty"`
-	Symbology  string `json:"symbology,omitempty"`
-	Raw        string `json:"raw"`
-	RawHex     string `json:"raw_hex"`
-	Reason     string `json:"reason,omitempty"`
+	Gateway    string   `json:"gateway"`
+	Seq        uint64   `json:"seq"`
+	Time       string   `json:"time"`
+	Kind       string   `json:"kind"`
+	Item       string   `json:"item,omitempty"`
+	GTIN       string   `json:"gtin,omitempty"`
+	Serial     string   `json:"serial,omitempty"`
+	Lot        string   `json:"lot,omitempty"`
+	Expiry     string   `json:"expiry,omitempty"`
+	Production string   `json:"production,omitempty"`
+	Location   string   `json:"location,omitempty"`
+	Station    string   `json:"station,omitempty"`
+	Symbology  string   `json:"symbology,omitempty"`
+	Antenna    int      `json:"antenna,omitempty"`
+	Tag        string   `json:"tag,omitempty"`
+	Raw        string   `json:"raw"`
+	RawHex     string   `json:"raw_hex"`
+	Reason     string   `json:"reason,omitempty"`
+	From       string   `json:"from,omitempty"`
+	Actor      string   `json:"actor,omitempty"`
+	Case       string   `json:"case,omitempty"`
+	Patient    string   `json:"patient,omitempty"`
+	Settlement string   `json:"settlement,omitempty"`
+	Decision   string   `json:"decision,omitempty"`
+	Flags      []string `json:"flags,omitempty"`
 }
 
 func movementJSON(m agent.Movement) jsonMovement {
@@ -173,7 +182,9 @@ func movementJSON(m agent.Movement) jsonMovement {
 		Gateway: m.Gateway, Seq: m.Seq, Time: m.Time.Format(time.RFC3339Nano), Kind: string(m.Kind),
 		Item: m.Item, GTIN: m.GTIN, Serial: m.Serial, Lot: m.Lot, Expiry: m.Expiry, Production: m.Production,
 		Location: m.Location, Station: m.Station, Symbology: m.Symbology,
-		Raw: asRead(m), RawHex: hex.EncodeToString(m.Raw), Reason: m.Reason,
+		Antenna: m.Antenna, Tag: m.Tag, Raw: asRead(m), RawHex: hex.EncodeToString(m.Raw), Reason: m.Reason,
+		From: m.From, Actor: m.Actor, Case: m.Case, Patient: m.Patient, Settlement: m.Settlement,
+		Decision: m.Decision, Flags: m.Flags,
 	}
 }
 
@@ -211,11 +222,15 @@ func printTrace(w io.Writer, key string, ms []agent.Movement) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tLOCATION\tSTATION\tLOT\tEXPIRY\tAS READ\tNOTE")
+	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tLOCATION\tSTATION\tLOT\tEXPIRY\tCASE\tPATIENT\tACTOR\tAS READ\tNOTE")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		note := m.Reason
+		if len(m.Flags) > 0 {
+			note = strings.TrimSpace("[" + strings.Join(m.Flags, " ") + "] " + note)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			m.Gateway+"/"+strconv.FormatUint(m.Seq, 10), m.Time.Format("2006-01-02 15:04:05 MST"), m.Kind,
-			m.Location, m.Station, dash(m.Lot), dash(m.Expiry), asRead(m), m.Reason)
+			m.Location, m.Station, dash(m.Lot), dash(m.Expiry), dash(m.Case), dash(m.Patient), dash(m.Actor), asRead(m), note)
 	}
 	tw.Flush()
 }
