@@ -436,6 +436,30 @@ func TestCaseAtStation(t *testing.T) {
 	if !strings.Contains(out, "2026-1124-07") || !strings.Contains(out, "004217") || !strings.Contains(out, "N042") {
 		t.Fatalf("trace table lacks case, patient or actor:\n%s", out)
 	}
+	// EPCIS export through the running agent: one event (the use; station
+	// context is not exported), no patient identifier unless asked for.
+	code, out, errOut = runMain(t, "", "export", "epcis", "--store", cfg.Store)
+	if code != ExitOK || !strings.Contains(errOut, "exported 1 event(s); 4 movement(s)") {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	var doc struct {
+		Type string `json:"type"`
+		Body struct {
+			Events []map[string]any `json:"eventList"`
+		} `json:"epcisBody"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, out)
+	}
+	if doc.Type != "EPCISDocument" || len(doc.Body.Events) != 1 || doc.Body.Events[0]["bizStep"] != "dispensing" {
+		t.Fatalf("export: %s", out)
+	}
+	if strings.Contains(out, "004217") {
+		t.Fatalf("patient identifier exported without --include-patient")
+	}
+	if _, out, _ = runMain(t, "", "export", "epcis", "--store", cfg.Store, "--include-patient"); !strings.Contains(out, "004217") {
+		t.Fatalf("--include-patient: patient missing:\n%s", out)
+	}
 	// The patient identifier is in the ledger, never in the log.
 	if l := logs.String(); strings.Contains(l, "004217") || !strings.Contains(l, "scan accepted") {
 		t.Fatalf("log (must name scans, never the patient):\n%s", l)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -23,13 +24,19 @@ import (
 
 // controlRequest is a request on the control socket.
 type controlRequest struct {
-	Op  string `json:"op"` // "trace", "status" or "door"
-	Key string `json:"key,omitempty"`
-	// Zone and Open, for "door": a cabinet's door opened or closed.
-	Zone   string `json:"zone,omitempty"`
-	Open   bool   `json:"open,omitempty"`
+	// Op is "trace", "status", "door", "inventory" or "export-epcis".
+	Op     string `json:"op"`
+	Key    string `json:"key,omitempty"`
 	Prefix bool   `json:"prefix,omitempty"`
 	Limit  int    `json:"limit,omitempty"`
+	// Zone and Open, for "door": a cabinet's door opened or closed; Zone
+	// for "inventory".
+	Zone string `json:"zone,omitempty"`
+	Open bool   `json:"open,omitempty"`
+	// From, IncludePatient and IncludeActor, for "export-epcis".
+	From           uint64 `json:"from,omitempty"`
+	IncludePatient bool   `json:"include_patient,omitempty"`
+	IncludeActor   bool   `json:"include_actor,omitempty"`
 }
 
 // controlResponse is the answer to a controlRequest.
@@ -42,6 +49,10 @@ type controlResponse struct {
 	Scanners map[string]bool `json:"scanners,omitempty"`
 	// Tags lists the tags present in a cabinet zone, for "inventory".
 	Tags []string `json:"tags,omitempty"`
+	// Written and Skipped count an export's events and the movements that
+	// have none; the document follows the response line.
+	Written int `json:"written,omitempty"`
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // ControlServer serves the control socket of a running agent.
@@ -49,6 +60,7 @@ type ControlServer struct {
 	path   string
 	ln     net.Listener
 	ledger *bolt.Ledger
+	cfg    Config
 	status func() map[string]bool
 	// door, if set, relays a cabinet door's state to the presence tracker.
 	door func(zone string, open bool) error
@@ -62,7 +74,7 @@ type ControlServer struct {
 // replaced; one that still answers means another agent runs on this ledger.
 // status, if not nil, reports which scanners have their port open; rfid, if
 // not nil, answers door signals and inventory questions.
-func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, rfid *rfid, log *slog.Logger) (*ControlServer, error) {
+func ListenControl(path string, l *bolt.Ledger, cfg Config, status func() map[string]bool, rfid *rfid, log *slog.Logger) (*ControlServer, error) {
 	if _, err := os.Stat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, 500*time.Millisecond); err == nil {
 			c.Close()
@@ -80,7 +92,7 @@ func ListenControl(path string, l *bolt.Ledger, status func() map[string]bool, r
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	s := &ControlServer{path: path, ln: ln, ledger: l, status: status, log: log}
+	s := &ControlServer{path: path, ln: ln, ledger: l, cfg: cfg, status: status, log: log}
 	if rfid != nil {
 		s.door, s.inventory = rfid.door, rfid.inventory
 	}
@@ -119,6 +131,9 @@ func (s *ControlServer) handle(c net.Conn) {
 	}
 	if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 		resp.Error = "bad request: " + err.Error()
+	} else if req.Op == "export-epcis" {
+		s.export(c, req)
+		return
 	} else {
 		ctx := context.Background()
 		var err error
@@ -150,6 +165,32 @@ func (s *ControlServer) handle(c net.Conn) {
 		}
 	}
 	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// export streams an EPCIS document: a response line, then the document.
+// The document is built first in a temporary file, so that an error is
+// reported in the response line instead of cutting the document short.
+func (s *ControlServer) export(c net.Conn, req controlRequest) {
+	_ = c.SetDeadline(time.Now().Add(30 * time.Minute))
+	var resp controlResponse
+	tmp, err := os.CreateTemp("", "udi-edge-export-*.jsonld")
+	if err == nil {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		resp.Written, resp.Skipped, err = exportEPCIS(tmp, s.ledger, s.cfg, req)
+	}
+	if err == nil {
+		_, err = tmp.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	if json.NewEncoder(c).Encode(resp) != nil || err != nil {
+		return
+	}
+	if _, err := io.Copy(c, tmp); err != nil {
+		s.log.Warn("export not delivered", "err", err)
+	}
 }
 
 // Close stops serving and removes the socket file.

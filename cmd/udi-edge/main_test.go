@@ -305,6 +305,12 @@ func TestAgentEndToEnd(t *testing.T) {
 			t.Fatalf("after kill, trace %s: exit %d\n%s%s", key, code, out, errOut)
 		}
 	}
+	// EPCIS export from the stopped agent's file: every accepted scan is an
+	// event; the rejected read is not.
+	code, out, errOut = runMain(t, "", "export", "epcis", "--store", store)
+	if code != ExitOK || strings.Count(out, `"type":"ObjectEvent"`) != n-1 || !strings.Contains(errOut, fmt.Sprintf("exported %d event(s); 1 movement(s)", n-1)) {
+		t.Errorf("export from file: %d %s", code, errOut)
+	}
 	code, _, errOut = runMain(t, "", "trace", "--store", store, "(01)09520123456788(21)99999")
 	if code != ExitFailure || !strings.Contains(errOut, "no movement") {
 		t.Errorf("unknown item: exit %d %q", code, errOut)

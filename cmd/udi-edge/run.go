@@ -138,7 +138,7 @@ func (a *Agent) Open() error {
 			return err
 		}
 	}
-	a.control, err = ListenControl(a.Config.SocketPath(), l, a.scannerStatus, a.rfid, a.Log.With("component", "control"))
+	a.control, err = ListenControl(a.Config.SocketPath(), l, a.Config, a.scannerStatus, a.rfid, a.Log.With("component", "control"))
 	if err != nil {
 		l.Close()
 		return err
