@@ -1,0 +1,107 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	benchOnce sync.Once
+	benchData *Data
+)
+
+func bigData(b *testing.B) *Data {
+	benchOnce.Do(func() {
+		var err error
+		if benchData, err = synthetic(GoalCatalogue, GoalRecalledLots); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return benchData
+}
+
+// BenchmarkDecision times the lookups of one point-of-use decision over a
+// 100,000-product catalogue with 10,000 recalled lots.
+func BenchmarkDecision(b *testing.B) {
+	d := bigData(b)
+	qs := queries(d, 1<<16)
+	b.ResetTimer()
+	i, sink := 0, 0
+	for b.Loop() {
+		sink += decide(d, qs[i&(len(qs)-1)])
+		i++
+	}
+	b.StopTimer()
+	times := make([]time.Duration, len(qs))
+	for j, q := range qs {
+		t := time.Now()
+		sink += decide(d, q)
+		times[j] = time.Since(t)
+	}
+	slices.Sort(times)
+	p99 := percentile(times, 0.99)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/decision")
+	b.ReportMetric(float64(p99.Nanoseconds())/1e3, "p99-µs")
+	b.ReportMetric(float64(GoalDecisionP99.Nanoseconds())/1e3, "goal-p99-µs")
+	if sink < 0 {
+		b.Log(sink)
+	}
+}
+
+// BenchmarkUnmarshal times reloading a 100,000-product set from its
+// encoding, indexes included.
+func BenchmarkUnmarshal(b *testing.B) {
+	d := bigData(b)
+	enc, err := d.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		var n Data
+		if err := n.UnmarshalBinary(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/load")
+	b.ReportMetric(float64(GoalLoad.Milliseconds()), "goal-ms/load")
+	b.ReportMetric(float64(len(enc)), "bytes/set")
+}
+
+// BenchmarkParseCatalogueCSV times reading a 100,000-row catalogue file.
+func BenchmarkParseCatalogueCSV(b *testing.B) {
+	d := bigData(b)
+	var buf bytes.Buffer
+	buf.WriteString("gtin,name,model,manufacturer,insurance_code,charge_code,unit_price,high_value,imported,tracking\n")
+	for _, e := range d.Catalogue() {
+		fmt.Fprintf(&buf, "%s,%s,%s,%s,%s,%s,%s,%v,%v,%s\n", e.GTIN, e.Name, e.Model, e.Manufacturer,
+			e.InsuranceCode, e.ChargeCode, e.UnitPrice, e.HighValue, e.Imported, e.Tracking)
+	}
+	b.SetBytes(int64(buf.Len()))
+	for b.Loop() {
+		got, errs, err := ParseCatalogue(strings.NewReader(buf.String()), "csv")
+		if err != nil || len(errs) != 0 || len(got) != GoalCatalogue {
+			b.Fatal(err, len(errs), len(got))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/file")
+}
+
+func TestBenchLookups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 100,000-product set")
+	}
+	p50, p99, err := BenchLookups(20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("p50 %v, p99 %v (goal %v)", p50, p99, GoalDecisionP99)
+	if p99 > GoalDecisionP99 {
+		t.Errorf("p99 %v over the goal %v", p99, GoalDecisionP99)
+	}
+}

@@ -1,0 +1,398 @@
+package master
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// Data is one complete, indexed set of master data. It is immutable once
+// built: every method is safe for any number of concurrent readers, and a
+// new set replaces it as a whole (see Store). The zero Data is an empty
+// set.
+type Data struct {
+	// Version names the set, as given to NewData (for example the import
+	// time or the central service's revision).
+	Version string
+
+	cat         []CatalogueEntry
+	recalls     []Recall
+	lots        []LotStatus
+	settlements []Settlement
+
+	product      map[string]int32 // GTIN or HIBC product → cat
+	recallAll    map[string]int32 // product → recalls, whole-product recalls
+	recallLot    map[pair]int32   // product, lot → recalls
+	recallSerial map[pair]int32   // product, serial → recalls
+	lotStatus    map[pair]int32   // product, lot → lots
+	byCase       map[string][]int32
+	byItem       map[string][]int32
+
+	dups []Duplicate
+}
+
+// pair is a product key with a lot or serial.
+type pair struct{ product, sub string }
+
+// Duplicate reports that two entries of a set had the same key: the later
+// one (Index) replaced the earlier one (Previous) for that key.
+type Duplicate struct {
+	// Set is "catalogue", "recalls", "lot statuses" or "settlements".
+	Set string
+	// Key is the key both entries had: a product key, a product key and
+	// "lot "/"serial " and the number, or a settlement id.
+	Key string
+	// Index and Previous are the positions of the two entries in the
+	// slice given to NewData.
+	Index, Previous int
+}
+
+// String formats d as `catalogue: 06901234100019: entry 7 replaces entry 2`.
+func (d Duplicate) String() string {
+	return fmt.Sprintf("%s: %s: entry %d replaces entry %d", d.Set, d.Key, d.Index, d.Previous)
+}
+
+// Counts sizes a Data.
+type Counts struct {
+	// Catalogue, Recalls, LotStatuses and Settlements count the entries
+	// kept (an entry all of whose keys were taken by later duplicates is
+	// dropped).
+	Catalogue, Recalls, LotStatuses, Settlements int
+	// RecalledLots, RecalledSerials and RecalledProducts count the
+	// indexed recall keys.
+	RecalledLots, RecalledSerials, RecalledProducts int
+}
+
+// NewData checks the given sets and builds the indexes over them. The
+// slices are copied; the caller may reuse them.
+//
+// Every entry must meet the rules the parsers enforce; the first entry
+// that does not makes NewData fail with an error wrapping ErrInvalid, and
+// nothing is built. GTINs are padded to 14 digits. When two entries share
+// a key (a product, a recalled lot or serial, a product and lot, a
+// settlement id) the later one wins; Duplicates lists each case.
+func NewData(version string, cat []CatalogueEntry, recalls []Recall, lots []LotStatus, settlements []Settlement) (*Data, error) {
+	d := &Data{
+		Version:     version,
+		cat:         slices.Clone(cat),
+		recalls:     slices.Clone(recalls),
+		lots:        slices.Clone(lots),
+		settlements: slices.Clone(settlements),
+	}
+	var first error
+	check := func(set string, i int) reporter {
+		return func(col, reason string) {
+			if first == nil {
+				first = fmt.Errorf("master: %w: %s entry %d: %s: %s", ErrInvalid, set, i, col, reason)
+			}
+		}
+	}
+	for i := range d.cat {
+		d.cat[i].normalize(check("catalogue", i))
+	}
+	for i := range d.recalls {
+		r := &d.recalls[i]
+		r.Lots, r.Serials = slices.Clone(r.Lots), slices.Clone(r.Serials)
+		r.normalize(check("recalls", i))
+	}
+	for i := range d.lots {
+		d.lots[i].normalize(check("lot statuses", i))
+	}
+	for i := range d.settlements {
+		d.settlements[i].normalize(check("settlements", i))
+	}
+	if first != nil {
+		return nil, first
+	}
+	if n := max(len(cat), len(recalls), len(lots), len(settlements)); n > 1<<31-1 {
+		return nil, fmt.Errorf("master: %w: %d entries in one set", ErrInvalid, n)
+	}
+	d.index()
+	return d, nil
+}
+
+// index builds the maps, records duplicates and drops entries that no
+// key leads to any more.
+func (d *Data) index() {
+	dup := func(set, key string, i int, m map[string]int32) {
+		if p, ok := m[key]; ok && int(p) != i {
+			d.dups = append(d.dups, Duplicate{Set: set, Key: key, Index: i, Previous: int(p)})
+		}
+		m[key] = int32(i)
+	}
+	dupPair := func(set, what string, k pair, i int, m map[pair]int32) {
+		if p, ok := m[k]; ok && int(p) != i {
+			d.dups = append(d.dups, Duplicate{Set: set, Key: k.product + " " + what + " " + k.sub, Index: i, Previous: int(p)})
+		}
+		m[k] = int32(i)
+	}
+
+	d.product = make(map[string]int32, len(d.cat))
+	for i := range d.cat {
+		e := &d.cat[i]
+		if e.GTIN != "" {
+			dup("catalogue", e.GTIN, i, d.product)
+		}
+		if e.HIBC != "" {
+			dup("catalogue", e.HIBC, i, d.product)
+		}
+	}
+	d.cat = keep(d.cat, d.product)
+
+	d.recallAll = make(map[string]int32)
+	d.recallLot = make(map[pair]int32)
+	d.recallSerial = make(map[pair]int32)
+	for i := range d.recalls {
+		r := &d.recalls[i]
+		p := r.Product()
+		if r.Whole() {
+			dup("recalls", p, i, d.recallAll)
+		}
+		for _, l := range r.Lots {
+			dupPair("recalls", "lot", pair{p, l}, i, d.recallLot)
+		}
+		for _, s := range r.Serials {
+			dupPair("recalls", "serial", pair{p, s}, i, d.recallSerial)
+		}
+	}
+	d.recalls = keep(d.recalls, d.recallAll, d.recallLot, d.recallSerial)
+
+	d.lotStatus = make(map[pair]int32, len(d.lots))
+	for i := range d.lots {
+		s := &d.lots[i]
+		dupPair("lot statuses", "lot", pair{s.Product(), s.Lot}, i, d.lotStatus)
+	}
+	d.lots = keep(d.lots, d.lotStatus)
+
+	ids := make(map[string]int32, len(d.settlements))
+	for i := range d.settlements {
+		dup("settlements", d.settlements[i].ID, i, ids)
+	}
+	d.settlements = keep(d.settlements, ids)
+	d.byCase = make(map[string][]int32)
+	d.byItem = make(map[string][]int32)
+	for i := range d.settlements {
+		s := &d.settlements[i]
+		d.byCase[s.Case] = append(d.byCase[s.Case], int32(i))
+		if s.Item != "" {
+			d.byItem[s.Item] = append(d.byItem[s.Item], int32(i))
+		}
+	}
+}
+
+// keep returns the entries of s that one of the maps (map[string]int32 or
+// map[pair]int32) leads to, in their order, and rewrites the maps'
+// positions to match.
+func keep[T any](s []T, maps ...any) []T {
+	used := make([]bool, len(s))
+	each := func(f func(p *int32)) {
+		for _, m := range maps {
+			switch m := m.(type) {
+			case map[string]int32:
+				for k, v := range m {
+					f(&v)
+					m[k] = v
+				}
+			case map[pair]int32:
+				for k, v := range m {
+					f(&v)
+					m[k] = v
+				}
+			}
+		}
+	}
+	each(func(p *int32) { used[*p] = true })
+	if !slices.Contains(used, false) {
+		return s
+	}
+	to := make([]int32, len(s))
+	out := make([]T, 0, len(s))
+	for i := range s {
+		if used[i] {
+			to[i] = int32(len(out))
+			out = append(out, s[i])
+		}
+	}
+	each(func(p *int32) { *p = to[*p] })
+	return out
+}
+
+// Duplicates lists the keys that more than one entry had, in the order
+// met; the later entry won each time.
+func (d *Data) Duplicates() []Duplicate {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.dups)
+}
+
+// Counts returns the sizes of d.
+func (d *Data) Counts() Counts {
+	if d == nil {
+		return Counts{}
+	}
+	return Counts{
+		Catalogue: len(d.cat), Recalls: len(d.recalls), LotStatuses: len(d.lots), Settlements: len(d.settlements),
+		RecalledLots: len(d.recallLot), RecalledSerials: len(d.recallSerial), RecalledProducts: len(d.recallAll),
+	}
+}
+
+// Lookup returns the catalogue entry of a product: a 14-digit GTIN (as
+// code.Code.GTIN holds it) or an HIBC product key (see ProductKey).
+func (d *Data) Lookup(product string) (CatalogueEntry, bool) {
+	if d == nil {
+		return CatalogueEntry{}, false
+	}
+	i, ok := d.product[product]
+	if !ok {
+		return CatalogueEntry{}, false
+	}
+	return d.cat[i], true
+}
+
+// LookupHIBC returns the catalogue entry of an HIBC product, given as the
+// fields of code.HIBC: labeler code, product number, unit-of-measure digit.
+func (d *Data) LookupHIBC(labeler, product string, uom byte) (CatalogueEntry, bool) {
+	if d == nil {
+		return CatalogueEntry{}, false
+	}
+	var buf [32]byte
+	b := append(buf[:0], '+')
+	b = append(b, labeler...)
+	b = append(b, product...)
+	b = append(b, uom)
+	i, ok := d.product[string(b)]
+	if !ok {
+		return CatalogueEntry{}, false
+	}
+	return d.cat[i], true
+}
+
+// Recalled reports whether an item is recalled: by its serial number,
+// else by its lot, else because its whole product is. product is a GTIN or
+// HIBC product key; lot and serial may be "". It returns the recall that
+// applies.
+func (d *Data) Recalled(product, lot, serial string) (Recall, bool) {
+	if d == nil {
+		return Recall{}, false
+	}
+	if serial != "" {
+		if i, ok := d.recallSerial[pair{product, serial}]; ok {
+			return d.recalls[i], true
+		}
+	}
+	if lot != "" {
+		if i, ok := d.recallLot[pair{product, lot}]; ok {
+			return d.recalls[i], true
+		}
+	}
+	if i, ok := d.recallAll[product]; ok {
+		return d.recalls[i], true
+	}
+	return Recall{}, false
+}
+
+// LotStatus returns the status of a lot of a product, if the set has one.
+func (d *Data) LotStatus(product, lot string) (LotStatus, bool) {
+	if d == nil {
+		return LotStatus{}, false
+	}
+	i, ok := d.lotStatus[pair{product, lot}]
+	if !ok {
+		return LotStatus{}, false
+	}
+	return d.lots[i], true
+}
+
+// SettlementsFor returns the settlement lines of a case, in the order of
+// the set; nil if there are none.
+func (d *Data) SettlementsFor(caseID string) []Settlement {
+	if d == nil {
+		return nil
+	}
+	return d.pick(d.byCase[caseID])
+}
+
+// SettlementsForItem returns the settlement lines that bill the item with
+// the given item key (code.Code.Key); more than one means it was billed
+// more than once, or billed and reversed.
+func (d *Data) SettlementsForItem(item string) []Settlement {
+	if d == nil {
+		return nil
+	}
+	return d.pick(d.byItem[item])
+}
+
+func (d *Data) pick(ix []int32) []Settlement {
+	if len(ix) == 0 {
+		return nil
+	}
+	out := make([]Settlement, len(ix))
+	for j, i := range ix {
+		out[j] = d.settlements[i]
+	}
+	return out
+}
+
+// Catalogue returns a copy of the catalogue entries.
+func (d *Data) Catalogue() []CatalogueEntry {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.cat)
+}
+
+// Recalls returns a copy of the recalls (their Lots and Serials are
+// shared and must not be changed).
+func (d *Data) Recalls() []Recall {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.recalls)
+}
+
+// LotStatuses returns a copy of the lot statuses.
+func (d *Data) LotStatuses() []LotStatus {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.lots)
+}
+
+// Settlements returns a copy of the settlement lines.
+func (d *Data) Settlements() []Settlement {
+	if d == nil {
+		return nil
+	}
+	return slices.Clone(d.settlements)
+}
+
+// Store holds the current Data. Load and Replace may be called from any
+// goroutines; a reader keeps using the Data it loaded, whole, while a new
+// one is put in place. The zero Store holds an empty Data.
+type Store struct {
+	p atomic.Pointer[Data]
+}
+
+// empty is the Data of a Store that was never given one.
+var empty = &Data{}
+
+// Load returns the current Data, never nil.
+func (s *Store) Load() *Data {
+	if d := s.p.Load(); d != nil {
+		return d
+	}
+	return empty
+}
+
+// Replace makes d the current Data and returns the one it replaced
+// (an empty Data if none was set). A nil d sets an empty Data.
+func (s *Store) Replace(d *Data) *Data {
+	if d == nil {
+		d = empty
+	}
+	if old := s.p.Swap(d); old != nil {
+		return old
+	}
+	return empty
+}

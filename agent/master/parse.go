@@ -1,0 +1,383 @@
+package master
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Formats the parsers read.
+const (
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// column is one column of an input set.
+type column struct {
+	// name is the English column name and JSON key.
+	name string
+	// aliases are other header names accepted in CSV (Chinese headers).
+	aliases []string
+	// required: a CSV header must name the column.
+	required bool
+	// list: the value is a list; in JSON an array of strings, in CSV
+	// values separated by ";" or "|".
+	list bool
+	// private: the value may identify a person and is never quoted.
+	private bool
+}
+
+// schema is the set of columns of one kind of file.
+type schema struct {
+	what string
+	cols []column
+	// anyOf: a CSV header must name at least one of these columns.
+	anyOf []int
+}
+
+// col returns the index of the column with the given header name.
+func (s *schema) col(h string) int {
+	n := strings.ToLower(strings.TrimSpace(h))
+	n = strings.NewReplacer(" ", "_", "-", "_").Replace(n)
+	for i, c := range s.cols {
+		if c.name == n || slices.Contains(c.aliases, n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// row is one record being read: its values by column.
+type row struct {
+	s      *schema
+	vals   []string
+	set    []bool
+	line   int // CSV line, 0 for JSON
+	index  int // JSON index, -1 for CSV
+	errs   []RowError
+	failed bool
+}
+
+func (r *row) reset() {
+	clear(r.vals)
+	clear(r.set)
+	r.errs = r.errs[:0]
+	r.failed = false
+}
+
+// get returns the value of column c, spaces trimmed.
+func (r *row) get(c int) string { return r.vals[c] }
+
+// report records a problem with the column named col ("" for the row).
+func (r *row) report(col, reason string) {
+	r.failed = true
+	r.errs = append(r.errs, RowError{Line: r.line, Index: r.index, Column: col, Reason: reason})
+}
+
+// list splits a list value.
+func splitList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	f := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == '|' || r == '；' })
+	out := f[:0]
+	for _, x := range f {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// stats counts the records a parse met, for tests: every record is
+// kept, reported or blank.
+type stats struct {
+	records int // data records met (CSV rows after the header, JSON elements)
+	blank   int // CSV rows whose fields are all empty, skipped
+}
+
+// parse reads a file of the schema's kind and calls build for each
+// record; build reports problems through the row and returns false to
+// leave the record out.
+func parse[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool)) ([]T, []RowError, error) {
+	out, errs, _, err := parseStats(rd, format, s, build)
+	return out, errs, err
+}
+
+func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool)) ([]T, []RowError, stats, error) {
+	var (
+		out  []T
+		errs []RowError
+		st   stats
+	)
+	emit := func(r *row) {
+		st.records++
+		if !r.failed {
+			if v, ok := build(r); ok && !r.failed {
+				out = append(out, v)
+				return
+			}
+		}
+		if len(r.errs) == 0 {
+			r.report("", "rejected")
+		}
+		errs = append(errs, r.errs...)
+	}
+	var err error
+	switch strings.ToLower(strings.TrimPrefix(format, ".")) {
+	case FormatCSV:
+		err = readCSV(rd, s, &st, emit)
+	case FormatJSON:
+		err = readJSON(rd, s, emit)
+	default:
+		err = fmt.Errorf("master: %s: %w: %q (csv or json)", s.what, ErrFormat, format)
+	}
+	if err != nil {
+		return nil, nil, st, err
+	}
+	return out, errs, st, nil
+}
+
+// readCSV reads a CSV file whose first row names the columns.
+func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\uFEFF")) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if err == io.EOF {
+		return fmt.Errorf("master: %s: %w: the file is empty, the first row must name the columns", s.what, ErrHeader)
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("master: %s: %w: line %d: %v", s.what, ErrHeader, pe.StartLine, pe.Err)
+		}
+		return fmt.Errorf("master: %s: %w", s.what, err)
+	}
+	idx := make([]int, len(head)) // file column → schema column, -1 to ignore
+	seen := make([]bool, len(s.cols))
+	var unknown []string
+	for i, h := range head {
+		if !utf8.ValidString(h) {
+			return fmt.Errorf("master: %s: %w: the header is not UTF-8 text (save the file as UTF-8, not GBK)", s.what, ErrHeader)
+		}
+		idx[i] = -1
+		if strings.TrimSpace(h) == "" {
+			continue
+		}
+		c := s.col(h)
+		if c < 0 {
+			unknown = append(unknown, quote(h))
+			continue
+		}
+		if seen[c] {
+			return fmt.Errorf("master: %s: %w: column %s named twice", s.what, ErrHeader, s.cols[c].name)
+		}
+		seen[c], idx[i] = true, c
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("master: %s: %w: unknown column %s (known: %s)", s.what, ErrHeader, strings.Join(unknown, ", "), s.names())
+	}
+	for i, c := range s.cols {
+		if c.required && !seen[i] {
+			return fmt.Errorf("master: %s: %w: missing column %s", s.what, ErrHeader, c.name)
+		}
+	}
+	if len(s.anyOf) > 0 && !slices.ContainsFunc(s.anyOf, func(i int) bool { return seen[i] }) {
+		var n []string
+		for _, i := range s.anyOf {
+			n = append(n, s.cols[i].name)
+		}
+		return fmt.Errorf("master: %s: %w: missing column %s", s.what, ErrHeader, strings.Join(n, " or "))
+	}
+	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols)), index: -1}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		r.reset()
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return fmt.Errorf("master: %s: %w", s.what, err)
+			}
+			r.line = pe.StartLine
+			r.report("", "unreadable CSV: "+pe.Err.Error())
+			emit(r)
+			continue
+		}
+		r.line, _ = cr.FieldPos(0)
+		blank := true
+		for _, f := range rec {
+			if strings.TrimSpace(f) != "" {
+				blank = false
+				break
+			}
+		}
+		if blank {
+			st.records++
+			st.blank++
+			continue
+		}
+		for i, f := range rec {
+			f = strings.TrimSpace(f)
+			if i >= len(idx) {
+				if f != "" {
+					r.report("", fmt.Sprintf("has %d fields, the header names %d", len(rec), len(head)))
+					break
+				}
+				continue
+			}
+			c := idx[i]
+			if c < 0 {
+				continue
+			}
+			if !utf8.ValidString(f) {
+				r.report(s.cols[c].name, "is not UTF-8 text (save the file as UTF-8, not GBK)")
+				continue
+			}
+			r.vals[c], r.set[c] = f, true
+		}
+		emit(r)
+	}
+}
+
+// names lists the schema's column names.
+func (s *schema) names() string {
+	n := make([]string, len(s.cols))
+	for i, c := range s.cols {
+		n[i] = c.name
+	}
+	return strings.Join(n, ", ")
+}
+
+// readJSON reads a JSON array of objects whose keys are column names.
+func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(rd, 64<<10))
+	dec.UseNumber()
+	fail := func(err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("master: %s: %w: the JSON ends before the array is closed", s.what, ErrFormat)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("master: %s: %w: byte %d: %v", s.what, ErrFormat, se.Offset, se)
+		}
+		return fmt.Errorf("master: %s: %w", s.what, err)
+	}
+	t, err := dec.Token()
+	if err == io.EOF {
+		return fmt.Errorf("master: %s: %w: the file is empty, it must be a JSON array", s.what, ErrFormat)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if d, ok := t.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("master: %s: %w: the file must be a JSON array of objects", s.what, ErrFormat)
+	}
+	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fail(err)
+		}
+		r.reset()
+		r.index = i
+		jsonRow(r, raw)
+		emit(r)
+	}
+	if _, err := dec.Token(); err != nil {
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("master: %s: %w: data after the closing ]", s.what, ErrFormat)
+	}
+	return nil
+}
+
+// jsonRow fills r from one array element, reporting what does not fit.
+func jsonRow(r *row, raw json.RawMessage) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	t, err := d.Token()
+	if d, ok := t.(json.Delim); err != nil || !ok || d != '{' {
+		r.report("", "is not an object")
+		return
+	}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			r.report("", "unreadable object")
+			return
+		}
+		k, _ := t.(string)
+		var v any
+		if err := d.Decode(&v); err != nil {
+			r.report(k, "unreadable value")
+			return
+		}
+		c := -1
+		for i, col := range r.s.cols {
+			if col.name == k {
+				c = i
+				break
+			}
+		}
+		if c < 0 {
+			r.report(k, "unknown key (known: "+r.s.names()+")")
+			continue
+		}
+		if r.set[c] {
+			r.report(k, "given twice")
+			continue
+		}
+		col := r.s.cols[c]
+		bad := func(what string) { r.report(k, "is "+what+", not a string") }
+		switch x := v.(type) {
+		case nil:
+			continue
+		case string:
+			r.vals[c] = strings.TrimSpace(x)
+		case json.Number:
+			r.vals[c] = x.String()
+		case bool:
+			r.vals[c] = fmt.Sprint(x)
+		case []any:
+			if !col.list {
+				bad("an array")
+				continue
+			}
+			parts := make([]string, 0, len(x))
+			ok := true
+			for _, e := range x {
+				s, isStr := e.(string)
+				if !isStr || strings.ContainsAny(s, ";|") {
+					ok = false
+					break
+				}
+				parts = append(parts, strings.TrimSpace(s))
+			}
+			if !ok {
+				r.report(k, "must be an array of strings")
+				continue
+			}
+			r.vals[c] = strings.Join(parts, ";")
+		default:
+			bad("an object")
+			continue
+		}
+		r.set[c] = true
+	}
+}

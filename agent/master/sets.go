@@ -1,0 +1,283 @@
+package master
+
+import (
+	"io"
+	"strings"
+)
+
+// Catalogue columns.
+const (
+	catGTIN = iota
+	catHIBC
+	catName
+	catModel
+	catManufacturer
+	catRegistration
+	catInsurance
+	catCharge
+	catPrice
+	catHighValue
+	catImported
+	catTracking
+)
+
+var catalogueSchema = &schema{
+	what: "catalogue",
+	cols: []column{
+		catGTIN:         {name: "gtin", aliases: []string{"di", "udi_di", "产品标识", "最小销售单元产品标识"}},
+		catHIBC:         {name: "hibc"},
+		catName:         {name: "name", aliases: []string{"名称", "产品名称", "耗材名称"}, required: true},
+		catModel:        {name: "model", aliases: []string{"spec", "规格型号", "型号规格", "规格"}},
+		catManufacturer: {name: "manufacturer", aliases: []string{"生产企业", "生产厂家"}},
+		catRegistration: {name: "registration", aliases: []string{"注册证号", "注册证编号"}},
+		catInsurance:    {name: "insurance_code", aliases: []string{"医保编码", "医保耗材编码", "医保耗材代码"}},
+		catCharge:       {name: "charge_code", aliases: []string{"收费编码", "收费代码"}},
+		catPrice:        {name: "unit_price", aliases: []string{"price", "单价"}, required: true},
+		catHighValue:    {name: "high_value", aliases: []string{"高值", "高值耗材"}},
+		catImported:     {name: "imported", aliases: []string{"进口"}},
+		catTracking:     {name: "tracking", aliases: []string{"追溯方式"}},
+	},
+	anyOf: []int{catGTIN, catHIBC},
+}
+
+// ParseCatalogue reads a catalogue file, format "csv" or "json" (see
+// firmware-notes/master-data.md for the columns). It returns the good
+// entries, and one RowError per problem found in the bad rows, which are
+// left out. The error is non-nil only when the file cannot be read as a
+// whole: a read error, an unknown format, a CSV header that lacks a
+// required column or names an unknown one (ErrHeader), a file that is not
+// a JSON array (ErrFormat).
+func ParseCatalogue(r io.Reader, format string) ([]CatalogueEntry, []RowError, error) {
+	return parse(r, format, catalogueSchema, buildCatalogue)
+}
+
+func buildCatalogue(r *row) (CatalogueEntry, bool) {
+	e := CatalogueEntry{
+		GTIN:          r.get(catGTIN),
+		HIBC:          r.get(catHIBC),
+		Name:          r.get(catName),
+		Model:         r.get(catModel),
+		Manufacturer:  r.get(catManufacturer),
+		Registration:  r.get(catRegistration),
+		InsuranceCode: r.get(catInsurance),
+		ChargeCode:    r.get(catCharge),
+	}
+	e.UnitPrice = parseAmountCol(r.get(catPrice), false, r.report, "unit_price")
+	e.HighValue = parseBool(r.get(catHighValue), r.report, "high_value")
+	e.Imported = parseBool(r.get(catImported), r.report, "imported")
+	def := TrackLot
+	if e.HighValue {
+		def = TrackSerial
+	}
+	e.Tracking = parseTracking(r.get(catTracking), def, r.report, "tracking")
+	e.normalize(r.report)
+	return e, true
+}
+
+// normalize checks e and pads its GTIN, reporting every problem.
+func (e *CatalogueEntry) normalize(report reporter) {
+	e.GTIN = checkProduct(e.GTIN, e.HIBC, true, report)
+	e.Name, e.Model, e.Manufacturer = oneLine(e.Name), oneLine(e.Model), oneLine(e.Manufacturer)
+	checkText(e.Name, maxText, true, report, "name")
+	checkText(e.Model, maxText, false, report, "model")
+	checkText(e.Manufacturer, maxText, false, report, "manufacturer")
+	checkText(e.Registration, maxCode, false, report, "registration")
+	checkInsurance(e.InsuranceCode, report, "insurance_code")
+	checkText(e.ChargeCode, maxCode, false, report, "charge_code")
+	if e.UnitPrice < 0 {
+		report("unit_price", "is negative")
+	}
+	if e.Tracking != TrackSerial && e.Tracking != TrackLot {
+		report("tracking", quote(string(e.Tracking))+" is not a tracking mode (serial or lot)")
+	}
+}
+
+// Recall columns.
+const (
+	recGTIN = iota
+	recHIBC
+	recLots
+	recSerials
+	recReason
+	recDate
+)
+
+var recallSchema = &schema{
+	what: "recalls",
+	cols: []column{
+		recGTIN:    {name: "gtin", aliases: []string{"di", "udi_di", "产品标识"}},
+		recHIBC:    {name: "hibc"},
+		recLots:    {name: "lots", aliases: []string{"lot", "批号"}, list: true},
+		recSerials: {name: "serials", aliases: []string{"serial", "序列号"}, list: true},
+		recReason:  {name: "reason", aliases: []string{"召回原因", "原因"}, required: true},
+		recDate:    {name: "date", aliases: []string{"召回日期", "日期"}},
+	},
+	anyOf: []int{recGTIN, recHIBC},
+}
+
+// ParseRecalls reads a recalls file, format "csv" or "json"; results and
+// errors as for ParseCatalogue. A row with neither lots nor serials
+// recalls every item of its product.
+func ParseRecalls(r io.Reader, format string) ([]Recall, []RowError, error) {
+	return parse(r, format, recallSchema, func(r *row) (Recall, bool) {
+		rc := Recall{
+			GTIN:    r.get(recGTIN),
+			HIBC:    r.get(recHIBC),
+			Lots:    splitList(r.get(recLots)),
+			Serials: splitList(r.get(recSerials)),
+			Reason:  r.get(recReason),
+			Date:    r.get(recDate),
+		}
+		rc.normalize(r.report)
+		return rc, true
+	})
+}
+
+func (rc *Recall) normalize(report reporter) {
+	rc.GTIN = checkProduct(rc.GTIN, rc.HIBC, false, report)
+	for _, l := range rc.Lots {
+		checkLot(l, true, report, "lots")
+	}
+	for _, s := range rc.Serials {
+		checkLot(s, true, report, "serials")
+	}
+	rc.Reason = oneLine(rc.Reason)
+	checkText(rc.Reason, maxText, true, report, "reason")
+	rc.Date = normDate(rc.Date, report, "date")
+}
+
+// Lot status columns.
+const (
+	lotGTIN = iota
+	lotHIBC
+	lotLot
+	lotStatus
+)
+
+var lotSchema = &schema{
+	what: "lot statuses",
+	cols: []column{
+		lotGTIN:   {name: "gtin", aliases: []string{"di", "udi_di", "产品标识"}},
+		lotHIBC:   {name: "hibc"},
+		lotLot:    {name: "lot", aliases: []string{"批号"}, required: true},
+		lotStatus: {name: "status", aliases: []string{"状态"}, required: true},
+	},
+	anyOf: []int{lotGTIN, lotHIBC},
+}
+
+// ParseLotStatuses reads a lot status file, format "csv" or "json";
+// results and errors as for ParseCatalogue.
+func ParseLotStatuses(r io.Reader, format string) ([]LotStatus, []RowError, error) {
+	return parse(r, format, lotSchema, func(r *row) (LotStatus, bool) {
+		s := LotStatus{GTIN: r.get(lotGTIN), HIBC: r.get(lotHIBC), Lot: r.get(lotLot)}
+		s.Status = parseStatus(r.get(lotStatus))
+		s.normalize(r.report)
+		return s, true
+	})
+}
+
+func (s *LotStatus) normalize(report reporter) {
+	s.GTIN = checkProduct(s.GTIN, s.HIBC, false, report)
+	checkLot(s.Lot, true, report, "lot")
+	switch s.Status {
+	case StatusApproved, StatusOnHold, StatusRecalled, StatusQuarantined, StatusExpired:
+	case "":
+		report("status", "missing")
+	default:
+		report("status", quote(string(s.Status))+" is not a lot status (approved, on-hold, recalled, quarantined or expired)")
+	}
+}
+
+// Settlement columns.
+const (
+	setID = iota
+	setPatient
+	setCase
+	setInsurance
+	setItem
+	setGTIN
+	setLot
+	setQuantity
+	setAmount
+)
+
+var settlementSchema = &schema{
+	what: "settlements",
+	cols: []column{
+		setID:        {name: "id", aliases: []string{"结算明细id", "结算单号"}, required: true},
+		setPatient:   {name: "patient", aliases: []string{"患者id", "病人id", "患者"}, required: true, private: true},
+		setCase:      {name: "case", aliases: []string{"case_id", "病例号", "住院号"}, required: true, private: true},
+		setInsurance: {name: "insurance_code", aliases: []string{"医保编码", "医保耗材编码", "医保耗材代码"}},
+		setItem:      {name: "item", aliases: []string{"item_key", "唯一码", "追溯码"}},
+		setGTIN:      {name: "gtin", aliases: []string{"di", "udi_di", "产品标识"}},
+		setLot:       {name: "lot", aliases: []string{"批号"}},
+		setQuantity:  {name: "quantity", aliases: []string{"qty", "数量"}},
+		setAmount:    {name: "amount", aliases: []string{"金额"}, required: true},
+	},
+	anyOf: []int{setItem, setGTIN},
+}
+
+// ParseSettlements reads a settlement file, format "csv" or "json";
+// results and errors as for ParseCatalogue. Errors about the patient and
+// case columns never quote the value.
+func ParseSettlements(r io.Reader, format string) ([]Settlement, []RowError, error) {
+	return parse(r, format, settlementSchema, func(r *row) (Settlement, bool) {
+		s := Settlement{
+			ID:            r.get(setID),
+			Patient:       r.get(setPatient),
+			Case:          r.get(setCase),
+			InsuranceCode: r.get(setInsurance),
+			Item:          r.get(setItem),
+			GTIN:          r.get(setGTIN),
+			Lot:           r.get(setLot),
+		}
+		s.Quantity = parseQuantity(r.get(setQuantity), r.report, "quantity")
+		s.Amount = parseAmountCol(r.get(setAmount), true, r.report, "amount")
+		s.normalize(r.report)
+		return s, true
+	})
+}
+
+func (s *Settlement) normalize(report reporter) {
+	checkText(s.ID, maxCode, true, report, "id")
+	checkPrivate(s.Patient, report, "patient")
+	checkPrivate(s.Case, report, "case")
+	checkInsurance(s.InsuranceCode, report, "insurance_code")
+	if s.Item == "" && s.GTIN == "" {
+		report("item", "missing: give an item code, or a gtin and lot")
+	}
+	key, gtin, lot := normItem(s.Item, report, "item")
+	s.Item = key
+	s.GTIN = normGTIN(s.GTIN, report, "gtin")
+	checkLot(s.Lot, false, report, "lot")
+	if s.Item != "" && gtin != "" {
+		switch {
+		case s.GTIN == "":
+			s.GTIN = gtin
+		case s.GTIN != gtin:
+			report("gtin", quote(s.GTIN)+" is not the GTIN of the item, "+gtin)
+		}
+	}
+	if s.Item != "" && lot != "" {
+		switch {
+		case s.Lot == "":
+			s.Lot = lot
+		case s.Lot != lot:
+			report("lot", quote(s.Lot)+" is not the lot of the item, "+quote(lot))
+		}
+	}
+	if s.Quantity == 0 {
+		report("quantity", "is zero")
+	}
+}
+
+// checkPrivate checks a value that may identify a person, without ever
+// quoting it.
+func checkPrivate(v string, report reporter, col string) {
+	checkText(v, maxCode, true, func(col, reason string) {
+		if strings.HasPrefix(reason, "\"") {
+			reason = "holds a control character"
+		}
+		report(col, reason)
+	}, col)
+}

@@ -1,0 +1,164 @@
+package master
+
+import "github.com/udi-edge/udi-edge/agent/code"
+
+// Tracking says how the items of a product are identified one by one.
+type Tracking string
+
+// Tracking modes.
+const (
+	// TrackSerial means every item carries a serial number ("one item, one
+	// code"); a scan without a serial cannot say which item was used.
+	TrackSerial Tracking = "serial"
+	// TrackLot means items are identified by product and lot only.
+	TrackLot Tracking = "lot"
+)
+
+// Status is the release status of one lot of a product.
+type Status string
+
+// Lot statuses.
+const (
+	// StatusApproved means the lot may be used.
+	StatusApproved Status = "approved"
+	// StatusOnHold means the lot must not be used until it is released.
+	StatusOnHold Status = "on-hold"
+	// StatusRecalled means the lot is recalled.
+	StatusRecalled Status = "recalled"
+	// StatusQuarantined means the lot is set aside pending investigation.
+	StatusQuarantined Status = "quarantined"
+	// StatusExpired means the lot has passed its expiry date.
+	StatusExpired Status = "expired"
+)
+
+// Statuses lists every lot status.
+var Statuses = []Status{StatusApproved, StatusOnHold, StatusRecalled, StatusQuarantined, StatusExpired}
+
+// Usable reports whether items of a lot with status s may be used.
+func (s Status) Usable() bool { return s == StatusApproved }
+
+// CatalogueEntry describes one product (one GTIN, or one HIBC labeler,
+// product and unit of measure).
+type CatalogueEntry struct {
+	// GTIN is the product's GTIN, 14 digits with a valid check digit
+	// (GTIN-8, -12 and -13 are left-padded with zeros when parsed).
+	GTIN string
+	// HIBC is the HIBC product as the item key begins: "+", the 4-character
+	// labeler code, the product number and the unit-of-measure digit, for
+	// example "+A123BJC5D61". At least one of GTIN and HIBC is set.
+	HIBC string
+	// Name is the product's name as the hospital shows it.
+	Name string
+	// Model is the model or specification (规格型号), if known.
+	Model string
+	// Manufacturer is the manufacturer's name.
+	Manufacturer string
+	// Registration is the medical device registration certificate number
+	// (注册证号), if known.
+	Registration string
+	// InsuranceCode is the national medical-insurance consumable code
+	// (医保耗材编码): 20 characters, "C" and 19 digits; "" if none.
+	InsuranceCode string
+	// ChargeCode is the hospital's own charge code for the item; "" if none.
+	ChargeCode string
+	// UnitPrice is the price of one unit in minor units (fen).
+	UnitPrice Amount
+	// HighValue marks a high-value consumable (高值耗材).
+	HighValue bool
+	// Imported marks an imported product: using it needs a recorded
+	// justification.
+	Imported bool
+	// Tracking says whether items are tracked by serial or by lot.
+	Tracking Tracking
+}
+
+// Product returns the product key of e: the GTIN, or the HIBC product
+// when there is no GTIN.
+func (e *CatalogueEntry) Product() string { return productOf(e.GTIN, e.HIBC) }
+
+// Recall is a recall of a product: of some of its lots, of some of its
+// serial numbers, or, when both lists are empty, of every item.
+type Recall struct {
+	// GTIN or HIBC names the product, as in CatalogueEntry; one is set.
+	GTIN string
+	HIBC string
+	// Lots are the recalled lots.
+	Lots []string
+	// Serials are the recalled serial numbers.
+	Serials []string
+	// Reason says why, in words for the nurse and the warehouse.
+	Reason string
+	// Date is the date of the recall notice, "2026-03-14"; "" if not given.
+	Date string
+}
+
+// Product returns the product key of r (see CatalogueEntry.Product).
+func (r *Recall) Product() string { return productOf(r.GTIN, r.HIBC) }
+
+// Whole reports whether r recalls every item of its product.
+func (r *Recall) Whole() bool { return len(r.Lots) == 0 && len(r.Serials) == 0 }
+
+// LotStatus is the release status of one lot of a product.
+type LotStatus struct {
+	// GTIN or HIBC names the product, as in CatalogueEntry; one is set.
+	GTIN string
+	HIBC string
+	// Lot is the lot (batch) number.
+	Lot string
+	// Status is the lot's status.
+	Status Status
+}
+
+// Product returns the product key of s (see CatalogueEntry.Product).
+func (s *LotStatus) Product() string { return productOf(s.GTIN, s.HIBC) }
+
+// Settlement is one line of an insurance settlement (医保结算): a charge
+// for a consumable used on a patient in a case.
+//
+// Patient and Case identify a person; they must never be logged.
+type Settlement struct {
+	// ID is the settlement line's id, unique in the set.
+	ID string
+	// Patient is the patient's identifier in the hospital system.
+	Patient string
+	// Case is the surgical case or admission the line belongs to.
+	Case string
+	// InsuranceCode is the national consumable code billed; "" if none.
+	InsuranceCode string
+	// Item is the item key of the one item billed, as code.Code.Key gives
+	// it ("(01)GTIN(21)serial", "+LICPCNUOM/Sserial"); "" when the line
+	// names a product and lot instead.
+	Item string
+	// GTIN and Lot name what was billed when Item is empty; when Item is
+	// set they are the item's GTIN and lot, if it has them.
+	GTIN string
+	Lot  string
+	// Quantity is the number of units billed; negative for a reversal.
+	Quantity int
+	// Amount is the amount billed, in minor units (fen); negative for a
+	// reversal.
+	Amount Amount
+}
+
+// ProductKey returns the product key under which c is looked up: its
+// GTIN, or for an HIBC code "+" labeler, product and unit of measure; ""
+// when c is not an item code.
+func ProductKey(c *code.Code) string {
+	if c == nil {
+		return ""
+	}
+	if c.GTIN != "" {
+		return c.GTIN
+	}
+	if c.Kind == code.KindHIBC && c.HIBC != nil && c.HIBC.Labeler != "" {
+		return "+" + c.HIBC.Labeler + c.HIBC.Product + string(rune(c.HIBC.UnitOfMeasure))
+	}
+	return ""
+}
+
+func productOf(gtin, hibc string) string {
+	if gtin != "" {
+		return gtin
+	}
+	return hibc
+}
