@@ -1,0 +1,396 @@
+package lifecycle
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
+
+// Item is what a Checker needs to know about a product from the catalogue.
+type Item struct {
+	// GTIN is the product's key: a GTIN, or an HIBC labeler, product and
+	// unit of measure ("+A123BJC5D61").
+	GTIN string
+	// Name is the product's name.
+	Name string
+	// HighValue marks a high-value consumable.
+	HighValue bool
+	// Imported marks an imported product, whose use needs a necessity
+	// justification.
+	Imported bool
+	// Tracking is how the product is identified: TrackSerial or TrackLot.
+	Tracking Tracking
+}
+
+// Tracking is how a product is identified on its label.
+type Tracking string
+
+// Tracking modes.
+const (
+	TrackSerial Tracking = "serial"
+	TrackLot    Tracking = "lot"
+)
+
+// Lot statuses as LotStatus returns them. An empty status means the lot is
+// not known to be anything but usable.
+const (
+	LotApproved    = "approved"
+	LotOnHold      = "on hold"
+	LotRecalled    = "recalled"
+	LotQuarantined = "quarantined"
+	LotExpired     = "expired"
+)
+
+// Outcome is a point-of-use decision.
+type Outcome int
+
+// Outcomes, from the mildest.
+const (
+	// Accept: the use goes on.
+	Accept Outcome = iota
+	// Warn: the use goes on; the station shows the reasons.
+	Warn
+	// Pending: the use is recorded but not complete until something is
+	// supplied (a justification).
+	Pending
+	// Block: the item must not be used; the station shows the reasons.
+	Block
+)
+
+// String returns the word recorded in agent.Movement.Decision:
+// "accepted", "warned", "pending" or "blocked".
+func (o Outcome) String() string {
+	switch o {
+	case Accept:
+		return "accepted"
+	case Warn:
+		return "warned"
+	case Pending:
+		return "pending"
+	case Block:
+		return "blocked"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Reason is one check that fired, with a text for the nurse at the
+// table. Texts never contain a patient identifier.
+type Reason struct {
+	Code     CheckCode
+	Severity Severity
+	Text     string
+}
+
+// Decision is the outcome of the point-of-use checks for one movement.
+type Decision struct {
+	// Outcome is the worst outcome of the checks that fired.
+	Outcome Outcome
+	// Reasons are the checks that fired, the most severe first, then in
+	// the order of Checks.
+	Reasons []Reason
+	// Flags are what to record in the movement's flags: the codes of the
+	// checks that fired, then the lifecycle flags Apply raises for the
+	// movement, without repeats.
+	Flags []string
+}
+
+// DefaultExpiringDays is the default of Checker.ExpiringDays.
+const DefaultExpiringDays = 30
+
+// Checker decides, at the point of use, what a movement may do, from data
+// kept on the gateway. Every function field may be nil: the checks that
+// need it then do not run. A Checker is safe for concurrent use if its
+// functions are.
+type Checker struct {
+	// Now returns the current time. Expiry dates are calendar dates of
+	// the time zone of the time Now returns, and dates in reasons are
+	// shown in it: give the hospital's local time. Nil means the expiry
+	// checks do not run (and dates are shown in UTC).
+	Now func() time.Time
+	// Rules says the severity of each check; nil means DefaultRules.
+	Rules Rules
+	// ExpiringDays: an item whose expiry date is at most this many days
+	// after today fires CheckExpiringSoon; zero means DefaultExpiringDays.
+	ExpiringDays int
+	// Catalogue returns the catalogue entry of a product key (a GTIN, or
+	// an HIBC "+" labeler, product and unit of measure).
+	Catalogue func(gtin string) (Item, bool)
+	// Recalled reports whether a recall covers a lot (asked with serial
+	// "") or a serial (asked with lot ""), with the recall's reason ("supplier
+	// notice 2026-11-02").
+	Recalled func(gtin, lot, serial string) (reason string, ok bool)
+	// LotStatus returns the status of a lot (LotApproved, LotOnHold, …),
+	// or "" when it has none.
+	LotStatus func(gtin, lot string) string
+	// State returns the state of an item by its key.
+	State func(itemKey string) (State, bool)
+}
+
+// Check decides on m, a movement about to be recorded. openCase says
+// whether a case is open at the movement's station.
+//
+// Use movements go through every check. Issue movements (picking for a
+// case) go through the checks on the item itself: expired, recalled,
+// used twice, quarantined, lot status, unknown item, expiring soon, never
+// received. Any other movement is accepted: receiving, returning,
+// quarantining, wasting or disposing of an expired or recalled item must
+// never be stopped. Whatever its kind, the lifecycle flags Apply raises
+// for m are returned in Flags. Check does not modify m.
+func (c *Checker) Check(m agent.Movement, openCase bool) Decision {
+	var d Decision
+	var st State
+	known := false
+	if c.State != nil && m.Item != "" {
+		st, known = c.State(m.Item)
+	}
+	var lifecycleFlags []string
+	if c.State != nil {
+		_, lifecycleFlags = Apply(st, m)
+	}
+	use := m.Kind == agent.KindUse
+	if !use && m.Kind != agent.KindIssue {
+		d.Flags = lifecycleFlags
+		return d
+	}
+
+	product := productKey(m)
+	lot := m.Lot
+	if lot == "" {
+		lot = st.Lot
+	}
+	serial := m.Serial
+	if serial == "" {
+		serial = serialOf(m.Item)
+	}
+	expiry := m.Expiry
+	if expiry == "" {
+		expiry = st.Expiry
+	}
+	rules := c.Rules
+	if rules == nil {
+		rules = defaults
+	}
+	var now time.Time
+	loc := time.UTC
+	if c.Now != nil {
+		now = c.Now()
+		loc = now.Location()
+	}
+	on := func(code CheckCode) bool { return rules.Severity(code) != SeverityOff }
+	fire := func(code CheckCode, text string) {
+		d.Reasons = append(d.Reasons, Reason{Code: code, Severity: rules.Severity(code), Text: text})
+	}
+
+	var lotStatus string
+	if c.LotStatus != nil && lot != "" && product != "" {
+		lotStatus = c.LotStatus(product, lot)
+	}
+
+	// Expired, and expiring soon.
+	if c.Now != nil && (on(CheckExpired) || on(CheckExpiringSoon)) {
+		if last, ok := parseExpiry(expiry); ok {
+			left := daysBetween(now, last.date)
+			switch {
+			case now.Compare(last.end(loc)) >= 0:
+				if on(CheckExpired) {
+					fire(CheckExpired, "expired "+expiry)
+				}
+			case on(CheckExpiringSoon) && left <= c.expiringDays():
+				fire(CheckExpiringSoon, expiringText(expiry, left))
+			}
+		}
+	}
+	if lotStatus == LotExpired && on(CheckExpired) && !fired(d.Reasons, CheckExpired) {
+		fire(CheckExpired, "expired: lot "+lot+" is marked expired")
+	}
+
+	// Recalled lot or serial.
+	if on(CheckRecalled) {
+		var reason string
+		lotRecalled, serialRecalled := false, false
+		if c.Recalled != nil && product != "" {
+			if lot != "" {
+				reason, lotRecalled = c.Recalled(product, lot, "")
+			}
+			if !lotRecalled && serial != "" {
+				reason, serialRecalled = c.Recalled(product, "", serial)
+			}
+		}
+		switch {
+		case lotRecalled:
+			fire(CheckRecalled, withReason("recalled lot "+lot, reason))
+		case serialRecalled:
+			fire(CheckRecalled, withReason("recalled serial "+serial, reason))
+		case lotStatus == LotRecalled:
+			fire(CheckRecalled, "recalled lot "+lot)
+		}
+	}
+
+	// Used before.
+	if on(CheckUsedTwice) && known && st.Uses > 0 && Unit(m.Item) {
+		fire(CheckUsedTwice, usedText(st, loc))
+	}
+
+	// Quarantined item or lot.
+	if on(CheckQuarantined) {
+		switch {
+		case known && st.Status == StatusQuarantined:
+			text := "quarantined"
+			if !st.QuarantineTime.IsZero() {
+				text += " since " + st.QuarantineTime.In(loc).Format(time.DateOnly)
+			}
+			fire(CheckQuarantined, text)
+		case lotStatus == LotQuarantined:
+			fire(CheckQuarantined, "lot "+lot+" quarantined")
+		case lotStatus == LotOnHold:
+			fire(CheckQuarantined, "lot "+lot+" on hold")
+		}
+	}
+	switch lotStatus {
+	case "", LotApproved, LotOnHold, LotRecalled, LotQuarantined, LotExpired:
+	default:
+		if on(CheckLotStatus) {
+			fire(CheckLotStatus, "lot "+lot+" status "+strconv.Quote(lotStatus))
+		}
+	}
+
+	// The catalogue: unknown item, imported item.
+	if c.Catalogue != nil && (on(CheckUnknownItem) || on(CheckImported)) {
+		item, ok := Item{}, false
+		if product != "" {
+			item, ok = c.Catalogue(product)
+		}
+		switch {
+		case !ok && on(CheckUnknownItem):
+			fire(CheckUnknownItem, "unknown item: not in the catalogue, recorded")
+		case ok && item.Imported && use && on(CheckImported):
+			fire(CheckImported, "imported item: a necessity justification is needed")
+		}
+	}
+
+	if use && !openCase && on(CheckNoCase) {
+		fire(CheckNoCase, "no open case: scan the wristband or the case")
+	}
+	if on(CheckNeverReceived) && c.State != nil && contains(lifecycleFlags, FlagNeverReceived) {
+		fire(CheckNeverReceived, "never received: no receipt recorded")
+	}
+
+	sortReasons(d.Reasons)
+	for _, r := range d.Reasons {
+		d.Outcome = max(d.Outcome, r.Severity.Outcome())
+		d.Flags = append(d.Flags, string(r.Code))
+	}
+	for _, f := range lifecycleFlags {
+		if !contains(d.Flags, f) {
+			d.Flags = append(d.Flags, f)
+		}
+	}
+	return d
+}
+
+func (c *Checker) expiringDays() int {
+	if c.ExpiringDays > 0 {
+		return c.ExpiringDays
+	}
+	return DefaultExpiringDays
+}
+
+func withReason(text, reason string) string {
+	if reason == "" {
+		return text
+	}
+	return text + ": " + reason
+}
+
+func usedText(st State, loc *time.Location) string {
+	text := "already used"
+	if st.UseCase != "" {
+		text += " in case " + st.UseCase
+	}
+	if !st.UseTime.IsZero() {
+		text += " on " + st.UseTime.In(loc).Format(time.DateOnly)
+	}
+	if st.Uses > 1 {
+		text += " (used " + strconv.Itoa(st.Uses) + " times)"
+	}
+	return text
+}
+
+func expiringText(expiry string, left int) string {
+	switch left {
+	case 0:
+		return "expires today " + expiry
+	case 1:
+		return "expires tomorrow " + expiry
+	}
+	return "expires " + expiry + ", in " + strconv.Itoa(left) + " days"
+}
+
+func fired(rs []Reason, code CheckCode) bool {
+	for _, r := range rs {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// sortReasons orders reasons by severity, the most severe first, then by
+// the order of Checks: a stable insertion sort of a handful of entries.
+func sortReasons(rs []Reason) {
+	rank := func(r Reason) int {
+		for i, c := range Checks {
+			if c == r.Code {
+				return -int(r.Severity)*len(Checks) + i
+			}
+		}
+		return 0
+	}
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rank(rs[j]) < rank(rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// productKey returns the catalogue key of m's product: its GTIN, or the
+// GTIN in its item key, or the HIBC labeler, product and unit of measure
+// of its item key.
+func productKey(m agent.Movement) string {
+	if m.GTIN != "" {
+		return m.GTIN
+	}
+	k := m.Item
+	if strings.HasPrefix(k, "(01)") && len(k) >= 18 {
+		return k[4:18]
+	}
+	if strings.HasPrefix(k, "+") {
+		if i := strings.IndexByte(k, '/'); i > 0 {
+			return k[:i]
+		}
+		return k
+	}
+	return ""
+}
+
+// serialOf returns the serial in a GS1 or HIBC item key, "" if none.
+func serialOf(key string) string {
+	if i := strings.Index(key, "(21)"); i >= 0 && strings.HasPrefix(key, "(01)") {
+		return key[i+4:]
+	}
+	if i := strings.Index(key, "/S"); i >= 0 && strings.HasPrefix(key, "+") {
+		return key[i+2:]
+	}
+	return ""
+}
