@@ -15,6 +15,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // The control socket is a unix socket beside the ledger (mode 0600) through
@@ -33,6 +34,10 @@ type controlRequest struct {
 	// for "inventory".
 	Zone string `json:"zone,omitempty"`
 	Open bool   `json:"open,omitempty"`
+	// Set, Path and Format, for "import": a master data file.
+	Set    string `json:"set,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Format string `json:"format,omitempty"`
 	// From, IncludePatient and IncludeActor, for "export-epcis".
 	From           uint64 `json:"from,omitempty"`
 	IncludePatient bool   `json:"include_patient,omitempty"`
@@ -53,6 +58,10 @@ type controlResponse struct {
 	// have none; the document follows the response line.
 	Written int `json:"written,omitempty"`
 	Skipped int `json:"skipped,omitempty"`
+	// Rows, RowErrors and Version report an import.
+	Rows      int      `json:"rows,omitempty"`
+	RowErrors []string `json:"row_errors,omitempty"`
+	Version   string   `json:"version,omitempty"`
 }
 
 // ControlServer serves the control socket of a running agent.
@@ -60,6 +69,7 @@ type ControlServer struct {
 	path   string
 	ln     net.Listener
 	ledger *bolt.Ledger
+	master *master.Store
 	cfg    Config
 	status func() map[string]bool
 	// door, if set, relays a cabinet door's state to the presence tracker.
@@ -145,6 +155,12 @@ func (s *ControlServer) handle(c net.Conn) {
 				err = errors.New("no RFID zones are configured")
 			} else {
 				err = s.door(req.Zone, req.Open)
+			}
+		case "import":
+			if s.master == nil {
+				err = errors.New("master data are not kept by this agent")
+			} else {
+				resp, err = importSet(s.ledger, s.master, req)
 			}
 		case "inventory":
 			if s.inventory == nil {

@@ -54,6 +54,7 @@ func init() {
 		{"door", "tell a running agent that a cabinet's door opened or closed", doorCmd},
 		{"inventory", "list what a running agent sees in a cabinet zone", inventoryCmd},
 		{"export", "export the movements as an EPCIS 2.0 document", exportCmd},
+		{"import", "replace the catalogue, recalls, lot statuses or settlements from a file", importCmd},
 		{"bench", "measure durable ingest on this machine's disk", benchCmd},
 		{"demo", "run a self-contained demonstration on a simulated scanner", demoCmd},
 		{"version", "print the version", versionCmd},

@@ -11,6 +11,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 )
 
@@ -76,6 +77,7 @@ type Agent struct {
 	feedback map[string]*feedbackQueue
 	control  *ControlServer
 	rfid     *rfid
+	master   master.Store
 	wg       sync.WaitGroup
 }
 
@@ -106,6 +108,14 @@ func (a *Agent) Open() error {
 		return fmt.Errorf("open ledger: %w", err)
 	}
 	a.ledger = l
+	if err := loadMaster(l, &a.master); err != nil {
+		l.Close()
+		return err
+	}
+	if d := a.master.Load(); d.Version != "" {
+		c := d.Counts()
+		a.Log.Info("master data loaded", "version", d.Version, "catalogue", c.Catalogue, "recalls", c.Recalls)
+	}
 	stations := map[string]agent.Station{}
 	a.feedback = map[string]*feedbackQueue{}
 	a.scanners = map[string]*barcode.Scanner{}
@@ -143,6 +153,7 @@ func (a *Agent) Open() error {
 		l.Close()
 		return err
 	}
+	a.control.master = &a.master
 	return nil
 }
 
