@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,26 @@ type Station struct {
 // Verdict is the answer a station gets for one read.
 type Verdict int
 
+// Decision is what the point-of-use checks decided for a movement.
+type Decision struct {
+	// Outcome is DecisionAccepted, DecisionWarned, DecisionPending or
+	// DecisionBlocked.
+	Outcome string
+	// Reasons are short texts for the station, the most severe first. They
+	// never name a patient.
+	Reasons []string
+	// Flags are recorded in the movement's flags.
+	Flags []string
+}
+
+// Decision outcomes, as recorded in Movement.Decision.
+const (
+	DecisionAccepted = "accepted"
+	DecisionWarned   = "warned"
+	DecisionPending  = "pending"
+	DecisionBlocked  = "blocked"
+)
+
 // Verdicts. A read is answered only after its movement is durable, except
 // VerdictFailed, which says the ledger could not record it.
 const (
@@ -37,6 +58,12 @@ const (
 	// VerdictFailed: the ledger failed to record the read; nothing is on
 	// disk and the scan must be repeated.
 	VerdictFailed
+	// VerdictWarned: the movement is on disk, with warnings (or pending a
+	// justification) the station shows.
+	VerdictWarned
+	// VerdictBlocked: the checks forbid the item's use (expired, recalled,
+	// already used, quarantined); the attempt and the reasons are on disk.
+	VerdictBlocked
 )
 
 // String returns "accepted", "rejected" or "failed".
@@ -48,6 +75,10 @@ func (v Verdict) String() string {
 		return "rejected"
 	case VerdictFailed:
 		return "failed"
+	case VerdictWarned:
+		return "warned"
+	case VerdictBlocked:
+		return "blocked"
 	}
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
@@ -82,6 +113,10 @@ type Ingest struct {
 	Patterns *Patterns
 	// Now is the clock for context timeouts; nil means time.Now.
 	Now func() time.Time
+	// Decide, if set, runs the point-of-use checks on each item movement
+	// before it is recorded; openCase tells whether the station has a case
+	// open. The decision is recorded with the movement.
+	Decide func(m Movement, openCase bool) Decision
 
 	wg  sync.WaitGroup
 	ctx contexts
@@ -153,6 +188,16 @@ func (in *Ingest) Handle(r Read) {
 	if in.Patterns != nil && m.Kind != KindReject {
 		m = in.withContext(r, m)
 	}
+	if in.Decide != nil && m.Kind.MovesItem() {
+		// Where no wristband or case pattern is configured cases are not
+		// opened at stations, and a use without one is not to be warned of.
+		casesInUse := in.Patterns != nil && (in.Patterns.Wristband != nil || in.Patterns.Case != nil)
+		d := in.Decide(m, m.Case != "" || m.Patient != "" || !casesInUse)
+		m.Decision, m.Flags = d.Outcome, d.Flags
+		if len(d.Reasons) > 0 {
+			m.Reason = strings.Join(d.Reasons, "; ")
+		}
+	}
 	in.wg.Add(1)
 	// The callback captures only the source: the ledger hands back the
 	// movement, as recorded or as submitted when it failed.
@@ -183,7 +228,7 @@ func (in *Ingest) withContext(r Read, m Movement) Movement {
 
 func (in *Ingest) answer(source string, got Movement, err error) {
 	defer in.wg.Done()
-	if err == nil && in.Patterns != nil && got.Item != "" && got.Kind != KindReject && got.Kind != KindAdjust {
+	if err == nil && in.Patterns != nil && got.Item != "" && got.Kind != KindReject && got.Kind != KindAdjust && got.Decision != DecisionBlocked {
 		in.ctx.mu.Lock()
 		in.ctx.get(source).lastItem = got
 		in.ctx.mu.Unlock()
@@ -194,6 +239,10 @@ func (in *Ingest) answer(source string, got Movement, err error) {
 		o.Verdict, o.Err = VerdictFailed, err
 	case got.Kind == KindReject:
 		o.Verdict = VerdictRejected
+	case got.Decision == DecisionBlocked:
+		o.Verdict = VerdictBlocked
+	case got.Decision == DecisionWarned || got.Decision == DecisionPending:
+		o.Verdict = VerdictWarned
 	default:
 		o.Verdict = VerdictAccepted
 	}
@@ -218,6 +267,9 @@ func (in *Ingest) log(o Outcome) {
 	case VerdictRejected:
 		in.Log.Warn("scan rejected", "station", m.Station, "location", m.Location,
 			"seq", m.Seq, "bytes", len(m.Raw), "reason", m.Reason)
+	case VerdictWarned, VerdictBlocked:
+		in.Log.Warn("scan "+o.Verdict.String(), "station", m.Station, "location", m.Location,
+			"kind", string(m.Kind), "seq", m.Seq, "item", m.Item, "reason", m.Reason)
 	default:
 		in.Log.Error("scan not recorded: scan again", "station", m.Station,
 			"location", m.Location, "err", o.Err)

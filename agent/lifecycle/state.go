@@ -182,12 +182,14 @@ func Unit(key string) bool {
 //
 // Every movement is applied, however unexpected: the new state says where
 // the movement put the item, the flags say why that was unexpected. A
-// rejected read (agent.KindReject) names no item and leaves prev as it
+// rejected read (agent.KindReject) and a station context scan name no item,
+// and a use the checks blocked did not happen: all three leave prev as it
 // is. A movement of a kind Apply does not know is counted and flagged
 // FlagUnknownKind, and changes nothing else but the last movement. Apply
 // is deterministic and does not modify m.
 func Apply(prev State, m agent.Movement) (next State, flags []string) {
-	if m.Kind == agent.KindReject || m.Kind == agent.KindContext {
+	if m.Kind == agent.KindReject || m.Kind == agent.KindContext || m.Decision == agent.DecisionBlocked {
+		// A blocked attempt is on record but did not happen.
 		return prev, nil
 	}
 	next = prev

@@ -53,6 +53,8 @@ type Config struct {
 	Presence PresenceConfig `json:"presence"`
 	// Patterns claim the plain codes that set a station's context.
 	Patterns PatternsConfig `json:"patterns"`
+	// Checks set which point-of-use checks block, warn or only record.
+	Checks ChecksConfig `json:"checks"`
 }
 
 // PatternsConfig claims the plain codes that are not items: regular
@@ -160,6 +162,9 @@ type ScannerConfig struct {
 // scanner beep or light its LED; empty sends nothing.
 type FeedbackConfig struct {
 	Accept HexBytes `json:"accept"`
+	// Warn is sent for a scan recorded with warnings; empty: Accept.
+	Warn HexBytes `json:"warn"`
+	// Reject is sent for a rejected read and for a blocked use.
 	Reject HexBytes `json:"reject"`
 	Failed HexBytes `json:"failed"`
 }
@@ -447,6 +452,12 @@ func (c *Config) Validate() error {
 	if _, err := c.Patterns.compile(); err != nil {
 		return err
 	}
+	if _, err := c.Checks.rules(); err != nil {
+		return err
+	}
+	if c.Checks.ExpiringDays < 0 {
+		return cfgErr("checks.expiring_days", "%d: want 0 or more", c.Checks.ExpiringDays)
+	}
 	return c.validateRFID()
 }
 
@@ -571,12 +582,14 @@ func (c *Config) applyScannerFlag(v string) error {
 			s.CompanyPrefixLength, err = strconv.Atoi(val)
 		case "feedback_accept":
 			s.Feedback.Accept, err = parseHex(val)
+		case "feedback_warn":
+			s.Feedback.Warn, err = parseHex(val)
 		case "feedback_reject":
 			s.Feedback.Reject, err = parseHex(val)
 		case "feedback_failed":
 			s.Feedback.Failed, err = parseHex(val)
 		default:
-			return cfgErr(where, "unknown setting %q (known: id, device, baud, data_bits, parity, stop_bits, suffix, gap, max_len, location, kind, require_serial, encoder_zone, write_epc, company_prefix_length, feedback_accept, feedback_reject, feedback_failed)", k)
+			return cfgErr(where, "unknown setting %q (known: id, device, baud, data_bits, parity, stop_bits, suffix, gap, max_len, location, kind, require_serial, encoder_zone, write_epc, company_prefix_length, feedback_accept, feedback_warn, feedback_reject, feedback_failed)", k)
 		}
 		if err != nil {
 			return cfgErr(where, "%s=%q: %v", k, val, err)

@@ -129,11 +129,17 @@ func (a *Agent) Open() error {
 		l.Close()
 		return err
 	}
+	decide, err := newDecider(a.Config.Checks, &a.master, l, a.Log.With("component", "checks"))
+	if err != nil {
+		l.Close()
+		return err
+	}
 	a.ingest = &agent.Ingest{
 		Ledger:   l,
 		Parser:   code.Parser{},
 		Stations: stations,
 		Patterns: patterns,
+		Decide:   decide,
 		Log:      a.Log.With("component", "ingest"),
 		Answer:   a.answer,
 	}
@@ -178,7 +184,12 @@ func (a *Agent) answer(station string, o agent.Outcome) {
 	switch o.Verdict {
 	case agent.VerdictAccepted:
 		b = q.bytes.Accept
-	case agent.VerdictRejected:
+	case agent.VerdictWarned:
+		b = q.bytes.Warn
+		if len(b) == 0 {
+			b = q.bytes.Accept
+		}
+	case agent.VerdictRejected, agent.VerdictBlocked:
 		b = q.bytes.Reject
 	default:
 		b = q.bytes.Failed

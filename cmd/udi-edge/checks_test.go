@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
+
+// TestPointOfUseChecks runs an OR station on a real pseudo-terminal with
+// the example catalogue and recalls imported: the station hears accept,
+// warn or reject bytes, and each decision is recorded with the movement.
+func TestPointOfUseChecks(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "ledger.db")
+	td := "../../agent/master/testdata/"
+	for _, f := range [][2]string{{"catalogue", "catalogue.csv"}, {"recalls", "recalls.csv"}} {
+		if code, _, errOut := runMain(t, "", "import", "--store", store, "--gateway", "gw-or", f[0], td+f[1]); code != ExitOK {
+			t.Fatalf("import %s: %s", f[0], errOut)
+		}
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-or", store
+	cfg.Scanners = []ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true,
+		Feedback: FeedbackConfig{Accept: HexBytes{0x06}, Warn: HexBytes{0x07}, Reject: HexBytes{0x15}}}}
+	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(cfg, nil)
+	outs := make(chan agent.Outcome, 16)
+	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+		a.Close()
+	}()
+	beeps := make(chan byte, 16)
+	go func() {
+		r := bufio.NewReader(master)
+		for {
+			b, err := r.ReadByte()
+			if err != nil {
+				return
+			}
+			beeps <- b
+		}
+	}()
+	checkFor(t, 10*time.Second, func() error {
+		if !a.scannerStatus()["or3"] {
+			return errorf("scanner not open")
+		}
+		return nil
+	})
+	scan := func(code string) (agent.Outcome, byte) {
+		t.Helper()
+		if _, err := master.Write([]byte(code + "\r")); err != nil {
+			t.Fatal(err)
+		}
+		var o agent.Outcome
+		select {
+		case o = <-outs:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: no answer", code)
+		}
+		select {
+		case b := <-beeps:
+			return o, b
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: no feedback byte", code)
+		}
+		return o, 0
+	}
+	label := func(gtin, expiry, lot, serial string) string {
+		return "]d201" + gtin + "17" + expiry + "10" + lot + "\x1d21" + serial
+	}
+	cases := []struct {
+		name     string
+		code     string
+		verdict  agent.Verdict
+		beep     byte
+		decision string
+		reason   string
+	}{
+		{"no case yet", label("06901234100013", "281231", "L1", "A1"), agent.VerdictWarned, 0x07, "warned", "no open case"},
+		{"wristband", "]C0PAT004217", agent.VerdictAccepted, 0x06, "", "patient identified"},
+		{"good use", label("06901234100013", "281231", "L1", "A2"), agent.VerdictAccepted, 0x06, "accepted", ""},
+		{"used twice", label("06901234100013", "281231", "L1", "A2"), agent.VerdictBlocked, 0x15, "blocked", "already used"},
+		{"expired", label("06901234100013", "250531", "L0", "A3"), agent.VerdictBlocked, 0x15, "blocked", "expired"},
+		{"recalled lot", label("06901234200010", "281231", "B2309011", "S9"), agent.VerdictBlocked, 0x15, "blocked", "recalled"},
+		{"unknown item", label("06901234999990", "281231", "X1", "Q1"), agent.VerdictWarned, 0x07, "warned", "catalogue"},
+		{"imported item", label("06901234200027", "281231", "P1", "P7"), agent.VerdictWarned, 0x07, "pending", "justification"},
+	}
+	for _, tc := range cases {
+		o, b := scan(tc.code)
+		m := o.Movement
+		if o.Verdict != tc.verdict || b != tc.beep || m.Decision != tc.decision || !strings.Contains(strings.ToLower(m.Reason), tc.reason) {
+			t.Errorf("%s: verdict %s beep %#x decision %q reason %q", tc.name, o.Verdict, b, m.Decision, m.Reason)
+		}
+	}
+	// The blocked second use is on record and did not count as a use: the
+	// item's trace shows one use and one blocked attempt.
+	ms, err := a.Ledger().Trace(ctx, "(01)06901234100013(21)A2")
+	if err != nil || len(ms) != 2 || ms[0].Decision != "accepted" || ms[1].Decision != "blocked" || ms[0].Case == "" && ms[0].Patient == "" {
+		t.Fatalf("trace: %+v %v", ms, err)
+	}
+}
