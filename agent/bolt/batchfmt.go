@@ -30,9 +30,9 @@ const (
 	// batchEntry is the size of one record's end in the header.
 	batchEntry = 4
 	// minRecordSize is the size of the shortest record decodeRecord
-	// accepts: version, kind code, zone tag, twelve empty strings and the
-	// checksum.
-	minRecordSize = 3 + 12 + crcSize
+	// accepts, or less: version, kind code, zone tag, twelve empty
+	// strings, the two hashes and the checksum.
+	minRecordSize = 3 + 12 + recordTail
 )
 
 // batchHeaderSize returns the size of the header of a batch of n records.

@@ -287,7 +287,7 @@ func realBatches(t testing.TB) [][]byte {
 	}
 	ctx := context.Background()
 	sample := sampleMovement(t)
-	sample.Gateway = ""
+	sample.Gateway, sample.PrevHash, sample.Hash = "", nil, nil
 	for _, m := range []agent.Movement{sample, movementN("t", 16)} {
 		if _, err := l.Append(ctx, m); err != nil {
 			t.Fatal(err)

@@ -55,6 +55,22 @@ func BenchmarkLatency(b *testing.B) {
 	b.ReportMetric(float64(worst)/1e6, "max-ms")
 }
 
+// BenchmarkVerify checks the hash chain of a ledger file of b.N movements
+// (at least 100 000) and prints beside it the hashing alone over the same
+// records in memory, measured in the same run.
+func BenchmarkVerify(b *testing.B) {
+	rate, baseline, err := BenchVerify(b.TempDir(), max(b.N, 100000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "movements/s")
+	b.ReportMetric(baseline, "sha256-only-movements/s")
+	b.ReportMetric(rate/baseline, "of-sha256-only")
+	if rate < GoalVerify {
+		b.Logf("goal %g movements/s not met", float64(GoalVerify))
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	m := BenchMovement()
 	m.Gateway = "bench"
@@ -89,7 +105,7 @@ func TestBenchSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 9 {
+	if len(res) != 11 {
 		t.Fatalf("%d results", len(res))
 	}
 	for _, r := range res {

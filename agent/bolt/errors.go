@@ -46,6 +46,11 @@ var (
 	// ErrNotLedger is returned when the file is a bbolt database but not a
 	// udi-edge ledger.
 	ErrNotLedger = errors.New("bolt: not a udi-edge ledger file")
+
+	// ErrChainBroken is returned when the hash chain of the movements does
+	// not hold: a movement was changed, removed, inserted or reordered
+	// after it was written. See ChainError.
+	ErrChainBroken = errors.New("bolt: hash chain broken")
 )
 
 // GatewayMismatchError reports a ledger file that belongs to another gateway
@@ -93,3 +98,41 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 func corruptf(seq uint64, format string, args ...any) error {
 	return &CorruptError{Seq: seq, Reason: fmt.Sprintf(format, args...)}
 }
+
+// Kinds of ChainError: what the evidence says happened to the ledger.
+const (
+	// ChainChanged: a movement's content, or its hashes, differ from what
+	// was written.
+	ChainChanged = "changed"
+	// ChainRemoved: movements were taken out of the file.
+	ChainRemoved = "removed"
+	// ChainInserted: a movement the writer never wrote was put in.
+	ChainInserted = "inserted"
+	// ChainReordered: movements were moved to other sequence numbers.
+	ChainReordered = "reordered"
+	// ChainGap: sequence numbers are missing although the chain runs on
+	// through them: the numbering was altered, no movement is missing.
+	ChainGap = "gap"
+)
+
+// ChainError reports the first movement at which the hash chain of the
+// ledger breaks (see VerifyChain). Seq is that movement's sequence number,
+// or 0 when what changed is the file's meta bucket (gateway id, creation
+// time); Kind is one of the Chain* constants; Reason says what the
+// evidence is. It wraps ErrChainBroken and ErrCorrupt.
+type ChainError struct {
+	Seq    uint64
+	Kind   string
+	Reason string
+}
+
+// Error implements error.
+func (e *ChainError) Error() string {
+	if e.Seq == 0 {
+		return fmt.Sprintf("bolt: hash chain broken: ledger meta %s: %s", e.Kind, e.Reason)
+	}
+	return fmt.Sprintf("bolt: hash chain broken: movement %d %s: %s", e.Seq, e.Kind, e.Reason)
+}
+
+// Unwrap returns ErrChainBroken and ErrCorrupt.
+func (e *ChainError) Unwrap() []error { return []error{ErrChainBroken, ErrCorrupt} }

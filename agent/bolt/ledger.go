@@ -3,9 +3,11 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -40,10 +42,12 @@ const (
 )
 
 // FormatVersion is the version of the file layout this package writes and
-// reads (see firmware-notes/ledger.md). Version 2 stores the records of
-// consecutive movements together, in batches; version 1 stored one record
-// per key. The batch and record encodings carry their own version bytes.
-const FormatVersion = 2
+// reads (see firmware-notes/ledger.md). Version 3 chains the movements by
+// hash (PrevHash and Hash in every record, the last hash in the meta
+// bucket); version 2 stored the same batches without the chain; version 1
+// stored one record per key. The batch and record encodings carry their
+// own version bytes.
+const FormatVersion = 3
 
 // Bucket and meta key names: part of the file format.
 var (
@@ -56,6 +60,7 @@ var (
 	metaCreated  = []byte("created")
 	metaLastSeq  = []byte("last_seq")
 	metaRejected = []byte("rejected")
+	metaLastHash = []byte("last_hash")
 )
 
 // initialMmapSize is mapped up front so that the writer rarely has to remap
@@ -156,8 +161,9 @@ type Ledger struct {
 	closeErr  error
 	dbClosed  atomic.Bool
 
-	last     atomic.Uint64 // last committed seq
-	rejected uint64        // rejected reads in the file; writer only
+	last     atomic.Uint64  // last committed seq
+	rejected uint64         // rejected reads in the file; writer only
+	lastHash [hashSize]byte // Hash of the last committed movement; writer only
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -167,11 +173,15 @@ var _ agent.Ledger = (*Ledger)(nil)
 
 // request is one submitted movement on its way to the writer.
 type request struct {
-	m      agent.Movement
-	rec    []byte // encoded record, nil when err is set
-	err    error  // set when the movement is refused before writing
-	done   func(agent.Movement, error)
-	queued time.Time
+	m   agent.Movement
+	rec []byte // encoded record, nil when err is set
+	// digest is the SHA-256 of the record's body and bodyCRC its CRC-32C,
+	// both computed in Submit so that the writer only chains and seals.
+	digest  [hashSize]byte
+	bodyCRC uint32
+	err     error // set when the movement is refused before writing
+	done    func(agent.Movement, error)
+	queued  time.Time
 }
 
 // Open opens the ledger file at opts.Path for writing, creating it when
@@ -403,12 +413,14 @@ func (l *Ledger) initMeta(tx *bolt.Tx) error {
 			return fmt.Errorf("bolt: create meta: %w", err)
 		}
 		now := time.Now()
+		genesis := genesisHash(l.gateway, uint64(now.UnixNano()))
 		for _, kv := range [][2][]byte{
 			{metaVersion, binary.BigEndian.AppendUint64(nil, FormatVersion)},
 			{metaGateway, []byte(l.gateway)},
 			{metaCreated, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))},
 			{metaLastSeq, make([]byte, 8)},
 			{metaRejected, make([]byte, 8)},
+			{metaLastHash, genesis[:]},
 		} {
 			if err := meta.Put(kv[0], kv[1]); err != nil {
 				return fmt.Errorf("bolt: init meta: %w", err)
@@ -427,6 +439,24 @@ func (l *Ledger) initMeta(tx *bolt.Tx) error {
 	}
 	if l.gateway != want {
 		return &GatewayMismatchError{Path: l.path, Ledger: l.gateway, Requested: want}
+	}
+	return l.checkLastHash(tx)
+}
+
+// checkLastHash checks, before the writer chains onto it, that the meta
+// bucket's last hash is the last movement's Hash (the genesis hash for an
+// empty ledger). VerifyChain checks the rest of the chain.
+func (l *Ledger) checkLastHash(tx *bolt.Tx) error {
+	want := genesisHash(l.gateway, uint64(l.created.UnixNano()))
+	if last := l.last.Load(); last > 0 {
+		m, err := getMovement(tx, last)
+		if err != nil {
+			return err
+		}
+		want = [hashSize]byte(m.Hash)
+	}
+	if want != l.lastHash {
+		return corruptf(l.last.Load(), "meta last_hash is not the hash of the last movement")
 	}
 	return nil
 }
@@ -464,6 +494,11 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
 	}
 	if l.rejected, err = u64(metaRejected); err != nil {
 		return err
+	}
+	if v := meta.Get(metaLastHash); len(v) == hashSize {
+		l.lastHash = [hashSize]byte(v)
+	} else {
+		return corruptf(0, "meta last_hash has %d bytes, want %d", len(v), hashSize)
 	}
 	mb, ib := tx.Bucket(bucketMovements), tx.Bucket(bucketItems)
 	if mb == nil || ib == nil {
@@ -557,6 +592,9 @@ func (l *Ledger) prepare(r *request) error {
 	if m.Seq != 0 {
 		return fmt.Errorf("%w: sequence number %d already set; the ledger assigns it", ErrInvalidMovement, m.Seq)
 	}
+	if len(m.PrevHash) != 0 || len(m.Hash) != 0 {
+		return fmt.Errorf("%w: hashes already set; the ledger fills them", ErrInvalidMovement)
+	}
 	if err := checkMovement(m); err != nil {
 		return err
 	}
@@ -565,7 +603,8 @@ func (l *Ledger) prepare(r *request) error {
 	if err != nil {
 		return err
 	}
-	r.rec = rec
+	body := recordBody(rec)
+	r.rec, r.digest, r.bodyCRC = rec, sha256.Sum256(body), crc32.Checksum(body, castagnoli)
 	return nil
 }
 
@@ -668,7 +707,7 @@ func (l *Ledger) flush(batch []request) {
 		case r.err != nil:
 			r.done(r.m, r.err)
 		case err != nil:
-			r.m.Seq = 0
+			r.m.Seq, r.m.PrevHash, r.m.Hash = 0, nil, nil
 			r.done(r.m, err)
 		default:
 			r.done(r.m, nil)
@@ -677,8 +716,9 @@ func (l *Ledger) flush(batch []request) {
 }
 
 // write puts the valid movements of batch (rejected of which are rejected
-// reads) in one transaction and commits it, assigning
-// sequence numbers. The records go into batch values of at most
+// reads) in one transaction and commits it, assigning sequence numbers and
+// chaining each movement to the one before (its PrevHash and Hash are
+// sealed into its record). The records go into batch values of at most
 // l.batchSize bytes, each under the sequence number of its first movement;
 // every movement with an item key gets its index entry. On error nothing
 // is advanced.
@@ -708,6 +748,7 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	first := l.last.Load() + 1
 	seq := first - 1
 	key := make([]byte, 8)
+	prev := l.lastHash
 
 	// The batch values, built in one buffer of the exact size: bbolt keeps
 	// each value (not a copy) until the commit.
@@ -739,6 +780,12 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 		}
 		seq++
 		r.m.Seq = seq
+		hash := chainHash(seq, &prev, &r.digest)
+		sealRecord(r.rec, r.bodyCRC, &prev, &hash)
+		n := len(r.rec)
+		r.m.PrevHash = r.rec[n-recordTail : n-recordTail+hashSize : n-recordTail+hashSize]
+		r.m.Hash = r.rec[n-recordTail+hashSize : n-crcSize : n-crcSize]
+		prev = hash
 		recs = append(recs, r.rec)
 		size += batchEntry + len(r.rec)
 		for _, key := range indexKeys(&r.m) {
@@ -769,12 +816,16 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	if err := meta.Put(metaRejected, binary.BigEndian.AppendUint64(nil, l.rejected+rejected)); err != nil {
 		return 0, fmt.Errorf("bolt: put rejected count: %w", err)
 	}
+	if err := meta.Put(metaLastHash, bytes.Clone(prev[:])); err != nil {
+		return 0, fmt.Errorf("bolt: put last_hash: %w", err)
+	}
 	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("bolt: commit: %w", err)
 	}
 	l.last.Store(seq)
 	l.rejected += rejected
+	l.lastHash = prev
 	return time.Since(start), nil
 }
 

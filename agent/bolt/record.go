@@ -12,9 +12,9 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 )
 
-// Record encoding, version 1. A record is the value stored under a
-// movement's sequence number; the sequence number itself is the key and is
-// not repeated in the record.
+// Record encoding, version 2. A record is the value stored for one
+// movement inside a batch; the movement's sequence number is the batch's key
+// plus the record's place in it and is not repeated in the record.
 //
 //	version   1 byte, recordVersion
 //	kind      1 byte: a code from kindCodes, or 0 followed by the kind as a string
@@ -29,11 +29,18 @@ import (
 //	strings   Symbology, Raw, Tag, Reason, From, Actor, Case, Patient,
 //	          Settlement, Decision
 //	flags     uvarint count, then each flag as a string
+//	prevhash  32 bytes: the Hash of the movement before (see chain.go)
+//	hash      32 bytes: this movement's Hash
 //	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
 //
-// Codes and field order are fixed for version 1: a change to either is a new
-// version, and Decode keeps reading every older one.
-const recordVersion = 1
+// Everything from the version byte to the last flag is the record's body:
+// the canonical encoding of the movement's content, which the hash chain
+// covers through its digest. Integers are written in their shortest form,
+// so one movement has exactly one body. Codes and field order are fixed for
+// version 2: a change to either is a new version. Version 1 (the same
+// without the two hashes) occurs only in files of format version 2, which
+// Open refuses.
+const recordVersion = 2
 
 // Zone tags of the time field.
 const (
@@ -49,6 +56,11 @@ const (
 	// own limit is 32 KiB).
 	maxItemKey = 1024
 	crcSize    = 4
+	// hashSize is the size of PrevHash and of Hash.
+	hashSize = 32
+	// recordTail is what follows a record's body: PrevHash, Hash and the
+	// checksum.
+	recordTail = 2*hashSize + crcSize
 )
 
 // kindCodes maps a one-byte code to a movement kind. Index 0 means "the
@@ -159,6 +171,9 @@ func checkMovement(m *agent.Movement) error {
 	if m.Antenna < 0 || m.Antenna > 0xffff {
 		return fmt.Errorf("%w: antenna %d out of range", ErrInvalidMovement, m.Antenna)
 	}
+	if n, p := len(m.Hash), len(m.PrevHash); (n != 0 && n != hashSize) || (p != 0 && p != hashSize) {
+		return fmt.Errorf("%w: hashes of %d and %d bytes; want %d or none", ErrInvalidMovement, p, n, hashSize)
+	}
 	if !m.Time.IsZero() && (m.Time.Before(minTime) || m.Time.After(maxTime)) {
 		return fmt.Errorf("%w: time %s is outside the years 1678 to 2262", ErrInvalidMovement, m.Time.UTC().Format(time.RFC3339))
 	}
@@ -166,7 +181,9 @@ func checkMovement(m *agent.Movement) error {
 }
 
 // encodeRecord encodes m (which checkMovement accepted) into a new slice of
-// exactly the record's size.
+// exactly the record's size. PrevHash and Hash are written as m has them,
+// 32 zero bytes each when empty; the writer fills them in place (see
+// sealRecord).
 func encodeRecord(m *agent.Movement) ([]byte, error) {
 	tag, name, abbrev, offset := timeParts(m.Time)
 	var nanos int64
@@ -194,7 +211,7 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	for _, f := range m.Flags {
 		size += strLen(f)
 	}
-	size += crcSize
+	size += recordTail
 	if size > maxRecordSize {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidMovement, size, maxRecordSize)
 	}
@@ -239,8 +256,33 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	for _, f := range m.Flags {
 		b = appendStr(b, f)
 	}
+	b = appendHash(b, m.PrevHash)
+	b = appendHash(b, m.Hash)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return b, nil
+}
+
+// appendHash appends h, or 32 zero bytes when h is empty.
+func appendHash(b, h []byte) []byte {
+	if len(h) == 0 {
+		var zero [hashSize]byte
+		return append(b, zero[:]...)
+	}
+	return append(b, h...)
+}
+
+// recordBody returns the body of a record at least recordTail bytes long:
+// everything before PrevHash.
+func recordBody(rec []byte) []byte { return rec[:len(rec)-recordTail] }
+
+// sealRecord writes prev and hash into rec, a record encodeRecord made, and
+// its checksum. bodyCRC is the CRC-32C of recordBody(rec), so that only the
+// 64 hash bytes are read again.
+func sealRecord(rec []byte, bodyCRC uint32, prev, hash *[hashSize]byte) {
+	tail := rec[len(rec)-recordTail : len(rec)-crcSize]
+	copy(tail[:hashSize], prev[:])
+	copy(tail[hashSize:], hash[:])
+	binary.BigEndian.PutUint32(rec[len(rec)-crcSize:], crc32.Update(bodyCRC, castagnoli, tail))
 }
 
 // decoder walks a record. All strings are cut from one string copy of the
@@ -323,16 +365,17 @@ func (d *decoder) str(what string) string {
 // *CorruptError naming seq for anything that is not a well-formed record.
 func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	var m agent.Movement
-	if len(b) < 2+crcSize {
+	if len(b) < 2+recordTail {
 		return m, corruptf(seq, "record of %d bytes is too short", len(b))
 	}
 	if b[0] != recordVersion {
 		return m, corruptf(seq, "record version %d unknown", b[0])
 	}
-	body := b[:len(b)-crcSize]
-	if want, got := binary.BigEndian.Uint32(b[len(body):]), crc32.Checksum(body, castagnoli); want != got {
+	if want, got := binary.BigEndian.Uint32(b[len(b)-crcSize:]), crc32.Checksum(b[:len(b)-crcSize], castagnoli); want != got {
 		return m, corruptf(seq, "checksum %08x, want %08x", got, want)
 	}
+	body := recordBody(b)
+	hashes := b[len(body) : len(b)-crcSize]
 	d := decoder{seq: seq, s: string(body), off: 1}
 
 	code := d.byte1("kind")
@@ -376,9 +419,15 @@ func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	m.Station = d.str("station")
 	m.Antenna = int(d.uvarint("antenna"))
 	m.Symbology = d.str("symbology")
-	if raw := d.str("raw"); raw != "" {
-		m.Raw = []byte(raw)
+	// Raw and the two hashes share one allocation.
+	raw := d.str("raw")
+	buf := make([]byte, len(raw)+len(hashes))
+	if raw != "" {
+		m.Raw = buf[:copy(buf, raw):len(raw)]
 	}
+	copy(buf[len(raw):], hashes)
+	m.PrevHash = buf[len(raw) : len(raw)+hashSize : len(raw)+hashSize]
+	m.Hash = buf[len(raw)+hashSize:]
 	m.Tag = d.str("tag")
 	m.Reason = d.str("reason")
 	m.From = d.str("from")

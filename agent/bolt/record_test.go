@@ -48,11 +48,15 @@ func sampleMovement(t testing.TB) agent.Movement {
 		Tag:        "urn:epc:raw:96.xE2801160600002054CC2096F",
 		Symbology:  "]d2",
 		Raw:        []byte("]d201095201234567881728053110L2405A\x1d21SN0001"),
+		PrevHash:   bytes.Repeat([]byte{0xa5}, hashSize),
+		Hash:       bytes.Repeat([]byte{0x5a}, hashSize),
 	}
 }
 
 // sameMovement reports whether a and b are equal, times compared as
-// instants with their zone name, abbreviation and offset.
+// instants with their zone name, abbreviation and offset. The hashes are
+// left out: the ledger fills them, so a movement read back differs from
+// the one submitted there (sameHashes compares them).
 func sameMovement(a, b agent.Movement) bool {
 	if !a.Time.Equal(b.Time) || a.Time.Location().String() != b.Time.Location().String() {
 		return false
@@ -63,7 +67,20 @@ func sameMovement(a, b agent.Movement) bool {
 		return false
 	}
 	a.Time, b.Time, a.Raw, b.Raw = time.Time{}, time.Time{}, nil, nil
+	a.PrevHash, b.PrevHash, a.Hash, b.Hash = nil, nil, nil, nil
 	return reflect.DeepEqual(a, b)
+}
+
+// sameHashes reports whether a and b have the same hashes, an empty hash
+// taken as 32 zero bytes (what the record holds for it).
+func sameHashes(a, b agent.Movement) bool {
+	norm := func(h []byte) []byte {
+		if len(h) == 0 {
+			return make([]byte, hashSize)
+		}
+		return h
+	}
+	return bytes.Equal(norm(a.PrevHash), norm(b.PrevHash)) && bytes.Equal(norm(a.Hash), norm(b.Hash))
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -119,8 +136,11 @@ func TestRecordRoundTrip(t *testing.T) {
 			}
 			want := m
 			want.Seq = 42
-			if !sameMovement(got, want) {
+			if !sameMovement(got, want) || !sameHashes(got, want) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+			}
+			if len(got.PrevHash) != hashSize || len(got.Hash) != hashSize {
+				t.Errorf("hashes of %d and %d bytes", len(got.PrevHash), len(got.Hash))
 			}
 		})
 	}
@@ -139,8 +159,8 @@ func TestRecordCompact(t *testing.T) {
 		fields += len(f)
 	}
 	// 22 one-byte lengths, the antenna, the flag count, version, kind,
-	// tag, time and zone, crc.
-	if overhead := len(rec) - fields; overhead > 62 {
+	// tag, time and zone, the two hashes, crc.
+	if overhead := len(rec) - fields; overhead > 62+2*hashSize {
 		t.Errorf("record %d bytes for %d bytes of fields: overhead %d", len(rec), fields, overhead)
 	}
 }
@@ -302,7 +322,7 @@ func checkDecode(t *testing.T, b []byte) {
 	if err != nil {
 		t.Fatalf("re-decode: %v", err)
 	}
-	if !sameMovement(m, m2) {
+	if !sameMovement(m, m2) || !sameHashes(m, m2) {
 		t.Fatalf("re-encode changed the movement:\n%+v\n%+v", m, m2)
 	}
 }

@@ -16,10 +16,11 @@ const maxVerifyErrors = 20
 // starts right after the previous one (no gap, no overlap, the first at 1)
 // and every record in it decodes and names the file's gateway; the last
 // movement is the meta bucket's last_seq; and the index holds exactly one
-// entry per movement with an item key, and nothing else. It returns nil,
-// ctx's error, or the problems found joined (at most 20), each wrapping
-// ErrCorrupt. On a writable ledger it holds the write lock while it runs,
-// so submitted movements wait.
+// entry per movement with an item key, and nothing else; and, last, the
+// hash chain (see VerifyChain), whose first break is one *ChainError among
+// the problems. It returns nil, ctx's error, or the problems found joined
+// (at most 20), each wrapping ErrCorrupt. On a writable ledger it holds the
+// write lock while it runs, so submitted movements wait.
 func (l *Ledger) Verify(ctx context.Context) error {
 	if l.dbClosed.Load() {
 		return ErrClosed
@@ -139,6 +140,14 @@ walk:
 	}
 	if n := uint64(ib.Stats().KeyN); n != indexed && len(errs) < maxVerifyErrors {
 		add(corruptf(0, "index holds %d entries for %d keys of movements", n, indexed))
+	}
+	if len(errs) < maxVerifyErrors {
+		if _, err := verifyChain(ctx, tx); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			add(err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -2,8 +2,9 @@
 // serial lines, records every movement of every individually coded item in
 // a local, fsynced ledger, and answers auditors' traces.
 //
-// Subcommands: run, trace, decode, bench, demo, version. Exit codes: 0 ok,
-// 1 failure, 2 bad usage or configuration.
+// Subcommands: run, trace, decode, door, inventory, verify, export, import,
+// bench, demo, version. Exit codes: 0 ok, 1 failure, 2 bad usage or
+// configuration.
 package main
 
 import (
@@ -53,6 +54,7 @@ func init() {
 		{"decode", "show how codes as a scanner sends them are understood", decodeCmd},
 		{"door", "tell a running agent that a cabinet's door opened or closed", doorCmd},
 		{"inventory", "list what a running agent sees in a cabinet zone", inventoryCmd},
+		{"verify", "check that no movement in the ledger was changed, removed, inserted or reordered", verifyCmd},
 		{"export", "export the movements as an EPCIS 2.0 document", exportCmd},
 		{"import", "replace the catalogue, recalls, lot statuses or settlements from a file", importCmd},
 		{"bench", "measure durable ingest on this machine's disk", benchCmd},

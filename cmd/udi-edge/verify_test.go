@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -18,17 +17,6 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 )
-
-// The verify command is listed in main.go's commands; until it is, the
-// tests list it themselves.
-func init() {
-	for _, c := range commands {
-		if c.name == "verify" {
-			return
-		}
-	}
-	commands = append(commands, command{"verify", "check that no movement in the ledger was changed, removed, inserted or reordered", verifyCmd})
-}
 
 // verifyLedgerFile writes n use movements to a new ledger file, closes it
 // and returns its path.
@@ -176,5 +164,4 @@ func TestVerifyUsage(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(errOut, "none.db") {
 		t.Errorf("missing file: exit %d, %q", code, errOut)
 	}
-	_ = context.Background
 }
