@@ -214,6 +214,11 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		printTrace(out, key, ms)
 	}
 	fmt.Fprintf(out, "\nledger: %d movement(s) on disk in %s\n", a.Ledger().LastSeq(), cfg.Store)
+	sum, err := a.Ledger().VerifyChain(ctx)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	fmt.Fprintf(out, "$ udi-edge verify\nintact: %d movements, hash chain from the gateway's genesis to %x\n", sum.Movements, sum.LastHash)
 	return nil
 }
 

@@ -188,6 +188,7 @@ func TestDemo(t *testing.T) {
 		"$ udi-edge trace 'urn:epc:id:sgtin:6901234.020002.100105'",
 		"item (01)06901234200027(21)100105: 4 movement(s)",
 		"EPC 3000",
+		"intact: 30 movements, hash chain",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
