@@ -2,8 +2,8 @@
 // serial lines, records every movement of every individually coded item in
 // a local, fsynced ledger, and answers auditors' traces.
 //
-// Subcommands: run, trace, decode, door, inventory, verify, export, import,
-// bench, demo, version. Exit codes: 0 ok, 1 failure, 2 bad usage or
+// Subcommands: run, trace, decode, door, inventory, verify, anomalies,
+// reconcile, export, import, bench, demo, version. Exit codes: 0 ok, 1 failure, 2 bad usage or
 // configuration.
 package main
 
@@ -55,6 +55,8 @@ func init() {
 		{"door", "tell a running agent that a cabinet's door opened or closed", doorCmd},
 		{"inventory", "list what a running agent sees in a cabinet zone", inventoryCmd},
 		{"verify", "check that no movement in the ledger was changed, removed, inserted or reordered", verifyCmd},
+		{"anomalies", "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", anomaliesCmd},
+		{"reconcile", "reconcile the uses with the settlement records", reconcileCmd},
 		{"export", "export the movements as an EPCIS 2.0 document", exportCmd},
 		{"import", "replace the catalogue, recalls, lot statuses or settlements from a file", importCmd},
 		{"bench", "measure durable ingest on this machine's disk", benchCmd},
