@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,17 +41,7 @@ func TestPointOfUseChecks(t *testing.T) {
 	a := NewAgent(cfg, nil)
 	outs := make(chan agent.Outcome, 16)
 	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	ctx := runAgent(t, a)
 	beeps := make(chan byte, 16)
 	go func() {
 		r := bufio.NewReader(master)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -61,17 +60,7 @@ func TestCommissioningStation(t *testing.T) {
 			}
 		}
 	}
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	ctx := runAgent(t, a)
 	checkFor(t, 10*time.Second, func() error {
 		st := a.scannerStatus()
 		if !st["enc-scan"] || !st["enc-rfid"] {
@@ -147,17 +136,7 @@ func TestCabinetDoor(t *testing.T) {
 	a := NewAgent(cfg, nil)
 	tags := make(chan agent.Outcome, 64)
 	a.OnAnswer = func(_ string, o agent.Outcome) { tags <- o }
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	runAgent(t, a)
 	e, _ := epc.EncodeSGTIN96("06901234100013", "42", 1, 7)
 	world.Place(1, uhfsim.Tag{EPC: e})
 	waitKind := func(k agent.Kind, within time.Duration) bool {
@@ -237,17 +216,7 @@ func TestCommissionWritesEPC(t *testing.T) {
 			scans <- o
 		}
 	}
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	runAgent(t, a)
 	checkFor(t, 10*time.Second, func() error {
 		if st := a.scannerStatus(); !st["enc-scan"] || !st["enc-rfid"] {
 			return errorf("not connected: %v", st)
@@ -330,17 +299,7 @@ func TestBB7EReaderAtORTable(t *testing.T) {
 	a := NewAgent(cfg, nil)
 	tags := make(chan agent.Outcome, 16)
 	a.OnAnswer = func(_ string, o agent.Outcome) { tags <- o }
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	runAgent(t, a)
 	e, _ := epc.EncodeSGTIN96("06901234200027", "100105", 1, 7)
 	world.Place(1, uhfsim.Tag{EPC: e})
 	select {
@@ -391,17 +350,7 @@ func TestCaseAtStation(t *testing.T) {
 	a := NewAgent(cfg, newLogger(&logs, LogConfig{Level: "debug", Format: "text"}))
 	outs := make(chan agent.Outcome, 16)
 	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
-	if err := a.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		a.Close()
-	}()
+	runAgent(t, a)
 	checkFor(t, 10*time.Second, func() error {
 		if !a.scannerStatus()["or3"] {
 			return errorf("scanner not open")

@@ -369,3 +369,25 @@ func TestDecodeLiveDevice(t *testing.T) {
 		t.Errorf("exit %d: %s", code, errb.String())
 	}
 }
+
+// runAgent opens a and runs it until the test ends, then stops and closes
+// it; it returns the context the agent runs under.
+func runAgent(t *testing.T, a *Agent) context.Context {
+	t.Helper()
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return ctx
+}
