@@ -228,7 +228,7 @@ func (in *Ingest) withContext(r Read, m Movement) Movement {
 
 func (in *Ingest) answer(source string, got Movement, err error) {
 	defer in.wg.Done()
-	if err == nil && in.Patterns != nil && got.Item != "" && got.Kind != KindReject && got.Kind != KindAdjust && got.Decision != DecisionBlocked {
+	if err == nil && in.Patterns != nil && got.Kind.MovesItem() && got.Kind != KindAdjust && got.Decision != DecisionBlocked {
 		in.ctx.mu.Lock()
 		in.ctx.get(source).lastItem = got
 		in.ctx.mu.Unlock()

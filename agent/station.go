@@ -32,6 +32,10 @@ type Patterns struct {
 	Wristband *regexp.Regexp
 	Case      *regexp.Regexp
 	Badge     *regexp.Regexp
+	// Justification matches a necessity-justification barcode (a reason
+	// code for using an imported item): it completes the station's last
+	// use that is pending one.
+	Justification *regexp.Regexp
 	// Commands maps a command barcode's exact content to its command.
 	Commands map[string]Command
 	// CaseIdle closes a case after this long without a scan at its
@@ -54,7 +58,7 @@ func (p *Patterns) claim(code string) (what, id string) {
 	for _, x := range []struct {
 		what string
 		re   *regexp.Regexp
-	}{{"wristband", p.Wristband}, {"case", p.Case}, {"badge", p.Badge}} {
+	}{{"wristband", p.Wristband}, {"case", p.Case}, {"badge", p.Badge}, {"justification", p.Justification}} {
 		if x.re == nil {
 			continue
 		}
@@ -127,6 +131,16 @@ func (c *stationContext) contextMovement(m Movement, what, id string) Movement {
 	case "badge":
 		c.actor = id
 		m.Reason = "staff identified"
+	case "justification":
+		last := c.lastItem
+		if last.Seq == 0 || last.Decision != DecisionPending {
+			m.Reason = "justification scanned, but no use at this station is pending one"
+			break
+		}
+		m = Justify(m, last, id)
+		c.lastItem.Decision = DecisionAccepted
+		m.Actor = c.actor
+		return m
 	case "command":
 		switch Command(id) {
 		case CmdReturn:
@@ -169,5 +183,23 @@ func (c *stationContext) applyContext(m Movement) Movement {
 		m.Case, m.Patient = c.caseID, c.patient
 	}
 	m.Actor = c.actor
+	return m
+}
+
+// FlagJustification marks the movement that records a necessity
+// justification for an earlier use.
+const FlagJustification = "justification"
+
+// Justify returns m made into the record of a necessity justification,
+// reason code reason, for the pending use `use`: a context movement naming
+// the item, so that trace shows it and reconciliation counts the use as
+// justified. Nothing is rewritten.
+func Justify(m Movement, use Movement, reason string) Movement {
+	m.Kind = KindContext
+	m.Item, m.GTIN, m.Serial, m.Lot, m.Expiry = use.Item, use.GTIN, use.Serial, use.Lot, use.Expiry
+	m.Case, m.Patient = use.Case, use.Patient
+	m.Decision = DecisionAccepted
+	m.Flags = []string{FlagJustification}
+	m.Reason = fmt.Sprintf("necessity justification %s for use %d", reason, use.Seq)
 	return m
 }

@@ -112,3 +112,34 @@ func TestStationContext(t *testing.T) {
 		t.Fatalf("desk: %+v", o[0].Movement)
 	}
 }
+
+func TestJustificationCompletesPendingUse(t *testing.T) {
+	in, _, _, outcomes := stationIngest(t)
+	in.Patterns.Justification = regexp.MustCompile(`^JUST-(\w+)$`)
+	in.Decide = func(m agent.Movement, openCase bool) agent.Decision {
+		if m.Serial == "imp" {
+			return agent.Decision{Outcome: agent.DecisionPending, Reasons: []string{"imported item: scan a justification"}}
+		}
+		return agent.Decision{Outcome: agent.DecisionAccepted}
+	}
+	scan := func(code string) agent.Outcome {
+		t.Helper()
+		in.Handle(read("or1", code))
+		return outcomes()[0]
+	}
+	if o := scan("JUST-R01"); o.Movement.Item != "" || !strings.Contains(o.Movement.Reason, "no use at this station is pending") {
+		t.Fatalf("justification with nothing pending: %+v", o.Movement)
+	}
+	u := scan(implant("imp"))
+	if u.Verdict != agent.VerdictWarned || u.Movement.Decision != agent.DecisionPending {
+		t.Fatalf("imported use: %+v", u)
+	}
+	j := scan("JUST-R01")
+	if j.Movement.Kind != agent.KindContext || j.Movement.Item != u.Movement.Item || j.Movement.Flags[0] != agent.FlagJustification ||
+		!strings.Contains(j.Movement.Reason, "R01") || !strings.Contains(j.Movement.Reason, "use ") {
+		t.Fatalf("justification: %+v", j.Movement)
+	}
+	if again := scan("JUST-R02"); again.Movement.Item != "" {
+		t.Fatalf("a second justification must find nothing pending: %+v", again.Movement)
+	}
+}

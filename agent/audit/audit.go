@@ -11,6 +11,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -52,9 +53,10 @@ type Auditor struct {
 	Now        time.Time
 	LinkWithin time.Duration
 
-	items map[string]*itemLog
-	order []string
-	uses  []agent.Movement // accepted uses, in order
+	items     map[string]*itemLog
+	justified map[string]bool // items whose pending use was justified
+	order     []string
+	uses      []agent.Movement // accepted uses, in order
 }
 
 type itemLog struct {
@@ -65,6 +67,13 @@ type itemLog struct {
 
 // Add takes the next movement.
 func (a *Auditor) Add(m agent.Movement) {
+	if m.Kind == agent.KindContext && m.Item != "" && slices.Contains(m.Flags, agent.FlagJustification) {
+		if a.justified == nil {
+			a.justified = map[string]bool{}
+		}
+		a.justified[m.Item] = true
+		return
+	}
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {
 		return
 	}
@@ -184,7 +193,7 @@ func (a *Auditor) Reconcile() []Finding {
 			out = append(out, Finding{Kind: UsedNotBilled, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: "used, no settlement line bills it"})
 		}
-		if u.Decision == agent.DecisionPending {
+		if u.Decision == agent.DecisionPending && !a.justified[u.Item] {
 			out = append(out, Finding{Kind: PendingJustification, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: "imported item used without a recorded necessity justification"})
 		}

@@ -61,6 +61,8 @@ func TestAnomaliesAndReconcile(t *testing.T) {
 		mv(10, agent.KindUse, "4", at(24, 11), func(m *agent.Movement) { m.Case = "C2"; m.Decision = agent.DecisionPending }),
 		mv(11, agent.KindUse, "8", at(24, 12), func(m *agent.Movement) { m.Case = "C3"; m.Lot = "L7" }),
 		{Seq: 12, Kind: agent.KindReject, Reason: "bad"},
+		mv(13, agent.KindUse, "9", at(24, 13), func(m *agent.Movement) { m.Case = "C2"; m.Decision = agent.DecisionPending }),
+		mv(14, agent.KindContext, "9", at(24, 14), func(m *agent.Movement) { m.Flags = []string{agent.FlagJustification} }),
 	}
 	for _, m := range ms {
 		a.Add(m)
@@ -81,13 +83,13 @@ func TestAnomaliesAndReconcile(t *testing.T) {
 	check(an, UsedTwice, 3)
 	check(an, UsedAfterExpiry, 4)
 	check(an, UsedFromRecall, 5)
-	check(an, NeverReceived, 4, 5, 9, 10, 11)
+	check(an, NeverReceived, 4, 5, 9, 10, 11, 13)
 	check(an, RemovedNotLinked, 7)
 	if b := an[BilledNeverScanned]; len(b) != 1 || b[0].Settlement != "S2" {
 		t.Fatalf("billed never scanned: %+v", b)
 	}
 	rc := kinds(a.Reconcile())
-	check(rc, UsedNotBilled, 3, 4, 5, 9)
+	check(rc, UsedNotBilled, 3, 4, 5, 9, 13)
 	check(rc, PendingJustification, 10)
 	if m := rc[InsuranceMismatch]; len(m) != 1 || m[0].Settlement != "S3" || !strings.Contains(m[0].Text, "C0301010010000100001") {
 		t.Fatalf("insurance mismatch: %+v", m)

@@ -105,6 +105,15 @@ func TestPointOfUseChecks(t *testing.T) {
 			t.Errorf("%s: verdict %s beep %#x decision %q reason %q", tc.name, o.Verdict, b, m.Decision, m.Reason)
 		}
 	}
+	// The imported item's use is completed by a justification through the
+	// local API; a second one finds nothing pending.
+	code, out, errOut := runMain(t, "", "justify", "--store", store, "--actor", "N042", "(01)06901234200027(21)P7", "R03 no domestic equivalent")
+	if code != ExitOK || !strings.Contains(out, "necessity justification R03 no domestic equivalent for use") {
+		t.Fatalf("justify: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := runMain(t, "", "justify", "--store", store, "(01)06901234200027(21)P7", "again"); code != ExitFailure || !strings.Contains(errOut, "no use") {
+		t.Fatalf("second justify: %d %s", code, errOut)
+	}
 	// The blocked second use is on record and did not count as a use: the
 	// item's trace shows one use and one blocked attempt.
 	ms, err := a.Ledger().Trace(ctx, "(01)06901234100013(21)A2")

@@ -65,6 +65,9 @@ type PatternsConfig struct {
 	Wristband string `json:"wristband"`
 	Case      string `json:"case"`
 	Badge     string `json:"badge"`
+	// Justification matches necessity-justification barcodes (a reason
+	// code for using an imported item).
+	Justification string `json:"justification"`
 	// Commands maps a command barcode to return, waste, cancel-last or
 	// close-case.
 	Commands map[string]string `json:"commands"`
@@ -78,7 +81,7 @@ type PatternsConfig struct {
 // compile turns the configuration into the ingest's patterns; nil when no
 // pattern or command is configured. Errors name the key.
 func (p PatternsConfig) compile() (*agent.Patterns, error) {
-	if p.Wristband == "" && p.Case == "" && p.Badge == "" && len(p.Commands) == 0 {
+	if p.Wristband == "" && p.Case == "" && p.Badge == "" && p.Justification == "" && len(p.Commands) == 0 {
 		return nil, nil
 	}
 	out := &agent.Patterns{CaseIdle: time.Duration(p.CaseIdle), BadgeTimeout: time.Duration(p.BadgeTimeout),
@@ -86,7 +89,8 @@ func (p PatternsConfig) compile() (*agent.Patterns, error) {
 	for _, x := range []struct {
 		key, expr string
 		dst       **regexp.Regexp
-	}{{"wristband", p.Wristband, &out.Wristband}, {"case", p.Case, &out.Case}, {"badge", p.Badge, &out.Badge}} {
+	}{{"wristband", p.Wristband, &out.Wristband}, {"case", p.Case, &out.Case}, {"badge", p.Badge, &out.Badge},
+		{"justification", p.Justification, &out.Justification}} {
 		if x.expr == "" {
 			continue
 		}

@@ -34,6 +34,9 @@ type controlRequest struct {
 	// for "inventory".
 	Zone string `json:"zone,omitempty"`
 	Open bool   `json:"open,omitempty"`
+	// Reason and Actor, for "justify".
+	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor,omitempty"`
 	// Set, Path and Format, for "import": a master data file.
 	Set    string `json:"set,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -156,6 +159,8 @@ func (s *ControlServer) handle(c net.Conn) {
 			} else {
 				err = s.door(req.Zone, req.Open)
 			}
+		case "justify":
+			resp, err = justify(ctx, s.ledger, req)
 		case "import":
 			if s.master == nil {
 				err = errors.New("master data are not kept by this agent")

@@ -55,6 +55,7 @@ func init() {
 		{"door", "tell a running agent that a cabinet's door opened or closed", doorCmd},
 		{"inventory", "list what a running agent sees in a cabinet zone", inventoryCmd},
 		{"verify", "check that no movement in the ledger was changed, removed, inserted or reordered", verifyCmd},
+		{"justify", "record the necessity justification for an imported item's pending use", justifyCmd},
 		{"anomalies", "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", anomaliesCmd},
 		{"reconcile", "reconcile the uses with the settlement records", reconcileCmd},
 		{"export", "export the movements as an EPCIS 2.0 document", exportCmd},
