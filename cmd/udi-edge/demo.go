@@ -22,7 +22,10 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 		"Run a self-contained demonstration: two simulated serial scanners on pseudo-terminals\n"+
 			"(a receiving desk in the warehouse and a point of use in OR 3) scan implant boxes\n"+
 			"into a temporary ledger; a simulated RFID cabinet counts a dozen tagged implants, one\n"+
-			"is taken out and used in OR 3; the items' traces are printed. No hardware, no services.")
+			"is taken out and used in OR 3; the items' traces are printed. Then an OR morning: a\n"+
+			"case opens by wristband, implants are checked (accepted, expired and blocked, imported\n"+
+			"and pending a justification), settlements arrive, reconcile and anomalies print,\n"+
+			"verify passes and a tampered copy fails it. No hardware, no services.")
 	keep := fs.String("dir", "", "keep the demo's ledger in this directory instead of a temporary one")
 	verbose := fs.Bool("verbose", false, "show the agent's log on stderr")
 	if err := parse(fs, args); err != nil {
@@ -119,6 +122,8 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	}
 	// Demo rounds are short; five missed rounds (1.25 s) mean removal.
 	cfg.Presence.MissRounds = 5
+	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`, Case: `^CASE-(\S+)$`, Justification: `^JUST-(\w+)$`,
+		Commands: map[string]string{"CMD-CLOSE-CASE": "close-case"}}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -164,6 +169,8 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		{"desk-1", []byte(implant + "\r"), "hip stem, GS1 DataMatrix"},
 		{"desk-1", []byte(hibc + "\r"), "bone screw, HIBC with serial"},
 		{"desk-1", []byte(damaged + "\r"), "a damaged label (one digit misread)"},
+		{"or3-1", []byte("]C0PAT004217\r"), "the patient's wristband"},
+		{"or3-1", []byte("]C0CASE-K20261125-01\r"), "the case sheet's barcode"},
 		{"or3-1", []byte(implant + "\r"), "the hip stem, opened in OR 3"},
 	}
 	for _, s := range scans {
@@ -180,14 +187,8 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		}
 		select {
 		case o := <-outcomes:
-			mv := o.Movement
-			switch o.Verdict {
-			case agent.VerdictAccepted:
-				fmt.Fprintf(out, "        -> %s: %s %s at %s, seq %d, fsynced\n", o.Verdict, mv.Kind, mv.Item, mv.Location, mv.Seq)
-			case agent.VerdictRejected:
-				fmt.Fprintf(out, "        -> %s and recorded as seq %d: %s\n", o.Verdict, mv.Seq, mv.Reason)
-			default:
-				return fmt.Errorf("scan not recorded: %v", o.Err)
+			if err := printOutcome(out, o); err != nil {
+				return err
 			}
 		case <-time.After(10 * time.Second):
 			return fmt.Errorf("no answer for the scan at %s within 10s", s.station)
@@ -213,12 +214,35 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		fmt.Fprintf(out, "\n$ udi-edge trace '%s'\n", in)
 		printTrace(out, key, ms)
 	}
+	if err := demoORMorning(ctx, out, a, dir, or3, outcomes); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nledger: %d movement(s) on disk in %s\n", a.Ledger().LastSeq(), cfg.Store)
 	sum, err := a.Ledger().VerifyChain(ctx)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
 	fmt.Fprintf(out, "$ udi-edge verify\nintact: %d movements, hash chain from the gateway's genesis to %x\n", sum.Movements, sum.LastHash)
+	return demoTamper(ctx, out, cfg.Store, dir)
+}
+
+// printOutcome prints a station's answer as the demo shows it.
+func printOutcome(out io.Writer, o agent.Outcome) error {
+	mv := o.Movement
+	switch {
+	case o.Verdict == agent.VerdictFailed:
+		return fmt.Errorf("scan not recorded: %v", o.Err)
+	case o.Verdict == agent.VerdictRejected:
+		fmt.Fprintf(out, "        -> %s and recorded as seq %d: %s\n", o.Verdict, mv.Seq, mv.Reason)
+	case mv.Kind == agent.KindContext:
+		fmt.Fprintf(out, "        -> %s, seq %d\n", mv.Reason, mv.Seq)
+	case o.Verdict == agent.VerdictAccepted:
+		fmt.Fprintf(out, "        -> %s: %s %s at %s, seq %d, fsynced\n", o.Verdict, mv.Kind, mv.Item, mv.Location, mv.Seq)
+	case o.Verdict.String() == mv.Decision:
+		fmt.Fprintf(out, "        -> %s: %s %s, seq %d: %s\n", o.Verdict, mv.Kind, mv.Item, mv.Seq, mv.Reason)
+	default:
+		fmt.Fprintf(out, "        -> %s (%s): %s %s, seq %d: %s\n", o.Verdict, mv.Decision, mv.Kind, mv.Item, mv.Seq, mv.Reason)
+	}
 	return nil
 }
 

@@ -179,7 +179,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"-> accepted: receive (01)09520123456788(21)00042 at warehouse, seq 1",
 		"-> rejected and recorded as seq 3",
-		"-> accepted: use (01)09520123456788(21)00042 at OR-3, seq 4",
+		"-> patient identified: case open, seq 4",
+		"-> accepted: use (01)09520123456788(21)00042 at OR-3, seq 6",
 		"item (01)09520123456788(21)00042: 2 movement(s)",
 		"desk-1  receives 12 RFID-tagged implants",
 		"cab-1   reads its shelves: 12 known implants present in cabinet-1",
@@ -188,7 +189,17 @@ func TestDemo(t *testing.T) {
 		"$ udi-edge trace 'urn:epc:id:sgtin:6901234.020002.100105'",
 		"item (01)06901234200027(21)100105: 4 movement(s)",
 		"EPC 3000",
-		"intact: 30 movements, hash chain",
+		"-> accepted: use (01)06901234100037(21)K0001",
+		"-> blocked: use (01)06901234200010(21)S0005",
+		"expired 2026-10-31",
+		"-> warned (pending): use (01)06901234200027(21)100777",
+		"necessity justification R03 for use",
+		"-> case closed",
+		"insurance-code-mismatch",
+		"billed-never-scanned",
+		"used-not-billed",
+		"intact: ",
+		"NOT INTACT: movement 35 changed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
