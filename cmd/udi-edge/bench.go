@@ -15,6 +15,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 func benchCmd(ctx context.Context, env *Env, args []string) error {
@@ -128,6 +129,10 @@ func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) 
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
+	dp50, dp99, err := master.BenchLookups(100000)
+	if err != nil {
+		return nil, fmt.Errorf("decision lookups: %w", err)
+	}
 	figs := []Figure{
 		{Name: "raw_bbolt_ceiling", Value: raw, Unit: "puts/s",
 			Ceiling: fmt.Sprintf("%d-byte records, large transactions (median of 3)", bolt.RecordSize(sample))},
@@ -146,6 +151,10 @@ func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) 
 		{Name: "verify_chain", Value: verify, Unit: "movements/s",
 			Ceiling: fmt.Sprintf("SHA-256 alone over the same records in memory: %.0f movements/s (%.2fx)", hashOnly, verify/hashOnly),
 			Goal:    ">= 1000000 movements/s", Met: verify >= bolt.GoalVerify},
+		{Name: "decision_lookup_p99", Value: float64(dp99) / float64(time.Microsecond), Unit: "us",
+			Ceiling: fmt.Sprintf("catalogue, recall and lot-status lookups of one point-of-use decision, %d-item catalogue, %d recalled lots; p50 %.1f us",
+				master.GoalCatalogue, master.GoalRecalledLots, float64(dp50)/float64(time.Microsecond)),
+			Goal: "<= 5000 us", Met: dp99 <= master.GoalDecisionP99},
 	}
 	return figs, nil
 }
