@@ -331,12 +331,15 @@ func (e *Encoder) appendEvent(b []byte, m *agent.Movement) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendEventID appends the eventID: ni:///sha-256;… naming the
-// movement's hash when it is a SHA-256 digest, else
-// urn:udi-edge:event:GATEWAY:SEQ, else nothing.
+// appendEventID appends the eventID: urn:udi-edge:event:GATEWAY:SEQ; in a
+// document that carries patients (IncludePatient), ni:///sha-256;… naming
+// the movement's chain hash when it is a SHA-256 digest. The chain hash
+// covers the patient and case, so a document without them must not carry
+// it: with every other field in hand, it would let a reader test guessed
+// patient identifiers.
 func (e *Encoder) appendEventID(b []byte, m *agent.Movement) []byte {
 	switch gw := e.gateway(m); {
-	case len(m.Hash) == 32:
+	case len(m.Hash) == 32 && e.opt.IncludePatient:
 		b = append(b, `,"eventID":"ni:///sha-256;`...)
 		b = base64.RawURLEncoding.AppendEncode(b, m.Hash)
 		return append(b, '"')
@@ -474,11 +477,13 @@ func (e *Encoder) appendExtension(b []byte, m *agent.Movement) []byte {
 		b = appendRef(b, urnActor, e.opt.Site, m.Actor)
 		b = append(b, '"')
 	}
-	if len(m.Hash) > 0 && len(m.Hash) != 32 {
-		b = appendHex(appendKey(b, "udi:hash"), m.Hash)
-	}
-	if len(m.PrevHash) > 0 {
-		b = appendHex(appendKey(b, "udi:prevHash"), m.PrevHash)
+	if e.opt.IncludePatient { // see appendEventID
+		if len(m.Hash) > 0 && len(m.Hash) != 32 {
+			b = appendHex(appendKey(b, "udi:hash"), m.Hash)
+		}
+		if len(m.PrevHash) > 0 {
+			b = appendHex(appendKey(b, "udi:prevHash"), m.PrevHash)
+		}
 	}
 	return b
 }

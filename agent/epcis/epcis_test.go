@@ -413,9 +413,17 @@ func TestILMDOnlyOnCommission(t *testing.T) {
 func TestEventID(t *testing.T) {
 	m := sequence()[0]
 	h := sha256.Sum256([]byte{1})
-	ev := decode(t, write(t, []agent.Movement{m}, epcis.Options{})).Body.Events[0]
+	ev := decode(t, write(t, []agent.Movement{m}, epcis.Options{IncludePatient: true})).Body.Events[0]
 	if got, want := str(ev, "eventID"), "ni:///sha-256;"+strings.TrimRight(b64url(h[:]), "="); got != want {
 		t.Errorf("eventID %q, want %q", got, want)
+	}
+	// Without patients, no chain hash: it would let a reader test guesses.
+	data := write(t, []agent.Movement{m}, epcis.Options{})
+	if strings.Contains(string(data), "sha-256") || strings.Contains(string(data), "prevHash") {
+		t.Errorf("chain hash exported without IncludePatient:\n%s", data)
+	}
+	if got := str(decode(t, data).Body.Events[0], "eventID"); got != "urn:udi-edge:event:gw-or-3:1" {
+		t.Errorf("eventID without patients %q", got)
 	}
 	m.Hash = nil
 	ev = decode(t, write(t, []agent.Movement{m}, epcis.Options{})).Body.Events[0]
@@ -423,7 +431,7 @@ func TestEventID(t *testing.T) {
 		t.Errorf("eventID %q", got)
 	}
 	m.Gateway, m.Seq = "", 0
-	data := write(t, []agent.Movement{m}, epcis.Options{})
+	data = write(t, []agent.Movement{m}, epcis.Options{})
 	if _, has := decode(t, data).Body.Events[0]["eventID"]; has {
 		t.Errorf("eventID without hash, gateway or seq")
 	}
