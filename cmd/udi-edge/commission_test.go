@@ -133,6 +133,7 @@ func TestCabinetDoor(t *testing.T) {
 	cfg.Readers = []ReaderConfig{{ID: "cab", Type: "mercury", Device: sim.Path(), Baud: 115200, Antennas: []AntennaConfig{{Port: 1, Zone: "shelf"}}}}
 	cfg.Zones = []ZoneConfig{{Name: "shelf", Location: "cabinet-9", Role: "cabinet", Round: Duration(100 * time.Millisecond)}}
 	cfg.Presence.MissRounds = 2
+	cfg.Presence.LinkWithin = Duration(300 * time.Millisecond)
 	a := NewAgent(cfg, nil)
 	tags := make(chan agent.Outcome, 64)
 	a.OnAnswer = func(_ string, o agent.Outcome) { tags <- o }
@@ -178,6 +179,22 @@ func TestCabinetDoor(t *testing.T) {
 	}
 	if !waitKind(agent.KindIssue, 10*time.Second) {
 		t.Fatal("no removal after the door closed")
+	}
+	// Not used, returned or put back: the "removed but not linked" alert is
+	// recorded against the item.
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case o := <-tags:
+			if m := o.Movement; m.Kind == agent.KindContext {
+				if m.Item != epc.Key(e) || len(m.Flags) != 1 || m.Flags[0] != FlagRemovedNotLinked || !strings.Contains(m.Reason, "cabinet-9") {
+					t.Fatalf("alert: %+v", m)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no removed-but-not-linked alert")
+		}
 	}
 }
 

@@ -66,7 +66,14 @@ type PresenceConfig struct {
 	// RescanSettle: after a cabinet door closes, rounds count again only
 	// once they start this long after the close.
 	RescanSettle Duration `json:"rescan_settle"`
+	// LinkWithin: an item taken from a cabinet and not used, returned,
+	// wasted or moved back within this raises a "removed but not linked"
+	// alert (zero: 4h; negative: never).
+	LinkWithin Duration `json:"link_within"`
 }
+
+// defaultLinkWithin is PresenceConfig.LinkWithin's default.
+const defaultLinkWithin = 4 * time.Hour
 
 // defaultRound is a cabinet's round when none is configured.
 const defaultRound = time.Second
@@ -287,6 +294,16 @@ type rfid struct {
 	dedup       time.Duration
 	bg          sync.WaitGroup
 	pending     sync.WaitGroup
+	removed     map[string]removal // item → its removal from a cabinet, awaiting a link
+	lastSweep   time.Time
+}
+
+// removal is an item taken from a cabinet, awaiting its use or return.
+type removal struct {
+	at       time.Time
+	zone     string
+	location string
+	reader   string
 }
 
 func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, answer func(agent.Outcome), scanAnswer func(string, agent.Outcome)) (*rfid, error) {
@@ -426,6 +443,10 @@ loop:
 			}
 		case now := <-tick.C:
 			r.tracker.Tick(now)
+			if now.Sub(r.lastSweep) >= time.Second {
+				r.lastSweep = now
+				r.sweepRemovals(now)
+			}
 		}
 	}
 	wg.Wait()
@@ -519,6 +540,60 @@ func (r *rfid) restore(l ranger) error {
 	}
 	return nil
 }
+
+// linkWithin is how long a removed item may stay unlinked.
+func (r *rfid) linkWithin() time.Duration {
+	d := time.Duration(r.cfg.Presence.LinkWithin)
+	if d == 0 {
+		d = defaultLinkWithin
+	}
+	return d
+}
+
+// sweepRemovals raises the "removed but not linked" alert for items taken
+// from a cabinet longer than linkWithin ago and not used, returned, wasted,
+// disposed or put back since: a warning in the log and a recorded context
+// movement naming the item, flagged, so that trace and anomalies show it.
+func (r *rfid) sweepRemovals(now time.Time) {
+	within := r.linkWithin()
+	if within < 0 {
+		clear(r.removed)
+		return
+	}
+	for item, rm := range r.removed {
+		if now.Sub(rm.at) < within {
+			continue
+		}
+		delete(r.removed, item)
+		ms, err := r.ledger.Trace(context.Background(), item)
+		if err != nil {
+			r.log.Warn("removal not checked", "err", err)
+			continue
+		}
+		linked := false
+		for _, m := range ms {
+			if m.Time.After(rm.at) && m.Decision != agent.DecisionBlocked {
+				switch m.Kind {
+				case agent.KindUse, agent.KindReturn, agent.KindWaste, agent.KindDispose, agent.KindStock, agent.KindCount:
+					linked = true
+				}
+			}
+		}
+		if linked {
+			continue
+		}
+		r.log.Warn("removed but not linked", "item", item, "location", rm.location, "removed", rm.at, "within", within)
+		r.submitScan(rm.reader, agent.Movement{
+			Time: now, Kind: agent.KindContext, Item: item, Location: rm.location, Station: rm.reader,
+			Flags:  []string{FlagRemovedNotLinked},
+			Reason: fmt.Sprintf("removed from %s at %s, not used, returned or put back within %s", rm.location, rm.at.Format(time.RFC3339), within),
+		})
+	}
+}
+
+// FlagRemovedNotLinked flags the alert movement of an item taken from a
+// cabinet and not linked to a use or a return in time.
+const FlagRemovedNotLinked = "removed-not-linked"
 
 // doorSignal is a cabinet door's change of state.
 type doorSignal struct {
@@ -706,6 +781,19 @@ func (r *rfid) observe(t tagRead) {
 // event records a presence event as a movement.
 func (r *rfid) event(ev presence.Event) {
 	raw := r.raw[ev.Tag]
+	switch ev.Kind {
+	case presence.Removed:
+		if r.removed == nil {
+			r.removed = map[string]removal{}
+		}
+		loc := ev.Zone
+		if z, ok := r.cfg.zone(ev.Zone); ok {
+			loc = z.Location
+		}
+		r.removed[ev.Tag] = removal{at: ev.Time, zone: ev.Zone, location: loc, reader: ev.Reader}
+	case presence.Placed:
+		delete(r.removed, ev.Tag) // put back
+	}
 	if ev.Kind != presence.Placed {
 		// Only present tags keep their bytes; a tag read again is
 		// remembered again.
