@@ -193,9 +193,11 @@ func (in *Ingest) Handle(r Read) {
 		// opened at stations, and a use without one is not to be warned of.
 		casesInUse := in.Patterns != nil && (in.Patterns.Wristband != nil || in.Patterns.Case != nil)
 		d := in.Decide(m, m.Case != "" || m.Patient != "" || !casesInUse)
-		m.Decision, m.Flags = d.Outcome, d.Flags
+		// The decision adds to what the movement already says (a station
+		// command's reason, its flags); it never replaces it.
+		m.Decision, m.Flags = d.Outcome, append(m.Flags, d.Flags...)
 		if len(d.Reasons) > 0 {
-			m.Reason = strings.Join(d.Reasons, "; ")
+			m.Reason = strings.TrimPrefix(m.Reason+"; "+strings.Join(d.Reasons, "; "), "; ")
 		}
 	}
 	in.wg.Add(1)

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -163,7 +165,7 @@ func (c *stationContext) contextMovement(m Movement, what, id string) Movement {
 			m.Kind = KindAdjust
 			m.Item, m.GTIN, m.Serial, m.Lot, m.Expiry = last.Item, last.GTIN, last.Serial, last.Lot, last.Expiry
 			m.Case, m.Patient = last.Case, last.Patient
-			m.Reason = fmt.Sprintf("cancels %s movement %d", last.Kind, last.Seq)
+			m.Reason = CancelReason(last.Kind, last.Seq)
 			c.lastItem = Movement{}
 		default:
 			m.Reason = "unknown command " + id
@@ -202,4 +204,34 @@ func Justify(m Movement, use Movement, reason string) Movement {
 	m.Flags = []string{FlagJustification}
 	m.Reason = fmt.Sprintf("necessity justification %s for use %d", reason, use.Seq)
 	return m
+}
+
+// CancelReason is the Reason of the adjust movement that cancels movement
+// seq of kind k (a station's CANCEL LAST): "cancels KIND movement SEQ".
+// Cancelled reads it back; the two are the one definition of the form.
+func CancelReason(k Kind, seq uint64) string {
+	return fmt.Sprintf("cancels %s movement %d", k, seq)
+}
+
+// Cancelled reports whether m is an adjust movement that cancels an
+// earlier one, and which (see CancelReason).
+func Cancelled(m Movement) (k Kind, seq uint64, ok bool) {
+	if m.Kind != KindAdjust {
+		return "", 0, false
+	}
+	rest, ok := strings.CutPrefix(m.Reason, "cancels ")
+	if !ok {
+		return "", 0, false
+	}
+	kind, n, ok := strings.Cut(rest, " movement ")
+	if !ok || !Kind(kind).Valid() {
+		return "", 0, false
+	}
+	// The checks may have added their reasons after "; ".
+	n, _, _ = strings.Cut(n, "; ")
+	seq, err := strconv.ParseUint(n, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return Kind(kind), seq, true
 }

@@ -143,3 +143,20 @@ func TestJustificationCompletesPendingUse(t *testing.T) {
 		t.Fatalf("a second justification must find nothing pending: %+v", again.Movement)
 	}
 }
+
+// TestDecisionAddsToReason: the point-of-use decision adds its reasons and
+// flags to what a station command recorded; the cancel stays recognisable.
+func TestDecisionAddsToReason(t *testing.T) {
+	in, _, _, outcomes := stationIngest(t)
+	in.Decide = func(m agent.Movement, openCase bool) agent.Decision {
+		return agent.Decision{Outcome: agent.DecisionAccepted, Reasons: []string{"never received"}, Flags: []string{"never-received"}}
+	}
+	in.Handle(read("or1", implant("1")))
+	u := outcomes()[0].Movement
+	in.Handle(read("or1", "CMD-CANCEL"))
+	c := outcomes()[0].Movement
+	k, seq, ok := agent.Cancelled(c)
+	if !ok || k != agent.KindUse || seq != u.Seq || !strings.Contains(c.Reason, "never received") || c.Flags[len(c.Flags)-1] != "never-received" {
+		t.Fatalf("cancel with a decision: %+v (cancelled %v %d %v)", c, k, seq, ok)
+	}
+}

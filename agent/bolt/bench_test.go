@@ -27,6 +27,24 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(rate/ceiling, "of-raw")
 }
 
+// BenchmarkIngestScattered is BenchmarkIngest with serials in no order:
+// the index's worst case, beside the same ceiling.
+func BenchmarkIngestScattered(b *testing.B) {
+	record := BenchMovement()
+	n := max(b.N, 1000)
+	rate, err := BenchIngestScattered(b.TempDir(), n, 64, record)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ceiling, err := BenchRawBolt(b.TempDir(), n, benchRecordSize(record))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "movements/s")
+	b.ReportMetric(ceiling, "raw-puts/s")
+	b.ReportMetric(rate/ceiling, "of-raw")
+}
+
 func BenchmarkRawBolt(b *testing.B) {
 	rate, err := BenchRawBolt(b.TempDir(), max(b.N, 1000), benchRecordSize(BenchMovement()))
 	if err != nil {

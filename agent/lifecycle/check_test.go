@@ -17,12 +17,11 @@ const (
 // fixture is a gateway's cached data: a catalogue, recalls, lot statuses
 // and item states.
 type fixture struct {
-	now      time.Time
-	items    map[string]Item
-	recalls  map[string]string // gtin/lot or gtin//serial → reason
-	lots     map[string]string // gtin/lot → status
-	states   map[string]State
-	patients []string
+	now     time.Time
+	items   map[string]Item
+	recalls map[string]string // gtin/lot or gtin//serial → reason
+	lots    map[string]string // gtin/lot → status
+	states  map[string]State
 }
 
 func newFixture() *fixture {

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -281,25 +280,9 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 }
 
 // Cancels reports whether m is the adjustment a station records for its
-// CANCEL LAST command, and which movement it cancels: an adjust movement
-// whose Reason is "cancels KIND movement SEQ".
+// CANCEL LAST command, and which movement it cancels (agent.Cancelled).
 func Cancels(m agent.Movement) (kind agent.Kind, seq uint64, ok bool) {
-	if m.Kind != agent.KindAdjust {
-		return "", 0, false
-	}
-	rest, ok := strings.CutPrefix(m.Reason, "cancels ")
-	if !ok {
-		return "", 0, false
-	}
-	k, n, ok := strings.Cut(rest, " movement ")
-	if !ok || !agent.Kind(k).Valid() {
-		return "", 0, false
-	}
-	seq, err := strconv.ParseUint(n, 10, 64)
-	if err != nil {
-		return "", 0, false
-	}
-	return agent.Kind(k), seq, true
+	return agent.Cancelled(m)
 }
 
 // flagSet is a set of lifecycle flags, one bit per LifecycleFlags entry.

@@ -166,10 +166,6 @@ func (a *Agent) Open() error {
 // Ledger returns the open ledger.
 func (a *Agent) Ledger() *bolt.Ledger { return a.ledger }
 
-// Ingest returns the agent's ingest, for reads from sources other than the
-// configured scanners (the demo, tests).
-func (a *Agent) Ingest() *agent.Ingest { return a.ingest }
-
 // answer sends a station's feedback bytes; it runs on the ledger's writer
 // goroutine, so it only queues them.
 func (a *Agent) answer(station string, o agent.Outcome) {

@@ -27,38 +27,13 @@ const wait = 10 * time.Second
 
 // checkFor calls f until it returns nil or total passes, then fails the
 // test with f's last error.
-func checkFor(t testing.TB, total, interval time.Duration, f func() error) {
+func checkFor(t testing.TB, total, _ time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", total, err)
-		}
-		time.Sleep(interval)
-	}
+	ptytest.CheckFor(t, total, f)
 }
 
-// lockedBuffer collects log output from Run's goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects log output from the driver's goroutines.
+type lockedBuffer = ptytest.LogBuffer
 
 type state struct {
 	connected bool

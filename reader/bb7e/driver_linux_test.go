@@ -24,20 +24,9 @@ const (
 	epcB12 = "3074257BF7194E4000001A85"
 )
 
-func checkFor(t testing.TB, total time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", total, err)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+// checkFor calls f until it returns nil or total passes, then fails the
+// test with f's last error.
+var checkFor = ptytest.CheckFor
 
 func vec(t testing.TB, id string) []byte {
 	t.Helper()
@@ -196,22 +185,8 @@ func (f *fake) request(req Frame) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects log output from the driver's goroutines.
+type lockedBuffer = ptytest.LogBuffer
 
 type state struct {
 	connected bool

@@ -237,14 +237,6 @@ func cutMercury(b []byte, f *mframe) int {
 	return i + n
 }
 
-// frame takes the next Mercury response.
-func (h *host) frame() mframe {
-	h.t.Helper()
-	var f mframe
-	h.take("Mercury frame", wait, func(b []byte) int { return cutMercury(b, &f) })
-	return f
-}
-
 // until takes Mercury frames until keep returns true, and returns that
 // frame.
 func (h *host) until(what string, keep func(mframe) bool) mframe {
