@@ -7,55 +7,26 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	"github.com/udi-edge/udi-edge/agent/record"
 	bolt "go.etcd.io/bbolt"
 )
 
-// The hash chain. Every movement carries the Hash of the movement before it
-// (PrevHash) and its own Hash:
-//
-//	digest(m)  = SHA-256(body of m's record)
-//	Hash(m)    = SHA-256("udi-edge chain v1" 0x00 ‖ seq ‖ PrevHash(m) ‖ digest(m))
-//	PrevHash(1)= SHA-256("udi-edge genesis v1" 0x00 ‖ uvarint len(gateway) ‖ gateway ‖ created)
-//	PrevHash(s)= Hash(s-1)
-//
-// where seq is the movement's sequence number as 8 bytes big-endian,
-// created the file's creation time from the meta bucket (8 bytes
-// big-endian Unix nanoseconds), and the body the canonical encoding of
-// every field of the movement except Seq, PrevHash and Hash (record.go).
-// So Hash covers every field but itself: the content through the digest,
-// Seq and PrevHash directly. The digest is computed in Submit, on the
-// caller's goroutine; the writer only chains, one SHA-256 of 90 bytes per
-// movement. firmware-notes/ledger.md explains how VerifyChain tells a
-// changed movement from a removed, inserted or reordered one.
-
-const (
-	chainDomain   = "udi-edge chain v1\x00"
-	genesisDomain = "udi-edge genesis v1\x00"
-)
+// The hash chain is agent/record's (see chain.go there). The writer
+// chains, one SHA-256 of 90 bytes per movement; the digest is computed in
+// Submit, on the caller's goroutine. firmware-notes/ledger.md explains how
+// VerifyChain tells a changed movement from a removed, inserted or
+// reordered one.
 
 // maxShift bounds how far from its place VerifyChain looks for the
 // sequence number a movement was written under.
 const maxShift = 1 << 16
 
-// genesisHash returns the PrevHash of movement 1 of the file made for
-// gateway at created (Unix nanoseconds, as the meta bucket keeps it).
 func genesisHash(gateway string, created uint64) [hashSize]byte {
-	b := make([]byte, 0, len(genesisDomain)+binary.MaxVarintLen64+len(gateway)+8)
-	b = append(b, genesisDomain...)
-	b = appendStr(b, gateway)
-	b = binary.BigEndian.AppendUint64(b, created)
-	return sha256.Sum256(b)
+	return record.Genesis(gateway, created)
 }
 
-// chainHash returns the Hash of movement seq with PrevHash prev and the
-// digest of its record's body.
 func chainHash(seq uint64, prev, digest *[hashSize]byte) [hashSize]byte {
-	var b [len(chainDomain) + 8 + 2*hashSize]byte
-	n := copy(b[:], chainDomain)
-	binary.BigEndian.PutUint64(b[n:], seq)
-	copy(b[n+8:], prev[:])
-	copy(b[n+8+hashSize:], digest[:])
-	return sha256.Sum256(b[:])
+	return record.ChainHash(seq, prev, digest)
 }
 
 // ChainSummary describes a hash chain VerifyChain found intact.

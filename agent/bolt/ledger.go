@@ -167,6 +167,9 @@ type Ledger struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+
+	changeMu sync.Mutex
+	change   chan struct{} // closed at the next commit; nil when nobody waits
 }
 
 var _ agent.Ledger = (*Ledger)(nil)
@@ -826,6 +829,7 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	l.last.Store(seq)
 	l.rejected += rejected
 	l.lastHash = prev
+	l.changed()
 	return time.Since(start), nil
 }
 

@@ -1,140 +1,30 @@
 package bolt
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/record"
 )
 
-// Record encoding, version 2. A record is the value stored for one
-// movement inside a batch; the movement's sequence number is the batch's key
-// plus the record's place in it and is not repeated in the record.
-//
-//	version   1 byte, recordVersion
-//	kind      1 byte: a code from kindCodes, or 0 followed by the kind as a string
-//	time      1 byte zone tag, then
-//	            tagZero:  nothing (the zero time.Time)
-//	            tagUTC:   varint Unix nanoseconds
-//	            tagZone:  varint Unix nanoseconds, string location name,
-//	                      string zone abbreviation, varint offset in seconds
-//	strings   Gateway, Item, GTIN, Serial, Lot, Expiry, Production,
-//	          Location, Station; each a uvarint length then the bytes
-//	antenna   uvarint
-//	strings   Symbology, Raw, Tag, Reason, From, Actor, Case, Patient,
-//	          Settlement, Decision
-//	flags     uvarint count, then each flag as a string
-//	prevhash  32 bytes: the Hash of the movement before (see chain.go)
-//	hash      32 bytes: this movement's Hash
-//	crc       4 bytes, big-endian CRC-32C (Castagnoli) of everything before
-//
-// Everything from the version byte to the last flag is the record's body:
-// the canonical encoding of the movement's content, which the hash chain
-// covers through its digest. Integers are written in their shortest form,
-// so one movement has exactly one body. Codes and field order are fixed for
-// version 2: a change to either is a new version. Version 1 (the same
-// without the two hashes) occurs only in files of format version 2, which
-// Open refuses.
-const recordVersion = 2
-
-// Zone tags of the time field.
+// The record encoding is agent/record's; these names keep the ledger's code
+// short.
 const (
-	tagZero = 0
-	tagUTC  = 1
-	tagZone = 2
-)
-
-const (
-	// maxRecordSize bounds one encoded movement.
-	maxRecordSize = 1 << 20
+	recordVersion = record.Version
+	maxRecordSize = record.MaxSize
+	crcSize       = record.CRCSize
+	hashSize      = record.HashSize
+	recordTail    = record.Tail
 	// maxItemKey bounds an item key (the index key adds 9 bytes; bbolt's
 	// own limit is 32 KiB).
 	maxItemKey = 1024
-	crcSize    = 4
-	// hashSize is the size of PrevHash and of Hash.
-	hashSize = 32
-	// recordTail is what follows a record's body: PrevHash, Hash and the
-	// checksum.
-	recordTail = 2*hashSize + crcSize
 )
-
-// kindCodes maps a one-byte code to a movement kind. Index 0 means "the
-// kind follows as a string". The table is part of the file format: append
-// only, never reorder.
-var kindCodes = [...]agent.Kind{
-	1:  agent.KindReceive,
-	2:  agent.KindCommission,
-	3:  agent.KindStock,
-	4:  agent.KindIssue,
-	5:  agent.KindTransfer,
-	6:  agent.KindUse,
-	7:  agent.KindReturn,
-	8:  agent.KindWaste,
-	9:  agent.KindQuarantine,
-	10: agent.KindDispose,
-	11: agent.KindCount,
-	12: agent.KindAdjust,
-	13: agent.KindReject,
-}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Unix nanoseconds in an int64 cover 1677-09-21 to 2262-04-11.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-func kindCode(k agent.Kind) byte {
-	for i := 1; i < len(kindCodes); i++ {
-		if kindCodes[i] == k {
-			return byte(i)
-		}
-	}
-	return 0
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
-}
-
-func varintLen(x int64) int {
-	ux := uint64(x) << 1
-	if x < 0 {
-		ux = ^ux
-	}
-	return uvarintLen(ux)
-}
-
-func strLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
-
-func appendStr(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-// timeParts splits t into what the encoding stores.
-func timeParts(t time.Time) (tag byte, name, abbrev string, offset int) {
-	if t.IsZero() {
-		return tagZero, "", "", 0
-	}
-	loc := t.Location()
-	if loc == time.UTC {
-		return tagUTC, "", "", 0
-	}
-	abbrev, offset = t.Zone()
-	return tagZone, loc.String(), abbrev, offset
-}
 
 // RecordSize returns the size in bytes of m's record as the ledger stores
 // it, with m.Gateway as given (the ledger stamps its own); the 8-byte key
@@ -174,340 +64,37 @@ func checkMovement(m *agent.Movement) error {
 	if n, p := len(m.Hash), len(m.PrevHash); (n != 0 && n != hashSize) || (p != 0 && p != hashSize) {
 		return fmt.Errorf("%w: hashes of %d and %d bytes; want %d or none", ErrInvalidMovement, p, n, hashSize)
 	}
-	if !m.Time.IsZero() && (m.Time.Before(minTime) || m.Time.After(maxTime)) {
+	if !m.Time.IsZero() && (m.Time.Before(record.MinTime) || m.Time.After(record.MaxTime)) {
 		return fmt.Errorf("%w: time %s is outside the years 1678 to 2262", ErrInvalidMovement, m.Time.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
 
-// encodeRecord encodes m (which checkMovement accepted) into a new slice of
-// exactly the record's size. PrevHash and Hash are written as m has them,
-// 32 zero bytes each when empty; the writer fills them in place (see
-// sealRecord).
+// encodeRecord encodes m (which checkMovement accepted); see record.Encode.
 func encodeRecord(m *agent.Movement) ([]byte, error) {
-	tag, name, abbrev, offset := timeParts(m.Time)
-	var nanos int64
-	if tag != tagZero {
-		nanos = m.Time.UnixNano()
+	b, err := record.Encode(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMovement, err)
 	}
-	code := kindCode(m.Kind)
-
-	size := 2 // version, kind code
-	if code == 0 {
-		size += strLen(string(m.Kind))
-	}
-	size++ // zone tag
-	switch tag {
-	case tagUTC:
-		size += varintLen(nanos)
-	case tagZone:
-		size += varintLen(nanos) + strLen(name) + strLen(abbrev) + varintLen(int64(offset))
-	}
-	size += strLen(m.Gateway) + strLen(m.Item) + strLen(m.GTIN) + strLen(m.Serial) +
-		strLen(m.Lot) + strLen(m.Expiry) + strLen(m.Production) + strLen(m.Location) +
-		strLen(m.Station) + uvarintLen(uint64(m.Antenna)) + strLen(m.Symbology) + uvarintLen(uint64(len(m.Raw))) + len(m.Raw) +
-		strLen(m.Tag) + strLen(m.Reason) + strLen(m.From) + strLen(m.Actor) + strLen(m.Case) +
-		strLen(m.Patient) + strLen(m.Settlement) + strLen(m.Decision) + uvarintLen(uint64(len(m.Flags)))
-	for _, f := range m.Flags {
-		size += strLen(f)
-	}
-	size += recordTail
-	if size > maxRecordSize {
-		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrInvalidMovement, size, maxRecordSize)
-	}
-
-	b := make([]byte, 0, size)
-	b = append(b, recordVersion, code)
-	if code == 0 {
-		b = appendStr(b, string(m.Kind))
-	}
-	b = append(b, tag)
-	switch tag {
-	case tagUTC:
-		b = binary.AppendVarint(b, nanos)
-	case tagZone:
-		b = binary.AppendVarint(b, nanos)
-		b = appendStr(b, name)
-		b = appendStr(b, abbrev)
-		b = binary.AppendVarint(b, int64(offset))
-	}
-	b = appendStr(b, m.Gateway)
-	b = appendStr(b, m.Item)
-	b = appendStr(b, m.GTIN)
-	b = appendStr(b, m.Serial)
-	b = appendStr(b, m.Lot)
-	b = appendStr(b, m.Expiry)
-	b = appendStr(b, m.Production)
-	b = appendStr(b, m.Location)
-	b = appendStr(b, m.Station)
-	b = binary.AppendUvarint(b, uint64(m.Antenna))
-	b = appendStr(b, m.Symbology)
-	b = binary.AppendUvarint(b, uint64(len(m.Raw)))
-	b = append(b, m.Raw...)
-	b = appendStr(b, m.Tag)
-	b = appendStr(b, m.Reason)
-	b = appendStr(b, m.From)
-	b = appendStr(b, m.Actor)
-	b = appendStr(b, m.Case)
-	b = appendStr(b, m.Patient)
-	b = appendStr(b, m.Settlement)
-	b = appendStr(b, m.Decision)
-	b = binary.AppendUvarint(b, uint64(len(m.Flags)))
-	for _, f := range m.Flags {
-		b = appendStr(b, f)
-	}
-	b = appendHash(b, m.PrevHash)
-	b = appendHash(b, m.Hash)
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return b, nil
 }
 
-// appendHash appends h, or 32 zero bytes when h is empty.
-func appendHash(b, h []byte) []byte {
-	if len(h) == 0 {
-		var zero [hashSize]byte
-		return append(b, zero[:]...)
-	}
-	return append(b, h...)
-}
+func recordBody(rec []byte) []byte { return record.Body(rec) }
 
-// recordBody returns the body of a record at least recordTail bytes long:
-// everything before PrevHash.
-func recordBody(rec []byte) []byte { return rec[:len(rec)-recordTail] }
-
-// sealRecord writes prev and hash into rec, a record encodeRecord made, and
-// its checksum. bodyCRC is the CRC-32C of recordBody(rec), so that only the
-// 64 hash bytes are read again.
 func sealRecord(rec []byte, bodyCRC uint32, prev, hash *[hashSize]byte) {
-	tail := rec[len(rec)-recordTail : len(rec)-crcSize]
-	copy(tail[:hashSize], prev[:])
-	copy(tail[hashSize:], hash[:])
-	binary.BigEndian.PutUint32(rec[len(rec)-crcSize:], crc32.Update(bodyCRC, castagnoli, tail))
-}
-
-// decoder walks a record. All strings are cut from one string copy of the
-// record, so a decoded movement costs two allocations (that copy and Raw).
-type decoder struct {
-	seq uint64
-	s   string
-	off int
-	err error
-}
-
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = corruptf(d.seq, format, args...)
-	}
-}
-
-func (d *decoder) byte1(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if d.off >= len(d.s) {
-		d.fail("truncated at %s", what)
-		return 0
-	}
-	c := d.s[d.off]
-	d.off++
-	return c
-}
-
-func (d *decoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	var x uint64
-	var shift uint
-	for i := 0; ; i++ {
-		if d.off >= len(d.s) {
-			d.fail("truncated at %s", what)
-			return 0
-		}
-		c := d.s[d.off]
-		d.off++
-		if i == binary.MaxVarintLen64-1 && c > 1 || i >= binary.MaxVarintLen64 {
-			d.fail("varint overflow at %s", what)
-			return 0
-		}
-		if c < 0x80 {
-			return x | uint64(c)<<shift
-		}
-		x |= uint64(c&0x7f) << shift
-		shift += 7
-	}
-}
-
-func (d *decoder) varint(what string) int64 {
-	ux := d.uvarint(what)
-	x := int64(ux >> 1)
-	if ux&1 != 0 {
-		x = ^x
-	}
-	return x
-}
-
-func (d *decoder) str(what string) string {
-	n := d.uvarint(what)
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.s)-d.off) {
-		d.fail("%s length %d exceeds record", what, n)
-		return ""
-	}
-	v := d.s[d.off : d.off+int(n)]
-	d.off += int(n)
-	return v
+	record.Seal(rec, bodyCRC, prev, hash)
 }
 
 // decodeRecord decodes the record stored under seq. It returns a
 // *CorruptError naming seq for anything that is not a well-formed record.
 func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
-	var m agent.Movement
-	if len(b) < 2+recordTail {
-		return m, corruptf(seq, "record of %d bytes is too short", len(b))
-	}
-	if b[0] != recordVersion {
-		return m, corruptf(seq, "record version %d unknown", b[0])
-	}
-	if want, got := binary.BigEndian.Uint32(b[len(b)-crcSize:]), crc32.Checksum(b[:len(b)-crcSize], castagnoli); want != got {
-		return m, corruptf(seq, "checksum %08x, want %08x", got, want)
-	}
-	body := recordBody(b)
-	hashes := b[len(body) : len(b)-crcSize]
-	d := decoder{seq: seq, s: string(body), off: 1}
-
-	code := d.byte1("kind")
-	switch {
-	case code == 0:
-		m.Kind = agent.Kind(d.str("kind"))
-	case int(code) < len(kindCodes):
-		m.Kind = kindCodes[code]
-	default:
-		d.fail("kind code %d unknown", code)
-	}
-
-	switch tag := d.byte1("time"); tag {
-	case tagZero:
-	case tagUTC:
-		m.Time = time.Unix(0, d.varint("time")).UTC()
-	case tagZone:
-		nanos := d.varint("time")
-		name := d.str("zone name")
-		abbrev := d.str("zone abbreviation")
-		offset := d.varint("zone offset")
-		if d.err == nil {
-			if offset < -24*3600 || offset > 24*3600 {
-				d.fail("zone offset %d out of range", offset)
-				break
-			}
-			m.Time = time.Unix(0, nanos).In(zone(name, abbrev, int(offset), nanos))
+	m, err := record.Decode(seq, b)
+	if err != nil {
+		var ce *record.CorruptError
+		if errors.As(err, &ce) {
+			return m, corruptf(seq, "%s", ce.Reason)
 		}
-	default:
-		d.fail("time tag %d unknown", tag)
+		return m, corruptf(seq, "%v", err)
 	}
-
-	m.Gateway = d.str("gateway")
-	m.Item = d.str("item")
-	m.GTIN = d.str("gtin")
-	m.Serial = d.str("serial")
-	m.Lot = d.str("lot")
-	m.Expiry = d.str("expiry")
-	m.Production = d.str("production")
-	m.Location = d.str("location")
-	m.Station = d.str("station")
-	m.Antenna = int(d.uvarint("antenna"))
-	m.Symbology = d.str("symbology")
-	// Raw and the two hashes share one allocation.
-	raw := d.str("raw")
-	buf := make([]byte, len(raw)+len(hashes))
-	if raw != "" {
-		m.Raw = buf[:copy(buf, raw):len(raw)]
-	}
-	copy(buf[len(raw):], hashes)
-	m.PrevHash = buf[len(raw) : len(raw)+hashSize : len(raw)+hashSize]
-	m.Hash = buf[len(raw)+hashSize:]
-	m.Tag = d.str("tag")
-	m.Reason = d.str("reason")
-	m.From = d.str("from")
-	m.Actor = d.str("actor")
-	m.Case = d.str("case")
-	m.Patient = d.str("patient")
-	m.Settlement = d.str("settlement")
-	m.Decision = d.str("decision")
-	if n := d.uvarint("flags"); n > 0 {
-		if n > uint64(len(d.s)-d.off) {
-			d.fail("%d flags in %d bytes", n, len(d.s)-d.off)
-		} else {
-			m.Flags = make([]string, n)
-			for i := range m.Flags {
-				m.Flags[i] = d.str("flag")
-			}
-		}
-	}
-	if d.err == nil && d.off != len(d.s) {
-		d.fail("%d bytes after the last field", len(d.s)-d.off)
-	}
-	if d.err != nil {
-		return agent.Movement{}, d.err
-	}
-	m.Seq = seq
 	return m, nil
-}
-
-// zones caches locations: by name (nil when the name does not load) and
-// fixed zones by abbreviation and offset. Both are bounded.
-var zones struct {
-	sync.Mutex
-	named map[string]*time.Location
-	fixed map[fixedKey]*time.Location
-}
-
-type fixedKey struct {
-	abbrev string
-	offset int
-}
-
-const maxCachedZones = 64
-
-// zone returns the location to show an instant in: the named location when
-// it loads and gives that instant the stored abbreviation and offset, a
-// fixed zone with them otherwise.
-func zone(name, abbrev string, offset int, nanos int64) *time.Location {
-	zones.Lock()
-	loc, ok := zones.named[name]
-	zones.Unlock()
-	if !ok {
-		if l, err := time.LoadLocation(name); err == nil && name != "" {
-			loc = l
-		}
-		zones.Lock()
-		if zones.named == nil {
-			zones.named = make(map[string]*time.Location)
-		}
-		if len(zones.named) < maxCachedZones {
-			zones.named[name] = loc
-		}
-		zones.Unlock()
-	}
-	if loc != nil {
-		if a, o := time.Unix(0, nanos).In(loc).Zone(); a == abbrev && o == offset {
-			return loc
-		}
-	}
-	key := fixedKey{abbrev, offset}
-	zones.Lock()
-	defer zones.Unlock()
-	if fz, ok := zones.fixed[key]; ok {
-		return fz
-	}
-	fz := time.FixedZone(abbrev, offset)
-	if zones.fixed == nil {
-		zones.fixed = make(map[fixedKey]*time.Location)
-	}
-	if len(zones.fixed) < maxCachedZones {
-		zones.fixed[key] = fz
-	}
-	return fz
 }

@@ -263,8 +263,8 @@ func TestDecodeCorrupt(t *testing.T) {
 		"trailing byte":     withCRC(append(bytes.Clone(body), 0)),
 		"unknown kind code": withCRC(append([]byte{recordVersion, 200}, body[2:]...)),
 		"unknown time tag":  withCRC(append([]byte{recordVersion, 1, 9}, body[3:]...)),
-		"length overrun":    withCRC([]byte{recordVersion, 1, tagZero, 0x7f, 'a'}),
-		"varint overflow":   withCRC(append([]byte{recordVersion, 1, tagUTC}, bytes.Repeat([]byte{0xff}, 11)...)),
+		"length overrun":    withCRC([]byte{recordVersion, 1, 0 /* zero time */, 0x7f, 'a'}),
+		"varint overflow":   withCRC(append([]byte{recordVersion, 1, 1 /* UTC */}, bytes.Repeat([]byte{0xff}, 11)...)),
 		"empty":             nil,
 	}
 	for name, b := range tests {
@@ -291,7 +291,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(rec)
 	}
-	f.Add(withCRC([]byte{recordVersion, 0, 3, 'a', 'b', 'c', tagZero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
+	f.Add(withCRC([]byte{recordVersion, 0, 3, 'a', 'b', 'c', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkDecode(t, b)
 		// With its checksum made right, the input reaches the field parser.
