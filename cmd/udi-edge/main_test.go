@@ -75,8 +75,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 	}
 	for _, c := range commands {
 		code, out, _ := runMain(t, "", c.name, "--help")
-		if code != ExitOK || !strings.Contains(out, "Usage: udi-edge "+c.name) {
-			t.Errorf("%s --help: exit %d, output %q", c.name, code, out)
+		if code != ExitOK || strings.Count(out, "Usage: udi-edge "+c.name) != 1 {
+			t.Errorf("%s --help: exit %d, output %q; want the usage once", c.name, code, out)
 		}
 	}
 	if code, _, errOut := runMain(t, "", "run", "--no-such-flag"); code != ExitUsage || !strings.Contains(errOut, "no-such-flag") {
