@@ -117,6 +117,10 @@ type Ingest struct {
 	// before it is recorded; openCase tells whether the station has a case
 	// open. The decision is recorded with the movement.
 	Decide func(m Movement, openCase bool) Decision
+	// Schedule, if set, finds the case scheduled in a room (a station's
+	// location) at a time, for a use scanned with no case open. It must
+	// not block.
+	Schedule func(room string, t time.Time) (caseID, patient string, ok bool)
 
 	wg  sync.WaitGroup
 	ctx contexts
@@ -185,8 +189,9 @@ func symbologyWord(c *code.Code) string {
 // becomes an item movement or a recorded rejection.
 func (in *Ingest) Handle(r Read) {
 	m := in.Movement(r)
+	var links []Movement
 	if in.Patterns != nil && m.Kind != KindReject {
-		m = in.withContext(r, m)
+		m, links = in.withContext(r, m)
 	}
 	if in.Decide != nil && m.Kind.MovesItem() {
 		// Where no wristband or case pattern is configured cases are not
@@ -207,11 +212,29 @@ func (in *Ingest) Handle(r Read) {
 	in.Ledger.Submit(m, func(got Movement, err error) {
 		in.answer(source, got, err)
 	})
+	for _, l := range links {
+		in.wg.Add(1)
+		in.Ledger.Submit(l, in.linked)
+	}
+}
+
+// linked logs the outcome of a movement that links a held use to a case.
+func (in *Ingest) linked(got Movement, err error) {
+	defer in.wg.Done()
+	if in.Log == nil {
+		return
+	}
+	if err != nil {
+		in.Log.Error("use not linked to the case", "station", got.Station, "item", got.Item, "err", err)
+		return
+	}
+	in.Log.Info("use linked to the case opened after it", "station", got.Station, "item", got.Item, "seq", got.Seq)
 }
 
 // withContext applies the station's context to an item movement, or a
-// claimed plain code to the context.
-func (in *Ingest) withContext(r Read, m Movement) Movement {
+// claimed plain code to the context; links are the movements that link
+// uses held at the station to a case the code opened.
+func (in *Ingest) withContext(r Read, m Movement) (_ Movement, links []Movement) {
 	now := m.Time
 	if in.Now != nil {
 		now = in.Now()
@@ -223,16 +246,24 @@ func (in *Ingest) withContext(r Read, m Movement) Movement {
 	c.last = now
 	if m.Kind == KindContext {
 		what, id := in.Patterns.claim(string(r.Data))
-		return c.contextMovement(m, what, id)
+		m = c.contextMovement(m, what, id)
+		if (what == "wristband" || what == "case") && len(c.held) > 0 {
+			links = c.links(m, now, in.Patterns.HoldFor)
+		}
+		return m, links
 	}
-	return c.applyContext(m)
+	return c.applyContext(m, in.Schedule), nil
 }
 
 func (in *Ingest) answer(source string, got Movement, err error) {
 	defer in.wg.Done()
 	if err == nil && in.Patterns != nil && got.Kind.MovesItem() && got.Kind != KindAdjust && got.Decision != DecisionBlocked {
 		in.ctx.mu.Lock()
-		in.ctx.get(source).lastItem = got
+		c := in.ctx.get(source)
+		c.lastItem = got
+		if got.Kind == KindUse && got.Case == "" && got.Patient == "" && in.Patterns.HoldFor > 0 {
+			c.hold(got)
+		}
 		in.ctx.mu.Unlock()
 	}
 	o := Outcome{Movement: got}

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,13 @@ func (l *memLedger) Submit(m agent.Movement, done func(agent.Movement, error)) {
 	l.ms = append(l.ms, m)
 	l.mu.Unlock()
 	go done(m, nil)
+}
+
+// all returns a copy of the movements recorded.
+func (l *memLedger) all() []agent.Movement {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ms)
 }
 
 func (l *memLedger) Trace(_ context.Context, key string) ([]agent.Movement, error) {

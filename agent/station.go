@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,15 @@ type Patterns struct {
 	// BadgeTimeout forgets the station's actor after this long without a
 	// scan (zero: never by time).
 	BadgeTimeout time.Duration
+	// HoldFor is how long a use scanned with no case open is held at its
+	// station: a case opened there (wristband or case barcode) within this
+	// time is linked to it, with a movement that says so. Zero holds
+	// nothing.
+	HoldFor time.Duration
 }
+
+// maxHeld bounds the uses a station holds for a case.
+const maxHeld = 256
 
 // claim returns what a plain code is: "wristband", "case", "badge" or
 // "command", with the identifier or command; "" when no pattern claims it.
@@ -79,8 +88,9 @@ type stationContext struct {
 	patient, caseID string
 	actor           string
 	last            time.Time // last scan at the station
-	next            Kind      // kind of the next item scan, set by a command
-	lastItem        Movement  // last item movement recorded, for cancel-last
+	next            Kind       // kind of the next item scan, set by a command
+	lastItem        Movement   // last item movement recorded, for cancel-last
+	held            []Movement // uses recorded with no case, oldest first
 }
 
 // contexts holds every station's context.
@@ -113,6 +123,67 @@ func (c *stationContext) expire(p *Patterns, now time.Time) {
 	if p.BadgeTimeout > 0 && idle > p.BadgeTimeout {
 		c.actor = ""
 	}
+}
+
+// hold remembers a use recorded with no case, to link it to the next case
+// opened at the station.
+func (c *stationContext) hold(m Movement) {
+	if len(c.held) == maxHeld {
+		c.held = slices.Delete(c.held, 0, 1)
+	}
+	c.held = append(c.held, m)
+}
+
+// links returns the movements that link the held uses to the case the
+// station has just opened (c.caseID, c.patient), for the uses held no
+// longer than holdFor before now, and forgets every held use.
+func (c *stationContext) links(m Movement, now time.Time, holdFor time.Duration) []Movement {
+	var out []Movement
+	for _, u := range c.held {
+		if now.Sub(u.Time) > holdFor || (u.Case != "" || u.Patient != "") {
+			continue
+		}
+		l := m
+		l.Kind = KindContext
+		l.Symbology, l.Raw = "", nil
+		l.Item, l.GTIN, l.Serial, l.Lot, l.Expiry, l.Tag = u.Item, u.GTIN, u.Serial, u.Lot, u.Expiry, u.Tag
+		l.Case, l.Patient, l.Actor = c.caseID, c.patient, c.actor
+		l.Flags = []string{FlagCaseLink}
+		l.Reason = LinkReason(u.Seq)
+		out = append(out, l)
+	}
+	c.held = c.held[:0]
+	return out
+}
+
+// FlagCaseLink marks the movement that links a use recorded with no case
+// to the case opened afterwards at its station.
+const FlagCaseLink = "case-link"
+
+// FlagScheduled marks a use linked to a case from the operating schedule
+// (the case scheduled in the station's room at the time of the scan)
+// because no case was open at the station.
+const FlagScheduled = "case-from-schedule"
+
+// LinkReason is the Reason of the movement that links use seq to a case;
+// Linked reads it back.
+func LinkReason(seq uint64) string {
+	return fmt.Sprintf("links use %d to the case opened at this station", seq)
+}
+
+// Linked reports whether m links an earlier use to a case, and which (see
+// LinkReason): the case and patient are m's.
+func Linked(m Movement) (seq uint64, ok bool) {
+	if m.Kind != KindContext || !slices.Contains(m.Flags, FlagCaseLink) {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(m.Reason, "links use ")
+	if !ok {
+		return 0, false
+	}
+	n, _, _ := strings.Cut(rest, " ")
+	seq, err := strconv.ParseUint(n, 10, 64)
+	return seq, err == nil
 }
 
 // contextMovement applies a claimed plain code to the station's context and
@@ -175,14 +246,23 @@ func (c *stationContext) contextMovement(m Movement, what, id string) Movement {
 	return m
 }
 
-// applyContext fills an item movement from the station's context.
-func (c *stationContext) applyContext(m Movement) Movement {
+// applyContext fills an item movement from the station's context; with no
+// case open, a use takes the case the schedule has in the station's room
+// at the time, if schedule finds one.
+func (c *stationContext) applyContext(m Movement, schedule func(room string, t time.Time) (caseID, patient string, ok bool)) Movement {
 	if c.next != "" {
 		m.Kind = c.next
 		c.next = ""
 	}
 	if m.Kind == KindUse || m.Kind == KindReturn || m.Kind == KindWaste {
 		m.Case, m.Patient = c.caseID, c.patient
+		if m.Kind == KindUse && m.Case == "" && m.Patient == "" && schedule != nil {
+			if id, patient, ok := schedule(m.Location, m.Time); ok {
+				m.Case, m.Patient = id, patient
+				m.Flags = append(m.Flags, FlagScheduled)
+				m.Reason = "case taken from the operating schedule"
+			}
+		}
 	}
 	m.Actor = c.actor
 	return m

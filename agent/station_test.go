@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,5 +159,92 @@ func TestDecisionAddsToReason(t *testing.T) {
 	k, seq, ok := agent.Cancelled(c)
 	if !ok || k != agent.KindUse || seq != u.Seq || !strings.Contains(c.Reason, "never received") || c.Flags[len(c.Flags)-1] != "never-received" {
 		t.Fatalf("cancel with a decision: %+v (cancelled %v %d %v)", c, k, seq, ok)
+	}
+}
+
+// TestHeldUseLinked: a use scanned with no case open is held at its
+// station; the case opened there next is linked to it by a movement of
+// its own, while a use held longer than HoldFor is not linked.
+func TestHeldUseLinked(t *testing.T) {
+	in, l, now, outcomes := stationIngest(t)
+	in.Patterns.HoldFor = 20 * time.Minute
+	scan := func(code string) {
+		t.Helper()
+		r := read("or1", code)
+		r.Time = *now
+		in.Handle(r)
+		if o := outcomes(); len(o) != 1 {
+			t.Fatalf("%q: %d outcomes", code, len(o))
+		}
+	}
+	scan(implant("old"))
+	*now = now.Add(25 * time.Minute)
+	scan(implant("7"))
+	*now = now.Add(5 * time.Minute)
+	scan("PAT-123456")
+	in.Wait()
+	ms := l.all()
+	if len(ms) != 4 {
+		t.Fatalf("%d movements, want 2 uses, the wristband and one link", len(ms))
+	}
+	var old, used, link agent.Movement
+	for _, m := range ms {
+		switch {
+		case m.Kind == agent.KindUse && m.Serial == "old":
+			old = m
+		case m.Kind == agent.KindUse && m.Serial == "7":
+			used = m
+		case m.Kind == agent.KindContext && m.Item != "":
+			if link.Seq != 0 {
+				t.Fatalf("two links: %+v and %+v", link, m)
+			}
+			link = m
+		}
+	}
+	if used.Case != "" || used.Patient != "" || old.Seq == 0 {
+		t.Fatalf("uses before the case: %+v %+v", old, used)
+	}
+	seq, ok := agent.Linked(link)
+	if !ok || seq != used.Seq || link.Item != used.Item || link.Patient != "123456" {
+		t.Fatalf("link %+v: names use %d (%v); want use %d", link, seq, ok, used.Seq)
+	}
+	if link.Seq <= used.Seq {
+		t.Errorf("link recorded before the wristband scan")
+	}
+	// The held use is linked once: a second case does not take it again.
+	scan("CASE-OR1-9")
+	in.Wait()
+	if n := len(l.all()); n != len(ms)+1 {
+		t.Errorf("%d movements after the second case, want %d", n, len(ms)+1)
+	}
+}
+
+// TestScheduledCaseLink: with no case open, a use takes the case the
+// schedule has in the station's room at the scan's time.
+func TestScheduledCaseLink(t *testing.T) {
+	in, _, _, outcomes := stationIngest(t)
+	var asked string
+	in.Schedule = func(room string, at time.Time) (string, string, bool) {
+		asked = room
+		if at.Hour() == 10 {
+			return "C-101", "P-2", true
+		}
+		return "", "", false
+	}
+	r := read("or1", implant("9"))
+	r.Time = time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)
+	in.Handle(r)
+	o := outcomes()
+	if len(o) != 1 {
+		t.Fatalf("%d outcomes", len(o))
+	}
+	m := o[0].Movement
+	if m.Case != "C-101" || m.Patient != "P-2" || !slices.Contains(m.Flags, agent.FlagScheduled) || asked != stations["or1"].Location {
+		t.Fatalf("use %+v (room asked %q)", m, asked)
+	}
+	r.Time = r.Time.Add(3 * time.Hour)
+	in.Handle(r)
+	if o := outcomes(); o[0].Movement.Case != "" || slices.Contains(o[0].Movement.Flags, agent.FlagScheduled) {
+		t.Fatalf("use outside the schedule: %+v", o[0].Movement)
 	}
 }

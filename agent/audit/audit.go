@@ -31,6 +31,7 @@ const (
 	InsuranceMismatch    = "insurance-code-mismatch"
 	QuantityMismatch     = "quantity-mismatch"
 	PendingJustification = "pending-justification"
+	UsedWithoutCase      = "used-without-case"
 )
 
 // Finding is one thing an auditor should look at.
@@ -74,6 +75,17 @@ func (a *Auditor) Add(m agent.Movement) {
 		a.justified[m.Item] = true
 		return
 	}
+	if seq, ok := agent.Linked(m); ok {
+		// A use recorded with no case, linked to the case opened after it:
+		// from now on the use counts in that case.
+		for i := len(a.uses) - 1; i >= 0; i-- {
+			if a.uses[i].Seq == seq && a.uses[i].Item == m.Item {
+				a.uses[i].Case, a.uses[i].Patient = m.Case, m.Patient
+				break
+			}
+		}
+		return
+	}
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {
 		return
 	}
@@ -101,6 +113,10 @@ func (a *Auditor) Add(m agent.Movement) {
 	}
 }
 
+// noCase is the flag the point-of-use checks give a use scanned with no
+// case open (lifecycle.CheckNoCase).
+const noCase = "no-case"
+
 // Anomalies returns the findings of the movements added so far, by item in
 // the order items first appeared, then billed-never-scanned by settlement.
 func (a *Auditor) Anomalies() []Finding {
@@ -118,6 +134,10 @@ func (a *Auditor) Anomalies() []Finding {
 		if r, ok := a.Data.Recalled(product(u), u.Lot, u.Serial); ok {
 			out = append(out, Finding{Kind: UsedFromRecall, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("recalled %s: %s", r.Date, r.Reason)})
+		}
+		if u.Case == "" && u.Patient == "" && slices.Contains(u.Flags, noCase) {
+			out = append(out, Finding{Kind: UsedWithoutCase, Item: u.Item, Seq: u.Seq,
+				Text: "used with no case open and never linked to one"})
 		}
 		if !l.received && l.uses[0] == u.Seq {
 			out = append(out, Finding{Kind: NeverReceived, Item: u.Item, Seq: u.Seq, Case: u.Case,

@@ -114,3 +114,37 @@ func TestExpiryIsLocalDay(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// TestUseLinkedLater: a use scanned with no case open counts in the case
+// a later link names, for reconciliation too; one never linked is an
+// anomaly.
+func TestUseLinkedLater(t *testing.T) {
+	a := &Auditor{Data: data(t), Now: at(24, 18)}
+	noCase := func(m *agent.Movement) { m.Flags = []string{"no-case"}; m.Decision = agent.DecisionWarned }
+	ms := []agent.Movement{
+		mv(1, agent.KindReceive, "1", at(20, 9)),
+		mv(2, agent.KindReceive, "5", at(20, 9)),
+		mv(3, agent.KindUse, "1", at(21, 10), noCase),
+		mv(4, agent.KindUse, "5", at(21, 10), noCase),
+		{Seq: 5, Kind: agent.KindContext, Patient: "P1", Time: at(21, 10)}, // the wristband
+		mv(6, agent.KindContext, "1", at(21, 10), func(m *agent.Movement) {
+			m.Case, m.Patient, m.Flags, m.Reason = "C1", "P1", []string{agent.FlagCaseLink}, agent.LinkReason(3)
+		}),
+	}
+	for _, m := range ms {
+		a.Add(m)
+	}
+	f := kinds(a.Anomalies())[UsedWithoutCase]
+	if len(f) != 1 || f[0].Seq != 4 {
+		t.Fatalf("used without case: %+v; want movement 4 only", f)
+	}
+	// S1 bills item 1 in case C1: the linked use is billed, the other is
+	// not.
+	nb := kinds(a.Reconcile())[UsedNotBilled]
+	if len(nb) != 1 || nb[0].Seq != 4 {
+		t.Fatalf("used not billed: %+v; want movement 4 only", nb)
+	}
+	if len(a.uses) != 2 || a.uses[0].Case != "C1" {
+		t.Fatalf("the linked use's case: %+v", a.uses[0])
+	}
+}

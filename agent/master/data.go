@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync/atomic"
 )
@@ -19,6 +20,9 @@ type Data struct {
 	recalls     []Recall
 	lots        []LotStatus
 	settlements []Settlement
+	schedules   []Schedule
+	pars        []ParLevel
+	versions    map[string]uint64
 
 	product      map[string]int32 // GTIN or HIBC product → cat
 	recallAll    map[string]int32 // product → recalls, whole-product recalls
@@ -27,6 +31,8 @@ type Data struct {
 	lotStatus    map[pair]int32   // product, lot → lots
 	byCase       map[string][]int32
 	byItem       map[string][]int32
+	byRoom       map[string][]int32 // room → schedules
+	par          map[pair]int32     // location, product → pars
 
 	dups []Duplicate
 }
@@ -57,27 +63,54 @@ type Counts struct {
 	// Catalogue, Recalls, LotStatuses and Settlements count the entries
 	// kept (an entry all of whose keys were taken by later duplicates is
 	// dropped).
-	Catalogue, Recalls, LotStatuses, Settlements int
+	Catalogue, Recalls, LotStatuses, Settlements, Schedules, ParLevels int
 	// RecalledLots, RecalledSerials and RecalledProducts count the
 	// indexed recall keys.
 	RecalledLots, RecalledSerials, RecalledProducts int
 }
 
-// NewData checks the given sets and builds the indexes over them. The
+// Sets are the master data sets, as NewData and Build take them.
+type Sets struct {
+	Catalogue   []CatalogueEntry
+	Recalls     []Recall
+	Lots        []LotStatus
+	Settlements []Settlement
+	Schedules   []Schedule
+	ParLevels   []ParLevel
+	// Versions are the central service's version numbers of the sets it
+	// published, by set name (SetNames); a set imported from a file has
+	// none.
+	Versions map[string]uint64
+}
+
+// SetNames are the names of the master data sets, as the import command
+// and the sync protocol give them.
+var SetNames = []string{"catalogue", "recalls", "lots", "settlements", "schedules", "par"}
+
+// NewData is Build with the first four sets.
+func NewData(version string, cat []CatalogueEntry, recalls []Recall, lots []LotStatus, settlements []Settlement) (*Data, error) {
+	return Build(version, Sets{Catalogue: cat, Recalls: recalls, Lots: lots, Settlements: settlements})
+}
+
+// Build checks the given sets and builds the indexes over them. The
 // slices are copied; the caller may reuse them.
 //
 // Every entry must meet the rules the parsers enforce; the first entry
-// that does not makes NewData fail with an error wrapping ErrInvalid, and
+// that does not makes Build fail with an error wrapping ErrInvalid, and
 // nothing is built. GTINs are padded to 14 digits. When two entries share
 // a key (a product, a recalled lot or serial, a product and lot, a
-// settlement id) the later one wins; Duplicates lists each case.
-func NewData(version string, cat []CatalogueEntry, recalls []Recall, lots []LotStatus, settlements []Settlement) (*Data, error) {
+// settlement id, a case, a location and product) the later one wins;
+// Duplicates lists each case.
+func Build(version string, sets Sets) (*Data, error) {
 	d := &Data{
 		Version:     version,
-		cat:         slices.Clone(cat),
-		recalls:     slices.Clone(recalls),
-		lots:        slices.Clone(lots),
-		settlements: slices.Clone(settlements),
+		cat:         slices.Clone(sets.Catalogue),
+		recalls:     slices.Clone(sets.Recalls),
+		lots:        slices.Clone(sets.Lots),
+		settlements: slices.Clone(sets.Settlements),
+		schedules:   slices.Clone(sets.Schedules),
+		pars:        slices.Clone(sets.ParLevels),
+		versions:    maps.Clone(sets.Versions),
 	}
 	var first error
 	check := func(set string, i int) reporter {
@@ -101,14 +134,47 @@ func NewData(version string, cat []CatalogueEntry, recalls []Recall, lots []LotS
 	for i := range d.settlements {
 		d.settlements[i].normalize(check("settlements", i))
 	}
+	for i := range d.schedules {
+		d.schedules[i].normalize(check("schedules", i))
+	}
+	for i := range d.pars {
+		d.pars[i].normalize(check("par levels", i))
+	}
+	for name := range d.versions {
+		if !slices.Contains(SetNames, name) {
+			check("versions", 0)(name, "not a master data set")
+		}
+	}
 	if first != nil {
 		return nil, first
 	}
-	if n := max(len(cat), len(recalls), len(lots), len(settlements)); n > 1<<31-1 {
+	if n := max(len(d.cat), len(d.recalls), len(d.lots), len(d.settlements), len(d.schedules), len(d.pars)); n > 1<<31-1 {
 		return nil, fmt.Errorf("master: %w: %d entries in one set", ErrInvalid, n)
 	}
 	d.index()
 	return d, nil
+}
+
+// Sets returns copies of d's sets (the Lots and Serials of recalls are
+// shared and must not be changed).
+func (d *Data) Sets() Sets {
+	if d == nil {
+		return Sets{}
+	}
+	return Sets{
+		Catalogue: slices.Clone(d.cat), Recalls: slices.Clone(d.recalls), Lots: slices.Clone(d.lots),
+		Settlements: slices.Clone(d.settlements), Schedules: slices.Clone(d.schedules),
+		ParLevels: slices.Clone(d.pars), Versions: maps.Clone(d.versions),
+	}
+}
+
+// SetVersion returns the central service's version of a set, 0 when the
+// set did not come from it.
+func (d *Data) SetVersion(set string) uint64 {
+	if d == nil {
+		return 0
+	}
+	return d.versions[set]
 }
 
 // index builds the maps, records duplicates and drops entries that no
@@ -178,6 +244,24 @@ func (d *Data) index() {
 			d.byItem[s.Item] = append(d.byItem[s.Item], int32(i))
 		}
 	}
+
+	cases := make(map[string]int32, len(d.schedules))
+	for i := range d.schedules {
+		dup("schedules", d.schedules[i].Case, i, cases)
+	}
+	d.schedules = keep(d.schedules, cases)
+	d.byRoom = make(map[string][]int32)
+	for i := range d.schedules {
+		r := d.schedules[i].Room
+		d.byRoom[r] = append(d.byRoom[r], int32(i))
+	}
+
+	d.par = make(map[pair]int32, len(d.pars))
+	for i := range d.pars {
+		p := &d.pars[i]
+		dupPair("par levels", "at", pair{p.Product(), p.Location}, i, d.par)
+	}
+	d.pars = keep(d.pars, d.par)
 }
 
 // keep returns the entries of s that one of the maps (map[string]int32 or
@@ -233,6 +317,7 @@ func (d *Data) Counts() Counts {
 	}
 	return Counts{
 		Catalogue: len(d.cat), Recalls: len(d.recalls), LotStatuses: len(d.lots), Settlements: len(d.settlements),
+		Schedules: len(d.schedules), ParLevels: len(d.pars),
 		RecalledLots: len(d.recallLot), RecalledSerials: len(d.recallSerial), RecalledProducts: len(d.recallAll),
 	}
 }

@@ -1,8 +1,10 @@
 package master
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"reflect"
 	"strings"
 	"sync"
@@ -230,9 +232,18 @@ func TestMarshalRoundTrip(t *testing.T) {
 		}
 	}
 	c := []byte(string(b))
-	c[4] = 2
+	c[4] = encVersion + 1
 	if err := new(Data).UnmarshalBinary(c); !errors.Is(err, ErrVersion) {
-		t.Errorf("version 2: %v", err)
+		t.Errorf("version %d: %v", encVersion+1, err)
+	}
+	// Version 1, the same without schedules, par levels and set versions
+	// (three empty counts), is still read.
+	v1 := []byte(string(b[:len(b)-4-3]))
+	v1[4] = 1
+	v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+	var old Data
+	if err := old.UnmarshalBinary(v1); err != nil || !reflect.DeepEqual(old.Settlements(), d.Settlements()) || old.Counts() != d.Counts() {
+		t.Errorf("version 1: %v", err)
 	}
 	// The empty set round-trips too.
 	e, _ := (&Data{}).MarshalBinary()

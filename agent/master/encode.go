@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"maps"
+	"slices"
+	"time"
 )
 
 // Encoding of a Data (MarshalBinary), version 1, all integers unsigned
@@ -19,10 +22,16 @@ import (
 //	n, then n lot statuses: gtin hibc lot status
 //	n, then n settlements: id patient case insurance_code item gtin lot,
 //	    quantity and amount (signed varints)
+//	n, then n schedules: case patient room, start and end (RFC 3339
+//	    with nanoseconds), procedure
+//	n, then n par levels: location gtin hibc, min max
+//	n, then n set versions: set name, version
 //	CRC-32C of everything before it, 4 bytes little-endian
+//
+// Version 1 is the same up to the settlements; it is still read.
 const (
 	encMagic   = "UDIM"
-	encVersion = 1
+	encVersion = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -40,7 +49,8 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 		size += 24 + len(e.GTIN) + len(e.HIBC) + len(e.Name) + len(e.Model) + len(e.Manufacturer) +
 			len(e.Registration) + len(e.InsuranceCode) + len(e.ChargeCode)
 	}
-	size += 64 * (len(d.recalls) + len(d.lots) + len(d.settlements))
+	size += 64 * (len(d.recalls) + len(d.lots) + len(d.settlements) + len(d.pars) + len(d.versions))
+	size += 128 * len(d.schedules)
 	b := make([]byte, 0, size)
 	b = append(b, encMagic...)
 	b = append(b, encVersion)
@@ -90,6 +100,28 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 		b = binary.AppendVarint(b, int64(s.Quantity))
 		b = binary.AppendVarint(b, int64(s.Amount))
 	}
+	b = binary.AppendUvarint(b, uint64(len(d.schedules)))
+	for i := range d.schedules {
+		s := &d.schedules[i]
+		for _, x := range [...]string{s.Case, s.Patient, s.Room, s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), s.Procedure} {
+			b = putString(b, x)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(d.pars)))
+	for i := range d.pars {
+		p := &d.pars[i]
+		for _, x := range [...]string{p.Location, p.GTIN, p.HIBC} {
+			b = putString(b, x)
+		}
+		b = binary.AppendUvarint(b, uint64(p.Min))
+		b = binary.AppendUvarint(b, uint64(p.Max))
+	}
+	names := slices.Sorted(maps.Keys(d.versions))
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, name := range names {
+		b = putString(b, name)
+		b = binary.AppendUvarint(b, d.versions[name])
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
 
@@ -116,7 +148,8 @@ func (d *Data) UnmarshalBinary(b []byte) error {
 	if len(b) < len(encMagic)+1+4 || string(b[:len(encMagic)]) != encMagic {
 		return fmt.Errorf("master: %w: not master data", ErrCorrupt)
 	}
-	if v := b[len(encMagic)]; v != encVersion {
+	v := b[len(encMagic)]
+	if v != 1 && v != encVersion {
 		return fmt.Errorf("master: %w: version %d (this build reads %d)", ErrVersion, v, encVersion)
 	}
 	body := b[:len(b)-4]
@@ -160,6 +193,28 @@ func (d *Data) UnmarshalBinary(b []byte) error {
 		}
 		s.Quantity = int(r.varint())
 		s.Amount = Amount(r.varint())
+	}
+	if v >= 2 {
+		n.schedules = make([]Schedule, r.count(6))
+		for i := range n.schedules {
+			s := &n.schedules[i]
+			s.Case, s.Patient, s.Room = r.str(), r.str(), r.str()
+			s.Start, s.End = r.time(), r.time()
+			s.Procedure = r.str()
+		}
+		n.pars = make([]ParLevel, r.count(5))
+		for i := range n.pars {
+			p := &n.pars[i]
+			p.Location, p.GTIN, p.HIBC = r.str(), r.str(), r.str()
+			p.Min, p.Max = int(r.uvarint()), int(r.uvarint())
+		}
+		if k := r.count(2); k > 0 {
+			n.versions = make(map[string]uint64, k)
+			for range k {
+				name := r.str()
+				n.versions[name] = r.uvarint()
+			}
+		}
 	}
 	if r.bad || r.off != len(r.s) {
 		return fmt.Errorf("master: %w: malformed at byte %d", ErrCorrupt, r.off)
@@ -209,6 +264,19 @@ func (r *decoder) byte() byte {
 	}
 	r.off++
 	return r.s[r.off-1]
+}
+
+// time reads an RFC 3339 time.
+func (r *decoder) time() time.Time {
+	s := r.str()
+	if r.bad {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		r.bad = true
+	}
+	return t
 }
 
 func (r *decoder) str() string {

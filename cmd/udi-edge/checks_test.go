@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,10 +117,74 @@ func TestPointOfUseChecks(t *testing.T) {
 	if code, _, errOut := runMain(t, "", "justify", "--store", store, "(01)06901234200027(21)P7", "again"); code != ExitFailure || !strings.Contains(errOut, "no use") {
 		t.Fatalf("second justify: %d %s", code, errOut)
 	}
+	// The use scanned before the wristband was held and is linked to the
+	// case the wristband opened.
+	held, err := a.Ledger().Trace(ctx, "(01)06901234100013(21)A1")
+	if err != nil || len(held) != 2 || held[0].Kind != agent.KindUse || held[0].Patient != "" {
+		t.Fatalf("held use: %+v %v", held, err)
+	}
+	if seq, ok := agent.Linked(held[1]); !ok || seq != held[0].Seq || held[1].Patient != "004217" {
+		t.Fatalf("held use not linked: %+v", held[1])
+	}
 	// The blocked second use is on record and did not count as a use: the
 	// item's trace shows one use and one blocked attempt.
 	ms, err := a.Ledger().Trace(ctx, "(01)06901234100013(21)A2")
 	if err != nil || len(ms) != 2 || ms[0].Decision != "accepted" || ms[1].Decision != "blocked" || ms[0].Case == "" && ms[0].Patient == "" {
 		t.Fatalf("trace: %+v %v", ms, err)
+	}
+}
+
+// TestScheduledCase: with the operating schedule imported, a use scanned
+// in OR-5 with no case open takes the case scheduled there now.
+func TestScheduledCase(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "ledger.db")
+	now := time.Now()
+	sched := filepath.Join(dir, "schedule.csv")
+	csv := "case,patient,room,start,end\n" +
+		"C-501,P-77,OR-5," + now.Add(-20*time.Minute).Format(time.RFC3339) + "," + now.Add(time.Hour).Format(time.RFC3339) + "\n" +
+		"C-502,P-78,OR-6," + now.Add(-20*time.Minute).Format(time.RFC3339) + "," + now.Add(time.Hour).Format(time.RFC3339) + "\n"
+	if err := os.WriteFile(sched, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runMain(t, "", "import", "--store", store, "--gateway", "gw-or", "schedules", sched)
+	if code != ExitOK || !strings.Contains(out, "schedules: 2 row(s) imported") {
+		t.Fatalf("import schedules: %d %s %s", code, out, errOut)
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store = "gw-or", store
+	cfg.Scanners = []ScannerConfig{{ID: "or5", Device: slave.Name(), Location: "OR-5", Kind: "use"}}
+	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := NewAgent(cfg, nil)
+	outs := make(chan agent.Outcome, 4)
+	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
+	runAgent(t, a)
+	checkFor(t, 10*time.Second, func() error {
+		if !a.scannerStatus()["or5"] {
+			return errorf("scanner not open")
+		}
+		return nil
+	})
+	go io.Copy(io.Discard, master)
+	if _, err := master.Write([]byte("]d20106901234100013172812311011\x1d21S55\r")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case o := <-outs:
+		m := o.Movement
+		if m.Case != "C-501" || m.Patient != "P-77" || !slices.Contains(m.Flags, agent.FlagScheduled) || slices.Contains(m.Flags, "no-case") {
+			t.Fatalf("use in OR-5: case %q flags %v reason %q", m.Case, m.Flags, m.Reason)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer")
 	}
 }

@@ -76,7 +76,14 @@ type PatternsConfig struct {
 	// BadgeTimeout forgets the station's staff member after this long
 	// without a scan.
 	BadgeTimeout Duration `json:"badge_timeout"`
+	// HoldFor is how long a use scanned with no case open waits at its
+	// station for a case to be linked to (default 1h; "0s" holds none).
+	HoldFor *Duration `json:"hold_for"`
 }
+
+// DefaultHoldFor is how long a use with no case waits for one when
+// patterns.hold_for is not set.
+const DefaultHoldFor = time.Hour
 
 // compile turns the configuration into the ingest's patterns; nil when no
 // pattern or command is configured. Errors name the key.
@@ -85,7 +92,10 @@ func (p PatternsConfig) compile() (*agent.Patterns, error) {
 		return nil, nil
 	}
 	out := &agent.Patterns{CaseIdle: time.Duration(p.CaseIdle), BadgeTimeout: time.Duration(p.BadgeTimeout),
-		Commands: map[string]agent.Command{}}
+		HoldFor: DefaultHoldFor, Commands: map[string]agent.Command{}}
+	if p.HoldFor != nil {
+		out.HoldFor = time.Duration(*p.HoldFor)
+	}
 	for _, x := range []struct {
 		key, expr string
 		dst       **regexp.Regexp

@@ -15,12 +15,20 @@ import (
 )
 
 // masterSets names the master data sets a file can replace.
-var masterSets = []string{"catalogue", "recalls", "lots", "settlements"}
+var masterSets = master.SetNames
+
+// setSize returns the number of entries of one set of d.
+func setSize(d *master.Data, set string) int {
+	c := d.Counts()
+	return map[string]int{"catalogue": c.Catalogue, "recalls": c.Recalls, "lots": c.LotStatuses,
+		"settlements": c.Settlements, "schedules": c.Schedules, "par": c.ParLevels}[set]
+}
 
 func importCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements FILE",
-		"Replace one set of master data (the catalogue, recalls, lot statuses or settlement\n"+
-			"records) with the rows of FILE (CSV with a header row, or a JSON array; see\n"+
+	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par FILE",
+		"Replace one set of master data (the catalogue, recalls, lot statuses, settlement\n"+
+			"records, surgical case schedules or par levels) with the rows of FILE (CSV with a\n"+
+			"header row, or a JSON array; see\n"+
 			"firmware-notes/master-data.md). Bad rows are reported by line and left out; good rows\n"+
 			"are kept. The new set is stored in the ledger file and used offline from then on.\n"+
 			"Works on a running agent (through its control socket) and on a stopped agent's file.")
@@ -121,36 +129,15 @@ func importSet(l *bolt.Ledger, st *master.Store, req controlRequest) (controlRes
 		return resp, err
 	}
 	defer f.Close()
-	cur := st.Load()
-	cat, rec, lots, sets := cur.Catalogue(), cur.Recalls(), cur.LotStatuses(), cur.Settlements()
-	var rowErrs []master.RowError
-	switch req.Set {
-	case "catalogue":
-		cat, rowErrs, err = master.ParseCatalogue(f, req.Format)
-		resp.Rows = len(cat)
-	case "recalls":
-		rec, rowErrs, err = master.ParseRecalls(f, req.Format)
-		resp.Rows = len(rec)
-	case "lots":
-		lots, rowErrs, err = master.ParseLotStatuses(f, req.Format)
-		resp.Rows = len(lots)
-	case "settlements":
-		sets, rowErrs, err = master.ParseSettlements(f, req.Format)
-		resp.Rows = len(sets)
-	default:
-		return resp, fmt.Errorf("unknown master data set %q", req.Set)
-	}
+	version := time.Now().UTC().Format("20060102T150405Z") + "-" + req.Set + "-" + filepath.Base(req.Path)
+	d, rowErrs, err := st.Load().WithSet(version, req.Set, req.Format, f, 0)
 	for i := range rowErrs {
 		resp.RowErrors = append(resp.RowErrors, rowErrs[i].Error())
 	}
 	if err != nil {
 		return resp, err
 	}
-	version := time.Now().UTC().Format("20060102T150405Z") + "-" + req.Set + "-" + filepath.Base(req.Path)
-	d, err := master.NewData(version, cat, rec, lots, sets)
-	if err != nil {
-		return resp, err
-	}
+	resp.Rows = setSize(d, req.Set)
 	b, err := d.MarshalBinary()
 	if err != nil {
 		return resp, err

@@ -140,8 +140,12 @@ func (a *Agent) Open() error {
 		Stations: stations,
 		Patterns: patterns,
 		Decide:   decide,
-		Log:      a.Log.With("component", "ingest"),
-		Answer:   a.answer,
+		Schedule: func(room string, t time.Time) (string, string, bool) {
+			s, ok := a.master.Load().ScheduledCase(room, t)
+			return s.Case, s.Patient, ok
+		},
+		Log:    a.Log.With("component", "ingest"),
+		Answer: a.answer,
 	}
 	if len(a.Config.Readers) > 0 {
 		a.rfid, err = newRFID(&a.Config, l, a.ingest, a.Log.With("component", "rfid"), func(o agent.Outcome) {

@@ -1,0 +1,148 @@
+package master
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const scheduleCSV = `case,patient,room,start,end,procedure
+C-100,P-1,OR-3,2026-11-25T08:00:00+08:00,2026-11-25T09:30:00+08:00,hip replacement
+C-101,P-2,OR-3,2026-11-25T10:00:00+08:00,2026-11-25T12:00:00+08:00,knee replacement
+C-102,P-3,OR-4,2026-11-25T10:00:00+08:00,2026-11-25T11:00:00+08:00,
+C-103,P-4,OR-4,2026-11-25T11:15:00+08:00,2026-11-25T12:00:00+08:00,
+C-104,P-5,OR-5,2026-11-25 13:00,2026-11-25 12:00,
+C-105,P-6,OR-5,tomorrow,2026-11-25T12:00:00+08:00,
+,P-7,OR-5,2026-11-25T10:00:00+08:00,2026-11-25T11:00:00+08:00,
+`
+
+func TestParseSchedules(t *testing.T) {
+	s, errs, err := ParseSchedules(strings.NewReader(scheduleCSV), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 4 {
+		t.Fatalf("%d schedules kept, want 4", len(s))
+	}
+	want := []string{"line 6: column end: not after the start", `line 7: column start: "tomorrow" is not a time`, "line 8: column case: missing"}
+	if len(errs) != len(want) {
+		t.Fatalf("row errors %v, want %d", errs, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("row error %d: %q, want %q...", i, errs[i].Error(), w)
+		}
+		if strings.Contains(errs[i].Error(), "P-") {
+			t.Errorf("row error %q quotes a patient", errs[i].Error())
+		}
+	}
+	if s[0].Procedure != "hip replacement" || s[0].Room != "OR-3" || s[0].Patient != "P-1" {
+		t.Errorf("first schedule %+v", s[0])
+	}
+	if _, off := s[0].Start.Zone(); off != 8*3600 {
+		t.Errorf("start zone offset %d, want +08:00", off)
+	}
+}
+
+func TestScheduledCase(t *testing.T) {
+	s, _, err := ParseSchedules(strings.NewReader(scheduleCSV), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build("v", Sets{Schedules: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(hm string) time.Time {
+		tm, err := time.Parse(time.RFC3339, "2026-11-25T"+hm+":00+08:00")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, c := range []struct {
+		room, at, want string
+	}{
+		{"OR-3", "08:10", "C-100"},
+		{"OR-3", "09:20", "C-100"},
+		{"OR-3", "09:45", ""},      // the first overran or the next began early: ambiguous
+		{"OR-3", "10:05", "C-101"}, // "a scan in OR 3 at 10:05 links to the case scheduled there"
+		{"OR-3", "12:29", "C-101"},
+		{"OR-3", "12:31", ""},      // after the slack
+		{"OR-3", "07:20", ""},      // before the slack
+		{"OR-4", "11:05", ""},      // within the slack of both cases: ambiguous
+		{"OR-4", "11:20", "C-103"}, // inside one case: that one
+		{"OR-9", "10:00", ""},
+	} {
+		got, ok := d.ScheduledCase(c.room, at(c.at))
+		if got.Case != c.want || ok != (c.want != "") {
+			t.Errorf("%s at %s: %q %v, want %q", c.room, c.at, got.Case, ok, c.want)
+		}
+	}
+}
+
+func TestParLevels(t *testing.T) {
+	p, errs, err := ParseParLevels(strings.NewReader("location,gtin,min,max\ncab-1,6901234100013,2,6\ncab-1,06901234100014,2,6\ncab-2,06901234100013,5,3\ncab-2,06901234100013,x,3\n"), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p) != 1 || len(errs) != 3 {
+		t.Fatalf("%d kept, errors %v; want 1 and 3", len(p), errs)
+	}
+	for i, w := range []string{"line 3: column gtin:", "line 4: column max: below min", "line 5: column min:"} {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("row error %d: %q, want %q...", i, errs[i].Error(), w)
+		}
+	}
+	d, err := Build("v", Sets{ParLevels: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := d.Par("cab-1", "06901234100013"); !ok || got.Min != 2 || got.Max != 6 {
+		t.Errorf("Par: %+v %v", got, ok)
+	}
+	if _, ok := d.Par("cab-2", "06901234100013"); ok {
+		t.Error("Par of a location without one")
+	}
+}
+
+// TestWithSet replaces one set at a time, keeps the others, records the
+// central service's set versions and round-trips them through the
+// encoding.
+func TestWithSet(t *testing.T) {
+	d := demo(t)
+	n, errs, err := d.WithSet("v2", "schedules", "csv", strings.NewReader(scheduleCSV), 7)
+	if err != nil || len(errs) != 3 {
+		t.Fatalf("WithSet: %v, %d row errors", err, len(errs))
+	}
+	if n.Counts().Schedules != 4 || n.Counts().Catalogue != d.Counts().Catalogue || d.Counts().Schedules != 0 {
+		t.Fatalf("counts %+v (before %+v)", n.Counts(), d.Counts())
+	}
+	if n.SetVersion("schedules") != 7 || n.SetVersion("catalogue") != 0 {
+		t.Errorf("set versions %d %d", n.SetVersion("schedules"), n.SetVersion("catalogue"))
+	}
+	b, err := n.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Data
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := back.MarshalBinary()
+	if string(b2) != string(b) || back.Counts() != n.Counts() || back.SetVersion("schedules") != 7 {
+		t.Error("round trip changed the sets")
+	}
+	if got, ok := back.ScheduledCase("OR-3", n.Schedules()[1].Start); !ok || got.Case != "C-101" || !got.End.Equal(n.Schedules()[1].End) {
+		t.Errorf("schedule after the round trip: %+v %v", got, ok)
+	}
+	// A set from a file drops the central version of that set.
+	m, _, err := n.WithSet("v3", "schedules", "json", strings.NewReader(`[{"case":"C-9","room":"OR-1","start":"2026-11-25T08:00:00Z","end":"2026-11-25T09:00:00Z"}]`), 0)
+	if err != nil || m.SetVersion("schedules") != 0 || m.Counts().Schedules != 1 {
+		t.Fatalf("file over central: %v, version %d", err, m.SetVersion("schedules"))
+	}
+	if _, _, err := n.WithSet("v", "pets", "csv", strings.NewReader(""), 0); !errors.Is(err, ErrFormat) {
+		t.Errorf("unknown set: %v", err)
+	}
+}
