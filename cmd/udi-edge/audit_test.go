@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,18 @@ func TestAnomaliesAndReconcile(t *testing.T) {
 	}
 	if strings.Contains(out, "004217") {
 		t.Fatalf("findings must not name patients:\n%s", out)
+	}
+	// The trace of a billed item shows the line that bills it; an item no
+	// line bills shows none.
+	code, out, _ = runMain(t, "", "trace", "--store", store, item("1"))
+	if code != ExitOK || !strings.Contains(out, "settlement line(s): 1") || !regexp.MustCompile(`(?m)^S1 +C1 +004217 +- +\(01\)06901234100013\(21\)1 +1 +6850\.00`).MatchString(out) {
+		t.Fatalf("trace of a billed item: exit %d\n%s", code, out)
+	}
+	code, out, _ = runMain(t, "", "trace", "--store", store, "--json", item("1"))
+	if code != ExitOK || !strings.Contains(out, `{"settlement_line":{"id":"S1","case":"C1","patient":"004217","item":"(01)06901234100013(21)1","gtin":"06901234100013","quantity":1,"amount":"6850.00"}}`) {
+		t.Fatalf("trace --json of a billed item: exit %d\n%s", code, out)
+	}
+	if code, out, _ = runMain(t, "", "trace", "--store", store, item("2")); code != ExitOK || strings.Contains(out, "settlement") {
+		t.Fatalf("trace of an unbilled item: exit %d\n%s", code, out)
 	}
 }

@@ -51,6 +51,8 @@ type controlRequest struct {
 type controlResponse struct {
 	Error     string           `json:"error,omitempty"`
 	Movements []agent.Movement `json:"movements,omitempty"`
+	// Settlements are the settlement lines that bill the traced items.
+	Settlements []master.Settlement `json:"settlements,omitempty"`
 	Gateway   string           `json:"gateway,omitempty"`
 	LastSeq   uint64           `json:"last_seq,omitempty"`
 	// Scanners tells, for each configured scanner, whether its port is open.
@@ -153,6 +155,9 @@ func (s *ControlServer) handle(c net.Conn) {
 		switch req.Op {
 		case "trace":
 			resp.Movements, err = traceMovements(ctx, s.ledger, req.Key, req.Prefix, req.Limit)
+			if s.master != nil {
+				resp.Settlements = settlementsFor(s.master.Load(), resp.Movements)
+			}
 		case "door":
 			if s.door == nil {
 				err = errors.New("no RFID zones are configured")

@@ -17,6 +17,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 func traceCmd(ctx context.Context, env *Env, args []string) error {
@@ -26,7 +27,8 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 			"form (01)...(21)..., a GS1 Digital Link URI, an HIBC code, or the EPC of the item's\n"+
 			"RFID tag (hex, with or without its PC word, or urn:epc:id:sgtin:... / urn:epc:tag:...). A code without a serial\n"+
 			"(a bare GTIN) lists every item of that product. Works on a running agent (through its\n"+
-			"control socket) and on a stopped agent's ledger file.")
+			"control socket) and on a stopped agent's ledger file. The settlement lines that bill\n"+
+			"the item follow its movements (with --json, as {\"settlement_line\": {...}} objects).")
 	var cf configFlags
 	cf.register(fs, false)
 	asJSON := fs.Bool("json", false, "one JSON object per movement")
@@ -46,7 +48,7 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ms, err := traceLedger(cfg, key, prefix, *limit)
+	ms, lines, err := traceLedger(cfg, key, prefix, *limit)
 	if err != nil {
 		return err
 	}
@@ -57,9 +59,15 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 				return err
 			}
 		}
+		for _, s := range lines {
+			if err := enc.Encode(map[string]settlementJSON{"settlement_line": toSettlementJSON(s)}); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	printTrace(env.Stdout, key, ms)
+	printSettlements(env.Stdout, lines)
 	if len(ms) == 0 {
 		return fmt.Errorf("no movement of %s in %s", key, cfg.Store)
 	}
@@ -87,24 +95,99 @@ func traceKey(s string, isKey bool) (key string, prefix bool, err error) {
 }
 
 // traceLedger asks the running agent, or reads the ledger file when no
-// agent runs.
-func traceLedger(cfg Config, key string, prefix bool, limit int) ([]agent.Movement, error) {
+// agent runs, for the movements of key and the settlement lines that bill
+// them.
+func traceLedger(cfg Config, key string, prefix bool, limit int) ([]agent.Movement, []master.Settlement, error) {
 	resp, err := askAgent(cfg.SocketPath(), controlRequest{Op: "trace", Key: key, Prefix: prefix, Limit: limit})
 	if err == nil {
-		return resp.Movements, nil
+		return resp.Movements, resp.Settlements, nil
 	}
 	if !errors.Is(err, errNoAgent) {
-		return nil, err
+		return nil, nil, err
 	}
 	l, err := bolt.OpenReadOnly(cfg.Store, 2*time.Second)
 	if err != nil {
 		if errors.Is(err, bolt.ErrLocked) {
-			return nil, fmt.Errorf("ledger %s is held by a running agent whose control socket %s does not answer: %w", cfg.Store, cfg.SocketPath(), err)
+			return nil, nil, fmt.Errorf("ledger %s is held by a running agent whose control socket %s does not answer: %w", cfg.Store, cfg.SocketPath(), err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer l.Close()
-	return traceMovements(context.Background(), l, key, prefix, limit)
+	ms, err := traceMovements(context.Background(), l, key, prefix, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st master.Store
+	if err := loadMaster(l, &st); err != nil {
+		return nil, nil, err
+	}
+	return ms, settlementsFor(st.Load(), ms), nil
+}
+
+// settlementsFor returns the settlement lines that bill the uses among
+// ms: lines naming the item, and lines naming its GTIN (and lot) in the
+// use's case. Each line once, in the order met.
+func settlementsFor(d *master.Data, ms []agent.Movement) []master.Settlement {
+	var out []master.Settlement
+	seen := map[string]bool{}
+	add := func(s master.Settlement) {
+		if !seen[s.ID] {
+			seen[s.ID] = true
+			out = append(out, s)
+		}
+	}
+	for _, m := range ms {
+		if m.Kind != agent.KindUse || m.Decision == agent.DecisionBlocked {
+			continue
+		}
+		for _, s := range d.SettlementsForItem(m.Item) {
+			add(s)
+		}
+		if m.Case == "" {
+			continue
+		}
+		for _, s := range d.SettlementsFor(m.Case) {
+			if s.Item == "" && s.GTIN == m.GTIN && (s.Lot == "" || s.Lot == m.Lot) {
+				add(s)
+			}
+		}
+	}
+	return out
+}
+
+// settlementJSON is a settlement line as trace --json prints it.
+type settlementJSON struct {
+	ID            string `json:"id"`
+	Case          string `json:"case"`
+	Patient       string `json:"patient"`
+	InsuranceCode string `json:"insurance_code,omitempty"`
+	Item          string `json:"item,omitempty"`
+	GTIN          string `json:"gtin,omitempty"`
+	Lot           string `json:"lot,omitempty"`
+	Quantity      int    `json:"quantity"`
+	Amount        string `json:"amount"`
+}
+
+func toSettlementJSON(s master.Settlement) settlementJSON {
+	return settlementJSON{ID: s.ID, Case: s.Case, Patient: s.Patient, InsuranceCode: s.InsuranceCode,
+		Item: s.Item, GTIN: s.GTIN, Lot: s.Lot, Quantity: s.Quantity, Amount: s.Amount.String()}
+}
+
+func printSettlements(w io.Writer, lines []master.Settlement) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "settlement line(s): %d\n", len(lines))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCASE\tPATIENT\tINSURANCE CODE\tBILLED\tQTY\tAMOUNT")
+	for _, s := range lines {
+		what := s.Item
+		if what == "" {
+			what = s.GTIN + " lot " + dash(s.Lot)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Case, s.Patient, dash(s.InsuranceCode), what, s.Quantity, s.Amount)
+	}
+	tw.Flush()
 }
 
 // tracer is what a trace needs of a ledger.
