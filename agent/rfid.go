@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/udi-edge/udi-edge/agent/presence"
@@ -33,6 +34,12 @@ type Presence struct {
 	Answer func(o Outcome)
 	// Log receives one line per outcome.
 	Log *slog.Logger
+	// Decide, if set, runs the point-of-use checks on each item taken from
+	// a cabinet (an issue movement): an expired, recalled or quarantined
+	// item picked for a case is flagged at once. The removal has happened,
+	// so the checks can only warn: a decision to block is recorded as a
+	// warning, with its reasons and flags.
+	Decide func(m Movement, openCase bool) Decision
 
 	wg sync.WaitGroup
 }
@@ -90,17 +97,34 @@ func (p *Presence) Movement(ctx context.Context, ev presence.Event, raw []byte) 
 // through Answer.
 func (p *Presence) Handle(ctx context.Context, ev presence.Event, raw []byte) {
 	m := p.Movement(ctx, ev, raw)
+	if p.Decide != nil && m.Kind == KindIssue && m.Reason != UnknownTag {
+		d := p.Decide(m, true)
+		if d.Outcome == DecisionBlocked {
+			d.Outcome = DecisionWarned
+		}
+		if d.Outcome != DecisionAccepted && d.Outcome != "" {
+			m.Decision, m.Flags = d.Outcome, append(m.Flags, d.Flags...)
+			m.Reason = strings.TrimPrefix(m.Reason+"; "+strings.Join(d.Reasons, "; "), "; ")
+		}
+	}
 	p.wg.Add(1)
 	p.Ledger.Submit(m, func(got Movement, err error) {
 		defer p.wg.Done()
 		o := Outcome{Verdict: VerdictAccepted, Movement: got}
-		if err != nil {
+		switch {
+		case err != nil:
 			o = Outcome{Verdict: VerdictFailed, Movement: m, Err: err}
+		case got.Decision == DecisionWarned || got.Decision == DecisionPending:
+			o.Verdict = VerdictWarned
 		}
 		if p.Log != nil {
-			if err != nil {
+			switch {
+			case err != nil:
 				p.Log.Error("tag movement not recorded", "zone", ev.Zone, "kind", string(m.Kind), "err", err)
-			} else {
+			case o.Verdict == VerdictWarned:
+				p.Log.Warn("tag movement needs attention", "zone", ev.Zone, "location", got.Location, "kind", string(got.Kind),
+					"seq", got.Seq, "item", got.Item, "note", got.Reason)
+			default:
 				p.Log.Info("tag movement", "zone", ev.Zone, "location", got.Location, "kind", string(got.Kind),
 					"seq", got.Seq, "item", got.Item, "note", got.Reason)
 			}

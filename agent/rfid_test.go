@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,5 +51,43 @@ func TestPresenceMovements(t *testing.T) {
 	p.Wait()
 	if len(got) != 1 || got[0].Verdict != agent.VerdictAccepted || got[0].Movement.Seq != 2 {
 		t.Fatalf("outcomes %+v", got)
+	}
+}
+
+// TestPresenceRemovalChecked: an item taken from a cabinet goes through
+// the checks; a decision to block becomes a warning (the item is gone
+// already), recorded with its reasons and flags, and only removals are
+// checked.
+func TestPresenceRemovalChecked(t *testing.T) {
+	l := &memLedger{}
+	const known = "(01)09520123456788(21)77"
+	l.ms = append(l.ms, agent.Movement{Seq: 1, Kind: agent.KindReceive, Item: known})
+	var checked []agent.Kind
+	var outs []agent.Outcome
+	var mu sync.Mutex
+	p := &agent.Presence{Ledger: l, Zones: map[string]agent.Zone{"cab1-s1": {Name: "cab1-s1", Location: "cabinet-1"}},
+		Decide: func(m agent.Movement, _ bool) agent.Decision {
+			checked = append(checked, m.Kind)
+			return agent.Decision{Outcome: agent.DecisionBlocked, Reasons: []string{"expired 2025-05-31"}, Flags: []string{"expired"}}
+		},
+		Answer: func(o agent.Outcome) { mu.Lock(); outs = append(outs, o); mu.Unlock() },
+	}
+	ctx := context.Background()
+	p.Handle(ctx, presence.Event{Kind: presence.Placed, Tag: known, Zone: "cab1-s1"}, nil)
+	p.Handle(ctx, presence.Event{Kind: presence.Removed, Tag: known, Zone: "cab1-s1", Rounds: 8}, nil)
+	p.Wait()
+	if !slices.Equal(checked, []agent.Kind{agent.KindIssue}) {
+		t.Fatalf("checked %v; want the removal only", checked)
+	}
+	ms := l.all()
+	got := ms[len(ms)-1]
+	if got.Kind != agent.KindIssue || got.Decision != agent.DecisionWarned || !slices.Equal(got.Flags, []string{"expired"}) ||
+		!strings.Contains(got.Reason, "after 8 inventory rounds; expired 2025-05-31") {
+		t.Fatalf("removal recorded as %+v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(outs) != 2 || outs[0].Verdict != agent.VerdictAccepted || outs[1].Verdict != agent.VerdictWarned {
+		t.Fatalf("outcomes %+v", outs)
 	}
 }

@@ -87,7 +87,7 @@ func (p *Patterns) claim(code string) (what, id string) {
 type stationContext struct {
 	patient, caseID string
 	actor           string
-	last            time.Time // last scan at the station
+	last            time.Time  // last scan at the station
 	next            Kind       // kind of the next item scan, set by a command
 	lastItem        Movement   // last item movement recorded, for cancel-last
 	held            []Movement // uses recorded with no case, oldest first

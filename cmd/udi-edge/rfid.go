@@ -321,7 +321,7 @@ func newRFID(cfg *Config, l agent.Ledger, in *agent.Ingest, log *slog.Logger, an
 	for _, z := range cfg.Zones {
 		zones[z.Name] = agent.Zone{Name: z.Name, Location: z.Location}
 	}
-	r.presence = &agent.Presence{Ledger: l, Zones: zones, Answer: answer, Log: log}
+	r.presence = &agent.Presence{Ledger: l, Zones: zones, Answer: answer, Log: log, Decide: in.Decide}
 	pc, err := cfg.presenceConfig()
 	if err != nil {
 		return nil, err
