@@ -1,8 +1,12 @@
 package bolt
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
 )
 
 // The benchmarks write to files under the test's temporary directory, on
@@ -131,5 +135,47 @@ func TestBenchSmall(t *testing.T) {
 			t.Errorf("%s: %v", r.Name, r.Value)
 		}
 		t.Log(r)
+	}
+}
+
+// TestBenchTrace runs the trace benchmark small: every traced item has its
+// four movements, and the figures are ordered as percentiles must be.
+func TestBenchTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trace.db")
+	items, err := BenchFillItems(path, 4000)
+	if err != nil || items != 1000 {
+		t.Fatalf("fill: %d items, %v", items, err)
+	}
+	p50, p99, base, err := BenchTrace(path, items, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p50 <= 0 || p99 < p50 || base <= 0 {
+		t.Fatalf("p50 %v p99 %v baseline %v", p50, p99, base)
+	}
+	// The uses came in no particular order: an item's use is not next to
+	// its receipt.
+	l, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	far := 0
+	for i := range 100 {
+		ms, err := l.Trace(context.Background(), BenchItemKey(i))
+		if err != nil || len(ms) != 4 {
+			t.Fatalf("item %d: %d movements, %v", i, len(ms), err)
+		}
+		for j, k := range []agent.Kind{agent.KindReceive, agent.KindStock, agent.KindIssue, agent.KindUse} {
+			if ms[j].Kind != k {
+				t.Fatalf("item %d movement %d is %s, want %s", i, j, ms[j].Kind, k)
+			}
+		}
+		if ms[3].Seq-ms[0].Seq > 3000+1 {
+			far++
+		}
+	}
+	if far == 0 {
+		t.Error("every item's use lies right after its receipt: the fill does not scatter")
 	}
 }

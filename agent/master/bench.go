@@ -25,6 +25,19 @@ const (
 	GoalLoad = time.Second
 )
 
+// Synthetic is synthetic for benchmarks outside this package: a
+// products-entry catalogue with recalledLots recalled lots, plus the
+// given catalogue entries.
+func Synthetic(products, recalledLots int, more ...CatalogueEntry) (*Data, error) {
+	d, err := synthetic(products, recalledLots)
+	if err != nil || len(more) == 0 {
+		return d, err
+	}
+	s := d.Sets()
+	s.Catalogue = append(s.Catalogue, more...)
+	return Build(d.Version, s)
+}
+
 // synthetic builds a set of products catalogue entries under a
 // fictitious GS1 China company prefix, with recalledLots recalled lots
 // (five per recall), as many approved and on-hold lot statuses, and one

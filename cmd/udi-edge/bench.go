@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -29,12 +32,13 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	naiveN := fs.Int("naive-scans", 2000, "scans in the one-transaction-per-scan run")
 	rate := fs.Float64("rate", 1000, "scans per second in the latency run")
 	dur := fs.Duration("latency-for", 5*time.Second, "length of the latency run")
+	traceN := fs.Int("trace-movements", bolt.GoalTraceMovements, "movements in the ledger of the trace and decision runs (0 skips them)")
 	asJSON := fs.Bool("json", false, "print figures as JSON lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n < 1000 || *naiveN < 10 || *rate <= 0 || *dur <= 0 {
-		return usagef("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive")
+	if *n < 1000 || *naiveN < 10 || *rate <= 0 || *dur <= 0 || (*traceN != 0 && *traceN < 4000) {
+		return usagef("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive, --trace-movements 0 or at least 4000")
 	}
 	d := *dir
 	if d == "" {
@@ -45,7 +49,7 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 		defer os.RemoveAll(tmp)
 		d = tmp
 	}
-	figs, err := RunBench(ctx, d, BenchParams{Scans: *n, NaiveScans: *naiveN, Rate: *rate, LatencyFor: *dur})
+	figs, err := RunBench(ctx, d, BenchParams{Scans: *n, NaiveScans: *naiveN, Rate: *rate, LatencyFor: *dur, TraceMovements: *traceN})
 	if err != nil {
 		return err
 	}
@@ -64,6 +68,9 @@ type BenchParams struct {
 	NaiveScans int
 	Rate       float64
 	LatencyFor time.Duration
+	// TraceMovements sizes the ledger of the trace and decision runs; 0
+	// skips them.
+	TraceMovements int
 }
 
 // Figure is one measured figure, with the ceiling it is compared with.
@@ -156,7 +163,95 @@ func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) 
 				master.GoalCatalogue, master.GoalRecalledLots, float64(dp50)/float64(time.Microsecond)),
 			Goal: "<= 5000 us", Met: dp99 <= master.GoalDecisionP99},
 	}
+	if p.TraceMovements > 0 {
+		more, err := benchTraceAndDecide(filepath.Join(dir, "trace.db"), p.TraceMovements, dp99)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, more...)
+	}
 	return figs, nil
+}
+
+// benchTraceAndDecide fills a ledger of n movements, then times the trace
+// of one item and the whole point-of-use decision on a use scan (the
+// checks as the agent runs them: master data lookups and the item's
+// history from the ledger), beside the floors measured in the same run: a
+// bare bbolt lookup of one movement, and lookupsP99, the master data
+// lookups alone.
+func benchTraceAndDecide(path string, n int, lookupsP99 time.Duration) ([]Figure, error) {
+	defer os.Remove(path)
+	fillStart := time.Now()
+	items, err := bolt.BenchFillItems(path, n)
+	if err != nil {
+		return nil, fmt.Errorf("trace: fill: %w", err)
+	}
+	fill := time.Since(fillStart)
+	const lookups = 10000
+	tp50, tp99, getP99, err := bolt.BenchTrace(path, items, lookups)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	dp50, dp99, err := benchDecisions(path, items, lookups)
+	if err != nil {
+		return nil, fmt.Errorf("decision: %w", err)
+	}
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	return []Figure{
+		{Name: "trace_p99", Value: us(tp99), Unit: "us",
+			Ceiling: fmt.Sprintf("one item's trace in a ledger of %d movements (%d items, filled in %s); p50 %.1f us; floor, one bare bbolt lookup of a movement in the same file: p99 %.1f us",
+				items*4, items, fill.Round(time.Second), us(tp50), us(getP99)),
+			Goal: "<= 1000 us", Met: tp99 <= bolt.GoalTraceP99},
+		{Name: "decision_p99", Value: us(dp99), Unit: "us",
+			Ceiling: fmt.Sprintf("whole point-of-use decision on a use scan: %d-item catalogue, %d recalled lots, the item's history from the %d-movement ledger; p50 %.1f us; the master data lookups alone: p99 %.1f us",
+				master.GoalCatalogue, master.GoalRecalledLots, items*4, us(dp50), us(lookupsP99)),
+			Goal: "<= 5000 us", Met: dp99 <= master.GoalDecisionP99},
+	}, nil
+}
+
+// benchDecisions runs the agent's point-of-use decision on use scans of
+// random items of the ledger at path, one by one, and returns the median
+// and 99th percentile of one decision.
+func benchDecisions(path string, items, n int) (p50, p99 time.Duration, err error) {
+	l, err := bolt.OpenReadOnly(path, time.Second)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer l.Close()
+	base := bolt.BenchMovement()
+	d, err := master.Synthetic(master.GoalCatalogue, master.GoalRecalledLots,
+		master.CatalogueEntry{GTIN: base.GTIN, Name: "hip stem", UnitPrice: 685000, HighValue: true, Tracking: master.TrackSerial})
+	if err != nil {
+		return 0, 0, err
+	}
+	var st master.Store
+	st.Replace(d)
+	decide, err := newDecider(ChecksConfig{}, &st, l, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return 0, 0, err
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	times := make([]time.Duration, n)
+	blocked := 0
+	for k := range times {
+		m := base
+		m.Item = bolt.BenchItemKey(r.IntN(items))
+		m.Serial = m.Item[len(m.Item)-len(base.Serial):]
+		m.Time = time.Now()
+		start := time.Now()
+		dec := decide(m, true)
+		times[k] = time.Since(start)
+		if dec.Outcome == agent.DecisionBlocked {
+			blocked++
+		}
+	}
+	// Every item of the ledger was used once already: each decision must
+	// have found that in the item's history.
+	if blocked != n {
+		return 0, 0, fmt.Errorf("%d of %d decisions blocked; every item was used before", blocked, n)
+	}
+	slices.Sort(times)
+	return times[n/2], times[min(n-1, n*99/100)], nil
 }
 
 func median(v []float64) float64 {

@@ -53,8 +53,8 @@ type controlResponse struct {
 	Movements []agent.Movement `json:"movements,omitempty"`
 	// Settlements are the settlement lines that bill the traced items.
 	Settlements []master.Settlement `json:"settlements,omitempty"`
-	Gateway   string           `json:"gateway,omitempty"`
-	LastSeq   uint64           `json:"last_seq,omitempty"`
+	Gateway     string              `json:"gateway,omitempty"`
+	LastSeq     uint64              `json:"last_seq,omitempty"`
 	// Scanners tells, for each configured scanner, whether its port is open.
 	Scanners map[string]bool `json:"scanners,omitempty"`
 	// Tags lists the tags present in a cabinet zone, for "inventory".
