@@ -1,0 +1,103 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/sync/central"
+)
+
+// DefaultBroker is the broker run and publish use without --broker.
+const DefaultBroker = "tcp://127.0.0.1:1883"
+
+// brokerFlags are the flags that connect to the broker.
+type brokerFlags struct {
+	brokers      []string
+	clientID     string
+	username     string
+	password     string
+	passwordFile string
+	ca           string
+	cert         string
+	key          string
+}
+
+func (f *brokerFlags) register(fs *pflag.FlagSet, defaultClientID string) {
+	fs.StringSliceVar(&f.brokers, "broker", []string{DefaultBroker}, "broker URL(s), tcp://HOST:1883 or ssl://HOST:8883 (repeat or comma-separate; tried in order)")
+	fs.StringVar(&f.clientID, "client-id", defaultClientID, "MQTT client id; must be stable and unique per instance")
+	fs.StringVar(&f.username, "username", "", "broker user name")
+	fs.StringVar(&f.password, "password", "", "broker password (prefer --password-file)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "file holding the broker password")
+	fs.StringVar(&f.ca, "ca", "", "PEM file of the CA that signed the broker's certificate (TLS; the server is always verified)")
+	fs.StringVar(&f.cert, "cert", "", "PEM client certificate, for brokers that require one (with --key)")
+	fs.StringVar(&f.key, "key", "", "PEM private key of --cert")
+}
+
+// config returns the MQTT configuration the flags describe.
+func (f *brokerFlags) config() (central.MQTTConfig, error) {
+	c := central.MQTTConfig{ClientID: f.clientID, Username: f.username, Password: f.password}
+	for _, b := range f.brokers {
+		if b = strings.TrimSpace(b); b != "" {
+			c.Brokers = append(c.Brokers, b)
+		}
+	}
+	if len(c.Brokers) == 0 {
+		return c, usagef("--broker: no broker URL")
+	}
+	if c.ClientID == "" {
+		return c, usagef("--client-id must not be empty")
+	}
+	if f.passwordFile != "" {
+		if f.password != "" {
+			return c, usagef("--password and --password-file exclude each other")
+		}
+		p, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return c, fmt.Errorf("--password-file: %w", err)
+		}
+		c.Password = strings.TrimRight(string(p), "\r\n")
+	}
+	if (f.cert == "") != (f.key == "") {
+		return c, usagef("--cert and --key go together")
+	}
+	if f.ca != "" || f.cert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.ca != "" {
+			pem, err := os.ReadFile(f.ca)
+			if err != nil {
+				return c, fmt.Errorf("--ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return c, fmt.Errorf("--ca %s: no PEM certificate in it", f.ca)
+			}
+		}
+		if f.cert != "" {
+			kp, err := tls.LoadX509KeyPair(f.cert, f.key)
+			if err != nil {
+				return c, fmt.Errorf("--cert/--key: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{kp}
+		}
+		c.TLS = tc
+	}
+	return c, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "host"
+	}
+	var b strings.Builder
+	for _, r := range h {
+		if r < 0x80 && (r == '-' || r == '.' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

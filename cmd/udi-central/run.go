@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/wire"
+)
+
+// Defaults of run.
+const (
+	DefaultStore = "udi-central.db"
+	DefaultHTTP  = "127.0.0.1:8380"
+)
+
+func runCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "run", "--site SITE [flags]",
+		"Run the central service: subscribe to the movements and status of every gateway of\n"+
+			"the sites, check each batch (record checksums, hash chain, continuity), store it\n"+
+			"durably, then publish the retained ack; ask for a resend after a gap or a bad record.\n"+
+			"Serves the HTTP API (GET /healthz, /v1/trace?code=KEY, /v1/gateways; POST /v1/master)\n"+
+			"on --http, which should be a loopback or otherwise protected address.\n"+
+			"Stops on SIGINT or SIGTERM.")
+	var bf brokerFlags
+	bf.register(fs, "udi-central-"+hostname())
+	sites := fs.StringSlice("site", nil, "site id(s) to serve (repeat or comma-separate); required")
+	store := fs.String("store", DefaultStore, "store file (bbolt), created with mode 0600")
+	httpAddr := fs.String("http", DefaultHTTP, `HTTP API address ("" for none)`)
+	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if len(*sites) == 0 {
+		return usagef("--site is required")
+	}
+	for _, s := range *sites {
+		if err := wire.ValidID(s); err != nil {
+			return usagef("--site: %v", err)
+		}
+	}
+	log, err := newLogger(env.Stderr, *level)
+	if err != nil {
+		return err
+	}
+	mc, err := bf.config()
+	if err != nil {
+		return err
+	}
+	mc.Logger = log
+
+	st, err := boltstore.Open(*store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	mq, err := central.NewMQTT(mc)
+	if err != nil {
+		return err
+	}
+	svc, err := central.NewService(central.Config{Sites: *sites, Store: st, Conn: mq, Shared: *shared, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(ctx); err != nil { // records the subscriptions: made on connect
+		return err
+	}
+	var srv *http.Server
+	if *httpAddr != "" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			_ = svc.Close()
+			return fmt.Errorf("--http: %w", err)
+		}
+		srv = &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		log.Info("http listening", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	log.Info("connecting to the broker", "brokers", mc.Brokers, "client_id", mc.ClientID, "store", *store)
+	go func() {
+		if err := mq.Connect(ctx); err != nil && ctx.Err() == nil {
+			log.Error("mqtt connect failed", "err", err)
+		}
+	}()
+
+	<-ctx.Done()
+	log.Info("stopping")
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	mq.Close() // no more batches
+	_ = svc.Close()
+	if err := st.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+)
+
+// sourceFlags say where trace and gateways read: the store file of a
+// stopped service, or the HTTP API of a running one.
+type sourceFlags struct {
+	store   string
+	httpURL string
+	timeout time.Duration
+}
+
+func (f *sourceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.store, "store", DefaultStore, "store file of a stopped service")
+	fs.StringVar(&f.httpURL, "http-url", "", "base URL of a running service's HTTP API (http://127.0.0.1:8380); used instead of --store")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the store's lock or the service's answer")
+}
+
+// openStore opens the store file read-only.
+func (f *sourceFlags) openStore() (*boltstore.Store, error) {
+	st, err := boltstore.OpenReadOnly(f.store, min(f.timeout, 2*time.Second))
+	if errors.Is(err, boltstore.ErrLocked) {
+		return nil, fmt.Errorf("%w: a running service holds it; ask it with --http-url", err)
+	}
+	return st, err
+}
+
+// getJSON GETs path of the service's API into v.
+func (f *sourceFlags) getJSON(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(f.httpURL, "/")+path, nil)
+	if err != nil {
+		return usagef("--http-url: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decodeAnswer(resp, v)
+}
+
+// decodeAnswer decodes a JSON answer of the API, or its error.
+func decodeAnswer(resp *http.Response, v any) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s: %s", resp.Status, e.Error)
+		}
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return json.Unmarshal(body, v)
+}
+
+func traceCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "trace", "[flags] KEY",
+		"Print every movement of one item across all gateways, oldest first. KEY is the item key as\n"+
+			"gateways store it ((01)GTIN(21)SERIAL for GS1, +LIC.../S... for HIBC) or an RFID tag key; a\n"+
+			"tag leads to the item it was commissioned to. Patient identifiers are shown only with\n"+
+			"--include-patient.")
+	var sf sourceFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "one JSON object per movement")
+	withPatient := fs.Bool("include-patient", false, "show patient identifiers")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) == "" {
+		return usagef("want exactly one KEY, got %d arguments", fs.NArg())
+	}
+	key := fs.Arg(0)
+	var ms []central.MovementJSON
+	if sf.httpURL != "" {
+		q := url.Values{"code": {key}}
+		if *withPatient {
+			q.Set("include_patient", "1")
+		}
+		var resp central.TraceResponse
+		if err := sf.getJSON(ctx, "/v1/trace?"+q.Encode(), &resp); err != nil {
+			return err
+		}
+		ms = resp.Movements
+	} else {
+		st, err := sf.openStore()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ts, err := central.Trace(ctx, st, key)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			ms = append(ms, central.NewMovementJSON(t, *withPatient))
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		for _, m := range ms {
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+	} else {
+		printTrace(env.Stdout, key, ms, *withPatient)
+	}
+	if len(ms) == 0 {
+		return fmt.Errorf("no movement of %s", key)
+	}
+	return nil
+}
+
+func printTrace(w io.Writer, key string, ms []central.MovementJSON, withPatient bool) {
+	fmt.Fprintf(w, "item %s: %d movement(s)\n", key, len(ms))
+	if len(ms) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "SITE\tGATEWAY/SEQ\tTIME\tKIND\tLOCATION\tFROM\tSTATION\tLOT\tEXPIRY\tCASE\tACTOR\tNOTE"
+	if withPatient {
+		head += "\tPATIENT"
+	}
+	fmt.Fprintln(tw, head)
+	for _, m := range ms {
+		when := m.Time
+		if t, err := time.Parse(time.RFC3339Nano, m.Time); err == nil {
+			when = t.Format("2006-01-02 15:04:05 MST")
+		}
+		note := m.Reason
+		if len(m.Flags) > 0 {
+			note = strings.TrimSpace("[" + strings.Join(m.Flags, " ") + "] " + note)
+		}
+		line := strings.Join([]string{m.Site, m.Gateway + "/" + strconv.FormatUint(m.Seq, 10), when, m.Kind,
+			dash(m.Location), dash(m.From), dash(m.Station), dash(m.Lot), dash(m.Expiry), dash(m.Case), dash(m.Actor), dash(note)}, "\t")
+		if withPatient {
+			line += "\t" + dash(m.Patient)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func gatewaysCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "gateways", "[flags]",
+		"List every gateway: its site, current ledger (created), the highest sequence number up to\n"+
+			"which the centre holds every movement, and, from a running service (--http-url), its\n"+
+			"online state, last batch and counters.")
+	var sf sourceFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	var gs []central.GatewayInfo
+	if sf.httpURL != "" {
+		var resp central.GatewaysResponse
+		if err := sf.getJSON(ctx, "/v1/gateways", &resp); err != nil {
+			return err
+		}
+		gs = resp.Gateways
+	} else {
+		st, err := sf.openStore()
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		heads, err := st.Ledgers(ctx)
+		if err != nil {
+			return err
+		}
+		gs = central.GatewaysFromLedgers(heads)
+	}
+	if *asJSON {
+		if gs == nil {
+			gs = []central.GatewayInfo{}
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(central.GatewaysResponse{Gateways: gs})
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SITE\tGATEWAY\tLEDGER CREATED\tSEQ\tLEDGERS\tSTATE\tLAST BATCH\tBATCHES\tSTORED\tDUPLICATES\tGAPS\tCHAIN ERRORS\tRESENDS")
+	for _, g := range gs {
+		last := "-"
+		if !g.LastSeen.IsZero() {
+			last = g.LastSeen.Format(time.RFC3339)
+		}
+		c := g.Counters
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n",
+			g.Site, g.Gateway, time.Unix(0, g.Created).UTC().Format(time.RFC3339), g.Seq, g.Ledgers, dash(g.State), last,
+			c.Batches, c.Stored, c.Duplicates, c.Gaps, c.ChainErrors, c.Resends)
+	}
+	return tw.Flush()
+}

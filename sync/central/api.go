@@ -1,0 +1,183 @@
+package central
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// MovementJSON is a movement as the HTTP API and the udi-central command
+// show it. Patient is filled only when asked for.
+type MovementJSON struct {
+	Site       string   `json:"site"`
+	Gateway    string   `json:"gateway"`
+	Created    int64    `json:"created"`
+	Seq        uint64   `json:"seq"`
+	Time       string   `json:"time"`
+	Kind       string   `json:"kind"`
+	Item       string   `json:"item,omitempty"`
+	GTIN       string   `json:"gtin,omitempty"`
+	Serial     string   `json:"serial,omitempty"`
+	Lot        string   `json:"lot,omitempty"`
+	Expiry     string   `json:"expiry,omitempty"`
+	Production string   `json:"production,omitempty"`
+	Location   string   `json:"location,omitempty"`
+	From       string   `json:"from,omitempty"`
+	Station    string   `json:"station,omitempty"`
+	Antenna    int      `json:"antenna,omitempty"`
+	Symbology  string   `json:"symbology,omitempty"`
+	RawHex     string   `json:"raw_hex,omitempty"`
+	Tag        string   `json:"tag,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	Actor      string   `json:"actor,omitempty"`
+	Case       string   `json:"case,omitempty"`
+	Patient    string   `json:"patient,omitempty"`
+	Settlement string   `json:"settlement,omitempty"`
+	Decision   string   `json:"decision,omitempty"`
+	Flags      []string `json:"flags,omitempty"`
+	PrevHash   string   `json:"prev_hash"`
+	Hash       string   `json:"hash"`
+}
+
+// NewMovementJSON returns t as JSON shows it; the patient only when
+// withPatient is set.
+func NewMovementJSON(t Traced, withPatient bool) MovementJSON {
+	m := &t.Movement
+	j := MovementJSON{
+		Site: t.Site, Gateway: m.Gateway, Created: t.Created, Seq: m.Seq, Time: m.Time.Format(time.RFC3339Nano),
+		Kind: string(m.Kind), Item: m.Item, GTIN: m.GTIN, Serial: m.Serial, Lot: m.Lot, Expiry: m.Expiry,
+		Production: m.Production, Location: m.Location, From: m.From, Station: m.Station, Antenna: m.Antenna,
+		Symbology: m.Symbology, RawHex: hex.EncodeToString(m.Raw), Tag: m.Tag, Reason: m.Reason, Actor: m.Actor,
+		Case: m.Case, Settlement: m.Settlement, Decision: m.Decision, Flags: m.Flags,
+		PrevHash: hex.EncodeToString(m.PrevHash), Hash: hex.EncodeToString(m.Hash),
+	}
+	if withPatient {
+		j.Patient = m.Patient
+	}
+	return j
+}
+
+// TraceResponse is the body of GET /v1/trace.
+type TraceResponse struct {
+	Code      string         `json:"code"`
+	Movements []MovementJSON `json:"movements"`
+}
+
+// GatewaysResponse is the body of GET /v1/gateways.
+type GatewaysResponse struct {
+	Gateways []GatewayInfo `json:"gateways"`
+}
+
+// MasterResponse is the body of POST /v1/master.
+type MasterResponse struct {
+	Site    string `json:"site"`
+	Set     string `json:"set"`
+	Version uint64 `json:"version"`
+}
+
+// errorResponse is the body of every error answer.
+type errorResponse struct {
+	Error string `json:"error"`
+}
+
+// Handler returns the service's HTTP API:
+//
+//	GET  /healthz                       200 {"status":"ok"}, 503 when the MQTT connection is down
+//	GET  /v1/trace?code=KEY             the movements of an item or tag key across gateways, oldest first;
+//	                                    patient identifiers only with include_patient=1
+//	GET  /v1/gateways                   every gateway: site, current ledger, head, status, counters
+//	POST /v1/master?site=S&set=X&format=csv|json   body: the data; publishes it as the set's next version
+//
+// Answers are JSON; errors are {"error": "..."} with 400 for a bad
+// request, 404 for an unknown path, 502 when the broker did not take
+// master data, 500 otherwise.
+// It has no authentication: serve it on a loopback or otherwise protected
+// address.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /v1/trace", s.serveTrace)
+	mux.HandleFunc("GET /v1/gateways", s.serveGateways)
+	mux.HandleFunc("POST /v1/master", s.serveMaster)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no such resource: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, errorResponse{Error: err.Error()})
+}
+
+func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.conn.(interface{ Connected() bool }); ok && !c.Connected() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "mqtt disconnected"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Service) serveTrace(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	code := q.Get("code")
+	if code == "" {
+		writeError(w, http.StatusBadRequest, errors.New("missing parameter code: an item key such as (01)09506000134352(21)SN1, or a tag key"))
+		return
+	}
+	withPatient := q.Get("include_patient") == "1"
+	ts, err := Trace(r.Context(), s.store, code)
+	if err != nil {
+		s.log.Error("trace failed", "err", err)
+		writeError(w, http.StatusInternalServerError, errors.New("trace failed"))
+		return
+	}
+	resp := TraceResponse{Code: code, Movements: make([]MovementJSON, len(ts))}
+	for i, t := range ts {
+		resp.Movements[i] = NewMovementJSON(t, withPatient)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Service) serveGateways(w http.ResponseWriter, r *http.Request) {
+	gs, err := s.Gateways(r.Context())
+	if err != nil {
+		s.log.Error("listing gateways failed", "err", err)
+		writeError(w, http.StatusInternalServerError, errors.New("listing gateways failed"))
+		return
+	}
+	if gs == nil {
+		gs = []GatewayInfo{}
+	}
+	writeJSON(w, http.StatusOK, GatewaysResponse{Gateways: gs})
+}
+
+func (s *Service) serveMaster(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMasterSize+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
+		return
+	}
+	site, set := q.Get("site"), q.Get("set")
+	v, err := s.PublishMaster(r.Context(), site, set, q.Get("format"), data)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		writeError(w, http.StatusBadRequest, err)
+	case err != nil:
+		s.log.Error("master data not published", "site", site, "set", set, "err", err)
+		writeError(w, http.StatusBadGateway, err)
+	default:
+		writeJSON(w, http.StatusCreated, MasterResponse{Site: site, Set: set, Version: v})
+	}
+}

@@ -1,0 +1,99 @@
+// Package central is the reference central inventory service of udi-edge:
+// the centre's side of the sync protocol (sync/PROTOCOL.md). It receives
+// every gateway's movements over MQTT, checks them record by record and
+// link by link against the hash chain the gateway built, stores them
+// durably, and only then acknowledges them; it asks again for whatever is
+// missing or does not check, keeps per-gateway counters and the gateways'
+// online state, publishes master data, and answers traces of an item
+// across every gateway over a small HTTP JSON API.
+//
+// # Parts
+//
+//   - Store is where movements live, keyed by (gateway, created, seq):
+//     a ledger that a gateway re-created (a new created) is a new chain,
+//     never mixed with the old one. sync/central/boltstore implements it
+//     in one bbolt file; CheckAppend holds the rules every implementation
+//     applies inside its append transaction.
+//   - Service subscribes (QoS 1) to udi/v1/{site}/+/movements, or the
+//     shared subscription $share/udi-central/udi/v1/{site}/+/movements,
+//     and to udi/v1/{site}/+/status. Each batch is decoded (sync/wire),
+//     matched against its topic, every record checked with
+//     agent/record.Check and linked (PrevHash of seq = Hash of seq-1, the
+//     genesis hash of gateway and created for movement 1), appended, and
+//     then acknowledged with a retained ack of the highest contiguous
+//     sequence number and its hash. A gap, a bad record or a broken chain
+//     is answered with a resend from the next expected movement, at most
+//     once per gateway, ledger and expected movement until progress or
+//     Config.ResendTimeout. Batches of one gateway are handled by one
+//     worker in arrival order; different gateways in parallel.
+//   - Conn is the small MQTT interface the Service needs; MQTT implements
+//     it with paho (reconnecting, subscribing again on every connect).
+//   - PublishMaster publishes a master data file as the next version of
+//     its set (the version kept in the Store, so it increases across
+//     restarts), retained at QoS 1 on udi/v1/{site}/master/{set}.
+//   - Service.Handler serves GET /healthz, GET /v1/trace?code=KEY (patient
+//     identifiers only with include_patient=1), GET /v1/gateways and
+//     POST /v1/master.
+//
+// # Embedding
+//
+// cmd/udi-central wires these for production; another process (a demo, a
+// test) does the same in a few lines. Subscribe before connecting, so
+// that no message of a persistent session arrives before its handler,
+// and close in the reverse order:
+//
+//	st, err := boltstore.Open(path)
+//	mq, err := central.NewMQTT(central.MQTTConfig{Brokers: []string{"tcp://127.0.0.1:1883"}, ClientID: "udi-central-1"})
+//	svc, err := central.NewService(central.Config{Sites: []string{"st-marys"}, Store: st, Conn: mq, Logger: log})
+//	err = svc.Start(ctx)  // records the subscriptions
+//	err = mq.Connect(ctx) // subscribes, then batches flow
+//	http.ListenAndServe(addr, svc.Handler())
+//	...
+//	mq.Close(); svc.Close(); st.Close()
+//
+// With an embedded broker, any Conn will do: an adapter of two methods over
+// the broker's in-process client avoids the network altogether.
+//
+// # Scaling out
+//
+// One instance with a bbolt store serves a hospital. Past one machine:
+//
+//   - Several instances subscribe with the shared subscription
+//     (Config.Shared, udi-central run --shared) on a broker cluster
+//     (Mosquitto bridges, EMQX, HiveMQ): the broker deals each batch to
+//     one of them. Status is subscribed by every instance.
+//   - The Store moves to a real database shared by the instances. In
+//     PostgreSQL: a table movements (gateway, created, seq, prev_hash,
+//     hash, record bytea) with primary key (gateway, created, seq); a
+//     table ledgers (gateway, created, site, seq, hash) holding each
+//     ledger's head; a table items (key, gateway, created, seq) with an
+//     index on key for traces; a table master_versions (site, set,
+//     version). Append runs in one transaction that locks the ledger's
+//     head row (SELECT ... FOR UPDATE, or SERIALIZABLE isolation), applies
+//     CheckAppend against it, inserts the new movements with ON CONFLICT
+//     (gateway, created, seq) DO NOTHING and updates the head.
+//     NextMasterVersion is an UPDATE ... RETURNING.
+//
+// Per-gateway order still holds although a gateway's batches may reach
+// different instances in any order: an instance never trusts the head it
+// read before appending. The store's append, serialised per ledger,
+// accepts only movements that continue the head it holds (else ErrGap, and
+// that instance asks for a resend), compares any overlap hash by hash
+// (ErrConflict) and links the first new movement to the head's hash
+// (ErrChain); the unique key makes a duplicate delivery a no-op. So the
+// stored chain of each ledger is always contiguous from 1 and identical to
+// the gateway's, whichever instance stored which part. The retained ack
+// two instances publish may briefly step back (an older ack published
+// after a newer one); gateways never move their cursor back, and the next
+// ack corrects it.
+//
+// # What it must never do
+//
+//   - Acknowledge a movement before it is durably stored, or acknowledge a
+//     sequence number beyond the contiguous, checked head.
+//   - Store a movement that fails its checks, replace or delete a stored
+//     movement, or mix the chains of two ledgers of one gateway.
+//   - Log a movement's content: log lines carry ids, sequence numbers,
+//     counts and reasons, never an item's patient (nor any other field of
+//     a movement). The HTTP API shows patients only when asked.
+package central

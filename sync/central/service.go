@@ -1,0 +1,497 @@
+package central
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/udi-edge/udi-edge/sync/wire"
+)
+
+// Defaults of Config.
+const (
+	// DefaultWorkers is how many batches are checked and stored at once,
+	// each gateway's always by the same worker, in arrival order.
+	DefaultWorkers = 4
+	// DefaultQueue is how many batches wait for each worker before the
+	// MQTT client is held up.
+	DefaultQueue = 64
+	// DefaultResendTimeout is how long a resend request stands: within it
+	// the same request is not repeated to the same gateway.
+	DefaultResendTimeout = 30 * time.Second
+	// DefaultPublishTimeout bounds the wait for the broker to take an ack,
+	// a resend or master data.
+	DefaultPublishTimeout = 10 * time.Second
+)
+
+// Config configures a Service.
+type Config struct {
+	// Sites are the sites whose gateways the service serves; at least one.
+	Sites []string
+	// Store holds the movements; required. The Service does not close it.
+	Store Store
+	// Conn is the MQTT client; required. The Service does not close it.
+	Conn Conn
+	// Shared subscribes to movements with the shared subscription
+	// $share/udi-central/..., so that several instances share the load.
+	// Status is always subscribed by every instance.
+	Shared bool
+	// Workers, Queue, ResendTimeout and PublishTimeout default to the
+	// Default* constants when zero.
+	Workers, Queue                int
+	ResendTimeout, PublishTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger receives the service's log; nil discards it. No log line
+	// holds a movement's content.
+	Logger *slog.Logger
+}
+
+// Counters count what the service did for one gateway since it started.
+type Counters struct {
+	// Batches is the number of batches received.
+	Batches uint64 `json:"batches"`
+	// Stored is the number of movements newly stored.
+	Stored uint64 `json:"stored"`
+	// Duplicates is the number of batches whose movements were all held
+	// already (acknowledged again, nothing changed).
+	Duplicates uint64 `json:"duplicates"`
+	// Gaps is the number of batches that started beyond the next expected
+	// movement.
+	Gaps uint64 `json:"gaps"`
+	// ChainErrors is the number of batches with a bad record, a broken
+	// chain or a movement conflicting with a held one.
+	ChainErrors uint64 `json:"chain_errors"`
+	// Malformed is the number of batches that could not be decoded or did
+	// not match their topic or ledger.
+	Malformed uint64 `json:"malformed"`
+	// Acks and Resends are the numbers of acks and resend requests
+	// published.
+	Acks    uint64 `json:"acks"`
+	Resends uint64 `json:"resends"`
+	// ResendsSuppressed is the number of resend requests not published
+	// because the same one was outstanding.
+	ResendsSuppressed uint64 `json:"resends_suppressed"`
+}
+
+// GatewayInfo is what the service knows of one gateway: its current
+// ledger from the store, its state from its status, and its counters.
+type GatewayInfo struct {
+	// Gateway is the gateway's id; Site the site of its current ledger
+	// (or of its last message, for a gateway the store holds nothing of).
+	Gateway string `json:"gateway"`
+	Site    string `json:"site"`
+	// Created names the gateway's current ledger (the one created last);
+	// Seq is the highest sequence number up to which the centre holds
+	// every movement of it, Hash that movement's Hash in hex.
+	Created int64  `json:"created"`
+	Seq     uint64 `json:"seq"`
+	Hash    string `json:"hash,omitempty"`
+	// Ledgers is how many ledgers of the gateway the store holds (more
+	// than one when its ledger file was re-created).
+	Ledgers int `json:"ledgers"`
+	// LastSeen is when the service last received a batch from it; zero
+	// when none since the service started.
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// State is "online" or "offline" from the gateway's status, "" when no
+	// status was seen; StatusTime is the status's time.
+	State      string    `json:"state,omitempty"`
+	StatusTime time.Time `json:"status_time,omitzero"`
+	// LastSeq and AckedSeq are the gateway's own figures from its status.
+	LastSeq  uint64 `json:"last_seq,omitempty"`
+	AckedSeq uint64 `json:"acked_seq,omitempty"`
+	// Version is the gateway's software version from its status.
+	Version  string   `json:"version,omitempty"`
+	Counters Counters `json:"counters"`
+}
+
+// Service is the centre's side of the sync protocol: it receives the
+// gateways' batches, checks and stores them, acknowledges them, asks for
+// what is missing, tracks the gateways' status and publishes master data.
+type Service struct {
+	cfg   Config
+	store Store
+	conn  Conn
+	log   *slog.Logger
+	now   func() time.Time
+
+	ctx    context.Context // the service's life; ended by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	qmu     sync.RWMutex // guards queues against Close
+	queues  []chan job
+	started bool
+	closed  bool
+
+	mu       sync.Mutex
+	gateways map[string]*gatewayState
+}
+
+// job is one batch waiting for its worker.
+type job struct {
+	site, gateway string
+	payload       []byte
+}
+
+// gatewayState is the live state of one gateway.
+type gatewayState struct {
+	site     string
+	lastSeen time.Time
+	status   wire.Status
+	counters Counters
+	// resends holds the outstanding resend request per ledger (created).
+	resends map[int64]resend
+}
+
+type resend struct {
+	from uint64
+	at   time.Time
+}
+
+// NewService returns a Service for cfg, not started. It returns an error
+// wrapping ErrInvalid for a config without store, connection or valid
+// sites.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Conn == nil {
+		return nil, fmt.Errorf("%w: a service needs a store and an MQTT connection", ErrInvalid)
+	}
+	if len(cfg.Sites) == 0 {
+		return nil, fmt.Errorf("%w: no site", ErrInvalid)
+	}
+	for _, site := range cfg.Sites {
+		if err := wire.ValidID(site); err != nil {
+			return nil, fmt.Errorf("%w: site: %w", ErrInvalid, err)
+		}
+	}
+	cfg.Sites = slices.Compact(slices.Sorted(slices.Values(cfg.Sites)))
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	cfg.ResendTimeout = orDefault(cfg.ResendTimeout, DefaultResendTimeout)
+	cfg.PublishTimeout = orDefault(cfg.PublishTimeout, DefaultPublishTimeout)
+	s := &Service{cfg: cfg, store: cfg.Store, conn: cfg.Conn, log: cfg.Logger, now: cfg.Now, gateways: map[string]*gatewayState{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start starts the workers and subscribes to every site's movements and
+// status. Subscribe before connecting the Conn (see NewMQTT). It returns
+// the first subscription error; the service is then closed.
+func (s *Service) Start(ctx context.Context) error {
+	s.qmu.Lock()
+	if s.started || s.closed {
+		s.qmu.Unlock()
+		return fmt.Errorf("%w: service already started or closed", ErrInvalid)
+	}
+	s.started = true
+	s.queues = make([]chan job, s.cfg.Workers)
+	for i := range s.queues {
+		s.queues[i] = make(chan job, s.cfg.Queue)
+		s.wg.Add(1)
+		go s.work(s.queues[i])
+	}
+	s.qmu.Unlock()
+	for _, site := range s.cfg.Sites {
+		filter := wire.MovementsFilter(site)
+		if s.cfg.Shared {
+			filter = wire.SharedMovementsFilter(site)
+		}
+		if err := s.conn.Subscribe(ctx, filter, s.onMovements); err != nil {
+			s.Close()
+			return err
+		}
+		if err := s.conn.Subscribe(ctx, wire.StatusFilter(site), s.onStatus); err != nil {
+			s.Close()
+			return err
+		}
+	}
+	s.log.Info("central service started", "sites", s.cfg.Sites, "shared", s.cfg.Shared, "workers", s.cfg.Workers)
+	return nil
+}
+
+// Close stops taking batches, finishes the ones queued and stops the
+// workers. Close the Conn first, so that no batch arrives meanwhile; a
+// batch that arrives after Close is dropped (the gateway sends it again,
+// since it is never acknowledged). It is safe to call more than once.
+func (s *Service) Close() error {
+	s.qmu.Lock()
+	if s.closed {
+		s.qmu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, q := range s.queues {
+		close(q)
+	}
+	s.qmu.Unlock()
+	s.wg.Wait()
+	s.cancel()
+	return nil
+}
+
+// onMovements queues a batch for the worker of its gateway.
+func (s *Service) onMovements(topic string, payload []byte) {
+	site, gateway, leaf, err := wire.ParseTopic(topic)
+	if err != nil || leaf != wire.LeafMovements {
+		s.log.Warn("batch on an unexpected topic dropped", "topic", topic, "err", err)
+		return
+	}
+	h := fnv.New32a()
+	h.Write([]byte(gateway))
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
+	if s.closed {
+		s.log.Warn("batch dropped: service closed", "site", site, "gateway", gateway)
+		return
+	}
+	s.queues[h.Sum32()%uint32(len(s.queues))] <- job{site: site, gateway: gateway, payload: payload}
+}
+
+func (s *Service) work(q <-chan job) {
+	defer s.wg.Done()
+	for j := range q {
+		s.handleBatch(j)
+	}
+}
+
+// state returns the live state of gateway, creating it. Call with s.mu
+// held.
+func (s *Service) state(site, gateway string) *gatewayState {
+	g := s.gateways[gateway]
+	if g == nil {
+		g = &gatewayState{site: site, resends: map[int64]resend{}}
+		s.gateways[gateway] = g
+	}
+	return g
+}
+
+// count applies fn to gateway's counters.
+func (s *Service) count(site, gateway string, fn func(c *Counters)) {
+	s.mu.Lock()
+	fn(&s.state(site, gateway).counters)
+	s.mu.Unlock()
+}
+
+// handleBatch checks, stores, acknowledges and, where something is
+// missing, asks again for one batch.
+func (s *Service) handleBatch(j job) {
+	ctx := s.ctx
+	s.mu.Lock()
+	g := s.state(j.site, j.gateway)
+	g.counters.Batches++
+	g.lastSeen = s.now()
+	s.mu.Unlock()
+
+	b, err := wire.DecodeBatch(j.payload)
+	if err != nil {
+		s.count(j.site, j.gateway, func(c *Counters) { c.Malformed++ })
+		s.log.Warn("batch refused: malformed", "site", j.site, "gateway", j.gateway, "bytes", len(j.payload), "err", err)
+		return
+	}
+	if b.Gateway != j.gateway || b.Site != j.site {
+		s.count(j.site, j.gateway, func(c *Counters) { c.Malformed++ })
+		s.log.Warn("batch refused: header does not match topic", "site", j.site, "gateway", j.gateway,
+			"batch_site", b.Site, "batch_gateway", b.Gateway, "first", b.First)
+		return
+	}
+	head, err := s.store.Head(ctx, b.Gateway, b.Created)
+	if err != nil {
+		s.log.Error("batch not stored: reading the ledger's head failed", "gateway", b.Gateway, "created", b.Created, "err", err)
+		return
+	}
+	recs, cerr := checkBatch(b, head)
+	newHead, added := head, 0
+	if len(recs) > 0 {
+		newHead, added, err = s.store.Append(ctx, b.Site, b.Gateway, b.Created, recs)
+		var ce *CheckError
+		switch {
+		case errors.As(err, &ce):
+			cerr = ce
+		case err != nil:
+			s.log.Error("batch not stored", "gateway", b.Gateway, "created", b.Created, "first", b.First, "last", b.Last(), "err", err)
+			return // not acknowledged: the gateway sends it again
+		}
+	}
+	progress := newHead.Seq > head.Seq
+	s.count(b.Site, b.Gateway, func(c *Counters) {
+		c.Stored += uint64(added)
+		switch {
+		case cerr == nil:
+			if added == 0 {
+				c.Duplicates++
+			}
+		case errors.Is(cerr, ErrGap):
+			c.Gaps++
+		case errors.Is(cerr, ErrMismatch):
+			c.Malformed++
+		default:
+			c.ChainErrors++
+		}
+	})
+	if added > 0 {
+		s.log.Debug("movements stored", "gateway", b.Gateway, "created", b.Created, "added", added, "head", newHead.Seq)
+	}
+	if newHead.Seq > 0 && (cerr == nil || progress) {
+		s.ack(b.Site, newHead)
+	}
+	if cerr == nil {
+		return
+	}
+	level := slog.LevelWarn
+	if !errors.Is(cerr, ErrGap) {
+		level = slog.LevelError
+	}
+	s.log.Log(ctx, level, "batch refused", "gateway", b.Gateway, "created", b.Created, "first", b.First, "last", b.Last(),
+		"seq", cerr.Seq, "reason", cerr.Reason, "stored_to", newHead.Seq)
+	if errors.Is(cerr, ErrMismatch) {
+		return // sending it again cannot help
+	}
+	s.resend(b.Site, newHead, cerr.Reason, progress)
+}
+
+// ack publishes the retained ack of head.
+func (s *Service) ack(site string, head Head) {
+	p, err := wire.EncodeAck(wire.NewAck(head.Gateway, head.Created, head.Seq, head.Hash))
+	if err == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
+		err = s.conn.Publish(ctx, wire.AckTopic(site, head.Gateway), true, p)
+		cancel()
+	}
+	if err != nil {
+		s.log.Warn("ack not published", "gateway", head.Gateway, "created", head.Created, "seq", head.Seq, "err", err)
+		return
+	}
+	s.count(site, head.Gateway, func(c *Counters) { c.Acks++ })
+}
+
+// resend asks the gateway for everything after head, unless the same
+// request is outstanding: made less than ResendTimeout ago with no
+// progress since.
+func (s *Service) resend(site string, head Head, reason string, progress bool) {
+	from, now := head.Seq+1, s.now()
+	s.mu.Lock()
+	g := s.state(site, head.Gateway)
+	if r, ok := g.resends[head.Created]; ok && !progress && r.from == from && now.Sub(r.at) < s.cfg.ResendTimeout {
+		g.counters.ResendsSuppressed++
+		s.mu.Unlock()
+		return
+	}
+	g.resends[head.Created] = resend{from: from, at: now}
+	s.mu.Unlock()
+
+	if len(reason) > wire.MaxReasonLen {
+		reason = reason[:wire.MaxReasonLen]
+	}
+	p, err := wire.EncodeResend(wire.NewResend(head.Gateway, head.Created, from, reason))
+	if err == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
+		err = s.conn.Publish(ctx, wire.ResendTopic(site, head.Gateway), false, p)
+		cancel()
+	}
+	if err != nil {
+		s.mu.Lock()
+		delete(g.resends, head.Created) // not outstanding: the next batch may ask again
+		s.mu.Unlock()
+		s.log.Warn("resend not published", "gateway", head.Gateway, "created", head.Created, "from", from, "err", err)
+		return
+	}
+	s.count(site, head.Gateway, func(c *Counters) { c.Resends++ })
+	s.log.Info("resend requested", "gateway", head.Gateway, "created", head.Created, "from", from)
+}
+
+// onStatus records a gateway's status.
+func (s *Service) onStatus(topic string, payload []byte) {
+	site, gateway, leaf, err := wire.ParseTopic(topic)
+	if err != nil || leaf != wire.LeafStatus {
+		s.log.Warn("status on an unexpected topic ignored", "topic", topic, "err", err)
+		return
+	}
+	if len(payload) == 0 {
+		return // a cleared retained status
+	}
+	st, err := wire.DecodeStatus(payload)
+	if err != nil {
+		s.log.Warn("status refused: malformed", "site", site, "gateway", gateway, "err", err)
+		return
+	}
+	if st.Gateway != gateway || st.Site != site {
+		s.log.Warn("status refused: does not match its topic", "site", site, "gateway", gateway, "status_site", st.Site, "status_gateway", st.Gateway)
+		return
+	}
+	s.mu.Lock()
+	g := s.state(site, gateway)
+	changed := g.status.State != st.State
+	g.status = st
+	s.mu.Unlock()
+	if changed {
+		s.log.Info("gateway status", "site", site, "gateway", gateway, "state", st.State, "last_seq", st.LastSeq, "acked_seq", st.AckedSeq)
+	}
+}
+
+// GatewaysFromLedgers returns one GatewayInfo per gateway of heads (as
+// Store.Ledgers orders them): its current ledger, the one created last,
+// and how many ledgers it has. The live fields are left empty.
+func GatewaysFromLedgers(heads []Head) []GatewayInfo {
+	var out []GatewayInfo
+	for _, h := range heads {
+		if len(out) == 0 || out[len(out)-1].Gateway != h.Gateway {
+			out = append(out, GatewayInfo{Gateway: h.Gateway})
+		}
+		gi := &out[len(out)-1]
+		gi.Ledgers++
+		if gi.Ledgers == 1 || h.Created > gi.Created {
+			gi.Site, gi.Created, gi.Seq, gi.Hash = h.Site, h.Created, h.Seq, wire.HashHex(h.Hash)
+		}
+	}
+	return out
+}
+
+// Gateways returns every gateway the store holds movements of or the
+// service has heard from, ordered by site and gateway.
+func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
+	heads, err := s.store.Ledgers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := GatewaysFromLedgers(heads)
+	byID := make(map[string]int, len(res))
+	for i := range res {
+		byID[res[i].Gateway] = i
+	}
+	s.mu.Lock()
+	for id, g := range s.gateways {
+		i, ok := byID[id]
+		if !ok {
+			i = len(res)
+			res = append(res, GatewayInfo{Gateway: id, Site: g.site})
+		}
+		gi := &res[i]
+		gi.LastSeen, gi.Counters = g.lastSeen, g.counters
+		if g.status.State != "" {
+			gi.State, gi.StatusTime = g.status.State, g.status.Time
+			gi.LastSeq, gi.AckedSeq, gi.Version = g.status.LastSeq, g.status.AckedSeq, g.status.Version
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(res, func(a, b GatewayInfo) int {
+		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway))
+	})
+	return res, nil
+}
