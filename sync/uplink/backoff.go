@@ -1,0 +1,33 @@
+package uplink
+
+import "time"
+
+// backoff computes reconnect delays: exponential from min to max, with
+// full jitter (a uniform delay between 0 and the exponential ceiling).
+type backoff struct {
+	min, max time.Duration
+	attempt  int
+	// rand returns a uniform number in [0, n).
+	rand func(n int64) int64
+}
+
+// ceiling returns the exponential ceiling of the current attempt.
+func (b *backoff) ceiling() time.Duration {
+	d := b.min
+	for i := 0; i < b.attempt && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}
+
+// next returns the delay before the next attempt, and counts the attempt.
+func (b *backoff) next() time.Duration {
+	c := b.ceiling()
+	if b.attempt < 64 {
+		b.attempt++
+	}
+	return time.Duration(b.rand(int64(c) + 1))
+}
+
+// reset starts over after progress.
+func (b *backoff) reset() { b.attempt = 0 }

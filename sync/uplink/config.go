@@ -1,0 +1,145 @@
+package uplink
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/udi-edge/udi-edge/sync/wire"
+)
+
+// Defaults for Config.
+const (
+	// DefaultBatchBytes is the largest batch published, unless it holds one
+	// larger movement.
+	DefaultBatchBytes = 256 << 10
+	// DefaultBatchMax is the most movements in one batch.
+	DefaultBatchMax = 4096
+	// DefaultWindow is how many batches may await the centre's ack.
+	DefaultWindow = 8
+	// DefaultAckTimeout is how long the uplink waits for ack progress,
+	// with batches in flight, before it resends from its cursor.
+	DefaultAckTimeout = 30 * time.Second
+	// DefaultPublishTimeout is how long one publish may wait for its
+	// PUBACK before the connection is given up.
+	DefaultPublishTimeout = 10 * time.Second
+	// DefaultBackoffMin is the first reconnect delay's ceiling.
+	DefaultBackoffMin = 500 * time.Millisecond
+	// DefaultBackoffMax is the largest reconnect delay.
+	DefaultBackoffMax = 60 * time.Second
+)
+
+// Config configures an Uplink. Zero values take the Default* constants.
+type Config struct {
+	// Site is the gateway's site id. Required.
+	Site string
+	// Gateway is the gateway's id; it must be the ledger's. Required.
+	Gateway string
+	// BatchBytes bounds a batch's encoded size, unless the batch holds a
+	// single larger movement. At most wire.MaxBatchSize.
+	BatchBytes int
+	// BatchMax is the most movements in a batch, at most
+	// wire.MaxBatchCount.
+	BatchMax int
+	// Window is how many batches may be published and not yet
+	// acknowledged by the centre.
+	Window int
+	// AckTimeout is how long the uplink waits for the centre's ack to make
+	// progress while batches are in flight before it sends again from the
+	// cursor + 1.
+	AckTimeout time.Duration
+	// PublishTimeout is how long one publish may wait for the broker's
+	// PUBACK, and a subscription for its SUBACK; on timeout the connection
+	// is dropped and made anew.
+	PublishTimeout time.Duration
+	// BackoffMin and BackoffMax bound the delay before a reconnect: the
+	// ceiling doubles from BackoffMin to BackoffMax with every failure in
+	// a row, and the delay is uniform between 0 and the ceiling.
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// Clock is the time source; nil means the wall clock.
+	Clock Clock
+	// Rand draws the backoff jitter; nil means a random seed. It is used
+	// by Run's goroutine only.
+	Rand *rand.Rand
+	// Logger receives the uplink's log lines; nil discards them.
+	Logger *slog.Logger
+	// Apply applies master data: it is called, one call at a time, for
+	// each valid payload of a set whose version is higher than the one the
+	// gateway holds (see Held). It must check every row and store the set
+	// before using it; its error is logged and the version is not taken
+	// as held, so the set is tried again when it is next received. Nil
+	// means master data is not subscribed to.
+	Apply func(m wire.Master) error
+	// Held returns the version of set the gateway holds, 0 for none: what
+	// Apply stored before a restart. Nil means none at start; versions
+	// applied since are remembered either way. It is called from the same
+	// goroutine as Apply.
+	Held func(set string) uint64
+	// Version is the gateway's software version, for its status.
+	Version string
+}
+
+// withDefaults returns c with zero values replaced by the defaults.
+func (c Config) withDefaults() Config {
+	set := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	set(&c.BatchBytes, DefaultBatchBytes)
+	set(&c.BatchMax, DefaultBatchMax)
+	set(&c.Window, DefaultWindow)
+	setD(&c.AckTimeout, DefaultAckTimeout)
+	setD(&c.PublishTimeout, DefaultPublishTimeout)
+	setD(&c.BackoffMin, DefaultBackoffMin)
+	setD(&c.BackoffMax, DefaultBackoffMax)
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// minBatchBytes leaves room for a batch header and a few records.
+const minBatchBytes = 1 << 10
+
+// Validate returns a *ConfigError naming the first invalid field of c
+// after defaults.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(field, reason string) error { return &ConfigError{Field: field, Reason: reason} }
+	switch {
+	case wire.ValidID(c.Site) != nil:
+		return bad("Site", wire.ValidID(c.Site).Error())
+	case wire.ValidGateway(c.Gateway) != nil:
+		return bad("Gateway", wire.ValidGateway(c.Gateway).Error())
+	case c.BatchBytes < minBatchBytes || c.BatchBytes > wire.MaxBatchSize:
+		return bad("BatchBytes", "out of range 1 KiB to wire.MaxBatchSize")
+	case c.BatchMax < 1 || c.BatchMax > wire.MaxBatchCount:
+		return bad("BatchMax", "out of range 1 to 65535")
+	case c.Window < 1 || c.Window > 1024:
+		return bad("Window", "out of range 1 to 1024")
+	case c.AckTimeout < 0:
+		return bad("AckTimeout", "negative")
+	case c.PublishTimeout < 0:
+		return bad("PublishTimeout", "negative")
+	case c.BackoffMin < 0:
+		return bad("BackoffMin", "negative")
+	case c.BackoffMax < c.BackoffMin:
+		return bad("BackoffMax", "below BackoffMin")
+	case len(c.Version) > wire.MaxVersionLen:
+		return bad("Version", "longer than 64 bytes")
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error of this package wraps one of them; test for
+// them with errors.Is.
+var (
+	// ErrMalformed is wrapped by the error for a payload that is not well
+	// formed: truncated, trailing bytes, a field of the wrong type, out of
+	// range or missing, an unknown field.
+	ErrMalformed = errors.New("wire: malformed payload")
+
+	// ErrVersion is wrapped by the error for a payload whose version (the
+	// batch's version byte, a JSON payload's "v") this package does not know.
+	ErrVersion = errors.New("wire: unknown version")
+
+	// ErrChecksum is wrapped by the error for a payload whose checksum (a
+	// batch's CRC-32C, master data's SHA-256) does not match its content.
+	ErrChecksum = errors.New("wire: checksum mismatch")
+
+	// ErrTooLarge is wrapped by the error for a batch over MaxBatchSize or
+	// with more than MaxBatchCount movements.
+	ErrTooLarge = errors.New("wire: payload too large")
+
+	// ErrTopic is wrapped by the error for a topic that is not one of the
+	// protocol's.
+	ErrTopic = errors.New("wire: not a protocol topic")
+
+	// ErrID is wrapped by the error for an invalid site or gateway id or set
+	// name. See IDError.
+	ErrID = errors.New("wire: invalid id")
+)
+
+// FieldError reports a payload rejected because of one of its fields. It
+// wraps one of the sentinel errors.
+type FieldError struct {
+	// Payload is the kind of payload: "batch", "ack", "resend", "status",
+	// "master".
+	Payload string
+	// Field names the offending field as the protocol does ("v", "hash",
+	// "count", "record 3", ...).
+	Field string
+	// Reason says what is wrong with it.
+	Reason string
+	// Err is the sentinel the error wraps.
+	Err error
+}
+
+// Error implements error.
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("wire: %s field %s: %s", e.Payload, e.Field, e.Reason)
+}
+
+// Unwrap returns the sentinel error.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldErr(err error, payload, field, format string, args ...any) error {
+	return &FieldError{Payload: payload, Field: field, Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+// IDError reports an invalid site or gateway id, or set name. It wraps
+// ErrID.
+type IDError struct {
+	// What is "site", "gateway" or "set".
+	What string
+	// ID is the offending id, cut to 80 bytes.
+	ID string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error implements error.
+func (e *IDError) Error() string {
+	return fmt.Sprintf("wire: %s id %q: %s", e.What, e.ID, e.Reason)
+}
+
+// Unwrap returns ErrID.
+func (e *IDError) Unwrap() error { return ErrID }
+
+// TopicError reports a topic that is not one of the protocol's. It wraps
+// ErrTopic, and an *IDError when an id in it is invalid.
+type TopicError struct {
+	// Topic is the offending topic, cut to 200 bytes.
+	Topic string
+	// Reason says what is wrong with it.
+	Reason string
+	// Err is an *IDError, or nil.
+	Err error
+}
+
+// Error implements error.
+func (e *TopicError) Error() string {
+	return fmt.Sprintf("wire: topic %q: %s", e.Topic, e.Reason)
+}
+
+// Unwrap returns ErrTopic and, when set, the id error.
+func (e *TopicError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrTopic, e.Err}
+	}
+	return []error{ErrTopic}
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
