@@ -55,6 +55,9 @@ type Config struct {
 	Patterns PatternsConfig `json:"patterns"`
 	// Checks set which point-of-use checks block, warn or only record.
 	Checks ChecksConfig `json:"checks"`
+	// Sync connects the gateway to the central service; without brokers
+	// it works offline.
+	Sync SyncConfig `json:"sync"`
 }
 
 // PatternsConfig claims the plain codes that are not items: regular
@@ -471,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Checks.ExpiringDays < 0 {
 		return cfgErr("checks.expiring_days", "%d: want 0 or more", c.Checks.ExpiringDays)
+	}
+	if err := c.Sync.validate(c.Site); err != nil {
+		return err
 	}
 	return c.validateRFID()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
 // The control socket is a unix socket beside the ledger (mode 0600) through
@@ -57,6 +58,8 @@ type controlResponse struct {
 	LastSeq     uint64              `json:"last_seq,omitempty"`
 	// Scanners tells, for each configured scanner, whether its port is open.
 	Scanners map[string]bool `json:"scanners,omitempty"`
+	// Sync reports the uplink to the central service, when one runs.
+	Sync *uplink.Stats `json:"sync,omitempty"`
 	// Tags lists the tags present in a cabinet zone, for "inventory".
 	Tags []string `json:"tags,omitempty"`
 	// Written and Skipped count an export's events and the movements that
@@ -75,6 +78,7 @@ type ControlServer struct {
 	ln     net.Listener
 	ledger *bolt.Ledger
 	master *master.Store
+	uplink *uplink.Uplink
 	cfg    Config
 	status func() map[string]bool
 	// door, if set, relays a cabinet door's state to the presence tracker.
@@ -182,6 +186,10 @@ func (s *ControlServer) handle(c net.Conn) {
 			resp.Gateway, resp.LastSeq = s.ledger.Gateway(), s.ledger.LastSeq()
 			if s.status != nil {
 				resp.Scanners = s.status()
+			}
+			if s.uplink != nil {
+				st := s.uplink.Stats()
+				resp.Sync = &st
 			}
 		default:
 			err = fmt.Errorf("unknown op %q", req.Op)

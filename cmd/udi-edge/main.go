@@ -148,6 +148,7 @@ type configFlags struct {
 	gateway  string
 	socket   string
 	scanners []string
+	brokers  []string
 }
 
 func (f *configFlags) register(fs *pflag.FlagSet, withScanners bool) {
@@ -157,6 +158,7 @@ func (f *configFlags) register(fs *pflag.FlagSet, withScanners bool) {
 	fs.StringVar(&f.gateway, "gateway", "", "gateway id")
 	fs.StringVar(&f.socket, "socket", "", "control socket (default: the ledger path + .sock)")
 	if withScanners {
+		fs.StringArrayVar(&f.brokers, "broker", nil, "MQTT broker URL of the central service (repeatable; replaces sync.brokers)")
 		fs.StringArrayVar(&f.scanners, "scanner", nil,
 			"a scanner: id=ID,device=PATH,baud=9600,data_bits=8,parity=none,stop_bits=1,suffix=CR,location=LOC,kind=use\n(repeat for more; merges into the file's scanner with that id)")
 	}
@@ -181,6 +183,9 @@ func (f *configFlags) load() (Config, error) {
 	}
 	if f.socket != "" {
 		c.Socket = f.socket
+	}
+	if len(f.brokers) > 0 {
+		c.Sync.Brokers = f.brokers
 	}
 	for _, s := range f.scanners {
 		if err := c.applyScannerFlag(s); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/reader/barcode"
+	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
 func runCmd(ctx context.Context, env *Env, args []string) error {
@@ -78,6 +79,7 @@ type Agent struct {
 	control  *ControlServer
 	rfid     *rfid
 	master   master.Store
+	uplink   *uplink.Uplink
 	wg       sync.WaitGroup
 }
 
@@ -164,6 +166,15 @@ func (a *Agent) Open() error {
 		return err
 	}
 	a.control.master = &a.master
+	if a.Config.Sync.enabled() {
+		a.uplink, err = newUplink(a.Config, l, &a.master, a.Log.With("component", "sync"))
+		if err != nil {
+			a.control.Close()
+			l.Close()
+			return err
+		}
+		a.control.uplink = a.uplink
+	}
 	return nil
 }
 
@@ -234,6 +245,13 @@ func (a *Agent) Run(ctx context.Context) error {
 					}
 				}
 			}
+		}()
+	}
+	if a.uplink != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.runUplink(ctx)
 		}()
 	}
 	var rfidDone sync.WaitGroup
