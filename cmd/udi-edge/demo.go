@@ -25,7 +25,10 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 			"is taken out and used in OR 3; the items' traces are printed. Then an OR morning: a\n"+
 			"case opens by wristband, implants are checked (accepted, expired and blocked, imported\n"+
 			"and pending a justification), settlements arrive, reconcile and anomalies print,\n"+
-			"verify passes and a tampered copy fails it. No hardware, no services.")
+			"verify passes and a tampered copy fails it. The gateway starts offline; an embedded\n"+
+			"MQTT broker and the central service (udi-central) run in process, come up, go down\n"+
+			"and come back: everything recorded offline reaches the centre, whose trace of the hip\n"+
+			"stem matches the gateway's. No hardware, no external services.")
 	keep := fs.String("dir", "", "keep the demo's ledger in this directory instead of a temporary one")
 	verbose := fs.Bool("verbose", false, "show the agent's log on stderr")
 	if err := parse(fs, args); err != nil {
@@ -124,6 +127,16 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	cfg.Presence.MissRounds = 5
 	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`, Case: `^CASE-(\S+)$`, Justification: `^JUST-(\w+)$`,
 		Commands: map[string]string{"CMD-CLOSE-CASE": "close-case"}}
+	// The central service, behind an embedded broker that is not up yet:
+	// the gateway starts offline.
+	brokerAddr, err := freeLoopback()
+	if err != nil {
+		return err
+	}
+	broker := &demoBroker{addr: brokerAddr}
+	defer broker.stop()
+	// Short timeouts: a demo has no patience for production defaults.
+	cfg.Sync = SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: Duration(500 * time.Millisecond), AckTimeout: Duration(2 * time.Second)}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -155,7 +168,9 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 
 	fmt.Fprintf(out, "udi-edge demo: gateway %s, ledger %s\n", cfg.Gateway, cfg.Store)
 	fmt.Fprintf(out, "scanners: desk-1 (warehouse, receive) on %s; or3-1 (OR-3, use) on %s\n", desk.slave.Name(), or3.slave.Name())
-	fmt.Fprintf(out, "RFID: cab-1, a simulated Mercury M6e Nano on %s, antennas 1-2 = cabinet-1 shelves\n\n", cab.Path())
+	fmt.Fprintf(out, "RFID: cab-1, a simulated Mercury M6e Nano on %s, antennas 1-2 = cabinet-1 shelves\n", cab.Path())
+	fmt.Fprintf(out, "sync: the central service (udi-central) behind an MQTT broker at tcp://%s, not reachable yet:\n"+
+		"      the gateway records everything in its ledger and delivers it when the link comes up\n\n", brokerAddr)
 
 	implant := "]d2" + "0109520123456788" + "17280531" + "1021A-77" + "\x1d" + "2100042"
 	hibcBody := "+H123ORTHO551/$$3281130LOT8812/SSN000193"
@@ -197,6 +212,25 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		}
 	}
 
+	if a.uplink == nil {
+		return errNoSync
+	}
+	fmt.Fprintf(out, "\n--- the hospital network comes up: the broker and udi-central start ---\n")
+	if err := broker.start(); err != nil {
+		return err
+	}
+	centre, err := startDemoCentre(ctx, dir, brokerAddr, cfg.Site, log)
+	if err != nil {
+		return err
+	}
+	defer centre.close()
+	if err := waitSynced(ctx, a, centre); err != nil {
+		return err
+	}
+	st := a.uplink.Stats()
+	fmt.Fprintf(out, "sync    the %d movements recorded offline reach the centre in %d batch(es); the centre checks each hash,\n"+
+		"        stores them and acknowledges movement %d; the gateway's sync cursor moves to %d\n", st.LastSeq, st.Batches, st.Acked, st.Acked)
+
 	taken, err := demoCabinet(ctx, out, a, world, items, desk, or3, tagOutcomes, outcomes)
 	if err != nil {
 		return err
@@ -214,7 +248,26 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		fmt.Fprintf(out, "\n$ udi-edge trace '%s'\n", in)
 		printTrace(out, key, ms)
 	}
+	if err := waitSynced(ctx, a, centre); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n--- the network goes down (the broker stops); OR 3 works on, offline ---\n")
+	broker.stop()
+	offlineFrom := a.Ledger().LastSeq()
 	if err := demoORMorning(ctx, out, a, dir, or3, outcomes); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n--- the network is back ---\n")
+	if err := broker.start(); err != nil {
+		return err
+	}
+	if err := waitSynced(ctx, a, centre); err != nil {
+		return err
+	}
+	st = a.uplink.Stats()
+	fmt.Fprintf(out, "sync    the gateway reconnects and sends movements %d to %d, recorded while offline; acknowledged up to %d\n",
+		offlineFrom+1, st.LastSeq, st.Acked)
+	if err := demoCentreTrace(ctx, out, a, centre, "(01)09520123456788(21)00042"); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nledger: %d movement(s) on disk in %s\n", a.Ledger().LastSeq(), cfg.Store)

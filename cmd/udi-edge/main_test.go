@@ -198,6 +198,13 @@ func TestDemo(t *testing.T) {
 		"insurance-code-mismatch",
 		"billed-never-scanned",
 		"used-not-billed",
+		"not reachable yet",
+		"sync    the 6 movements recorded offline reach the centre",
+		"the gateway's sync cursor moves to 6",
+		"--- the network goes down",
+		"sync    the gateway reconnects and sends movements 33 to 39, recorded while offline; acknowledged up to 39",
+		"$ udi-central trace '(01)09520123456788(21)00042'",
+		"the centre's trace matches the gateway's: 2 movements, same sequence numbers and hashes",
 		"intact: ",
 		"NOT INTACT: movement 35 changed",
 	} {
