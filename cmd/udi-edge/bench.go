@@ -26,19 +26,23 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 		"Measure the ingest workload on this machine's disk: scans -> parsed -> movements ->\n"+
 			"fsynced ledger, beside two ceilings measured in the same run: raw bbolt puts of the\n"+
 			"same record size in large transactions, and one transaction per scan. Then the\n"+
-			"scan-to-durable latency at a paced rate. Run it on a gateway to judge its disk.")
+			"scan-to-durable latency at a paced rate, the RFID read pipeline, chain verification,\n"+
+			"trace and point-of-use decisions in a large ledger, and the drain of a backlog to a\n"+
+			"real Mosquitto (needs the mosquitto binary) and udi-central beside raw paho publishing.\n"+
+			"Run it on a gateway to judge its disk.")
 	dir := fs.String("dir", "", "directory for the benchmark files (default: a temporary directory)")
 	n := fs.Int("scans", 200000, "scans in the throughput runs")
 	naiveN := fs.Int("naive-scans", 2000, "scans in the one-transaction-per-scan run")
 	rate := fs.Float64("rate", 1000, "scans per second in the latency run")
 	dur := fs.Duration("latency-for", 5*time.Second, "length of the latency run")
 	traceN := fs.Int("trace-movements", bolt.GoalTraceMovements, "movements in the ledger of the trace and decision runs (0 skips them)")
+	drainN := fs.Int("drain", 1_000_000, "queued movements drained to a real Mosquitto and udi-central (0 skips the sync runs)")
 	asJSON := fs.Bool("json", false, "print figures as JSON lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n < 1000 || *naiveN < 10 || *rate <= 0 || *dur <= 0 || (*traceN != 0 && *traceN < 4000) {
-		return usagef("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive, --trace-movements 0 or at least 4000")
+	if *n < 1000 || *naiveN < 10 || *rate <= 0 || *dur <= 0 || (*traceN != 0 && *traceN < 4000) || (*drainN != 0 && *drainN < 4000) {
+		return usagef("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive, --trace-movements and --drain 0 or at least 4000")
 	}
 	d := *dir
 	if d == "" {
@@ -49,7 +53,7 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 		defer os.RemoveAll(tmp)
 		d = tmp
 	}
-	figs, err := RunBench(ctx, d, BenchParams{Scans: *n, NaiveScans: *naiveN, Rate: *rate, LatencyFor: *dur, TraceMovements: *traceN})
+	figs, err := RunBench(ctx, d, BenchParams{Scans: *n, NaiveScans: *naiveN, Rate: *rate, LatencyFor: *dur, TraceMovements: *traceN, Drain: *drainN})
 	if err != nil {
 		return err
 	}
@@ -71,6 +75,8 @@ type BenchParams struct {
 	// TraceMovements sizes the ledger of the trace and decision runs; 0
 	// skips them.
 	TraceMovements int
+	// Drain is the backlog drained to a real Mosquitto; 0 skips it.
+	Drain int
 }
 
 // Figure is one measured figure, with the ceiling it is compared with.
@@ -165,6 +171,13 @@ func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) 
 	}
 	if p.TraceMovements > 0 {
 		more, err := benchTraceAndDecide(filepath.Join(dir, "trace.db"), p.TraceMovements, dp99)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, more...)
+	}
+	if p.Drain > 0 {
+		more, err := benchSync(ctx, dir, p.Drain)
 		if err != nil {
 			return nil, err
 		}

@@ -35,11 +35,11 @@ func BenchmarkPipeline(b *testing.B) {
 // TestBenchFigures runs a small bench and checks every figure is measured
 // and compared with a ceiling from the same run.
 func TestBenchFigures(t *testing.T) {
-	figs, err := RunBench(context.Background(), t.TempDir(), BenchParams{Scans: 3000, NaiveScans: 20, Rate: 500, LatencyFor: 200 * time.Millisecond, TraceMovements: 8000})
+	figs, err := RunBench(context.Background(), t.TempDir(), BenchParams{Scans: 3000, NaiveScans: 20, Rate: 500, LatencyFor: 200 * time.Millisecond, TraceMovements: 8000, Drain: 20000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p99", "decision_p99"}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p99", "decision_p99", "sync_drain", "sync_drain_rss"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %+v", figs)
 	}
@@ -48,8 +48,18 @@ func TestBenchFigures(t *testing.T) {
 			t.Errorf("figure %d: %+v", i, f)
 		}
 	}
-	if f := figs[len(figs)-1]; !strings.Contains(f.Ceiling, "8000-movement ledger") || !strings.Contains(f.Ceiling, "lookups alone") {
+	byName := map[string]Figure{}
+	for _, f := range figs {
+		byName[f.Name] = f
+	}
+	if f := byName["decision_p99"]; !strings.Contains(f.Ceiling, "8000-movement ledger") || !strings.Contains(f.Ceiling, "lookups alone") {
 		t.Errorf("the decision must be compared with the lookups alone, on the trace ledger: %+v", f)
+	}
+	if f := byName["sync_drain"]; !strings.Contains(f.Ceiling, "20000 queued movements") || !strings.Contains(f.Ceiling, "raw paho QoS 1") || f.Goal == "" {
+		t.Errorf("the drain must be compared with raw paho publishing: %+v", f)
+	}
+	if f := byName["sync_drain_rss"]; f.Value < 1 || f.Value > 1024 || !strings.Contains(f.Ceiling, "at 80%") {
+		t.Errorf("the drain's memory: %+v", f)
 	}
 	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || figs[2].Goal == "" {
 		t.Errorf("ingest must be compared with its ceilings: %+v", figs[2])

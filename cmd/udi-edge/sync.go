@@ -37,7 +37,7 @@ type SyncConfig struct {
 	CertFile string `json:"cert_file"`
 	KeyFile  string `json:"key_file"`
 	// BatchBytes, Window and AckTimeout tune the uplink (defaults:
-	// 256 KiB, 8 batches, 30s).
+	// 1 MiB, 8 batches, 30s).
 	BatchBytes int      `json:"batch_bytes"`
 	Window     int      `json:"window"`
 	AckTimeout Duration `json:"ack_timeout"`

@@ -12,7 +12,7 @@ import (
 const (
 	// DefaultBatchBytes is the largest batch published, unless it holds one
 	// larger movement.
-	DefaultBatchBytes = 256 << 10
+	DefaultBatchBytes = 1 << 20
 	// DefaultBatchMax is the most movements in one batch.
 	DefaultBatchMax = 4096
 	// DefaultWindow is how many batches may await the centre's ack.
