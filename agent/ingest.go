@@ -122,8 +122,10 @@ type Ingest struct {
 	// not block.
 	Schedule func(room string, t time.Time) (caseID, patient string, ok bool)
 
-	wg  sync.WaitGroup
-	ctx contexts
+	wg   sync.WaitGroup
+	ctx  contexts
+	once sync.Once
+	done func(Movement, error) // in.answered, made once
 }
 
 // Movement builds the movement a read stands for at its station: an item
@@ -206,12 +208,11 @@ func (in *Ingest) Handle(r Read) {
 		}
 	}
 	in.wg.Add(1)
-	// The callback captures only the source: the ledger hands back the
-	// movement, as recorded or as submitted when it failed.
-	source := r.Source
-	in.Ledger.Submit(m, func(got Movement, err error) {
-		in.answer(source, got, err)
-	})
+	// The ledger hands back the movement, as recorded or as submitted when
+	// it failed; its Station is the read's source. One callback serves
+	// every read, so that a scan costs no closure.
+	in.once.Do(func() { in.done = in.answered })
+	in.Ledger.Submit(m, in.done)
 	for _, l := range links {
 		in.wg.Add(1)
 		in.Ledger.Submit(l, in.linked)
@@ -254,6 +255,9 @@ func (in *Ingest) withContext(r Read, m Movement) (_ Movement, links []Movement)
 	}
 	return c.applyContext(m, in.Schedule), nil
 }
+
+// answered is the ledger's callback for a read's movement.
+func (in *Ingest) answered(got Movement, err error) { in.answer(got.Station, got, err) }
 
 func (in *Ingest) answer(source string, got Movement, err error) {
 	defer in.wg.Done()

@@ -602,7 +602,7 @@ func (l *Ledger) prepare(r *request) error {
 		return err
 	}
 	m.Gateway = l.gateway
-	rec, err := encodeRecord(m)
+	rec, err := encodeUnsealed(m)
 	if err != nil {
 		return err
 	}

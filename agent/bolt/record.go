@@ -79,6 +79,16 @@ func encodeRecord(m *agent.Movement) ([]byte, error) {
 	return b, nil
 }
 
+// encodeUnsealed encodes m, whose hashes are empty, for the writer to seal;
+// see record.EncodeUnsealed.
+func encodeUnsealed(m *agent.Movement) ([]byte, error) {
+	b, err := record.EncodeUnsealed(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMovement, err)
+	}
+	return b, nil
+}
+
 func recordBody(rec []byte) []byte { return record.Body(rec) }
 
 func sealRecord(rec []byte, bodyCRC uint32, prev, hash *[hashSize]byte) {

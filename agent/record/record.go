@@ -185,6 +185,27 @@ func timeParts(t time.Time) (tag byte, name, abbrev string, offset int) {
 // ErrInvalid for hashes of the wrong size or a time outside MinTime to
 // MaxTime.
 func Encode(m *agent.Movement) ([]byte, error) {
+	b, err := encode(m)
+	if err != nil {
+		return nil, err
+	}
+	n := len(b) - CRCSize
+	binary.BigEndian.PutUint32(b[n:], crc32.Checksum(b[:n], castagnoli))
+	return b, nil
+}
+
+// EncodeUnsealed is Encode for a writer that chains: the record's tail
+// (PrevHash, Hash and checksum) is left zero, for Seal to fill. m's own
+// hashes must be empty.
+func EncodeUnsealed(m *agent.Movement) ([]byte, error) {
+	if len(m.Hash) != 0 || len(m.PrevHash) != 0 {
+		return nil, fmt.Errorf("%w: hashes set on a movement to be sealed", ErrInvalid)
+	}
+	return encode(m)
+}
+
+// encode encodes m with its hashes and a zero checksum.
+func encode(m *agent.Movement) ([]byte, error) {
 	if n, p := len(m.Hash), len(m.PrevHash); (n != 0 && n != HashSize) || (p != 0 && p != HashSize) {
 		return nil, fmt.Errorf("%w: hashes of %d and %d bytes; want %d or none", ErrInvalid, p, n, HashSize)
 	}
@@ -264,8 +285,7 @@ func Encode(m *agent.Movement) ([]byte, error) {
 	}
 	b = appendHash(b, m.PrevHash)
 	b = appendHash(b, m.Hash)
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	return b, nil
+	return b[:len(b)+CRCSize], nil // the capacity is exact; zeroed by make
 }
 
 // appendHash appends h, or 32 zero bytes when h is empty.
