@@ -105,6 +105,18 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"no device", func(c *Config) { c.Scanners[0].Device = "" }, "scanners[0]"},
 		{"batch", func(c *Config) { c.Ledger.MaxBatch = 0 }, "ledger.max_batch"},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
+		{"sync without site", func(c *Config) { c.Sync.Brokers = []string{"ssl://b:8883"} }, "site"},
+		{"sync bad broker", func(c *Config) { c.Site = "s"; c.Sync.Brokers = []string{"ssl://b:8883", "broker"} }, "sync.brokers[1]"},
+		{"sync bad scheme", func(c *Config) { c.Site = "s"; c.Sync.Brokers = []string{"http://b:80"} }, "sync.brokers[0]"},
+		{"sync two passwords", func(c *Config) {
+			c.Site, c.Sync.Brokers, c.Sync.Password, c.Sync.PasswordFile = "s", []string{"ssl://b:8883"}, "x", "/etc/hostname"
+		}, "sync.password_file"},
+		{"sync cert without key", func(c *Config) {
+			c.Site, c.Sync.Brokers, c.Sync.CertFile = "s", []string{"ssl://b:8883"}, "/etc/hostname"
+		}, "sync.cert_file"},
+		{"sync missing ca", func(c *Config) {
+			c.Site, c.Sync.Brokers, c.Sync.CAFile = "s", []string{"ssl://b:8883"}, "/nonexistent/ca.pem"
+		}, "sync.ca_file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
