@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -308,6 +309,13 @@ func TestAgentEndToEnd(t *testing.T) {
 	code, out, _ = runMain(t, "", "trace", "--store", store, "--json", "09520123456788")
 	if code != ExitOK || strings.Count(out, "\n") != n-1 {
 		t.Errorf("product trace: exit %d, %d lines, want %d", code, strings.Count(out, "\n"), n-1)
+	}
+	// The status of the running agent: its last movement, its scanner, and
+	// no sync configured.
+	code, out, _ = runMain(t, "", "status", "--store", store)
+	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("gateway gw-e2e: %d movement(s)", n)) ||
+		!regexp.MustCompile(`(?m)^  or1 +port open$`).MatchString(out) || !strings.Contains(out, "sync: not configured") {
+		t.Errorf("status: exit %d\n%s", code, out)
 	}
 	// Kill -9: nothing answered may be lost.
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
