@@ -1,0 +1,87 @@
+package e2e_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
+)
+
+// TestBrokerKilledMidStream: the broker dies (SIGKILL: no persistence, no
+// retained ack survives) while a gateway drains a backlog of 50,000 and
+// scans keep arriving; it comes back on the same port and everything
+// arrives, each movement stored once.
+func TestBrokerKilledMidStream(t *testing.T) {
+	start := time.Now()
+	const site, backlog = "site-broker", 50000
+	broker := mosquitto.Start(t, mosquitto.Config{})
+	c := startCentre(t, site, broker.Addr())
+	c.waitConnected()
+	sc := newScanner(t, "dock")
+	g := newGateway(t, site, "gw-b", broker.Addr(), sc, slowDrain)
+	fillLedger(t, g, backlog, nil)
+	logf(t, start, "ledger filled with %d movements", backlog)
+	g.start()
+	scans := sc.keepScanning("B", 15*time.Millisecond)
+
+	for round := 1; round <= 2; round++ {
+		acked, last := g.waitMidDrain(uint64(round-1) * backlog / 3)
+		broker.Kill()
+		logf(t, start, "broker killed at acked %d of %d", acked, last)
+		waitFor(t, startWait, "the gateway to notice", func() error {
+			st, err := g.status()
+			if err == nil && st.Sync.Connected {
+				err = errors.New("still connected")
+			}
+			return err
+		})
+		// Scans go on being recorded and answered while the broker is
+		// down; nothing is acknowledged.
+		downAcked, downLast, err := g.acked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, startWait, "scans to be recorded offline", func() error {
+			a, l, err := g.acked()
+			switch {
+			case err != nil:
+				return err
+			case a != downAcked:
+				return failNowf("the cursor moved from %d to %d with the broker down", downAcked, a)
+			case l < downLast+5:
+				return fmt.Errorf("last movement %d, was %d", l, downLast)
+			}
+			return nil
+		})
+		broker.Restart()
+		logf(t, start, "broker restarted (gateway acked %d)", downAcked)
+		waitFor(t, drainWait, "the cursor to move again", func() error {
+			a, _, err := g.acked()
+			if err == nil && a <= downAcked {
+				err = fmt.Errorf("acked %d", a)
+			}
+			return err
+		})
+	}
+	n := scans.halt(t)
+	last := waitDrained(t, c, g, uint64(backlog+n))
+	logf(t, start, "drained: %d movements (%d scans)", last, n)
+	if last != uint64(backlog+n) {
+		t.Fatalf("the ledger holds %d movements, want %d", last, backlog+n)
+	}
+	gs, err := c.gateways()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnt := gs[g.id].Counters
+	t.Logf("centre counters: %+v", cnt)
+	if cnt.Stored != last {
+		t.Errorf("the centre counts %d movements stored, want %d", cnt.Stored, last)
+	}
+	g.stop()
+	c.stop()
+	verifyDelivered(t, c, g)
+	logf(t, start, "verified")
+}
