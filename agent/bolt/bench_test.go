@@ -146,12 +146,12 @@ func TestBenchTrace(t *testing.T) {
 	if err != nil || items != 1000 {
 		t.Fatalf("fill: %d items, %v", items, err)
 	}
-	p50, p99, base, err := BenchTrace(path, items, 500)
+	f, err := BenchTrace(path, items, 500)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p50 <= 0 || p99 < p50 || base <= 0 {
-		t.Fatalf("p50 %v p99 %v baseline %v", p50, p99, base)
+	if f.P50 <= 0 || f.P99 < f.P50 || f.WarmP50 <= 0 || f.WarmP99 < f.WarmP50 || f.LookupP99 <= 0 {
+		t.Fatalf("figures %+v", f)
 	}
 	// The uses came in no particular order: an item's use is not next to
 	// its receipt.

@@ -39,7 +39,7 @@ func TestBenchFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p99", "decision_p99", "sync_drain", "sync_drain_rss"}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p50", "decision_p99", "sync_drain", "sync_drain_rss"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %+v", figs)
 	}
