@@ -12,8 +12,11 @@
 //   - Store is where movements live, keyed by (gateway, created, seq):
 //     a ledger that a gateway re-created (a new created) is a new chain,
 //     never mixed with the old one. sync/central/boltstore implements it
-//     in one bbolt file; CheckAppend holds the rules every implementation
-//     applies inside its append transaction.
+//     in one bbolt file (movements in values of consecutive records, the
+//     item and tag index a log-structured merge of sorted runs, so that
+//     an append writes few pages however large the file);
+//     CheckAppend holds the rules every implementation applies inside its
+//     append transaction.
 //   - Service subscribes (QoS 1) to udi/v1/{site}/+/movements, or the
 //     shared subscription $share/udi-central/udi/v1/{site}/+/movements,
 //     and to udi/v1/{site}/+/status. Each batch is decoded (sync/wire),
@@ -25,7 +28,13 @@
 //     is answered with a resend from the next expected movement, at most
 //     once per gateway, ledger and expected movement until progress or
 //     Config.ResendTimeout. Batches of one gateway are handled by one
-//     worker in arrival order; different gateways in parallel.
+//     worker in arrival order; different gateways in parallel. When a
+//     gateway's batches queue up (a backlog drains), the worker checks
+//     those that continue one another against the head they extend and
+//     stores them in one Append, one fsync for all, then acknowledges each;
+//     any batch that does not continue, or does not check, is handled on
+//     its own after them, and a group the Store refuses is handled batch
+//     by batch, so acks and resends are those of one batch at a time.
 //   - Conn is the small MQTT interface the Service needs; MQTT implements
 //     it with paho (reconnecting, subscribing again on every connect).
 //   - PublishMaster publishes a master data file as the next version of

@@ -264,12 +264,54 @@ func (s *Service) onMovements(topic string, payload []byte) {
 	s.queues[h.Sum32()%uint32(len(s.queues))] <- job{site: site, gateway: gateway, payload: payload}
 }
 
+// work handles the batches of q. It takes every batch queued, then those
+// of the first one's gateway (in arrival order, up to maxGroupBytes of
+// payload) in one go, then the next gateway's: so a gateway with a backlog
+// has its batches stored in few transactions (handleGateway).
 func (s *Service) work(q <-chan job) {
 	defer s.wg.Done()
-	for j := range q {
-		s.handleBatch(j)
+	var pending []job
+	open := true
+	for open || len(pending) > 0 {
+		if len(pending) == 0 {
+			j, ok := <-q
+			if !ok {
+				return
+			}
+			pending = append(pending, j)
+		}
+	take:
+		for open {
+			select {
+			case j, ok := <-q:
+				if !ok {
+					open = false
+					break take
+				}
+				pending = append(pending, j)
+			default:
+				break take
+			}
+		}
+		first, size := pending[0], 0
+		var mine []job
+		rest := pending[:0]
+		for _, j := range pending {
+			if j.site == first.site && j.gateway == first.gateway && (len(mine) == 0 || size+len(j.payload) <= maxGroupBytes) {
+				mine = append(mine, j)
+				size += len(j.payload)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		clear(pending[len(rest):])
+		pending = rest
+		s.handleGateway(mine)
 	}
 }
+
+// maxGroupBytes bounds the payload of the batches stored in one Append.
+const maxGroupBytes = 16 << 20
 
 // state returns the live state of gateway, creating it. Call with s.mu
 // held.
@@ -289,10 +331,106 @@ func (s *Service) count(site, gateway string, fn func(c *Counters)) {
 	s.mu.Unlock()
 }
 
-// handleBatch checks, stores, acknowledges and, where something is
-// missing, asks again for one batch.
-func (s *Service) handleBatch(j job) {
-	ctx := s.ctx
+// handleGateway handles batches of one gateway, in arrival order. Each
+// batch that continues the one before it, with every record checked, is
+// stored with it in one Append (one transaction, one fsync) and then
+// acknowledged, batch by batch, as if each had been stored on its own. A
+// batch that does not (a duplicate, an overlap, a gap, a bad record, a
+// broken link, another ledger) ends the group and is handled on its own,
+// after the group is stored; so is every batch of a group that the Store
+// refuses. Whatever is acknowledged or asked again is what handling the
+// batches one by one would give.
+func (s *Service) handleGateway(js []job) {
+	var (
+		group []*wire.Batch
+		recs  []Stored
+		head  Head // the head group[0] was checked against
+	)
+	flush := func() {
+		switch {
+		case len(group) == 1:
+			s.handleChecked(group[0], head, recs, nil)
+		case len(group) > 1:
+			s.storeGroup(group, recs)
+		}
+		group, recs = nil, nil
+	}
+	for _, j := range js {
+		b, ok := s.receive(j)
+		if !ok {
+			continue
+		}
+		if len(group) > 0 {
+			last := &recs[len(recs)-1]
+			if b.Created == group[0].Created && b.First == last.Seq+1 {
+				more, cerr := checkBatch(b, Head{Gateway: b.Gateway, Created: b.Created, Seq: last.Seq, Hash: last.Hash})
+				if cerr == nil {
+					group, recs = append(group, b), append(recs, more...)
+					continue
+				}
+			}
+			flush()
+		}
+		// A group starts with a batch that checks and brings movements
+		// right after the head; anything else is handled on its own.
+		h, err := s.store.Head(s.ctx, b.Gateway, b.Created)
+		if err != nil {
+			s.log.Error("batch not stored: reading the ledger's head failed", "gateway", b.Gateway, "created", b.Created, "err", err)
+			continue
+		}
+		more, cerr := checkBatch(b, h)
+		if cerr == nil && b.First <= h.Seq+1 && b.Last() > h.Seq {
+			group, recs, head = []*wire.Batch{b}, more, h
+			continue
+		}
+		s.handleChecked(b, h, more, cerr)
+	}
+	flush()
+}
+
+// storeGroup stores the checked, consecutive recs of the batches of group
+// in one Append and acknowledges each batch; when the Store refuses them,
+// it handles the batches one by one.
+func (s *Service) storeGroup(group []*wire.Batch, recs []Stored) {
+	b0, bn := group[0], group[len(group)-1]
+	newHead, added, err := s.store.Append(s.ctx, b0.Site, b0.Gateway, b0.Created, recs)
+	var ce *CheckError
+	switch {
+	case errors.As(err, &ce):
+		for _, b := range group {
+			s.handleBatch(b)
+		}
+		return
+	case err != nil:
+		s.log.Error("batches not stored", "gateway", b0.Gateway, "created", b0.Created, "first", b0.First, "last", bn.Last(), "batches", len(group), "err", err)
+		return // not acknowledged: the gateway sends them again
+	}
+	held := newHead.Seq - uint64(added) // movements held before: those of duplicates
+	s.count(b0.Site, b0.Gateway, func(c *Counters) {
+		c.Stored += uint64(added)
+		for _, b := range group {
+			if b.Last() <= held {
+				c.Duplicates++
+			}
+		}
+	})
+	if added > 0 {
+		s.log.Debug("movements stored", "gateway", b0.Gateway, "created", b0.Created, "added", added, "head", newHead.Seq, "batches", len(group))
+	}
+	first := recs[0].Seq
+	for _, b := range group {
+		h := newHead
+		if b != bn {
+			h.Seq, h.Hash = b.Last(), recs[b.Last()-first].Hash
+		}
+		s.ack(b.Site, h)
+	}
+}
+
+// receive counts a batch and decodes it; it returns false, after counting
+// and logging why, for a batch that is malformed or does not match its
+// topic.
+func (s *Service) receive(j job) (*wire.Batch, bool) {
 	s.mu.Lock()
 	g := s.state(j.site, j.gateway)
 	g.counters.Batches++
@@ -303,22 +441,36 @@ func (s *Service) handleBatch(j job) {
 	if err != nil {
 		s.count(j.site, j.gateway, func(c *Counters) { c.Malformed++ })
 		s.log.Warn("batch refused: malformed", "site", j.site, "gateway", j.gateway, "bytes", len(j.payload), "err", err)
-		return
+		return nil, false
 	}
 	if b.Gateway != j.gateway || b.Site != j.site {
 		s.count(j.site, j.gateway, func(c *Counters) { c.Malformed++ })
 		s.log.Warn("batch refused: header does not match topic", "site", j.site, "gateway", j.gateway,
 			"batch_site", b.Site, "batch_gateway", b.Gateway, "first", b.First)
-		return
+		return nil, false
 	}
-	head, err := s.store.Head(ctx, b.Gateway, b.Created)
+	return b, true
+}
+
+// handleBatch checks, stores, acknowledges and, where something is
+// missing, asks again for one batch, received.
+func (s *Service) handleBatch(b *wire.Batch) {
+	head, err := s.store.Head(s.ctx, b.Gateway, b.Created)
 	if err != nil {
 		s.log.Error("batch not stored: reading the ledger's head failed", "gateway", b.Gateway, "created", b.Created, "err", err)
 		return
 	}
 	recs, cerr := checkBatch(b, head)
+	s.handleChecked(b, head, recs, cerr)
+}
+
+// handleChecked is handleBatch after the checks: head is the head they
+// were made against, recs the records that passed, cerr the failure.
+func (s *Service) handleChecked(b *wire.Batch, head Head, recs []Stored, cerr *CheckError) {
+	ctx := s.ctx
 	newHead, added := head, 0
 	if len(recs) > 0 {
+		var err error
 		newHead, added, err = s.store.Append(ctx, b.Site, b.Gateway, b.Created, recs)
 		var ce *CheckError
 		switch {

@@ -3,16 +3,27 @@
 // received, the head of each ledger, an index from item and tag keys to
 // movements, and the version of each master data set published.
 //
-// The file holds five buckets:
+// The file holds six buckets:
 //
-//	meta       "format" → 1
+//	meta       "format" → 2; "run" → the next index run id(8);
+//	           "merge" → the index merge in progress, if any
 //	ledgers    gateway 0x00 created(8) → seq(8) hash(32) site
-//	movements  gateway 0x00 created(8) seq(8) → record (agent/record encoding)
-//	items      key 0x00 gateway 0x00 created(8) seq(8) → nothing
+//	movements  gateway 0x00 created(8) first(8) → batch value: the records
+//	           of movements first … first+n-1 (agent/record encoding)
+//	runs       run(8) → entries(8): the live runs of the index
+//	index      run(8) → bucket of the run's blocks of index entries,
+//	           key 0x00 gateway 0x00 created(8) seq(8), sorted
 //	master     site 0x00 set → version(8)
 //
-// where created and seq are 8 bytes big-endian. One Append is one write
-// transaction, fsynced on commit; a trace is one prefix walk of the index.
+// where created, seq, first and run are 8 bytes big-endian. batch.go
+// describes batch values, index.go the index (a log-structured merge of
+// sorted runs, so that entries arriving in no order of key are written
+// front to back). One Append is one write transaction, fsynced on commit:
+// a few puts per batch of movements, one for its new index run, whatever
+// merge of index runs is due; a trace is a seek in each run of the index
+// and a seek to each movement's batch value. Format 1 (a value per
+// movement, an index B+tree of one key per entry) is refused with
+// ErrFormat.
 //
 // What the package must never do: change or delete a movement once
 // stored, store a movement that does not extend its ledger's checked chain
@@ -40,13 +51,14 @@ import (
 )
 
 // Format is the version of the file's layout.
-const Format = 1
+const Format = 2
 
 var (
 	bucketMeta      = []byte("meta")
 	bucketLedgers   = []byte("ledgers")
 	bucketMovements = []byte("movements")
-	bucketItems     = []byte("items")
+	bucketRuns      = []byte("runs")
+	bucketIndex     = []byte("index")
 	bucketMaster    = []byte("master")
 	metaFormat      = []byte("format")
 )
@@ -69,8 +81,9 @@ const DefaultTimeout = 2 * time.Second
 
 // Store is a central.Store in a bbolt file. It is safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db      *bolt.DB
+	path    string
+	scratch arena // for write transactions only
 }
 
 var _ central.Store = (*Store)(nil)
@@ -109,7 +122,7 @@ func open(path string, readOnly bool, timeout time.Duration) (*Store, error) {
 				if k, _ := tx.Cursor().First(); k != nil {
 					return fmt.Errorf("%w: %s holds buckets but no meta", ErrFormat, path)
 				}
-				for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketItems, bucketMaster} {
+				for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster} {
 					if _, err := tx.CreateBucket(name); err != nil {
 						return fmt.Errorf("boltstore: create bucket %s: %w", name, err)
 					}
@@ -133,9 +146,12 @@ func checkFormat(tx *bolt.Tx) error {
 	}
 	v := meta.Get(metaFormat)
 	if len(v) != 8 || binary.BigEndian.Uint64(v) != Format {
+		if len(v) == 8 && binary.BigEndian.Uint64(v) < Format {
+			return fmt.Errorf("%w: format %d, an older layout this version does not read; want %d", ErrFormat, binary.BigEndian.Uint64(v), Format)
+		}
 		return fmt.Errorf("%w: format %x, want %d", ErrFormat, v, Format)
 	}
-	for _, name := range [][]byte{bucketLedgers, bucketMovements, bucketItems, bucketMaster} {
+	for _, name := range [][]byte{bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster} {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("%w: bucket %s missing", ErrFormat, name)
 		}
@@ -166,7 +182,12 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(fn))
+	return s.mapErr(s.db.Update(func(tx *bolt.Tx) error {
+		// The write transaction before this one has ended: bbolt holds
+		// nothing of the arena any more, and no other writer can run.
+		s.scratch.reset()
+		return fn(tx)
+	}))
 }
 
 func (s *Store) mapErr(err error) error {
@@ -231,10 +252,13 @@ func (s *Store) Head(ctx context.Context, gateway string, created int64) (centra
 
 // heldHash returns a function reading the Hash of a held movement.
 func heldHash(tx *bolt.Tx, lk []byte) func(seq uint64) ([central.HashSize]byte, error) {
-	mb := tx.Bucket(bucketMovements)
+	r := newBatchReader(tx, lk)
 	return func(seq uint64) ([central.HashSize]byte, error) {
-		rec := mb.Get(movementKey(lk, seq))
-		if len(rec) < record.Tail {
+		rec, ok, err := r.get(seq)
+		if err != nil {
+			return [central.HashSize]byte{}, err
+		}
+		if !ok || len(rec) < record.Tail {
 			return [central.HashSize]byte{}, fmt.Errorf("%w: movement %d of ledger %x missing or short", ErrCorrupt, seq, lk)
 		}
 		_, h := record.Hashes(rec)
@@ -268,23 +292,17 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 		if fresh, err = central.CheckAppend(head, site, recs, heldHash(tx, lk)); err != nil {
 			return err
 		}
-		mb, ib := tx.Bucket(bucketMovements), tx.Bucket(bucketItems)
-		mb.FillPercent = 0.95 // keys of one ledger arrive in order
-		for i := fresh; i < len(recs); i++ {
-			r := &recs[i]
-			// bbolt copies the value at commit; r.Record outlives the transaction.
-			if err := mb.Put(movementKey(lk, r.Seq), r.Record); err != nil {
-				return fmt.Errorf("boltstore: put movement %d: %w", r.Seq, err)
+		add := recs[fresh:]
+		if err := putBatches(tx.Bucket(bucketMovements), lk, add, &s.scratch); err != nil {
+			return err
+		}
+		if entries := indexEntries(lk, add, &s.scratch); len(entries) > 0 {
+			x := newIndexTx(tx, &s.scratch)
+			if err := x.add(entries); err != nil {
+				return err
 			}
-			for _, key := range r.Keys {
-				ik := make([]byte, 0, len(key)+1+len(lk)+8)
-				ik = append(ik, key...)
-				ik = append(ik, 0)
-				ik = append(ik, lk...)
-				ik = binary.BigEndian.AppendUint64(ik, r.Seq)
-				if err := ib.Put(ik, nil); err != nil {
-					return fmt.Errorf("boltstore: put index of movement %d: %w", r.Seq, err)
-				}
+			if err := x.compact(mergeWork*len(entries) + mergeMinStep); err != nil {
+				return err
 			}
 		}
 		last := &recs[len(recs)-1]
@@ -301,6 +319,52 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 	return head, len(recs) - fresh, nil
 }
 
+// putBatches puts recs, consecutive movements of ledger lk, as batch
+// values, built in one buffer of a.
+func putBatches(mb *bolt.Bucket, lk []byte, recs []central.Stored, a *arena) error {
+	mb.FillPercent = 1.0 // a ledger's keys only grow
+	size := 0
+	_ = splitBatches(recs, func(part []central.Stored) error {
+		size += batchSize(part)
+		return nil
+	})
+	buf := a.alloc(size)
+	return splitBatches(recs, func(part []central.Stored) error {
+		start := len(buf)
+		buf = appendBatch(buf, part)
+		k := binary.BigEndian.AppendUint64(append(a.alloc(len(lk)+8), lk...), part[0].Seq)
+		if err := mb.Put(k, buf[start:len(buf):len(buf)]); err != nil {
+			return fmt.Errorf("boltstore: put movements %d to %d: %w", part[0].Seq, part[len(part)-1].Seq, err)
+		}
+		return nil
+	})
+}
+
+// indexEntries returns the index entries of recs, movements of ledger lk,
+// sorted, in one buffer of a.
+func indexEntries(lk []byte, recs []central.Stored, a *arena) [][]byte {
+	n, size := 0, 0
+	for i := range recs {
+		for _, key := range recs[i].Keys {
+			n++
+			size += len(key) + 1 + len(lk) + 8
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	buf, out := a.alloc(size), make([][]byte, 0, n)
+	for i := range recs {
+		for _, key := range recs[i].Keys {
+			start := len(buf)
+			buf = appendEntry(buf, key, lk, recs[i].Seq)
+			out = append(out, buf[start:len(buf):len(buf)])
+		}
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return out
+}
+
 // Trace implements central.Store.
 func (s *Store) Trace(ctx context.Context, key string) ([]central.Traced, error) {
 	out := []central.Traced{}
@@ -309,36 +373,47 @@ func (s *Store) Trace(ctx context.Context, key string) ([]central.Traced, error)
 	}
 	prefix := append([]byte(key), 0)
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		lb, mb := tx.Bucket(bucketLedgers), tx.Bucket(bucketMovements)
-		sites := map[string]string{}
-		c := tx.Bucket(bucketItems).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if len(out)%256 == 255 {
+		var hits [][]byte
+		err := newIndexTx(tx, nil).lookup(prefix, func(e []byte) error {
+			if _, _, _, ok := parseIndexKey(e, len(key)); ok { // else a longer key that starts with key and a NUL
+				hits = append(hits, e)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Runs hold entries in no order of each other: in order of gateway,
+		// ledger and sequence number, as the index key sorts them.
+		slices.SortFunc(hits, bytes.Compare)
+		lb := tx.Bucket(bucketLedgers)
+		var r *batchReader
+		var site string
+		for i, e := range hits {
+			if i%256 == 255 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			gateway, created, seq, ok := parseIndexKey(k, len(key))
-			if !ok {
-				continue // a longer key that starts with key and a NUL
+			gateway, created, seq, _ := parseIndexKey(e, len(key))
+			lk := e[len(key)+1 : len(e)-8]
+			if r == nil || !bytes.Equal(r.lk, lk) {
+				h, err := decodeHead(gateway, created, lb.Get(lk))
+				if err != nil {
+					return err
+				}
+				r, site = newBatchReader(tx, lk), h.Site
 			}
-			lk := ledgerKey(gateway, created)
-			rec := mb.Get(movementKey(lk, seq))
-			if rec == nil {
+			rec, ok, err := r.get(seq)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				return fmt.Errorf("%w: indexed movement %d of gateway %s ledger %d missing", ErrCorrupt, seq, gateway, created)
 			}
 			m, err := record.Decode(seq, rec)
 			if err != nil {
 				return fmt.Errorf("boltstore: gateway %s ledger %d: %w", gateway, created, err)
-			}
-			site, ok := sites[string(lk)]
-			if !ok {
-				h, err := decodeHead(gateway, created, lb.Get(lk))
-				if err != nil {
-					return err
-				}
-				site = h.Site
-				sites[string(lk)] = site
 			}
 			out = append(out, central.Traced{Site: site, Created: created, Movement: m})
 		}
@@ -373,17 +448,45 @@ func parseIndexKey(k []byte, keyLen int) (gateway string, created int64, seq uin
 // Range implements central.Store.
 func (s *Store) Range(ctx context.Context, gateway string, created int64, from uint64, fn func(seq uint64, rec []byte) error) error {
 	lk := ledgerKey(gateway, created)
+	from = max(from, 1)
 	return s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMovements).Cursor()
+		// Start at the value holding from, or else at the first after it.
+		b, ok, err := findBatch(c, lk, from)
+		if err != nil {
+			return err
+		}
+		start := from
+		if ok {
+			start = b.first
+		}
+		next := uint64(0) // the first movement of the next value; 0 before the first value
 		n := 0
-		for k, v := c.Seek(movementKey(lk, from)); k != nil && len(k) == len(lk)+8 && bytes.HasPrefix(k, lk); k, v = c.Next() {
-			if n++; n%1024 == 0 {
+		for k, v := c.Seek(movementKey(lk, start)); isMovementKey(k, lk); k, v = c.Next() {
+			if n++; n%64 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			if err := fn(binary.BigEndian.Uint64(k[len(lk):]), v); err != nil {
+			b, err := parseBatch(lk, binary.BigEndian.Uint64(k[len(lk):]), v)
+			if err == nil {
+				err = b.check()
+			}
+			if err != nil {
 				return err
+			}
+			if next != 0 && b.first != next {
+				return fmt.Errorf("%w: gateway %s ledger %d: movements %d to %d follow %d", ErrCorrupt, gateway, created, b.first, b.last(), next-1)
+			}
+			next = b.last() + 1
+			for seq := max(b.first, from); seq <= b.last(); seq++ {
+				rec, err := b.record(seq)
+				if err != nil {
+					return err
+				}
+				if err := fn(seq, rec); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

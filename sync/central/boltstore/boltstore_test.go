@@ -1,13 +1,20 @@
 package boltstore_test
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/record"
@@ -20,13 +27,20 @@ const created = 1764028800000000000
 
 var ctx = context.Background()
 
+// open opens the store at path and, when the test ends, checks the whole
+// file (unless the test closed it) and closes it.
 func open(t *testing.T, path string) *boltstore.Store {
 	t.Helper()
 	s, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() {
+		if err := s.Verify(ctx); err != nil && !errors.Is(err, central.ErrClosed) {
+			t.Errorf("the store is not consistent: %v", err)
+		}
+		_ = s.Close()
+	})
 	return s
 }
 
@@ -344,4 +358,233 @@ func TestTraceKeysSharingAPrefixWithNUL(t *testing.T) {
 			t.Fatalf("trace %q: %v, want %v", key, got, want)
 		}
 	}
+}
+
+func TestOpenRefusesTheFormerLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"meta", "ledgers", "movements", "items", "master"} {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), binary.BigEndian.AppendUint64(nil, 1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	for _, open := range []func() (*boltstore.Store, error){
+		func() (*boltstore.Store, error) { return boltstore.Open(path) },
+		func() (*boltstore.Store, error) { return boltstore.OpenReadOnly(path, time.Second) },
+	} {
+		if s, err := open(); !errors.Is(err, boltstore.ErrFormat) || !strings.Contains(err.Error(), "format 1") {
+			if s != nil {
+				s.Close()
+			}
+			t.Fatalf("open of a format 1 file: %v, want ErrFormat naming format 1", err)
+		}
+	}
+}
+
+func TestRangeAcrossValuesAndOverlaps(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "central.db"))
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 200)
+	// Batches of every size, overlapping: each stores its new tail as
+	// values of its own, several when it is larger than a value.
+	for _, r := range [][2]uint64{{1, 1}, {1, 40}, {30, 31}, {35, 120}, {120, 121}, {100, 200}} {
+		mustAppend(t, s, l, r[0], r[1])
+	}
+	for _, from := range []uint64{0, 1, 2, 40, 41, 99, 120, 121, 122, 199, 200} {
+		var seqs []uint64
+		err := s.Range(ctx, l.Gateway, l.Created, from, func(seq uint64, rec []byte) error {
+			if !slices.Equal(rec, l.Records[seq-1]) {
+				t.Fatalf("from %d: movement %d differs from the one sent", from, seq)
+			}
+			seqs = append(seqs, seq)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := max(from, 1)
+		if len(seqs) != int(200-first+1) || seqs[0] != first || seqs[len(seqs)-1] != 200 {
+			t.Fatalf("range from %d gave %d movements, %v…", from, len(seqs), seqs[:min(3, len(seqs))])
+		}
+	}
+	for _, from := range []uint64{201, 1 << 40} {
+		if err := s.Range(ctx, l.Gateway, l.Created, from, func(seq uint64, _ []byte) error {
+			return fmt.Errorf("movement %d beyond the head", seq)
+		}); err != nil {
+			t.Fatalf("range from %d: %v", from, err)
+		}
+	}
+	if err := s.Range(ctx, "or-4", created, 1, func(seq uint64, _ []byte) error {
+		return fmt.Errorf("movement %d of a ledger the store does not hold", seq)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	if err := s.Range(ctx, l.Gateway, l.Created, 1, func(uint64, []byte) error { return stop }); err != stop {
+		t.Fatalf("range returned %v, want fn's error", err)
+	}
+}
+
+func TestDamagedValueIsReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 10)
+	mustAppend(t, s, l, 1, 10)
+	err = s.RawUpdate(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("movements")).Cursor()
+		k, v := c.First()
+		v = slices.Clone(v)
+		v[6] ^= 1 // the end of record 0, in the header
+		return tx.Bucket([]byte("movements")).Put(slices.Clone(k), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Range(ctx, l.Gateway, l.Created, 1, func(uint64, []byte) error { return nil })
+	if !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Fatalf("range over a damaged value: %v, want ErrCorrupt", err)
+	}
+	if _, err := s.Trace(ctx, testkit.ItemKey(3)); !errors.Is(err, boltstore.ErrCorrupt) && !errors.Is(err, record.ErrCorrupt) {
+		t.Fatalf("trace into a damaged value: %v, want a corruption reported", err)
+	}
+	if err := s.Verify(ctx); err == nil {
+		t.Fatal("Verify passed a damaged value")
+	}
+}
+
+// traced is a movement as a trace finds it.
+type traced struct {
+	gateway string
+	created int64
+	seq     uint64
+}
+
+// TestIndexMergesKeepEveryMovementTraceable appends movements of several
+// ledgers in batches of every size, with resends, into a store whose index
+// blocks and merges are made small, so that runs are merged in one go and
+// in steps across appends, and a reopen falls in the middle of a merge.
+// After every append, traces of random keys must find exactly what was
+// stored, in order.
+func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
+	defer boltstore.SetSmall(300, 200, 16)()
+	path := filepath.Join(t.TempDir(), "central.db")
+	s := open(t, path)
+	r := rand.New(rand.NewPCG(7, 8))
+	keys := make([]string, 60)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("(01)09506000134352(21)K%d", i)
+	}
+	keys = append(keys, "K", "K\x00or-1") // a key that is a prefix of another with a NUL
+	ledgers := []*testkit.Ledger{
+		testkit.NewLedger("st-marys", "or-1", created),
+		testkit.NewLedger("st-marys", "or-2", created),
+		testkit.NewLedger("st-marys", "ward", created),
+		testkit.NewLedger("st-marys", "or-1", created+1), // or-1 re-created
+	}
+	model := map[string][]traced{}
+	stored := make([]uint64, len(ledgers))
+	sawMerge, reopened := false, false
+	for step := 0; step < 400; step++ {
+		li := r.IntN(len(ledgers))
+		l := ledgers[li]
+		n := 1 + r.IntN(30)
+		if r.IntN(10) == 0 {
+			n = 100 + r.IntN(200)
+		}
+		for range n {
+			i := len(l.Records) + 1
+			m := testkit.Movement(i, keys[r.IntN(len(keys))])
+			switch r.IntN(4) {
+			case 0:
+				m.Tag = keys[r.IntN(len(keys))]
+			case 1:
+				m.Tag = m.Item
+			}
+			l.Add(t, m)
+		}
+		first := stored[li] + 1
+		if stored[li] > 0 && r.IntN(4) == 0 {
+			first = 1 + uint64(r.IntN(int(stored[li]))) // a resend that overlaps
+		}
+		last := uint64(len(l.Records))
+		mustAppend(t, s, l, first, last)
+		for seq := stored[li] + 1; seq <= last; seq++ {
+			for _, key := range central.IndexKeys(&l.Movements[seq-1]) {
+				model[key] = append(model[key], traced{l.Gateway, l.Created, seq})
+			}
+		}
+		stored[li] = last
+		if r.IntN(5) == 0 { // a whole resend: nothing changes
+			mustAppend(t, s, l, 1, last)
+		}
+
+		_, merging, err := s.IndexState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if merging >= 0 {
+			sawMerge = true
+			if !reopened { // a restart in the middle of a merge
+				if err := s.Verify(ctx); err != nil {
+					t.Fatalf("step %d, merging: %v", step, err)
+				}
+				_ = s.Close()
+				s = open(t, path)
+				reopened = true
+			}
+		}
+		for range 3 {
+			key := keys[r.IntN(len(keys))]
+			want := slices.Clone(model[key])
+			slices.SortFunc(want, func(a, b traced) int {
+				return cmp.Or(strings.Compare(a.gateway, b.gateway), cmp.Compare(a.created, b.created), cmp.Compare(a.seq, b.seq))
+			})
+			ts, err := s.Trace(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []traced
+			for _, x := range ts {
+				got = append(got, traced{x.Movement.Gateway, x.Created, x.Movement.Seq})
+				if x.Site != "st-marys" || x.Movement.Item != key && x.Movement.Tag != key {
+					t.Fatalf("trace of %q found movement %d of %s/%d, of item %q tag %q", key, x.Movement.Seq, x.Movement.Gateway, x.Created, x.Movement.Item, x.Movement.Tag)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("step %d: trace of %q found %d movements, want %d:\n%v\n%v", step, key, len(got), len(want), got, want)
+			}
+		}
+		if step%50 == 49 {
+			if err := s.Verify(ctx); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+		}
+	}
+	runs, _, err := s.IndexState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, l := range ledgers {
+		total += len(l.Records)
+	}
+	if !sawMerge || !reopened || len(runs) > 40 {
+		t.Fatalf("merge in steps seen %v, reopened in one %v; %d runs left for %d movements", sawMerge, reopened, len(runs), total)
+	}
+	t.Logf("%d movements, %d runs: %v", total, len(runs), runs)
 }

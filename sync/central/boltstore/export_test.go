@@ -1,0 +1,240 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/udi-edge/udi-edge/agent/record"
+	"github.com/udi-edge/udi-edge/sync/central"
+)
+
+// SetSmall makes index blocks of at most blockBytes, merges of more than
+// small entries incremental and their steps at least minStep entries, so
+// that a test sees every kind of merge with few movements. It returns a
+// function that restores the defaults.
+func SetSmall(blockBytes int, small uint64, minStep int) (restore func()) {
+	b, sm, ms := blockTarget, mergeSmall, mergeMinStep
+	blockTarget, mergeSmall, mergeMinStep = blockBytes, small, minStep
+	return func() { blockTarget, mergeSmall, mergeMinStep = b, sm, ms }
+}
+
+// IndexState returns the entries of every live run of the index, and how
+// many the merge in progress has written (-1 when none is in progress).
+func (s *Store) IndexState(ctx context.Context) (runs []uint64, merging int64, err error) {
+	merging = -1
+	err = s.view(ctx, func(tx *bolt.Tx) error {
+		x := newIndexTx(tx, nil)
+		live, err := x.live()
+		if err != nil {
+			return err
+		}
+		for _, r := range live {
+			runs = append(runs, r.n)
+		}
+		if v := x.meta.Get(metaMerge); v != nil {
+			m, err := decodeMerge(v)
+			if err != nil {
+				return err
+			}
+			merging = int64(m.written)
+		}
+		return nil
+	})
+	return runs, merging, err
+}
+
+// TxStats returns bbolt's statistics of the write transactions so far.
+func (s *Store) TxStats() bolt.TxStats { return s.db.Stats().TxStats }
+
+// RawView runs fn in a read transaction of the file.
+func (s *Store) RawView(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+// RawUpdate runs fn in a write transaction of the file, for tests that
+// damage it.
+func (s *Store) RawUpdate(fn func(tx *bolt.Tx) error) error { return s.db.Update(fn) }
+
+// Verify checks the whole file: bbolt's own consistency; for every ledger,
+// batch values that cover movements 1 to its head without gap or overlap,
+// each record well formed, hashed and linked to the one before, the last
+// one's Hash the head's; no movements of a ledger without a head; the
+// index holding exactly one entry per key of every movement, in live runs
+// whose blocks are sorted and whose counts are right, and a merge in
+// progress, if any, consistent with its sources.
+func (s *Store) Verify(ctx context.Context) error {
+	return s.view(ctx, func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("bbolt check: %w", err)
+		}
+		want := map[string]int{}
+		lb := tx.Bucket(bucketLedgers)
+		heads := 0
+		err := lb.ForEach(func(lk, v []byte) error {
+			heads++
+			i := bytes.IndexByte(lk, 0)
+			gateway, created := string(lk[:i]), int64(binary.BigEndian.Uint64(lk[i+1:]))
+			h, err := decodeHead(gateway, created, v)
+			if err != nil {
+				return err
+			}
+			next, prev := uint64(1), record.Genesis(gateway, uint64(created))
+			c := tx.Bucket(bucketMovements).Cursor()
+			for k, v := c.Seek(lk); isMovementKey(k, lk); k, v = c.Next() {
+				b, err := parseBatch(lk, binary.BigEndian.Uint64(k[len(lk):]), v)
+				if err == nil {
+					err = b.check()
+				}
+				if err != nil {
+					return err
+				}
+				if b.first != next {
+					return fmt.Errorf("ledger %s/%d: value at %d, want %d", gateway, created, b.first, next)
+				}
+				for seq := b.first; seq <= b.last(); seq++ {
+					rec, err := b.record(seq)
+					if err != nil {
+						return err
+					}
+					p, hash, err := record.Check(seq, rec)
+					if err != nil {
+						return err
+					}
+					if p != prev {
+						return fmt.Errorf("ledger %s/%d: movement %d does not link", gateway, created, seq)
+					}
+					m, err := record.Decode(seq, rec)
+					if err != nil {
+						return err
+					}
+					for _, key := range central.IndexKeys(&m) {
+						want[string(appendEntry(nil, key, lk, seq))]++
+					}
+					prev = hash
+				}
+				next = b.last() + 1
+			}
+			if next-1 != h.Seq || prev != h.Hash {
+				return fmt.Errorf("ledger %s/%d: movements 1 to %d held, head %d", gateway, created, next-1, h.Seq)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketMovements).ForEach(func(k, _ []byte) error {
+			if len(k) < 8+8+1 || lb.Get(k[:len(k)-8]) == nil {
+				return fmt.Errorf("movements of ledger %x, which has no head", k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+
+		x := newIndexTx(tx, nil)
+		live, err := x.live()
+		if err != nil {
+			return err
+		}
+		buckets := map[uint64]bool{}
+		for _, r := range live {
+			buckets[r.id] = true
+		}
+		var m *merge
+		if v := x.meta.Get(metaMerge); v != nil {
+			if m, err = decodeMerge(v); err != nil {
+				return err
+			}
+			if buckets[m.dest] {
+				return fmt.Errorf("run %d, which a merge writes, is live", m.dest)
+			}
+			buckets[m.dest] = true
+			for _, src := range m.srcs {
+				if !slicesContains(live, src) {
+					return fmt.Errorf("source %d of the merge is not a live run of %d entries", src.id, src.n)
+				}
+			}
+		}
+		err = x.index.ForEachBucket(func(k []byte) error {
+			if len(k) != 8 || !buckets[binary.BigEndian.Uint64(k)] {
+				return fmt.Errorf("index bucket %x is neither a live run nor a merge's", k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		got := map[string]int{}
+		count := func(id uint64, fn func(e []byte)) (uint64, error) {
+			b, err := x.bucket(id)
+			if err != nil {
+				return 0, err
+			}
+			it, err := seekRun(b, nil)
+			if err != nil {
+				return 0, err
+			}
+			n := uint64(0)
+			for ; it.entry != nil; n++ {
+				fn(it.entry)
+				if err := it.next(); err != nil {
+					return 0, err
+				}
+			}
+			return n, nil
+		}
+		for _, r := range live {
+			n, err := count(r.id, func(e []byte) { got[string(e)]++ })
+			if err != nil {
+				return err
+			}
+			if n != r.n {
+				return fmt.Errorf("run %d holds %d entries, listed with %d", r.id, n, r.n)
+			}
+		}
+		if m != nil {
+			var last []byte
+			n, err := count(m.dest, func(e []byte) { last = bytes.Clone(e) })
+			if err != nil {
+				return err
+			}
+			if n != m.written {
+				return fmt.Errorf("merge run %d holds %d entries, state says %d", m.dest, n, m.written)
+			}
+			// Every entry written is one of the sources' up to the last.
+			for _, src := range m.srcs {
+				if _, err := count(src.id, func(e []byte) {
+					if bytes.Compare(e, last) <= 0 {
+						n--
+					}
+				}); err != nil {
+					return err
+				}
+			}
+			if n != 0 {
+				return fmt.Errorf("merge run %d does not hold its sources' entries up to its last", m.dest)
+			}
+		}
+		for e, n := range want {
+			if got[e] != n {
+				return fmt.Errorf("index entry %q held %d times, want %d", e, got[e], n)
+			}
+		}
+		if len(got) != len(want) {
+			return fmt.Errorf("index holds %d entries, want %d", len(got), len(want))
+		}
+		return nil
+	})
+}
+
+func slicesContains(runs []run, r run) bool {
+	for _, x := range runs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
