@@ -74,6 +74,7 @@ type MQTT struct {
 
 	mu     sync.Mutex
 	routes []route
+	onUp   []func() // called after every (re)connect, subscriptions made
 }
 
 type route struct {
@@ -161,6 +162,15 @@ func (m *MQTT) Connected() bool { return m.client.IsConnectionOpen() }
 func (m *MQTT) Close() { m.client.Disconnect(250) }
 
 // onConnect makes every recorded subscription.
+// OnConnect registers f to run after every connection, once the
+// subscriptions are made again (see Service: it asks every gateway it
+// knows to send again what it has not acknowledged).
+func (m *MQTT) OnConnect(f func()) {
+	m.mu.Lock()
+	m.onUp = append(m.onUp, f)
+	m.mu.Unlock()
+}
+
 func (m *MQTT) onConnect() {
 	m.log.Info("mqtt connected")
 	m.mu.Lock()
@@ -168,7 +178,13 @@ func (m *MQTT) onConnect() {
 	for i, r := range m.routes {
 		filters[i] = r.filter
 	}
+	up := append([]func(){}, m.onUp...)
 	m.mu.Unlock()
+	defer func() {
+		for _, f := range up {
+			go f()
+		}
+	}()
 	for _, f := range filters {
 		ctx, cancel := context.WithTimeout(context.Background(), DefaultConnectTimeout)
 		if err := m.subscribe(ctx, f); err != nil {

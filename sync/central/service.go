@@ -222,8 +222,43 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if r, ok := s.conn.(connectNotifier); ok {
+		r.OnConnect(s.resync)
+	}
 	s.log.Info("central service started", "sites", s.cfg.Sites, "shared", s.cfg.Shared, "workers", s.cfg.Workers)
 	return nil
+}
+
+// connectNotifier is a Conn that tells when it has (re)connected.
+type connectNotifier interface{ OnConnect(f func()) }
+
+// resync runs after every (re)connection to the broker: while the service
+// was away, gateways may have published batches that no one received
+// (a broker restarted without its sessions drops them), and they would
+// wait their ack timeout before sending again. So every gateway's
+// current ledger is asked at once for everything after what the centre
+// holds. A gateway that has nothing more ignores it.
+func (s *Service) resync() {
+	heads, err := s.store.Ledgers(s.ctx)
+	if err != nil {
+		s.log.Warn("resync after connect: ledgers not read", "err", err)
+		return
+	}
+	latest := map[string]Head{}
+	for _, h := range heads {
+		if cur, ok := latest[h.Gateway]; !ok || h.Created > cur.Created {
+			latest[h.Gateway] = h
+		}
+	}
+	n := 0
+	for _, h := range latest {
+		if !slices.Contains(s.cfg.Sites, h.Site) {
+			continue
+		}
+		s.resend(h.Site, h, "the central service connected again", true)
+		n++
+	}
+	s.log.Info("resync after connect", "gateways", n)
 }
 
 // Close stops taking batches, finishes the ones queued and stops the

@@ -467,3 +467,36 @@ func jsonOf(t *testing.T, b []byte) map[string]any {
 	}
 	return m
 }
+
+// TestServiceResyncOnConnect: after a (re)connection the centre asks the
+// current ledger of every gateway it knows, at once, for everything after
+// what it holds, so that batches lost while it was away are sent again
+// without waiting for the gateway's ack timeout; a superseded ledger is
+// not asked.
+func TestServiceResyncOnConnect(t *testing.T) {
+	f := newFixture(t)
+	old := testkit.NewLedger(site, "or-3", created)
+	old.AddN(t, 5)
+	f.send(old, 1, 5)
+	l := testkit.NewLedger(site, "or-3", created+1) // the gateway's store re-created
+	l.AddN(t, 20)
+	f.send(l, 1, 10)
+	other := testkit.NewLedger(site, "or-4", created)
+	other.AddN(t, 3)
+	f.send(other, 1, 3)
+	before := len(f.published(3))
+	f.conn.Reconnect()
+	ms := f.conn.Published()[before:]
+	if len(ms) != 2 {
+		t.Fatalf("%d messages after the reconnect, want a resend to each gateway: %+v", len(ms), ms)
+	}
+	byTopic := map[string]testkit.Message{ms[0].Topic: ms[0], ms[1].Topic: ms[1]}
+	wantResend(t, byTopic[wire.ResendTopic(site, "or-3")], l, 11)
+	wantResend(t, byTopic[wire.ResendTopic(site, "or-4")], other, 4)
+	// It is asked again on the next reconnect, even within the resend
+	// timeout: the connection, not the gateway, was the problem.
+	f.conn.Reconnect()
+	if n := len(f.conn.Published()) - before; n != 4 {
+		t.Fatalf("%d messages after two reconnects, want 4", n)
+	}
+}

@@ -126,6 +126,25 @@ type Conn struct {
 	subs      map[string]func(topic string, payload []byte)
 	published []Message
 	fail      error
+	onUp      []func()
+}
+
+// OnConnect records f, to be run by Reconnect.
+func (c *Conn) OnConnect(f func()) {
+	c.mu.Lock()
+	c.onUp = append(c.onUp, f)
+	c.mu.Unlock()
+}
+
+// Reconnect runs what OnConnect recorded, as a real connection does after
+// every (re)connect, and returns when it is done.
+func (c *Conn) Reconnect() {
+	c.mu.Lock()
+	up := append([]func(){}, c.onUp...)
+	c.mu.Unlock()
+	for _, f := range up {
+		f()
+	}
 }
 
 // SetFail makes Publish return err (nil: succeed again).
