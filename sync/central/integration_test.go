@@ -207,8 +207,10 @@ func TestIntegrationOutOfOrderDuplicatedAndRestart(t *testing.T) {
 	if want := []uint64{10, 20, 20, 30, 40, 50, 60, 70, 80, 90, 100, 100}; !slices.Equal(acks, want) {
 		t.Errorf("acks %v, want %v", acks, want)
 	}
-	if want := []uint64{11, 31}; !slices.Equal(resends, want) {
-		t.Errorf("resends %v, want %v", resends, want)
+	// Two answer the gaps; the restarted service asks once more, as it
+	// does after every connection, from whatever it held at that moment.
+	if len(resends) != 3 || !slices.Equal(resends[:2], []uint64{11, 31}) || resends[2] < 51 || resends[2] > 71 {
+		t.Errorf("resends %v, want [11 31] and one from 51 to 71 after the restart", resends)
 	}
 	wantExactlyOnce(t, store, l, 100)
 	if bytes.Contains([]byte(logs.String()), []byte(secret)) {
