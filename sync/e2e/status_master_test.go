@@ -1,0 +1,102 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
+)
+
+// TestStatusWillAndMasterData: the centre sees the gateway online from its
+// retained status; master data the centre publishes is applied by the
+// running gateway and stored in its ledger file, a payload with one bad
+// row is refused whole; and when the gateway dies of SIGKILL its last
+// will tells the centre it is offline.
+func TestStatusWillAndMasterData(t *testing.T) {
+	start := time.Now()
+	const site = "site-status"
+	broker := mosquitto.Start(t, mosquitto.Config{})
+	c := startCentre(t, site, broker.Addr())
+	c.waitConnected()
+	g := newGateway(t, site, "gw-s", broker.Addr(), nil, gatewayConfig{})
+	fillLedger(t, g, 100, nil)
+	g.start()
+	state := func(want string) func() error {
+		return func() error {
+			gws, err := c.gateways()
+			if err != nil {
+				return err
+			}
+			if got := gws[g.id].State; got != want {
+				return fmt.Errorf("state %q", got)
+			}
+			return nil
+		}
+	}
+	waitFor(t, startWait, "the centre to see the gateway online", state("online"))
+	logf(t, start, "gateway online at the centre")
+
+	publish := func(body string) {
+		t.Helper()
+		resp, err := c.http.Post(c.api+"/v1/master?site="+site+"&set=recalls&format=csv", "text/csv", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /v1/master: %s", resp.Status)
+		}
+	}
+	good := "gtin,lots,reason,date\n06901234200010,B1;B2,sterile barrier,2026-11-01\n"
+	publish(good)
+	waitFor(t, startWait, "the gateway to apply recalls version 1", func() error {
+		if !strings.Contains(g.output(), `msg="uplink: master data applied" component=sync set=recalls version=1`) {
+			return errNotYet
+		}
+		return nil
+	})
+	publish(good + "06901234200011,B3,bad check digit,2026-11-02\n")
+	waitFor(t, startWait, "the gateway to refuse recalls version 2", func() error {
+		out := g.output()
+		if strings.Contains(out, `set=recalls version=2`) && strings.Contains(out, "not applied") {
+			return nil
+		}
+		return errNotYet
+	})
+	if !strings.Contains(g.output(), "1 bad row(s), first line 3") {
+		t.Errorf("the refusal does not name the bad row:\n%s", tail(g.output(), 4096))
+	}
+
+	g.kill()
+	waitFor(t, startWait, "the last will to mark the gateway offline", state("offline"))
+	logf(t, start, "gateway offline at the centre after SIGKILL")
+
+	// The applied set is in the ledger file, the refused one is not.
+	l, err := bolt.OpenReadOnly(g.store, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b, err := l.Master()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d master.Data
+	if err := d.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if v := d.SetVersion("recalls"); v != 1 {
+		t.Fatalf("recalls version %d stored, want 1", v)
+	}
+	if _, ok := d.Recalled("06901234200010", "B2", ""); !ok {
+		t.Fatal("the applied recall is not in the ledger file")
+	}
+	if d.Counts().Recalls != 1 {
+		t.Fatalf("%d recalls stored, want 1", d.Counts().Recalls)
+	}
+}
