@@ -171,6 +171,9 @@ func TestDeployExampleConfigIsValid(t *testing.T) {
 	if len(c.Scanners) != 2 || c.Scanners[1].Kind != "receive" {
 		t.Fatalf("example scanners: %+v", c.Scanners)
 	}
+	if !c.Sync.enabled() || c.Sync.Window != 8 || c.Patterns.HoldFor == nil {
+		t.Fatalf("example sync and patterns: %+v %+v", c.Sync, c.Patterns)
+	}
 }
 
 func TestRFIDConfig(t *testing.T) {
