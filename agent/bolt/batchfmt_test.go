@@ -76,8 +76,8 @@ func TestBatchRoundTrip(t *testing.T) {
 			if err := b.check(); err != nil {
 				t.Fatal(err)
 			}
-			if b.n != n || b.last() != first+uint64(n)-1 {
-				t.Fatalf("n %d last %d", b.n, b.last())
+			if b.N != n || b.Last() != first+uint64(n)-1 {
+				t.Fatalf("n %d last %d", b.N, b.Last())
 			}
 			got, err := decodeBatch(first, v)
 			if err != nil {
@@ -243,13 +243,13 @@ func TestTransactionSplitsIntoBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(v) > size && b.n > 1 {
-			t.Errorf("batch at %d: %d records in %d bytes, over %d", next, b.n, len(v), size)
+		if len(v) > size && b.N > 1 {
+			t.Errorf("batch at %d: %d records in %d bytes, over %d", next, b.N, len(v), size)
 		}
-		if next <= 501 && 501 <= b.last() && b.n != 1 {
-			t.Errorf("the large record shares its batch with %d others", b.n-1)
+		if next <= 501 && 501 <= b.Last() && b.N != 1 {
+			t.Errorf("the large record shares its batch with %d others", b.N-1)
 		}
-		next = b.last() + 1
+		next = b.Last() + 1
 	}
 	if next != n+1 {
 		t.Errorf("batches end at %d", next-1)
@@ -347,14 +347,14 @@ func checkBatchDecode(t *testing.T, v []byte) {
 			t.Fatalf("error names movement %d, before the batch", ce.Seq)
 		}
 		if b, err := parseBatch(first, v); err == nil {
-			for seq := first; seq <= b.last(); seq++ {
+			for seq := first; seq <= b.Last(); seq++ {
 				_, _ = b.movement(seq) // must not panic
 			}
 		}
 		return
 	}
 	b, err := parseBatch(first, v)
-	if err != nil || b.n != len(ms) {
+	if err != nil || b.N != len(ms) {
 		t.Fatalf("decodeBatch gave %d movements, parseBatch %v", len(ms), err)
 	}
 	recs := make([][]byte, 0, len(ms))

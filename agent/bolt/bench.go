@@ -576,8 +576,8 @@ func walkRecordBytes(tx *bolt.Tx, fn func(rec []byte)) error {
 		if err != nil {
 			return err
 		}
-		for i := range b.n {
-			rec, _ := b.record(i)
+		for i := range b.N {
+			rec, _ := b.Record(i)
 			fn(rec)
 		}
 	}

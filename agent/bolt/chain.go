@@ -130,12 +130,12 @@ func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chain
 			}
 			continue
 		}
-		for i := range b.n {
-			seq := b.first + uint64(i)
+		for i := range b.N {
+			seq := b.First + uint64(i)
 			if seq < from {
 				continue
 			}
-			rec, _ := b.record(i) // in bounds: check passed
+			rec, _ := b.Record(i) // in bounds: check passed
 			r.read(seq, rec)
 			if !fn(&r) {
 				return nil

@@ -49,8 +49,8 @@ func fileRecords(t *testing.T, path string) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range b.n {
-			rec, _ := b.record(i)
+		for i := range b.N {
+			rec, _ := b.Record(i)
 			recs = append(recs, bytes.Clone(rec))
 		}
 	}
@@ -392,7 +392,7 @@ func TestTamperedRecordChecksum(t *testing.T) {
 	const seq = 61
 	var first uint64
 	for k, v := range rawBatches(t, path) {
-		if b, err := parseBatch(k, v); err == nil && k <= seq && seq <= b.last() {
+		if b, err := parseBatch(k, v); err == nil && k <= seq && seq <= b.Last() {
 			first = k
 		}
 	}
@@ -400,7 +400,7 @@ func TestTamperedRecordChecksum(t *testing.T) {
 	// careless edit.
 	damageBatch(t, path, first, func(v []byte) []byte {
 		b, _ := parseBatch(first, v)
-		rec, _ := b.record(seq - int(first))
+		rec, _ := b.Record(seq - int(first))
 		rec[10] ^= 1
 		return v
 	})

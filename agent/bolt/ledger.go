@@ -519,7 +519,7 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
 		if err != nil {
 			return err
 		}
-		lastInFile = b.last()
+		lastInFile = b.Last()
 	}
 	if lastInFile != last {
 		return corruptf(0, "meta last_seq %d but last movement %d", last, lastInFile)
@@ -911,7 +911,7 @@ func getMovement(tx *bolt.Tx, seq uint64) (agent.Movement, error) {
 	if !ok {
 		return agent.Movement{}, notFound()
 	}
-	if seq > b.last() {
+	if seq > b.Last() {
 		if err := b.check(); err != nil {
 			return agent.Movement{}, err
 		}
@@ -1071,11 +1071,11 @@ func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 				if err := b.check(); err != nil {
 					return err
 				}
-				for seq := max(next, b.first); seq <= b.last(); seq++ {
+				for seq := max(next, b.First); seq <= b.Last(); seq++ {
 					if len(chunk) == rangeChunk {
 						return nil
 					}
-					rec, _ := b.record(int(seq - b.first)) // in bounds: check passed
+					rec, _ := b.Record(int(seq - b.First)) // in bounds: check passed
 					m, err := decodeRecord(seq, rec)
 					if err != nil {
 						return err

@@ -766,10 +766,10 @@ func TestCorruptRecordDetected(t *testing.T) {
 	// batch that starts at 5.
 	damageBatch(t, path, 5, func(v []byte) []byte {
 		b, err := parseBatch(5, v)
-		if err != nil || b.n != 5 {
-			t.Fatalf("batch at 5: %d records, %v", b.n, err)
+		if err != nil || b.N != 5 {
+			t.Fatalf("batch at 5: %d records, %v", b.N, err)
 		}
-		start, end := batchHeaderSize(b.n)+int(b.end(1)), batchHeaderSize(b.n)+int(b.end(2))
+		start, end := batchHeaderSize(b.N)+int(b.End(1)), batchHeaderSize(b.N)+int(b.End(2))
 		v[(start+end)/2] ^= 0x20
 		return v
 	})

@@ -53,11 +53,11 @@ func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, err
 			if err := b.check(); err != nil {
 				return err
 			}
-			if next < b.first {
-				return corruptf(next, "missing: the next batch starts at %d", b.first)
+			if next < b.First {
+				return corruptf(next, "missing: the next batch starts at %d", b.First)
 			}
-			for ; next <= b.last(); next++ {
-				rec, _ := b.record(int(next - b.first)) // in bounds: check passed
+			for ; next <= b.Last(); next++ {
+				rec, _ := b.Record(int(next - b.First)) // in bounds: check passed
 				if len(out) == maxCount || (len(out) > 0 && size+len(rec) > maxBytes) {
 					return nil
 				}

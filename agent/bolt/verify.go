@@ -105,10 +105,10 @@ walk:
 			known = false
 			continue
 		}
-		next, known = b.last()+1, true
-		for i := range b.n {
+		next, known = b.Last()+1, true
+		for i := range b.N {
 			seq := first + uint64(i)
-			rec, _ := b.record(i) // in bounds: check passed
+			rec, _ := b.Record(i) // in bounds: check passed
 			m, err := decodeRecord(seq, rec)
 			if err != nil {
 				if !add(err) {

@@ -3,37 +3,27 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/central"
 )
 
-// Batch values, version 1. The movements bucket holds each ledger's
-// records in values of consecutive movements, stored under the ledger key
-// and the 8-byte big-endian sequence number of the first of them:
-//
-//	version  1 byte, batchVersion
-//	count    4 bytes big-endian, n ≥ 1: the value holds movements first … first+n-1
-//	ends     n × 4 bytes big-endian: where record i ends, counted from the
-//	         first byte of record 0; record i starts where record i-1 ends
-//	crc      4 bytes big-endian CRC-32C (Castagnoli) of version, count and ends
-//	records  the n records back to back, as received (agent/record
-//	         encoding, each with its own checksum)
-//
-// The gateway's ledger (agent/bolt) stores its movements the same way.
-// Values are never rewritten: an append of movements first … last puts
-// new values for them, so the values of a ledger cover 1 … head.Seq
-// without overlap, each starting where the one before it ends.
-const batchVersion = 1
+// Batch values: the movements bucket holds each ledger's records in values
+// of consecutive movements, stored under the ledger key and the 8-byte
+// big-endian sequence number of the first of them, in agent/record's batch
+// format, as the gateway's ledger (agent/bolt) keeps them. Values are
+// never rewritten: an append of movements first … last puts new values
+// for them, so the values of a ledger cover 1 … head.Seq without overlap,
+// each starting where the one before it ends.
 
 const (
-	// batchFixed is the size of a batch value's header without its ends.
-	batchFixed = 1 + 4 + 4
-	// batchEntry is the size of one record's end in the header.
-	batchEntry = 4
+	batchFixed = record.BatchFixed
+	batchEntry = record.BatchEntry
 	// valueTarget is the most bytes a batch value or an index block holds
 	// unless a single record or entry is larger: two such values and their
 	// keys fill four 4 KiB pages, the least bbolt writes for a leaf of two
@@ -46,7 +36,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // batchSize returns the size of the batch value of recs.
 func batchSize(recs []central.Stored) int {
-	n := batchFixed + batchEntry*len(recs)
+	n := record.BatchHeaderSize(len(recs))
 	for i := range recs {
 		n += len(recs[i].Record)
 	}
@@ -73,96 +63,51 @@ func splitBatches(recs []central.Stored, fn func(part []central.Stored) error) e
 
 // appendBatch appends the batch value of recs (at least one) to dst.
 func appendBatch(dst []byte, recs []central.Stored) []byte {
-	start := len(dst)
-	dst = append(dst, batchVersion)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(recs)))
-	end := 0
-	for i := range recs {
-		end += len(recs[i].Record)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(end))
-	}
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
-	for i := range recs {
-		dst = append(dst, recs[i].Record...)
-	}
-	return dst
+	return record.AppendBatch(dst, len(recs), func(i int) []byte { return recs[i].Record })
 }
 
-// batch is a view of a batch value. Its bytes are bbolt's: valid until
-// the transaction ends.
+// batch is a view of a batch value whose errors name its ledger. Its
+// bytes are bbolt's: valid until the transaction ends.
 type batch struct {
-	first uint64 // sequence number of record 0
-	n     int
-	head  []byte // version, count and ends: what the checksum covers
-	sum   []byte
-	recs  []byte
+	record.Batch
+	lk []byte
 }
 
-// parseBatch returns a view of the batch value v stored under first, after
-// the checks that take constant time. A failure wraps ErrCorrupt.
+// corrupt turns agent/record's batch error into one wrapping ErrCorrupt
+// that names the ledger.
+func (b *batch) corrupt(err error) error {
+	var be *record.BatchError
+	if errors.As(err, &be) {
+		return fmt.Errorf("%w: batch value of ledger %x at movement %d: %s", ErrCorrupt, b.lk, be.First, be.Reason)
+	}
+	return err
+}
+
+// parseBatch returns a view of the batch value v of ledger lk stored under
+// first, after the checks that take constant time. A failure wraps
+// ErrCorrupt.
 func parseBatch(lk []byte, first uint64, v []byte) (batch, error) {
-	bad := func(format string, args ...any) (batch, error) {
-		return batch{}, fmt.Errorf("%w: batch value of ledger %x at movement %d: %s", ErrCorrupt, lk, first, fmt.Sprintf(format, args...))
-	}
-	if len(v) < batchFixed+batchEntry {
-		return bad("%d bytes is too short", len(v))
-	}
-	if v[0] != batchVersion {
-		return bad("version %d unknown", v[0])
-	}
-	n := uint64(binary.BigEndian.Uint32(v[1:5]))
-	if n == 0 || n > uint64(len(v)-batchFixed)/batchEntry {
-		return bad("count %d does not fit in %d bytes", n, len(v))
-	}
-	if first == 0 || first+n-1 < first {
-		return bad("%d movements overflow the sequence", n)
-	}
-	hdr := 1 + 4 + batchEntry*int(n)
-	return batch{first: first, n: int(n), head: v[:hdr], sum: v[hdr : hdr+4], recs: v[hdr+4:]}, nil
+	rb, err := record.ParseBatch(first, v)
+	b := batch{rb, lk}
+	return b, b.corrupt(err)
 }
 
-// last returns the sequence number of the value's last movement.
-func (b *batch) last() uint64 { return b.first + uint64(b.n) - 1 }
-
-func (b *batch) end(i int) uint64 { return uint64(binary.BigEndian.Uint32(b.head[5+batchEntry*i:])) }
-
-// check verifies the whole header: its checksum, that the ends do not go
-// back, and that the last record ends where the value does.
-func (b *batch) check() error {
-	if want, got := binary.BigEndian.Uint32(b.sum), crc32.Checksum(b.head, castagnoli); want != got {
-		return fmt.Errorf("%w: batch value at movement %d: header checksum %08x, want %08x", ErrCorrupt, b.first, got, want)
-	}
-	var start uint64
-	for i := range b.n {
-		end := b.end(i)
-		if end <= start {
-			return fmt.Errorf("%w: batch value at movement %d: record %d of %d is empty", ErrCorrupt, b.first, i, b.n)
-		}
-		start = end
-	}
-	if start != uint64(len(b.recs)) {
-		return fmt.Errorf("%w: batch value at movement %d: records end at %d, the value at %d", ErrCorrupt, b.first, start, len(b.recs))
-	}
-	return nil
-}
+// check verifies the whole header (record.Batch.Check); a failure wraps
+// ErrCorrupt.
+func (b *batch) check() error { return b.corrupt(b.Check()) }
 
 // record returns the record of movement seq, which the value holds, in
 // constant time; its bounds are checked against the value and, when they
 // are off, the header is checked to name the damage.
 func (b *batch) record(seq uint64) ([]byte, error) {
-	i := int(seq - b.first)
-	var start uint64
-	if i > 0 {
-		start = b.end(i - 1)
-	}
-	end := b.end(i)
-	if start >= end || end > uint64(len(b.recs)) {
+	rec, ok := b.Record(int(seq - b.First))
+	if !ok {
 		if err := b.check(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: batch value at movement %d: movement %d out of bounds", ErrCorrupt, b.first, seq)
+		return nil, fmt.Errorf("%w: batch value at movement %d: movement %d out of bounds", ErrCorrupt, b.First, seq)
 	}
-	return b.recs[start:end], nil
+	return rec, nil
 }
 
 // findBatch positions c, a cursor of the movements bucket, on the batch
@@ -188,7 +133,7 @@ func findBatch(c *bolt.Cursor, lk []byte, seq uint64) (b batch, ok bool, err err
 	if err != nil {
 		return batch{}, false, err
 	}
-	return b, seq >= b.first && seq <= b.last(), nil
+	return b, seq >= b.First && seq <= b.Last(), nil
 }
 
 // isMovementKey reports whether k is the key of a batch value of ledger lk.
@@ -212,7 +157,7 @@ func newBatchReader(tx *bolt.Tx, lk []byte) *batchReader {
 // get returns the record of movement seq; ok is false when the ledger
 // holds no value with it.
 func (r *batchReader) get(seq uint64) (rec []byte, ok bool, err error) {
-	if !r.ok || seq < r.cur.first || seq > r.cur.last() {
+	if !r.ok || seq < r.cur.First || seq > r.cur.Last() {
 		if r.cur, r.ok, err = findBatch(r.c, r.lk, seq); err != nil || !r.ok {
 			return nil, false, err
 		}

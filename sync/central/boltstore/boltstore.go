@@ -458,7 +458,7 @@ func (s *Store) Range(ctx context.Context, gateway string, created int64, from u
 		}
 		start := from
 		if ok {
-			start = b.first
+			start = b.First
 		}
 		next := uint64(0) // the first movement of the next value; 0 before the first value
 		n := 0
@@ -475,11 +475,11 @@ func (s *Store) Range(ctx context.Context, gateway string, created int64, from u
 			if err != nil {
 				return err
 			}
-			if next != 0 && b.first != next {
-				return fmt.Errorf("%w: gateway %s ledger %d: movements %d to %d follow %d", ErrCorrupt, gateway, created, b.first, b.last(), next-1)
+			if next != 0 && b.First != next {
+				return fmt.Errorf("%w: gateway %s ledger %d: movements %d to %d follow %d", ErrCorrupt, gateway, created, b.First, b.Last(), next-1)
 			}
-			next = b.last() + 1
-			for seq := max(b.first, from); seq <= b.last(); seq++ {
+			next = b.Last() + 1
+			for seq := max(b.First, from); seq <= b.Last(); seq++ {
 				rec, err := b.record(seq)
 				if err != nil {
 					return err

@@ -90,10 +90,10 @@ func (s *Store) Verify(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if b.first != next {
-					return fmt.Errorf("ledger %s/%d: value at %d, want %d", gateway, created, b.first, next)
+				if b.First != next {
+					return fmt.Errorf("ledger %s/%d: value at %d, want %d", gateway, created, b.First, next)
 				}
-				for seq := b.first; seq <= b.last(); seq++ {
+				for seq := b.First; seq <= b.Last(); seq++ {
 					rec, err := b.record(seq)
 					if err != nil {
 						return err
@@ -114,7 +114,7 @@ func (s *Store) Verify(ctx context.Context) error {
 					}
 					prev = hash
 				}
-				next = b.last() + 1
+				next = b.Last() + 1
 			}
 			if next-1 != h.Seq || prev != h.Hash {
 				return fmt.Errorf("ledger %s/%d: movements 1 to %d held, head %d", gateway, created, next-1, h.Seq)
