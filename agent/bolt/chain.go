@@ -2,10 +2,8 @@ package bolt
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/udi-edge/udi-edge/agent/record"
 	bolt "go.etcd.io/bbolt"
@@ -77,21 +75,9 @@ type chainRec struct {
 // digest of its body, or bad.
 func (r *chainRec) read(seq uint64, rec []byte) {
 	r.seq, r.bad = seq, nil
-	switch {
-	case len(rec) < minRecordSize:
-		r.bad = corruptf(seq, "record of %d bytes is too short", len(rec))
-	case rec[0] != recordVersion:
-		r.bad = corruptf(seq, "record version %d unknown", rec[0])
-	default:
-		n := len(rec)
-		if want, got := binary.BigEndian.Uint32(rec[n-crcSize:]), crc32.Checksum(rec[:n-crcSize], castagnoli); want != got {
-			r.bad = corruptf(seq, "checksum %08x, want %08x", got, want)
-			return
-		}
-		copy(r.prev[:], rec[n-recordTail:])
-		copy(r.hash[:], rec[n-recordTail+hashSize:])
-		r.digest = sha256.Sum256(recordBody(rec))
-	}
+	var err error
+	r.prev, r.hash, r.digest, err = record.Parts(seq, rec)
+	r.bad = recordCorrupt(seq, err)
 }
 
 // walkRecords calls fn for every record from sequence number from on, in

@@ -99,12 +99,18 @@ func sealRecord(rec []byte, bodyCRC uint32, prev, hash *[hashSize]byte) {
 // *CorruptError naming seq for anything that is not a well-formed record.
 func decodeRecord(seq uint64, b []byte) (agent.Movement, error) {
 	m, err := record.Decode(seq, b)
-	if err != nil {
-		var ce *record.CorruptError
-		if errors.As(err, &ce) {
-			return m, corruptf(seq, "%s", ce.Reason)
-		}
-		return m, corruptf(seq, "%v", err)
+	return m, recordCorrupt(seq, err)
+}
+
+// recordCorrupt turns agent/record's error about the record of movement
+// seq into a *CorruptError naming seq; nil stays nil.
+func recordCorrupt(seq uint64, err error) error {
+	if err == nil {
+		return nil
 	}
-	return m, nil
+	var ce *record.CorruptError
+	if errors.As(err, &ce) {
+		return corruptf(seq, "%s", ce.Reason)
+	}
+	return corruptf(seq, "%v", err)
 }

@@ -54,24 +54,34 @@ func Hashes(rec []byte) (prev, hash [HashSize]byte) {
 	return [HashSize]byte(t[:HashSize]), [HashSize]byte(t[HashSize : 2*HashSize])
 }
 
+// Parts reads one record of movement seq: it checks the record's version
+// and checksum and returns its PrevHash and Hash and the digest of its
+// body, without comparing them (see Check). The error wraps ErrCorrupt.
+func Parts(seq uint64, rec []byte) (prev, hash, digest [HashSize]byte, err error) {
+	n := len(rec)
+	switch {
+	case n < MinSize:
+		return prev, hash, digest, corruptf(seq, "record of %d bytes is too short", n)
+	case rec[0] != Version:
+		return prev, hash, digest, corruptf(seq, "record version %d unknown", rec[0])
+	}
+	if want, got := binary.BigEndian.Uint32(rec[n-CRCSize:]), crc32.Checksum(rec[:n-CRCSize], castagnoli); want != got {
+		return prev, hash, digest, corruptf(seq, "checksum %08x, want %08x", got, want)
+	}
+	prev, hash = Hashes(rec)
+	return prev, hash, sha256.Sum256(Body(rec)), nil
+}
+
 // Check verifies one record of movement seq on its own: its version, its
 // checksum, and that its Hash is the chain hash of seq, its PrevHash and
 // its body. It returns the record's PrevHash and Hash, so that a caller
 // can link records (PrevHash of seq+1 = Hash of seq). The error wraps
 // ErrCorrupt or ErrHash.
 func Check(seq uint64, rec []byte) (prev, hash [HashSize]byte, err error) {
-	n := len(rec)
-	switch {
-	case n < 2+Tail:
-		return prev, hash, corruptf(seq, "record of %d bytes is too short", n)
-	case rec[0] != Version:
-		return prev, hash, corruptf(seq, "record version %d unknown", rec[0])
+	prev, hash, digest, err := Parts(seq, rec)
+	if err != nil {
+		return prev, hash, err
 	}
-	if want, got := binary.BigEndian.Uint32(rec[n-CRCSize:]), crc32.Checksum(rec[:n-CRCSize], castagnoli); want != got {
-		return prev, hash, corruptf(seq, "checksum %08x, want %08x", got, want)
-	}
-	prev, hash = Hashes(rec)
-	digest := sha256.Sum256(Body(rec))
 	if ChainHash(seq, &prev, &digest) != hash {
 		return prev, hash, fmt.Errorf("%w: movement %d: its hash is not the hash of its content, sequence number and previous hash", ErrHash, seq)
 	}
