@@ -34,13 +34,14 @@ type centre struct {
 	site, broker, store, clientID string
 	api                           string // the current run's HTTP API
 	http                          *http.Client
+	args                          []string // more flags for udi-central run (credentials, TLS)
 }
 
 var httpAddrRE = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
 // startCentre starts udi-central for site on broker, with a new store in
 // the test's directory. It does not wait for the broker: it may be down.
-func startCentre(t testing.TB, site, broker string) *centre {
+func startCentre(t testing.TB, site, broker string, args ...string) *centre {
 	t.Helper()
 	dir := t.TempDir() // before newProc: removed after the process is killed
 	c := &centre{
@@ -48,6 +49,7 @@ func startCentre(t testing.TB, site, broker string) *centre {
 		store:    filepath.Join(dir, "central.db"),
 		clientID: "udi-central-e2e-" + site,
 		http:     &http.Client{Timeout: 5 * time.Second},
+		args:     args,
 	}
 	c.start()
 	return c
@@ -57,8 +59,8 @@ func startCentre(t testing.TB, site, broker string) *centre {
 // waits until its HTTP API listens.
 func (c *centre) start() {
 	c.t.Helper()
-	c.run(bins.central, "run", "--site", c.site, "--store", c.store, "--http", "127.0.0.1:0",
-		"--broker", c.broker, "--client-id", c.clientID)
+	c.run(bins.central, append([]string{"run", "--site", c.site, "--store", c.store, "--http", "127.0.0.1:0",
+		"--broker", c.broker, "--client-id", c.clientID}, c.args...)...)
 	waitFor(c.t, startWait, "udi-central to listen", func() error {
 		m := httpAddrRE.FindStringSubmatch(c.output())
 		if m == nil {
@@ -153,6 +155,8 @@ type gatewayConfig struct {
 	// ScanKind and ScanLocation bind the scanner, if any (default
 	// receive at DOCK).
 	ScanKind, ScanLocation string
+	// Sync holds more keys of the sync section (credentials, TLS).
+	Sync map[string]any
 }
 
 // slowDrain makes a gateway drain in batches of 128 KiB (about 500
@@ -184,6 +188,9 @@ func newGateway(t testing.TB, site, id, broker string, sc *scanner, gc gatewayCo
 	}
 	if gc.Window != 0 {
 		syncCfg["window"] = gc.Window
+	}
+	for k, v := range gc.Sync {
+		syncCfg[k] = v
 	}
 	cfg := map[string]any{
 		"site": site, "gateway": id, "store": g.store,
