@@ -135,8 +135,9 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	}
 	broker := &demoBroker{addr: brokerAddr}
 	defer broker.stop()
-	// Short timeouts: a demo has no patience for production defaults.
-	cfg.Sync = SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: Duration(500 * time.Millisecond), AckTimeout: Duration(2 * time.Second)}
+	// A short reconnect delay: a demo has no patience for the production
+	// default's minute.
+	cfg.Sync = SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: Duration(500 * time.Millisecond)}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
