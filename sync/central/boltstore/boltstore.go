@@ -16,9 +16,9 @@
 //	master     site 0x00 set → version(8)
 //
 // where created, seq, first and run are 8 bytes big-endian. batch.go
-// describes batch values, index.go the index (a log-structured merge of
-// sorted runs, so that entries arriving in no order of key are written
-// front to back). One Append is one write transaction, fsynced on commit:
+// describes batch values, index.go the index (an agent/runindex
+// log-structured merge of sorted runs, so that entries arriving in no
+// order of key are written front to back). One Append is one write transaction, fsynced on commit:
 // a few puts per batch of movements, one for its new index run, whatever
 // merge of index runs is due; a trace is a seek in each run of the index
 // and a seek to each movement's batch value. Format 1 (a value per
@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/record"
+	"github.com/udi-edge/udi-edge/agent/runindex"
 	"github.com/udi-edge/udi-edge/sync/central"
 	bolt "go.etcd.io/bbolt"
 	bolterr "go.etcd.io/bbolt/errors"
@@ -83,7 +84,7 @@ const DefaultTimeout = 2 * time.Second
 type Store struct {
 	db      *bolt.DB
 	path    string
-	scratch arena // for write transactions only
+	scratch runindex.Arena // for write transactions only
 }
 
 var _ central.Store = (*Store)(nil)
@@ -185,7 +186,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.mapErr(s.db.Update(func(tx *bolt.Tx) error {
 		// The write transaction before this one has ended: bbolt holds
 		// nothing of the arena any more, and no other writer can run.
-		s.scratch.reset()
+		s.scratch.Reset()
 		return fn(tx)
 	}))
 }
@@ -297,12 +298,8 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 			return err
 		}
 		if entries := indexEntries(lk, add, &s.scratch); len(entries) > 0 {
-			x := newIndexTx(tx, &s.scratch)
-			if err := x.add(entries); err != nil {
-				return err
-			}
-			if err := x.compact(mergeWork*len(entries) + mergeMinStep); err != nil {
-				return err
+			if err := indexIn(tx, &s.scratch).Add(entries); err != nil {
+				return indexErr(err)
 			}
 		}
 		last := &recs[len(recs)-1]
@@ -321,18 +318,18 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 
 // putBatches puts recs, consecutive movements of ledger lk, as batch
 // values, built in one buffer of a.
-func putBatches(mb *bolt.Bucket, lk []byte, recs []central.Stored, a *arena) error {
+func putBatches(mb *bolt.Bucket, lk []byte, recs []central.Stored, a *runindex.Arena) error {
 	mb.FillPercent = 1.0 // a ledger's keys only grow
 	size := 0
 	_ = splitBatches(recs, func(part []central.Stored) error {
 		size += batchSize(part)
 		return nil
 	})
-	buf := a.alloc(size)
+	buf := a.Alloc(size)
 	return splitBatches(recs, func(part []central.Stored) error {
 		start := len(buf)
 		buf = appendBatch(buf, part)
-		k := binary.BigEndian.AppendUint64(append(a.alloc(len(lk)+8), lk...), part[0].Seq)
+		k := binary.BigEndian.AppendUint64(append(a.Alloc(len(lk)+8), lk...), part[0].Seq)
 		if err := mb.Put(k, buf[start:len(buf):len(buf)]); err != nil {
 			return fmt.Errorf("boltstore: put movements %d to %d: %w", part[0].Seq, part[len(part)-1].Seq, err)
 		}
@@ -342,7 +339,7 @@ func putBatches(mb *bolt.Bucket, lk []byte, recs []central.Stored, a *arena) err
 
 // indexEntries returns the index entries of recs, movements of ledger lk,
 // sorted, in one buffer of a.
-func indexEntries(lk []byte, recs []central.Stored, a *arena) [][]byte {
+func indexEntries(lk []byte, recs []central.Stored, a *runindex.Arena) [][]byte {
 	n, size := 0, 0
 	for i := range recs {
 		for _, key := range recs[i].Keys {
@@ -353,7 +350,7 @@ func indexEntries(lk []byte, recs []central.Stored, a *arena) [][]byte {
 	if n == 0 {
 		return nil
 	}
-	buf, out := a.alloc(size), make([][]byte, 0, n)
+	buf, out := a.Alloc(size), make([][]byte, 0, n)
 	for i := range recs {
 		for _, key := range recs[i].Keys {
 			start := len(buf)
@@ -374,14 +371,14 @@ func (s *Store) Trace(ctx context.Context, key string) ([]central.Traced, error)
 	prefix := append([]byte(key), 0)
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var hits [][]byte
-		err := newIndexTx(tx, nil).lookup(prefix, func(e []byte) error {
+		err := indexIn(tx, nil).Lookup(prefix, func(e []byte) error {
 			if _, _, _, ok := parseIndexKey(e, len(key)); ok { // else a longer key that starts with key and a NUL
 				hits = append(hits, e)
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return indexErr(err)
 		}
 		// Runs hold entries in no order of each other: in order of gateway,
 		// ledger and sequence number, as the index key sorts them.

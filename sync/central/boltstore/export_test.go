@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/agent/record"
+	"github.com/udi-edge/udi-edge/agent/runindex"
 	"github.com/udi-edge/udi-edge/sync/central"
 )
 
@@ -17,9 +18,9 @@ import (
 // that a test sees every kind of merge with few movements. It returns a
 // function that restores the defaults.
 func SetSmall(blockBytes int, small uint64, minStep int) (restore func()) {
-	b, sm, ms := blockTarget, mergeSmall, mergeMinStep
-	blockTarget, mergeSmall, mergeMinStep = blockBytes, small, minStep
-	return func() { blockTarget, mergeSmall, mergeMinStep = b, sm, ms }
+	saved := indexConfig
+	indexConfig = runindex.Config{Block: blockBytes, Small: small, MinStep: minStep}
+	return func() { indexConfig = saved }
 }
 
 // IndexState returns the entries of every live run of the index, and how
@@ -27,22 +28,9 @@ func SetSmall(blockBytes int, small uint64, minStep int) (restore func()) {
 func (s *Store) IndexState(ctx context.Context) (runs []uint64, merging int64, err error) {
 	merging = -1
 	err = s.view(ctx, func(tx *bolt.Tx) error {
-		x := newIndexTx(tx, nil)
-		live, err := x.live()
-		if err != nil {
-			return err
-		}
-		for _, r := range live {
-			runs = append(runs, r.n)
-		}
-		if v := x.meta.Get(metaMerge); v != nil {
-			m, err := decodeMerge(v)
-			if err != nil {
-				return err
-			}
-			merging = int64(m.written)
-		}
-		return nil
+		st, err := indexIn(tx, nil).State()
+		runs, merging = st.Runs, st.Merging
+		return err
 	})
 	return runs, merging, err
 }
@@ -134,89 +122,10 @@ func (s *Store) Verify(ctx context.Context) error {
 			return err
 		}
 
-		x := newIndexTx(tx, nil)
-		live, err := x.live()
-		if err != nil {
-			return err
-		}
-		buckets := map[uint64]bool{}
-		for _, r := range live {
-			buckets[r.id] = true
-		}
-		var m *merge
-		if v := x.meta.Get(metaMerge); v != nil {
-			if m, err = decodeMerge(v); err != nil {
-				return err
-			}
-			if buckets[m.dest] {
-				return fmt.Errorf("run %d, which a merge writes, is live", m.dest)
-			}
-			buckets[m.dest] = true
-			for _, src := range m.srcs {
-				if !slicesContains(live, src) {
-					return fmt.Errorf("source %d of the merge is not a live run of %d entries", src.id, src.n)
-				}
-			}
-		}
-		err = x.index.ForEachBucket(func(k []byte) error {
-			if len(k) != 8 || !buckets[binary.BigEndian.Uint64(k)] {
-				return fmt.Errorf("index bucket %x is neither a live run nor a merge's", k)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 		got := map[string]int{}
-		count := func(id uint64, fn func(e []byte)) (uint64, error) {
-			b, err := x.bucket(id)
-			if err != nil {
-				return 0, err
-			}
-			it, err := seekRun(b, nil)
-			if err != nil {
-				return 0, err
-			}
-			n := uint64(0)
-			for ; it.entry != nil; n++ {
-				fn(it.entry)
-				if err := it.next(); err != nil {
-					return 0, err
-				}
-			}
-			return n, nil
-		}
-		for _, r := range live {
-			n, err := count(r.id, func(e []byte) { got[string(e)]++ })
-			if err != nil {
-				return err
-			}
-			if n != r.n {
-				return fmt.Errorf("run %d holds %d entries, listed with %d", r.id, n, r.n)
-			}
-		}
-		if m != nil {
-			var last []byte
-			n, err := count(m.dest, func(e []byte) { last = bytes.Clone(e) })
-			if err != nil {
-				return err
-			}
-			if n != m.written {
-				return fmt.Errorf("merge run %d holds %d entries, state says %d", m.dest, n, m.written)
-			}
-			// Every entry written is one of the sources' up to the last.
-			for _, src := range m.srcs {
-				if _, err := count(src.id, func(e []byte) {
-					if bytes.Compare(e, last) <= 0 {
-						n--
-					}
-				}); err != nil {
-					return err
-				}
-			}
-			if n != 0 {
-				return fmt.Errorf("merge run %d does not hold its sources' entries up to its last", m.dest)
-			}
+		err = indexIn(tx, nil).Check(func(e []byte) error { got[string(e)]++; return nil })
+		if err != nil {
+			return err
 		}
 		for e, n := range want {
 			if got[e] != n {
@@ -228,13 +137,4 @@ func (s *Store) Verify(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-func slicesContains(runs []run, r run) bool {
-	for _, x := range runs {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }

@@ -1,12 +1,13 @@
-package boltstore
+package runindex
 
-// arena hands out the buffers of one write transaction's keys and values:
+// Arena hands out the buffers of one write transaction's keys and values:
 // bbolt keeps every key and value put (not a copy) until the commit, so
 // they must not be reused before it, and allocating them afresh for every
 // transaction (megabytes a batch) costs page faults and garbage
-// collection. A Store's arena is used only inside its write transactions,
-// which bbolt runs one at a time, and reset when one ends.
-type arena struct {
+// collection. An Arena is used only inside write transactions, which
+// bbolt runs one at a time, and Reset when one has ended. The zero value
+// is ready to use.
+type Arena struct {
 	chunks [][]byte
 	i      int // the chunk being carved
 }
@@ -17,8 +18,8 @@ const (
 	arenaKeep = 16 << 20
 )
 
-// alloc returns a slice of length 0 and capacity n, valid until reset.
-func (a *arena) alloc(n int) []byte {
+// Alloc returns a slice of length 0 and capacity n, valid until Reset.
+func (a *Arena) Alloc(n int) []byte {
 	for ; a.i < len(a.chunks); a.i++ {
 		c := a.chunks[a.i]
 		if cap(c)-len(c) >= n {
@@ -31,8 +32,9 @@ func (a *arena) alloc(n int) []byte {
 	return c[:0:n]
 }
 
-// reset makes every chunk free again, keeping at most arenaKeep bytes.
-func (a *arena) reset() {
+// Reset makes every chunk free again, keeping at most 16 MiB. Call it only
+// once the transaction that used the buffers has ended.
+func (a *Arena) Reset() {
 	kept := 0
 	out := a.chunks[:0]
 	for _, c := range a.chunks {
