@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/runindex"
 )
 
 // chainBursts are the transactions of the test ledger: 330 movements in
@@ -65,7 +66,7 @@ func fileRecords(t *testing.T, path string) [][]byte {
 func rewriteRecords(t *testing.T, path string, recs [][]byte, keepLastHash bool) {
 	t.Helper()
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMovements, bucketItems} {
+		for _, name := range [][]byte{bucketMovements, bucketRuns, bucketIndex} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
 			}
@@ -73,8 +74,17 @@ func rewriteRecords(t *testing.T, path string, recs [][]byte, keepLastHash bool)
 				return err
 			}
 		}
-		mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
-		var rejected uint64
+		mb, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketMeta)
+		for _, k := range [][]byte{[]byte("run"), []byte("merge")} {
+			if err := meta.Delete(k); err != nil {
+				return err
+			}
+		}
+		var (
+			rejected uint64
+			entries  [][]byte
+			arena    runindex.Arena
+		)
 		for first := 0; first < len(recs); first += 37 {
 			chunk := recs[first:min(first+37, len(recs))]
 			if err := mb.Put(seqKey(uint64(first+1)), appendBatch(nil, chunk)); err != nil {
@@ -89,12 +99,12 @@ func rewriteRecords(t *testing.T, path string, recs [][]byte, keepLastHash bool)
 				if m.Kind == agent.KindReject {
 					rejected++
 				}
-				for _, key := range indexKeys(&m) {
-					if err := ib.Put(binary.BigEndian.AppendUint64(append([]byte(key), 0), seq), []byte{}); err != nil {
-						return err
-					}
-				}
+				entries = indexEntries(entries, &m, seq, &arena)
 			}
+		}
+		slices.SortFunc(entries, bytes.Compare)
+		if err := indexIn(tx, 8000, &arena).Add(entries); err != nil {
+			return err
 		}
 		if err := meta.Put(metaLastSeq, seqKey(uint64(len(recs)))); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/runindex"
 )
 
 // Defaults for Options.
@@ -41,19 +42,28 @@ const (
 	DefaultLockTimeout = 5 * time.Second
 )
 
-// FormatVersion is the version of the file layout this package writes and
-// reads (see firmware-notes/ledger.md). Version 3 chains the movements by
-// hash (PrevHash and Hash in every record, the last hash in the meta
-// bucket); version 2 stored the same batches without the chain; version 1
-// stored one record per key. The batch and record encodings carry their
-// own version bytes.
-const FormatVersion = 3
+// FormatVersion is the version of the file layout this package writes
+// (see firmware-notes/ledger.md). Version 4 keeps the item index as sorted
+// runs (index.go); version 3, which this package still reads and upgrades
+// in place when it opens one for writing, kept it as a B+tree of one key
+// per entry and was the first to chain the movements by hash (PrevHash and
+// Hash in every record, the last hash in the meta bucket); version 2
+// stored the same batches without the chain; version 1 stored one record
+// per key. The batch and record encodings carry their own version bytes.
+const FormatVersion = 4
+
+// formatIndexTree is the last version whose item index was a B+tree.
+const formatIndexTree = 3
 
 // Bucket and meta key names: part of the file format.
 var (
 	bucketMeta      = []byte("meta")
 	bucketMovements = []byte("movements")
-	bucketItems     = []byte("items")
+	bucketRuns      = []byte("runs")
+	bucketIndex     = []byte("index")
+	// bucketItems is the item index of format 3, kept as it was in a file
+	// upgraded from it.
+	bucketItems = []byte("items")
 
 	metaVersion  = []byte("version")
 	metaGateway  = []byte("gateway")
@@ -151,10 +161,10 @@ type Ledger struct {
 
 	// The writer's buffers, reused from one transaction to the next (bbolt
 	// keeps a value it was given only until the commit).
-	values []byte              // the transaction's batch values
-	recs   [][]byte            // the records of one batch
-	ikey   []byte              // an index key
-	items  map[string]struct{} // the items indexed in this transaction
+	values  []byte         // the transaction's batch values
+	recs    [][]byte       // the records of one batch
+	entries [][]byte       // the transaction's index entries
+	scratch runindex.Arena // the index entries and blocks of a transaction
 
 	stopped   chan struct{}
 	closeOnce sync.Once
@@ -303,7 +313,8 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 		if meta == nil {
 			return fmt.Errorf("%w: %s has no meta bucket", ErrNotLedger, path)
 		}
-		return l.readMeta(tx, meta)
+		_, err := l.readMeta(tx, meta)
+		return err
 	})
 	if err != nil {
 		_ = db.Close()
@@ -429,7 +440,7 @@ func (l *Ledger) initMeta(tx *bolt.Tx) error {
 				return fmt.Errorf("bolt: init meta: %w", err)
 			}
 		}
-		for _, name := range [][]byte{bucketMovements, bucketItems} {
+		for _, name := range [][]byte{bucketMovements, bucketRuns, bucketIndex} {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return fmt.Errorf("bolt: create %s: %w", name, err)
 			}
@@ -437,8 +448,21 @@ func (l *Ledger) initMeta(tx *bolt.Tx) error {
 		l.log.Info("ledger created", "path", l.path, "gateway", l.gateway)
 	}
 	want := l.gateway
-	if err := l.readMeta(tx, meta); err != nil {
+	version, err := l.readMeta(tx, meta)
+	if err != nil {
 		return err
+	}
+	if version == formatIndexTree {
+		// Upgrade: the B+tree index stays as it is, new entries go to runs.
+		for _, name := range [][]byte{bucketRuns, bucketIndex} {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("bolt: upgrade to format %d: create %s: %w", FormatVersion, name, err)
+			}
+		}
+		if err := meta.Put(metaVersion, binary.BigEndian.AppendUint64(nil, FormatVersion)); err != nil {
+			return fmt.Errorf("bolt: upgrade to format %d: %w", FormatVersion, err)
+		}
+		l.log.Info("ledger upgraded", "path", l.path, "from_format", version, "to_format", FormatVersion)
 	}
 	if l.gateway != want {
 		return &GatewayMismatchError{Path: l.path, Ledger: l.gateway, Requested: want}
@@ -464,9 +488,10 @@ func (l *Ledger) checkLastHash(tx *bolt.Tx) error {
 	return nil
 }
 
-// readMeta loads the meta bucket into l and checks it against the
-// movements bucket.
-func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
+// readMeta loads the meta bucket into l, checks it against the movements
+// bucket and returns the file's format version: FormatVersion, or
+// formatIndexTree for a file not upgraded yet.
+func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) (uint64, error) {
 	u64 := func(key []byte) (uint64, error) {
 		v := meta.Get(key)
 		if len(v) != 8 {
@@ -476,56 +501,62 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) error {
 	}
 	version, err := u64(metaVersion)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if version != FormatVersion {
-		return fmt.Errorf("%w: %s has format version %d, this build reads only version %d", ErrVersion, l.path, version, FormatVersion)
+	if version != FormatVersion && version != formatIndexTree {
+		return 0, fmt.Errorf("%w: %s has format version %d, this build reads versions %d and %d", ErrVersion, l.path, version, formatIndexTree, FormatVersion)
 	}
 	gw := meta.Get(metaGateway)
 	if len(gw) == 0 {
-		return corruptf(0, "meta has no gateway")
+		return 0, corruptf(0, "meta has no gateway")
 	}
 	l.gateway = string(gw)
 	created, err := u64(metaCreated)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	l.created = time.Unix(0, int64(created))
 	last, err := u64(metaLastSeq)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if l.rejected, err = u64(metaRejected); err != nil {
-		return err
+		return 0, err
 	}
 	if v := meta.Get(metaLastHash); len(v) == hashSize {
 		l.lastHash = [hashSize]byte(v)
 	} else {
-		return corruptf(0, "meta last_hash has %d bytes, want %d", len(v), hashSize)
+		return 0, corruptf(0, "meta last_hash has %d bytes, want %d", len(v), hashSize)
 	}
-	mb, ib := tx.Bucket(bucketMovements), tx.Bucket(bucketItems)
-	if mb == nil || ib == nil {
-		return corruptf(0, "movements or items bucket missing")
+	mb := tx.Bucket(bucketMovements)
+	if mb == nil {
+		return 0, corruptf(0, "movements bucket missing")
+	}
+	if version == formatIndexTree && tx.Bucket(bucketItems) == nil {
+		return 0, corruptf(0, "items bucket missing")
+	}
+	if version == FormatVersion && (tx.Bucket(bucketRuns) == nil || tx.Bucket(bucketIndex) == nil) {
+		return 0, corruptf(0, "runs or index bucket missing")
 	}
 	var lastInFile uint64
 	if k, v := mb.Cursor().Last(); k != nil {
 		if len(k) != 8 {
-			return corruptf(0, "movement key of %d bytes", len(k))
+			return 0, corruptf(0, "movement key of %d bytes", len(k))
 		}
 		b, err := parseBatch(binary.BigEndian.Uint64(k), v)
 		if err == nil {
 			err = b.check()
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		lastInFile = b.Last()
 	}
 	if lastInFile != last {
-		return corruptf(0, "meta last_seq %d but last movement %d", last, lastInFile)
+		return 0, corruptf(0, "meta last_seq %d but last movement %d", last, lastInFile)
 	}
 	l.last.Store(last)
-	return nil
+	return version, nil
 }
 
 // Path returns the ledger file's path.
@@ -723,8 +754,8 @@ func (l *Ledger) flush(batch []request) {
 // chaining each movement to the one before (its PrevHash and Hash are
 // sealed into its record). The records go into batch values of at most
 // l.batchSize bytes, each under the sequence number of its first movement;
-// every movement with an item key gets its index entry. On error nothing
-// is advanced.
+// the index entries of every movement with an item key go, sorted, into
+// one new run of the item index. On error nothing is advanced.
 func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) {
 	tx, err := l.db.Begin(true)
 	if err != nil {
@@ -732,22 +763,12 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	}
 	defer func() { _ = tx.Rollback() }() // no-op after a commit
 
-	mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
+	mb, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketMeta)
 	mb.FillPercent = 1.0
-	// When (nearly) every index entry of this transaction extends a run,
-	// because it sorts after the last one in the file (serials received
-	// in order) or right after an entry of the same item written earlier
-	// in this transaction (an item moved again and again), the new entries
-	// fill their pages contiguously and can be packed as densely as the
-	// movements'. Entries that arrive one by one in no order keep bbolt's
-	// default fill, which leaves room in each page for later inserts.
-	lastIndexed, _ := ib.Cursor().Last()
-	lastIndexed = bytes.Clone(lastIndexed)
-	appended, indexed := 0, 0
-	if l.items == nil {
-		l.items = make(map[string]struct{})
-	}
-	defer clear(l.items)
+	// bbolt holds nothing of the arena since the last commit ended.
+	l.scratch.Reset()
+	entries := l.entries[:0]
+	defer func() { clear(entries); l.entries = entries[:0] }()
 	first := l.last.Load() + 1
 	seq := first - 1
 	key := make([]byte, 8)
@@ -791,26 +812,16 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 		prev = hash
 		recs = append(recs, r.rec)
 		size += batchEntry + len(r.rec)
-		for _, key := range indexKeys(&r.m) {
-			l.ikey = append(l.ikey[:0], key...)
-			l.ikey = append(l.ikey, 0)
-			l.ikey = binary.BigEndian.AppendUint64(l.ikey, seq)
-			indexed++
-			if _, again := l.items[key]; again || bytes.Compare(l.ikey, lastIndexed) > 0 {
-				appended++
-			}
-			l.items[key] = struct{}{}
-			if err := ib.Put(l.ikey, []byte{}); err != nil {
-				return 0, fmt.Errorf("bolt: put index of movement %d: %w", seq, err)
-			}
-		}
+		entries = indexEntries(entries, &r.m, seq, &l.scratch)
 	}
 	if err := put(); err != nil {
 		return 0, err
 	}
 	l.recs = recs
-	if appended*10 >= indexed*9 {
-		ib.FillPercent = 1.0
+	// Serials received in order come sorted already: a linear pass.
+	slices.SortFunc(entries, bytes.Compare)
+	if err := l.index(tx, &l.scratch).Add(entries); err != nil {
+		return 0, fmt.Errorf("bolt: index movements %d to %d: %w", l.last.Load()+1, seq, indexErr(err))
 	}
 	binary.BigEndian.PutUint64(key, seq)
 	if err := meta.Put(metaLastSeq, key); err != nil {
@@ -942,16 +953,24 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 	}
 	prefix := append([]byte(key), 0)
 	err := l.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketItems).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if len(out)%256 == 255 {
+		var seqs []uint64
+		err := l.lookupIndex(tx, prefix, func(e []byte) error {
+			if len(e) != len(prefix)+8 {
+				return nil // the entry of a longer key that starts with key and a NUL
+			}
+			seqs = append(seqs, binary.BigEndian.Uint64(e[len(prefix):]))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.Sort(seqs)
+		out = slices.Grow(out, len(seqs))
+		for i, seq := range seqs {
+			if i%256 == 255 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-			}
-			seq, err := indexSeq(k, len(prefix))
-			if err != nil {
-				return err
 			}
 			m, err := getIndexed(tx, seq, key)
 			if err != nil {
@@ -979,18 +998,21 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 	p := []byte(prefix)
 	err := l.view(func(tx *bolt.Tx) error {
 		var seqs []uint64
-		c := tx.Bucket(bucketItems).Cursor()
-		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		err := l.lookupIndex(tx, p, func(e []byte) error {
 			if len(seqs)%1024 == 1023 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			seq, err := indexSeq(k, len(p)+1)
+			seq, err := indexSeq(e, len(p)+1)
 			if err != nil {
 				return err
 			}
 			seqs = append(seqs, seq)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		slices.Sort(seqs)
 		seqs = slices.Compact(seqs) // a movement whose item and tag share the prefix
@@ -1014,15 +1036,6 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 		return nil, err
 	}
 	return out, nil
-}
-
-// indexSeq returns the sequence number of an index key at least minLen+8
-// bytes long (item key, 0x00, seq).
-func indexSeq(k []byte, minLen int) (uint64, error) {
-	if len(k) < minLen+8 || k[len(k)-9] != 0 {
-		return 0, corruptf(0, "malformed index key of %d bytes", len(k))
-	}
-	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
 }
 
 // getIndexed loads the movement an index entry points at and, when item is
@@ -1112,18 +1125,4 @@ func nextBatch(k, v []byte) (batch, error) {
 		return batch{}, corruptf(0, "movement key of %d bytes", len(k))
 	}
 	return parseBatch(binary.BigEndian.Uint64(k), v)
-}
-
-// indexKeys returns the keys a movement is indexed under: its item, and the
-// tag it names when that differs (a tag commissioned to the item).
-func indexKeys(m *agent.Movement) []string {
-	switch {
-	case m.Item == "" && m.Tag == "":
-		return nil
-	case m.Tag == "" || m.Tag == m.Item:
-		return []string{m.Item}
-	case m.Item == "":
-		return []string{m.Tag}
-	}
-	return []string{m.Item, m.Tag}
 }

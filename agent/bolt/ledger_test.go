@@ -187,8 +187,8 @@ func TestRejectedReadsNotIndexed(t *testing.T) {
 		t.Fatalf("Get(rejected) = %+v, %v", got, err)
 	}
 	err = l.db.View(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(bucketItems).Stats().KeyN; n != 1 {
-			return fmt.Errorf("index holds %d entries, want 1", n)
+		if st, err := l.index(tx, nil).State(); err != nil || st.Entries != 1 {
+			return fmt.Errorf("index holds %d entries, want 1 (%v)", st.Entries, err)
 		}
 		return nil
 	})
@@ -910,7 +910,7 @@ func TestIndexDamageDetected(t *testing.T) {
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		// An index entry pointing at a movement that does not exist.
 		k := append([]byte(m.Item), 0, 0, 0, 0, 0, 0, 0, 0, 99)
-		return tx.Bucket(bucketItems).Put(k, []byte{})
+		return indexIn(tx, 8000, nil).Add([][]byte{k})
 	})
 	ro, err := OpenReadOnly(path, time.Second)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // maxVerifyErrors bounds how many problems Verify collects.
@@ -15,8 +17,9 @@ const maxVerifyErrors = 20
 // every batch: its header is whole (checksum, count, record bounds), it
 // starts right after the previous one (no gap, no overlap, the first at 1)
 // and every record in it decodes and names the file's gateway; the last
-// movement is the meta bucket's last_seq; and the index holds exactly one
-// entry per movement with an item key, and nothing else; and, last, the
+// movement is the meta bucket's last_seq; the item index is whole (every
+// block, run and merge in progress well formed) and holds exactly one
+// entry per key of every movement, and nothing else; and, last, the
 // hash chain (see VerifyChain), whose first break is one *ChainError among
 // the problems. It returns nil, ctx's error, or the problems found joined
 // (at most 20), each wrapping ErrCorrupt. On a writable ledger it holds the
@@ -46,9 +49,9 @@ func (l *Ledger) Verify(ctx context.Context) error {
 		return errors.Join(errs...)
 	}
 
-	mb, ib, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
-	if mb == nil || ib == nil || meta == nil {
-		return corruptf(0, "meta, movements or items bucket missing")
+	mb, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketMeta)
+	if mb == nil || meta == nil {
+		return corruptf(0, "meta or movements bucket missing")
 	}
 	var lastSeq uint64
 	if v := meta.Get(metaLastSeq); len(v) == 8 {
@@ -60,9 +63,9 @@ func (l *Ledger) Verify(ctx context.Context) error {
 	var (
 		next    uint64 = 1 // where the next batch must start
 		known          = true
-		indexed uint64
 		batches int
-		ic      = ib.Cursor()
+		seeds   = newEntrySeeds()
+		want    entrySum // of the movements' index entries
 		ik      []byte
 	)
 	c := mb.Cursor()
@@ -122,13 +125,8 @@ walk:
 				}
 			}
 			for _, key := range indexKeys(&m) {
-				indexed++
-				ik = binary.BigEndian.AppendUint64(append(append(ik[:0], key...), 0), seq)
-				if k, _ := ic.Seek(ik); !bytes.Equal(k, ik) {
-					if !add(corruptf(seq, "index entry missing")) {
-						break walk
-					}
-				}
+				ik = appendIndexEntry(ik[:0], key, seq)
+				want.add(seeds, ik)
 			}
 		}
 	}
@@ -138,8 +136,12 @@ walk:
 	if known && next-1 != lastSeq {
 		add(corruptf(0, "last movement %d but last_seq %d", next-1, lastSeq))
 	}
-	if n := uint64(ib.Stats().KeyN); n != indexed && len(errs) < maxVerifyErrors {
-		add(corruptf(0, "index holds %d entries for %d keys of movements", n, indexed))
+	if len(errs) < maxVerifyErrors {
+		for _, err := range l.verifyIndex(ctx, tx, seeds, want) {
+			if !add(err) {
+				break
+			}
+		}
 	}
 	if len(errs) < maxVerifyErrors {
 		if _, err := verifyChain(ctx, tx); err != nil {
@@ -150,4 +152,81 @@ walk:
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// verifyIndex checks the item index against want, the entries of the
+// movements' keys: it must be well formed and hold exactly those. When it
+// does not, a second pass looks up each movement's entries to name the
+// movements whose entries are missing.
+func (l *Ledger) verifyIndex(ctx context.Context, tx *bolt.Tx, seeds entrySeeds, want entrySum) []error {
+	var got entrySum
+	if ib := tx.Bucket(bucketItems); ib != nil {
+		var prev []byte
+		err := ib.ForEach(func(k, v []byte) error {
+			if v == nil || len(v) != 0 || bytes.Compare(k, prev) <= 0 {
+				return corruptf(0, "items bucket entry of %d bytes is not an index entry", len(k))
+			}
+			prev = k
+			got.add(seeds, k)
+			return nil
+		})
+		if err != nil {
+			return []error{err}
+		}
+	}
+	if tx.Bucket(bucketRuns) != nil {
+		err := l.index(tx, nil).Check(func(e []byte) error {
+			got.add(seeds, e)
+			return nil
+		})
+		if err != nil {
+			return []error{indexErr(err)}
+		}
+	}
+	if got == want {
+		return nil
+	}
+	// Damaged batches and records were reported by the first pass.
+	var errs []error
+	var ik []byte
+	c := tx.Bucket(bucketMovements).Cursor()
+walk:
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := ctx.Err(); err != nil {
+			return []error{err}
+		}
+		b, err := nextBatch(k, v)
+		if err != nil || b.check() != nil {
+			continue
+		}
+		for i := range b.N {
+			seq := b.First + uint64(i)
+			rec, _ := b.Record(i)
+			m, err := decodeRecord(seq, rec)
+			if err != nil {
+				continue
+			}
+			for _, key := range indexKeys(&m) {
+				ik = appendIndexEntry(ik[:0], key, seq)
+				found := false
+				err := l.lookupIndex(tx, ik, func(e []byte) error {
+					found = found || bytes.Equal(e, ik)
+					return nil
+				})
+				if err != nil {
+					errs = append(errs, err)
+					break walk
+				}
+				if !found {
+					if errs = append(errs, corruptf(seq, "index entry missing")); len(errs) >= maxVerifyErrors {
+						break walk
+					}
+				}
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, corruptf(0, "index holds %d entries for %d keys of movements, or other entries", got.n, want.n))
+	}
+	return errs
 }
