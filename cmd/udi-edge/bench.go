@@ -89,14 +89,19 @@ type Figure struct {
 	Met     bool    `json:"met,omitempty"`
 }
 
-// benchLabels are realistic labels: implant boxes in GS1 DataMatrix and HIBC.
-var benchLabels = func() [][]byte {
-	var out [][]byte
-	for i := 0; i < 64; i++ {
-		out = append(out, []byte(fmt.Sprintf("]d20109520123456788172805311021A-%02d\x1d21%08d", i, i)))
+// benchLabel returns the GS1 DataMatrix label of implant box i, as a
+// scanner sends it: one GTIN, 64 lots, and a serial of its own for every
+// box ("one item, one code"), the serials consecutive as in a carton.
+func benchLabel(i int) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, "]d20109520123456788172805311021A-"...)
+	b = append(b, byte('0'+i%64/10), byte('0'+i%64%10), 0x1d, '2', '1')
+	var num [8]byte
+	for k, x := 7, i%1e8; k >= 0; k, x = k-1, x/10 {
+		num[k] = byte('0' + x%10)
 	}
-	return out
-}()
+	return append(b, num[:]...)
+}
 
 // RunBench runs the ingest workload and its ceilings in dir.
 func RunBench(ctx context.Context, dir string, p BenchParams) ([]Figure, error) {
@@ -303,7 +308,7 @@ var benchStations = map[string]agent.Station{
 }
 
 func benchRead(i int) agent.Read {
-	raw := benchLabels[i%len(benchLabels)]
+	raw := benchLabel(i)
 	return agent.Read{Source: "bench", Time: time.Now(), Raw: raw, Symbology: string(raw[:3]), Data: raw[3:]}
 }
 
