@@ -128,8 +128,10 @@ func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
-// Add writes entries, which must be sorted and distinct, as a new live
-// run and then merges what is due, writing at most about Work entries for
+// Add writes entries, which must be sorted, not empty and distinct from
+// each other and from every entry already in the index (callers make
+// them so, for example by ending each with a sequence number), as a new
+// live run and then merges what is due, writing at most about Work entries for
 // every one added (at least MinStep) in merges larger than Small. Nothing
 // is written for no entries.
 func (x *Index) Add(entries [][]byte) error {
