@@ -9,16 +9,18 @@
 // pair of fdatasyncs is shared by thousands of movements; at a trickle each
 // movement waits at most MaxDelay before its commit.
 //
-// The file holds three buckets: "meta" (format version, gateway id,
-// created time, last sequence number, rejected count, last hash),
-// "movements" (batches: the records of consecutive movements of one
-// transaction, about 8 KiB at most, stored under the 8-byte big-endian sequence number of the first of
-// them) and "items" (item key, 0x00, 8-byte sequence number, to nothing).
-// Each record keeps its own checksum. Trace is one cursor seek in the
-// index, Get one seek to the batch and a constant-time lookup in its
-// header, and Range, which the outbox reads, a walk in sequence order. The
-// writer does one B+tree insert per movement (its index entry) and one per
-// batch. firmware-notes/ledger.md describes the layout and the encodings.
+// The file holds the buckets "meta" (format version, gateway id, created
+// time, last sequence number, rejected count, last hash, the item index's
+// state), "movements" (batches: the records of consecutive movements of
+// one transaction, about 8 KiB at most, stored under the 8-byte
+// big-endian sequence number of the first of them), and the item index
+// (item key, 0x00, 8-byte sequence number) kept by agent/runindex as
+// sorted runs in "runs" and "index" (index.go). Each record keeps its own
+// checksum. Trace is a seek in each run of the index, Get one seek to the
+// batch and a constant-time lookup in its header, and Range, which the
+// outbox reads, a walk in sequence order. The writer does a few puts per
+// batch of records and per run of index entries, not one per movement.
+// firmware-notes/ledger.md describes the layout and the encodings.
 //
 // The movements form a hash chain: each record holds the Hash of the
 // movement before it and its own Hash, which covers its content, its
