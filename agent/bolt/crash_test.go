@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/runindex"
 )
 
 // Environment of the helper process.
@@ -25,7 +27,15 @@ const (
 	helperEnvMode = "UDI_BOLT_HELPER"      // "writer" or "hold"
 	helperEnvPath = "UDI_BOLT_HELPER_PATH" // the ledger file
 	helperEnvRun  = "UDI_BOLT_HELPER_RUN"  // run number, part of every movement
+	// helperEnvSmallIndex makes the child's index blocks and merges
+	// (smallIndex) and its transactions small, so that a kill falls in the
+	// middle of index merges.
+	helperEnvSmallIndex = "UDI_BOLT_HELPER_SMALL_INDEX"
 )
+
+// smallIndex is an index configuration under which a few thousand
+// movements make merges in steps across many transactions.
+var smallIndex = runindex.Config{Block: 300, Small: 64, MinStep: 8}
 
 const helperWriters = 4
 
@@ -84,12 +94,32 @@ func TestHelperWriter(t *testing.T) {
 	}
 	path := os.Getenv(helperEnvPath)
 	run, _ := strconv.Atoi(os.Getenv(helperEnvRun))
-	l, err := Open(Options{Path: path, Gateway: testGateway})
+	opts := Options{Path: path, Gateway: testGateway}
+	if os.Getenv(helperEnvSmallIndex) != "" {
+		// Small transactions too, so that a merge takes many of them.
+		indexConfig, opts.MaxBatch = smallIndex, 48
+	}
+	l, err := Open(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper: open:", err)
 		os.Exit(2)
 	}
 	switch mode {
+	case "merge":
+		// Write bursts until a commit leaves an index merge in progress,
+		// report the last sequence number and wait to be killed.
+		for n := 0; ; {
+			o := newOutcomes()
+			for i := range 48 {
+				l.Submit(helperMovement(run, 0, n), o.done(i))
+				n++
+			}
+			o.wg.Wait()
+			if st := indexState(t, l); st.Merging >= 0 {
+				fmt.Println(l.LastSeq(), st.Merging)
+				select {}
+			}
+		}
 	case "hold":
 		// Hold the file until the parent closes stdin.
 		fmt.Println("ready")
@@ -146,12 +176,19 @@ type report struct {
 }
 
 // TestCrashKeepsDurableMovements kills a writing process at several points
-// and checks that every movement it was told is durable survived intact.
+// and checks that every movement it was told is durable survived intact
+// and is found by its trace. The child's item index is made small, so
+// that kills fall in the middle of index merges too.
 func TestCrashKeepsDurableMovements(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
+	saved := indexConfig
+	indexConfig = smallIndex
+	defer func() { indexConfig = saved }()
+	t.Setenv(helperEnvSmallIndex, "1")
 	path := filepath.Join(t.TempDir(), "ledger.db")
+	midMerge := 0
 	var base uint64
 	// Kill after the n-th report, a little later still, so that the kill
 	// falls between transactions as well as inside one.
@@ -181,26 +218,106 @@ func TestCrashKeepsDurableMovements(t *testing.T) {
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("run %d: child did not die of SIGKILL after %d reports: %v", run, len(reports), err)
 		}
-		last := checkAfterCrash(t, path, run, base, reports)
-		t.Logf("run %d: %d movements reported durable, %d in the file", run, len(reports), last-1-base)
+		last, merging := checkAfterCrash(t, path, run, base, reports)
+		if merging {
+			midMerge++
+		}
+		t.Logf("run %d: %d movements reported durable, %d in the file, index merge in progress: %v", run, len(reports), last-1-base, merging)
 		base = last
+	}
+	t.Logf("%d of %d kills left an index merge in progress", midMerge, len(points))
+}
+
+// TestCrashInTheMiddleOfAnIndexMerge kills a writing process whose last
+// commit left an index merge half done: the reopened ledger finds every
+// movement through its trace, checks out whole, and completes the merge
+// as it goes on writing.
+func TestCrashInTheMiddleOfAnIndexMerge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	saved := indexConfig
+	indexConfig = smallIndex
+	defer func() { indexConfig = saved }()
+	t.Setenv(helperEnvSmallIndex, "1")
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	cmd, _, out := startHelper(t, "merge", path, 7)
+	var last uint64
+	var written int64
+	if !out.Scan() {
+		t.Fatalf("helper reported nothing: %v", out.Err())
+	}
+	if _, err := fmt.Sscan(out.Text(), &last, &written); err != nil || last == 0 {
+		t.Fatalf("bad report %q: %v", out.Text(), err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	l, err := Open(Options{Path: path, Gateway: testGateway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if st := indexState(t, l); st.Merging != written || l.LastSeq() != last {
+		t.Fatalf("after the kill: last %d, index %+v; the child reported %d, merge at %d", l.LastSeq(), st, last, written)
+	}
+	ctx := context.Background()
+	traceAll := func() {
+		t.Helper()
+		found := 0
+		for n := range int(last) {
+			m := helperMovement(7, 0, n)
+			if m.Item == "" || n%4 != 0 { // one trace per item: its receipt
+				continue
+			}
+			ms, err := l.Trace(ctx, m.Item)
+			if err != nil || len(ms) == 0 || ms[0].Item != m.Item || ms[0].Kind != agent.KindReceive {
+				t.Fatalf("trace of %s: %d movements, %v", m.Item, len(ms), err)
+			}
+			found += len(ms)
+		}
+		if found == 0 {
+			t.Fatal("nothing traced")
+		}
+	}
+	traceAll()
+	if err := l.Verify(ctx); err != nil {
+		t.Fatalf("Verify mid-merge: %v", err)
+	}
+	for indexState(t, l).Merging >= 0 {
+		if _, err := l.Append(ctx, movementN("after", int(l.LastSeq()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	traceAll()
+	if err := l.Verify(ctx); err != nil {
+		t.Fatalf("Verify after the merge: %v", err)
 	}
 }
 
 // checkAfterCrash reopens the file after a kill and checks it; it returns
-// the file's last sequence number.
-func checkAfterCrash(t *testing.T, path string, run int, base uint64, reports []report) uint64 {
+// the file's last sequence number and whether the kill left an index
+// merge in progress.
+func checkAfterCrash(t *testing.T, path string, run int, base uint64, reports []report) (uint64, bool) {
 	t.Helper()
 	l, err := Open(Options{Path: path, Gateway: testGateway})
 	if err != nil {
 		t.Fatalf("run %d: reopen after kill: %v", run, err)
 	}
 	defer l.Close()
+	merging := indexState(t, l).Merging >= 0
 	if err := l.Verify(context.Background()); err != nil {
 		t.Fatalf("run %d: Verify after kill: %v", run, err)
 	}
 	last := l.LastSeq()
-	for _, r := range reports {
+	for i, r := range reports {
+		if i%97 == 0 || i == len(reports)-1 { // the trace finds it too
+			want := helperMovement(run, r.w, r.n)
+			ms, err := l.Trace(context.Background(), want.Item)
+			if want.Item != "" && (err != nil || !slices.ContainsFunc(ms, func(m agent.Movement) bool { return m.Seq == r.seq })) {
+				t.Fatalf("run %d: trace of %s misses durable movement %d: %v", run, want.Item, r.seq, err)
+			}
+		}
 		if r.seq <= base || r.seq > last {
 			t.Fatalf("run %d: reported seq %d outside (%d, %d]", run, r.seq, base, last)
 		}
@@ -242,7 +359,7 @@ func checkAfterCrash(t *testing.T, path string, run int, base uint64, reports []
 	if m.Seq != last+1 {
 		t.Fatalf("run %d: next seq %d, want %d", run, m.Seq, last+1)
 	}
-	return m.Seq
+	return m.Seq, merging
 }
 
 // TestOpenReadOnlyLocked opens the file read-only while another process
