@@ -194,7 +194,7 @@ type request struct {
 	bodyCRC uint32
 	err     error // set when the movement is refused before writing
 	done    func(agent.Movement, error)
-	queued  time.Time
+	queued  time.Time // set on the first movement of a queue chunk only
 }
 
 // Open opens the ledger file at opts.Path for writing, creating it when

@@ -56,7 +56,6 @@ func (q *queue) put(r request, clk clock) bool {
 		q.mu.Unlock()
 		return false
 	}
-	r.queued = clk.Now()
 	last := len(q.chunks) - 1
 	if last < 0 || len(q.chunks[last]) >= q.maxBatch {
 		var c []request
@@ -67,6 +66,10 @@ func (q *queue) put(r request, clk clock) bool {
 		}
 		q.chunks = append(q.chunks, c)
 		last++
+	}
+	if len(q.chunks[last]) == 0 {
+		// Only a chunk's first movement is timed (take waits from it).
+		r.queued = clk.Now()
 	}
 	q.chunks[last] = append(q.chunks[last], r)
 	q.count++
