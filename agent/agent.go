@@ -143,6 +143,21 @@ type Movement struct {
 	Hash     []byte
 }
 
+// TraceKeys returns the keys m is traced under: its item key and its tag
+// key, each when set, once when they are equal. The gateway's ledger and
+// the central store index movements by these keys.
+func (m *Movement) TraceKeys() []string {
+	switch {
+	case m.Item == "" && m.Tag == "":
+		return nil
+	case m.Tag == "" || m.Tag == m.Item:
+		return []string{m.Item}
+	case m.Item == "":
+		return []string{m.Tag}
+	}
+	return []string{m.Item, m.Tag}
+}
+
 // Ledger is the durable, append-only record of movements.
 type Ledger interface {
 	// Submit queues m for the next transaction. done is called exactly once:

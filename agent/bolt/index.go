@@ -12,8 +12,8 @@ import (
 	"github.com/udi-edge/udi-edge/agent/runindex"
 )
 
-// The item index has one entry per key of a movement (indexKeys: its
-// item, and the tag it names when that differs):
+// The item index has one entry per key of a movement (Movement.TraceKeys:
+// its item, and the tag it names when that differs):
 //
 //	item key 0x00 seq(8)
 //
@@ -87,7 +87,7 @@ func appendIndexEntry(dst []byte, key string, seq uint64) []byte {
 // indexEntries appends the index entries of m, movement seq, to entries,
 // each in its own slice of a.
 func indexEntries(entries [][]byte, m *agent.Movement, seq uint64, a *runindex.Arena) [][]byte {
-	for _, key := range indexKeys(m) {
+	for _, key := range m.TraceKeys() {
 		entries = append(entries, appendIndexEntry(a.Alloc(len(key)+9), key, seq))
 	}
 	return entries
@@ -100,20 +100,6 @@ func indexSeq(k []byte, minLen int) (uint64, error) {
 		return 0, corruptf(0, "malformed index entry of %d bytes", len(k))
 	}
 	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
-}
-
-// indexKeys returns the keys a movement is indexed under: its item, and the
-// tag it names when that differs (a tag commissioned to the item).
-func indexKeys(m *agent.Movement) []string {
-	switch {
-	case m.Item == "" && m.Tag == "":
-		return nil
-	case m.Tag == "" || m.Tag == m.Item:
-		return []string{m.Item}
-	case m.Item == "":
-		return []string{m.Tag}
-	}
-	return []string{m.Item, m.Tag}
 }
 
 // entrySum is an order-independent digest of a multiset of index

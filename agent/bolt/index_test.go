@@ -87,7 +87,7 @@ func TestIndexRunsMergeAcrossTransactions(t *testing.T) {
 			if out.errs[i] != nil {
 				t.Fatal(out.errs[i])
 			}
-			for _, key := range indexKeys(&ms[i]) {
+			for _, key := range ms[i].TraceKeys() {
 				model[key] = append(model[key], out.got[i].Seq)
 			}
 		}

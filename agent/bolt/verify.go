@@ -124,7 +124,7 @@ walk:
 					break walk
 				}
 			}
-			for _, key := range indexKeys(&m) {
+			for _, key := range m.TraceKeys() {
 				ik = appendIndexEntry(ik[:0], key, seq)
 				want.add(seeds, ik)
 			}
@@ -206,7 +206,7 @@ walk:
 			if err != nil {
 				continue
 			}
-			for _, key := range indexKeys(&m) {
+			for _, key := range m.TraceKeys() {
 				ik = appendIndexEntry(ik[:0], key, seq)
 				found := false
 				err := l.lookupIndex(tx, ik, func(e []byte) error {

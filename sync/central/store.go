@@ -108,17 +108,6 @@ type Store interface {
 	Close() error
 }
 
-// IndexKeys returns the keys a movement is traced under: its item key and
-// its tag key, each when set, once when they are equal. The gateway's
-// ledger indexes movements the same way.
-func IndexKeys(m *agent.Movement) []string {
-	switch {
-	case m.Item == "" && m.Tag == "":
-		return nil
-	case m.Tag == "" || m.Tag == m.Item:
-		return []string{m.Item}
-	case m.Item == "":
-		return []string{m.Tag}
-	}
-	return []string{m.Item, m.Tag}
-}
+// IndexKeys returns the keys a movement is traced under
+// (agent.Movement.TraceKeys), as the gateway's ledger indexes them.
+func IndexKeys(m *agent.Movement) []string { return m.TraceKeys() }
