@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -19,13 +17,14 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 )
 
 // Exit codes.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
+	ExitOK      = cli.ExitOK
+	ExitFailure = cli.ExitFailure
+	ExitUsage   = cli.ExitUsage
 )
 
 func main() {
@@ -40,95 +39,36 @@ type Env struct {
 	Stdout, Stderr io.Writer
 }
 
-// command is one subcommand.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, env *Env, args []string) error
+var program = cli.Program[*Env]{
+	Name:      "udi-central",
+	About:     "the central inventory service of udi-edge gateways.",
+	ExitCodes: "0 ok, 1 failure, 2 bad usage.",
 }
 
-var commands []command
-
 func init() {
-	commands = []command{
-		{"run", "run the service: receive, check, store and acknowledge the gateways' movements", runCmd},
-		{"trace", "print an item's movements across every gateway", traceCmd},
-		{"gateways", "list the gateways, their ledgers and state", gatewaysCmd},
-		{"publish", "publish a master data file to a site's gateways", publishCmd},
+	program.Commands = []cli.Command[*Env]{
+		{Name: "run", Summary: "run the service: receive, check, store and acknowledge the gateways' movements", Run: runCmd},
+		{Name: "trace", Summary: "print an item's movements across every gateway", Run: traceCmd},
+		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
+		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
 	}
 }
 
-// usageError is a bad command line: exit code 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+var usagef = cli.Usagef
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	env := &Env{Stdout: stdout, Stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		w := stdout
-		if len(args) == 0 {
-			w = stderr
-		}
-		topUsage(w)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			err := c.run(ctx, env, args[1:])
-			if err == nil || errors.Is(err, pflag.ErrHelp) {
-				return ExitOK
-			}
-			fmt.Fprintf(stderr, "udi-central %s: %v\n", c.name, err)
-			if errors.As(err, new(usageError)) {
-				return ExitUsage
-			}
-			return ExitFailure
-		}
-	}
-	fmt.Fprintf(stderr, "udi-central: unknown command %q\n\n", args[0])
-	topUsage(stderr)
-	return ExitUsage
-}
-
-func topUsage(w io.Writer) {
-	fmt.Fprintln(w, "udi-central: the central inventory service of udi-edge gateways.")
-	fmt.Fprintln(w, "\nUsage: udi-central COMMAND [flags]   (udi-central COMMAND --help for its flags)")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 failure, 2 bad usage.")
+	return program.Main(ctx, &Env{Stdout: stdout, Stderr: stderr}, args, stdout, stderr)
 }
 
 // newFlags returns a flag set whose errors become usage errors.
 func newFlags(env *Env, name, args, summary string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, "Usage: udi-central %s %s\n\n%s\n\nFlags:\n%s", name, args, summary, fs.FlagUsages())
-	}
-	fs.SortFlags = false
-	return fs
+	return cli.NewFlags("udi-central", env.Stdout, name, args, summary)
 }
 
 // parse parses args; a bad flag is a usage error, --help prints the usage
 // (pflag calls fs.Usage) and is pflag.ErrHelp.
-func parse(fs *pflag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	return nil
-}
+func parse(fs *pflag.FlagSet, args []string) error { return cli.Parse(fs, args) }
 
 // newLogger returns the process's logger: text to w at level.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -237,7 +237,7 @@ func printDecoded(w io.Writer, in string, c itemCode, err error) {
 func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix string, one func([]byte)) error {
 	cfg := barcode.Config{ID: "decode", Serial: reader.Settings{Device: dev, Baud: baud}, Suffix: barcode.Suffix(suffix)}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	s := barcode.New(cfg, nil)
 	s.OnState = func(connected bool, err error) {

@@ -10,20 +10,20 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 )
 
 // Exit codes.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
+	ExitOK      = cli.ExitOK
+	ExitFailure = cli.ExitFailure
+	ExitUsage   = cli.ExitUsage
 )
 
 func main() {
@@ -39,107 +39,50 @@ type Env struct {
 	Stdout, Stderr io.Writer
 }
 
-// command is one subcommand.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, env *Env, args []string) error
+var program = cli.Program[*Env]{
+	Name:      "udi-edge",
+	About:     "the edge agent that records every movement of every coded medical item.",
+	ExitCodes: "0 ok, 1 failure, 2 bad usage or configuration.",
+	IsUsage:   func(err error) bool { return errors.As(err, new(*ConfigError)) },
 }
 
-var commands []command
-
 func init() {
-	commands = []command{
-		{"run", "run the agent: read the scanners, record movements", runCmd},
-		{"trace", "print an item's movements, from any form of its code", traceCmd},
-		{"decode", "show how codes as a scanner sends them are understood", decodeCmd},
-		{"door", "tell a running agent that a cabinet's door opened or closed", doorCmd},
-		{"inventory", "list what a running agent sees in a cabinet zone", inventoryCmd},
-		{"status", "show a running agent's scanners and its link to the central service", statusCmd},
-		{"verify", "check that no movement in the ledger was changed, removed, inserted or reordered", verifyCmd},
-		{"justify", "record the necessity justification for an imported item's pending use", justifyCmd},
-		{"anomalies", "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", anomaliesCmd},
-		{"reconcile", "reconcile the uses with the settlement records", reconcileCmd},
-		{"export", "export the movements as an EPCIS 2.0 document", exportCmd},
-		{"import", "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file", importCmd},
-		{"bench", "measure ingest, latency, RFID reads, verify, trace, decisions and the sync drain on this machine", benchCmd},
-		{"demo", "run a self-contained demonstration on a simulated scanner", demoCmd},
-		{"version", "print the version", versionCmd},
+	program.Commands = []cli.Command[*Env]{
+		{Name: "run", Summary: "run the agent: read the scanners, record movements", Run: runCmd},
+		{Name: "trace", Summary: "print an item's movements, from any form of its code", Run: traceCmd},
+		{Name: "decode", Summary: "show how codes as a scanner sends them are understood", Run: decodeCmd},
+		{Name: "door", Summary: "tell a running agent that a cabinet's door opened or closed", Run: doorCmd},
+		{Name: "inventory", Summary: "list what a running agent sees in a cabinet zone", Run: inventoryCmd},
+		{Name: "status", Summary: "show a running agent's scanners and its link to the central service", Run: statusCmd},
+		{Name: "verify", Summary: "check that no movement in the ledger was changed, removed, inserted or reordered", Run: verifyCmd},
+		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
+		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},
+		{Name: "reconcile", Summary: "reconcile the uses with the settlement records", Run: reconcileCmd},
+		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document", Run: exportCmd},
+		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file", Run: importCmd},
+		{Name: "bench", Summary: "measure ingest, latency, RFID reads, verify, trace, decisions and the sync drain on this machine", Run: benchCmd},
+		{Name: "demo", Summary: "run a self-contained demonstration on a simulated scanner", Run: demoCmd},
+		{Name: "version", Summary: "print the version", Run: versionCmd},
 	}
 }
 
 // usageError is a bad command line: exit code 2.
-type usageError struct{ err error }
+type usageError = cli.UsageError
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+var usagef = cli.Usagef
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		topUsage(stdout)
-		if len(args) == 0 {
-			return ExitUsage
-		}
-		return ExitOK
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return exitCode(env, c.name, c.run(ctx, env, args[1:]))
-		}
-	}
-	fmt.Fprintf(stderr, "udi-edge: unknown command %q\n\n", args[0])
-	topUsage(stderr)
-	return ExitUsage
-}
-
-func exitCode(env *Env, name string, err error) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
-		return ExitOK
-	}
-	fmt.Fprintf(env.Stderr, "udi-edge %s: %v\n", name, err)
-	var ue usageError
-	var ce *ConfigError
-	if errors.As(err, &ue) || errors.As(err, &ce) {
-		return ExitUsage
-	}
-	return ExitFailure
-}
-
-func topUsage(w io.Writer) {
-	fmt.Fprintln(w, "udi-edge: the edge agent that records every movement of every coded medical item.")
-	fmt.Fprintln(w, "\nUsage: udi-edge COMMAND [flags]   (udi-edge COMMAND --help for its flags)")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 failure, 2 bad usage or configuration.")
+	return program.Main(ctx, &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args, stdout, stderr)
 }
 
 // newFlags returns a flag set whose errors become usage errors.
 func newFlags(env *Env, name, args, summary string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, "Usage: udi-edge %s %s\n\n%s\n\nFlags:\n%s", name, args, summary, fs.FlagUsages())
-	}
-	fs.SortFlags = false
-	return fs
+	return cli.NewFlags("udi-edge", env.Stdout, name, args, summary)
 }
 
 // parse parses args; a bad flag is a usage error, --help is pflag.ErrHelp.
-func parse(fs *pflag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err // pflag has printed the usage
-		}
-		return usageError{err}
-	}
-	return nil
-}
+func parse(fs *pflag.FlagSet, args []string) error { return cli.Parse(fs, args) }
 
 // configFlags are the flags shared by run and trace.
 type configFlags struct {

@@ -74,10 +74,10 @@ func TestUsageAndExitCodes(t *testing.T) {
 	if code, _, errOut := runMain(t, "", "fly"); code != ExitUsage || !strings.Contains(errOut, `unknown command "fly"`) {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)
 	}
-	for _, c := range commands {
-		code, out, _ := runMain(t, "", c.name, "--help")
-		if code != ExitOK || strings.Count(out, "Usage: udi-edge "+c.name) != 1 {
-			t.Errorf("%s --help: exit %d, output %q; want the usage once", c.name, code, out)
+	for _, c := range program.Commands {
+		code, out, _ := runMain(t, "", c.Name, "--help")
+		if code != ExitOK || strings.Count(out, "Usage: udi-edge "+c.Name) != 1 {
+			t.Errorf("%s --help: exit %d, output %q; want the usage once", c.Name, code, out)
 		}
 	}
 	if code, _, errOut := runMain(t, "", "run", "--no-such-flag"); code != ExitUsage || !strings.Contains(errOut, "no-such-flag") {
