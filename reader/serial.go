@@ -1,12 +1,16 @@
 // Package reader is the serial side of udi-edge: the settings of one serial
 // line (RS-232, USB-serial, USB-CDC) and a Port that opens it. Device
 // drivers live in its subpackages (reader/barcode) and speak to the rest of
-// the agent only in the domain's types (agent.Read).
+// the agent only in the domain's types (agent.Read). What the drivers share
+// is here too: the Supervisor that keeps a device connected (with its
+// Backoff, Hooks and Guard), and the protocol-free parts of a session
+// (Pump, Await, Arena, LogLimit, QuietTime).
 //
 // Package reader is the only place that imports go.bug.st/serial; everything
 // else sees the small Port interface, so tests and other transports can
-// stand in for it. It never interprets the bytes it carries and never logs:
-// a serial line may carry patient identifiers.
+// stand in for it. It never interprets the bytes it carries and never logs
+// them: a serial line may carry patient identifiers. Only a Supervisor
+// logs, to the driver's logger, and only changes of a device's state.
 package reader
 
 import (

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -30,29 +29,18 @@ const readSize = 512
 // set the optional fields, then call Run. Write and Connected may be called
 // from any goroutine.
 type Scanner struct {
-	// Opener opens the serial line; reader.Open when nil.
-	Opener reader.Opener
-	// Now returns the time a read returned, used as the arrival time of
-	// its bytes; time.Now when nil.
-	Now func() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() in the
-	// latter case; it is how Run waits between attempts to open the
-	// device. A timer when nil.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// OnState, when set, is called from Run's goroutine when the state of
-	// the line changes: (true, nil) when the device has been opened;
-	// (false, err) when it was lost (err is the read error) or when an
-	// attempt to open it failed with an error other than the last one
-	// reported, so a device that stays missing is reported once;
-	// (false, nil) when Run closes the device on its way out. It must not
-	// block and must not call Run.
-	OnState func(connected bool, err error)
+	// Hooks holds the optional fields: Opener (reader.Open when nil), Now
+	// (the arrival time of the bytes a read returned; time.Now when nil),
+	// Sleep (Run's wait between attempts to open the device; a timer when
+	// nil) and OnState. OnState is called with (true, nil) when the device
+	// has been opened and with (false, err) when a read failed because it
+	// went away (err is the read error) or an attempt to open it failed.
+	reader.Hooks
 
-	cfg  Config
-	log  *slog.Logger
-	rand func() float64
+	cfg Config
+	log *slog.Logger
 
-	running   atomic.Bool
+	sup       reader.Supervisor
 	connected atomic.Bool
 	mu        sync.Mutex  // guards port against Write racing Close
 	port      reader.Port // nil while disconnected
@@ -68,11 +56,11 @@ func New(cfg Config, log *slog.Logger) *Scanner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scanner{
-		cfg:  cfg,
-		log:  log.With("scanner", cfg.ID),
-		rand: rand.Float64,
-	}
+	log = log.With("scanner", cfg.ID)
+	return &Scanner{cfg: cfg, log: log, sup: reader.Supervisor{
+		Name: "barcode scanner", Device: cfg.Serial.Device, Log: log,
+		Min: cfg.MinBackoff, Max: cfg.MaxBackoff, ResetFromUp: true, Busy: ErrRunning,
+	}}
 }
 
 // Config returns the scanner's configuration, defaults filled in.
@@ -112,69 +100,25 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 	if err := s.cfg.Validate(); err != nil {
 		return err
 	}
-	if !s.running.CompareAndSwap(false, true) {
-		return ErrRunning
-	}
-	defer s.running.Store(false)
-
-	open := s.Opener
-	if open == nil {
-		open = reader.Open
-	}
-	sleep := s.Sleep
-	if sleep == nil {
-		sleep = sleepContext
-	}
-	now := s.now()
-	b := reader.Backoff{Min: s.cfg.MinBackoff, Max: s.cfg.MaxBackoff, Rand: s.rand}
 	f := NewFramer(s.cfg.Suffix, s.cfg.MaxLen)
 	buf := make([]byte, readSize)
 	toRead := func(fr Frame) { emit(s.read(fr)) }
 	dev := s.cfg.Serial.Device
-
-	var reported string // last failure reported; "" when connected
-	for ctx.Err() == nil {
+	return s.sup.Run(ctx, s.Hooks, func(ctx context.Context, open reader.Opener, up func()) error {
 		p, err := open(s.cfg.Serial)
 		if err != nil {
-			if msg := err.Error(); msg != reported {
-				reported = msg
-				s.log.Warn("barcode scanner unavailable", "device", dev, "err", err)
-				s.state(false, err)
-			}
-			if sleep(ctx, b.Next()) != nil {
-				break
-			}
-			continue
+			return err
 		}
-
 		s.setPort(p)
-		reported = ""
 		path, _ := filepath.EvalSymlinks(dev)
 		s.log.Info("barcode scanner connected", "device", dev, "path", path)
-		s.state(true, nil)
-		since := now()
-
+		up()
 		err = s.serve(ctx, p, f, buf, toRead)
-		closeErr := s.dropPort()
-		if ctx.Err() != nil {
-			s.log.Info("barcode scanner closed", "device", dev)
-			s.state(false, nil)
-			break
-		}
-		if closeErr != nil {
+		if closeErr := s.dropPort(); closeErr != nil && ctx.Err() == nil {
 			s.log.Debug("barcode scanner close", "device", dev, "err", closeErr)
 		}
-		reported = err.Error()
-		s.log.Warn("barcode scanner disconnected", "device", dev, "err", err)
-		s.state(false, err)
-		if now().Sub(since) >= s.cfg.MaxBackoff {
-			b.Reset()
-		}
-		if sleep(ctx, b.Next()) != nil {
-			break
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // serve reads from p until ctx is done or a read fails, feeding f. It
@@ -245,26 +189,9 @@ func (s *Scanner) dropPort() error {
 	return p.Close()
 }
 
-func (s *Scanner) state(connected bool, err error) {
-	if s.OnState != nil {
-		s.OnState(connected, err)
-	}
-}
-
 func (s *Scanner) now() func() time.Time {
 	if s.Now != nil {
 		return s.Now
 	}
 	return time.Now
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

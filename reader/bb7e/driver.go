@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -115,28 +114,18 @@ type counters struct {
 // with New, set the optional fields, then call Run. Counters, Connected
 // and Info may be called from any goroutine.
 type Reader struct {
-	// Opener opens the serial line; reader.Open when nil.
-	Opener serialport.Opener
-	// Now returns the time; time.Now when nil.
-	Now func() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() in the
-	// latter case; Run waits with it between attempts to connect. A timer
-	// when nil.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// OnState, when set, is called from Run's goroutine when the reader's
-	// state changes: (true, nil) when the module is set up and polling;
-	// (false, err) when it was lost or an attempt to connect failed, with
-	// an error other than the last one reported; (false, nil) when Run
-	// closes the line on its way out. It must not block and must not call
-	// Run.
-	OnState func(connected bool, err error)
+	// Hooks holds the optional fields: Opener (reader.Open when nil), Now
+	// (time.Now when nil), Sleep (Run's wait between attempts to connect;
+	// a timer when nil) and OnState. OnState is called with (true, nil)
+	// when the module is set up and polling, and with (false, err) when
+	// it was lost or an attempt to connect failed.
+	serialport.Hooks
 
 	cfg     ReaderConfig
 	framing Framing
 	log     *slog.Logger
-	rand    func() float64
 
-	running   atomic.Bool
+	sup       serialport.Supervisor
 	connected atomic.Bool
 	info      atomic.Pointer[[2]string]
 	n         counters
@@ -153,7 +142,11 @@ func New(cfg ReaderConfig, log *slog.Logger) *Reader {
 		log = slog.New(slog.DiscardHandler)
 	}
 	fr, _ := cfg.framing()
-	return &Reader{cfg: cfg, framing: fr, log: log.With("reader", cfg.ID), rand: rand.Float64}
+	log = log.With("reader", cfg.ID)
+	return &Reader{cfg: cfg, framing: fr, log: log, sup: serialport.Supervisor{
+		Name: "bb7e reader", Device: cfg.Serial.Device, Log: log,
+		Min: cfg.MinBackoff, Max: cfg.MaxBackoff, Busy: ErrRunning,
+	}}
 }
 
 // Config returns the reader's configuration, defaults filled in.
@@ -213,67 +206,15 @@ func (r *Reader) Run(ctx context.Context, emit func(TagEvent)) error {
 	if err := r.cfg.Validate(); err != nil {
 		return err
 	}
-	if !r.running.CompareAndSwap(false, true) {
-		return ErrRunning
-	}
-	defer r.running.Store(false)
-
-	open := r.Opener
-	if open == nil {
-		open = serialport.Open
-	}
-	sleep := r.Sleep
-	if sleep == nil {
-		sleep = sleepContext
-	}
-	now := r.now()
-	b := serialport.Backoff{Min: r.cfg.MinBackoff, Max: r.cfg.MaxBackoff, Rand: r.rand}
 	s := newSession(r, emit)
-	dev := r.cfg.Serial.Device
-	var reported string
-	for ctx.Err() == nil {
-		since := now()
+	return r.sup.Run(ctx, r.Hooks, func(ctx context.Context, open serialport.Opener, up func()) error {
 		p, err := open(r.cfg.Serial)
-		if err == nil {
-			err = s.serve(ctx, p, &reported)
-			up := s.up
-			s.close()
-			if ctx.Err() != nil {
-				if up {
-					r.log.Info("bb7e reader closed", "device", dev)
-					r.state(false, nil)
-				}
-				break
-			}
-			if up {
-				r.log.Warn("bb7e reader disconnected", "device", dev, "err", err)
-				reported = err.Error()
-				r.state(false, err)
-			}
+		if err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		if msg := err.Error(); msg != reported {
-			reported = msg
-			r.log.Warn("bb7e reader unavailable", "device", dev, "err", err)
-			r.state(false, err)
-		}
-		if now().Sub(since) >= r.cfg.MaxBackoff {
-			b.Reset()
-		}
-		if sleep(ctx, b.Next()) != nil {
-			break
-		}
-	}
-	return nil
-}
-
-func (r *Reader) state(connected bool, err error) {
-	r.connected.Store(connected)
-	if r.OnState != nil {
-		r.OnState(connected, err)
-	}
+		defer s.close()
+		return s.serve(ctx, p, up)
+	})
 }
 
 func (r *Reader) now() func() time.Time {
@@ -281,15 +222,4 @@ func (r *Reader) now() func() time.Time {
 		return r.Now
 	}
 	return time.Now
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

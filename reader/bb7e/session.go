@@ -10,10 +10,8 @@ import (
 	serialport "github.com/udi-edge/udi-edge/reader"
 )
 
-const (
-	readSize  = 4096 // bytes handed to each read of the line
-	arenaSize = 4096 // block size for the EPCs of emitted reads
-)
+// readSize is the size of the buffer handed to each read of the line.
+const readSize = 4096
 
 // session is the state of Run's goroutine for one reader.
 type session struct {
@@ -25,11 +23,10 @@ type session struct {
 	port  serialport.Port
 	quiet time.Duration
 	dec   *Decoder
-	buf   []byte
+	in    serialport.Pump[Frame] // reads port into dec; its Arrival stamps reads
 	ev    Event
-	arena []byte
+	arena serialport.Arena
 
-	arrival   time.Time
 	lastFrame time.Time
 	frames    uint64
 
@@ -41,27 +38,25 @@ type session struct {
 	resp      []byte
 	respFrame Frame
 
-	up         bool
 	polling    bool
 	stopped    bool   // the stop was acknowledged
 	repolled   bool   // multi-poll was last issued for silence
 	pollFrames uint64 // frames when multi-poll was last issued
 	logged     Counters
 	noiseLogAt time.Time
-	errLogAt   map[ErrorCode]time.Time
-	errCount   map[ErrorCode]uint64
+	errLog     serialport.LogLimit[ErrorCode]
 }
 
 func newSession(r *Reader, emit func(TagEvent)) *session {
 	dec := NewDecoder(Config{Framing: r.framing})
-	return &session{
+	s := &session{
 		r: r, cfg: &r.cfg, emit: emit, now: r.now(),
-		dec:      dec,
-		buf:      make([]byte, readSize),
-		resp:     make([]byte, 0, dec.MaxFrameLen()),
-		errLogAt: map[ErrorCode]time.Time{},
-		errCount: map[ErrorCode]uint64{},
+		dec:    dec,
+		resp:   make([]byte, 0, dec.MaxFrameLen()),
+		errLog: serialport.LogLimit[ErrorCode]{Interval: r.cfg.NoiseLogInterval},
 	}
+	s.in = serialport.Pump[Frame]{Dec: dec, Handle: s.handle, Now: s.now, Buf: make([]byte, readSize)}
+	return s
 }
 
 // frame builds a command in the configured framing.
@@ -73,13 +68,12 @@ func (s *session) frame(cmd []byte) []byte {
 }
 
 // serve sets the module up on p and streams its reads until ctx is done
-// or the line or the module fails.
-func (s *session) serve(ctx context.Context, p serialport.Port, reported *string) error {
+// or the line or the module fails; it calls up once the module polls.
+func (s *session) serve(ctx context.Context, p serialport.Port, up func()) error {
 	s.port = p
-	s.up, s.polling, s.stopped, s.repolled, s.waiting = false, false, false, false, false
+	s.polling, s.stopped, s.repolled, s.waiting = false, false, false, false
 	s.dec.Reset()
-	frame := time.Duration(s.dec.MaxFrameLen()*10) * time.Second / time.Duration(s.cfg.Serial.Baud)
-	s.quiet = max(frame+frame/4, 5*time.Millisecond)
+	s.quiet = serialport.QuietTime(s.dec.MaxFrameLen(), s.cfg.Serial.Baud)
 	if err := p.SetReadTimeout(s.quiet); err != nil {
 		return fmt.Errorf("set read timeout: %w", err)
 	}
@@ -87,13 +81,12 @@ func (s *session) serve(ctx context.Context, p serialport.Port, reported *string
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
-	s.up = true
-	*reported = ""
 	s.r.n.connects.Add(1)
 	path, _ := filepath.EvalSymlinks(s.cfg.Serial.Device)
 	s.r.log.Info("bb7e reader polling", "device", s.cfg.Serial.Device, "path", path, "baud", s.cfg.Serial.Baud,
 		"framing", s.cfg.Framing, "region", s.cfg.Region, "power_cdbm", s.cfg.PowerCdBm, "poll_count", s.cfg.PollCount)
-	s.r.state(true, nil)
+	s.r.connected.Store(true)
+	up()
 	return s.stream(ctx)
 }
 
@@ -175,19 +168,7 @@ func (s *session) command(ctx context.Context, req []byte) (Frame, error) {
 // await reads the line until cond holds, timeout passes (false) or ctx is
 // done or the line fails.
 func (s *session) await(ctx context.Context, timeout time.Duration, cond func() bool) (bool, error) {
-	deadline := s.now().Add(timeout)
-	for !cond() {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		if !s.now().Before(deadline) {
-			return false, nil
-		}
-		if err := s.pump(); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
+	return serialport.Await(ctx, s.now, timeout, cond, s.pump)
 }
 
 // stream reads the line while polling runs, issuing multi-poll again
@@ -245,13 +226,7 @@ func (s *session) close() {
 // pump reads the line once, waiting at most s.quiet, and decodes what
 // came; a read that times out flushes a frame cut off by a quiet line.
 func (s *session) pump() error {
-	n, err := s.port.Read(s.buf)
-	if n > 0 {
-		s.arrival = s.now()
-		s.dec.Feed(s.buf[:n], s.handle)
-	} else if err == nil && s.dec.Buffered() > 0 {
-		s.dec.Flush(s.handle)
-	}
+	err := s.in.Read(s.port)
 	s.noteNoise()
 	return err
 }
@@ -261,7 +236,7 @@ func (s *session) pump() error {
 // tags); another error response answers the command in flight.
 func (s *session) handle(f Frame) {
 	s.frames++
-	s.lastFrame = s.arrival
+	s.lastFrame = s.in.Arrival
 	if s.waiting && f.Type == TypeResponse {
 		isErr := f.Command == CommandError && len(f.Params) > 0
 		if f.Command == s.want || (isErr && ErrorCode(f.Params[0]) != ErrInventoryFail) {
@@ -306,35 +281,17 @@ func (s *session) handle(f Frame) {
 
 func (s *session) emitTag() {
 	t := s.ev.Tag
-	t.EPC = s.keep(t.EPC)
+	t.EPC = s.arena.Keep(t.EPC)
 	s.r.n.reads.Add(1)
-	s.emit(TagEvent{Reader: s.cfg.ID, Time: s.arrival, Tag: t})
-}
-
-// keep copies b into the arena; copies are never reused.
-func (s *session) keep(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	if len(b) > cap(s.arena)-len(s.arena) {
-		s.arena = make([]byte, 0, max(arenaSize, len(b)))
-	}
-	i := len(s.arena)
-	s.arena = append(s.arena, b...)
-	return s.arena[i:len(s.arena):len(s.arena)]
+	s.emit(TagEvent{Reader: s.cfg.ID, Time: s.in.Arrival, Tag: t})
 }
 
 // errorReport logs a module error in words, at most once per
 // NoiseLogInterval for each code, with the count since the last line.
 func (s *session) errorReport(c ErrorCode) {
-	s.errCount[c]++
-	now := s.now()
-	if at, ok := s.errLogAt[c]; ok && now.Sub(at) < s.cfg.NoiseLogInterval {
-		return
+	if times, due := s.errLog.Note(c, s.now()); due {
+		s.r.log.Warn("bb7e reader reported an error", "code", fmt.Sprintf("0x%02X", byte(c)), "error", c.Text(), "times", times)
 	}
-	s.r.log.Warn("bb7e reader reported an error", "code", fmt.Sprintf("0x%02X", byte(c)), "error", c.Text(), "times", s.errCount[c])
-	s.errLogAt[c] = now
-	s.errCount[c] = 0
 }
 
 // noteNoise copies the decoder's counts to the counters and logs line

@@ -54,7 +54,7 @@ func (p *benchPipeline) run() {
 	s := p.s
 	for b := p.stream; len(b) > 0; {
 		n := min(readSize, len(b))
-		s.arrival = s.now()
+		s.in.Arrival = s.now()
 		s.dec.Feed(b[:n], s.handle)
 		s.noteNoise()
 		b = b[n:]

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,35 +78,22 @@ type counters struct {
 // set the optional fields, then call Run. Counters, Connected, Version and
 // WriteEPC may be called from any goroutine.
 type Reader struct {
-	// Opener opens the serial line; reader.Open when nil.
-	Opener serialport.Opener
-	// Now returns the time; time.Now when nil. It stamps reads and times
-	// the command timeouts and the keep-alive watch.
-	Now func() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() in the
-	// latter case; Run waits with it between attempts to connect. A timer
-	// when nil.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// OnState, when set, is called from Run's goroutine when the reader's
-	// state changes: (true, nil) when the module is set up and reading;
-	// (false, err) when it was lost or an attempt to connect failed, with
-	// an error other than the last one reported (so a module that stays
-	// away is reported once); (false, nil) when Run closes the line on its
-	// way out. It must not block and must not call Run.
-	OnState func(connected bool, err error)
+	// Hooks holds the optional fields: Opener (reader.Open when nil), Now
+	// (stamps reads and times the command timeouts and the keep-alive
+	// watch; time.Now when nil), Sleep (Run's wait between attempts to
+	// connect; a timer when nil) and OnState. OnState is called with
+	// (true, nil) when the module is set up and reading, and with
+	// (false, err) when it was lost or an attempt to connect failed.
+	serialport.Hooks
 
-	cfg  Config
-	log  *slog.Logger
-	rand func() float64
+	cfg Config
+	log *slog.Logger
 
-	running   atomic.Bool
+	sup       serialport.Supervisor // its Done is closed when the current Run returns
 	connected atomic.Bool
 	version   atomic.Pointer[Version]
 	n         counters
 	reqs      chan *writeReq
-
-	mu      sync.Mutex
-	runDone chan struct{} // closed when the current Run returns
 }
 
 // writeReq is a WriteEPC call handed to Run's goroutine.
@@ -128,12 +113,11 @@ func New(cfg Config, log *slog.Logger) *Reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{
-		cfg:  cfg,
-		log:  log.With("reader", cfg.ID),
-		rand: rand.Float64,
-		reqs: make(chan *writeReq),
-	}
+	log = log.With("reader", cfg.ID)
+	return &Reader{cfg: cfg, log: log, reqs: make(chan *writeReq), sup: serialport.Supervisor{
+		Name: "mercury reader", Device: cfg.Serial.Device, Log: log,
+		Min: cfg.MinBackoff, Max: cfg.MaxBackoff, Busy: ErrRunning,
+	}}
 }
 
 // Config returns the reader's configuration, defaults filled in.
@@ -206,67 +190,15 @@ func (r *Reader) Run(ctx context.Context, emit func(TagEvent)) error {
 	if err := r.cfg.Validate(); err != nil {
 		return err
 	}
-	if !r.running.CompareAndSwap(false, true) {
-		return ErrRunning
-	}
-	done := make(chan struct{})
-	r.mu.Lock()
-	r.runDone = done
-	r.mu.Unlock()
-	defer func() {
-		close(done)
-		r.running.Store(false)
-	}()
-
-	open := r.Opener
-	if open == nil {
-		open = serialport.Open
-	}
-	sleep := r.Sleep
-	if sleep == nil {
-		sleep = sleepContext
-	}
-	now := r.now()
-	b := serialport.Backoff{Min: r.cfg.MinBackoff, Max: r.cfg.MaxBackoff, Rand: r.rand}
 	s := newSession(r, emit)
 	baud := r.cfg.Serial.Baud
-	var reported string // last failure reported; "" when connected
-	for ctx.Err() == nil {
-		since := now()
-		err := s.connect(ctx, open, &baud)
-		if err == nil {
-			err = s.serve(ctx, &reported)
-			up := s.up
-			s.close()
-			if ctx.Err() != nil {
-				if up {
-					r.log.Info("mercury reader closed", "device", r.cfg.Serial.Device)
-					r.state(false, nil)
-				}
-				break
-			}
-			if up {
-				r.log.Warn("mercury reader disconnected", "device", r.cfg.Serial.Device, "err", err)
-				reported = err.Error()
-				r.state(false, err)
-			}
+	return r.sup.Run(ctx, r.Hooks, func(ctx context.Context, open serialport.Opener, up func()) error {
+		if err := s.connect(ctx, open, &baud); err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		if msg := err.Error(); msg != reported {
-			reported = msg
-			r.log.Warn("mercury reader unavailable", "device", r.cfg.Serial.Device, "err", err)
-			r.state(false, err)
-		}
-		if now().Sub(since) >= r.cfg.MaxBackoff {
-			b.Reset()
-		}
-		if sleep(ctx, b.Next()) != nil {
-			break
-		}
-	}
-	return nil
+		defer s.close()
+		return s.serve(ctx, up)
+	})
 }
 
 // WriteEPC writes epc (an even number of bytes, at most MaxEPCLen) to the
@@ -288,9 +220,7 @@ func (r *Reader) WriteEPC(ctx context.Context, epc []byte) error {
 	if len(epc) == 0 || len(epc)%2 != 0 || len(epc) > MaxEPCLen {
 		return fmt.Errorf("%w: EPC of %d bytes, want an even number from 2 to %d", ErrInvalidArgument, len(epc), MaxEPCLen)
 	}
-	r.mu.Lock()
-	done := r.runDone
-	r.mu.Unlock()
+	done := r.sup.Done()
 	if done == nil || !r.connected.Load() {
 		return ErrDisconnected
 	}
@@ -310,27 +240,9 @@ func (r *Reader) WriteEPC(ctx context.Context, epc []byte) error {
 	}
 }
 
-func (r *Reader) state(connected bool, err error) {
-	r.connected.Store(connected)
-	if r.OnState != nil {
-		r.OnState(connected, err)
-	}
-}
-
 func (r *Reader) now() func() time.Time {
 	if r.Now != nil {
 		return r.Now
 	}
 	return time.Now
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

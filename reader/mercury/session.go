@@ -13,10 +13,6 @@ import (
 // readSize is the size of the buffer handed to each read of the line.
 const readSize = 4096
 
-// arenaSize is the size of the blocks the EPCs and data of emitted reads
-// are copied into: one allocation per a few hundred reads.
-const arenaSize = 4096
-
 // session is the state of Run's goroutine: the line, the decoder, the
 // command in flight and what the stream has reported. Only Run's
 // goroutine touches it.
@@ -30,11 +26,10 @@ type session struct {
 	baud  int
 	quiet time.Duration // a longest frame's time on the line, with a margin
 	dec   Decoder
-	buf   []byte
+	in    serialport.Pump[Frame] // reads port into dec; its Arrival stamps reads
 	ev    Event
-	arena []byte
+	arena serialport.Arena
 
-	arrival   time.Time // when the bytes being decoded were read
 	lastFrame time.Time // when the last whole frame arrived
 	frames    uint64    // frames since the line was opened
 
@@ -48,7 +43,6 @@ type session struct {
 	streamSeen bool // streamed records arrived while waiting
 
 	// What continuous reading reported.
-	up             bool   // set up and reading since the line was opened
 	reading        bool   // start acknowledged, stop not yet sent
 	stopped        bool   // the module acknowledged a stop
 	hot            bool   // over temperature
@@ -59,30 +53,21 @@ type session struct {
 	temperature    int    // last logged temperature
 
 	// Rate-limited logging of noise and module errors.
-	logged      Counters // counts at the last noise log line
-	noiseLogAt  time.Time
-	statusLogAt map[Status]time.Time
-	statusCount map[Status]uint64
+	logged     Counters // counts at the last noise log line
+	noiseLogAt time.Time
+	statusLog  serialport.LogLimit[Status]
 }
 
 func newSession(r *Reader, emit func(TagEvent)) *session {
-	return &session{
-		r:           r,
-		cfg:         &r.cfg,
-		emit:        emit,
-		now:         r.now(),
-		buf:         make([]byte, readSize),
-		statusLogAt: map[Status]time.Time{},
-		statusCount: map[Status]uint64{},
+	s := &session{
+		r:         r,
+		cfg:       &r.cfg,
+		emit:      emit,
+		now:       r.now(),
+		statusLog: serialport.LogLimit[Status]{Interval: r.cfg.NoiseLogInterval},
 	}
-}
-
-// quietFor returns how long the line must stay silent at baud before a
-// frame in progress is known to be cut off: a longest response's time on
-// the line (10 bits a byte), with a quarter more for scheduling.
-func quietFor(baud int) time.Duration {
-	frame := time.Duration(MaxResponseLen*10) * time.Second / time.Duration(baud)
-	return max(frame+frame/4, 5*time.Millisecond)
+	s.in = serialport.Pump[Frame]{Dec: &s.dec, Handle: s.handle, Now: s.now, Buf: make([]byte, readSize)}
+	return s
 }
 
 // connect opens the line at *baud or, when probing, at the first rate the
@@ -129,12 +114,14 @@ func (s *session) connect(ctx context.Context, open serialport.Opener, baud *int
 
 // attach makes p the session's line.
 func (s *session) attach(p serialport.Port, baud int) error {
-	s.port, s.baud, s.quiet = p, baud, quietFor(baud)
+	// A read that waits longer than a longest response takes on the line
+	// finds a frame in progress cut off.
+	s.port, s.baud, s.quiet = p, baud, serialport.QuietTime(MaxResponseLen, baud)
 	s.dec.Reset()
 	s.frames = 0
 	s.lastFrame = s.now()
 	s.waiting, s.got, s.streamSeen = false, false, false
-	s.up, s.reading, s.stopped, s.hot, s.full, s.silenceRestart = false, false, false, false, false, false
+	s.reading, s.stopped, s.hot, s.full, s.silenceRestart = false, false, false, false, false
 	if err := p.SetReadTimeout(s.quiet); err != nil {
 		return fmt.Errorf("set read timeout: %w", err)
 	}
@@ -173,18 +160,17 @@ func (s *session) close() {
 }
 
 // serve sets the module up and streams its reads until ctx is done or
-// the line fails. *reported is cleared once the module reads.
-func (s *session) serve(ctx context.Context, reported *string) error {
+// the line fails; it calls up once the module reads.
+func (s *session) serve(ctx context.Context, up func()) error {
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
-	s.up = true
-	*reported = ""
 	s.r.n.connects.Add(1)
 	path, _ := filepath.EvalSymlinks(s.cfg.Serial.Device)
 	s.r.log.Info("mercury reader reading", "device", s.cfg.Serial.Device, "path", path, "baud", s.baud,
 		"region", s.cfg.Region, "read_power_cdbm", s.cfg.ReadPowerCdBm, "antennas", s.cfg.Antennas)
-	s.r.state(true, nil)
+	s.r.connected.Store(true)
+	up()
 	return s.stream(ctx)
 }
 
@@ -277,19 +263,7 @@ func (s *session) command(ctx context.Context, req []byte, timeout time.Duration
 // await reads the line until cond holds (true), timeout passes (false) or
 // ctx is done or the line fails (the error).
 func (s *session) await(ctx context.Context, timeout time.Duration, cond func() bool) (bool, error) {
-	deadline := s.now().Add(timeout)
-	for !cond() {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		if !s.now().Before(deadline) {
-			return false, nil
-		}
-		if err := s.pump(); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
+	return serialport.Await(ctx, s.now, timeout, cond, s.pump)
 }
 
 // startReading starts continuous reading and waits for the module to
@@ -414,13 +388,7 @@ func (s *session) coolDown(ctx context.Context) error {
 // came. A read that times out means the line was quiet for longer than a
 // longest frame: a frame still held is cut off and the decoder flushed.
 func (s *session) pump() error {
-	n, err := s.port.Read(s.buf)
-	if n > 0 {
-		s.arrival = s.now()
-		s.dec.Feed(s.buf[:n], s.handle)
-	} else if err == nil && s.dec.Buffered() > 0 {
-		s.dec.Flush(s.handle)
-	}
+	err := s.in.Read(s.port)
 	s.noteNoise()
 	return err
 }
@@ -429,7 +397,7 @@ func (s *session) pump() error {
 // for, or a record of the stream.
 func (s *session) handle(f Frame) {
 	s.frames++
-	s.lastFrame = s.arrival
+	s.lastFrame = s.in.Arrival
 	if s.waiting {
 		if f.Opcode == s.want {
 			s.respFrames = s.frames
@@ -487,24 +455,10 @@ func (s *session) event(f Frame) {
 // decoder's buffer into the arena.
 func (s *session) emitTag() {
 	t := s.ev.Tag
-	t.EPC = s.keep(t.EPC)
-	t.Data = s.keep(t.Data)
+	t.EPC = s.arena.Keep(t.EPC)
+	t.Data = s.arena.Keep(t.Data)
 	s.r.n.reads.Add(1)
-	s.emit(TagEvent{Reader: s.cfg.ID, Time: s.arrival, Tag: t})
-}
-
-// keep copies b into the arena. The copies are never reused: a block is
-// freed by the collector once no read refers to it.
-func (s *session) keep(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	if len(b) > cap(s.arena)-len(s.arena) {
-		s.arena = make([]byte, 0, max(arenaSize, len(b)))
-	}
-	i := len(s.arena)
-	s.arena = append(s.arena, b...)
-	return s.arena[i:len(s.arena):len(s.arena)]
+	s.emit(TagEvent{Reader: s.cfg.ID, Time: s.in.Arrival, Tag: t})
 }
 
 // temperatureReport logs a temperature when it has moved by 5 °C since
@@ -524,14 +478,9 @@ func (s *session) temperatureReport(t int) {
 // statusReport logs a module error, at most once per NoiseLogInterval
 // for each status, with the number of reports since the last line.
 func (s *session) statusReport(op Opcode, st Status) {
-	s.statusCount[st]++
-	now := s.now()
-	if at, ok := s.statusLogAt[st]; ok && now.Sub(at) < s.cfg.NoiseLogInterval {
-		return
+	if times, due := s.statusLog.Note(st, s.now()); due {
+		s.r.log.Warn("mercury reader reported an error", "op", op.String(), "status", st.String(), "times", times)
 	}
-	s.r.log.Warn("mercury reader reported an error", "op", op.String(), "status", st.String(), "times", s.statusCount[st])
-	s.statusLogAt[st] = now
-	s.statusCount[st] = 0
 }
 
 // noteNoise copies the decoder's counts to the Reader's counters and logs
