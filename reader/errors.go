@@ -1,9 +1,6 @@
 package reader
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // ErrHangup is returned (wrapped) by Port.Read when the tty was hung up:
 // the device went away, for example a USB scanner was unplugged.
@@ -32,12 +29,7 @@ type SettingError struct {
 }
 
 // Error implements error.
-func (e *SettingError) Error() string {
-	if s, ok := e.Value.(string); ok {
-		return fmt.Sprintf("%s %q: want %s", e.Field, s, e.Want)
-	}
-	return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want)
-}
+func (e *SettingError) Error() string { return fieldMessage(e.Field, e.Value, e.Want) }
 
 // Is reports whether target is ErrInvalidSettings.
 func (e *SettingError) Is(target error) bool { return target == ErrInvalidSettings }

@@ -78,7 +78,10 @@ func (s Settings) WithDefaults() Settings {
 // Validate reports every setting that cannot be used, each as a
 // *SettingError naming its field, joined with errors.Join. Call it on the
 // result of WithDefaults: zero values are reported as errors here.
-func (s Settings) Validate() error {
+func (s Settings) Validate() error { return errors.Join(s.problems()...) }
+
+// problems returns the *SettingError of every setting that cannot be used.
+func (s Settings) problems() []error {
 	var errs []error
 	bad := func(field string, value any, want string) {
 		errs = append(errs, &SettingError{Field: field, Value: value, Want: want})
@@ -104,7 +107,7 @@ func (s Settings) Validate() error {
 	default:
 		bad("stop_bits", s.StopBits, "1, 1.5 or 2")
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 var parities = map[string]serial.Parity{

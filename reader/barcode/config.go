@@ -107,17 +107,9 @@ func (c Config) WithDefaults() Config {
 // serial settings the *reader.SettingError wrapped as "serial: ...". Call
 // it on the result of WithDefaults.
 func (c Config) Validate() error {
-	var errs []error
+	errs := reader.ValidateCommon(c.ID, "a name for the scanner", c.Serial)
 	bad := func(field string, value any, want string) {
 		errs = append(errs, &ConfigError{Field: field, Value: value, Want: want})
-	}
-	if c.ID == "" {
-		bad("id", c.ID, "a name for the scanner")
-	}
-	if err := c.Serial.Validate(); err != nil {
-		for _, e := range unjoin(err) {
-			errs = append(errs, fmt.Errorf("serial: %w", e))
-		}
 	}
 	if !c.Suffix.valid() {
 		bad("suffix", string(c.Suffix), "CR, LF, CRLF or none")
@@ -135,11 +127,4 @@ func (c Config) Validate() error {
 		bad("max_backoff", c.MaxBackoff, fmt.Sprintf("at least min_backoff (%v)", c.MinBackoff))
 	}
 	return errors.Join(errs...)
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }

@@ -3,6 +3,8 @@ package barcode
 import (
 	"errors"
 	"fmt"
+
+	"github.com/udi-edge/udi-edge/reader"
 )
 
 // ErrDisconnected is returned by Scanner.Write when the scanner's port is
@@ -17,8 +19,9 @@ var ErrFrameTooLong = errors.New("frame too long")
 // was cut off before its terminator. See IncompleteFrameError.
 var ErrIncompleteFrame = errors.New("incomplete frame")
 
-// ErrInvalidConfig matches every *ConfigError with errors.Is.
-var ErrInvalidConfig = errors.New("invalid barcode scanner config")
+// ErrInvalidConfig matches every *ConfigError with errors.Is. It is
+// reader.ErrInvalidConfig, shared by every driver.
+var ErrInvalidConfig = reader.ErrInvalidConfig
 
 // FrameTooLongError is the Err of a Read whose line ran past the bound
 // before its terminator. The Read's Raw holds the first Max bytes; the rest
@@ -64,23 +67,6 @@ func (e *IncompleteFrameError) Is(target error) bool { return target == ErrIncom
 func (e *IncompleteFrameError) Unwrap() error { return e.Cause }
 
 // ConfigError is a Config field that cannot be used; its message names the
-// field: `suffix "TAB": want CR, LF, CRLF or none`.
-type ConfigError struct {
-	// Field is the setting's key, for example "suffix" or "serial.parity".
-	Field string
-	// Value is the rejected value.
-	Value any
-	// Want says what the field accepts.
-	Want string
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	if s, ok := e.Value.(string); ok {
-		return fmt.Sprintf("%s %q: want %s", e.Field, s, e.Want)
-	}
-	return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want)
-}
-
-// Is reports whether target is ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// field: `suffix "TAB": want CR, LF, CRLF or none`. It is
+// reader.ConfigError, shared by every driver.
+type ConfigError = reader.ConfigError

@@ -103,17 +103,9 @@ func (c ReaderConfig) WithDefaults() ReaderConfig {
 // serial settings the *reader.SettingError wrapped as "serial: ...". Call
 // it on the result of WithDefaults.
 func (c ReaderConfig) Validate() error {
-	var errs []error
+	errs := serialport.ValidateCommon(c.ID, "a name for the reader", c.Serial)
 	bad := func(field string, value any, want string) {
 		errs = append(errs, &ConfigError{Field: field, Value: value, Want: want})
-	}
-	if c.ID == "" {
-		bad("id", c.ID, "a name for the reader")
-	}
-	if err := c.Serial.Validate(); err != nil {
-		for _, e := range unjoin(err) {
-			errs = append(errs, fmt.Errorf("serial: %w", e))
-		}
 	}
 	if _, ok := c.framing(); !ok {
 		bad("framing", c.Framing, "BB7E or AADD")
@@ -155,34 +147,11 @@ func (c ReaderConfig) framing() (Framing, bool) {
 	return Framing{}, false
 }
 
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// ErrInvalidConfig matches every *ConfigError with errors.Is.
-var ErrInvalidConfig = errors.New("invalid bb7e reader config")
+// ErrInvalidConfig matches every *ConfigError with errors.Is. It is
+// reader.ErrInvalidConfig, shared by every driver.
+var ErrInvalidConfig = serialport.ErrInvalidConfig
 
 // ConfigError is a ReaderConfig field that cannot be used; its message
-// names the field: `framing "XY": want BB7E or AADD`.
-type ConfigError struct {
-	// Field is the setting's key, for example "framing".
-	Field string
-	// Value is the rejected value.
-	Value any
-	// Want says what the field accepts.
-	Want string
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	if s, ok := e.Value.(string); ok {
-		return fmt.Sprintf("%s %q: want %s", e.Field, s, e.Want)
-	}
-	return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want)
-}
-
-// Is reports whether target is ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// names the field: `framing "XY": want BB7E or AADD`. It is
+// reader.ConfigError, shared by every driver.
+type ConfigError = serialport.ConfigError

@@ -159,17 +159,9 @@ func (c Config) WithDefaults() Config {
 // serial settings the *reader.SettingError wrapped as "serial: ...". Call
 // it on the result of WithDefaults.
 func (c Config) Validate() error {
-	var errs []error
+	errs := serialport.ValidateCommon(c.ID, "a name for the reader", c.Serial)
 	bad := func(field string, value any, want string) {
 		errs = append(errs, &ConfigError{Field: field, Value: value, Want: want})
-	}
-	if c.ID == "" {
-		bad("id", c.ID, "a name for the reader")
-	}
-	if err := c.Serial.Validate(); err != nil {
-		for _, e := range unjoin(err) {
-			errs = append(errs, fmt.Errorf("serial: %w", e))
-		}
 	}
 	if _, err := ParseRegion(c.Region); err != nil {
 		bad("region", c.Region, RegionNames)
@@ -240,11 +232,4 @@ func (c Config) antennaCommand() []byte {
 	}
 	b, _ := CmdSetAntennaList(ports) // Validate checked the ports
 	return b
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }

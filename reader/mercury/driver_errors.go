@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	serialport "github.com/udi-edge/udi-edge/reader"
 )
 
 // Errors of the driver (Reader). The protocol's own errors (ErrStatus,
@@ -14,8 +16,9 @@ var (
 	// ErrDisconnected is returned by WriteEPC when Run is not running or
 	// the module is not connected and set up.
 	ErrDisconnected = errors.New("mercury: reader not connected")
-	// ErrInvalidConfig matches every *ConfigError with errors.Is.
-	ErrInvalidConfig = errors.New("invalid mercury reader config")
+	// ErrInvalidConfig matches every *ConfigError with errors.Is. It is
+	// reader.ErrInvalidConfig, shared by every driver.
+	ErrInvalidConfig = serialport.ErrInvalidConfig
 	// ErrTimeout matches every *TimeoutError with errors.Is.
 	ErrTimeout = errors.New("mercury: no response")
 	// ErrHung matches every *HungError with errors.Is.
@@ -33,26 +36,9 @@ var (
 )
 
 // ConfigError is a Config field that cannot be used; its message names the
-// field: `region "Mars": want NA, EU, ...`.
-type ConfigError struct {
-	// Field is the setting's key, for example "region".
-	Field string
-	// Value is the rejected value.
-	Value any
-	// Want says what the field accepts.
-	Want string
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	if s, ok := e.Value.(string); ok {
-		return fmt.Sprintf("%s %q: want %s", e.Field, s, e.Want)
-	}
-	return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want)
-}
-
-// Is reports whether target is ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// field: `region "Mars": want NA, EU, ...`. It is reader.ConfigError,
+// shared by every driver.
+type ConfigError = serialport.ConfigError
 
 // TimeoutError is a command whose response did not arrive, after the one
 // retry. The driver restarts the connection on it.
