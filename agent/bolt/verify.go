@@ -25,13 +25,22 @@ const maxVerifyErrors = 20
 // (at most 20), each wrapping ErrCorrupt. On a writable ledger it holds the
 // write lock while it runs, so submitted movements wait.
 func (l *Ledger) Verify(ctx context.Context) error {
+	_, err := l.VerifyAll(ctx)
+	return err
+}
+
+// VerifyAll is Verify, and returns beside its problems the chain's summary
+// as VerifyChain does, from the same single walk of the chain: the
+// summary is whole when no *ChainError is among the problems.
+func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
+	var sum ChainSummary
 	if l.dbClosed.Load() {
-		return ErrClosed
+		return sum, ErrClosed
 	}
 	// bbolt's check is safe beside a writer only inside a write transaction.
 	tx, err := l.db.Begin(!l.readOnly)
 	if err != nil {
-		return fmt.Errorf("bolt: verify: %w", err)
+		return sum, fmt.Errorf("bolt: verify: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
@@ -46,12 +55,12 @@ func (l *Ledger) Verify(ctx context.Context) error {
 		}
 	}
 	if len(errs) >= maxVerifyErrors {
-		return errors.Join(errs...)
+		return sum, errors.Join(errs...)
 	}
 
 	mb, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketMeta)
 	if mb == nil || meta == nil {
-		return corruptf(0, "meta or movements bucket missing")
+		return sum, corruptf(0, "meta or movements bucket missing")
 	}
 	var lastSeq uint64
 	if v := meta.Get(metaLastSeq); len(v) == 8 {
@@ -73,7 +82,7 @@ walk:
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if batches++; batches%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return sum, err
 			}
 		}
 		if len(k) != 8 {
@@ -131,7 +140,7 @@ walk:
 		}
 	}
 	if len(errs) >= maxVerifyErrors {
-		return errors.Join(errs...)
+		return sum, errors.Join(errs...)
 	}
 	if known && next-1 != lastSeq {
 		add(corruptf(0, "last movement %d but last_seq %d", next-1, lastSeq))
@@ -144,14 +153,14 @@ walk:
 		}
 	}
 	if len(errs) < maxVerifyErrors {
-		if _, err := verifyChain(ctx, tx); err != nil {
+		if sum, err = verifyChain(ctx, tx); err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				return cerr
+				return sum, cerr
 			}
 			add(err)
 		}
 	}
-	return errors.Join(errs...)
+	return sum, errors.Join(errs...)
 }
 
 // verifyIndex checks the item index against want, the entries of the

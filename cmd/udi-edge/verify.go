@@ -86,33 +86,30 @@ type brokenMovement struct {
 	Reason string `json:"reason"`
 }
 
-// verifyLedger runs the chain check and the structural check on l. It
-// returns an error only when the checks could not run.
+// verifyLedger runs the structural check and the chain check on l, in
+// one walk of the file. It returns an error only when the checks could
+// not run.
 func verifyLedger(ctx context.Context, l *bolt.Ledger) (verifyResult, error) {
 	res := verifyResult{Gateway: l.Gateway(), LastSeq: l.LastSeq()}
-	sum, err := l.VerifyChain(ctx)
-	var ce *bolt.ChainError
-	switch {
-	case err == nil:
-		res.Movements = sum.Movements
-		res.LastHash = hex.EncodeToString(sum.LastHash)
-		res.Genesis = hex.EncodeToString(sum.Genesis)
-	case errors.As(err, &ce):
-		res.Broken = &brokenMovement{Seq: ce.Seq, Kind: ce.Kind, Reason: ce.Reason}
-	case errors.Is(err, bolt.ErrCorrupt):
-		res.Problems = append(res.Problems, err.Error())
-	default:
-		return res, err
-	}
-	verr := l.Verify(ctx)
+	sum, verr := l.VerifyAll(ctx)
 	if verr != nil && ctx.Err() != nil {
 		return res, ctx.Err()
 	}
 	for _, e := range splitErrors(verr) {
-		if errors.As(e, &ce) { // the chain break, reported above
-			continue
+		var ce *bolt.ChainError
+		switch {
+		case errors.As(e, &ce) && res.Broken == nil:
+			res.Broken = &brokenMovement{Seq: ce.Seq, Kind: ce.Kind, Reason: ce.Reason}
+		case errors.Is(e, bolt.ErrCorrupt):
+			res.Problems = append(res.Problems, e.Error())
+		default:
+			return res, e
 		}
-		res.Problems = append(res.Problems, e.Error())
+	}
+	if res.Broken == nil && sum.LastHash != nil {
+		res.Movements = sum.Movements
+		res.LastHash = hex.EncodeToString(sum.LastHash)
+		res.Genesis = hex.EncodeToString(sum.Genesis)
 	}
 	res.Intact = res.Broken == nil && len(res.Problems) == 0
 	return res, nil
