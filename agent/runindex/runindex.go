@@ -9,14 +9,15 @@
 // entry by entry costs more than the data it indexes. Here:
 //
 //   - Every Add writes its entries, sorted by its caller, as a new run: a
-//     bucket of blocks, each holding consecutive entries and
-//     stored under the first of them, written front to back (so each page
-//     is written once, full), a few puts for thousands of entries.
+//     bucket of blocks, each holding consecutive entries and stored under
+//     the first of them, written front to back (so each page is written
+//     once, full), a few puts for thousands of entries.
 //   - A lookup seeks its prefix in every live run: a cursor seek to its
 //     block and a binary search in it, never a scan.
 //   - A run's level is floor(log8(entries)). When Fan runs of one level are
 //     live, they are merged into one run of a higher level, so that there
-//     are at most Fan-1 runs per level and O(log n) levels, and every entry
+//     are few runs per level (Fan-1, and more while a large merge of that
+//     level is under way) and O(log n) levels, and every entry
 //     is rewritten about once per level it climbs, front to back, as whole
 //     blocks.
 //   - Small merges complete in the transaction that makes them due. A large
