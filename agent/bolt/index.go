@@ -42,11 +42,17 @@ func (l *Ledger) index(tx *bolt.Tx, a *runindex.Arena) *runindex.Index {
 // indexIn returns the item index in tx with blocks of about block bytes
 // (unless indexConfig sets them).
 func indexIn(tx *bolt.Tx, block int, a *runindex.Arena) *runindex.Index {
+	return runindex.In(tx.Bucket(bucketMeta), tx.Bucket(bucketRuns), tx.Bucket(bucketIndex), indexConfigFor(block), a)
+}
+
+// indexConfigFor is indexConfig with blocks of about block bytes unless
+// it sets them.
+func indexConfigFor(block int) runindex.Config {
 	cfg := indexConfig
 	if cfg.Block == 0 {
 		cfg.Block = block
 	}
-	return runindex.In(tx.Bucket(bucketMeta), tx.Bucket(bucketRuns), tx.Bucket(bucketIndex), cfg, a)
+	return cfg
 }
 
 // indexErr makes an error of agent/runindex about damaged index data a
@@ -57,6 +63,14 @@ func indexErr(err error) error {
 	}
 	return err
 }
+
+// mergeBlocked is write's error when adding to the item index met damage
+// (most likely in a run a merge had to read): flush tries the same
+// transaction again without merging.
+type mergeBlocked struct{ err error }
+
+func (e *mergeBlocked) Error() string { return "bolt: item index merge blocked: " + e.err.Error() }
+func (e *mergeBlocked) Unwrap() error { return e.err }
 
 // lookupIndex calls fn with every index entry that starts with prefix:
 // those of a format 3 file's items bucket, when there is one, and those

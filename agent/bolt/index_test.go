@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -343,4 +344,248 @@ func TestFormat3FileReadAndUpgraded(t *testing.T) {
 	}
 	defer l.Close()
 	check(l, []uint64{4, 13, 16, 20}, []uint64{13, 19, 21})
+}
+
+// TestDamagedIndexDoesNotStopRecording damages a run of the item index
+// that the next transaction's merge must read: the movement is still
+// recorded and answered, later ones too, each indexed in a run of its
+// own; traces of items outside the damage work, Stats and the log say
+// what happened, and Verify names the damage.
+func TestDamagedIndexDoesNotStopRecording(t *testing.T) {
+	saved := indexConfig
+	indexConfig = smallIndex
+	defer func() { indexConfig = saved }()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	item := func(i int) string { return fmt.Sprintf("(01)09520123456788(21)D%03d", i) }
+	// Seven transactions of one movement: seven runs of level 0; the
+	// eighth makes a merge of all of them due.
+	l, err := Open(Options{Path: path, Gateway: testGateway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if _, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindReceive, Item: item(i), Location: "store"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := indexState(t, l); len(st.Runs) != 7 {
+		t.Fatalf("runs %v, want seven", st.Runs)
+	}
+	l.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error { // the run of movement 3
+		c := tx.Bucket(bucketRuns).Cursor()
+		k, _ := c.First()
+		k, _ = c.Next()
+		k, _ = c.Next()
+		b := tx.Bucket(bucketIndex).Bucket(k)
+		bk, bv := b.Cursor().First()
+		v := slices.Clone(bv)
+		v[len(v)-1] ^= 1
+		return b.Put(slices.Clone(bk), v)
+	})
+
+	var logs strings.Builder
+	l, err = Open(Options{Path: path, Gateway: testGateway, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 7; i < 12; i++ {
+		m, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindReceive, Item: item(i), Location: "store"})
+		if err != nil || m.Seq != uint64(i+1) {
+			t.Fatalf("movement %d refused after the index was damaged: %+v %v", i+1, m, err)
+		}
+	}
+	if !l.Stats().IndexDamaged || strings.Count(logs.String(), "item index damaged") != 1 {
+		t.Errorf("Stats %+v; log %q", l.Stats(), logs.String())
+	}
+	if st := indexState(t, l); len(st.Runs) != 12 {
+		t.Errorf("runs %v: want one per transaction, nothing merged", st.Runs)
+	}
+	// A trace that would read the damaged block says so rather than
+	// answer with movements missing.
+	var ce *CorruptError
+	if _, err := l.Trace(ctx, item(9)); !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("trace over the damaged block = %v", err)
+	}
+	if err := l.Verify(ctx); !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("Verify = %v", err)
+	}
+	if m, err := l.Get(3); err != nil || m.Item != item(2) {
+		t.Errorf("the movement itself: %+v %v", m, err)
+	}
+	l.Close()
+
+	// The remedy: the index rebuilt from the movements.
+	sum, err := RebuildIndex(ctx, path, time.Second, nil)
+	if err != nil || sum.Movements != 12 || sum.Entries != 12 || len(sum.Unreadable) != 0 || sum.Upgraded {
+		t.Fatalf("RebuildIndex = %+v, %v", sum, err)
+	}
+	if l, err = Open(Options{Path: path, Gateway: testGateway}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		got, err := l.Trace(ctx, item(i))
+		if err != nil || len(got) != 1 || got[0].Seq != uint64(i+1) {
+			t.Errorf("trace of %s after the rebuild: %+v %v", item(i), got, err)
+		}
+	}
+	if err := l.Verify(ctx); err != nil || l.Stats().IndexDamaged {
+		t.Errorf("after the rebuild: Verify %v, %+v", err, l.Stats())
+	}
+	if _, err := l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindUse, Item: item(0), Location: "OR-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Trace(ctx, item(0)); err != nil || len(got) != 2 {
+		t.Errorf("trace after the rebuild and one more movement: %d, %v", len(got), err)
+	}
+}
+
+// TestRebuildIndex rebuilds the index of a ledger large enough to take
+// several transactions, over a damaged batch and a leftover of a rebuild
+// that did not finish: every readable movement is found by its trace,
+// the damaged batch's movements are listed, and a format 3 file comes out
+// of a rebuild as format 4 with its B+tree gone.
+func TestRebuildIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	if _, err := BenchFillItems(path, 4*40_000); err != nil { // 160,000 movements: three transactions of the rebuild
+		t.Fatal(err)
+	}
+	l, err := Open(Options{Path: path, Gateway: benchGateway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, agent.Movement{Time: time.Now(), Kind: agent.KindCount, Item: "urn:epc:raw:96.x0A", Tag: "urn:epc:raw:96.x0A", Location: "store"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// A batch in the middle damaged, and a rebuild's leftover.
+	var damagedFirst, damagedLast uint64
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMovements).Cursor()
+		k, v := c.Seek(seqKey(100_000))
+		b, err := nextBatch(k, v)
+		if err != nil {
+			return err
+		}
+		damagedFirst, damagedLast = b.First, b.Last()
+		bad := slices.Clone(v)
+		bad[len(bad)/2] ^= 0xff
+		if err := tx.Bucket(bucketMovements).Put(slices.Clone(k), bad); err != nil {
+			return err
+		}
+		rb, err := tx.CreateBucket(bucketRebuild)
+		if err != nil {
+			return err
+		}
+		return rb.Put([]byte("run"), []byte("garbage"))
+	})
+	sum, err := RebuildIndex(ctx, path, time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the record the flip landed in is unreadable, unless it hit the
+	// batch's header: then the whole batch.
+	if len(sum.Unreadable) == 0 || sum.Unreadable[0] < damagedFirst || sum.Unreadable[len(sum.Unreadable)-1] > damagedLast ||
+		sum.Movements+uint64(len(sum.Unreadable)) != 160_001 || sum.Entries != sum.Movements {
+		t.Fatalf("summary %+v (damaged batch %d-%d)", sum, damagedFirst, damagedLast)
+	}
+	ro, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreadable := map[uint64]bool{}
+	for _, seq := range sum.Unreadable {
+		unreadable[seq] = true
+	}
+	// Each item has four movements: its receipt and stocking (in order,
+	// before 80,000) and its issue and use (shuffled, after it, where
+	// the damage is). A trace must find all four unless one of them is
+	// unreadable.
+	r := rand.New(rand.NewPCG(5, 6))
+	short := 0
+	for range 300 {
+		i := r.IntN(40_000)
+		got, err := ro.Trace(ctx, BenchItemKey(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 2 || len(got) > 4 || got[0].Seq != uint64(i+1) || got[1].Seq != uint64(40_000+i+1) {
+			t.Fatalf("trace of item %d: %d movements", i, len(got))
+		}
+		for _, m := range got {
+			if unreadable[m.Seq] {
+				t.Fatalf("trace of item %d found unreadable movement %d", i, m.Seq)
+			}
+		}
+		if len(got) < 4 {
+			short++
+		}
+	}
+	if short > len(sum.Unreadable) {
+		t.Errorf("%d traces short of a movement, %d movements unreadable", short, len(sum.Unreadable))
+	}
+	if got, err := ro.Trace(ctx, "urn:epc:raw:96.x0A"); err != nil || len(got) != 1 {
+		t.Errorf("trace of the tag: %d, %v", len(got), err)
+	}
+	err = ro.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRebuild) != nil {
+			return errors.New("the rebuild's bucket is left")
+		}
+		st, err := ro.index(tx, nil).State()
+		if err == nil && st.Entries != sum.Entries {
+			err = fmt.Errorf("index holds %d entries, the rebuild wrote %d", st.Entries, sum.Entries)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	ro.Close()
+
+	// A format 3 file: rebuilt, upgraded, its B+tree gone.
+	src, err := os.ReadFile(filepath.Join("testdata", "format3.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path3 := filepath.Join(t.TempDir(), "format3.db")
+	if err := os.WriteFile(path3, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = RebuildIndex(ctx, path3, time.Second, nil)
+	if err != nil || !sum.Upgraded || sum.Movements != 19 || sum.Entries != 19 {
+		t.Fatalf("format 3: %+v %v", sum, err)
+	}
+	ro, err = OpenReadOnly(path3, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if got, err := ro.Trace(ctx, "(01)09506000134352(21)HIP0003"); err != nil || len(got) != 3 {
+		t.Errorf("format 3 trace after the rebuild: %d %v", len(got), err)
+	}
+	if err := ro.Verify(ctx); err != nil {
+		t.Errorf("format 3 Verify after the rebuild: %v", err)
+	}
+	_ = ro.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketItems) != nil || binary.BigEndian.Uint64(tx.Bucket(bucketMeta).Get(metaVersion)) != FormatVersion {
+			t.Error("format 3 file not upgraded by the rebuild")
+		}
+		return nil
+	})
+}
+
+// TestRebuildIndexRefusesAFileInUse checks that a rebuild waits for the
+// file's lock and then fails with ErrLocked, leaving it alone.
+func TestRebuildIndexRefusesAFileInUse(t *testing.T) {
+	l := openTest(t, Options{})
+	if _, err := l.Append(context.Background(), movementN("x", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RebuildIndex(context.Background(), l.Path(), 50*time.Millisecond, nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("RebuildIndex of an open ledger = %v, want ErrLocked", err)
+	}
 }

@@ -129,6 +129,12 @@ type Stats struct {
 	Invalid uint64
 	// MaxBatch is the largest number of movements one transaction held.
 	MaxBatch int
+	// IndexDamaged is set once a transaction found the item index damaged
+	// where a merge had to read it: from then on, until the ledger is
+	// opened again, movements are still recorded and indexed, each
+	// transaction's entries in a run of their own, and nothing is merged
+	// (Verify names the damage).
+	IndexDamaged bool
 	// CommitTime is the total time spent committing: writing pages and the
 	// two fdatasyncs of each commit.
 	CommitTime time.Duration
@@ -165,6 +171,9 @@ type Ledger struct {
 	recs    [][]byte       // the records of one batch
 	entries [][]byte       // the transaction's index entries
 	scratch runindex.Arena // the index entries and blocks of a transaction
+	// noMerge is set when a merge of the item index met damage: the
+	// writer then adds runs without merging (Stats.IndexDamaged).
+	noMerge bool
 
 	stopped   chan struct{}
 	closeOnce sync.Once
@@ -712,6 +721,12 @@ func (l *Ledger) flush(batch []request) {
 	)
 	if valid > 0 {
 		commit, err = l.write(batch, rejected)
+		if mb := (*mergeBlocked)(nil); errors.As(err, &mb) {
+			// Derived data must not stop the recording of movements.
+			l.noMerge = true
+			l.log.Error("item index damaged where a merge reads it: merging stopped; movements are still recorded and indexed; run udi-edge verify", "err", mb.err)
+			commit, err = l.write(batch, rejected)
+		}
 		l.statsMu.Lock()
 		if err != nil {
 			l.stats.Failed += uint64(valid)
@@ -723,6 +738,7 @@ func (l *Ledger) flush(batch []request) {
 			l.stats.CommitTime += commit
 			l.stats.MaxBatch = max(l.stats.MaxBatch, valid)
 		}
+		l.stats.IndexDamaged = l.noMerge
 		l.stats.Invalid += uint64(len(batch) - valid)
 		l.statsMu.Unlock()
 		if err != nil {
@@ -820,7 +836,15 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	l.recs = recs
 	// Serials received in order come sorted already: a linear pass.
 	slices.SortFunc(entries, bytes.Compare)
-	if err := l.index(tx, &l.scratch).Add(entries); err != nil {
+	x := l.index(tx, &l.scratch)
+	add := x.Add
+	if l.noMerge {
+		add = x.AddRun
+	}
+	if err := add(entries); err != nil {
+		if !l.noMerge && errors.Is(err, runindex.ErrCorrupt) {
+			return 0, &mergeBlocked{indexErr(err)}
+		}
 		return 0, fmt.Errorf("bolt: index movements %d to %d: %w", l.last.Load()+1, seq, indexErr(err))
 	}
 	binary.BigEndian.PutUint64(key, seq)

@@ -132,10 +132,21 @@ func corruptf(format string, args ...any) error {
 // Add writes entries, which must be sorted, not empty and distinct from
 // each other and from every entry already in the index (callers make
 // them so, for example by ending each with a sequence number), as a new
-// live run and then merges what is due, writing at most about Work entries for
-// every one added (at least MinStep) in merges larger than Small. Nothing
-// is written for no entries.
+// live run and then merges what is due, writing at most about Work
+// entries for every one added (at least MinStep) in merges larger than
+// Small. Nothing is written for no entries.
 func (x *Index) Add(entries [][]byte) error {
+	if err := x.AddRun(entries); err != nil || len(entries) == 0 {
+		return err
+	}
+	return x.compact(Work*len(entries) + x.cfg.MinStep)
+}
+
+// AddRun is Add without the merges: the new run stays beside the others
+// until a later Add merges it. It is for a caller that must go on adding
+// while a merge cannot proceed (a damaged run it would read), at the cost
+// of more runs for lookups to read.
+func (x *Index) AddRun(entries [][]byte) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -163,7 +174,7 @@ func (x *Index) Add(entries [][]byte) error {
 	if err := x.runs.Put(u64(id), u64(uint64(len(entries)))); err != nil {
 		return fmt.Errorf("runindex: put run %d: %w", id, err)
 	}
-	return x.compact(Work*len(entries) + x.cfg.MinStep)
+	return nil
 }
 
 // Lookup calls fn with every entry that starts with prefix, in every live

@@ -56,6 +56,9 @@ type controlResponse struct {
 	Settlements []master.Settlement `json:"settlements,omitempty"`
 	Gateway     string              `json:"gateway,omitempty"`
 	LastSeq     uint64              `json:"last_seq,omitempty"`
+	// IndexDamaged reports that the ledger's item index was found damaged
+	// (movements are still recorded; udi-edge reindex repairs it).
+	IndexDamaged bool `json:"index_damaged,omitempty"`
 	// Scanners tells, for each configured scanner, whether its port is open.
 	Scanners map[string]bool `json:"scanners,omitempty"`
 	// Sync reports the uplink to the central service, when one runs.
@@ -184,6 +187,7 @@ func (s *ControlServer) handle(c net.Conn) {
 			}
 		case "status":
 			resp.Gateway, resp.LastSeq = s.ledger.Gateway(), s.ledger.LastSeq()
+			resp.IndexDamaged = s.ledger.Stats().IndexDamaged
 			if s.status != nil {
 				resp.Scanners = s.status()
 			}

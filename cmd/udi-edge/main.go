@@ -2,9 +2,9 @@
 // serial lines, records every movement of every individually coded item in
 // a local, fsynced ledger, and answers auditors' traces.
 //
-// Subcommands: run, trace, decode, door, inventory, verify, anomalies,
-// reconcile, export, import, bench, demo, version. Exit codes: 0 ok, 1 failure, 2 bad usage or
-// configuration.
+// Subcommands: run, trace, decode, door, inventory, status, verify,
+// reindex, justify, anomalies, reconcile, export, import, bench, demo,
+// version. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
 package main
 
 import (
@@ -55,6 +55,7 @@ func init() {
 		{Name: "inventory", Summary: "list what a running agent sees in a cabinet zone", Run: inventoryCmd},
 		{Name: "status", Summary: "show a running agent's scanners and its link to the central service", Run: statusCmd},
 		{Name: "verify", Summary: "check that no movement in the ledger was changed, removed, inserted or reordered", Run: verifyCmd},
+		{Name: "reindex", Summary: "rebuild the ledger's item index from its movements (the agent stopped)", Run: reindexCmd},
 		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
 		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile the uses with the settlement records", Run: reconcileCmd},

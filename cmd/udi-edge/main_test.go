@@ -314,7 +314,8 @@ func TestAgentEndToEnd(t *testing.T) {
 	// no sync configured.
 	code, out, _ = runMain(t, "", "status", "--store", store)
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("gateway gw-e2e: %d movement(s)", n)) ||
-		!regexp.MustCompile(`(?m)^  or1 +port open$`).MatchString(out) || !strings.Contains(out, "sync: not configured") {
+		!regexp.MustCompile(`(?m)^  or1 +port open$`).MatchString(out) || !strings.Contains(out, "sync: not configured") ||
+		strings.Contains(out, "INDEX DAMAGED") {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
 	// Kill -9: nothing answered may be lost.

@@ -33,6 +33,9 @@ func statusCmd(ctx context.Context, env *Env, args []string) error {
 		return json.NewEncoder(env.Stdout).Encode(resp)
 	}
 	fmt.Fprintf(env.Stdout, "gateway %s: %d movement(s) in the ledger\n", resp.Gateway, resp.LastSeq)
+	if resp.IndexDamaged {
+		fmt.Fprintln(env.Stdout, "ITEM INDEX DAMAGED: movements are still recorded; traces over the damage fail; stop the agent and run udi-edge reindex")
+	}
 	ids := make([]string, 0, len(resp.Scanners))
 	for id := range resp.Scanners {
 		ids = append(ids, id)
