@@ -1148,3 +1148,35 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportMetric(float64(n)/indexTime.Seconds(), "entries/s")
 	b.ReportMetric(float64(n)/treeTime.Seconds(), "btree-entries/s")
 }
+
+// TestAddRunDoesNotMerge checks that AddRun leaves every run it writes
+// live, however many are due for a merge, and that the next Add merges
+// them, every entry still found once.
+func TestAddRunDoesNotMerge(t *testing.T) {
+	db := newDB(t)
+	cfg := runindex.Config{Block: 200, Small: 100, MinStep: 8}
+	var a runindex.Arena
+	var all [][]byte
+	for i := range 12 {
+		e := [][]byte{[]byte(fmt.Sprintf("item-%02d\x00", i))}
+		all = append(all, e[0])
+		err := db.Update(func(tx *bolt.Tx) error { return index(tx, cfg, &a).AddRun(e) })
+		a.Reset()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := state(t, db, cfg); len(st.Runs) != 12 || st.Entries != 12 || st.Merging != -1 {
+		t.Fatalf("after 12 AddRun: %+v", st)
+	}
+	last := []byte("item-99\x00")
+	add(t, db, cfg, &a, [][]byte{last})
+	all = append(all, last)
+	if st := state(t, db, cfg); len(st.Runs) >= 13 || st.Entries != 13 {
+		t.Fatalf("after Add: %+v, want the level-0 runs merged", st)
+	}
+	got, err := check(db, cfg)
+	if err != nil || !sameSet(got, all) {
+		t.Fatalf("Check: %q, %v", got, err)
+	}
+}
