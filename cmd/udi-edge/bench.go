@@ -31,7 +31,7 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 			"real Mosquitto (needs the mosquitto binary) and udi-central beside raw paho publishing.\n"+
 			"Run it on a gateway to judge its disk.")
 	dir := fs.String("dir", "", "directory for the benchmark files (default: a temporary directory)")
-	n := fs.Int("scans", 200000, "scans in the throughput runs")
+	n := fs.Int("scans", 1_000_000, "scans in each round of the throughput runs (ingest and its raw ceiling); short\nrounds measure the start of a run (fresh file, heap and caches warming) more than sustained ingest")
 	naiveN := fs.Int("naive-scans", 2000, "scans in the one-transaction-per-scan run")
 	rate := fs.Float64("rate", 1000, "scans per second in the latency run")
 	dur := fs.Duration("latency-for", 5*time.Second, "length of the latency run")
