@@ -25,6 +25,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
@@ -480,4 +481,56 @@ func (l *scanning) halt(t testing.TB) int {
 		t.Fatalf("scanning: %v (after %d scans)", l.err, l.n)
 	}
 	return l.n
+}
+
+// scenario is the set-up most tests start from: a broker, a centre
+// connected to it, and a gateway (with a scanner, when asked for) whose
+// ledger holds backlog movements, its drain slowed so that it can be cut
+// off in the middle.
+type scenario struct {
+	start  time.Time
+	broker *mosquitto.Broker
+	c      *centre
+	sc     *scanner // nil without a scanner
+	g      *gateway
+}
+
+func newScenario(t testing.TB, start time.Time, site, gw string, backlog int, withScanner bool) *scenario {
+	t.Helper()
+	s := &scenario{start: start, broker: mosquitto.Start(t, mosquitto.Config{})}
+	s.c = startCentre(t, site, s.broker.Addr())
+	s.c.waitConnected()
+	if withScanner {
+		s.sc = newScanner(t, "dock")
+	}
+	s.g = newGateway(t, site, gw, s.broker.Addr(), s.sc, slowDrain)
+	fillLedger(t, s.g, backlog, nil)
+	logf(t, start, "ledger filled with %d movements", backlog)
+	return s
+}
+
+// finish waits until the gateway drained its want movements, checks that
+// the centre counts stored movements (since it last started) of them,
+// stops both and checks that every movement reached the centre exactly
+// once, byte for byte.
+func (s *scenario) finish(t testing.TB, want, stored uint64) {
+	t.Helper()
+	last := waitDrained(t, s.c, s.g, want)
+	logf(t, s.start, "drained: %d movements", last)
+	if last != want {
+		t.Fatalf("the ledger holds %d movements, want %d", last, want)
+	}
+	gs, err := s.c.gateways()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnt := gs[s.g.id].Counters
+	t.Logf("centre counters: %+v", cnt)
+	if cnt.Stored != stored {
+		t.Errorf("the centre counts %d movements stored, want %d", cnt.Stored, stored)
+	}
+	s.g.stop()
+	s.c.stop()
+	verifyDelivered(t, s.c, s.g)
+	logf(t, s.start, "verified")
 }

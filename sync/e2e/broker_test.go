@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
 
 // TestBrokerKilledMidStream: the broker dies (SIGKILL: no persistence, no
@@ -16,13 +14,8 @@ import (
 func TestBrokerKilledMidStream(t *testing.T) {
 	start := time.Now()
 	const site, backlog = "site-broker", 50000
-	broker := mosquitto.Start(t, mosquitto.Config{})
-	c := startCentre(t, site, broker.Addr())
-	c.waitConnected()
-	sc := newScanner(t, "dock")
-	g := newGateway(t, site, "gw-b", broker.Addr(), sc, slowDrain)
-	fillLedger(t, g, backlog, nil)
-	logf(t, start, "ledger filled with %d movements", backlog)
+	s := newScenario(t, start, site, "gw-b", backlog, true)
+	broker, sc, g := s.broker, s.sc, s.g
 	g.start()
 	scans := sc.keepScanning("B", 15*time.Millisecond)
 
@@ -65,23 +58,6 @@ func TestBrokerKilledMidStream(t *testing.T) {
 			return err
 		})
 	}
-	n := scans.halt(t)
-	last := waitDrained(t, c, g, uint64(backlog+n))
-	logf(t, start, "drained: %d movements (%d scans)", last, n)
-	if last != uint64(backlog+n) {
-		t.Fatalf("the ledger holds %d movements, want %d", last, backlog+n)
-	}
-	gs, err := c.gateways()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cnt := gs[g.id].Counters
-	t.Logf("centre counters: %+v", cnt)
-	if cnt.Stored != last {
-		t.Errorf("the centre counts %d movements stored, want %d", cnt.Stored, last)
-	}
-	g.stop()
-	c.stop()
-	verifyDelivered(t, c, g)
-	logf(t, start, "verified")
+	n := uint64(backlog + scans.halt(t))
+	s.finish(t, n, n)
 }

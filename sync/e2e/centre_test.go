@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
-	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
 
 // centreHead reads a stopped centre's head of gateway from its store.
@@ -40,13 +39,8 @@ func TestCentreRestartedMidStream(t *testing.T) {
 		t.Run(map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGKILL: "SIGKILL"}[sig], func(t *testing.T) {
 			start := time.Now()
 			const site, backlog = "site-centre", 40000
-			broker := mosquitto.Start(t, mosquitto.Config{})
-			c := startCentre(t, site, broker.Addr())
-			c.waitConnected()
-			sc := newScanner(t, "dock")
-			g := newGateway(t, site, "gw-d", broker.Addr(), sc, slowDrain)
-			fillLedger(t, g, backlog, nil)
-			logf(t, start, "ledger filled with %d movements", backlog)
+			s := newScenario(t, start, site, "gw-d", backlog, true)
+			c, sc, g := s.c, s.sc, s.g
 			g.start()
 			scans := sc.keepScanning("D", 15*time.Millisecond)
 
@@ -91,26 +85,9 @@ func TestCentreRestartedMidStream(t *testing.T) {
 				}
 				return err
 			})
-			n := scans.halt(t)
-			last = waitDrained(t, c, g, uint64(backlog+n))
-			logf(t, start, "drained: %d movements (%d scans)", last, n)
-			if last != uint64(backlog+n) {
-				t.Fatalf("the ledger holds %d movements, want %d", last, backlog+n)
-			}
-			gs, err := c.gateways()
-			if err != nil {
-				t.Fatal(err)
-			}
 			// The counters start again with the process.
-			cnt := gs[g.id].Counters
-			t.Logf("centre counters since the restart: %+v", cnt)
-			if cnt.Stored != last-held {
-				t.Errorf("the restarted centre counts %d movements stored, want %d - %d", cnt.Stored, last, held)
-			}
-			g.stop()
-			c.stop()
-			verifyDelivered(t, c, g)
-			logf(t, start, "verified")
+			n := uint64(backlog + scans.halt(t))
+			s.finish(t, n, n-held)
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/central"
-	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -22,12 +21,8 @@ import (
 func TestDuplicateDeliveries(t *testing.T) {
 	start := time.Now()
 	const site, backlog = "site-dup", 50000
-	broker := mosquitto.Start(t, mosquitto.Config{})
-	c := startCentre(t, site, broker.Addr())
-	c.waitConnected()
-	g := newGateway(t, site, "gw-e", broker.Addr(), nil, slowDrain)
-	fillLedger(t, g, backlog, nil)
-	logf(t, start, "ledger filled with %d movements", backlog)
+	s := newScenario(t, start, site, "gw-e", backlog, false)
+	broker, c, g := s.broker, s.c, s.g
 	cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.Addr()).SetClientID("e2e-replay-" + site).SetAutoReconnect(false))
 	if tok := cl.Connect(); !tok.WaitTimeout(startWait) || tok.Error() != nil {
 		t.Fatalf("replay client: connect: %v", tok.Error())

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
-	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
 
 // connectedRE finds the uplink's "connected" line, with the cursor it
@@ -36,13 +35,8 @@ func cursorAt(t testing.TB, g *gateway) (cursor, last uint64) {
 func TestGatewayKilledMidDrain(t *testing.T) {
 	start := time.Now()
 	const site, backlog = "site-gwkill", 50000
-	broker := mosquitto.Start(t, mosquitto.Config{})
-	c := startCentre(t, site, broker.Addr())
-	c.waitConnected()
-	sc := newScanner(t, "dock")
-	g := newGateway(t, site, "gw-c", broker.Addr(), sc, slowDrain)
-	fillLedger(t, g, backlog, nil)
-	logf(t, start, "ledger filled with %d movements", backlog)
+	s := newScenario(t, start, site, "gw-c", backlog, true)
+	c, sc, g := s.c, s.sc, s.g
 	g.start()
 	scans := 0
 	for range 20 {
@@ -80,22 +74,6 @@ func TestGatewayKilledMidDrain(t *testing.T) {
 		sc.mustScan("C")
 		scans++
 	}
-	last = waitDrained(t, c, g, uint64(backlog+scans))
-	logf(t, start, "drained: %d movements", last)
-	if last != uint64(backlog+scans) {
-		t.Fatalf("the ledger holds %d movements, want %d", last, backlog+scans)
-	}
-	gs, err := c.gateways()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cnt := gs[g.id].Counters
-	t.Logf("centre counters: %+v", cnt)
-	if cnt.Stored != last {
-		t.Errorf("the centre counts %d movements stored, want %d", cnt.Stored, last)
-	}
-	g.stop()
-	c.stop()
-	verifyDelivered(t, c, g)
-	logf(t, start, "verified")
+	n := uint64(backlog + scans)
+	s.finish(t, n, n)
 }
