@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/sync/internal/child"
 )
 
 // bins are the binaries under test, built by TestMain.
@@ -120,9 +122,8 @@ type proc struct {
 	name string
 	logs syncBuffer
 
+	proc  child.Process
 	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
 	since int // where the current run's output starts in logs
 	runs  int
 }
@@ -151,18 +152,12 @@ func (p *proc) run(bin string, args ...string) {
 	p.mu.Unlock()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
-	if err := cmd.Start(); err != nil {
+	err := p.proc.Start(cmd, func() {
+		fmt.Fprintf(&p.logs, "=== e2e %s: exited: %v\n", time.Now().Format("15:04:05.000"), cmd.ProcessState)
+	})
+	if err != nil {
 		p.t.Fatalf("start %s: %v", p.name, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		fmt.Fprintf(&p.logs, "=== e2e %s: exited: %v\n", time.Now().Format("15:04:05.000"), cmd.ProcessState)
-		close(done)
-	}()
-	p.mu.Lock()
-	p.cmd, p.done = cmd, done
-	p.mu.Unlock()
 }
 
 // output returns what the current (or last) run has written.
@@ -173,42 +168,13 @@ func (p *proc) output() string {
 	return p.logs.String()[since:]
 }
 
-func (p *proc) running() bool {
-	p.mu.Lock()
-	done := p.done
-	p.mu.Unlock()
-	if done == nil {
-		return false
-	}
-	select {
-	case <-done:
-		return false
-	default:
-		return true
-	}
-}
+func (p *proc) running() bool { return p.proc.Running() }
 
 // signal sends sig and waits up to d for the program to exit; it reports
 // whether the program is not running at the end.
 func (p *proc) signal(sig syscall.Signal, d time.Duration) bool {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.mu.Unlock()
-	if cmd == nil {
-		return true
-	}
-	select {
-	case <-done:
-		return true
-	default:
-	}
-	_ = cmd.Process.Signal(sig)
-	select {
-	case <-done:
-		return true
-	case <-time.After(d):
-		return false
-	}
+	stopped, _ := p.proc.Signal(sig, d)
+	return stopped
 }
 
 // kill kills the program with SIGKILL, as a power cut would.
@@ -226,10 +192,7 @@ func (p *proc) stop() {
 		p.kill()
 		p.t.Fatalf("%s did not stop within %v of SIGTERM", p.name, stopWait)
 	}
-	p.mu.Lock()
-	st := p.cmd.ProcessState
-	p.mu.Unlock()
-	if !st.Success() {
+	if st := p.proc.State(); !st.Success() {
 		p.t.Fatalf("%s stopped with %v after SIGTERM", p.name, st)
 	}
 }

@@ -8,7 +8,6 @@
 package mosquitto
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,10 +16,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/sync/internal/child"
 )
 
 // Config describes the broker a test wants. The zero Config is a plain TCP
@@ -71,9 +71,7 @@ type Broker struct {
 	port    int
 	scheme  string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	proc child.Process
 }
 
 // Start starts mosquitto with cfg on a free port of 127.0.0.1 and waits
@@ -230,19 +228,11 @@ func (b *Broker) run() error {
 	cmd.Dir = b.dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if err := b.proc.Start(cmd, func() { log.Close() }); err != nil {
 		log.Close()
 		return err
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		log.Close()
-		close(done)
-	}()
-	b.mu.Lock()
-	b.cmd, b.done = cmd, done
-	b.mu.Unlock()
+	done := b.proc.Done()
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
 	deadline := time.Now().Add(startTimeout)
@@ -279,20 +269,7 @@ func (b *Broker) Port() int { return b.port }
 func (b *Broker) Dir() string { return b.dir }
 
 // Running reports whether the broker process is alive.
-func (b *Broker) Running() bool {
-	b.mu.Lock()
-	done := b.done
-	b.mu.Unlock()
-	if done == nil {
-		return false
-	}
-	select {
-	case <-done:
-		return false
-	default:
-		return true
-	}
-}
+func (b *Broker) Running() bool { return b.proc.Running() }
 
 // Kill kills the broker with SIGKILL, as a power cut would, and waits for
 // it to exit. It does nothing if the broker is not running.
@@ -312,26 +289,11 @@ func (b *Broker) Stop() {
 // signal sends sig to a running broker and waits up to startTimeout for
 // it to exit; it reports whether the broker is not running at the end.
 func (b *Broker) signal(sig os.Signal) bool {
-	b.mu.Lock()
-	cmd, done := b.cmd, b.done
-	b.mu.Unlock()
-	if cmd == nil {
-		return true
-	}
-	select {
-	case <-done:
-		return true
-	default:
-	}
-	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+	stopped, err := b.proc.Signal(sig, startTimeout)
+	if err != nil {
 		b.t.Errorf("mosquitto: %v: %v", sig, err)
 	}
-	select {
-	case <-done:
-		return true
-	case <-time.After(startTimeout):
-		return false
-	}
+	return stopped
 }
 
 // Restart starts the broker again on the same port with the same
