@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -54,5 +61,66 @@ func TestReindexRepairsADamagedIndex(t *testing.T) {
 	defer db.Close()
 	if code, _, errOut := runMain(t, "", "reindex", "--store", path, "--wait", "50ms"); code != ExitFailure || !strings.Contains(errOut, "held by a running agent") {
 		t.Errorf("reindex of a held ledger: exit %d, %q", code, errOut)
+	}
+}
+
+// TestStatusShowsADamagedIndex runs a ledger whose index is damaged where
+// the next transaction's merge must read it (seven runs of one movement,
+// one of them damaged, and an eighth that makes their merge due): the
+// movement is recorded all the same, and udi-edge status tells the
+// operator what happened and what to do.
+func TestStatusShowsADamagedIndex(t *testing.T) {
+	dir := t.TempDir()
+	path, sock := filepath.Join(dir, "ledger.db"), filepath.Join(dir, "agent.sock")
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	use := func(l *bolt.Ledger, i int) (agent.Movement, error) {
+		return l.Append(ctx, agent.Movement{Time: at, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)R%03d", i), Location: "store"})
+	}
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "or-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if _, err := use(l, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket([]byte("runs")).Cursor().First()
+		run := tx.Bucket([]byte("index")).Bucket(k)
+		bk, bv := run.Cursor().First()
+		v := append([]byte(nil), bv...)
+		v[len(v)-1] ^= 1
+		return run.Put(append([]byte(nil), bk...), v)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if l, err = bolt.Open(bolt.Options{Path: path, Gateway: "or-3"}); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv, err := ListenControl(sock, l, DefaultConfig(), nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if code, out, _ := runMain(t, "", "status", "--store", path, "--socket", sock); code != ExitOK || strings.Contains(out, "INDEX DAMAGED") {
+		t.Fatalf("status before the damage is met: exit %d\n%s", code, out)
+	}
+	if m, err := use(l, 7); err != nil || m.Seq != 8 {
+		t.Fatalf("the movement whose merge meets the damage: %+v, %v", m, err)
+	}
+	code, out, errOut := runMain(t, "", "status", "--store", path, "--socket", sock)
+	if code != ExitOK || !strings.Contains(out, "gateway or-3: 8 movement(s)") || !strings.Contains(out, "ITEM INDEX DAMAGED") || !strings.Contains(out, "udi-edge reindex") {
+		t.Fatalf("status: exit %d\nstdout %s\nstderr %s", code, out, errOut)
 	}
 }
