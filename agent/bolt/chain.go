@@ -85,16 +85,7 @@ func (r *chainRec) read(seq uint64, rec []byte) {
 // one record with bad set and the batch's first sequence number.
 func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chainRec) bool) error {
 	c := tx.Bucket(bucketMovements).Cursor()
-	// Start at the batch that holds from: the one stored under from, or
-	// else the one before it.
-	k, v := c.Seek(seqKey(from))
-	if k == nil {
-		k, v = c.Last()
-	} else if len(k) == 8 && binary.BigEndian.Uint64(k) > from {
-		if k, v = c.Prev(); k == nil {
-			k, v = c.First()
-		}
-	}
+	k, v := seekBatch(c, from)
 	var r chainRec
 	for batches := 1; k != nil; k, v = c.Next() {
 		if batches++; batches%256 == 0 {
@@ -129,6 +120,22 @@ func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chain
 		}
 	}
 	return nil
+}
+
+// seekBatch moves c to the batch that would hold movement seq: the one
+// stored under seq, or else the one before it (the first when there is
+// none before), and returns its key and value; nil for no batch at all.
+func seekBatch(c *bolt.Cursor, seq uint64) (k, v []byte) {
+	k, v = c.Seek(seqKey(seq))
+	if k == nil {
+		return c.Last()
+	}
+	if len(k) == 8 && binary.BigEndian.Uint64(k) > seq {
+		if k, v = c.Prev(); k == nil {
+			k, v = c.First()
+		}
+	}
+	return k, v
 }
 
 // chainWalker checks the chain of one snapshot.

@@ -910,13 +910,8 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byt
 // checked beyond parseBatch) and false when no batch starts at or before
 // seq.
 func findBatch(c *bolt.Cursor, seq uint64) (batch, bool, error) {
-	k, v := c.Seek(seqKey(seq))
-	if k == nil {
-		k, v = c.Last()
-	} else if len(k) == 8 && binary.BigEndian.Uint64(k) > seq {
-		k, v = c.Prev()
-	}
-	if k == nil {
+	k, v := seekBatch(c, seq)
+	if k == nil || len(k) == 8 && binary.BigEndian.Uint64(k) > seq { // every batch starts after seq
 		return batch{}, false, nil
 	}
 	b, err := nextBatch(k, v)

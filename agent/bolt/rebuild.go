@@ -108,16 +108,8 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 					sum.Unreadable = append(sum.Unreadable, seq)
 				}
 			}
-			// The batch holding next starts at or before it.
 			c := tx.Bucket(bucketMovements).Cursor()
-			k, v := c.Seek(seqKey(next))
-			if len(k) != 8 || binary.BigEndian.Uint64(k) > next {
-				if pk, pv := c.Prev(); pk != nil {
-					k, v = pk, pv
-				} else {
-					k, v = c.First()
-				}
-			}
+			k, v := seekBatch(c, next)
 			for ; k != nil && len(entries) < rebuildChunk; k, v = c.Next() {
 				b, err := nextBatch(k, v)
 				if err == nil {
