@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,13 +55,29 @@ func TestReindexRepairsADamagedIndex(t *testing.T) {
 		t.Fatalf("trace after reindex: exit %d\n%s", code, out)
 	}
 
+	// A record damaged in place: reindex leaves it out, names it, exit 1.
 	db, err = bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("movements"))
+		k, v := b.Cursor().First()
+		v = append([]byte(nil), v...)
+		v[len(v)-10] ^= 0xff // inside the batch's last record
+		return b.Put(append([]byte(nil), k...), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code, _, errOut := runMain(t, "", "reindex", "--store", path, "--wait", "50ms"); code != ExitFailure || !strings.Contains(errOut, "held by a running agent") {
 		t.Errorf("reindex of a held ledger: exit %d, %q", code, errOut)
+	}
+	db.Close()
+	code, out, errOut = runMain(t, "", "reindex", "--store", path)
+	if code != ExitFailure || !strings.Contains(out, "299 movements, 299 index entries") ||
+		!regexp.MustCompile(`not indexed, unreadable: movement\(s\) \d+\n`).MatchString(out) || !strings.Contains(errOut, "1 movement(s) could not be read") {
+		t.Errorf("reindex over a damaged record: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 }
 
