@@ -11,14 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udi-edge/udi-edge/reader"
-	"github.com/udi-edge/udi-edge/reader/internal/ptytest"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // TestSettingsApplied opens a pseudo-terminal's slave through its link with
 // each combination and reads the tty's termios back to see that the
 // settings reached the kernel.
 func TestSettingsApplied(t *testing.T) {
-	dev := ptytest.New(t, filepath.Join(t.TempDir(), "usb-Scanner-if00"))
+	dev := testkit.New(t, filepath.Join(t.TempDir(), "usb-Scanner-if00"))
 	tests := []reader.Settings{
 		{Baud: 9600, DataBits: 8, Parity: "none", StopBits: "1"},
 		{Baud: 115200, DataBits: 7, Parity: "even", StopBits: "1"},
@@ -83,7 +83,7 @@ func TestOpenMissingDevice(t *testing.T) {
 // TestPortReadWrite checks the Port contract the drivers rely on: bytes
 // both ways, 0, nil on a read timeout, and ErrHangup once the device goes.
 func TestPortReadWrite(t *testing.T) {
-	dev := ptytest.New(t, filepath.Join(t.TempDir(), "scanner"))
+	dev := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
 	p, err := reader.Open(reader.Settings{Device: dev.Link})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestPortReadWrite(t *testing.T) {
 // use: the serial library cannot wait on such a descriptor, and Read must
 // say so with an error instead of panicking.
 func TestHighDescriptor(t *testing.T) {
-	dev := ptytest.New(t, filepath.Join(t.TempDir(), "scanner"))
+	dev := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
 	var fill []int
 	defer func() {
 		for _, fd := range fill {

@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -81,16 +82,7 @@ func movementN(stream string, n int) agent.Movement {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+var waitFor = testkit.Eventually
 
 // outcomes records done callbacks.
 type outcomes struct {

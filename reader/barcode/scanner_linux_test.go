@@ -18,7 +18,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
-	"github.com/udi-edge/udi-edge/reader/internal/ptytest"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // wait is how long any one expected event may take. Events normally come
@@ -29,11 +29,11 @@ const wait = 10 * time.Second
 // test with f's last error.
 func checkFor(t testing.TB, total, _ time.Duration, f func() error) {
 	t.Helper()
-	ptytest.CheckFor(t, total, f)
+	testkit.CheckFor(t, total, f)
 }
 
 // lockedBuffer collects log output from the driver's goroutines.
-type lockedBuffer = ptytest.LogBuffer
+type lockedBuffer = testkit.LogBuffer
 
 type state struct {
 	connected bool
@@ -45,7 +45,7 @@ type state struct {
 type rig struct {
 	t      *testing.T
 	link   string
-	dev    *ptytest.Device
+	dev    *testkit.Device
 	sc     *barcode.Scanner
 	opens  atomic.Int64
 	sent   atomic.Int64 // bytes sent by the device
@@ -71,7 +71,7 @@ func newRig(t *testing.T, cfg barcode.Config, plugged bool) *rig {
 		done:   make(chan error, 1),
 	}
 	if plugged {
-		r.dev = ptytest.New(t, r.link)
+		r.dev = testkit.New(t, r.link)
 	}
 	if cfg.ID == "" {
 		cfg.ID = "or-3-scanner"
@@ -434,7 +434,7 @@ func TestUnplugAndReconnect(t *testing.T) {
 	default:
 	}
 
-	r.dev = ptytest.New(t, r.link)
+	r.dev = testkit.New(t, r.link)
 	r.sent.Store(r.taken.Load())
 	r.wantState(true)
 	if !r.sc.Connected() {
@@ -456,7 +456,7 @@ func TestStartsWithoutDevice(t *testing.T) {
 	if s := r.wantState(false); !errors.Is(s.err, fs.ErrNotExist) {
 		t.Fatalf("first state %+v, want a missing device", s)
 	}
-	r.dev = ptytest.New(t, r.link)
+	r.dev = testkit.New(t, r.link)
 	r.wantState(true)
 	sent := time.Now()
 	r.send("]Q3" + gs1 + "\r")

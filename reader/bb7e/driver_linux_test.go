@@ -15,7 +15,7 @@ import (
 	"time"
 
 	serialport "github.com/udi-edge/udi-edge/reader"
-	"github.com/udi-edge/udi-edge/reader/internal/ptytest"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 const (
@@ -26,7 +26,7 @@ const (
 
 // checkFor calls f until it returns nil or total passes, then fails the
 // test with f's last error.
-var checkFor = ptytest.CheckFor
+var checkFor = testkit.CheckFor
 
 func vec(t testing.TB, id string) []byte {
 	t.Helper()
@@ -47,7 +47,7 @@ func hexOf(b []byte) string { return strings.ToUpper(fmt.Sprintf("%x", b)) }
 // multi-poll runs, and sends what the test queues, all in its framing.
 type fake struct {
 	t    *testing.T
-	dev  *ptytest.Device
+	dev  *testkit.Device
 	fr   Framing
 	reqs chan []byte
 	out  chan []byte
@@ -62,7 +62,7 @@ type fake struct {
 	drop   map[Command]int
 }
 
-func newFake(t *testing.T, dev *ptytest.Device, fr Framing) *fake {
+func newFake(t *testing.T, dev *testkit.Device, fr Framing) *fake {
 	f := &fake{
 		t: t, dev: dev, fr: fr,
 		reqs: make(chan []byte, 1000), out: make(chan []byte, 1000),
@@ -186,7 +186,7 @@ func (f *fake) request(req Frame) {
 }
 
 // lockedBuffer collects log output from the driver's goroutines.
-type lockedBuffer = ptytest.LogBuffer
+type lockedBuffer = testkit.LogBuffer
 
 type state struct {
 	connected bool
@@ -196,7 +196,7 @@ type state struct {
 type rig struct {
 	t      *testing.T
 	link   string
-	dev    *ptytest.Device
+	dev    *testkit.Device
 	fake   *fake
 	rd     *Reader
 	events chan TagEvent
@@ -232,7 +232,7 @@ func newRig(t *testing.T, cfg ReaderConfig, prepare func(f *fake)) *rig {
 	}
 	cfg.Serial.Device = r.link
 	r.rd = New(cfg, slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	r.dev = ptytest.New(t, r.link)
+	r.dev = testkit.New(t, r.link)
 	r.fake = newFake(t, r.dev, r.rd.framing)
 	if prepare != nil {
 		r.fake.set(prepare)
@@ -461,7 +461,7 @@ func TestUnplugAndReplug(t *testing.T) {
 		t.Errorf("open failure reported as %v, want a missing device", missing.err)
 	}
 	r.fake.close()
-	r.dev = ptytest.New(t, r.link)
+	r.dev = testkit.New(t, r.link)
 	r.fake = newFake(t, r.dev, Standard)
 	r.fake.expect(setupFrames(t)...)
 	r.wantState(true)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	serialport "github.com/udi-edge/udi-edge/reader"
-	"github.com/udi-edge/udi-edge/reader/internal/ptytest"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // wait is how long any one expected event may take. Events normally come
@@ -22,7 +22,7 @@ const wait = 10 * time.Second
 
 // checkFor calls f until it returns nil or total passes, then fails the
 // test with f's last error.
-var checkFor = ptytest.CheckFor
+var checkFor = testkit.CheckFor
 
 // vec returns the bytes of the vector with id.
 func vec(t testing.TB, id string) []byte {
@@ -43,7 +43,7 @@ func vec(t testing.TB, id string) []byte {
 // while it streams.
 type fake struct {
 	t    *testing.T
-	dev  *ptytest.Device
+	dev  *testkit.Device
 	reqs chan []byte // every request received, in order
 	out  chan []byte // frames the test wants sent
 	quit chan struct{}
@@ -64,7 +64,7 @@ type fake struct {
 	starts       int
 }
 
-func newFake(t *testing.T, dev *ptytest.Device) *fake {
+func newFake(t *testing.T, dev *testkit.Device) *fake {
 	f := &fake{
 		t: t, dev: dev,
 		reqs: make(chan []byte, 1000), out: make(chan []byte, 1000),
@@ -245,7 +245,7 @@ func (f *fake) request(req Frame) {
 }
 
 // lockedBuffer collects log output from the driver's goroutines.
-type lockedBuffer = ptytest.LogBuffer
+type lockedBuffer = testkit.LogBuffer
 
 type state struct {
 	connected bool
@@ -257,7 +257,7 @@ type state struct {
 type rig struct {
 	t      *testing.T
 	link   string
-	dev    *ptytest.Device
+	dev    *testkit.Device
 	fake   *fake
 	rd     *Reader
 	events chan TagEvent
@@ -299,7 +299,7 @@ func newRig(t *testing.T, cfg Config, prepare func(f *fake)) *rig {
 		logs:   &lockedBuffer{},
 		done:   make(chan error, 1),
 	}
-	r.dev = ptytest.New(t, r.link)
+	r.dev = testkit.New(t, r.link)
 	r.fake = newFake(t, r.dev)
 	if prepare != nil {
 		r.fake.set(prepare)
@@ -325,7 +325,7 @@ func newRig(t *testing.T, cfg Config, prepare func(f *fake)) *rig {
 func (r *rig) replug(prepare func(f *fake)) {
 	r.dev.Unplug()
 	r.fake.close()
-	r.dev = ptytest.New(r.t, r.link)
+	r.dev = testkit.New(r.t, r.link)
 	r.fake = newFake(r.t, r.dev)
 	if prepare != nil {
 		r.fake.set(prepare)

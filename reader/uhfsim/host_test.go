@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -334,11 +335,5 @@ func (h *host) bbUntil(what string, keep func(bbframe) bool) bbframe {
 // eventually polls cond until it holds or fails the test at the deadline.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, wait)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.Eventually(t, wait, what, cond)
 }

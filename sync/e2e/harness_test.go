@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,20 +62,16 @@ const (
 // failNow.
 func waitFor(t testing.TB, d time.Duration, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	testkit.CheckFor(t, d, func() error {
 		err := f()
-		if err == nil {
-			return
-		}
 		if errors.As(err, new(failNow)) {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s: %v", d, what, err)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // failNow is an error of a polled condition that waiting cannot mend.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -30,16 +31,7 @@ const (
 const wait = 10 * time.Second
 
 // checkFor polls cond until it holds or d passes.
-func checkFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+var checkFor = testkit.Eventually
 
 // openLedger opens a ledger in a temp dir, closed when the test ends.
 func openLedger(t testing.TB, path string) *bolt.Ledger {

@@ -1,12 +1,11 @@
-// Package ptytest gives tests a pseudo-terminal that stands in for a serial
-// device. The test plays the device on the master side; the code under test
-// opens the slave through a stable symbolic link, the way a gateway opens a
-// USB scanner through /dev/serial/by-id, and through the same serial
-// library. Unplugging removes the link and closes the master, which hangs
-// up the slave exactly as a vanished USB device does.
-//
-// It is for tests only and must never be imported by production code.
-package ptytest
+package testkit
+
+// Device, New: a pseudo-terminal that stands in for a serial device. The
+// test plays the device on the master side; the code under test opens the
+// slave through a stable symbolic link, the way a gateway opens a USB
+// scanner through /dev/serial/by-id, and through the same serial library.
+// Unplugging removes the link and closes the master, which hangs up the
+// slave exactly as a vanished USB device does.
 
 import (
 	"errors"
@@ -44,7 +43,7 @@ func New(t testing.TB, link string) *Device {
 	t.Helper()
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Fatalf("ptytest: open pty: %v", err)
+		t.Fatalf("testkit: open pty: %v", err)
 	}
 	// pty.Open reads the slave's number through File.Fd, which leaves the
 	// master in blocking mode: deadlines no longer work on it and a Read
@@ -52,11 +51,11 @@ func New(t testing.TB, link string) *Device {
 	// through the runtime poller instead.
 	fd, err := unix.FcntlInt(master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		t.Fatalf("ptytest: dup master: %v", err)
+		t.Fatalf("testkit: dup master: %v", err)
 	}
 	master.Close()
 	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatalf("ptytest: non-blocking master: %v", err)
+		t.Fatalf("testkit: non-blocking master: %v", err)
 	}
 	d := &Device{
 		Master: os.NewFile(uintptr(fd), "/dev/ptmx"),
@@ -67,10 +66,10 @@ func New(t testing.TB, link string) *Device {
 	tmp := link + ".new"
 	os.Remove(tmp)
 	if err := os.Symlink(d.Path, tmp); err != nil {
-		t.Fatalf("ptytest: link: %v", err)
+		t.Fatalf("testkit: link: %v", err)
 	}
 	if err := os.Rename(tmp, link); err != nil {
-		t.Fatalf("ptytest: link: %v", err)
+		t.Fatalf("testkit: link: %v", err)
 	}
 	t.Cleanup(d.Unplug)
 	return d
@@ -118,7 +117,7 @@ func (d *Device) Receive(n int, timeout time.Duration) ([]byte, error) {
 		got += k
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return buf[:got], fmt.Errorf("ptytest: %d of %d bytes before the deadline: %w", got, n, err)
+				return buf[:got], fmt.Errorf("testkit: %d of %d bytes before the deadline: %w", got, n, err)
 			}
 			return buf[:got], err
 		}
