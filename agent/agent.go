@@ -33,6 +33,26 @@ type Read struct {
 	Err error
 }
 
+// TagRead is one sighting of an RFID tag by a reader's antenna, as the RFID
+// drivers hand it to the core (a barcode scanner hands it a Read).
+type TagRead struct {
+	// Reader is the configured id of the reader.
+	Reader string
+	// Antenna is the antenna port that read the tag, from 1.
+	Antenna int
+	// RSSI is the signal strength in dBm.
+	RSSI int
+	// PC is the tag's protocol-control word; EPC its EPC bank as read.
+	PC  uint16
+	EPC []byte
+	// Time is when the tag was read.
+	Time time.Time
+}
+
+// SymbologyEPC is the Symbology of a movement made from an RFID tag read:
+// its Raw is the tag's PC word and EPC.
+const SymbologyEPC = "EPC"
+
 // Kind is the kind of a movement.
 type Kind string
 

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/agent/testkit"
+	"github.com/udi-edge/udi-edge/reader"
 )
 
 // TestSettingsApplied opens a pseudo-terminal's slave through its link with

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
+
 	"github.com/creack/pty"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -33,15 +35,15 @@ func TestPointOfUseChecks(t *testing.T) {
 	}
 	defer master.Close()
 	defer slave.Close()
-	cfg := DefaultConfig()
+	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-or", store
-	cfg.Scanners = []ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true,
-		Feedback: FeedbackConfig{Accept: HexBytes{0x06}, Warn: HexBytes{0x07}, Reject: HexBytes{0x15}}}}
-	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`}
+	cfg.Scanners = []edge.ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true,
+		Feedback: edge.FeedbackConfig{Accept: edge.HexBytes{0x06}, Warn: edge.HexBytes{0x07}, Reject: edge.HexBytes{0x15}}}}
+	cfg.Patterns = edge.PatternsConfig{Wristband: `^PAT(\d{6})$`}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	a := NewAgent(cfg, nil)
+	a := edge.NewAgent(cfg, nil)
 	outs := make(chan agent.Outcome, 16)
 	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
 	ctx := runAgent(t, a)
@@ -57,7 +59,7 @@ func TestPointOfUseChecks(t *testing.T) {
 		}
 	}()
 	checkFor(t, 10*time.Second, func() error {
-		if !a.scannerStatus()["or3"] {
+		if !agentDevices(t, a)["or3"] {
 			return errorf("scanner not open")
 		}
 		return nil
@@ -157,19 +159,19 @@ func TestScheduledCase(t *testing.T) {
 	}
 	defer master.Close()
 	defer slave.Close()
-	cfg := DefaultConfig()
+	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-or", store
-	cfg.Scanners = []ScannerConfig{{ID: "or5", Device: slave.Name(), Location: "OR-5", Kind: "use"}}
-	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`}
+	cfg.Scanners = []edge.ScannerConfig{{ID: "or5", Device: slave.Name(), Location: "OR-5", Kind: "use"}}
+	cfg.Patterns = edge.PatternsConfig{Wristband: `^PAT(\d{6})$`}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	a := NewAgent(cfg, nil)
+	a := edge.NewAgent(cfg, nil)
 	outs := make(chan agent.Outcome, 4)
 	a.OnAnswer = func(_ string, o agent.Outcome) { outs <- o }
 	runAgent(t, a)
 	checkFor(t, 10*time.Second, func() error {
-		if !a.scannerStatus()["or5"] {
+		if !agentDevices(t, a)["or5"] {
 			return errorf("scanner not open")
 		}
 		return nil

@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 )
@@ -117,7 +119,7 @@ type decodedEPC struct {
 }
 
 func decodedJSON(in string, ic itemCode, err error) decoded {
-	d := decoded{Input: printable([]byte(in)), OK: err == nil}
+	d := decoded{Input: api.Printable([]byte(in)), OK: err == nil}
 	if err != nil {
 		d.Error = err.Error()
 		var ce *code.Error
@@ -237,7 +239,7 @@ func printDecoded(w io.Writer, in string, c itemCode, err error) {
 func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix string, one func([]byte)) error {
 	cfg := barcode.Config{ID: "decode", Serial: reader.Settings{Device: dev, Baud: baud}, Suffix: barcode.Suffix(suffix)}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return usageError{Err: err}
+		return cli.UsageError{Err: err}
 	}
 	s := barcode.New(cfg, nil)
 	s.OnState = func(connected bool, err error) {
@@ -255,7 +257,7 @@ func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix st
 		select {
 		case r := <-reads:
 			if r.Err != nil {
-				fmt.Fprintf(env.Stdout, "%s\n  %-11s %v\n\n", printable(r.Raw), "error", r.Err)
+				fmt.Fprintf(env.Stdout, "%s\n  %-11s %v\n\n", api.Printable(r.Raw), "error", r.Err)
 				continue
 			}
 			one(r.Raw)

@@ -22,7 +22,12 @@ func doorCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := askAgent(cfg.SocketPath(), controlRequest{Op: "door", Zone: fs.Arg(0), Open: fs.Arg(1) == "open"}); err != nil {
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	if err := g.Door(ctx, fs.Arg(0), fs.Arg(1) == "open"); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "door of %s %s\n", fs.Arg(0), fs.Arg(1))
@@ -45,13 +50,18 @@ func inventoryCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := askAgent(cfg.SocketPath(), controlRequest{Op: "inventory", Zone: fs.Arg(0)})
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
 	if err != nil {
 		return err
 	}
-	for _, t := range resp.Tags {
+	defer closeG()
+	items, err := g.Inventory(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, t := range items {
 		fmt.Fprintln(env.Stdout, t)
 	}
-	fmt.Fprintf(env.Stderr, "%d item(s) present in %s\n", len(resp.Tags), fs.Arg(0))
+	fmt.Fprintf(env.Stderr, "%d item(s) present in %s\n", len(items), fs.Arg(0))
 	return nil
 }

@@ -8,19 +8,24 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
-	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
 // TestImportMasterData imports master data files into a stopped agent's
-// ledger and into a running agent: bad rows are reported by line and left
-// out, good rows kept, and the set survives a restart.
+// ledger and into a running agent: a file with bad rows is refused whole,
+// every bad row reported by line, unless --partial keeps the good ones;
+// and the set survives a restart.
 func TestImportMasterData(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "ledger.db")
 	td := "../../agent/master/testdata/"
 	code, out, errOut := runMain(t, "", "import", "--store", store, "--gateway", "gw-m", "catalogue", td+"catalogue-bad.csv")
-	if code != ExitOK || !strings.Contains(errOut, "line 4: column unit_price") || !strings.Contains(out, "rejected") {
+	if code != ExitFailure || !strings.Contains(errOut, "line 4: column unit_price") || !strings.Contains(errOut, "nothing imported") || out != "" {
 		t.Fatalf("import with bad rows: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runMain(t, "", "import", "--store", store, "--partial", "catalogue", td+"catalogue-bad.csv")
+	if code != ExitOK || !strings.Contains(errOut, "line 4: column unit_price") || !strings.Contains(out, "rejected") {
+		t.Fatalf("import --partial: %d\n%s\n%s", code, out, errOut)
 	}
 	if code, _, errOut := runMain(t, "", "import", "--store", store, "--gateway", "gw-m", "recall", td+"recalls.csv"); code != ExitUsage || !strings.Contains(errOut, `"recall"`) {
 		t.Fatalf("unknown set: %d %s", code, errOut)
@@ -30,13 +35,13 @@ func TestImportMasterData(t *testing.T) {
 	}
 
 	// A running agent imports through its socket, keeping the catalogue.
-	cfg := DefaultConfig()
+	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-m", store
-	a := NewAgent(cfg, nil)
+	a := edge.NewAgent(cfg, nil)
 	if err := a.Open(); err != nil {
 		t.Fatal(err)
 	}
-	if d := a.master.Load(); d.Counts().Catalogue == 0 {
+	if d := a.Core().Master(); d.Counts().Catalogue == 0 {
 		t.Fatal("the imported catalogue was not loaded at start-up")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +51,7 @@ func TestImportMasterData(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "recalls:") {
 		t.Fatalf("import into the running agent: %d %s %s", code, out, errOut)
 	}
-	d := a.master.Load()
+	d := a.Core().Master()
 	if d.Counts().Recalls == 0 || d.Counts().Catalogue == 0 {
 		t.Fatalf("after importing recalls: %+v", d.Counts())
 	}
@@ -61,11 +66,11 @@ func TestImportMasterData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var st master.Store
-	if err := loadMaster(l, &st); err != nil {
+	stored, _, err := l.LoadMaster()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if c := st.Load().Counts(); c.Recalls != d.Counts().Recalls || c.Catalogue != d.Counts().Catalogue {
+	if c := stored.Counts(); c.Recalls != d.Counts().Recalls || c.Catalogue != d.Counts().Catalogue {
 		t.Fatalf("stored %+v, agent had %+v", c, d.Counts())
 	}
 }

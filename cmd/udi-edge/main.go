@@ -1,9 +1,12 @@
-// Command udi-edge is the hospital edge agent: it reads barcode scanners on
-// serial lines, records every movement of every individually coded item in
-// a local, fsynced ledger, and answers auditors' traces.
+// Command udi-edge is the hospital edge agent: it reads barcode scanners and
+// RFID readers on serial lines, records every movement of every
+// individually coded item in a local, fsynced ledger, and answers
+// auditors' questions. This package is its command line only: the
+// configuration and wiring are cmd/internal/edge's, every rule is in
+// agent/.
 //
 // Subcommands: run, trace, decode, door, inventory, status, verify,
-// reindex, justify, anomalies, reconcile, export, import, bench, demo,
+// reindex, justify, anomalies, reconcile, rejects, export, import, bench,
 // version. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
 package main
 
@@ -17,6 +20,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/udi-edge/udi-edge/cmd/internal/cli"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
 // Exit codes.
@@ -43,7 +47,7 @@ var program = cli.Program[*Env]{
 	Name:      "udi-edge",
 	About:     "the edge agent that records every movement of every coded medical item.",
 	ExitCodes: "0 ok, 1 failure, 2 bad usage or configuration.",
-	IsUsage:   func(err error) bool { return errors.As(err, new(*ConfigError)) },
+	IsUsage:   func(err error) bool { return errors.As(err, new(*edge.ConfigError)) },
 }
 
 func init() {
@@ -53,22 +57,19 @@ func init() {
 		{Name: "decode", Summary: "show how codes as a scanner sends them are understood", Run: decodeCmd},
 		{Name: "door", Summary: "tell a running agent that a cabinet's door opened or closed", Run: doorCmd},
 		{Name: "inventory", Summary: "list what a running agent sees in a cabinet zone", Run: inventoryCmd},
-		{Name: "status", Summary: "show a running agent's scanners and its link to the central service", Run: statusCmd},
+		{Name: "status", Summary: "show a running agent's ledger, devices, master data and link to the centre", Run: statusCmd},
 		{Name: "verify", Summary: "check that no movement in the ledger was changed, removed, inserted or reordered", Run: verifyCmd},
 		{Name: "reindex", Summary: "rebuild the ledger's item index from its movements (the agent stopped)", Run: reindexCmd},
 		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
 		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile the uses with the settlement records", Run: reconcileCmd},
+		{Name: "rejects", Summary: "list the reads that could not be understood, with their bytes", Run: rejectsCmd},
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document", Run: exportCmd},
 		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file", Run: importCmd},
-		{Name: "bench", Summary: "measure ingest, latency, RFID reads, verify, trace, decisions and the sync drain on this machine", Run: benchCmd},
-		{Name: "demo", Summary: "run a self-contained demonstration on a simulated scanner", Run: demoCmd},
+		{Name: "bench", Summary: "measure ingest, latency, RFID reads, verify, trace and decisions on this machine's disk", Run: benchCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},
 	}
 }
-
-// usageError is a bad command line: exit code 2.
-type usageError = cli.UsageError
 
 var usagef = cli.Usagef
 
@@ -85,7 +86,8 @@ func newFlags(env *Env, name, args, summary string) *pflag.FlagSet {
 // parse parses args; a bad flag is a usage error, --help is pflag.ErrHelp.
 func parse(fs *pflag.FlagSet, args []string) error { return cli.Parse(fs, args) }
 
-// configFlags are the flags shared by run and trace.
+// configFlags are the flags that say which agent and which ledger a
+// command is about.
 type configFlags struct {
 	file     string
 	store    string
@@ -98,7 +100,7 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *pflag.FlagSet, withScanners bool) {
 	fs.StringVarP(&f.file, "config", "c", "", "configuration file (JSON)")
-	fs.StringVar(&f.store, "store", "", "ledger file (default "+DefaultStore+")")
+	fs.StringVar(&f.store, "store", "", "ledger file (default "+edge.DefaultStore+")")
 	fs.StringVar(&f.site, "site", "", "site id")
 	fs.StringVar(&f.gateway, "gateway", "", "gateway id")
 	fs.StringVar(&f.socket, "socket", "", "control socket (default: the ledger path + .sock)")
@@ -110,33 +112,7 @@ func (f *configFlags) register(fs *pflag.FlagSet, withScanners bool) {
 }
 
 // load builds the configuration: defaults, then the file, then the flags.
-func (f *configFlags) load() (Config, error) {
-	c := DefaultConfig()
-	if f.file != "" {
-		if err := LoadConfigFile(f.file, &c); err != nil {
-			return c, err
-		}
-	}
-	if f.store != "" {
-		c.Store = f.store
-	}
-	if f.site != "" {
-		c.Site = f.site
-	}
-	if f.gateway != "" {
-		c.Gateway = f.gateway
-	}
-	if f.socket != "" {
-		c.Socket = f.socket
-	}
-	if len(f.brokers) > 0 {
-		c.Sync.Brokers = f.brokers
-	}
-	for _, s := range f.scanners {
-		if err := c.applyScannerFlag(s); err != nil {
-			return c, err
-		}
-	}
-	c.absStore()
-	return c, nil
+func (f *configFlags) load() (edge.Config, error) {
+	return edge.Load(edge.Overrides{File: f.file, Store: f.store, Site: f.site, Gateway: f.gateway,
+		Socket: f.socket, Brokers: f.brokers, Scanners: f.scanners})
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,12 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/testkit"
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
 // TestMain lets a test run this test binary as the udi-edge command in a
@@ -54,18 +62,9 @@ func runMain(t *testing.T, stdin string, args ...string) (int, string, string) {
 }
 
 // checkFor polls f until it returns nil or the deadline passes.
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("not within %s: %v", d, err)
-}
+var checkFor = testkit.CheckFor
+
+var errorf = fmt.Errorf
 
 func TestUsageAndExitCodes(t *testing.T) {
 	if code, _, _ := runMain(t, ""); code != ExitUsage {
@@ -89,20 +88,31 @@ func TestUsageAndExitCodes(t *testing.T) {
 	}
 }
 
+// TestRunCheck: run --check validates the configuration (exit 2 naming
+// the key), then checks what the agent will need of this machine (exit 1
+// naming each problem), and prints a summary of scanners, readers, zones
+// and brokers.
 func TestRunCheck(t *testing.T) {
-	cfg := writeFile(t, "c.json", goodConfig)
+	dir := t.TempDir()
+	dev := testkit.New(t, filepath.Join(dir, "scanner"))
+	store := filepath.Join(dir, "ledger.db")
+	good := fmt.Sprintf(`{"gateway":"or3-gw","store":%q,"scanners":[{"id":"or3-1","device":%q,"location":"OR-3","kind":"use"}]}`, store, dev.Link)
+	cfg := testkit.WriteFile(t, "c.json", good)
 	code, out, errOut := runMain(t, "", "run", "--check", "--config", cfg)
-	if code != ExitOK || !strings.Contains(out, "configuration ok: gateway or3-gw, 1 scanner(s)") {
+	if code != ExitOK || !strings.Contains(out, "configuration ok: gateway or3-gw, 1 scanner(s), 0 reader(s)") ||
+		!strings.Contains(out, "scanner or3-1") || !strings.Contains(out, "sync    none") {
 		t.Fatalf("good config: exit %d, out %q, err %q", code, out, errOut)
 	}
-	bad := writeFile(t, "bad.json", `{"gateway":"g","scanners":[{"id":"a","device":"/dev/x","location":"L","kind":"use","parity":"sometimes"}]}`)
+	bad := testkit.WriteFile(t, "bad.json", `{"gateway":"g","scanners":[{"id":"a","device":"/dev/x","location":"L","kind":"use","parity":"sometimes"}]}`)
 	code, _, errOut = runMain(t, "", "run", "--check", "--config", bad)
 	if code != ExitUsage || !strings.Contains(errOut, "scanners[0]") || !strings.Contains(errOut, "parity") {
 		t.Fatalf("bad parity: exit %d, err %q", code, errOut)
 	}
-	code, _, errOut = runMain(t, "", "run", "--check", "--config", cfg, "--gateway", "no/slash")
-	if code != ExitUsage || !strings.Contains(errOut, "gateway") {
-		t.Fatalf("bad --gateway: exit %d, err %q", code, errOut)
+	for _, gw := range []string{"no/slash", "master"} {
+		code, _, errOut = runMain(t, "", "run", "--check", "--config", cfg, "--gateway", gw)
+		if code != ExitUsage || !strings.Contains(errOut, "gateway") {
+			t.Fatalf("--gateway %s: exit %d, err %q", gw, code, errOut)
+		}
 	}
 	code, _, errOut = runMain(t, "", "run", "--check", "--store", "/tmp/l.db")
 	if code != ExitUsage || !strings.Contains(errOut, "gateway: required") {
@@ -111,6 +121,14 @@ func TestRunCheck(t *testing.T) {
 	code, _, errOut = runMain(t, "", "run", "--check", "--config", filepath.Join(t.TempDir(), "missing.json"))
 	if code != ExitUsage || !strings.Contains(errOut, "missing.json") {
 		t.Fatalf("missing file: exit %d, err %q", code, errOut)
+	}
+	// What run would need and does not find: a device that is not there,
+	// a ledger directory that does not exist.
+	code, out, errOut = runMain(t, "", "run", "--check", "--config", cfg, "--scanner", "id=or3-2,device="+filepath.Join(dir, "gone"),
+		"--scanner", "id=or3-2,location=OR-3,kind=use", "--store", filepath.Join(dir, "nodir", "ledger.db"))
+	if code != ExitFailure || !strings.Contains(out, "problem: scanners[1].device: "+filepath.Join(dir, "gone")+" does not exist") ||
+		!strings.Contains(out, "problem: store: directory "+filepath.Join(dir, "nodir")) || strings.Contains(out, "configuration ok") {
+		t.Fatalf("missing device and directory: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 
@@ -172,49 +190,6 @@ func TestDecodeEPC(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	code, out, errOut := runMain(t, "", "demo")
-	if code != ExitOK {
-		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errOut)
-	}
-	for _, want := range []string{
-		"-> accepted: receive (01)09520123456788(21)00042 at warehouse, seq 1",
-		"-> rejected and recorded as seq 3",
-		"-> patient identified: case open, seq 4",
-		"-> accepted: use (01)09520123456788(21)00042 at OR-3, seq 6",
-		"item (01)09520123456788(21)00042: 2 movement(s)",
-		"desk-1  receives 12 RFID-tagged implants",
-		"cab-1   reads its shelves: 12 known implants present in cabinet-1",
-		"-> issue from cabinet-1",
-		"-> accepted: use (01)06901234200027(21)100105 at OR-3",
-		"$ udi-edge trace 'urn:epc:id:sgtin:6901234.020002.100105'",
-		"item (01)06901234200027(21)100105: 4 movement(s)",
-		"EPC 3000",
-		"-> accepted: use (01)06901234100037(21)K0001",
-		"-> blocked: use (01)06901234200010(21)S0005",
-		"expired 2026-10-31",
-		"-> warned (pending): use (01)06901234200027(21)100777",
-		"necessity justification R03 for use",
-		"-> case closed",
-		"insurance-code-mismatch",
-		"billed-never-scanned",
-		"used-not-billed",
-		"not reachable yet",
-		"sync    the 6 movements recorded offline reach the centre",
-		"the gateway's sync cursor moves to 6",
-		"--- the network goes down",
-		"sync    the gateway reconnects and sends movements 33 to 39, recorded while offline; acknowledged up to 39",
-		"$ udi-central trace '(01)09520123456788(21)00042'",
-		"the centre's trace matches the gateway's: 2 movements, same sequence numbers and hashes",
-		"intact: ",
-		"NOT INTACT: movement 35 changed",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
 // TestAgentEndToEnd runs the agent as a real process on a pseudo-terminal
 // scanner: scans are answered with the accept bytes only once durable, a
 // trace is served by the running agent, and after SIGKILL every answered
@@ -265,11 +240,10 @@ func TestAgentEndToEnd(t *testing.T) {
 	// The driver opens the port asynchronously: wait until the agent says
 	// the scanner is connected.
 	checkFor(t, 10*time.Second, func() error {
-		st, err := askAgent(store+".sock", controlRequest{Op: "status"})
-		if err == nil && !st.Scanners["or1"] {
-			err = fmt.Errorf("scanner or1 not connected yet")
+		if !socketDevices(t, store+".sock")["or1"] {
+			return fmt.Errorf("scanner or1 not connected yet")
 		}
-		return err
+		return nil
 	})
 	const n = 20
 	for i := 0; i < n; i++ {
@@ -298,7 +272,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("trace on running agent: %d %s %s", code, out, errOut)
 	}
-	var m jsonMovement
+	var m api.Movement
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatalf("trace json %q: %v", out, err)
 	}
@@ -314,7 +288,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	// no sync configured.
 	code, out, _ = runMain(t, "", "status", "--store", store)
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("gateway gw-e2e: %d movement(s)", n)) ||
-		!regexp.MustCompile(`(?m)^  or1 +port open$`).MatchString(out) || !strings.Contains(out, "sync: not configured") ||
+		!regexp.MustCompile(`(?m)^  or1 +scanner +port open$`).MatchString(out) || !strings.Contains(out, "sync: not configured") ||
 		strings.Contains(out, "INDEX DAMAGED") {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
@@ -399,7 +373,7 @@ func TestDecodeLiveDevice(t *testing.T) {
 
 // runAgent opens a and runs it until the test ends, then stops and closes
 // it; it returns the context the agent runs under.
-func runAgent(t *testing.T, a *Agent) context.Context {
+func runAgent(t *testing.T, a *edge.Agent) context.Context {
 	t.Helper()
 	if err := a.Open(); err != nil {
 		t.Fatal(err)
@@ -417,4 +391,60 @@ func runAgent(t *testing.T, a *Agent) context.Context {
 		}
 	})
 	return ctx
+}
+
+// socketDevices asks the agent serving socket which of its devices have
+// their port open.
+func socketDevices(t *testing.T, socket string) map[string]bool {
+	t.Helper()
+	st, err := api.NewClient(socket).Status(context.Background())
+	m := map[string]bool{}
+	if err != nil {
+		return m
+	}
+	for _, d := range st.Devices {
+		m[d.ID] = d.Connected
+	}
+	return m
+}
+
+// agentDevices asks a, through its local API, which of its devices have
+// their port open.
+func agentDevices(t *testing.T, a *edge.Agent) map[string]bool {
+	t.Helper()
+	return socketDevices(t, a.Config.SocketPath())
+}
+
+// testLogger returns a debug logger writing text to w.
+func testLogger(t *testing.T, w io.Writer) *slog.Logger {
+	t.Helper()
+	log, err := cli.NewLogger(w, "debug", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+// serveAPI serves the local API of the core over l on socket until the
+// test ends, as a running agent does.
+func serveAPI(t *testing.T, l *bolt.Ledger, socket string) *core.Gateway {
+	t.Helper()
+	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := api.ListenUnix(socket, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.NewServer(g, api.Limits{}, nil).Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return g
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
 func reindexCmd(ctx context.Context, env *Env, args []string) error {
@@ -20,7 +21,7 @@ func reindexCmd(ctx context.Context, env *Env, args []string) error {
 			"when movements could not be read (they are listed; verify says why).")
 	var cf configFlags
 	fs.StringVarP(&cf.file, "config", "c", "", "configuration file (JSON), for its store")
-	fs.StringVar(&cf.store, "store", "", "ledger file (default "+DefaultStore+")")
+	fs.StringVar(&cf.store, "store", "", "ledger file (default "+edge.DefaultStore+")")
 	wait := fs.Duration("wait", 2*time.Second, "how long to wait for another process to release the file")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -125,11 +124,7 @@ func TestStatusShowsADamagedIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	srv, err := ListenControl(sock, l, DefaultConfig(), nil, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	serveAPI(t, l, sock)
 	if code, out, _ := runMain(t, "", "status", "--store", path, "--socket", sock); code != ExitOK || strings.Contains(out, "INDEX DAMAGED") {
 		t.Fatalf("status before the damage is met: exit %d\n%s", code, out)
 	}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
 )
 
 func statusCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "status", "[flags]",
-		"Print what a running agent is doing: its gateway and last movement, which scanners\n"+
-			"and readers have their port open, and its link to the central service (connected,\n"+
-			"acknowledged up to, movements waiting to be delivered).")
+		"Print what a running agent is doing: its gateway and last movement, the state of its\n"+
+			"ledger, which scanners and readers have their port open, its master data, and its link\n"+
+			"to the central service (connected, acknowledged up to, movements waiting). Exit code 1\n"+
+			"when no agent runs (what the ledger file holds is printed).")
 	var cf configFlags
 	cf.register(fs, false)
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
@@ -25,39 +28,24 @@ func statusCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := askAgent(cfg.SocketPath(), controlRequest{Op: "status"})
+	g, remote, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	st, err := g.Status(ctx)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(resp)
-	}
-	fmt.Fprintf(env.Stdout, "gateway %s: %d movement(s) in the ledger\n", resp.Gateway, resp.LastSeq)
-	if resp.IndexDamaged {
-		fmt.Fprintln(env.Stdout, "ITEM INDEX DAMAGED: movements are still recorded; traces over the damage fail; stop the agent and run udi-edge reindex")
-	}
-	ids := make([]string, 0, len(resp.Scanners))
-	for id := range resp.Scanners {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		state := "port open"
-		if !resp.Scanners[id] {
-			state = "NOT CONNECTED"
+		if err := json.NewEncoder(env.Stdout).Encode(st); err != nil {
+			return err
 		}
-		fmt.Fprintf(env.Stdout, "  %-16s %s\n", id, state)
+	} else {
+		show.Status(env.Stdout, st, remote)
 	}
-	switch s := resp.Sync; {
-	case s == nil:
-		fmt.Fprintln(env.Stdout, "sync: not configured (offline gateway)")
-	default:
-		link := "connected"
-		if !s.Connected {
-			link = "NOT CONNECTED (everything waits in the ledger)"
-		}
-		fmt.Fprintf(env.Stdout, "sync: %s; acknowledged by the centre up to %d, %d movement(s) waiting; %d batch(es) sent, %d resend(s), %d connection(s)\n",
-			link, s.Acked, s.LastSeq-s.Acked, s.Batches, s.Resends, s.Connects)
+	if !remote {
+		return fmt.Errorf("%w (%s)", api.ErrNoAgent, cfg.SocketPath())
 	}
 	return nil
 }

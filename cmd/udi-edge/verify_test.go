@@ -108,7 +108,7 @@ func TestVerifyIntact(t *testing.T) {
 		t.Fatalf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 	code, out, _ = runMain(t, "", "verify", "--store", path, "--json")
-	var res verifyResult
+	var res agent.VerifyReport
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code != ExitOK {
 		t.Fatalf("exit %d, %q: %v", code, out, err)
 	}
@@ -134,12 +134,29 @@ func TestVerifyChangedMovement(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 	code, out, _ = runMain(t, "", "verify", "--store", path, "--json")
-	var res verifyResult
+	var res agent.VerifyReport
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code != ExitFailure {
 		t.Fatalf("exit %d, %q: %v", code, out, err)
 	}
 	if res.Intact || res.Broken == nil || res.Broken.Seq != 123 || res.Broken.Kind != bolt.ChainChanged {
 		t.Errorf("--json: %+v", res)
+	}
+}
+
+// TestVerifyRunningAgent: verify asks a running agent through its local
+// API, and says the same as on the stopped file.
+func TestVerifyRunningAgent(t *testing.T) {
+	path := verifyLedgerFile(t, 300)
+	changeLot(t, path, 42)
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "or-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	serveAPI(t, l, path+".sock")
+	code, out, _ := runMain(t, "", "verify", "--store", path)
+	if code != ExitFailure || !strings.HasPrefix(out, "NOT INTACT: movement 42 changed") {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
 

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-)
 
-// Version is the release version, set at build time with
-// -ldflags "-X main.Version=v1.2.3".
-var Version = "dev"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
+)
 
 func versionCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "version", "", "Print the version, the Go version and the build's source revision.")
@@ -35,6 +33,6 @@ func versionCmd(ctx context.Context, env *Env, args []string) error {
 	} else if modified {
 		rev += "+modified"
 	}
-	fmt.Fprintf(env.Stdout, "udi-edge %s (%s, %s %s/%s)\n", Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(env.Stdout, "udi-edge %s (%s, %s %s/%s)\n", edge.Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
-	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // wait is how long any one expected event may take. Events normally come

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	serialport "github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/agent/testkit"
+	serialport "github.com/udi-edge/udi-edge/reader"
 )
 
 const (

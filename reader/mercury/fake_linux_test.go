@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	serialport "github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/agent/testkit"
+	serialport "github.com/udi-edge/udi-edge/reader"
 )
 
 // wait is how long any one expected event may take. Events normally come

@@ -3,6 +3,8 @@ package wire
 import (
 	"errors"
 	"fmt"
+
+	"github.com/udi-edge/udi-edge/agent"
 )
 
 // Sentinel errors. Every error of this package wraps one of them; test for
@@ -30,8 +32,8 @@ var (
 	ErrTopic = errors.New("wire: not a protocol topic")
 
 	// ErrID is wrapped by the error for an invalid site or gateway id or set
-	// name. See IDError.
-	ErrID = errors.New("wire: invalid id")
+	// name (agent.ErrID). See IDError.
+	ErrID = agent.ErrID
 )
 
 // FieldError reports a payload rejected because of one of its fields. It
@@ -61,24 +63,9 @@ func fieldErr(err error, payload, field, format string, args ...any) error {
 	return &FieldError{Payload: payload, Field: field, Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
-// IDError reports an invalid site or gateway id, or set name. It wraps
-// ErrID.
-type IDError struct {
-	// What is "site", "gateway" or "set".
-	What string
-	// ID is the offending id, cut to 80 bytes.
-	ID string
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-// Error implements error.
-func (e *IDError) Error() string {
-	return fmt.Sprintf("wire: %s id %q: %s", e.What, e.ID, e.Reason)
-}
-
-// Unwrap returns ErrID.
-func (e *IDError) Unwrap() error { return ErrID }
+// IDError reports an invalid site or gateway id, or set name
+// (agent.IDError). It wraps ErrID.
+type IDError = agent.IDError
 
 // TopicError reports a topic that is not one of the protocol's. It wraps
 // ErrTopic, and an *IDError when an id in it is invalid.

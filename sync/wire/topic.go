@@ -1,6 +1,10 @@
 package wire
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/udi-edge/udi-edge/agent"
+)
 
 // Topic layout: udi/v1/{site}/{gateway}/{leaf} and udi/v1/{site}/master/{set}.
 const (
@@ -25,7 +29,7 @@ const (
 	SharedGroup = "udi-central"
 
 	// MaxIDLen is the longest site or gateway id.
-	MaxIDLen = 64
+	MaxIDLen = agent.MaxIDLen
 )
 
 // Master data sets: the {set} of a master data topic. Their files are
@@ -60,35 +64,13 @@ func ValidSet(set string) error {
 	return &IDError{What: "set", ID: cut(set, 80), Reason: "not a master data set"}
 }
 
-// ValidID returns nil when s is a valid site or gateway id: 1 to 64
-// characters from A-Z a-z 0-9 . _ -. It returns an *IDError otherwise. A
-// gateway id must also pass ValidGateway.
-func ValidID(s string) error { return validID("id", s) }
+// ValidID returns nil when s is a valid site id (agent.CheckID). It
+// returns an *IDError otherwise.
+func ValidID(s string) error { return agent.CheckID("site", s) }
 
-// ValidGateway returns nil when s is a valid gateway id: a valid id that
-// is not "master". It returns an *IDError otherwise.
-func ValidGateway(s string) error {
-	if s == MasterSegment {
-		return &IDError{What: "gateway", ID: s, Reason: `"master" is reserved for master data topics`}
-	}
-	return validID("gateway", s)
-}
-
-func validID(what, s string) error {
-	if s == "" {
-		return &IDError{What: what, Reason: "empty"}
-	}
-	if len(s) > MaxIDLen {
-		return &IDError{What: what, ID: cut(s, 80), Reason: "longer than 64 characters"}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return &IDError{What: what, ID: s, Reason: "characters other than A-Z a-z 0-9 . _ -"}
-		}
-	}
-	return nil
-}
+// ValidGateway returns nil when s is a valid gateway id (agent.CheckID:
+// a valid id that is not "master"). It returns an *IDError otherwise.
+func ValidGateway(s string) error { return agent.CheckID("gateway", s) }
 
 func gatewayTopic(site, gateway, leaf string) string {
 	return Prefix + site + "/" + gateway + "/" + leaf
@@ -148,7 +130,7 @@ func ParseTopic(topic string) (site, gateway, leaf string, err error) {
 		return bad("want udi/v1/{site}/{gateway}/{leaf}", nil)
 	}
 	site, gateway, leaf = parts[0], parts[1], parts[2]
-	if err := validID("site", site); err != nil {
+	if err := agent.CheckID("site", site); err != nil {
 		return bad("invalid site", err)
 	}
 	if gateway == MasterSegment {

@@ -1,0 +1,85 @@
+package bolt
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/master"
+)
+
+// Health returns what the ledger knows of its own state (the core's
+// status, udi-edge status).
+func (l *Ledger) Health() agent.LedgerHealth {
+	return agent.LedgerHealth{IndexDamaged: l.Stats().IndexDamaged}
+}
+
+// VerifyReport runs VerifyAll and says what it found as the domain's
+// report: intact, or the first broken movement and every structural
+// problem. Its error says only that the check could not run (ctx ended,
+// the ledger is closed).
+func (l *Ledger) VerifyReport(ctx context.Context) (agent.VerifyReport, error) {
+	res := agent.VerifyReport{Store: l.path, Gateway: l.Gateway(), LastSeq: l.LastSeq()}
+	sum, verr := l.VerifyAll(ctx)
+	if verr != nil && ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	if errors.Is(verr, ErrClosed) {
+		return res, verr
+	}
+	for _, e := range splitErrors(verr) {
+		var ce *ChainError
+		switch {
+		case errors.As(e, &ce) && res.Broken == nil:
+			res.Broken = &agent.BrokenMovement{Seq: ce.Seq, Kind: ce.Kind, Reason: ce.Reason}
+		default:
+			res.Problems = append(res.Problems, e.Error())
+		}
+	}
+	if res.Broken == nil && sum.LastHash != nil {
+		res.Movements = sum.Movements
+		res.LastHash = hex.EncodeToString(sum.LastHash)
+		res.Genesis = hex.EncodeToString(sum.Genesis)
+	}
+	res.Intact = res.Broken == nil && len(res.Problems) == 0
+	return res, nil
+}
+
+// splitErrors returns the errors joined in err, or err alone.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// LoadMaster returns the master data stored in the ledger file, empty
+// when none was ever stored, and the sets found damaged.
+func (l *Ledger) LoadMaster() (*master.Data, []string, error) {
+	d := new(master.Data)
+	b, err := l.Master()
+	if errors.Is(err, ErrNotFound) {
+		return d, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.UnmarshalBinary(b); err != nil {
+		return nil, nil, fmt.Errorf("stored master data: %w", err)
+	}
+	return d, nil, nil
+}
+
+// SaveMaster durably replaces the stored master data with d.
+func (l *Ledger) SaveMaster(d *master.Data) error {
+	b, err := d.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return l.PutMaster(b)
+}

@@ -1,0 +1,72 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/station"
+)
+
+// BenchmarkPipeline measures durable ingest (scans -> parsed -> movements ->
+// fsynced ledger) and prints it beside the raw bbolt ceiling of the same
+// record size, measured in the same run.
+func BenchmarkPipeline(b *testing.B) {
+	dir := b.TempDir()
+	n := max(b.N, 20000)
+	sample := (&station.Ingest{Stations: benchStations}).Movement(benchRead(0))
+	raw, err := bolt.BenchRawBolt(dir, n, bolt.RecordSize(sample))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	rate, err := benchPipeline(filepath.Join(dir, "ingest.db"), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "scans/s")
+	b.ReportMetric(raw, "ceiling-raw-puts/s")
+	b.ReportMetric(rate/raw, "x-ceiling")
+}
+
+// TestBenchFigures runs a small bench and checks every figure is measured
+// and compared with a ceiling from the same run.
+func TestBenchFigures(t *testing.T) {
+	figs, err := Run(context.Background(), t.TempDir(), Params{Scans: 3000, NaiveScans: 20, Rate: 500, LatencyFor: 200 * time.Millisecond, TraceMovements: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p50", "decision_p99"}
+	if len(figs) != len(want) {
+		t.Fatalf("figures %+v", figs)
+	}
+	for i, f := range figs {
+		if f.Name != want[i] || !(f.Value > 0) || f.Ceiling == "" {
+			t.Errorf("figure %d: %+v", i, f)
+		}
+	}
+	byName := map[string]Figure{}
+	for _, f := range figs {
+		byName[f.Name] = f
+	}
+	if f := byName["decision_p99"]; !strings.Contains(f.Ceiling, "8000-movement ledger") || !strings.Contains(f.Ceiling, "lookups alone") {
+		t.Errorf("the decision must be compared with the lookups alone, on the trace ledger: %+v", f)
+	}
+	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || figs[2].Goal == "" {
+		t.Errorf("ingest must be compared with its ceilings: %+v", figs[2])
+	}
+}
+
+// BenchmarkRFIDReads measures the RFID read pipeline per core beside the
+// line-rate ceiling of one 115200-baud port.
+func BenchmarkRFIDReads(b *testing.B) {
+	rate, ceiling, err := benchRFIDReads(max(b.N, 5000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "reads/s")
+	b.ReportMetric(ceiling, "ceiling-115200-baud-reads/s")
+}

@@ -1,0 +1,36 @@
+package bench
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+)
+
+// Flags are the sizes of a run as the bench commands take them.
+type Flags struct {
+	scans, naive, trace *int
+	rate                *float64
+	dur                 *time.Duration
+}
+
+// RegisterFlags adds the sizes of a run to fs.
+func RegisterFlags(fs *pflag.FlagSet) *Flags {
+	return &Flags{
+		scans: fs.Int("scans", 1_000_000, "scans in each round of the throughput runs (ingest and its raw ceiling); short\nrounds measure the start of a run (fresh file, heap and caches warming) more than sustained ingest"),
+		naive: fs.Int("naive-scans", 2000, "scans in the one-transaction-per-scan run"),
+		rate:  fs.Float64("rate", 1000, "scans per second in the latency run"),
+		dur:   fs.Duration("latency-for", 5*time.Second, "length of the latency run"),
+		trace: fs.Int("trace-movements", bolt.GoalTraceMovements, "movements in the ledger of the trace and decision runs (0 skips them)"),
+	}
+}
+
+// Params returns the parameters the flags set, or an error naming the
+// flag that is out of range.
+func (f *Flags) Params() (Params, error) {
+	if *f.scans < 1000 || *f.naive < 10 || *f.rate <= 0 || *f.dur <= 0 || (*f.trace != 0 && *f.trace < 4000) {
+		return Params{}, errors.New("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive, --trace-movements 0 or at least 4000")
+	}
+	return Params{Scans: *f.scans, NaiveScans: *f.naive, Rate: *f.rate, LatencyFor: *f.dur, TraceMovements: *f.trace}, nil
+}

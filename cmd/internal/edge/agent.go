@@ -1,0 +1,299 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/cabinet"
+	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/reader/barcode"
+	"github.com/udi-edge/udi-edge/reader/bb7e"
+	"github.com/udi-edge/udi-edge/reader/mercury"
+	"github.com/udi-edge/udi-edge/sync/uplink"
+)
+
+// Agent is the running daemon wired together: the serial drivers feed the
+// core (agent/core), the core records in the bbolt ledger and answers the
+// scanners, the local API serves the core on the control socket, and the
+// uplink syncs the ledger to the central service.
+type Agent struct {
+	Config Config
+	Log    *slog.Logger
+	// OnAnswer, if set before Open, is called with every read's outcome,
+	// on the ledger's writer goroutine; it must not block.
+	OnAnswer func(station string, o agent.Outcome)
+
+	ledger    *bolt.Ledger
+	core      *core.Gateway
+	api       *api.Server
+	listeners []net.Listener
+	scanners  map[string]*barcode.Scanner
+	feedback  map[string]*feedbackQueue
+	mercury   map[string]*mercury.Reader
+	bb7e      map[string]*bb7e.Reader
+	uplink    *uplink.Uplink
+	wg        sync.WaitGroup
+}
+
+// feedbackQueue carries a station's feedback bytes to its scanner.
+type feedbackQueue struct {
+	bytes FeedbackConfig
+	ch    chan []byte
+}
+
+// NewAgent returns an agent for a validated configuration.
+func NewAgent(cfg Config, log *slog.Logger) *Agent {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Agent{Config: cfg, Log: log}
+}
+
+// Open opens the ledger, builds the core over it, and listens on the
+// control socket.
+func (a *Agent) Open() (err error) {
+	a.ledger, err = bolt.Open(bolt.Options{
+		Path:     a.Config.Store,
+		Gateway:  a.Config.Gateway,
+		MaxBatch: a.Config.Ledger.MaxBatch,
+		MaxDelay: time.Duration(a.Config.Ledger.MaxDelay),
+		Logger:   a.Log.With("component", "ledger"),
+	})
+	if err != nil {
+		return fmt.Errorf("open ledger: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	a.mercury, a.bb7e = map[string]*mercury.Reader{}, map[string]*bb7e.Reader{}
+	for _, rc := range a.Config.Readers {
+		switch rc.Type {
+		case "mercury":
+			a.mercury[rc.ID] = mercury.New(rc.mercuryConfig(), a.Log.With("component", "rfid"))
+		case "bb7e":
+			a.bb7e[rc.ID] = bb7e.New(rc.bb7eConfig(), a.Log.With("component", "rfid"))
+		}
+	}
+	cc, err := a.Config.cabinetConfig(func(zone string) cabinet.TagWriter {
+		id, _ := a.Config.encoderWriter(zone)
+		return a.mercury[id]
+	})
+	if err != nil {
+		return err
+	}
+	rules, err := a.Config.Checks.rules()
+	if err != nil {
+		return err
+	}
+	patterns, err := a.Config.Patterns.compile()
+	if err != nil {
+		return err
+	}
+	a.core, err = core.New(core.Config{
+		Site: a.Config.Site, Stations: a.Config.stations(), Patterns: patterns,
+		Rules: rules, ExpiringDays: a.Config.Checks.ExpiringDays, Cabinet: cc, Live: true,
+	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState})
+	if err != nil {
+		return err
+	}
+	a.core.OnAnswer = a.answer
+	if v, c, _ := a.core.MasterVersion(); v != "" {
+		a.Log.Info("master data loaded", "version", v, "catalogue", c.Catalogue, "recalls", c.Recalls)
+	}
+	a.feedback = map[string]*feedbackQueue{}
+	a.scanners = map[string]*barcode.Scanner{}
+	for _, sc := range a.Config.Scanners {
+		a.feedback[sc.ID] = &feedbackQueue{bytes: sc.Feedback, ch: make(chan []byte, 16)}
+		a.scanners[sc.ID] = barcode.New(sc.barcodeConfig(), a.Log.With("component", "scanner"))
+	}
+	a.api = api.NewServer(a.core, api.Limits{}, a.Log.With("component", "api"))
+	ln, err := api.ListenUnix(a.Config.SocketPath(), a.Config.Control.Group)
+	if err != nil {
+		return err
+	}
+	a.listeners = append(a.listeners, ln)
+	if a.Config.Control.Listen != "" {
+		ln, err := api.ListenLoopback(a.Config.Control.Listen)
+		if err != nil {
+			return err
+		}
+		a.listeners = append(a.listeners, ln)
+	}
+	if a.Config.Sync.enabled() {
+		if a.uplink, err = newUplink(a.Config, a.ledger, a.core, a.Log.With("component", "sync")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ledger returns the open ledger.
+func (a *Agent) Ledger() *bolt.Ledger { return a.ledger }
+
+// Core returns the agent's core.
+func (a *Agent) Core() *core.Gateway { return a.core }
+
+// answer sends a station's feedback bytes; it runs on the ledger's writer
+// goroutine, so it only queues them.
+func (a *Agent) answer(station string, o agent.Outcome) {
+	if a.OnAnswer != nil {
+		a.OnAnswer(station, o)
+	}
+	q := a.feedback[station]
+	if q == nil {
+		return
+	}
+	b := q.bytes.For(o.Verdict)
+	if len(b) == 0 {
+		return
+	}
+	select {
+	case q.ch <- b:
+	default:
+		a.Log.Debug("feedback queue full; beep skipped", "station", station)
+	}
+}
+
+// devices reports the scanners and readers and whether their port is open.
+func (a *Agent) devices() []core.Device {
+	var out []core.Device
+	for _, sc := range a.Config.Scanners {
+		out = append(out, core.Device{ID: sc.ID, Kind: "scanner", Path: sc.Device, Connected: a.scanners[sc.ID].Connected()})
+	}
+	for _, rc := range a.Config.Readers {
+		d := core.Device{ID: rc.ID, Kind: "reader", Path: rc.Device}
+		if r := a.mercury[rc.ID]; r != nil {
+			d.Connected = r.Connected()
+		}
+		if r := a.bb7e[rc.ID]; r != nil {
+			d.Connected = r.Connected()
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// syncState reports the uplink, nil when the gateway does not sync.
+func (a *Agent) syncState() *core.SyncState {
+	if a.uplink == nil {
+		return nil
+	}
+	s := a.uplink.Stats()
+	return &core.SyncState{Connected: s.Connected, Acked: s.Acked, Waiting: s.LastSeq - s.Acked,
+		Batches: s.Batches, Resends: s.Resends, Connects: s.Connects}
+}
+
+// Run reads every scanner and reader and serves the control socket until
+// ctx is done, then returns once every read has been answered.
+func (a *Agent) Run(ctx context.Context) error {
+	a.Log.Info("agent running", "gateway", a.Config.Gateway, "site", a.Config.Site,
+		"scanners", len(a.Config.Scanners), "readers", len(a.Config.Readers), "ledger", a.Config.Store, "last_seq", a.ledger.LastSeq())
+	var serve sync.WaitGroup
+	serve.Add(1)
+	go func() {
+		defer serve.Done()
+		if err := a.api.Serve(ctx, a.listeners...); err != nil {
+			a.Log.Error("control socket stopped", "err", err)
+		}
+	}()
+	for _, sc := range a.Config.Scanners {
+		s := a.scanners[sc.ID]
+		ch := a.feedback[sc.ID].ch
+		a.wg.Add(2)
+		go func() {
+			defer a.wg.Done()
+			if err := s.Run(ctx, a.core.Scan); err != nil && !errors.Is(err, context.Canceled) {
+				a.Log.Error("scanner stopped", "scanner", sc.ID, "err", err)
+			}
+		}()
+		go func() {
+			defer a.wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case b := <-ch:
+					if _, err := s.Write(b); err != nil {
+						a.Log.Debug("feedback not sent", "scanner", sc.ID, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	for id, r := range a.mercury {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			err := r.Run(ctx, func(ev mercury.TagEvent) {
+				a.core.TagRead(agent.TagRead{Reader: ev.Reader, Antenna: ev.Tag.Antenna, RSSI: ev.Tag.RSSI, PC: ev.Tag.PC, EPC: ev.Tag.EPC, Time: ev.Time})
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				a.Log.Error("reader stopped", "reader", id, "err", err)
+			}
+		}()
+	}
+	for id, r := range a.bb7e {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			err := r.Run(ctx, func(ev bb7e.TagEvent) {
+				a.core.TagRead(agent.TagRead{Reader: ev.Reader, Antenna: 1, RSSI: ev.Tag.RSSI, PC: ev.Tag.PC, EPC: ev.Tag.EPC, Time: ev.Time})
+			})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				a.Log.Error("reader stopped", "reader", id, "err", err)
+			}
+		}()
+	}
+	if a.uplink != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.uplink.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.Log.Error("sync stopped", "err", err)
+			}
+		}()
+	}
+	scannersDone := make(chan struct{})
+	coreDone := make(chan struct{})
+	go func() {
+		defer close(coreDone)
+		a.core.Run(ctx, scannersDone)
+	}()
+	<-ctx.Done()
+	a.wg.Wait()
+	close(scannersDone)
+	<-coreDone
+	serve.Wait()
+	a.Log.Info("agent stopping")
+	return nil
+}
+
+// Close closes the control socket and the ledger, once every read has
+// been answered.
+func (a *Agent) Close() error {
+	var errs []error
+	if a.core != nil {
+		a.core.Wait()
+	}
+	for _, ln := range a.listeners {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	a.listeners = nil
+	if a.ledger != nil {
+		errs = append(errs, a.ledger.Close())
+		a.ledger = nil
+	}
+	return errors.Join(errs...)
+}
