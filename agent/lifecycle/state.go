@@ -157,6 +157,13 @@ type State struct {
 	LastGateway string
 	LastSeq     uint64
 	LastTime    time.Time
+	// Gateway is the gateway that recorded the first movement applied
+	// that names one (Movement.Gateway set), and ManyGateways says that
+	// a movement recorded by another gateway was applied since. A
+	// gateway's own ledger holds only its own movements, so there
+	// ManyGateways stays false (see CancelsLast).
+	Gateway      string
+	ManyGateways bool
 }
 
 // Unit reports whether key names one physical item: a GS1 key with a
@@ -198,6 +205,13 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	next.Movements++
 	next.Before = prev.Life
 	next.LastKind, next.LastGateway, next.LastSeq, next.LastTime = m.Kind, m.Gateway, m.Seq, m.Time
+	switch {
+	case m.Gateway == "" || m.Gateway == prev.Gateway:
+	case prev.Gateway == "":
+		next.Gateway = m.Gateway
+	default:
+		next.ManyGateways = true
+	}
 	if m.Lot != "" {
 		next.Lot = m.Lot
 	}
@@ -264,12 +278,12 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	case agent.KindCount:
 		// A count observes: it moves the recorded location, nothing else.
 	case agent.KindAdjust:
-		if kind, seq, ok := Cancels(m); ok && kind == prev.LastKind && seq == prev.LastSeq && m.Gateway == prev.LastGateway {
+		if CancelsLast(prev, m) {
 			// The cancelled movement is undone, as if it had not been
 			// made; the cancellation itself is expected.
 			next.Life, next.Before = prev.Before, prev.Before
 			return next, nil
-		} else if ok {
+		} else if _, _, ok := Cancels(m); ok {
 			f.add(FlagCancelNotLast)
 		}
 		// An adjustment is a recorded, attributable correction: the item
@@ -283,6 +297,35 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 // CANCEL LAST command, and which movement it cancels (agent.Cancelled).
 func Cancels(m agent.Movement) (kind agent.Kind, seq uint64, ok bool) {
 	return agent.Cancelled(m)
+}
+
+// CancelsLast reports whether m cancels the last movement of the item
+// whose state is prev: m is a cancellation (Cancels) naming the kind and
+// sequence number of prev's last movement, of the same gateway (sequence
+// numbers are per gateway, and a station cancels only a movement of its
+// own gateway).
+//
+// A movement not yet recorded has no Gateway: the ledger stamps it. Such
+// a movement is taken as being of the gateway that recorded the item's
+// history (State.Gateway), when one gateway recorded all of it, as on a
+// gateway, whose ledger holds only its own movements. When the history
+// holds movements of several gateways (State.ManyGateways), an unstamped
+// movement cancels nothing: which gateway's movement it means cannot be
+// told, and a guess could undo another gateway's use. Checker.Gateway
+// stamps a movement before the checks, so that they need no guess.
+func CancelsLast(prev State, m agent.Movement) bool {
+	kind, seq, ok := Cancels(m)
+	if !ok || prev.Movements == 0 || kind != prev.LastKind || seq != prev.LastSeq {
+		return false
+	}
+	gw := m.Gateway
+	if gw == "" {
+		if prev.ManyGateways {
+			return false
+		}
+		gw = prev.Gateway
+	}
+	return gw == prev.LastGateway
 }
 
 // flagSet is a set of lifecycle flags, one bit per LifecycleFlags entry.
