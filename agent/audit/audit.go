@@ -4,6 +4,12 @@
 // from a cabinet and never linked to a use or a return) and the
 // reconciliation of uses with settlement records.
 //
+// Which settlement line bills which use is one rule, Bills, shared by
+// reconciliation, billed-never-scanned and trace's settlement lines
+// (SettlementsFor). Which uses count is the lifecycle's (lifecycle.History),
+// and when an item taken from a cabinet is accounted for is
+// lifecycle.LinksRemoval, the running agent's rule too.
+//
 // It reads movements in sequence order and master data; it never changes
 // either, does no I/O and never logs. Its findings name items, cases and
 // settlement lines, never patients.
@@ -16,6 +22,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -45,87 +52,92 @@ type Finding struct {
 }
 
 // Auditor accumulates movements, fed in sequence order, and reports
-// findings against the master data.
+// findings against the master data. It reads each item's movements as the
+// lifecycle does (lifecycle.History): a use the checks blocked or a
+// cancellation undid is no use, a use linked to a case later counts in
+// that case, a justification completes the item's pending use.
 type Auditor struct {
 	// Data are the master data (catalogue, recalls, settlements).
 	Data *master.Data
 	// Now is when the audit runs: an item taken from a cabinet LinkWithin
-	// before Now and not used, returned or wasted since is reported.
+	// before Now and not linked since (lifecycle.LinksRemoval) is reported.
 	Now        time.Time
 	LinkWithin time.Duration
 
-	items     map[string]*itemLog
-	justified map[string]bool // items whose pending use was justified
-	order     []string
-	uses      []agent.Movement // accepted uses, in order
+	items map[string]*lifecycle.History
+	order []string // item keys, in the order they first moved
+	uses  []useRef // every use recorded, in order: cancelled ones too
 }
 
-type itemLog struct {
-	received bool
-	uses     []uint64
-	issued   *agent.Movement // last removal not yet followed by a use, return or waste
+// useRef names a use movement of an item.
+type useRef struct {
+	item    string
+	gateway string
+	seq     uint64
 }
 
 // Add takes the next movement.
 func (a *Auditor) Add(m agent.Movement) {
-	if m.Kind == agent.KindContext && m.Item != "" && slices.Contains(m.Flags, agent.FlagJustification) {
-		if a.justified == nil {
-			a.justified = map[string]bool{}
-		}
-		a.justified[m.Item] = true
+	if m.Item == "" {
 		return
 	}
-	if seq, ok := agent.Linked(m); ok {
-		// A use recorded with no case, linked to the case opened after it:
-		// from now on the use counts in that case.
-		for i := len(a.uses) - 1; i >= 0; i-- {
-			if a.uses[i].Seq == seq && a.uses[i].Item == m.Item {
-				a.uses[i].Case, a.uses[i].Patient = m.Case, m.Patient
+	h := a.items[m.Item]
+	if h == nil {
+		if !m.Kind.MovesItem() {
+			return // a context movement of an item that never moved
+		}
+		if a.items == nil {
+			a.items = map[string]*lifecycle.History{}
+		}
+		h = &lifecycle.History{}
+		a.items[m.Item] = h
+		a.order = append(a.order, m.Item)
+	}
+	h.Add(m)
+	if m.Kind == agent.KindUse && m.Decision != agent.DecisionBlocked {
+		a.uses = append(a.uses, useRef{m.Item, m.Gateway, m.Seq})
+	}
+}
+
+// standing returns the uses that stand, in the order they were recorded,
+// with the history of each use's item.
+func (a *Auditor) standing() []standingUse {
+	var out []standingUse
+	for _, r := range a.uses {
+		h := a.items[r.item]
+		for i := range h.Uses {
+			if u := &h.Uses[i]; u.Seq == r.seq && u.Gateway == r.gateway {
+				out = append(out, standingUse{u, h})
 				break
 			}
 		}
-		return
 	}
-	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {
-		return
-	}
-	if a.items == nil {
-		a.items = map[string]*itemLog{}
-	}
-	l := a.items[m.Item]
-	if l == nil {
-		l = &itemLog{}
-		a.items[m.Item] = l
-		a.order = append(a.order, m.Item)
-	}
-	switch m.Kind {
-	case agent.KindReceive, agent.KindCommission:
-		l.received = true
-	case agent.KindIssue:
-		mm := m
-		l.issued = &mm
-	case agent.KindUse:
-		l.uses = append(l.uses, m.Seq)
-		l.issued = nil
-		a.uses = append(a.uses, m)
-	case agent.KindReturn, agent.KindWaste, agent.KindDispose, agent.KindQuarantine:
-		l.issued = nil
-	}
+	return out
+}
+
+type standingUse struct {
+	*lifecycle.Use
+	item *lifecycle.History
 }
 
 // noCase is the flag the point-of-use checks give a use scanned with no
 // case open (lifecycle.CheckNoCase).
-const noCase = "no-case"
+const noCase = string(lifecycle.CheckNoCase)
 
 // Anomalies returns the findings of the movements added so far, by item in
 // the order items first appeared, then billed-never-scanned by settlement.
 func (a *Auditor) Anomalies() []Finding {
 	var out []Finding
-	for _, u := range a.uses {
-		l := a.items[u.Item]
-		if len(l.uses) > 1 && l.uses[1] == u.Seq {
+	uses := a.standing()
+	for _, s := range uses {
+		u, h := s.Movement, s.item
+		if len(h.Uses) > 1 && &h.Uses[1] == s.Use && lifecycle.Unit(u.Item) {
+			seqs := make([]uint64, len(h.Uses))
+			for i := range h.Uses {
+				seqs[i] = h.Uses[i].Seq
+			}
 			out = append(out, Finding{Kind: UsedTwice, Item: u.Item, Seq: u.Seq, Case: u.Case,
-				Text: fmt.Sprintf("used %d times: movements %v", len(l.uses), l.uses)})
+				Text: fmt.Sprintf("used %d times: movements %v", len(seqs), seqs)})
 		}
 		if exp, ok := parseDate(u.Expiry); ok && !u.Time.Before(time.Date(exp.Year(), exp.Month(), exp.Day()+1, 0, 0, 0, 0, u.Time.Location())) {
 			out = append(out, Finding{Kind: UsedAfterExpiry, Item: u.Item, Seq: u.Seq, Case: u.Case,
@@ -139,30 +151,37 @@ func (a *Auditor) Anomalies() []Finding {
 			out = append(out, Finding{Kind: UsedWithoutCase, Item: u.Item, Seq: u.Seq,
 				Text: "used with no case open and never linked to one"})
 		}
-		if !l.received && l.uses[0] == u.Seq {
+		if !h.State.Received && !h.State.Commissioned && &h.Uses[0] == s.Use {
 			out = append(out, Finding{Kind: NeverReceived, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: "used but never received or commissioned on this gateway"})
 		}
 	}
 	for _, key := range a.order {
-		l := a.items[key]
-		if l.issued != nil && a.LinkWithin > 0 && a.Now.Sub(l.issued.Time) > a.LinkWithin {
-			out = append(out, Finding{Kind: RemovedNotLinked, Item: key, Seq: l.issued.Seq,
-				Text: fmt.Sprintf("taken from %s at %s, not used, returned or wasted since", l.issued.Location, l.issued.Time.Format(time.RFC3339))})
+		r := a.items[key].State.Removal
+		if r.Outstanding() && a.LinkWithin > 0 && a.Now.Sub(r.Time) > a.LinkWithin {
+			out = append(out, Finding{Kind: RemovedNotLinked, Item: key, Seq: r.Seq,
+				Text: fmt.Sprintf("taken from %s at %s, not used, returned, wasted or put back since", r.Location, r.Time.Format(time.RFC3339))})
 		}
 	}
-	out = append(out, a.billedNeverScanned()...)
+	out = append(out, a.billedNeverScanned(uses)...)
 	return out
 }
 
-// billedNeverScanned returns the settlement lines no use matches.
-func (a *Auditor) billedNeverScanned() []Finding {
+// billedNeverScanned returns the settlement lines no standing use
+// matches.
+func (a *Auditor) billedNeverScanned(uses []standingUse) []Finding {
+	billed := map[string]bool{} // settlement ids
+	for _, u := range uses {
+		for _, s := range linesFor(a.Data, u.Movement) {
+			billed[s.ID] = true
+		}
+	}
 	var out []Finding
 	for _, s := range a.Data.Settlements() {
 		if s.Quantity <= 0 {
 			continue // a reversal bills nothing
 		}
-		if a.matchingUses(s) == 0 {
+		if !billed[s.ID] {
 			out = append(out, Finding{Kind: BilledNeverScanned, Item: s.Item, Case: s.Case, Settlement: s.ID,
 				Text: fmt.Sprintf("billed %d × %s, no use scanned", s.Quantity, billedWhat(s))})
 		}
@@ -170,55 +189,54 @@ func (a *Auditor) billedNeverScanned() []Finding {
 	return out
 }
 
-// matchingUses counts the accepted uses a settlement line bills: the item
-// itself, or uses of its GTIN and lot in its case.
-func (a *Auditor) matchingUses(s master.Settlement) int {
-	if s.Item != "" {
-		if l := a.items[s.Item]; l != nil {
-			return len(l.uses)
-		}
-		return 0
-	}
-	n := 0
-	for _, u := range a.uses {
-		if u.GTIN == s.GTIN && (s.Lot == "" || u.Lot == s.Lot) && (s.Case == "" || u.Case == s.Case) {
-			n++
-		}
-	}
-	return n
-}
-
 // Reconcile returns what differs between the uses and the settlement
 // records: uses not billed, lines billed but never scanned, lines whose
 // insurance code is not the catalogue's, quantities that differ from the
-// uses, and uses still pending a justification.
+// uses, and uses still pending a justification. Only the uses that stand
+// count (see Auditor); which line bills which use is Bills.
 func (a *Auditor) Reconcile() []Finding {
-	billed := map[string]int{} // item → billed quantity, reversals netted
-	byLot := map[string]int{}  // gtin|lot|case → billed quantity
+	uses := a.standing()
+	itemQty := map[string]int{} // item → quantity billed by lines naming it, reversals netted
+	type lotGroup struct{ billed, used int }
+	groups := map[string]*lotGroup{} // lot lines by GTIN|lot|case
 	for _, s := range a.Data.Settlements() {
 		if s.Item != "" {
-			billed[s.Item] += s.Quantity
-		} else {
-			byLot[s.GTIN+"|"+s.Lot+"|"+s.Case] += s.Quantity
+			itemQty[s.Item] += s.Quantity
+			continue
 		}
+		g := groups[lotKey(s)]
+		if g == nil {
+			g = &lotGroup{}
+			groups[lotKey(s)] = g
+		}
+		g.billed += s.Quantity
 	}
 	var out []Finding
-	usedByLot := map[string]int{}
-	usedItem := map[string]int{}
-	for _, u := range a.uses {
-		k := u.GTIN + "|" + u.Lot + "|" + u.Case
-		usedByLot[k]++
-		usedItem[u.Item]++
-		if usedItem[u.Item] > billed[u.Item] && byLot[k] == 0 && byLot[u.GTIN+"||"+u.Case] == 0 {
+	nth := map[string]int{} // item → its uses so far
+	for _, u := range uses {
+		nth[u.Item]++
+		lotQty := 0
+		counted := map[string]bool{}
+		for _, s := range linesFor(a.Data, u.Movement) {
+			if s.Item != "" {
+				continue
+			}
+			lotQty += s.Quantity
+			if k := lotKey(s); !counted[k] {
+				counted[k] = true
+				groups[k].used++
+			}
+		}
+		if nth[u.Item] > itemQty[u.Item] && lotQty <= 0 {
 			out = append(out, Finding{Kind: UsedNotBilled, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: "used, no settlement line bills it"})
 		}
-		if u.Decision == agent.DecisionPending && !a.justified[u.Item] {
+		if u.Pending() {
 			out = append(out, Finding{Kind: PendingJustification, Item: u.Item, Seq: u.Seq, Case: u.Case,
 				Text: "imported item used without a recorded necessity justification"})
 		}
 	}
-	out = append(out, a.billedNeverScanned()...)
+	out = append(out, a.billedNeverScanned(uses)...)
 	for _, s := range a.Data.Settlements() {
 		if s.InsuranceCode != "" {
 			p := s.GTIN
@@ -231,18 +249,21 @@ func (a *Auditor) Reconcile() []Finding {
 			}
 		}
 	}
-	keys := make([]string, 0, len(byLot))
-	for k := range byLot {
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if q, used := byLot[k], usedByLot[k]; q > 0 && used > 0 && q != used {
-			out = append(out, Finding{Kind: QuantityMismatch, Text: fmt.Sprintf("%s: billed %d, used %d", k, q, used)})
+		if g := groups[k]; g.billed > 0 && g.used > 0 && g.billed != g.used {
+			out = append(out, Finding{Kind: QuantityMismatch, Text: fmt.Sprintf("%s: billed %d, used %d", k, g.billed, g.used)})
 		}
 	}
 	return out
 }
+
+// lotKey groups the lines that name a product (and lot) in a case.
+func lotKey(s master.Settlement) string { return s.GTIN + "|" + s.Lot + "|" + s.Case }
 
 func billedWhat(s master.Settlement) string {
 	if s.Item != "" {

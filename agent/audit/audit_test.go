@@ -144,7 +144,7 @@ func TestUseLinkedLater(t *testing.T) {
 	if len(nb) != 1 || nb[0].Seq != 4 {
 		t.Fatalf("used not billed: %+v; want movement 4 only", nb)
 	}
-	if len(a.uses) != 2 || a.uses[0].Case != "C1" {
-		t.Fatalf("the linked use's case: %+v", a.uses[0])
+	if u := a.standing(); len(u) != 2 || u[0].Case != "C1" {
+		t.Fatalf("the linked use's case: %+v", u)
 	}
 }

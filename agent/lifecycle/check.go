@@ -126,6 +126,12 @@ type Checker struct {
 	LotStatus func(gtin, lot string) string
 	// State returns the state of an item by its key.
 	State func(itemKey string) (State, bool)
+	// Gateway is the id of the gateway the checks run on. A movement
+	// about to be recorded has no Gateway yet (the ledger stamps it):
+	// Check takes it as this gateway's, so that a station's CANCEL LAST
+	// is matched with the movement it cancels (see CancelsLast). Empty,
+	// the item's history tells.
+	Gateway string
 }
 
 // Check decides on m, a movement about to be recorded. openCase says
@@ -139,14 +145,24 @@ type Checker struct {
 // never be stopped. Whatever its kind, the lifecycle flags Apply raises
 // for m are returned in Flags. Check does not modify m.
 func (c *Checker) Check(m agent.Movement, openCase bool) Decision {
-	var d Decision
 	var st State
 	known := false
 	if c.State != nil && m.Item != "" {
 		st, known = c.State(m.Item)
 	}
+	return c.check(m, openCase, c.State != nil, st, known)
+}
+
+// check is Check with the item's state given: history says whether the
+// item's history was read at all (st is its state, the zero State when
+// known is false); without it, the checks that need it do not run.
+func (c *Checker) check(m agent.Movement, openCase, history bool, st State, known bool) Decision {
+	var d Decision
+	if m.Gateway == "" {
+		m.Gateway = c.Gateway
+	}
 	var lifecycleFlags []string
-	if c.State != nil {
+	if history {
 		_, lifecycleFlags = Apply(st, m)
 	}
 	use := m.Kind == agent.KindUse
@@ -273,7 +289,7 @@ func (c *Checker) Check(m agent.Movement, openCase bool) Decision {
 	if use && !openCase && on(CheckNoCase) {
 		fire(CheckNoCase, "no open case: scan the wristband or the case")
 	}
-	if on(CheckNeverReceived) && c.State != nil && contains(lifecycleFlags, FlagNeverReceived) {
+	if on(CheckNeverReceived) && history && contains(lifecycleFlags, FlagNeverReceived) {
 		fire(CheckNeverReceived, "never received: no receipt recorded")
 	}
 

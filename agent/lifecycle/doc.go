@@ -14,7 +14,15 @@
 // A Checker makes the point-of-use decision from data kept on the gateway:
 // the catalogue, the recalls, the lots' status and the items' states.
 // Which checks block, warn, hold the use pending or are only recorded is
-// configuration (Rules).
+// configuration (Rules). A Decider is the agent's Checker over its master
+// data and its ledger, with the policies for a gateway with no catalogue
+// and for an item history that cannot be read.
+//
+// The rules that the running agent and the auditor's commands share live
+// here, once: which movement cancels which (CancelsLast), which uses stand
+// and which wait for a justification (History, PendingUse), and when an
+// item taken from a cabinet is accounted for (LinksRemoval,
+// RemovalLinked).
 //
 // The package must never refuse or rewrite a movement: Apply applies every
 // movement it is given, however unexpected, and only adds flags; a

@@ -49,7 +49,9 @@ func movements(data []byte) []agent.Movement {
 
 // FuzzApply folds random movement sequences: Apply never panics, is
 // deterministic, and the state after any prefix, continued, equals the
-// replay of the whole sequence from scratch.
+// replay of the whole sequence from scratch. A History fed the same
+// movements keeps as many uses as the state counts, and has the same
+// state.
 func FuzzApply(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 1, 1, 0, 2, 2, 0, 5, 3, 1, 5, 3, 1})
 	f.Add([]byte{5, 3, 1, 6, 1, 0, 5, 3, 3})
@@ -64,6 +66,7 @@ func FuzzApply(f *testing.F) {
 		ms := movements(data)
 		var s State
 		var uses int
+		var h History
 		for i, m := range ms {
 			keep := m
 			next, flags := Apply(s, m)
@@ -99,6 +102,9 @@ func FuzzApply(f *testing.F) {
 				t.Fatalf("movement %d: %d uses out of %d", i, next.Uses, uses)
 			}
 			s = next
+			if h.Add(m); h.State != s || len(h.Uses) != s.Uses {
+				t.Fatalf("movement %d: history keeps %d uses, the state counts %d", i, len(h.Uses), s.Uses)
+			}
 		}
 		replayed, _ := Replay(ms)
 		if replayed != s {

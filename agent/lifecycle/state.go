@@ -126,7 +126,22 @@ type Life struct {
 	// QuarantineTime is when the item was last put in quarantine; zero if
 	// never.
 	QuarantineTime time.Time
+	// Removal is the item's last removal (an issue: taken from a cabinet
+	// or picked for a case) that no movement since has linked (see
+	// LinksRemoval); the zero Removal when none is outstanding.
+	Removal Removal
 }
+
+// Removal identifies the issue movement that took an item out.
+type Removal struct {
+	Gateway  string
+	Seq      uint64
+	Time     time.Time
+	Location string
+}
+
+// Outstanding reports whether r is a removal, not the zero Removal.
+func (r Removal) Outstanding() bool { return r != Removal{} }
 
 // State is what the ledger says about one item: its Life, and its last
 // movement. The zero State is an item no movement has named. A State
@@ -157,6 +172,13 @@ type State struct {
 	LastGateway string
 	LastSeq     uint64
 	LastTime    time.Time
+	// Gateway is the gateway that recorded the first movement applied
+	// that names one (Movement.Gateway set), and ManyGateways says that
+	// a movement recorded by another gateway was applied since. A
+	// gateway's own ledger holds only its own movements, so there
+	// ManyGateways stays false (see CancelsLast).
+	Gateway      string
+	ManyGateways bool
 }
 
 // Unit reports whether key names one physical item: a GS1 key with a
@@ -184,8 +206,10 @@ func Unit(key string) bool {
 // rejected read (agent.KindReject) and a station context scan name no item,
 // and a use the checks blocked did not happen: all three leave prev as it
 // is. A movement of a kind Apply does not know is counted and flagged
-// FlagUnknownKind, and changes nothing else but the last movement. Apply
-// is deterministic and does not modify m.
+// FlagUnknownKind, and changes nothing else but the last movement. An
+// issue opens a Removal, which the next movement that LinksRemoval closes;
+// a cancellation that CancelsLast restores the Life before the cancelled
+// movement. Apply is deterministic and does not modify m.
 func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	if m.Kind == agent.KindReject || m.Kind == agent.KindContext || m.Decision == agent.DecisionBlocked {
 		// A blocked attempt is on record but did not happen.
@@ -198,6 +222,13 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	next.Movements++
 	next.Before = prev.Life
 	next.LastKind, next.LastGateway, next.LastSeq, next.LastTime = m.Kind, m.Gateway, m.Seq, m.Time
+	switch {
+	case m.Gateway == "" || m.Gateway == prev.Gateway:
+	case prev.Gateway == "":
+		next.Gateway = m.Gateway
+	default:
+		next.ManyGateways = true
+	}
 	if m.Lot != "" {
 		next.Lot = m.Lot
 	}
@@ -215,6 +246,11 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	}
 
 	f := flagsFor(prev, m, Unit(next.Item))
+	if m.Kind == agent.KindIssue {
+		next.Removal = Removal{Gateway: m.Gateway, Seq: m.Seq, Time: m.Time, Location: m.Location}
+	} else if prev.Removal.Outstanding() && LinksRemoval(prev.Removal, m) {
+		next.Removal = Removal{}
+	}
 
 	switch m.Kind {
 	case agent.KindReceive:
@@ -264,12 +300,12 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	case agent.KindCount:
 		// A count observes: it moves the recorded location, nothing else.
 	case agent.KindAdjust:
-		if kind, seq, ok := Cancels(m); ok && kind == prev.LastKind && seq == prev.LastSeq && m.Gateway == prev.LastGateway {
+		if CancelsLast(prev, m) {
 			// The cancelled movement is undone, as if it had not been
 			// made; the cancellation itself is expected.
 			next.Life, next.Before = prev.Before, prev.Before
 			return next, nil
-		} else if ok {
+		} else if _, _, ok := Cancels(m); ok {
 			f.add(FlagCancelNotLast)
 		}
 		// An adjustment is a recorded, attributable correction: the item
@@ -283,6 +319,83 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 // CANCEL LAST command, and which movement it cancels (agent.Cancelled).
 func Cancels(m agent.Movement) (kind agent.Kind, seq uint64, ok bool) {
 	return agent.Cancelled(m)
+}
+
+// CancelsLast reports whether m cancels the last movement of the item
+// whose state is prev: m is a cancellation (Cancels) naming the kind and
+// sequence number of prev's last movement, of the same gateway (sequence
+// numbers are per gateway, and a station cancels only a movement of its
+// own gateway).
+//
+// A movement not yet recorded has no Gateway: the ledger stamps it. Such
+// a movement is taken as being of the gateway that recorded the item's
+// history (State.Gateway), when one gateway recorded all of it, as on a
+// gateway, whose ledger holds only its own movements. When the history
+// holds movements of several gateways (State.ManyGateways), an unstamped
+// movement cancels nothing: which gateway's movement it means cannot be
+// told, and a guess could undo another gateway's use. Checker.Gateway
+// stamps a movement before the checks, so that they need no guess.
+func CancelsLast(prev State, m agent.Movement) bool {
+	kind, seq, ok := Cancels(m)
+	if !ok || prev.Movements == 0 || kind != prev.LastKind || seq != prev.LastSeq {
+		return false
+	}
+	gw := m.Gateway
+	if gw == "" {
+		if prev.ManyGateways {
+			return false
+		}
+		gw = prev.Gateway
+	}
+	return gw == prev.LastGateway
+}
+
+// LinksRemoval reports whether m, a movement of the item recorded after
+// its removal r, accounts for the item: whether its whereabouts are known
+// again. This is the one rule of the "removed but not linked" alert, for
+// the running agent (RemovalLinked) and for the auditor.
+//
+// A use (on a patient), a return, a waste, a disposal, a quarantine, a
+// receipt, a put-back into stock (a stock movement, in any cabinet) and an
+// adjustment that is not a cancellation (a recorded, attributable
+// correction) link it; so does a count at the location it was taken from
+// (the cabinet's inventory sees it again). A transfer does not: a tag
+// crossing a door says the item moved on, not where it ended, and an
+// expensive item carried out and never used, returned or put back is what
+// the alert is for. Nor does a count elsewhere (a reader on an OR table
+// sees the item, which is still neither used nor back in stock), another
+// issue, a commission, a context scan or a rejection. A movement the
+// checks blocked did not happen and links nothing; a movement cancelled
+// later no longer links (Apply restores the Life before it, removal
+// included).
+func LinksRemoval(r Removal, m agent.Movement) bool {
+	if m.Decision == agent.DecisionBlocked {
+		return false
+	}
+	switch m.Kind {
+	case agent.KindUse, agent.KindReturn, agent.KindWaste, agent.KindDispose, agent.KindQuarantine,
+		agent.KindReceive, agent.KindStock:
+		return true
+	case agent.KindCount:
+		return r.Location != "" && m.Location == r.Location
+	case agent.KindAdjust:
+		_, _, cancel := Cancels(m)
+		return !cancel
+	}
+	return false
+}
+
+// RemovalLinked reports whether an item taken from a cabinet at `at` has
+// been accounted for since, given ms, the item's movements oldest first
+// (its trace from the ledger): false when, folded with Apply, they leave
+// a removal made at or before at outstanding. A later removal outstanding
+// means the one at `at` was linked (the item was put back, then taken
+// again); no removal outstanding means it was linked, or cancelled, or is
+// not in ms. The running agent's sweeper asks this of each removal older
+// than its link time.
+func RemovalLinked(ms []agent.Movement, at time.Time) bool {
+	s, _ := Replay(ms)
+	return !s.Removal.Outstanding() || s.Removal.Time.After(at)
 }
 
 // flagSet is a set of lifecycle flags, one bit per LifecycleFlags entry.
