@@ -3,8 +3,9 @@ package cabinet
 import (
 	"errors"
 	"fmt"
-	"github.com/udi-edge/udi-edge/agent"
 	"strings"
+
+	"github.com/udi-edge/udi-edge/agent"
 )
 
 // Commissioning binds a tag to an item at an encoding station: the item's

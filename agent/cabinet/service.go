@@ -13,6 +13,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/presence"
 )
 
@@ -386,16 +387,7 @@ func (s *Service) sweepRemovals(now time.Time) {
 			s.log.Warn("removal not checked", "err", err)
 			continue
 		}
-		linked := false
-		for _, m := range ms {
-			if m.Time.After(rm.at) && m.Decision != agent.DecisionBlocked {
-				switch m.Kind {
-				case agent.KindUse, agent.KindReturn, agent.KindWaste, agent.KindDispose, agent.KindStock, agent.KindCount:
-					linked = true
-				}
-			}
-		}
-		if linked {
+		if lifecycle.RemovalLinked(ms, rm.at) {
 			continue
 		}
 		s.log.Warn("removed but not linked", "item", item, "location", rm.location, "removed", rm.at, "within", within)

@@ -163,7 +163,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 				"sets", damaged)
 		}
 	}
-	decide := NewDecider(cfg, &g.master, g.store, g.log.With("component", "checks"))
+	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"))
+	if err != nil {
+		return nil, err
+	}
+	decide := dec.Decide
 	g.ingest = &station.Ingest{
 		Ledger:   g.store,
 		Gateway:  g.store.Gateway(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -51,27 +52,22 @@ var ErrNothingPending = errors.New("no use of the item is pending a justificatio
 // the last use of the item code names that is pending one, as a scanned
 // justification barcode would; the use then counts as justified.
 func (g *Gateway) Justify(ctx context.Context, code, reason, actor string) (agent.Movement, error) {
-	key, _, err := traceKey(code)
+	lks, err := codeLookups(code)
 	if err != nil {
 		return agent.Movement{}, err
 	}
-	ms, err := g.store.Trace(ctx, key)
-	if err != nil {
-		return agent.Movement{}, err
-	}
-	var pending *agent.Movement
-	for i := range ms {
-		m := &ms[i]
-		switch {
-		case m.Kind == agent.KindUse && m.Decision == agent.DecisionPending:
-			pending = m
-		case m.Kind == agent.KindContext && len(m.Flags) > 0 && m.Flags[0] == agent.FlagJustification:
-			pending = nil
+	for _, lk := range lks {
+		if lk.Prefix {
+			continue
+		}
+		ms, err := g.store.Trace(ctx, lk.Key)
+		if err != nil {
+			return agent.Movement{}, err
+		}
+		if use, ok := lifecycle.PendingUse(ms); ok {
+			m := agent.Justify(agent.Movement{Time: g.cfg.Now(), Station: "api", Location: use.Location, Actor: actor}, use, reason)
+			return g.store.Append(ctx, m)
 		}
 	}
-	if pending == nil {
-		return agent.Movement{}, fmt.Errorf("%w: %s", ErrNothingPending, key)
-	}
-	m := agent.Justify(agent.Movement{Time: g.cfg.Now(), Station: "api", Location: pending.Location, Actor: actor}, *pending, reason)
-	return g.store.Append(ctx, m)
+	return agent.Movement{}, fmt.Errorf("%w: %s", ErrNothingPending, lks[0].Key)
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/audit"
+	"github.com/udi-edge/udi-edge/agent/ident"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -17,7 +20,8 @@ const MaxTraceLimit = 10_000
 // DefaultTraceLimit is the limit of a trace that asks for none.
 const DefaultTraceLimit = 1000
 
-// ErrNoCode is returned for a code that names no item (a plain code).
+// ErrNoCode is wrapped by the error for a code that names no item (a
+// plain code, an HIBC secondary code alone).
 var ErrNoCode = errors.New("not an item code")
 
 // ErrBadCode is wrapped by the error for a code that cannot be read.
@@ -57,28 +61,79 @@ func (g *Gateway) Trace(ctx context.Context, q TraceQuery) (TraceResult, error) 
 		limit = DefaultTraceLimit
 	}
 	limit = min(limit, MaxTraceLimit)
-	res.Key = q.Key
-	if res.Key == "" {
-		key, prefix, err := traceKey(q.Code)
+	lookups := []ident.Lookup{{Key: q.Key}}
+	if q.Key == "" {
+		var err error
+		if lookups, err = codeLookups(q.Code); err != nil {
+			return res, err
+		}
+	}
+	// Every reading of an ambiguous text is looked up: the first that
+	// finds movements is the one meant.
+	for i, lk := range lookups {
+		r, err := g.lookup(ctx, lk, limit)
 		if err != nil {
 			return res, err
 		}
-		res.Key, res.Product = key, prefix
+		if i == 0 || len(r.Movements) > 0 {
+			res = r
+		}
+		if len(r.Movements) > 0 {
+			break
+		}
 	}
+	res.Settlements = audit.SettlementsFor(g.master.Load(), res.Movements)
+	return res, nil
+}
+
+// codeLookups reads a code in any form and returns the keys to look up.
+func codeLookups(s string) ([]ident.Lookup, error) {
+	c, err := ident.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadCode, err)
+	}
+	lks, err := c.Lookups()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoCode, err)
+	}
+	return lks, nil
+}
+
+// lookup traces one key, or one product.
+func (g *Gateway) lookup(ctx context.Context, lk ident.Lookup, limit int) (TraceResult, error) {
+	res := TraceResult{Key: lk.Key, Product: lk.Prefix}
 	var err error
-	if res.Product {
-		res.Movements, err = g.store.TracePrefix(ctx, res.Key, limit+1)
+	if lk.Prefix {
+		res.Movements, err = traceProduct(ctx, g.store, lk.Key, limit+1)
 		if len(res.Movements) > limit {
 			res.Movements, res.Truncated = res.Movements[:limit], true
 		}
 	} else {
-		res.Movements, err = traceItem(ctx, g.store, res.Key)
+		res.Movements, err = traceItem(ctx, g.store, lk.Key)
 	}
+	return res, err
+}
+
+// traceProduct returns up to limit movements of the items of the product
+// whose key is product (ident.InProduct), oldest first: a string prefix is
+// not enough (an HIBC product number may be a prefix of another's).
+func traceProduct(ctx context.Context, l Store, product string, limit int) ([]agent.Movement, error) {
+	var all []agent.Movement
+	for _, p := range []string{product + "(", product + "/"} {
+		ms, err := l.TracePrefix(ctx, p, limit)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ms...)
+	}
+	exact, err := l.Trace(ctx, product)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	res.Settlements = settlementsFor(g.master.Load(), res.Movements)
-	return res, nil
+	all = append(all, exact...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Seq < all[j].Seq })
+	all = slices.CompactFunc(all, func(a, b agent.Movement) bool { return a.Seq == b.Seq })
+	return all[:min(len(all), limit)], nil
 }
 
 // traceItem returns the movements of key, oldest first; for a tag
@@ -111,52 +166,4 @@ func traceItem(ctx context.Context, l agent.Ledger, key string) ([]agent.Movemen
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
 	return ms, nil
-}
-
-// settlementsFor returns the settlement lines that bill the uses among
-// ms: lines naming the item, and lines naming its GTIN (and lot) in the
-// use's case. Each line once, in the order met.
-func settlementsFor(d *master.Data, ms []agent.Movement) []master.Settlement {
-	var out []master.Settlement
-	seen := map[string]bool{}
-	add := func(s master.Settlement) {
-		if !seen[s.ID] {
-			seen[s.ID] = true
-			out = append(out, s)
-		}
-	}
-	for _, m := range ms {
-		if m.Kind != agent.KindUse || m.Decision == agent.DecisionBlocked {
-			continue
-		}
-		for _, s := range d.SettlementsForItem(m.Item) {
-			add(s)
-		}
-		if m.Case == "" {
-			continue
-		}
-		for _, s := range d.SettlementsFor(m.Case) {
-			if s.Item == "" && s.GTIN == m.GTIN && (s.Lot == "" || s.Lot == m.Lot) {
-				add(s)
-			}
-		}
-	}
-	return out
-}
-
-// traceKey turns any form of a code into the ledger key to look up, and
-// whether it is a product (a prefix) rather than one item.
-func traceKey(s string) (key string, prefix bool, err error) {
-	ic, err := parseItemCode(s)
-	if err != nil {
-		return "", false, fmt.Errorf("%w: %w", ErrBadCode, err)
-	}
-	key = ic.Key()
-	if key == "" {
-		return "", false, fmt.Errorf("%w: a %s code", ErrNoCode, ic.Barcode.Kind)
-	}
-	if c := ic.Barcode; c != nil && c.Serial == "" && c.Lot == "" {
-		return key, true, nil
-	}
-	return key, false, nil
 }

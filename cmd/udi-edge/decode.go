@@ -12,7 +12,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/code"
-	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/agent/ident"
 	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
@@ -22,9 +22,10 @@ func decodeCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "decode", "[flags] [CODE...]",
 		"Show how the agent understands codes, exactly as a scanner sends them (AIM prefix,\n"+
 			"GS bytes; in arguments GS may be written \\x1d or <GS>), or in human-readable,\n"+
-			"Digital Link or HIBC form, or an RFID tag's EPC (hex, optionally with its PC word;\n"+
-			"or urn:epc:id:sgtin / urn:epc:tag:sgtin-96 URIs). Without arguments, reads one code per line on stdin.\n"+
-			"Exits 1 if any code is in error.")
+			"Digital Link or HIBC form, an item key as trace prints it, or an RFID tag's EPC (hex,\n"+
+			"optionally with its PC word; urn:epc:id:sgtin, urn:epc:tag:sgtin-96/-198 and urn:epc:raw\n"+
+			"URIs). trace and udi-central trace accept every form decode reads. Without arguments,\n"+
+			"reads one code per line on stdin. Exits 1 if any code is in error.")
 	asJSON := fs.Bool("json", false, "one JSON object per code")
 	device := fs.String("device", "", "read live scans from this serial scanner instead (until Ctrl-C)")
 	baud := fs.Int("baud", 9600, "with --device: line speed")
@@ -32,10 +33,9 @@ func decodeCmd(ctx context.Context, env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var p code.Parser
 	bad := 0
 	one := func(in string) error {
-		c, err := parseItemCode(p, in)
+		c, err := ident.Parse(in)
 		if err != nil {
 			bad++
 		}
@@ -100,6 +100,9 @@ type decoded struct {
 	Elements   [][2]string `json:"elements,omitempty"`
 	HIBC       *code.HIBC  `json:"hibc,omitempty"`
 	EPC        *decodedEPC `json:"epc,omitempty"`
+	// Also lists the keys of the text's other readings (an ambiguous
+	// text, see agent/ident).
+	Also []string `json:"also_keys,omitempty"`
 }
 
 // decodedEPC is the EPC part of a decoded code.
@@ -118,7 +121,7 @@ type decodedEPC struct {
 	PCLengthBits  int    `json:"pc_length_bits,omitempty"`
 }
 
-func decodedJSON(in string, ic itemCode, err error) decoded {
+func decodedJSON(in string, ic ident.Code, err error) decoded {
 	d := decoded{Input: api.Printable([]byte(in)), OK: err == nil}
 	if err != nil {
 		d.Error = err.Error()
@@ -130,11 +133,21 @@ func decodedJSON(in string, ic itemCode, err error) decoded {
 		}
 		return d
 	}
+	for _, alt := range ic.Candidates()[1:] {
+		d.Also = append(d.Also, alt.Key())
+	}
 	if ic.EPC != nil {
 		return decodedEPCJSON(d, ic)
 	}
 	c := ic.Barcode
+	if c == nil {
+		d.Kind = ic.Kind.String()
+		return d
+	}
 	d.Symbology, d.SymName, d.Kind = c.Symbology, c.SymbologyName, c.Kind.String()
+	if ic.Kind == ident.KindItemKey {
+		d.Kind = ic.Kind.String()
+	}
 	d.Key, d.GTIN, d.Serial, d.Lot = c.Key(), c.GTIN, c.Serial, c.Lot
 	d.Expiry, d.Production = c.Expiry.String(), c.Production.String()
 	if c.Kind != code.KindPlain {
@@ -147,18 +160,18 @@ func decodedJSON(in string, ic itemCode, err error) decoded {
 	return d
 }
 
-func decodedEPCJSON(d decoded, ic itemCode) decoded {
+func decodedEPCJSON(d decoded, ic ident.Code) decoded {
 	e := ic.EPC
 	d.Kind = "EPC"
 	d.Key = ic.Key()
 	x := &decodedEPC{}
 	if e.Bytes != nil {
-		x.Hex = fmt.Sprintf("%X", e.Bytes)
-		x.LengthBits = 8 * len(e.Bytes)
+		x.Hex = e.Hex()
+		x.LengthBits = e.LengthBits()
 	}
 	if e.HasPC {
 		x.PC = fmt.Sprintf("%04X", e.PC)
-		x.PCLengthBits = 8 * epc.PCLength(e.PC)
+		x.PCLengthBits = e.PCLengthBits()
 	}
 	if sg := e.SGTIN; sg != nil {
 		d.Kind = "EPC SGTIN"
@@ -177,7 +190,7 @@ func decodedEPCJSON(d decoded, ic itemCode) decoded {
 	return d
 }
 
-func printDecoded(w io.Writer, in string, c itemCode, err error) {
+func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 	d := decodedJSON(in, c, err)
 	fmt.Fprintf(w, "%s\n", d.Input)
 	row := func(k, v string) {
@@ -228,8 +241,11 @@ func printDecoded(w io.Writer, in string, c itemCode, err error) {
 			row("note", "not an SGTIN: the raw EPC is the tag's key until it is commissioned to an item")
 		}
 	}
-	if c.Barcode != nil && c.Barcode.Kind == code.KindPlain {
+	if c.Kind == ident.KindPlain {
 		row("note", "not an item code; configured patterns (wristband, badge, command) may claim it")
+	}
+	for _, k := range d.Also {
+		row("also reads", k+" (trace looks up both)")
 	}
 	fmt.Fprintln(w)
 }

@@ -209,7 +209,11 @@ func benchDecisions(path string, items, n int) (p50, p99 time.Duration, err erro
 	}
 	var st master.Store
 	st.Replace(d)
-	decide := core.NewDecider(core.Config{}, &st, l, slog.New(slog.DiscardHandler))
+	dec, err := core.NewDecider(l.Gateway(), core.Config{Now: time.Now}, &st, l, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return 0, 0, err
+	}
+	decide := dec.Decide
 	r := rand.New(rand.NewPCG(5, 6))
 	times := make([]time.Duration, n)
 	blocked := 0
