@@ -14,7 +14,11 @@
 //
 // Reads that were rejected and scans that only set a station's context (a
 // wristband, a badge, a command) name no item and are never exported: they
-// stay in the ledger.
+// stay in the ledger. Nor is a movement the point-of-use checks blocked
+// (Decision "blocked": an expired or recalled implant refused at the
+// table): it is the record of an attempt, no item moved, and CBV has no
+// business step for a use that did not happen; exporting it as
+// dispensing/dispensed would tell a trading partner the item was used.
 //
 // Patient identifiers are personal data and never leave through this package
 // unless the caller sets [Options.IncludePatient]. Without it, no event

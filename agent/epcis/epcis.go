@@ -106,8 +106,8 @@ func NewEncoder(w io.Writer, opt Options) *Encoder {
 }
 
 // Events returns how many events have been written, and how many
-// movements were skipped because their kind is not exported (reject,
-// context).
+// movements were skipped: rejected reads, station context, and attempts
+// the checks blocked.
 func (e *Encoder) Events() (written, skipped int) { return e.events, e.skipped }
 
 // Encode writes the event of one movement. A movement of a kind that is not
@@ -126,7 +126,9 @@ func (e *Encoder) encode(m *agent.Movement) error {
 	if !known {
 		return e.fail(m, ErrKind, strconv.Quote(string(m.Kind)))
 	}
-	if !export {
+	if !export || m.Decision == agent.DecisionBlocked {
+		// A use the checks blocked is on record as an attempt and did
+		// not happen: no item moved, so there is no event.
 		e.skipped++
 		return nil
 	}

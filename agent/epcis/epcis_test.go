@@ -583,3 +583,42 @@ func TestWriterError(t *testing.T) {
 		t.Fatalf("err = %v, want disk full", err)
 	}
 }
+
+// TestBlockedAttemptNotExported: a use the checks blocked is the record of
+// an attempt; no item moved, so no event says it was dispensed. The
+// accepted use of the same item after it is exported.
+func TestBlockedAttemptNotExported(t *testing.T) {
+	seq := sequence()
+	var use agent.Movement
+	for _, m := range seq {
+		if m.Kind == agent.KindUse {
+			use = m
+		}
+	}
+	if use.Kind != agent.KindUse {
+		t.Fatal("the test sequence has no use")
+	}
+	blocked := use
+	blocked.Seq, blocked.Decision, blocked.Reason = 99, agent.DecisionBlocked, "expired 2025-05-31"
+	accepted := use
+	accepted.Seq, accepted.Decision = 100, agent.DecisionAccepted
+	var buf bytes.Buffer
+	e := epcis.NewEncoder(&buf, epcis.Options{Site: "h1", Gateway: "gw-or-3"})
+	for _, m := range []agent.Movement{blocked, accepted} {
+		if err := e.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w, s := e.Events(); w != 1 || s != 1 {
+		t.Fatalf("Events() = %d, %d; want 1 written (the accepted use), 1 skipped (the blocked attempt)", w, s)
+	}
+	if err := validate(t, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte(`"blocked"`)) || !bytes.Contains(buf.Bytes(), []byte(`"accepted"`)) {
+		t.Fatalf("the document must hold the accepted use only:\n%s", buf.Bytes())
+	}
+}
