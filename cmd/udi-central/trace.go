@@ -8,12 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 )
@@ -74,11 +75,12 @@ func decodeAnswer(resp *http.Response, v any) error {
 }
 
 func traceCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "trace", "[flags] KEY",
-		"Print every movement of one item across all gateways, oldest first. KEY is the item key as\n"+
-			"gateways store it ((01)GTIN(21)SERIAL for GS1, +LIC.../S... for HIBC) or an RFID tag key; a\n"+
-			"tag leads to the item it was commissioned to. Patient identifiers are shown only with\n"+
-			"--include-patient.")
+	fs := newFlags(env, "trace", "[flags] CODE",
+		"Print every movement of one item across all gateways, oldest first, with the decision of\n"+
+			"each point-of-use check. CODE is any form of the item's code that udi-edge decode and\n"+
+			"trace read: as a scanner sends it, (01)...(21)..., a Digital Link URI, HIBC, an item key\n"+
+			"as printed, or an RFID tag's EPC (hex or urn:epc:); a tag leads to the item it was\n"+
+			"commissioned to. Patient identifiers are shown only with --include-patient.")
 	var sf sourceFlags
 	sf.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per movement")
@@ -87,7 +89,7 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		return usagef("want exactly one KEY, got %d arguments", fs.NArg())
+		return usagef("want exactly one CODE, got %d arguments", fs.NArg())
 	}
 	key := fs.Arg(0)
 	var ms []central.MovementJSON
@@ -100,17 +102,18 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 		if err := sf.getJSON(ctx, "/v1/trace?"+q.Encode(), &resp); err != nil {
 			return err
 		}
-		ms = resp.Movements
+		key, ms = resp.Key, resp.Movements
 	} else {
 		st, err := sf.openStore()
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		ts, err := central.Trace(ctx, st, key)
+		found, ts, err := central.TraceCode(ctx, st, key)
 		if err != nil {
 			return err
 		}
+		key = found
 		for _, t := range ts {
 			ms = append(ms, central.NewMovementJSON(t, *withPatient))
 		}
@@ -122,8 +125,8 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 				return err
 			}
 		}
-	} else {
-		printTrace(env.Stdout, key, ms, *withPatient)
+	} else if err := printTrace(env.Stdout, key, ms); err != nil {
+		return err
 	}
 	if len(ms) == 0 {
 		return fmt.Errorf("no movement of %s", key)
@@ -131,42 +134,23 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func printTrace(w io.Writer, key string, ms []central.MovementJSON, withPatient bool) {
-	fmt.Fprintf(w, "item %s: %d movement(s)\n", key, len(ms))
-	if len(ms) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "SITE\tGATEWAY/SEQ\tTIME\tKIND\tLOCATION\tFROM\tSTATION\tLOT\tEXPIRY\tCASE\tACTOR\tNOTE"
-	if withPatient {
-		head += "\tPATIENT"
-	}
-	fmt.Fprintln(tw, head)
-	for _, m := range ms {
-		when := m.Time
-		if t, err := time.Parse(time.RFC3339Nano, m.Time); err == nil {
-			when = t.Format("2006-01-02 15:04:05 MST")
+// printTrace prints the centre's movements as udi-edge trace does, the
+// site before each gateway.
+func printTrace(w io.Writer, key string, js []central.MovementJSON) error {
+	ms := make([]agent.Movement, len(js))
+	for i, j := range js {
+		m, err := j.Movement()
+		if err != nil {
+			return err
 		}
-		note := m.Reason
-		if len(m.Flags) > 0 {
-			note = strings.TrimSpace("[" + strings.Join(m.Flags, " ") + "] " + note)
-		}
-		line := strings.Join([]string{m.Site, m.Gateway + "/" + strconv.FormatUint(m.Seq, 10), when, m.Kind,
-			dash(m.Location), dash(m.From), dash(m.Station), dash(m.Lot), dash(m.Expiry), dash(m.Case), dash(m.Actor), dash(note)}, "\t")
-		if withPatient {
-			line += "\t" + dash(m.Patient)
-		}
-		fmt.Fprintln(tw, line)
+		m.Gateway = j.Site + "/" + m.Gateway
+		ms[i] = m
 	}
-	tw.Flush()
+	show.Trace(w, key, ms)
+	return nil
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+var dash = show.Dash
 
 func gatewaysCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "gateways", "[flags]",

@@ -1,69 +1,37 @@
 package central
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"time"
+
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/ident"
 )
 
-// MovementJSON is a movement as the HTTP API and the udi-central command
-// show it. Patient is filled only when asked for.
-type MovementJSON struct {
-	Site       string   `json:"site"`
-	Gateway    string   `json:"gateway"`
-	Created    int64    `json:"created"`
-	Seq        uint64   `json:"seq"`
-	Time       string   `json:"time"`
-	Kind       string   `json:"kind"`
-	Item       string   `json:"item,omitempty"`
-	GTIN       string   `json:"gtin,omitempty"`
-	Serial     string   `json:"serial,omitempty"`
-	Lot        string   `json:"lot,omitempty"`
-	Expiry     string   `json:"expiry,omitempty"`
-	Production string   `json:"production,omitempty"`
-	Location   string   `json:"location,omitempty"`
-	From       string   `json:"from,omitempty"`
-	Station    string   `json:"station,omitempty"`
-	Antenna    int      `json:"antenna,omitempty"`
-	Symbology  string   `json:"symbology,omitempty"`
-	RawHex     string   `json:"raw_hex,omitempty"`
-	Tag        string   `json:"tag,omitempty"`
-	Reason     string   `json:"reason,omitempty"`
-	Actor      string   `json:"actor,omitempty"`
-	Case       string   `json:"case,omitempty"`
-	Patient    string   `json:"patient,omitempty"`
-	Settlement string   `json:"settlement,omitempty"`
-	Decision   string   `json:"decision,omitempty"`
-	Flags      []string `json:"flags,omitempty"`
-	PrevHash   string   `json:"prev_hash"`
-	Hash       string   `json:"hash"`
-}
+// MovementJSON is a movement as the centre's API shows it: the one JSON
+// form of a movement (api.Movement), with the site and the ledger's
+// creation time.
+type MovementJSON = api.Movement
 
 // NewMovementJSON returns t as JSON shows it; the patient only when
 // withPatient is set.
 func NewMovementJSON(t Traced, withPatient bool) MovementJSON {
-	m := &t.Movement
-	j := MovementJSON{
-		Site: t.Site, Gateway: m.Gateway, Created: t.Created, Seq: m.Seq, Time: m.Time.Format(time.RFC3339Nano),
-		Kind: string(m.Kind), Item: m.Item, GTIN: m.GTIN, Serial: m.Serial, Lot: m.Lot, Expiry: m.Expiry,
-		Production: m.Production, Location: m.Location, From: m.From, Station: m.Station, Antenna: m.Antenna,
-		Symbology: m.Symbology, RawHex: hex.EncodeToString(m.Raw), Tag: m.Tag, Reason: m.Reason, Actor: m.Actor,
-		Case: m.Case, Settlement: m.Settlement, Decision: m.Decision, Flags: m.Flags,
-		PrevHash: hex.EncodeToString(m.PrevHash), Hash: hex.EncodeToString(m.Hash),
-	}
-	if withPatient {
-		j.Patient = m.Patient
+	j := api.FromMovement(t.Movement)
+	j.Site, j.Created = t.Site, t.Created
+	if !withPatient {
+		j.Patient = ""
 	}
 	return j
 }
 
 // TraceResponse is the body of GET /v1/trace.
 type TraceResponse struct {
-	Code      string         `json:"code"`
+	Code string `json:"code"`
+	// Key is the item or tag key the code was found under.
+	Key       string         `json:"key"`
 	Movements []MovementJSON `json:"movements"`
 }
 
@@ -132,17 +100,22 @@ func (s *Service) serveTrace(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	code := q.Get("code")
 	if code == "" {
-		writeError(w, http.StatusBadRequest, errors.New("missing parameter code: an item key such as (01)09506000134352(21)SN1, or a tag key"))
+		writeError(w, http.StatusBadRequest, errors.New("missing parameter code: any form of an item's code (as udi-edge decode reads it), or a tag's EPC"))
 		return
 	}
 	withPatient := q.Get("include_patient") == "1"
-	ts, err := Trace(r.Context(), s.store, code)
+	key, ts, err := TraceCode(r.Context(), s.store, code)
 	if err != nil {
+		var ie *ident.Error
+		if errors.As(err, &ie) || errors.Is(err, ErrProduct) {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
 		s.log.Error("trace failed", "err", err)
 		writeError(w, http.StatusInternalServerError, errors.New("trace failed"))
 		return
 	}
-	resp := TraceResponse{Code: code, Movements: make([]MovementJSON, len(ts))}
+	resp := TraceResponse{Code: code, Key: key, Movements: make([]MovementJSON, len(ts))}
 	for i, t := range ts {
 		resp.Movements[i] = NewMovementJSON(t, withPatient)
 	}

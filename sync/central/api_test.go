@@ -41,7 +41,7 @@ func TestAPI(t *testing.T) {
 
 	// Two gateways: the ward receives and commissions the implant, the OR
 	// uses it. Their movements interleave in time.
-	item, tag := "(01)09506000134352(21)IMPLANT-1", "E280689400005001"
+	item, tag := "(01)09506000134352(21)IMPLANT-1", "urn:epc:raw:64.xE280689400005001"
 	ward := testkit.NewLedger(site, "ward-1", created)
 	m := testkit.Movement(1, item)
 	m.Kind = agent.KindReceive
@@ -83,13 +83,26 @@ func TestAPI(t *testing.T) {
 	if !strings.Contains(string(body), `"patient":"`+secret+`"`) {
 		t.Fatalf("trace with include_patient=1 lacks the patient: %s", body)
 	}
-	// The tag leads to the item it was commissioned to.
-	_, body = get(t, srv, "/v1/trace?code="+tag)
-	if err := json.Unmarshal(body, &tr); err != nil || len(tr.Movements) != 3 {
-		t.Fatalf("trace of the tag: %s", body)
+	// The tag leads to the item it was commissioned to, whether it is
+	// given as its key or as its EPC in hex, as a gateway's trace reads it.
+	for _, code := range []string{tag, "E280689400005001"} {
+		_, body = get(t, srv, "/v1/trace?code="+url.QueryEscape(code))
+		if err := json.Unmarshal(body, &tr); err != nil || len(tr.Movements) != 3 || tr.Key != tag {
+			t.Fatalf("trace of the tag as %s: %s", code, body)
+		}
 	}
-	if code, body := get(t, srv, "/v1/trace?code=nothing"); code != http.StatusOK || !strings.Contains(string(body), `"movements":[]`) {
-		t.Fatalf("trace of nothing: %d %s", code, body)
+	// The HRI and the scanner's form of the item find it too.
+	for _, code := range []string{"(01)09506000134352(21)IMPLANT-1", "]d20109506000134352" + "21IMPLANT-1"} {
+		_, body = get(t, srv, "/v1/trace?code="+url.QueryEscape(code))
+		if err := json.Unmarshal(body, &tr); err != nil || len(tr.Movements) != 3 || tr.Key != item {
+			t.Fatalf("trace of %q: %s", code, body)
+		}
+	}
+	if code, body := get(t, srv, "/v1/trace?code="+url.QueryEscape("(01)09506000134352(21)NONE")); code != http.StatusOK || !strings.Contains(string(body), `"movements":[]`) {
+		t.Fatalf("trace of an unknown item: %d %s", code, body)
+	}
+	if code, body := get(t, srv, "/v1/trace?code=nothing"); code != http.StatusBadRequest || !strings.Contains(string(body), "not an item code") {
+		t.Fatalf("trace of a plain code: %d %s", code, body)
 	}
 	if code, _ := get(t, srv, "/v1/trace"); code != http.StatusBadRequest {
 		t.Fatalf("trace without code: %d, want 400", code)

@@ -3,9 +3,13 @@ package central
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/udi-edge/udi-edge/agent/ident"
 
 	"github.com/udi-edge/udi-edge/agent"
 )
@@ -14,6 +18,43 @@ import (
 type Tracer interface {
 	// Trace returns the movements indexed under key (see Store).
 	Trace(ctx context.Context, key string) ([]Traced, error)
+}
+
+// ErrProduct is returned by TraceCode for a code that names a product (a
+// GTIN without serial or lot): the centre traces items.
+var ErrProduct = errors.New("the code names a product, not one item: give its serial (or lot)")
+
+// TraceCode reads code in any form a gateway's trace reads (agent/ident)
+// and returns the key it found movements under, with the movements: every
+// reading of an ambiguous text is looked up, the first that finds
+// movements wins. A code that cannot be read is an error wrapping
+// ident's.
+func TraceCode(ctx context.Context, t Tracer, code string) (string, []Traced, error) {
+	c, err := ident.Parse(code)
+	if err != nil {
+		return "", nil, err
+	}
+	lks, err := c.Lookups()
+	if err != nil {
+		return "", nil, err
+	}
+	key := ""
+	for _, lk := range lks {
+		if lk.Prefix {
+			continue
+		}
+		ts, err := Trace(ctx, t, lk.Key)
+		if err != nil || len(ts) > 0 {
+			return lk.Key, ts, err
+		}
+		if key == "" {
+			key = lk.Key
+		}
+	}
+	if key == "" {
+		return lks[0].Key, nil, fmt.Errorf("%s: %w", lks[0].Key, ErrProduct)
+	}
+	return key, nil, nil
 }
 
 // Trace returns the movements of the item or tag key across every gateway

@@ -238,7 +238,7 @@ func TestUdiCentralBinaryUsage(t *testing.T) {
 		{[]string{"run"}, 2, "--site is required"},
 		{[]string{"run", "--site", "no spaces"}, 2, "--site"},
 		{[]string{"run", "--help"}, 0, "--shared"},
-		{[]string{"trace"}, 2, "exactly one KEY"},
+		{[]string{"trace"}, 2, "exactly one CODE"},
 		{[]string{"trace", "--help"}, 0, "--include-patient"},
 		{[]string{"gateways", "--bogus"}, 2, "unknown flag"},
 		{[]string{"publish", "nonsense", "f.csv", "--site", "s"}, 2, "SET"},
