@@ -83,11 +83,10 @@ func shortReason(s *aiSpec, c *comp, n, off int, es bool) string {
 	switch {
 	case c.optional:
 		return reason + strconv.Itoa(off+c.min) + " or must stop after " + strconv.Itoa(off) + ": an optional part is incomplete"
-	case c.min == c.max:
-		reason += strconv.Itoa(off + c.max)
-	default:
-		reason += "at least " + strconv.Itoa(off+c.min) + ": the part after the first " + strconv.Itoa(off) + " is missing"
+	case c.min != c.max:
+		return reason + "at least " + strconv.Itoa(off+c.min) + ": the part after the first " + strconv.Itoa(off) + " is missing"
 	}
+	reason += strconv.Itoa(off + c.max)
 	if es && s.fixed == 0 {
 		reason += ": a separator or the end of the data came too early"
 	}
