@@ -12,15 +12,11 @@ import (
 )
 
 func main() {
-	var files [len(aigen.Files)][]byte
-	for i, name := range aigen.Files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			log.Fatal(err)
-		}
-		files[i] = b
+	in, err := aigen.Load(".")
+	if err != nil {
+		log.Fatal(err)
 	}
-	out, err := aigen.Generate(aigen.Inputs{Dictionary: files[0], ISO3166: files[1], ISO4217: files[2], PackageTypes: files[3]})
+	out, err := aigen.Generate(in)
 	if err != nil {
 		log.Fatal(err)
 	}

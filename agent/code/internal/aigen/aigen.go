@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,6 +43,19 @@ var Files = [...]string{
 
 // Output is the generated file's name under agent/code.
 const Output = "ai_table.go"
+
+// Load reads the inputs from dir, agent/code.
+func Load(dir string) (Inputs, error) {
+	var b [len(Files)][]byte
+	for i, name := range Files {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return Inputs{}, err
+		}
+		b[i] = data
+	}
+	return Inputs{Dictionary: b[0], ISO3166: b[1], ISO4217: b[2], PackageTypes: b[3]}, nil
+}
 
 // personal lists the AIs whose value may identify a living person: a
 // patient's or a provider's GSRN and the service relation they share, the
