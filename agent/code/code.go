@@ -139,6 +139,10 @@ type Code struct {
 	Production Date
 	// HIBC holds HIBC fields; set only for KindHIBC.
 	HIBC *HIBC
+	// Warnings lists what is wrong with a code that was read all the same,
+	// such as a broken GS1 pairing rule; nil when nothing is. A warning
+	// never quotes a value.
+	Warnings []Warning
 }
 
 // IsItem reports whether c identifies a trade item: a GS1 code or GTIN

@@ -146,7 +146,7 @@ func TestUnknownAIKept(t *testing.T) {
 	if c.Lot != "AB" || KnownAI("7777") || AITitle("7777") != "" {
 		t.Errorf("lot %q", c.Lot)
 	}
-	if AITitle("17") != "USE BY OR EXPIRY" || !KnownAI("8018") || !KnownAI("3103") || KnownAI("3106") {
+	if AITitle("17") != "USE BY or EXPIRY" || !KnownAI("8018") || !KnownAI("3103") || KnownAI("3106") {
 		t.Error("AI table lookup")
 	}
 	// The HRI of an unknown AI is read back the same way.

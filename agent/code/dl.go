@@ -5,14 +5,6 @@ import (
 	"time"
 )
 
-// dlPrimary lists the AIs that may be the primary key of a GS1 Digital Link
-// URI path (GS1 Digital Link standard, URI syntax).
-var dlPrimary = map[string]bool{
-	"00": true, "01": true, "253": true, "255": true, "401": true, "402": true,
-	"414": true, "415": true, "417": true, "8003": true, "8004": true, "8006": true,
-	"8010": true, "8013": true, "8017": true, "8018": true,
-}
-
 // seg is a path segment or query value and its offset in the URI.
 type seg struct {
 	s   string
@@ -56,7 +48,7 @@ func (p *Parser) parseDL(c *Code, s string, at src, now time.Time) (bool, *Error
 	}
 	start := -1
 	for i := 0; i+1 < len(segs); i++ {
-		if (len(segs)-i)%2 != 0 || !dlPrimary[segs[i].s] {
+		if (len(segs)-i)%2 != 0 || !isDLKey(segs[i].s) {
 			continue
 		}
 		v, bad := pctDecode(segs[i+1].s)
@@ -143,6 +135,13 @@ func atSegment(e *Error, changed bool, pos int, at src) *Error {
 		e.Pos = at.base + pos
 	}
 	return e
+}
+
+// isDLKey reports whether ai may be the primary key of a Digital Link URI
+// (the dictionary's "dlpkey").
+func isDLKey(ai string) bool {
+	s := specFor(ai)
+	return s != nil && s.dlKey
 }
 
 // dlKeyShape reports whether v looks like a value of primary key ai, enough

@@ -24,7 +24,10 @@
 //
 // Errors are reserved for codes that clearly try to be GS1, Digital Link or
 // HIBC and are wrong. Every error is an *Error naming the field, the byte
-// offset and the reason, wrapping one of the sentinel errors.
+// offset and the reason, wrapping one of the sentinel errors. GS1 values
+// are checked against the GS1 Barcode Syntax Dictionary, from which the AI
+// table is generated (go generate); its pairing rules, which GS1 applies
+// to all the barcodes of an item together, give Code.Warnings instead.
 //
 // The package is pure: it must never log, do I/O, keep state between calls
 // or read the clock except through Parser.Now. It imports only the standard

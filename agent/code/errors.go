@@ -26,6 +26,11 @@ var (
 	// ErrCharset means a character that the field does not allow (a letter
 	// in a numeric field, a space in a GS1 value).
 	ErrCharset = errors.New("character not allowed")
+	// ErrValue means a component holds a value its AI does not allow though
+	// its characters and length are right: a country or currency code that
+	// ISO does not define, piece 3 of 2, a latitude beyond the pole, an
+	// unassigned media or package type.
+	ErrValue = errors.New("value not allowed")
 	// ErrHIBCCheck means the HIBC mod-43 check character does not match the
 	// data before it.
 	ErrHIBCCheck = errors.New("HIBC check character mismatch")

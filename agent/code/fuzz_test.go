@@ -24,6 +24,13 @@ func seeds(t testing.TB) []string {
 	s = append(s, implant, implant[:20], "]E05391234567892", "]E496385074", "]A3+A123BJC5D6E71",
 		"0109520123456788172605311021A-77\x1d2100042", "+$$+52001510X3GB", "+A99912345/$$9001005250011LOT1",
 		"https://id.example/01/9520123456788/21/X%2FY?17=270100", "(01)09520123456788(7777)X", "]d1BADGE-7")
+	// Dictionary checks and pairing rules.
+	s = append(s, "]d20109520123456788"+"8008251231235959", "]d20109520123456788"+"8008251231235960",
+		"]d20109520123456788"+"7230AB\x1d7231ABC", "]d2"+"00006141411234567890"+"7041BX",
+		"]d20109520123456788"+"21S1\x1d"+"8040490154203237518", "]C1"+"10LOT7\x1d21S0042",
+		"(01)09520123456788(8013)1987654Ad4X4bL5ttr2310c2K", "(415)9520123456788(8020)R1(8007)DE91100000000123456789",
+		"(00)006141411234567890(4309)17999999993599999999(4300)A%20B", "(8018)123456789012345675(7258)1/2(7259)B",
+		"]d2"+"0109520123456788"+"3102000100"+"3103000010", "(01)09520123456788(3910)156100(422)156(7030)999P")
 	return s
 }
 
@@ -97,6 +104,23 @@ func checkResult(t *testing.T, in string, c *Code, err error) {
 	}
 	if !c.Expiry.IsZero() && (c.Expiry.Month < 1 || c.Expiry.Month > 12 || c.Expiry.Day < 1 || c.Expiry.Day > daysIn(c.Expiry.Year, c.Expiry.Month)) {
 		t.Fatalf("%q: impossible expiry %v", in, c.Expiry)
+	}
+	for _, w := range c.Warnings {
+		// A warning names an AI of the code, says which, and is one of
+		// the package's kinds.
+		if w.Code != WarnPairing || !strings.HasPrefix(w.Text, "("+w.AI+")") {
+			t.Fatalf("%q: warning %+v", in, w)
+		}
+		found := false
+		for _, e := range c.Elements {
+			found = found || e.AI == w.AI
+		}
+		if !found {
+			t.Fatalf("%q: warning about (%s), which the code does not hold", in, w.AI)
+		}
+	}
+	if c.Kind != KindGS1 && c.Kind != KindDigitalLink && c.Warnings != nil {
+		t.Fatalf("%q: %v code with warnings", in, c.Kind)
 	}
 	_ = c.RequireSerial()
 	_ = c.HRI()

@@ -28,14 +28,15 @@ func init() {
 	cset64['-'], cset64['_'], cset64['='] = true, true, true
 }
 
-// validate checks the value v of AI s. vpos is the offset of v in the
+// validate checks the value v of AI s against its components: length,
+// character set and the dictionary's checks. vpos is the offset of v in the
 // parsed bytes; es is true for a GS1 element string, where an overlong
 // value means a missing separator.
 func (p *Parser) validate(s *aiSpec, v string, vpos int, at src, es bool, now time.Time) *Error {
 	if v == "" {
 		return at.err(vpos, s.ai, ErrSyntax, "value is empty")
 	}
-	if max := s.maxLen(); len(v) > max {
+	if len(v) > s.maxLen {
 		what := "value '" + v + "'"
 		if s.personal {
 			what = "value"
@@ -57,53 +58,81 @@ func (p *Parser) validate(s *aiSpec, v string, vpos int, at src, es bool, now ti
 		if rem == 0 && c.optional {
 			break
 		}
-		n := rem
-		if c.min == c.max {
-			if rem < c.max {
-				reason := "value is " + strconv.Itoa(len(v)) + " chars, " + s.format + " needs " + strconv.Itoa(off+c.max)
-				if es && s.fixed == 0 {
-					reason += ": a separator or the end of the data came too early"
-				}
-				return at.err(vpos, s.ai, ErrTruncated, reason)
-			}
-			n = c.max
-		} else if rem > c.max {
-			n = c.max
+		n := min(rem, c.max)
+		if n < c.min {
+			return at.err(vpos, s.ai, ErrTruncated, shortReason(s, c, len(v), off, es))
 		}
 		part := v[off : off+n]
-		for i := 0; i < len(part); i++ {
-			ch := part[i]
-			var ok bool
-			var set string
-			switch c.cset {
-			case 'N':
-				ok, set = isDigit(ch), "digits only"
-			case 'Y':
-				ok, set = cset39[ch], "only 0-9, A-Z, # - /"
-			case 'Z':
-				ok, set = cset64[ch], "only 0-9, A-Z, a-z, - _ ="
-			default:
-				ok, set = cset82[ch], "only letters, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _"
-			}
-			if !ok {
-				reason := "character " + quoteByte(ch) + " is not allowed here: this field takes " + set
-				if c.cset == 'N' {
-					reason = "character " + quoteByte(ch) + " is not a digit: this field takes digits only"
-				}
-				return at.err(vpos+off+i, s.ai, ErrCharset, reason)
-			}
+		if i := badChar(c.cset, part); i >= 0 {
+			return at.err(vpos+off+i, s.ai, ErrCharset, charsetReason(c.cset, part[i]))
 		}
-		for _, chk := range c.checks {
-			if e := p.lint(chk, part, s, vpos+off, at, now); e != nil {
-				return e
+		for _, id := range c.lints {
+			if le := linters[id](part, now); le != nil {
+				return at.err(vpos+off+le.off, s.ai, le.err, le.text(s.personal))
 			}
 		}
 		off += n
 	}
-	if off < len(v) {
-		return at.err(vpos+off, s.ai, ErrTooLong, "value is "+strconv.Itoa(len(v))+" chars > "+s.format)
-	}
 	return nil
+}
+
+// shortReason explains a value that ends inside component c, which starts
+// at offset off.
+func shortReason(s *aiSpec, c *comp, n, off int, es bool) string {
+	reason := "value is " + strconv.Itoa(n) + " chars, " + s.format + " needs "
+	switch {
+	case c.optional:
+		return reason + strconv.Itoa(off+c.min) + " or must stop after " + strconv.Itoa(off) + ": an optional part is incomplete"
+	case c.min != c.max:
+		return reason + "at least " + strconv.Itoa(off+c.min) + ": the part after the first " + strconv.Itoa(off) + " is missing"
+	}
+	reason += strconv.Itoa(off + c.max)
+	if es && s.fixed == 0 {
+		reason += ": a separator or the end of the data came too early"
+	}
+	return reason
+}
+
+// badChar returns the offset of the first character of v outside the
+// character set cset, or -1.
+func badChar(cset byte, v string) int {
+	var set *[256]bool
+	switch cset {
+	case 'N':
+		for i := 0; i < len(v); i++ {
+			if !isDigit(v[i]) {
+				return i
+			}
+		}
+		return -1
+	case 'Y':
+		set = &cset39
+	case 'Z':
+		set = &cset64
+	default:
+		set = &cset82
+	}
+	for i := 0; i < len(v); i++ {
+		if !set[v[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
+func charsetReason(cset, ch byte) string {
+	var set string
+	switch cset {
+	case 'N':
+		return "character " + quoteByte(ch) + " is not a digit: this field takes digits only"
+	case 'Y':
+		set = "only 0-9, A-Z, # - /"
+	case 'Z':
+		set = "only 0-9, A-Z, a-z, - _ ="
+	default:
+		set = "only letters, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _"
+	}
+	return "character " + quoteByte(ch) + " is not allowed here: this field takes " + set
 }
 
 func allFixed(s *aiSpec) bool {
@@ -113,44 +142,6 @@ func allFixed(s *aiSpec) bool {
 		}
 	}
 	return true
-}
-
-// lint applies one named check to a component already known to be in its
-// character set and of its length.
-func (p *Parser) lint(name, v string, s *aiSpec, pos int, at src, now time.Time) *Error {
-	var de *dateErr
-	switch name {
-	case "csum":
-		if ok, want := checkDigitOK(v); !ok {
-			return at.err(pos+len(v)-1, s.ai, ErrCheckDigit,
-				"check digit invalid: "+v+" ends in "+v[len(v)-1:]+", the check digit of the digits before it is "+string(want)+" (misprinted, misread or mistyped number)")
-		}
-	case "zero":
-		if v != "0" {
-			return at.err(pos, s.ai, ErrSyntax, "first digit must be 0, found "+v)
-		}
-	case "yymmd0", "yymmdd":
-		_, de = yymmdd(v, name == "yymmd0", now)
-	case "yymmddhh":
-		if _, de = yymmdd(v[:6], false, now); de == nil {
-			if de = checkHour(atoi(v[6:8]), 6); de != nil {
-				break
-			}
-		}
-	case "yyyymmdd":
-		_, de = yyyymmdd(v)
-	case "hhmm":
-		de = hhmm(v)
-	case "pieceoftotal":
-		piece, total := atoi(v[:len(v)/2]), atoi(v[len(v)/2:])
-		if piece == 0 || total == 0 || piece > total {
-			return at.err(pos, s.ai, ErrSyntax, "piece "+strconv.Itoa(piece)+" of "+strconv.Itoa(total)+" is not a valid piece number")
-		}
-	}
-	if de != nil {
-		return at.err(pos+de.off, s.ai, ErrDate, de.reason)
-	}
-	return nil
 }
 
 // parseElementString reads a GS1 element string (leading FNC1 not sent,
@@ -200,7 +191,11 @@ func (p *Parser) parseElementString(c *Code, b string, at src, now time.Time) *E
 		i += len(ai)
 		vstart := i
 		var v string
-		if fixed := predefinedLen(ai); fixed > 0 {
+		fixed := predefinedLen(ai)
+		if s != nil {
+			fixed = s.fixed // the dictionary's "*"; a test shows the two agree
+		}
+		if fixed > 0 {
 			end := i + fixed
 			lim := min(end, len(b))
 			if g := strings.IndexByte(b[i:lim], GS); g >= 0 || end > len(b) {
@@ -365,8 +360,9 @@ func (p *Parser) parseHRI(c *Code, s string, at src, now time.Time) *Error {
 	return nil
 }
 
-// fill sets the item fields of c from its elements.
+// fill sets the item fields of c from its elements, and its warnings.
 func (p *Parser) fill(c *Code, now time.Time) {
+	c.Warnings = pairingWarnings(c.Elements)
 	has01 := false
 	for _, e := range c.Elements {
 		switch e.AI {
