@@ -2,11 +2,13 @@ package station
 
 import (
 	"fmt"
-	"github.com/udi-edge/udi-edge/agent"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
 
 	"github.com/udi-edge/udi-edge/agent/code"
 )
@@ -98,12 +100,26 @@ func (in *Ingest) Movement(r agent.Read) agent.Movement {
 		}
 	}
 	m.Item = c.Key()
+	m.Flags, m.Reason = warnings(c.Warnings)
 	m.GTIN = c.GTIN
 	m.Serial = c.Serial
 	m.Lot = c.Lot
 	m.Expiry = c.Expiry.String()
 	m.Production = c.Production.String()
 	return m
+}
+
+// warnings returns the flags and the reason that record a code's warnings
+// (a GS1 pairing rule the label breaks): the read is accepted, and the
+// auditor sees what was wrong with its label.
+func warnings(ws []code.Warning) (flags []string, reason string) {
+	for _, w := range ws {
+		if !slices.Contains(flags, w.Code) {
+			flags = append(flags, w.Code)
+		}
+		reason = strings.TrimPrefix(reason+"; "+w.Text, "; ")
+	}
+	return flags, reason
 }
 
 func symbologyWord(c *code.Code) string {

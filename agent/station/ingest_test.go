@@ -2,6 +2,7 @@ package station_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +95,23 @@ func TestHandleAnswersAfterLedger(t *testing.T) {
 	in.Wait()
 	if got[agent.VerdictFailed] != 1 {
 		t.Fatalf("a ledger failure must be answered as failed: %v", got)
+	}
+}
+
+// TestLabelWarningsRecorded: a label that breaks a GS1 pairing rule is
+// read (the nurse is not stopped by the manufacturer's label), and the
+// movement records the warning for the auditor.
+func TestLabelWarningsRecorded(t *testing.T) {
+	in := &station.Ingest{Stations: stations}
+	m := in.Movement(read("desk", "]d2"+"0109520123456788"+"2559520123456788\x1d21A"))
+	if m.Kind != agent.KindReceive || m.Item != "(01)09520123456788(21)A" {
+		t.Fatalf("a label with a pairing fault must be read: %+v", m)
+	}
+	if !slices.Contains(m.Flags, code.WarnPairing) || !strings.Contains(m.Reason, "(01) GTIN and (255) GCN may not be used together") {
+		t.Fatalf("flags %v reason %q", m.Flags, m.Reason)
+	}
+	clean := in.Movement(read("desk", "]d20109520123456788172805311021A-77\x1d2100042"))
+	if len(clean.Flags) != 0 || clean.Reason != "" {
+		t.Fatalf("a clean label carries no warning: %v %q", clean.Flags, clean.Reason)
 	}
 }

@@ -100,6 +100,9 @@ type decoded struct {
 	Elements   [][2]string `json:"elements,omitempty"`
 	HIBC       *code.HIBC  `json:"hibc,omitempty"`
 	EPC        *decodedEPC `json:"epc,omitempty"`
+	// Warnings are what is wrong with a code that is read all the same
+	// (a GS1 pairing rule).
+	Warnings []string `json:"warnings,omitempty"`
 	// Also lists the keys of the text's other readings (an ambiguous
 	// text, see agent/ident).
 	Also []string `json:"also_keys,omitempty"`
@@ -157,6 +160,9 @@ func decodedJSON(in string, ic ident.Code, err error) decoded {
 		d.Elements = append(d.Elements, [2]string{e.AI, e.Value})
 	}
 	d.HIBC = c.HIBC
+	for _, w := range c.Warnings {
+		d.Warnings = append(d.Warnings, w.Text)
+	}
 	return d
 }
 
@@ -240,6 +246,9 @@ func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 		if x.Scheme == "" && x.PureURI == "" {
 			row("note", "not an SGTIN: the raw EPC is the tag's key until it is commissioned to an item")
 		}
+	}
+	for _, w := range d.Warnings {
+		row("warning", w)
 	}
 	if c.Kind == ident.KindPlain {
 		row("note", "not an item code; configured patterns (wristband, badge, command) may claim it")
