@@ -318,6 +318,7 @@ func (p *fakePort) Read(b []byte) (int, error) {
 func (p *fakePort) Write(b []byte) (int, error)        { return len(b), nil }
 func (p *fakePort) Close() error                       { return nil }
 func (p *fakePort) SetReadTimeout(time.Duration) error { return nil }
+func (p *fakePort) SetWriteDeadline(time.Time) error   { return nil }
 
 // lineDecoder cuts frames at '\n' and emits what is held as is on Flush.
 type lineDecoder struct{ held []byte }
