@@ -76,7 +76,9 @@ type Config struct {
 	MaxLen int
 	// MinBackoff and MaxBackoff bound the wait between attempts to open
 	// the device: it starts at MinBackoff, doubles on each failure up to
-	// MaxBackoff, and is jittered; defaults 250ms and 10s.
+	// MaxBackoff, and is jittered; it starts again at MinBackoff each time
+	// the device is connected, so the first wait after a loss is
+	// MinBackoff. Defaults 250ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
 }
 

@@ -51,3 +51,49 @@ func TestRunBacksOff(t *testing.T) {
 		t.Errorf("states %v, want the failure reported once", states)
 	}
 }
+
+// deadPort opens but fails its first read, as a device that vanishes
+// while it is being opened.
+type deadPort struct{}
+
+func (deadPort) Read([]byte) (int, error)           { return 0, reader.ErrHangup }
+func (deadPort) Write(b []byte) (int, error)        { return len(b), nil }
+func (deadPort) Close() error                       { return nil }
+func (deadPort) SetReadTimeout(time.Duration) error { return nil }
+func (deadPort) SetWriteDeadline(time.Time) error   { return nil }
+
+// TestRunBacksOffFromDeadDevice: a device that opens but cannot be read
+// is never reported connected, and the waits grow as for one that does
+// not open: it cannot make the driver spin.
+func TestRunBacksOffFromDeadDevice(t *testing.T) {
+	const lo, hi = 10 * time.Millisecond, 80 * time.Millisecond
+	s := New(Config{ID: "x", Serial: reader.Settings{Device: "/dev/x"}, MinBackoff: lo, MaxBackoff: hi}, nil)
+	s.Opener = func(reader.Settings) (reader.Port, error) { return deadPort{}, nil }
+	reports := 0
+	s.OnState = func(connected bool, err error) {
+		if connected {
+			t.Error("reported connected")
+		}
+		reports++
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var waits []time.Duration
+	s.Sleep = func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		if len(waits) == 8 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}
+	if err := s.Run(ctx, func(agent.Read) {}); err != nil {
+		t.Fatal(err)
+	}
+	if last := waits[len(waits)-1]; last < hi/2 {
+		t.Errorf("waits did not grow: %v", waits)
+	}
+	if reports != 1 {
+		t.Errorf("%d reports, want the failure reported once", reports)
+	}
+}

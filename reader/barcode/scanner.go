@@ -33,8 +33,11 @@ type Scanner struct {
 	// (the arrival time of the bytes a read returned; time.Now when nil),
 	// Sleep (Run's wait between attempts to open the device; a timer when
 	// nil) and OnState. OnState is called with (true, nil) when the device
-	// has been opened and with (false, err) when a read failed because it
-	// went away (err is the read error) or an attempt to open it failed.
+	// has been opened and a first read of it succeeded, and with
+	// (false, err) when a read failed because it went away (err is the
+	// read error) or an attempt to open and read it failed. Each time it
+	// is connected the wait between attempts starts again from
+	// Config.MinBackoff (see reader.Supervisor).
 	reader.Hooks
 
 	cfg Config
@@ -59,7 +62,7 @@ func New(cfg Config, log *slog.Logger) *Scanner {
 	log = log.With("scanner", cfg.ID)
 	return &Scanner{cfg: cfg, log: log, sup: reader.Supervisor{
 		Name: "barcode scanner", Device: cfg.Serial.Device, Log: log,
-		Min: cfg.MinBackoff, Max: cfg.MaxBackoff, ResetFromUp: true, Busy: ErrRunning,
+		Min: cfg.MinBackoff, Max: cfg.MaxBackoff, Busy: ErrRunning,
 	}}
 }
 
@@ -110,10 +113,11 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 			return err
 		}
 		s.setPort(p)
-		path, _ := filepath.EvalSymlinks(dev)
-		s.log.Info("barcode scanner connected", "device", dev, "path", path)
-		up()
-		err = s.serve(ctx, p, f, buf, toRead)
+		err = s.serve(ctx, p, f, buf, toRead, func() {
+			path, _ := filepath.EvalSymlinks(dev)
+			s.log.Info("barcode scanner connected", "device", dev, "path", path)
+			up()
+		})
 		if closeErr := s.dropPort(); closeErr != nil && ctx.Err() == nil {
 			s.log.Debug("barcode scanner close", "device", dev, "err", closeErr)
 		}
@@ -122,8 +126,10 @@ func (s *Scanner) Run(ctx context.Context, emit func(agent.Read)) error {
 }
 
 // serve reads from p until ctx is done or a read fails, feeding f. It
+// calls up once, when the first read succeeds (with bytes or a timeout):
+// a device that opens but cannot be read does not count as connected. It
 // returns the read error, or ctx's error.
-func (s *Scanner) serve(ctx context.Context, p reader.Port, f *Framer, buf []byte, emit func(Frame)) error {
+func (s *Scanner) serve(ctx context.Context, p reader.Port, f *Framer, buf []byte, emit func(Frame), up func()) error {
 	now := s.now()
 	gap := s.cfg.Suffix == SuffixNone
 	timeout := pollInterval
@@ -139,6 +145,10 @@ func (s *Scanner) serve(ctx context.Context, p reader.Port, f *Framer, buf []byt
 			return err
 		}
 		n, err := p.Read(buf)
+		if err == nil && up != nil {
+			up()
+			up = nil
+		}
 		if n > 0 {
 			f.Feed(buf[:n], now(), emit)
 		}
