@@ -3,6 +3,7 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"os"
 )
 
 // ErrHangup is returned (wrapped) by Port.Read when the tty was hung up:
@@ -62,9 +63,14 @@ type DeviceBusyError struct {
 	Err error
 }
 
-// Error implements error.
+// Error implements error. When the holder is the calling process itself,
+// two of its drivers are configured on one device, and the message says
+// so.
 func (e *DeviceBusyError) Error() string {
-	if e.PID > 0 {
+	switch {
+	case e.PID > 0 && e.PID == os.Getpid():
+		return fmt.Sprintf("open %s: %v: locked by this process (%d): is the device configured twice?", e.Device, ErrDeviceBusy, e.PID)
+	case e.PID > 0:
 		return fmt.Sprintf("open %s: %v: locked by process %d", e.Device, ErrDeviceBusy, e.PID)
 	}
 	return fmt.Sprintf("open %s: %v: in use by another program", e.Device, ErrDeviceBusy)

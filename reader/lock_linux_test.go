@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -27,6 +28,21 @@ func TestFindFlockHolder(t *testing.T) {
 	} {
 		if got := findFlockHolder(strings.NewReader(locks), tt.dev, tt.ino); got != tt.pid {
 			t.Errorf("holder of %x:%d = %d, want %d", tt.dev, tt.ino, got, tt.pid)
+		}
+	}
+}
+
+func TestDeviceBusyMessage(t *testing.T) {
+	for _, tt := range []struct {
+		pid  int
+		want string
+	}{
+		{812, "open /dev/ttyACM0: device busy: locked by process 812"},
+		{0, "open /dev/ttyACM0: device busy: in use by another program"},
+	} {
+		err := &DeviceBusyError{Device: "/dev/ttyACM0", PID: tt.pid, Err: unix.EWOULDBLOCK}
+		if err.Error() != tt.want || !errors.Is(err, ErrDeviceBusy) || !errors.Is(err, unix.EWOULDBLOCK) {
+			t.Errorf("%q, want %q matching ErrDeviceBusy and EWOULDBLOCK", err, tt.want)
 		}
 	}
 }

@@ -199,7 +199,7 @@ func TestOpenLocksDevice(t *testing.T) {
 		if !errors.Is(err, reader.ErrDeviceBusy) || !errors.As(err, &busy) {
 			t.Fatalf("second Open of %s: %v, want ErrDeviceBusy", path, err)
 		}
-		want := fmt.Sprintf("open %s: device busy: locked by process %d", path, os.Getpid())
+		want := fmt.Sprintf("open %s: device busy: locked by this process (%d): is the device configured twice?", path, os.Getpid())
 		if busy.PID != os.Getpid() || busy.Device != path || err.Error() != want {
 			t.Errorf("second Open: %q (PID %d), want %q", err, busy.PID, want)
 		}

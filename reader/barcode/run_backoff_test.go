@@ -10,24 +10,22 @@ import (
 	"github.com/udi-edge/udi-edge/reader"
 )
 
-func TestRunBacksOff(t *testing.T) {
-	const lo, hi = 10 * time.Millisecond, 80 * time.Millisecond
-	s := New(Config{ID: "x", Serial: reader.Settings{Device: "/dev/x"}, MinBackoff: lo, MaxBackoff: hi}, nil)
-	missing := errors.New("no such device")
-	s.Opener = func(reader.Settings) (reader.Port, error) { return nil, missing }
-	var states []error
+// runWaits runs s until it has waited n times between attempts, failing
+// the test if it reports the device connected, and returns the waits and
+// the errors it reported.
+func runWaits(t *testing.T, s *Scanner, n int) (waits []time.Duration, reports []error) {
+	t.Helper()
 	s.OnState = func(connected bool, err error) {
 		if connected {
 			t.Error("reported connected")
 		}
-		states = append(states, err)
+		reports = append(reports, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var waits []time.Duration
 	s.Sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
-		if len(waits) == 12 {
+		if len(waits) == n {
 			cancel()
 			return ctx.Err()
 		}
@@ -36,6 +34,15 @@ func TestRunBacksOff(t *testing.T) {
 	if err := s.Run(ctx, func(agent.Read) { t.Error("read from no device") }); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
+	return waits, reports
+}
+
+func TestRunBacksOff(t *testing.T) {
+	const lo, hi = 10 * time.Millisecond, 80 * time.Millisecond
+	s := New(Config{ID: "x", Serial: reader.Settings{Device: "/dev/x"}, MinBackoff: lo, MaxBackoff: hi}, nil)
+	missing := errors.New("no such device")
+	s.Opener = func(reader.Settings) (reader.Port, error) { return nil, missing }
+	waits, states := runWaits(t, s, 12)
 	if waits[0] != lo {
 		t.Errorf("first wait %v, want %v", waits[0], lo)
 	}
@@ -69,31 +76,11 @@ func TestRunBacksOffFromDeadDevice(t *testing.T) {
 	const lo, hi = 10 * time.Millisecond, 80 * time.Millisecond
 	s := New(Config{ID: "x", Serial: reader.Settings{Device: "/dev/x"}, MinBackoff: lo, MaxBackoff: hi}, nil)
 	s.Opener = func(reader.Settings) (reader.Port, error) { return deadPort{}, nil }
-	reports := 0
-	s.OnState = func(connected bool, err error) {
-		if connected {
-			t.Error("reported connected")
-		}
-		reports++
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var waits []time.Duration
-	s.Sleep = func(ctx context.Context, d time.Duration) error {
-		waits = append(waits, d)
-		if len(waits) == 8 {
-			cancel()
-			return ctx.Err()
-		}
-		return nil
-	}
-	if err := s.Run(ctx, func(agent.Read) {}); err != nil {
-		t.Fatal(err)
-	}
+	waits, reports := runWaits(t, s, 8)
 	if last := waits[len(waits)-1]; last < hi/2 {
 		t.Errorf("waits did not grow: %v", waits)
 	}
-	if reports != 1 {
-		t.Errorf("%d reports, want the failure reported once", reports)
+	if len(reports) != 1 || !errors.Is(reports[0], reader.ErrHangup) {
+		t.Errorf("reports %v, want the failure reported once", reports)
 	}
 }
