@@ -1,6 +1,10 @@
 package reader
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"os"
+)
 
 // ErrHangup is returned (wrapped) by Port.Read when the tty was hung up:
 // the device went away, for example a USB scanner was unplugged.
@@ -33,3 +37,47 @@ func (e *SettingError) Error() string { return fieldMessage(e.Field, e.Value, e.
 
 // Is reports whether target is ErrInvalidSettings.
 func (e *SettingError) Is(target error) bool { return target == ErrInvalidSettings }
+
+// ErrDeviceBusy matches (with errors.Is) the error of Open when another
+// opener holds the device: a *DeviceBusyError. A driver treats it like
+// any failed open: it waits and tries again.
+var ErrDeviceBusy = errors.New("device busy")
+
+// DeviceBusyError is the error of Open when the device is held by another
+// opener: a process of this project holding the device's lock (a running
+// agent, a udi-edge tool, or another driver of the same process
+// configured on the same device), or a program that opened the tty for
+// exclusive use. Its message names the device and, when it could be
+// found, the process holding the lock:
+//
+//	open /dev/serial/by-id/usb-Acme-if00: device busy: locked by process 812
+type DeviceBusyError struct {
+	// Device is the path that was opened.
+	Device string
+	// PID is the process holding the device's lock as /proc/locks lists
+	// it, 0 when it could not be found (the device was opened for
+	// exclusive use without the lock, or /proc is not mounted).
+	PID int
+	// Err is the operating system's refusal: EWOULDBLOCK from flock(2),
+	// or EBUSY from open(2) on a tty in exclusive mode.
+	Err error
+}
+
+// Error implements error. When the holder is the calling process itself,
+// two of its drivers are configured on one device, and the message says
+// so.
+func (e *DeviceBusyError) Error() string {
+	switch {
+	case e.PID > 0 && e.PID == os.Getpid():
+		return fmt.Sprintf("open %s: %v: locked by this process (%d): is the device configured twice?", e.Device, ErrDeviceBusy, e.PID)
+	case e.PID > 0:
+		return fmt.Sprintf("open %s: %v: locked by process %d", e.Device, ErrDeviceBusy, e.PID)
+	}
+	return fmt.Sprintf("open %s: %v: in use by another program", e.Device, ErrDeviceBusy)
+}
+
+// Is reports whether target is ErrDeviceBusy.
+func (e *DeviceBusyError) Is(target error) bool { return target == ErrDeviceBusy }
+
+// Unwrap returns the operating system's error.
+func (e *DeviceBusyError) Unwrap() error { return e.Err }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -73,6 +74,17 @@ func (s Settings) WithDefaults() Settings {
 		s.StopBits = DefaultStopBits
 	}
 	return s
+}
+
+// Notation returns the line settings in the short form scanner manuals
+// use: the baud rate, then data bits, the parity's initial and the stop
+// bits, as in "9600 8N1" or "19200 7E2".
+func (s Settings) Notation() string {
+	parity := "?"
+	if s.Parity != "" {
+		parity = strings.ToUpper(s.Parity[:1])
+	}
+	return fmt.Sprintf("%d %d%s%s", s.Baud, s.DataBits, parity, s.StopBits)
 }
 
 // Validate reports every setting that cannot be used, each as a
@@ -133,6 +145,9 @@ var stopBits = map[string]serial.StopBits{
 // ENODEV) when there is one; the port is then useless and must be closed
 // and opened again.
 //
+// Write blocks while the line's output buffer is full, until every byte is
+// written, the write deadline passes or the line fails.
+//
 // Read and Write may be called from different goroutines. Close must not be
 // called while another goroutine is inside Read or Write: the file
 // descriptor would be freed under them.
@@ -142,6 +157,14 @@ type Port interface {
 	// negative duration means wait forever. It must not be called during
 	// a Read.
 	SetReadTimeout(time.Duration) error
+	// SetWriteDeadline sets when a Write, the one in progress included,
+	// gives up: it then returns the number of bytes written and an error
+	// matching os.ErrDeadlineExceeded. The zero time means never (the
+	// default). Unlike the other methods it may be called while another
+	// goroutine is inside Write, to cut that Write short before Close.
+	// Where a port cannot honour it, it returns an error matching
+	// errors.ErrUnsupported.
+	SetWriteDeadline(t time.Time) error
 }
 
 // Opener opens a serial line. Open is the Opener for real devices.
@@ -150,8 +173,18 @@ type Opener func(Settings) (Port, error)
 var _ Opener = Open
 
 // Open opens the serial line s.Device with the settings s (defaults filled
-// in), in raw mode, without hardware or software flow control, and with
-// exclusive access (TIOCEXCL) so that no other process opens it meanwhile.
+// in), in raw mode, without hardware or software flow control, and for the
+// caller alone, until the Port is closed:
+//
+//   - it takes an exclusive advisory lock (flock(2)) on the device before
+//     touching the line, so that a second opener of this project (another
+//     agent, a udi-edge tool run as root, a second driver configured on the
+//     same device) is refused with a *DeviceBusyError (ErrDeviceBusy),
+//     naming the process that holds the lock when /proc/locks tells it,
+//     and never changes the line's settings or takes its bytes;
+//   - it sets exclusive mode on the tty (TIOCEXCL), so that other programs
+//     cannot open it either, unless they run as root.
+//
 // A missing device yields an error that matches fs.ErrNotExist.
 //
 // go.bug.st/serial waits for input with select(2), whose descriptor sets
@@ -170,20 +203,37 @@ func Open(s Settings) (Port, error) {
 		Parity:   parities[s.Parity],
 		StopBits: stopBits[s.StopBits],
 	}
+	lock, err := lockDevice(s.Device)
+	if err != nil {
+		return nil, err
+	}
 	p, err := serial.Open(s.Device, mode)
 	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		var pe *serial.PortError
+		if errors.As(err, &pe) && pe.Code() == serial.PortBusy {
+			return nil, &DeviceBusyError{Device: s.Device, Err: err}
+		}
 		return nil, fmt.Errorf("open %s: %w", s.Device, err)
 	}
-	return &port{p: p, device: s.Device}, nil
+	return &port{p: p, device: s.Device, lock: lock}, nil
 }
 
 // port adapts a go.bug.st/serial port to Port: it turns the library's
 // "port closed" report on a read, which on Linux means the tty was hung up,
 // and the errors a read of a vanished device gets (EIO, ENXIO, ENODEV) into
 // ErrHangup, and names the device in errors.
+//
+// Writes go through lock, the second descriptor that holds the device's
+// lock: it is non-blocking and in the runtime's poller, so a write can be
+// given a deadline and cut short, which the library's blocking descriptor
+// cannot. Both descriptors are the same tty, so the bytes are the same.
 type port struct {
 	p      serial.Port
 	device string
+	lock   *os.File // nil where there is no lock (see lockDevice)
 }
 
 func (p *port) Read(b []byte) (n int, err error) {
@@ -216,11 +266,27 @@ func (p *port) Read(b []byte) (n int, err error) {
 }
 
 func (p *port) Write(b []byte) (int, error) {
-	n, err := p.p.Write(b)
+	var n int
+	var err error
+	if p.lock != nil {
+		n, err = p.lock.Write(b)
+	} else {
+		n, err = p.p.Write(b)
+	}
 	if err != nil {
+		if errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.ENODEV) {
+			return n, fmt.Errorf("write %s: %w: %w", p.device, ErrHangup, err)
+		}
 		return n, fmt.Errorf("write %s: %w", p.device, err)
 	}
 	return n, nil
+}
+
+func (p *port) SetWriteDeadline(t time.Time) error {
+	if p.lock == nil {
+		return fmt.Errorf("write deadline on %s: %w", p.device, errors.ErrUnsupported)
+	}
+	return p.lock.SetWriteDeadline(t)
 }
 
 func (p *port) SetReadTimeout(d time.Duration) error {
@@ -230,8 +296,14 @@ func (p *port) SetReadTimeout(d time.Duration) error {
 	return p.p.SetReadTimeout(d)
 }
 
+// Close closes the line, then the lock's descriptor, which releases the
+// lock: the next opener finds the line closed.
 func (p *port) Close() error {
-	if err := p.p.Close(); err != nil {
+	err := p.p.Close()
+	if p.lock != nil {
+		err = errors.Join(err, p.lock.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("close %s: %w", p.device, err)
 	}
 	return nil

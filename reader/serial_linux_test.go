@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -173,5 +174,111 @@ func TestHighDescriptor(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close after the failed read: %v", err)
+	}
+}
+
+// TestOpenLocksDevice: while one Port holds a device, a second Open of
+// it, by the same link or by the tty's own path, is refused with
+// ErrDeviceBusy naming the holder, and leaves the holder's line as it
+// was: its speed, and the bytes the device sends. Once the holder closes,
+// the device opens again. The tests run as root, which TIOCEXCL does not
+// stop: the lock is what refuses the second opener.
+func TestOpenLocksDevice(t *testing.T) {
+	dev := testkit.New(t, filepath.Join(t.TempDir(), "usb-Acme_Scanner-if00"))
+	first, err := reader.Open(reader.Settings{Device: dev.Link, Baud: 9600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dev.Link, dev.Path} {
+		p, err := reader.Open(reader.Settings{Device: path, Baud: 115200})
+		if err == nil {
+			p.Close()
+			t.Fatalf("second Open of %s while the first holds it succeeded", path)
+		}
+		var busy *reader.DeviceBusyError
+		if !errors.Is(err, reader.ErrDeviceBusy) || !errors.As(err, &busy) {
+			t.Fatalf("second Open of %s: %v, want ErrDeviceBusy", path, err)
+		}
+		want := fmt.Sprintf("open %s: device busy: locked by this process (%d): is the device configured twice?", path, os.Getpid())
+		if busy.PID != os.Getpid() || busy.Device != path || err.Error() != want {
+			t.Errorf("second Open: %q (PID %d), want %q", err, busy.PID, want)
+		}
+	}
+	if tio, err := dev.Termios(); err != nil || tio.Ispeed != 9600 {
+		t.Errorf("holder's line speed after refused opens: %v, %v; want 9600 untouched", tio.Ispeed, err)
+	}
+	if err := first.SetReadTimeout(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.Send([]byte("]E0x\r")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 0, 5)
+	buf := make([]byte, 5)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < 5 && time.Now().Before(deadline) {
+		n, err := first.Read(buf)
+		if err != nil {
+			t.Fatalf("holder read after %q: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "]E0x\r" {
+		t.Errorf("holder read %q", got)
+	}
+
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := reader.Open(reader.Settings{Device: dev.Link})
+	if err != nil {
+		t.Fatalf("Open after the holder closed: %v", err)
+	}
+	again.Close()
+}
+
+// TestPortWriteDeadline: a Write to a device that takes nothing (the
+// pty's master is never read) returns at its deadline with what it wrote,
+// and one blocked without a deadline is cut short by setting one from
+// another goroutine.
+func TestPortWriteDeadline(t *testing.T) {
+	dev := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	p, err := reader.Open(reader.Settings{Device: dev.Link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	big := make([]byte, 1<<20)
+	if err := p.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.Write(big)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n >= len(big) {
+		t.Fatalf("Write past the deadline = %d, %v; want less than %d bytes and os.ErrDeadlineExceeded", n, err, len(big))
+	}
+
+	if err := p.SetWriteDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write(big)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Write to a full line returned %v without a deadline", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := p.SetWriteDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write cut short: %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a deadline set during Write did not cut it short")
 	}
 }

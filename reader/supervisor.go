@@ -51,26 +51,31 @@ var ErrRunning = errors.New("reader: already running")
 // A driver keeps one, its exported fields set when the driver is made
 // and left alone afterwards; then Run and Done may be called from any
 // goroutine. A Supervisor must not be copied after first use.
+//
+// The backoff starts again from Min each time the device comes up (the
+// attempt calls up), so the first wait after a loss is Min however often
+// the device was lost before: a scanner replugged again and again is read
+// again within Min of each replug. It grows only while attempts fail
+// without coming up (the device missing, busy, or failing at once), so a
+// device that opens and fails at once is tried no faster than the
+// backoff, and its failure is reported once. An attempt that failed
+// without coming up but lasted Max or longer (a slow set-up that timed
+// out) starts it again too: its own length was wait enough.
 type Supervisor struct {
 	// Name begins the log messages, as in "barcode scanner unavailable".
 	Name string
 	// Device is the path logged with each message, under "device".
 	Device string
 	// Log receives the state changes: unavailable and disconnected
-	// (warn, with the error), closed (info). Nil discards them.
+	// (warn, with the error), closed (info). Nil discards them. The
+	// driver's id is for the driver to add to it, once (see the drivers'
+	// New).
 	Log *slog.Logger
 	// Min and Max bound the waits between attempts (see Backoff).
 	Min, Max time.Duration
 	// Rand returns a number in [0, 1) for the jitter; rand.Float64 when
 	// nil.
 	Rand func() float64
-	// ResetFromUp changes when the backoff starts again from Min. By
-	// default that is after an attempt that lasted Max or longer from its
-	// start, set-up included, whether or not the device came up. With
-	// ResetFromUp it is after a connection that stayed up for Max or
-	// longer, counted from the call of up; an attempt that never came up
-	// does not reset it.
-	ResetFromUp bool
 	// Busy is the error Run returns while another Run is in; ErrRunning
 	// when nil.
 	Busy error
@@ -149,18 +154,12 @@ func (s *Supervisor) loop(ctx context.Context, h Hooks, attempt Attempt) {
 	b := Backoff{Min: s.Min, Max: s.Max, Rand: rnd}
 	var reported string // the text of the last failure or loss reported
 	for ctx.Err() == nil {
-		var since time.Time // when the attempt began to count
-		timed := !s.ResetFromUp
-		if timed {
-			since = now()
-		}
+		start := now()
 		isUp := false
 		err := attempt(ctx, open, func() {
 			isUp = true
+			b.Reset()
 			state(true, nil)
-			if s.ResetFromUp {
-				since, timed = now(), true
-			}
 		})
 		if ctx.Err() != nil {
 			if isUp {
@@ -173,13 +172,15 @@ func (s *Supervisor) loop(ctx context.Context, h Hooks, attempt Attempt) {
 			log.Warn(s.Name+" disconnected", "device", s.Device, "err", err)
 			reported = err.Error()
 			state(false, err)
-		} else if msg := err.Error(); msg != reported {
-			reported = msg
-			log.Warn(s.Name+" unavailable", "device", s.Device, "err", err)
-			state(false, err)
-		}
-		if timed && now().Sub(since) >= s.Max {
-			b.Reset()
+		} else {
+			if msg := err.Error(); msg != reported {
+				reported = msg
+				log.Warn(s.Name+" unavailable", "device", s.Device, "err", err)
+				state(false, err)
+			}
+			if now().Sub(start) >= s.Max {
+				b.Reset()
+			}
 		}
 		if sleep(ctx, b.Next()) != nil {
 			return

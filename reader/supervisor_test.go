@@ -37,7 +37,7 @@ func (c change) String() string { return fmt.Sprintf("(%v, %v)", c.connected, c.
 // (each wait is three quarters of the current step, never below Min) and
 // a Sleep that records the waits. It returns the state changes, the
 // waits and the log.
-func runScript(t *testing.T, resetFromUp bool, steps []step) ([]change, []time.Duration, string) {
+func runScript(t *testing.T, steps []step) ([]change, []time.Duration, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -58,8 +58,7 @@ func runScript(t *testing.T, resetFromUp bool, steps []step) ([]change, []time.D
 		Name: "test device", Device: "/dev/x",
 		Log: slog.New(slog.NewTextHandler(&log, nil)),
 		Min: supMin, Max: supMax,
-		Rand:        func() float64 { return 0.5 },
-		ResetFromUp: resetFromUp,
+		Rand: func() float64 { return 0.5 },
 	}
 	n := 0
 	err := sup.Run(ctx, hooks, func(ctx context.Context, open Opener, up func()) error {
@@ -90,12 +89,12 @@ func runScript(t *testing.T, resetFromUp bool, steps []step) ([]change, []time.D
 func TestSupervisorReportsAndBacksOff(t *testing.T) {
 	e1, e2 := errors.New("no such device"), errors.New("permission denied")
 	lost := errors.New("device hung up")
-	changes, waits, log := runScript(t, false, []step{
+	changes, waits, log := runScript(t, []step{
 		{err: e1},
 		{err: e1}, // the same failure again: not reported
 		{err: e2},
-		{up: true, took: time.Second, err: lost}, // up for Max or more: backoff reset
-		{up: true, took: 10 * time.Millisecond, err: lost},
+		{up: true, took: time.Second, err: lost}, // up: backoff reset
+		{up: true, took: 10 * time.Millisecond, err: lost}, // up, however briefly: reset
 		{err: lost}, // a failure to connect alike the loss: not reported
 		{err: e1},   // differs from the loss reported last
 		{up: true, stop: true},
@@ -111,8 +110,8 @@ func TestSupervisorReportsAndBacksOff(t *testing.T) {
 		t.Errorf("state changes\n%v, want\n%v", changes, want)
 	}
 	// Steps of 100, 200, 400, 800ms, each wait three quarters of its step
-	// but at least Min; back to 100ms after the long connection only.
-	wantWaits := []time.Duration{100, 150, 300, 100, 150, 300, 600}
+	// but at least Min; back to 100ms after each connection.
+	wantWaits := []time.Duration{100, 150, 300, 100, 100, 150, 300}
 	for i := range wantWaits {
 		wantWaits[i] *= time.Millisecond
 	}
@@ -131,35 +130,26 @@ func TestSupervisorReportsAndBacksOff(t *testing.T) {
 	}
 }
 
-// TestSupervisorResetFromUp: by default an attempt that lasted Max resets
-// the backoff even when it failed to connect; with ResetFromUp only time
-// spent up counts.
-func TestSupervisorResetFromUp(t *testing.T) {
-	fail := errors.New("no answer")
-	script := []step{
-		{err: fail},
-		{err: fail},
+// TestSupervisorResetsWhenUp: the backoff grows while attempts fail
+// without coming up, starts again from Min each time the device comes up,
+// however briefly (a scanner replugged again and again), and after a
+// failed attempt that lasted Max.
+func TestSupervisorResetsWhenUp(t *testing.T) {
+	fail, lost := errors.New("no such device"), errors.New("device hung up")
+	blip := step{up: true, took: 10 * time.Millisecond, err: lost}
+	_, waits, _ := runScript(t, []step{
+		{err: fail}, {err: fail}, {err: fail},
+		blip, blip, blip, blip, blip, blip,
+		{err: fail},                    // after a loss, growth resumes from Min
 		{took: time.Second, err: fail}, // a slow failure to connect
-		{up: true, took: time.Second, err: fail},
 		{stop: true},
+	})
+	want := []time.Duration{100, 150, 300, 100, 100, 100, 100, 100, 100, 150, 100}
+	for i := range want {
+		want[i] *= time.Millisecond
 	}
-	ms := func(ds ...time.Duration) []time.Duration {
-		for i := range ds {
-			ds[i] *= time.Millisecond
-		}
-		return ds
-	}
-	for _, tt := range []struct {
-		resetFromUp bool
-		waits       []time.Duration
-	}{
-		{false, ms(100, 150, 100, 100)},
-		{true, ms(100, 150, 300, 100)},
-	} {
-		_, waits, _ := runScript(t, tt.resetFromUp, script)
-		if !reflect.DeepEqual(waits, tt.waits) {
-			t.Errorf("ResetFromUp %v: waits %v, want %v", tt.resetFromUp, waits, tt.waits)
-		}
+	if !reflect.DeepEqual(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
 	}
 }
 
@@ -167,7 +157,7 @@ func TestSupervisorResetFromUp(t *testing.T) {
 // came up ends Run without a report (its error is the context's), and a
 // Sleep cut short ends it without another attempt.
 func TestSupervisorStops(t *testing.T) {
-	changes, waits, log := runScript(t, false, []step{{stop: true}})
+	changes, waits, log := runScript(t, []step{{stop: true}})
 	if len(changes) != 0 || len(waits) != 0 || log != "" {
 		t.Errorf("cancelled before up: changes %v, waits %v, log %q; want none", changes, waits, log)
 	}
@@ -318,6 +308,7 @@ func (p *fakePort) Read(b []byte) (int, error) {
 func (p *fakePort) Write(b []byte) (int, error)        { return len(b), nil }
 func (p *fakePort) Close() error                       { return nil }
 func (p *fakePort) SetReadTimeout(time.Duration) error { return nil }
+func (p *fakePort) SetWriteDeadline(time.Time) error   { return nil }
 
 // lineDecoder cuts frames at '\n' and emits what is held as is on Flush.
 type lineDecoder struct{ held []byte }

@@ -49,6 +49,9 @@ const (
 	DefaultMaxLen     = 4096
 	DefaultMinBackoff = 250 * time.Millisecond
 	DefaultMaxBackoff = 10 * time.Second
+	// DefaultAnswerBuffer holds some thousands of feedback commands, a
+	// few bytes each: more than a burst of scans answered at once.
+	DefaultAnswerBuffer = 64 << 10
 )
 
 // Bounds that Config.Validate enforces.
@@ -56,6 +59,9 @@ const (
 	MinGap    = time.Millisecond
 	MaxGap    = 10 * time.Second
 	MaxMaxLen = 1 << 20
+	// MaxAnswerBuffer bounds Config.AnswerBuffer: at 9600 baud 1 MiB
+	// takes nearly twenty minutes on the line.
+	MaxAnswerBuffer = 1 << 20
 )
 
 // Config configures one scanner. The zero value of every field but ID and
@@ -76,8 +82,14 @@ type Config struct {
 	MaxLen int
 	// MinBackoff and MaxBackoff bound the wait between attempts to open
 	// the device: it starts at MinBackoff, doubles on each failure up to
-	// MaxBackoff, and is jittered; defaults 250ms and 10s.
+	// MaxBackoff, and is jittered; it starts again at MinBackoff each time
+	// the device is connected, so the first wait after a loss is
+	// MinBackoff. Defaults 250ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
+	// AnswerBuffer is the most bytes of answers (Scanner.Answer) that
+	// may wait to be written to the scanner; answers beyond it are
+	// counted missed. Default 64 KiB.
+	AnswerBuffer int
 }
 
 // WithDefaults returns c with every zero field set to its default,
@@ -98,6 +110,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.AnswerBuffer == 0 {
+		c.AnswerBuffer = DefaultAnswerBuffer
 	}
 	return c
 }
@@ -125,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		bad("max_backoff", c.MaxBackoff, fmt.Sprintf("at least min_backoff (%v)", c.MinBackoff))
+	}
+	if c.AnswerBuffer < 1 || c.AnswerBuffer > MaxAnswerBuffer {
+		bad("answer_buffer", c.AnswerBuffer, fmt.Sprintf("from 1 to %d bytes", MaxAnswerBuffer))
 	}
 	return errors.Join(errs...)
 }

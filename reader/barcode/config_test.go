@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := Config{ID: "or-3", Serial: reader.Settings{Device: "/dev/ttyACM0"}}.WithDefaults()
 	if c.Suffix != SuffixCR || c.Gap != 50*time.Millisecond || c.MaxLen != 4096 ||
 		c.MinBackoff != 250*time.Millisecond || c.MaxBackoff != 10*time.Second ||
-		c.Serial.Baud != 9600 || c.Serial.Parity != "none" {
+		c.Serial.Baud != 9600 || c.Serial.Parity != "none" || c.AnswerBuffer != 64<<10 {
 		t.Fatalf("WithDefaults = %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -35,6 +35,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.MaxLen = 1<<20 + 1 }, `max_len 1048577: want from 1 to 1048576 bytes`},
 		{func(c *Config) { c.MinBackoff = -1 }, `min_backoff -1ns: want a positive duration`},
 		{func(c *Config) { c.MaxBackoff = time.Millisecond }, `max_backoff 1ms: want at least min_backoff (250ms)`},
+		{func(c *Config) { c.AnswerBuffer = -1 }, `answer_buffer -1: want from 1 to 1048576 bytes`},
 		{func(c *Config) { c.Serial.Parity = "x" }, `serial: parity "x": want none, odd, even, mark or space`},
 		{func(c *Config) { c.Serial.DataBits = 9 }, `serial: data_bits 9: want 5, 6, 7 or 8`},
 	}

@@ -4,14 +4,16 @@
 // or by an idle gap, splits off the AIM symbology identifier (ISO/IEC 15424)
 // and hands each frame to the agent as an agent.Read. When the scanner is
 // unplugged it reports the loss, reopens the device with backoff and carries
-// on; Write sends feedback commands (beep, LED) back to the scanner.
+// on. Answer queues the feedback to a scan (a beep, an LED command) and the
+// driver writes it back to the scanner; Write sends other commands at once.
 //
 // The package never interprets the data (GS1, HIBC and the rest are parsed
 // downstream), never drops a frame silently (an over-long or cut-off frame
 // becomes a Read with Err set), never holds more than Config.MaxLen bytes
-// of a frame, and never logs the contents of a barcode: log lines carry byte
-// counts and symbology identifiers only, because a scan may be a patient's
-// wristband.
+// of a frame, never writes an answer to a connection later than the one its
+// scan came over nor drops one uncounted (Stats), and never logs the
+// contents of a barcode: log lines carry byte counts and symbology
+// identifiers only, because a scan may be a patient's wristband.
 //
 // The framing rules:
 //

@@ -19,6 +19,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
+	"github.com/udi-edge/udi-edge/reader/internal/logtest"
 )
 
 // wait is how long any one expected event may take. Events normally come
@@ -62,6 +63,15 @@ type rig struct {
 // pty. With plugged false the link does not exist yet.
 func newRig(t *testing.T, cfg barcode.Config, plugged bool) *rig {
 	t.Helper()
+	return newRigWrapped(t, cfg, plugged, nil)
+}
+
+// newRigWrapped is newRig with each port the scanner opens passed through
+// wrap, when set. The scanner logs JSON, to a logger that carries what a
+// caller adds ("component"); every line is checked for duplicate keys
+// when the test ends.
+func newRigWrapped(t *testing.T, cfg barcode.Config, plugged bool, wrap func(reader.Port) reader.Port) *rig {
+	t.Helper()
 	r := &rig{
 		t:      t,
 		link:   filepath.Join(t.TempDir(), "usb-Acme_2D_Scanner_0042-if00"),
@@ -80,7 +90,7 @@ func newRig(t *testing.T, cfg barcode.Config, plugged bool) *rig {
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 5*time.Millisecond, 20*time.Millisecond
 	}
-	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("component", "scanner")
 	r.sc = barcode.New(cfg, log)
 	r.sc.Opener = func(s reader.Settings) (reader.Port, error) {
 		r.opens.Add(1)
@@ -88,7 +98,11 @@ func newRig(t *testing.T, cfg barcode.Config, plugged bool) *rig {
 		if err != nil {
 			return nil, err
 		}
-		return countingPort{p, &r.taken}, nil
+		p = countingPort{p, &r.taken}
+		if wrap != nil {
+			p = wrap(p)
+		}
+		return p, nil
 	}
 	r.sc.OnState = func(connected bool, err error) { r.states <- state{connected, err} }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,6 +110,7 @@ func newRig(t *testing.T, cfg barcode.Config, plugged bool) *rig {
 	go func() { r.done <- r.sc.Run(ctx, func(rd agent.Read) { r.reads <- rd }) }()
 	t.Cleanup(func() {
 		r.stop()
+		logtest.CheckLines(t, r.logs.String())
 		if t.Failed() {
 			t.Logf("scanner log:\n%s", r.logs)
 		}

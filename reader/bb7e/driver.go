@@ -136,6 +136,11 @@ type Reader struct {
 // receives state changes and the module's versions (info), faults (warn)
 // and, rate-limited, line noise, dropped reads and module errors; never a
 // tag's EPC. A nil log discards them.
+//
+// The Reader adds its id to every record, once, under the key "reader":
+// the caller must not add that key to log itself (a JSON log line with a
+// key twice is rejected by many pipelines); "component" and the like are
+// the caller's.
 func New(cfg ReaderConfig, log *slog.Logger) *Reader {
 	cfg = cfg.WithDefaults()
 	if log == nil {

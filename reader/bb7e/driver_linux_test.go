@@ -16,6 +16,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	serialport "github.com/udi-edge/udi-edge/reader"
+	"github.com/udi-edge/udi-edge/reader/internal/logtest"
 )
 
 const (
@@ -231,7 +232,9 @@ func newRig(t *testing.T, cfg ReaderConfig, prepare func(f *fake)) *rig {
 		done:   make(chan error, 1),
 	}
 	cfg.Serial.Device = r.link
-	r.rd = New(cfg, slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	// JSON, with what a caller adds ("component"); every line is checked
+	// for duplicate keys when the test ends.
+	r.rd = New(cfg, slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("component", "rfid"))
 	r.dev = testkit.New(t, r.link)
 	r.fake = newFake(t, r.dev, r.rd.framing)
 	if prepare != nil {
@@ -243,6 +246,7 @@ func newRig(t *testing.T, cfg ReaderConfig, prepare func(f *fake)) *rig {
 	go func() { r.done <- r.rd.Run(ctx, func(ev TagEvent) { r.events <- ev }) }()
 	t.Cleanup(func() {
 		r.stop()
+		logtest.CheckLines(t, r.logs.String())
 		if t.Failed() {
 			t.Logf("reader log:\n%s", r.logs)
 		}

@@ -106,8 +106,12 @@ type writeReq struct {
 // Config.WithDefaults). The configuration is checked by Run. log receives
 // the reader's state changes and its module's version (info), faults
 // (warn) and, rate-limited, line noise and dropped reads; never a tag's
-// EPC or data. Records are tagged with the reader's id. A nil log
-// discards them.
+// EPC or data. A nil log discards them.
+//
+// The Reader adds its id to every record, once, under the key "reader":
+// the caller must not add that key to log itself (a JSON log line with a
+// key twice is rejected by many pipelines); "component" and the like are
+// the caller's.
 func New(cfg Config, log *slog.Logger) *Reader {
 	cfg = cfg.WithDefaults()
 	if log == nil {

@@ -48,7 +48,7 @@ func TestStartupStreamAndStop(t *testing.T) {
 	}
 	r.noEvent()
 	logs := r.logs.String()
-	for _, want := range []string{"M6e Nano", "01.03.01.47", "celsius=26", "mercury reader reading", "mercury reader closed"} {
+	for _, want := range []string{"M6e Nano", "01.03.01.47", `"celsius":26`, "mercury reader reading", "mercury reader closed"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
@@ -308,7 +308,7 @@ func TestProbeBaud(t *testing.T) {
 	if tio.Ispeed != 9600 {
 		t.Errorf("line at %d baud, want 9600", tio.Ispeed)
 	}
-	if !strings.Contains(r.logs.String(), "baud=9600") {
+	if !strings.Contains(r.logs.String(), `"baud":9600`) {
 		t.Errorf("rate found not logged:\n%s", r.logs)
 	}
 	sent := time.Now()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	serialport "github.com/udi-edge/udi-edge/reader"
+	"github.com/udi-edge/udi-edge/reader/internal/logtest"
 )
 
 // wait is how long any one expected event may take. Events normally come
@@ -305,7 +306,9 @@ func newRig(t *testing.T, cfg Config, prepare func(f *fake)) *rig {
 		r.fake.set(prepare)
 	}
 	cfg.Serial.Device = r.link
-	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// JSON, with what a caller adds ("component"); every line is checked
+	// for duplicate keys when the test ends.
+	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("component", "rfid")
 	r.rd = New(cfg, log)
 	r.rd.OnState = func(connected bool, err error) { r.states <- state{connected, err} }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -313,6 +316,7 @@ func newRig(t *testing.T, cfg Config, prepare func(f *fake)) *rig {
 	go func() { r.done <- r.rd.Run(ctx, func(ev TagEvent) { r.events <- ev }) }()
 	t.Cleanup(func() {
 		r.stop()
+		logtest.CheckLines(t, r.logs.String())
 		if t.Failed() {
 			t.Logf("reader log:\n%s", r.logs)
 		}
