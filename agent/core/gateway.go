@@ -71,6 +71,9 @@ type Device struct {
 	// it could not be sent (it was disconnected first).
 	Answered uint64 `json:"answered,omitempty"`
 	Missed   uint64 `json:"missed_answers,omitempty"`
+	// Garbled counts the frames that looked like a scanner at another
+	// baud rate, data bits or parity.
+	Garbled uint64 `json:"garbled_frames,omitempty"`
 }
 
 // SyncState is the gateway's link to the central service.

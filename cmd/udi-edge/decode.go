@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -14,6 +15,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/ident"
 	"github.com/udi-edge/udi-edge/cmd/internal/cli"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 )
@@ -27,7 +29,9 @@ func decodeCmd(ctx context.Context, env *Env, args []string) error {
 			"URIs). trace and udi-central trace accept every form decode reads. Without arguments,\n"+
 			"reads one code per line on stdin. Exits 1 if any code is in error.")
 	asJSON := fs.Bool("json", false, "one JSON object per code")
-	device := fs.String("device", "", "read live scans from this serial scanner instead (until Ctrl-C)")
+	device := fs.String("device", "", "read live scans from this serial scanner instead (until Ctrl-C); a port a running agent reads is refused")
+	var cf configFlags
+	cf.register(fs, false)
 	baud := fs.Int("baud", 9600, "with --device: line speed")
 	suffix := fs.String("suffix", "CR", "with --device: CR, LF, CRLF or none")
 	if err := parse(fs, args); err != nil {
@@ -49,7 +53,11 @@ func decodeCmd(ctx context.Context, env *Env, args []string) error {
 		if fs.NArg() > 0 {
 			return usagef("--device reads the scanner; give no CODE arguments")
 		}
-		return decodeDevice(ctx, env, *device, *baud, *suffix, func(raw []byte) { _ = one(string(raw)) })
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		return decodeDevice(ctx, env, cfg, *device, *baud, *suffix, func(raw []byte) { _ = one(string(raw)) })
 	}
 	if fs.NArg() > 0 {
 		for _, a := range fs.Args() {
@@ -260,17 +268,33 @@ func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 }
 
 // decodeDevice opens a scanner through the agent's own serial driver, with
-// the same framing the agent would use, and decodes each scan until ctx ends.
-func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix string, one func([]byte)) error {
+// the same framing the agent would use, and decodes each scan until ctx
+// ends. A port a running agent reads is refused (asked of the agent, and
+// by the device's lock, which every opener of the project takes): decode
+// must never take a scan away from the agent.
+func decodeDevice(ctx context.Context, env *Env, agentCfg edge.Config, dev string, baud int, suffix string, one func([]byte)) error {
 	cfg := barcode.Config{ID: "decode", Serial: reader.Settings{Device: dev, Baud: baud}, Suffix: barcode.Suffix(suffix)}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return cli.UsageError{Err: err}
 	}
+	if id, ok := agentReads(ctx, agentCfg, dev); ok {
+		return fmt.Errorf("%s is the port of %s, read by the running agent (%s): decode would take its scans; "+
+			"see what it reads with udi-edge status, trace and rejects, or stop the agent first", dev, id, agentCfg.SocketPath())
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	busy := make(chan error, 1)
 	s := barcode.New(cfg, nil)
 	s.OnState = func(connected bool, err error) {
 		switch {
 		case connected:
 			fmt.Fprintf(env.Stderr, "%s open: scan labels, Ctrl-C to stop\n", dev)
+		case errors.Is(err, reader.ErrDeviceBusy):
+			select {
+			case busy <- err:
+			default:
+			}
+			cancel()
 		case err != nil:
 			fmt.Fprintf(env.Stderr, "%s: %v (retrying)\n", dev, err)
 		}
@@ -287,9 +311,39 @@ func decodeDevice(ctx context.Context, env *Env, dev string, baud int, suffix st
 			}
 			one(r.Raw)
 		case err := <-errc:
+			select {
+			case b := <-busy:
+				return fmt.Errorf("%w: another process reads it; decode would take its scans", b)
+			default:
+			}
 			return err
 		}
 	}
+}
+
+// agentReads reports whether the agent of cfg runs and reads dev, and as
+// which scanner or reader.
+func agentReads(ctx context.Context, cfg edge.Config, dev string) (string, bool) {
+	st, err := api.NewClient(cfg.SocketPath()).Status(ctx)
+	if err != nil {
+		return "", false
+	}
+	want := canonical(dev)
+	for _, d := range st.Devices {
+		if canonical(d.Path) == want {
+			return d.Kind + " " + d.ID, true
+		}
+	}
+	return "", false
+}
+
+// canonical is a device path with its symbolic links resolved
+// (/dev/serial/by-id/… names the same port as /dev/ttyACM0).
+func canonical(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return filepath.Clean(p)
 }
 
 // scanCodes splits stdin at CR, LF or CRLF, the suffixes scanners send.

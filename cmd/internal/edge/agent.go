@@ -36,17 +36,11 @@ type Agent struct {
 	api       *api.Server
 	listeners []net.Listener
 	scanners  map[string]*barcode.Scanner
-	feedback  map[string]*feedbackQueue
+	feedback  map[string]FeedbackConfig
 	mercury   map[string]*mercury.Reader
 	bb7e      map[string]*bb7e.Reader
 	uplink    *uplink.Uplink
 	wg        sync.WaitGroup
-}
-
-// feedbackQueue carries a station's feedback bytes to its scanner.
-type feedbackQueue struct {
-	bytes FeedbackConfig
-	ch    chan []byte
 }
 
 // NewAgent returns an agent for a validated configuration.
@@ -110,10 +104,11 @@ func (a *Agent) Open() (err error) {
 	if v, c, _ := a.core.MasterVersion(); v != "" {
 		a.Log.Info("master data loaded", "version", v, "catalogue", c.Catalogue, "recalls", c.Recalls)
 	}
-	a.feedback = map[string]*feedbackQueue{}
+	a.feedback = map[string]FeedbackConfig{}
 	a.scanners = map[string]*barcode.Scanner{}
 	for _, sc := range a.Config.Scanners {
-		a.feedback[sc.ID] = &feedbackQueue{bytes: sc.Feedback, ch: make(chan []byte, 16)}
+		a.feedback[sc.ID] = sc.Feedback
+		// The driver adds the scanner's id to its log lines itself.
 		a.scanners[sc.ID] = barcode.New(sc.barcodeConfig(), a.Log.With("component", "scanner"))
 	}
 	a.api = api.NewServer(a.core, api.Limits{}, a.Log.With("component", "api"))
@@ -143,24 +138,20 @@ func (a *Agent) Ledger() *bolt.Ledger { return a.ledger }
 // Core returns the agent's core.
 func (a *Agent) Core() *core.Gateway { return a.core }
 
-// answer sends a station's feedback bytes; it runs on the ledger's writer
-// goroutine, so it only queues them.
+// answer hands a scanner the feedback bytes of its scan's verdict; it
+// runs on the ledger's writer goroutine, and the driver only queues them
+// (an answer that cannot be written is counted, never carried over to a
+// later scan: barcode.Scanner.Answer).
 func (a *Agent) answer(station string, o agent.Outcome) {
 	if a.OnAnswer != nil {
 		a.OnAnswer(station, o)
 	}
-	q := a.feedback[station]
-	if q == nil {
+	s := a.scanners[station]
+	if s == nil {
 		return
 	}
-	b := q.bytes.For(o.Verdict)
-	if len(b) == 0 {
-		return
-	}
-	select {
-	case q.ch <- b:
-	default:
-		a.Log.Debug("feedback queue full; beep skipped", "station", station)
+	if b := a.feedback[station].For(o.Verdict); len(b) > 0 {
+		s.Answer(o.Movement.Time, b)
 	}
 }
 
@@ -168,7 +159,10 @@ func (a *Agent) answer(station string, o agent.Outcome) {
 func (a *Agent) devices() []core.Device {
 	var out []core.Device
 	for _, sc := range a.Config.Scanners {
-		out = append(out, core.Device{ID: sc.ID, Kind: "scanner", Path: sc.Device, Connected: a.scanners[sc.ID].Connected()})
+		s := a.scanners[sc.ID]
+		st := s.Stats()
+		out = append(out, core.Device{ID: sc.ID, Kind: "scanner", Path: sc.Device, Connected: s.Connected(),
+			Answered: st.Answers, Missed: st.Missed, Garbled: st.Garbled})
 	}
 	for _, rc := range a.Config.Readers {
 		d := core.Device{ID: rc.ID, Kind: "reader", Path: rc.Device}
@@ -208,25 +202,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	for _, sc := range a.Config.Scanners {
 		s := a.scanners[sc.ID]
-		ch := a.feedback[sc.ID].ch
-		a.wg.Add(2)
+		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
 			if err := s.Run(ctx, a.core.Scan); err != nil && !errors.Is(err, context.Canceled) {
 				a.Log.Error("scanner stopped", "scanner", sc.ID, "err", err)
-			}
-		}()
-		go func() {
-			defer a.wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case b := <-ch:
-					if _, err := s.Write(b); err != nil {
-						a.Log.Debug("feedback not sent", "scanner", sc.ID, "err", err)
-					}
-				}
 			}
 		}()
 	}

@@ -152,6 +152,9 @@ func Status(w io.Writer, st core.Status, running bool) {
 		if d.Missed > 0 {
 			state += fmt.Sprintf(", %d answer(s) missed", d.Missed)
 		}
+		if d.Garbled > 0 {
+			state += fmt.Sprintf(", %d garbled frame(s): check baud rate, data bits and parity", d.Garbled)
+		}
 		fmt.Fprintf(w, "  %-16s %-7s %s\n", d.ID, d.Kind, state)
 	}
 	m := st.Master
