@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -188,19 +187,15 @@ func (d *Data) Import(set string, r io.Reader, opt ImportOptions) (*Data, Report
 	return n, rep, nil
 }
 
-// WithSet is Import with a file's format, the new Data's version and the
-// set's central version as arguments, and the strict rules: a file with a
-// bad row or with no rows is refused. It returns the row problems of a
-// refused file beside the *BadRowsError.
+// WithSet is Import as it was before imports became strict: the good
+// rows of a file with bad ones are kept and the bad ones returned, and a
+// file with no rows empties the set; the caller decides what to refuse.
+// The file's encoding is detected as Import detects it.
 //
-// Deprecated: use Import, which takes ImportOptions and reports the
-// encoding a file was read in.
+// Deprecated: use Import, whose ImportOptions refuse a file with bad
+// rows or no rows unless asked, and whose Report says the encoding.
 func (d *Data) WithSet(version, set, format string, r io.Reader, setVersion uint64) (*Data, []RowError, error) {
-	n, rep, err := d.Import(set, r, ImportOptions{Format: format, Version: version, SetVersion: setVersion})
-	var be *BadRowsError
-	if errors.As(err, &be) {
-		return nil, be.Rows, err
-	}
+	n, rep, err := d.Import(set, r, ImportOptions{Format: format, Version: version, SetVersion: setVersion, Partial: true, AllowEmpty: true})
 	return n, rep.Rejected, err
 }
 
