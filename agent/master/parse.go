@@ -35,8 +35,7 @@ type column struct {
 
 // schema is the set of columns of one kind of file.
 type schema struct {
-	// set is the set's name (SetNames), what its name in messages.
-	set  string
+	// what names the set in messages.
 	what string
 	cols []column
 	// anyOf: a CSV header must name at least one of these columns.

@@ -46,7 +46,6 @@ const (
 )
 
 var scheduleSchema = &schema{
-	set:  "schedules",
 	what: "schedules",
 	cols: []column{
 		schCase:      {name: "case", aliases: []string{"case_id", "手术号", "病例号"}, required: true, private: true},
@@ -190,7 +189,6 @@ const (
 )
 
 var parSchema = &schema{
-	set:  "par",
 	what: "par levels",
 	cols: []column{
 		parLocation: {name: "location", aliases: []string{"库位", "科室"}, required: true},

@@ -22,7 +22,6 @@ const (
 )
 
 var catalogueSchema = &schema{
-	set:  "catalogue",
 	what: "catalogue",
 	cols: []column{
 		catGTIN:         {name: "gtin", aliases: []string{"di", "udi_di", "产品标识", "最小销售单元产品标识"}},
@@ -111,7 +110,6 @@ const (
 )
 
 var recallSchema = &schema{
-	set:  "recalls",
 	what: "recalls",
 	cols: []column{
 		recGTIN:    {name: "gtin", aliases: []string{"di", "udi_di", "产品标识"}},
@@ -168,7 +166,6 @@ const (
 )
 
 var lotSchema = &schema{
-	set:  "lots",
 	what: "lot statuses",
 	cols: []column{
 		lotGTIN:   {name: "gtin", aliases: []string{"di", "udi_di", "产品标识"}},
@@ -220,7 +217,6 @@ const (
 )
 
 var settlementSchema = &schema{
-	set:  "settlements",
 	what: "settlements",
 	cols: []column{
 		setID:        {name: "id", aliases: []string{"结算明细id", "结算单号"}, required: true},
