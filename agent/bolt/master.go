@@ -1,33 +1,62 @@
 package bolt
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"maps"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // bucketMaster holds the master data the point-of-use checks use offline
-// (catalogue, recalls, lot statuses, settlements), as one encoded value
-// under masterKey: it is replaced whole, never half-applied.
+// (catalogue, recalls, lot statuses, settlements, schedules, par levels):
+// one value per name (see master.Data.MarshalSets), each followed by the
+// CRC-32C of the rest, little-endian, so that one damaged value costs
+// that set only. Older ledgers hold the whole set as one value under
+// masterLegacyKey, whose encoding ends with the same checksum.
 var (
-	bucketMaster = []byte("master")
-	masterKey    = []byte("data")
+	bucketMaster    = []byte("master")
+	masterLegacyKey = []byte("data")
 )
 
-// PutMaster durably replaces the stored master data with b (an encoded set,
-// see master.Data.MarshalBinary). It runs in its own transaction, beside
-// the movement writer's.
-func (l *Ledger) PutMaster(b []byte) error {
+// PutMasterSets durably stores each value of values under its name, with
+// its CRC-32C appended, in one transaction of its own, beside the
+// movement writer's; a nil value deletes the name. Names not in values
+// keep their values. It returns ErrReadOnly on a read-only ledger.
+func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 	if l.readOnly {
 		return ErrReadOnly
+	}
+	for name := range values {
+		if name == "" {
+			return fmt.Errorf("bolt: store master data: empty name")
+		}
 	}
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		mb, err := tx.CreateBucketIfNotExists(bucketMaster)
 		if err != nil {
 			return err
 		}
-		return mb.Put(masterKey, b)
+		for _, name := range slices.Sorted(maps.Keys(values)) {
+			v := values[name]
+			if v == nil {
+				if err := mb.Delete([]byte(name)); err != nil {
+					return err
+				}
+				continue
+			}
+			framed := make([]byte, 0, len(v)+4)
+			framed = append(framed, v...)
+			framed = binary.LittleEndian.AppendUint32(framed, crc32.Checksum(v, castagnoli))
+			if err := mb.Put([]byte(name), framed); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("bolt: store master data: %w", err)
@@ -35,8 +64,113 @@ func (l *Ledger) PutMaster(b []byte) error {
 	return nil
 }
 
-// Master returns a copy of the stored master data, or ErrNotFound when
-// none was ever stored.
+// MasterSets returns a copy of every stored master data value whose
+// CRC-32C holds, by name, without the checksum, and the names, sorted,
+// of those whose checksum does not hold. A ledger without master data
+// returns an empty map.
+func (l *Ledger) MasterSets() (map[string][]byte, []string, error) {
+	values := map[string][]byte{}
+	var damaged []string
+	err := l.db.View(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMaster)
+		if mb == nil {
+			return nil
+		}
+		return mb.ForEach(func(k, v []byte) error {
+			if p, ok := unframe(v); ok {
+				values[string(k)] = bytes.Clone(p)
+			} else {
+				damaged = append(damaged, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("bolt: read master data: %w", err)
+	}
+	return values, damaged, nil
+}
+
+// VerifyMaster checks every stored master data value against its
+// CRC-32C and returns one *CorruptError, wrapping ErrCorrupt, per value
+// whose checksum does not hold; nil when all do.
+func (l *Ledger) VerifyMaster() []error {
+	var errs []error
+	err := l.db.View(func(tx *bolt.Tx) error {
+		errs = verifyMaster(tx)
+		return nil
+	})
+	if err != nil {
+		return []error{fmt.Errorf("bolt: verify master data: %w", err)}
+	}
+	return errs
+}
+
+// verifyMaster is VerifyMaster inside tx, for Verify.
+func verifyMaster(tx *bolt.Tx) []error {
+	mb := tx.Bucket(bucketMaster)
+	if mb == nil {
+		return nil
+	}
+	var errs []error
+	_ = mb.ForEach(func(k, v []byte) error {
+		switch {
+		case v == nil:
+			errs = append(errs, corruptf(0, "master data: unexpected bucket %q", k))
+		case len(v) < 4:
+			errs = append(errs, corruptf(0, "master data %q: %d bytes, too short for its checksum", k, len(v)))
+		default:
+			if _, ok := unframe(v); !ok {
+				errs = append(errs, corruptf(0, "master data %q: checksum mismatch", k))
+			}
+		}
+		return nil
+	})
+	return errs
+}
+
+// unframe checks a stored value's trailing CRC-32C and returns the value
+// without it.
+func unframe(v []byte) ([]byte, bool) {
+	if len(v) < 4 {
+		return nil, false
+	}
+	p := v[:len(v)-4]
+	return p, binary.LittleEndian.Uint32(v[len(p):]) == crc32.Checksum(p, castagnoli)
+}
+
+// PutMaster durably replaces the stored master data with b, the whole
+// set as master.Data.MarshalBinary encodes it, and removes the values of
+// single sets, so that b is all there is.
+//
+// Deprecated: store each set on its own with PutMasterSets
+// (master.Save), so that one damaged value costs one set only.
+func (l *Ledger) PutMaster(b []byte) error {
+	if l.readOnly {
+		return ErrReadOnly
+	}
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMaster) != nil {
+			if err := tx.DeleteBucket(bucketMaster); err != nil {
+				return err
+			}
+		}
+		mb, err := tx.CreateBucket(bucketMaster)
+		if err != nil {
+			return err
+		}
+		return mb.Put(masterLegacyKey, b)
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: store master data: %w", err)
+	}
+	return nil
+}
+
+// Master returns a copy of the master data stored by PutMaster, or
+// ErrNotFound when there is none.
+//
+// Deprecated: read the sets with MasterSets (master.Load).
 func (l *Ledger) Master() ([]byte, error) {
 	var out []byte
 	err := l.db.View(func(tx *bolt.Tx) error {
@@ -44,11 +178,11 @@ func (l *Ledger) Master() ([]byte, error) {
 		if mb == nil {
 			return ErrNotFound
 		}
-		v := mb.Get(masterKey)
+		v := mb.Get(masterLegacyKey)
 		if v == nil {
 			return ErrNotFound
 		}
-		out = append([]byte(nil), v...)
+		out = bytes.Clone(v)
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -277,6 +277,7 @@ func parseAmountCol(v string, negative bool, report reporter, col string) Amount
 	}
 	if a < 0 && !negative {
 		report(col, quote(v)+" is negative")
+		return 0 // reported: the entry's own check must not report it again
 	}
 	return a
 }

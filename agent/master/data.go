@@ -35,6 +35,13 @@ type Data struct {
 	par          map[pair]int32     // location, product → pars
 
 	dups []Duplicate
+
+	// damaged names the sets whose stored value was damaged when the
+	// Data was loaded (LoadSets); they are empty here.
+	damaged []string
+	// legacy: the Data was loaded from the single value older ledgers
+	// stored, which MarshalSets replaces.
+	legacy bool
 }
 
 // pair is a product key with a lot or serial.
@@ -166,6 +173,26 @@ func (d *Data) Sets() Sets {
 		Settlements: slices.Clone(d.settlements), Schedules: slices.Clone(d.schedules),
 		ParLevels: slices.Clone(d.pars), Versions: maps.Clone(d.versions),
 	}
+}
+
+// shared returns d's sets without copying them; they must not be
+// changed.
+func (d *Data) shared() Sets {
+	return Sets{
+		Catalogue: d.cat, Recalls: d.recalls, Lots: d.lots, Settlements: d.settlements,
+		Schedules: d.schedules, ParLevels: d.pars, Versions: d.versions,
+	}
+}
+
+// fromSets builds a Data over s, which it keeps, without checking the
+// entries (they were checked before they were stored).
+func fromSets(version string, s Sets) *Data {
+	d := &Data{
+		Version: version, cat: s.Catalogue, recalls: s.Recalls, lots: s.Lots, settlements: s.Settlements,
+		schedules: s.Schedules, pars: s.ParLevels, versions: s.Versions,
+	}
+	d.index()
+	return d
 }
 
 // SetVersion returns the central service's version of a set, 0 when the

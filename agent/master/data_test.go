@@ -17,19 +17,19 @@ import (
 // demo builds a Data from the testdata files.
 func demo(t testing.TB) *Data {
 	t.Helper()
-	cat, errs, err := ParseCatalogue(open(t, "catalogue.csv"), "csv")
+	cat, errs, err := lenient(ParseCatalogue, open(t, "catalogue.csv"), "csv")
 	if err != nil || len(errs) != 0 {
 		t.Fatal(err, errs)
 	}
-	rec, errs, err := ParseRecalls(open(t, "recalls.csv"), "csv")
+	rec, errs, err := lenient(ParseRecalls, open(t, "recalls.csv"), "csv")
 	if err != nil || len(errs) != 0 {
 		t.Fatal(err, errs)
 	}
-	lots, errs, err := ParseLotStatuses(open(t, "lots.csv"), "csv")
+	lots, errs, err := lenient(ParseLotStatuses, open(t, "lots.csv"), "csv")
 	if err != nil || len(errs) != 0 {
 		t.Fatal(err, errs)
 	}
-	set, errs, err := ParseSettlements(open(t, "settlements.csv"), "csv")
+	set, errs, err := lenient(ParseSettlements, open(t, "settlements.csv"), "csv")
 	if err != nil || len(errs) != 0 {
 		t.Fatal(err, errs)
 	}

@@ -38,83 +38,20 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // MarshalBinary encodes the whole set (not its indexes, which
 // UnmarshalBinary rebuilds) in a compact, versioned form with a checksum,
-// to be stored as one value.
+// to be stored as one value. Sets held as damaged (Damaged) are encoded
+// empty. Ledgers now keep each set as its own value (MarshalSets); this
+// form is what older ones hold.
 func (d *Data) MarshalBinary() ([]byte, error) {
 	if d == nil {
 		d = empty
 	}
-	size := 64 + len(d.Version)
-	for i := range d.cat {
-		e := &d.cat[i]
-		size += 24 + len(e.GTIN) + len(e.HIBC) + len(e.Name) + len(e.Model) + len(e.Manufacturer) +
-			len(e.Registration) + len(e.InsuranceCode) + len(e.ChargeCode)
-	}
-	size += 64 * (len(d.recalls) + len(d.lots) + len(d.settlements) + len(d.pars) + len(d.versions))
-	size += 128 * len(d.schedules)
-	b := make([]byte, 0, size)
+	s := d.shared()
+	b := make([]byte, 0, 64+len(d.Version)+encodedSize(&s, SetNames...))
 	b = append(b, encMagic...)
 	b = append(b, encVersion)
 	b = putString(b, d.Version)
-	b = binary.AppendUvarint(b, uint64(len(d.cat)))
-	for i := range d.cat {
-		e := &d.cat[i]
-		for _, s := range [...]string{e.GTIN, e.HIBC, e.Name, e.Model, e.Manufacturer, e.Registration, e.InsuranceCode, e.ChargeCode} {
-			b = putString(b, s)
-		}
-		b = binary.AppendVarint(b, int64(e.UnitPrice))
-		var f byte
-		if e.HighValue {
-			f |= 1
-		}
-		if e.Imported {
-			f |= 2
-		}
-		if e.Tracking == TrackSerial {
-			f |= 4
-		}
-		b = append(b, f)
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.recalls)))
-	for i := range d.recalls {
-		r := &d.recalls[i]
-		b = putString(b, r.GTIN)
-		b = putString(b, r.HIBC)
-		b = putStrings(b, r.Lots)
-		b = putStrings(b, r.Serials)
-		b = putString(b, r.Reason)
-		b = putString(b, r.Date)
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.lots)))
-	for i := range d.lots {
-		s := &d.lots[i]
-		for _, x := range [...]string{s.GTIN, s.HIBC, s.Lot, string(s.Status)} {
-			b = putString(b, x)
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.settlements)))
-	for i := range d.settlements {
-		s := &d.settlements[i]
-		for _, x := range [...]string{s.ID, s.Patient, s.Case, s.InsuranceCode, s.Item, s.GTIN, s.Lot} {
-			b = putString(b, x)
-		}
-		b = binary.AppendVarint(b, int64(s.Quantity))
-		b = binary.AppendVarint(b, int64(s.Amount))
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.schedules)))
-	for i := range d.schedules {
-		s := &d.schedules[i]
-		for _, x := range [...]string{s.Case, s.Patient, s.Room, s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), s.Procedure} {
-			b = putString(b, x)
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.pars)))
-	for i := range d.pars {
-		p := &d.pars[i]
-		for _, x := range [...]string{p.Location, p.GTIN, p.HIBC} {
-			b = putString(b, x)
-		}
-		b = binary.AppendUvarint(b, uint64(p.Min))
-		b = binary.AppendUvarint(b, uint64(p.Max))
+	for _, name := range SetNames {
+		b = sections[name].put(b, &s)
 	}
 	names := slices.Sorted(maps.Keys(d.versions))
 	b = binary.AppendUvarint(b, uint64(len(names)))
@@ -123,6 +60,201 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 		b = binary.AppendUvarint(b, d.versions[name])
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
+}
+
+// encodedSize estimates the encoded size of the named sets of s.
+func encodedSize(s *Sets, names ...string) int {
+	size := 0
+	for _, name := range names {
+		switch name {
+		case "catalogue":
+			for i := range s.Catalogue {
+				e := &s.Catalogue[i]
+				size += 24 + len(e.GTIN) + len(e.HIBC) + len(e.Name) + len(e.Model) + len(e.Manufacturer) +
+					len(e.Registration) + len(e.InsuranceCode) + len(e.ChargeCode)
+			}
+		case "recalls":
+			size += 64 * len(s.Recalls)
+		case "lots":
+			size += 64 * len(s.Lots)
+		case "settlements":
+			size += 64 * len(s.Settlements)
+		case "schedules":
+			size += 128 * len(s.Schedules)
+		case "par":
+			size += 64 * len(s.ParLevels)
+		}
+	}
+	return size + 16*len(s.Versions)
+}
+
+// section encodes and decodes one set: a count, then its entries.
+type section struct {
+	put func(b []byte, s *Sets) []byte
+	get func(r *decoder, s *Sets)
+}
+
+// sections are the sets' encodings, by set name.
+var sections = map[string]section{
+	"catalogue": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.Catalogue)))
+			for i := range s.Catalogue {
+				e := &s.Catalogue[i]
+				for _, x := range [...]string{e.GTIN, e.HIBC, e.Name, e.Model, e.Manufacturer, e.Registration, e.InsuranceCode, e.ChargeCode} {
+					b = putString(b, x)
+				}
+				b = binary.AppendVarint(b, int64(e.UnitPrice))
+				var f byte
+				if e.HighValue {
+					f |= 1
+				}
+				if e.Imported {
+					f |= 2
+				}
+				if e.Tracking == TrackSerial {
+					f |= 4
+				}
+				b = append(b, f)
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.Catalogue = entries[CatalogueEntry](r.count(10))
+			for i := range s.Catalogue {
+				e := &s.Catalogue[i]
+				for _, p := range [...]*string{&e.GTIN, &e.HIBC, &e.Name, &e.Model, &e.Manufacturer, &e.Registration, &e.InsuranceCode, &e.ChargeCode} {
+					*p = r.str()
+				}
+				e.UnitPrice = Amount(r.varint())
+				f := r.byte()
+				e.HighValue, e.Imported = f&1 != 0, f&2 != 0
+				e.Tracking = TrackLot
+				if f&4 != 0 {
+					e.Tracking = TrackSerial
+				}
+			}
+		},
+	},
+	"recalls": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.Recalls)))
+			for i := range s.Recalls {
+				r := &s.Recalls[i]
+				b = putString(b, r.GTIN)
+				b = putString(b, r.HIBC)
+				b = putStrings(b, r.Lots)
+				b = putStrings(b, r.Serials)
+				b = putString(b, r.Reason)
+				b = putString(b, r.Date)
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.Recalls = entries[Recall](r.count(6))
+			for i := range s.Recalls {
+				rc := &s.Recalls[i]
+				rc.GTIN, rc.HIBC = r.str(), r.str()
+				rc.Lots, rc.Serials = r.strs(), r.strs()
+				rc.Reason, rc.Date = r.str(), r.str()
+			}
+		},
+	},
+	"lots": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.Lots)))
+			for i := range s.Lots {
+				l := &s.Lots[i]
+				for _, x := range [...]string{l.GTIN, l.HIBC, l.Lot, string(l.Status)} {
+					b = putString(b, x)
+				}
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.Lots = entries[LotStatus](r.count(4))
+			for i := range s.Lots {
+				l := &s.Lots[i]
+				l.GTIN, l.HIBC, l.Lot, l.Status = r.str(), r.str(), r.str(), Status(r.str())
+			}
+		},
+	},
+	"settlements": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.Settlements)))
+			for i := range s.Settlements {
+				st := &s.Settlements[i]
+				for _, x := range [...]string{st.ID, st.Patient, st.Case, st.InsuranceCode, st.Item, st.GTIN, st.Lot} {
+					b = putString(b, x)
+				}
+				b = binary.AppendVarint(b, int64(st.Quantity))
+				b = binary.AppendVarint(b, int64(st.Amount))
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.Settlements = entries[Settlement](r.count(9))
+			for i := range s.Settlements {
+				st := &s.Settlements[i]
+				for _, p := range [...]*string{&st.ID, &st.Patient, &st.Case, &st.InsuranceCode, &st.Item, &st.GTIN, &st.Lot} {
+					*p = r.str()
+				}
+				st.Quantity = int(r.varint())
+				st.Amount = Amount(r.varint())
+			}
+		},
+	},
+	"schedules": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.Schedules)))
+			for i := range s.Schedules {
+				sc := &s.Schedules[i]
+				for _, x := range [...]string{sc.Case, sc.Patient, sc.Room, sc.Start.Format(time.RFC3339Nano), sc.End.Format(time.RFC3339Nano), sc.Procedure} {
+					b = putString(b, x)
+				}
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.Schedules = entries[Schedule](r.count(6))
+			for i := range s.Schedules {
+				sc := &s.Schedules[i]
+				sc.Case, sc.Patient, sc.Room = r.str(), r.str(), r.str()
+				sc.Start, sc.End = r.time(), r.time()
+				sc.Procedure = r.str()
+			}
+		},
+	},
+	"par": {
+		put: func(b []byte, s *Sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.ParLevels)))
+			for i := range s.ParLevels {
+				p := &s.ParLevels[i]
+				for _, x := range [...]string{p.Location, p.GTIN, p.HIBC} {
+					b = putString(b, x)
+				}
+				b = binary.AppendUvarint(b, uint64(p.Min))
+				b = binary.AppendUvarint(b, uint64(p.Max))
+			}
+			return b
+		},
+		get: func(r *decoder, s *Sets) {
+			s.ParLevels = entries[ParLevel](r.count(5))
+			for i := range s.ParLevels {
+				p := &s.ParLevels[i]
+				p.Location, p.GTIN, p.HIBC = r.str(), r.str(), r.str()
+				p.Min, p.Max = int(r.uvarint()), int(r.uvarint())
+			}
+		},
+	},
+}
+
+// entries returns n zero entries; nil for none, as a set never given is.
+func entries[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, n)
 }
 
 func putString(b []byte, s string) []byte {
@@ -148,80 +280,54 @@ func (d *Data) UnmarshalBinary(b []byte) error {
 	if len(b) < len(encMagic)+1+4 || string(b[:len(encMagic)]) != encMagic {
 		return fmt.Errorf("master: %w: not master data", ErrCorrupt)
 	}
-	v := b[len(encMagic)]
-	if v != 1 && v != encVersion {
+	if v := b[len(encMagic)]; v != 1 && v != encVersion {
 		return fmt.Errorf("master: %w: version %d (this build reads %d)", ErrVersion, v, encVersion)
 	}
 	body := b[:len(b)-4]
 	if binary.LittleEndian.Uint32(b[len(b)-4:]) != crc32.Checksum(body, castagnoli) {
 		return fmt.Errorf("master: %w: checksum mismatch", ErrCorrupt)
 	}
+	n, err := unmarshalBody(body)
+	if err != nil {
+		return err
+	}
+	*d = *n
+	return nil
+}
+
+// unmarshalBody decodes MarshalBinary's encoding without its checksum.
+func unmarshalBody(body []byte) (*Data, error) {
+	if len(body) < len(encMagic)+1 || string(body[:len(encMagic)]) != encMagic {
+		return nil, fmt.Errorf("master: %w: not master data", ErrCorrupt)
+	}
+	v := body[len(encMagic)]
+	if v != 1 && v != encVersion {
+		return nil, fmt.Errorf("master: %w: version %d (this build reads %d)", ErrVersion, v, encVersion)
+	}
 	// One string holds every text; the fields are substrings of it.
 	r := &decoder{s: string(body), off: len(encMagic) + 1}
-	n := &Data{Version: r.str()}
-	n.cat = make([]CatalogueEntry, r.count(10))
-	for i := range n.cat {
-		e := &n.cat[i]
-		for _, p := range [...]*string{&e.GTIN, &e.HIBC, &e.Name, &e.Model, &e.Manufacturer, &e.Registration, &e.InsuranceCode, &e.ChargeCode} {
-			*p = r.str()
-		}
-		e.UnitPrice = Amount(r.varint())
-		f := r.byte()
-		e.HighValue, e.Imported = f&1 != 0, f&2 != 0
-		e.Tracking = TrackLot
-		if f&4 != 0 {
-			e.Tracking = TrackSerial
-		}
+	version := r.str()
+	var s Sets
+	names := SetNames
+	if v == 1 {
+		names = SetNames[:4] // catalogue, recalls, lots, settlements
 	}
-	n.recalls = make([]Recall, r.count(6))
-	for i := range n.recalls {
-		rc := &n.recalls[i]
-		rc.GTIN, rc.HIBC = r.str(), r.str()
-		rc.Lots, rc.Serials = r.strs(), r.strs()
-		rc.Reason, rc.Date = r.str(), r.str()
-	}
-	n.lots = make([]LotStatus, r.count(4))
-	for i := range n.lots {
-		s := &n.lots[i]
-		s.GTIN, s.HIBC, s.Lot, s.Status = r.str(), r.str(), r.str(), Status(r.str())
-	}
-	n.settlements = make([]Settlement, r.count(9))
-	for i := range n.settlements {
-		s := &n.settlements[i]
-		for _, p := range [...]*string{&s.ID, &s.Patient, &s.Case, &s.InsuranceCode, &s.Item, &s.GTIN, &s.Lot} {
-			*p = r.str()
-		}
-		s.Quantity = int(r.varint())
-		s.Amount = Amount(r.varint())
+	for _, name := range names {
+		sections[name].get(r, &s)
 	}
 	if v >= 2 {
-		n.schedules = make([]Schedule, r.count(6))
-		for i := range n.schedules {
-			s := &n.schedules[i]
-			s.Case, s.Patient, s.Room = r.str(), r.str(), r.str()
-			s.Start, s.End = r.time(), r.time()
-			s.Procedure = r.str()
-		}
-		n.pars = make([]ParLevel, r.count(5))
-		for i := range n.pars {
-			p := &n.pars[i]
-			p.Location, p.GTIN, p.HIBC = r.str(), r.str(), r.str()
-			p.Min, p.Max = int(r.uvarint()), int(r.uvarint())
-		}
 		if k := r.count(2); k > 0 {
-			n.versions = make(map[string]uint64, k)
+			s.Versions = make(map[string]uint64, k)
 			for range k {
 				name := r.str()
-				n.versions[name] = r.uvarint()
+				s.Versions[name] = r.uvarint()
 			}
 		}
 	}
 	if r.bad || r.off != len(r.s) {
-		return fmt.Errorf("master: %w: malformed at byte %d", ErrCorrupt, r.off)
+		return nil, fmt.Errorf("master: %w: malformed at byte %d", ErrCorrupt, r.off)
 	}
-	n.index()
-	*d = *n
-	return nil
+	return fromSets(version, s), nil
 }
 
 // decoder reads the encoding; after the first fault bad is set and every

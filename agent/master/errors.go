@@ -3,6 +3,7 @@ package master
 import (
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. File-level errors wrap one of these; test with
@@ -24,10 +25,84 @@ var (
 	// ErrVersion means an encoded Data uses an encoding version this
 	// build does not read.
 	ErrVersion = errors.New("unsupported master data encoding version")
+	// ErrBadRows means a file has bad rows and was refused whole (a
+	// partial import was not asked for, or no row was good). See
+	// BadRowsError.
+	ErrBadRows = errors.New("bad rows")
+	// ErrEmpty means a file has no rows and was refused: importing it
+	// would empty the set, which is done only when asked for
+	// (ImportOptions.AllowEmpty).
+	ErrEmpty = errors.New("no rows")
+	// ErrEncoding means a file's character encoding is not one the
+	// importer reads (UTF-8, GB18030 and so GBK, UTF-16 with a byte order
+	// mark), or does not match the encoding asked for.
+	ErrEncoding = errors.New("unreadable character encoding")
+	// ErrTooLarge means a file is larger than MaxFileSize.
+	ErrTooLarge = errors.New("file too large")
 )
 
+// maxListed bounds the row problems BadRowsError.Error quotes; Rows holds
+// them all.
+const maxListed = 20
+
+// BadRowsError reports a file refused whole because of its bad rows. It
+// wraps ErrBadRows.
+type BadRowsError struct {
+	// Set is the set the file was for ("catalogue", "recalls", ...).
+	Set string
+	// Records is the number of rows the file has, blank ones not counted;
+	// Bad the number of them that are bad.
+	Records, Bad int
+	// Rows lists every problem of every bad row, in file order.
+	Rows []RowError
+	// Partial is set when the file was read with ImportOptions.Partial and
+	// refused because no row was good.
+	Partial bool
+}
+
+// Error formats e as `master: catalogue: 5 of 6 rows bad, the file is
+// refused whole: line 3: column gtin: ...; line 4: ...`, quoting at most
+// 20 problems (Rows holds every one).
+func (e *BadRowsError) Error() string {
+	var b strings.Builder
+	b.WriteString("master: ")
+	b.WriteString(e.Set)
+	b.WriteString(": ")
+	b.WriteString(strconv.Itoa(e.Bad))
+	b.WriteString(" of ")
+	b.WriteString(strconv.Itoa(e.Records))
+	if e.Records == 1 {
+		b.WriteString(" row bad")
+	} else {
+		b.WriteString(" rows bad")
+	}
+	if e.Partial {
+		b.WriteString(", no good row to import")
+	} else {
+		b.WriteString(", the file is refused whole (a partial import keeps the good rows only when asked for)")
+	}
+	for i := range min(len(e.Rows), maxListed) {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Rows[i].Error())
+	}
+	if n := len(e.Rows) - maxListed; n > 0 {
+		b.WriteString("; and ")
+		b.WriteString(strconv.Itoa(n))
+		b.WriteString(" more problems")
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrBadRows.
+func (e *BadRowsError) Unwrap() error { return ErrBadRows }
+
 // RowError reports one problem with one row of an input file. The row is
-// left out of the parsed set; the other rows are kept.
+// left out of the parsed set; whether the other rows are kept depends on
+// ImportOptions.Partial.
 type RowError struct {
 	// Line is the CSV line the row starts on, counting from 1 (the header
 	// is line 1); 0 for JSON.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Formats the parsers read.
@@ -36,6 +35,7 @@ type column struct {
 
 // schema is the set of columns of one kind of file.
 type schema struct {
+	// what names the set in messages.
 	what string
 	cols []column
 	// anyOf: a CSV header must name at least one of these columns.
@@ -103,15 +103,18 @@ type stats struct {
 	blank   int // CSV rows whose fields are all empty, skipped
 }
 
-// parse reads a file of the schema's kind and calls build for each
-// record; build reports problems through the row and returns false to
-// leave the record out.
-func parse[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool)) ([]T, []RowError, error) {
-	out, errs, _, err := parseStats(rd, format, s, build)
-	return out, errs, err
+// rawRows holds the values of the good rows of a file as read, by
+// column of the schema, to write them out again (PrepareSet).
+type rawRows struct {
+	rows [][]string
+	used []bool // columns set in some row
 }
 
-func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool)) ([]T, []RowError, stats, error) {
+// parseStats reads a UTF-8 file of the schema's kind and calls build for
+// each record; build reports problems through the row and returns false
+// to leave the record out. raw, when not nil, receives the values of the
+// records kept.
+func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool), raw *rawRows) ([]T, []RowError, stats, error) {
 	var (
 		out  []T
 		errs []RowError
@@ -122,6 +125,9 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 		if !r.failed {
 			if v, ok := build(r); ok && !r.failed {
 				out = append(out, v)
+				if raw != nil {
+					raw.add(r)
+				}
 				return
 			}
 		}
@@ -145,13 +151,29 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 	return out, errs, st, nil
 }
 
-// readCSV reads a CSV file whose first row names the columns.
+func (w *rawRows) add(r *row) {
+	if w.used == nil {
+		w.used = make([]bool, len(r.vals))
+	}
+	for c, set := range r.set {
+		w.used[c] = w.used[c] || set
+	}
+	w.rows = append(w.rows, slices.Clone(r.vals))
+}
+
+// readCSV reads a CSV file whose first row names the columns. A file
+// whose first line has tabs and no commas is read as tab-separated, as
+// Excel writes "Unicode text" and hospital systems export tables.
 func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
 	br := bufio.NewReaderSize(rd, 64<<10)
-	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\uFEFF")) {
-		br.Discard(3)
-	}
 	cr := csv.NewReader(br)
+	first, _ := br.Peek(br.Size()) // as much as there is, up to the size
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		first = first[:i]
+	}
+	if bytes.IndexByte(first, '\t') >= 0 && bytes.IndexByte(first, ',') < 0 {
+		cr.Comma = '\t'
+	}
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -169,9 +191,6 @@ func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
 	seen := make([]bool, len(s.cols))
 	var unknown []string
 	for i, h := range head {
-		if !utf8.ValidString(h) {
-			return fmt.Errorf("master: %s: %w: the header is not UTF-8 text (save the file as UTF-8, not GBK)", s.what, ErrHeader)
-		}
 		idx[i] = -1
 		if strings.TrimSpace(h) == "" {
 			continue
@@ -240,15 +259,9 @@ func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
 				}
 				continue
 			}
-			c := idx[i]
-			if c < 0 {
-				continue
+			if c := idx[i]; c >= 0 {
+				r.vals[c], r.set[c] = f, true
 			}
-			if !utf8.ValidString(f) {
-				r.report(s.cols[c].name, "is not UTF-8 text (save the file as UTF-8, not GBK)")
-				continue
-			}
-			r.vals[c], r.set[c] = f, true
 		}
 		emit(r)
 	}

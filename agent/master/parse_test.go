@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +20,14 @@ func open(t testing.TB, name string) *os.File {
 	return f
 }
 
-func format(name string) string { return strings.TrimPrefix(filepath.Ext(name), ".") }
+// format returns the format of a test file: from its extension, and
+// "csv" for tab-separated text (.txt).
+func format(name string) string {
+	if f := strings.TrimPrefix(filepath.Ext(name), "."); f != "txt" {
+		return f
+	}
+	return FormatCSV
+}
 
 func TestParseAmount(t *testing.T) {
 	for _, c := range []struct {
@@ -50,9 +58,9 @@ func TestParseCatalogueGood(t *testing.T) {
 	for _, c := range []struct {
 		file string
 		n    int
-	}{{"catalogue.csv", 8}, {"catalogue-zh.csv", 3}, {"catalogue.json", 4}} {
+	}{{"catalogue.csv", 8}, {"catalogue-zh.csv", 3}, {"catalogue.json", 4}, {"catalogue-gbk.csv", 3}, {"catalogue-utf16.txt", 3}} {
 		t.Run(c.file, func(t *testing.T) {
-			got, errs, err := ParseCatalogue(open(t, c.file), format(c.file))
+			got, errs, err := lenient(ParseCatalogue, open(t, c.file), format(c.file))
 			if err != nil || len(errs) != 0 {
 				t.Fatalf("err %v, row errors %v", err, errs)
 			}
@@ -66,7 +74,7 @@ func TestParseCatalogueGood(t *testing.T) {
 			}
 			last := got[len(got)-1]
 			switch c.file {
-			case "catalogue-zh.csv":
+			case "catalogue-zh.csv", "catalogue-gbk.csv", "catalogue-utf16.txt":
 				// A GTIN-13 is padded; the default tracking of a low-value item is by lot.
 				if last.GTIN != "06901234100044" || last.UnitPrice != 23600 || last.Tracking != TrackLot || last.HighValue {
 					t.Errorf("bone screw: %+v", last)
@@ -78,8 +86,8 @@ func TestParseCatalogueGood(t *testing.T) {
 			}
 		})
 	}
-	csv, _, _ := ParseCatalogue(open(t, "catalogue.csv"), "csv")
-	js, _, _ := ParseCatalogue(open(t, "catalogue.json"), "json")
+	csv, _, _ := lenient(ParseCatalogue, open(t, "catalogue.csv"), "csv")
+	js, _, _ := lenient(ParseCatalogue, open(t, "catalogue.json"), "json")
 	// The cup: "5320.50" in CSV, the JSON number 5320.5.
 	if csv[1].UnitPrice != 532050 || js[1].UnitPrice != 532050 {
 		t.Errorf("cup price: csv %d, json %d", csv[1].UnitPrice, js[1].UnitPrice)
@@ -115,7 +123,7 @@ func checkErrs(t *testing.T, errs []RowError, json bool, want []wantErr) {
 }
 
 func TestParseCatalogueBadCSV(t *testing.T) {
-	got, errs, err := ParseCatalogue(open(t, "catalogue-bad.csv"), "csv")
+	got, errs, err := lenient(ParseCatalogue, open(t, "catalogue-bad.csv"), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +153,7 @@ func TestParseCatalogueBadCSV(t *testing.T) {
 }
 
 func TestParseCatalogueBadJSON(t *testing.T) {
-	got, errs, err := ParseCatalogue(open(t, "catalogue-bad.json"), "json")
+	got, errs, err := lenient(ParseCatalogue, open(t, "catalogue-bad.json"), "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,20 +176,24 @@ func TestParseFileErrors(t *testing.T) {
 		want             error
 		msg              string
 	}{
-		{"empty", "csv", "", ErrHeader, "empty"},
+		{"empty", "csv", "", ErrEmpty, "no rows"},
+		{"header only", "csv", "\uFEFFgtin,name,unit_price\r\n\r\n", ErrEmpty, "would empty the set"},
 		{"no price column", "csv", "gtin,name\n06901234100013,x\n", ErrHeader, "missing column unit_price"},
 		{"no product column", "csv", "name,unit_price\nx,1\n", ErrHeader, "missing column gtin or hibc"},
 		{"unknown column", "csv", "gtin,name,unit_prize,unit_price\n", ErrHeader, `unknown column "unit_prize"`},
 		{"twice", "csv", "gtin,name,unit_price,单价\n", ErrHeader, "column unit_price named twice"},
-		{"GBK header", "csv", "\xb2\xfa\xc6\xb7,name,unit_price\n", ErrHeader, "not UTF-8"},
+		{"GBK header", "csv", "\xb2\xfa\xc6\xb7,name,unit_price\n", ErrHeader, `unknown column "产品"`},
+		{"Latin-1", "csv", "gtin,name,unit_price\n06901234100013,Proth\xe8se,1\n09520123456788,St\xe9rilis\xe9,2\n", ErrEncoding,
+			"not UTF-8 at byte 41 (line 2) and not GB18030 either (line 3)"},
 		{"format", "xlsx", "", ErrFormat, `"xlsx"`},
 		{"json object", "json", `{"gtin": "06901234100013"}`, ErrFormat, "array"},
 		{"json cut", "json", `[{"gtin": "06901234100013", "name": "x", "unit_price": 1},`, ErrFormat, ""},
 		{"json trailing", "json", `[] []`, ErrFormat, "after"},
-		{"json empty", "json", ``, ErrFormat, "empty"},
+		{"json empty", "json", ``, ErrEmpty, "no rows"},
+		{"json no rows", "json", ` [ ] `, ErrEmpty, "no rows"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := ParseCatalogue(strings.NewReader(c.in), c.format)
+			_, _, err := ParseCatalogue(strings.NewReader(c.in), ImportOptions{Format: c.format})
 			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 				t.Errorf("err %v, want %v containing %q", err, c.want, c.msg)
 			}
@@ -197,7 +209,7 @@ func TestParseCSVTolerance(t *testing.T) {
 		"\r\n" +
 		",,,\r\n" +
 		"06901234100020,髋臼杯,5320.50,\r\n"
-	got, errs, err := ParseCatalogue(strings.NewReader(in), "CSV")
+	got, errs, err := lenient(ParseCatalogue, strings.NewReader(in), "CSV")
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("err %v, row errors %v", err, errs)
 	}
@@ -206,24 +218,24 @@ func TestParseCSVTolerance(t *testing.T) {
 	}
 	// A quote error is reported on its line and reading goes on.
 	in = "gtin,name,unit_price\n06901234100013,a\"b,1\n06901234100020,cup,2\n"
-	got, errs, err = ParseCatalogue(strings.NewReader(in), "csv")
+	got, errs, err = lenient(ParseCatalogue, strings.NewReader(in), "csv")
 	if err != nil || len(got) != 1 || len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Error(), "unreadable CSV") {
 		t.Errorf("got %+v, errs %v, err %v", got, errs, err)
 	}
-	// A GBK cell is reported, not read as garbage.
+	// A GBK cell is converted, not read as garbage.
 	in = "gtin,name,unit_price\n06901234100013,\xb9\xc7\xcb\xa8,1\n"
-	_, errs, _ = ParseCatalogue(strings.NewReader(in), "csv")
-	if len(errs) != 1 || errs[0].Column != "name" || !strings.Contains(errs[0].Reason, "GBK") {
-		t.Errorf("errs %v", errs)
+	got, errs, err = lenient(ParseCatalogue, strings.NewReader(in), "csv")
+	if err != nil || len(errs) != 0 || len(got) != 1 || got[0].Name != "骨栓" {
+		t.Errorf("GBK cell: %+v %v %v", got, errs, err)
 	}
 }
 
 func TestParseRecalls(t *testing.T) {
-	csv, errs, err := ParseRecalls(open(t, "recalls.csv"), "csv")
+	csv, errs, err := lenient(ParseRecalls, open(t, "recalls.csv"), "csv")
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("csv: err %v, row errors %v", err, errs)
 	}
-	js, errs, err := ParseRecalls(open(t, "recalls.json"), "json")
+	js, errs, err := lenient(ParseRecalls, open(t, "recalls.json"), "json")
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("json: err %v, row errors %v", err, errs)
 	}
@@ -239,7 +251,7 @@ func TestParseRecalls(t *testing.T) {
 		"06901234200010,,B 1,r,2026-03-14\n" +
 		"06901234200010,+A99912345,,r,2026-03-14\n" +
 		"06901234200010,,,,2026-02-30\n"
-	_, errs, err = ParseRecalls(strings.NewReader(in), "csv")
+	_, errs, err = lenient(ParseRecalls, strings.NewReader(in), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +264,7 @@ func TestParseRecalls(t *testing.T) {
 }
 
 func TestParseLotStatuses(t *testing.T) {
-	got, errs, err := ParseLotStatuses(open(t, "lots.csv"), "csv")
+	got, errs, err := lenient(ParseLotStatuses, open(t, "lots.csv"), "csv")
 	if err != nil || len(errs) != 0 || len(got) != 5 {
 		t.Fatalf("%d lots, err %v, row errors %v", len(got), err, errs)
 	}
@@ -266,7 +278,7 @@ func TestParseLotStatuses(t *testing.T) {
 		{"gtin": "06901234100013", "lot": "A2", "status": "blocked"},
 		{"gtin": "06901234100013", "status": "approved"},
 		{"gtin": "06901234100013", "lot": "A3", "status": "approved", "expiry": "2027-01-01"}]`
-	got, errs, err = ParseLotStatuses(strings.NewReader(in), "json")
+	got, errs, err = lenient(ParseLotStatuses, strings.NewReader(in), "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +293,7 @@ func TestParseLotStatuses(t *testing.T) {
 }
 
 func TestParseSettlements(t *testing.T) {
-	csv, errs, err := ParseSettlements(open(t, "settlements.csv"), "csv")
+	csv, errs, err := lenient(ParseSettlements, open(t, "settlements.csv"), "csv")
 	if err != nil || len(errs) != 0 || len(csv) != 5 {
 		t.Fatalf("%d lines, err %v, row errors %v", len(csv), err, errs)
 	}
@@ -293,7 +305,7 @@ func TestParseSettlements(t *testing.T) {
 	if r := csv[4]; r.Quantity != -1 || r.Amount != -79800 {
 		t.Errorf("reversal %+v", r)
 	}
-	js, errs, err := ParseSettlements(open(t, "settlements.json"), "json")
+	js, errs, err := lenient(ParseSettlements, open(t, "settlements.json"), "json")
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("json: err %v, row errors %v", err, errs)
 	}
@@ -307,7 +319,7 @@ func TestParseSettlements(t *testing.T) {
 		"S2,P1,,(01)06901234100013(21)1,06901234100020,,0,6850\n" +
 		"S3,P1,K1,,,,1,1\n" +
 		"S4,P1,K1,(01)06901234100013(10)L1(21)9,,L2,x,12.5x\n"
-	_, errs, err = ParseSettlements(strings.NewReader(in), "csv")
+	_, errs, err = lenient(ParseSettlements, strings.NewReader(in), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,4 +338,12 @@ func TestParseSettlements(t *testing.T) {
 			t.Errorf("patient identifier in %q", e.Error())
 		}
 	}
+}
+
+// lenient reads a file with parse the way the parsers read files before
+// imports became strict: every good row kept, every problem of the bad
+// ones listed, an empty file accepted.
+func lenient[T any](parse func(io.Reader, ImportOptions) ([]T, Report, error), r io.Reader, format string) ([]T, []RowError, error) {
+	got, rep, err := parse(r, ImportOptions{Format: format, Partial: true, AllowEmpty: true})
+	return got, rep.Rejected, err
 }

@@ -1,11 +1,9 @@
 package master
 
 import (
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -59,25 +57,29 @@ var scheduleSchema = &schema{
 	},
 }
 
-// ParseSchedules reads a case schedule file, format "csv" or "json";
-// results and errors as for ParseCatalogue. Times are RFC 3339
+// ParseSchedules reads a case schedule file; options, results and
+// errors as for ParseCatalogue. Times are RFC 3339
 // ("2026-11-25T08:00:00+08:00") or "2026-11-25 08:00" in the gateway's
 // local time zone. Errors about the case and patient columns never quote
 // the value.
-func ParseSchedules(r io.Reader, format string) ([]Schedule, []RowError, error) {
-	return parse(r, format, scheduleSchema, func(r *row) (Schedule, bool) {
-		s := Schedule{
-			Case:      r.get(schCase),
-			Patient:   r.get(schPatient),
-			Room:      r.get(schRoom),
-			Procedure: r.get(schProcedure),
-		}
-		var okStart, okEnd bool
-		s.Start, okStart = parseTime(r.get(schStart), r.report, "start")
-		s.End, okEnd = parseTime(r.get(schEnd), r.report, "end")
-		s.check(r.report, okStart && okEnd)
-		return s, true
-	})
+func ParseSchedules(r io.Reader, opt ImportOptions) ([]Schedule, Report, error) {
+	var s Sets
+	_, rep, err := readSet("schedules", r, opt, &s, nil)
+	return s.Schedules, rep, err
+}
+
+func buildSchedule(r *row) (Schedule, bool) {
+	s := Schedule{
+		Case:      r.get(schCase),
+		Patient:   r.get(schPatient),
+		Room:      r.get(schRoom),
+		Procedure: r.get(schProcedure),
+	}
+	var okStart, okEnd bool
+	s.Start, okStart = parseTime(r.get(schStart), r.report, "start")
+	s.End, okEnd = parseTime(r.get(schEnd), r.report, "end")
+	s.check(r.report, okStart && okEnd)
+	return s, true
 }
 
 // parseTime reads a schedule time; ok is false when it reported a
@@ -198,16 +200,20 @@ var parSchema = &schema{
 	anyOf: []int{parGTIN, parHIBC},
 }
 
-// ParseParLevels reads a par level file, format "csv" or "json"; results
-// and errors as for ParseCatalogue.
-func ParseParLevels(r io.Reader, format string) ([]ParLevel, []RowError, error) {
-	return parse(r, format, parSchema, func(r *row) (ParLevel, bool) {
-		p := ParLevel{Location: r.get(parLocation), GTIN: r.get(parGTIN), HIBC: r.get(parHIBC)}
-		p.Min = parseCount(r.get(parMin), r.report, "min")
-		p.Max = parseCount(r.get(parMax), r.report, "max")
-		p.normalize(r.report)
-		return p, true
-	})
+// ParseParLevels reads a par level file; options, results and errors as
+// for ParseCatalogue.
+func ParseParLevels(r io.Reader, opt ImportOptions) ([]ParLevel, Report, error) {
+	var s Sets
+	_, rep, err := readSet("par", r, opt, &s, nil)
+	return s.ParLevels, rep, err
+}
+
+func buildParLevel(r *row) (ParLevel, bool) {
+	p := ParLevel{Location: r.get(parLocation), GTIN: r.get(parGTIN), HIBC: r.get(parHIBC)}
+	p.Min = parseCount(r.get(parMin), r.report, "min")
+	p.Max = parseCount(r.get(parMax), r.report, "max")
+	p.normalize(r.report)
+	return p, true
 }
 
 // parseCount reads a stock count: a whole number from 0 to 100000.
@@ -248,50 +254,4 @@ func (d *Data) ParLevels() []ParLevel {
 		return nil
 	}
 	return slices.Clone(d.pars)
-}
-
-// WithSet returns a new Data: d with one set (a name of SetNames) replaced
-// by the rows of a file in format "csv" or "json", labelled version. The
-// file's bad rows are left out and returned as RowErrors; the error is
-// the parser's (the file cannot be read as a whole) or Build's. setVersion
-// is the central service's version of the set, 0 for a set imported from
-// a file. d is not changed.
-func (d *Data) WithSet(version, set, format string, r io.Reader, setVersion uint64) (*Data, []RowError, error) {
-	s := d.Sets()
-	var (
-		errs []RowError
-		err  error
-	)
-	switch set {
-	case "catalogue":
-		s.Catalogue, errs, err = ParseCatalogue(r, format)
-	case "recalls":
-		s.Recalls, errs, err = ParseRecalls(r, format)
-	case "lots":
-		s.Lots, errs, err = ParseLotStatuses(r, format)
-	case "settlements":
-		s.Settlements, errs, err = ParseSettlements(r, format)
-	case "schedules":
-		s.Schedules, errs, err = ParseSchedules(r, format)
-	case "par":
-		s.ParLevels, errs, err = ParseParLevels(r, format)
-	default:
-		return nil, nil, fmt.Errorf("master: %w: %q is not a master data set (want one of %s)", ErrFormat, set, strings.Join(SetNames, ", "))
-	}
-	if err != nil {
-		return nil, errs, err
-	}
-	if s.Versions == nil {
-		s.Versions = map[string]uint64{}
-	}
-	if setVersion == 0 {
-		delete(s.Versions, set)
-	} else {
-		s.Versions[set] = setVersion
-	}
-	n, err := Build(version, s)
-	if err != nil {
-		return nil, errs, err
-	}
-	return n, errs, nil
 }

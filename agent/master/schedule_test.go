@@ -18,7 +18,7 @@ C-105,P-6,OR-5,tomorrow,2026-11-25T12:00:00+08:00,
 `
 
 func TestParseSchedules(t *testing.T) {
-	s, errs, err := ParseSchedules(strings.NewReader(scheduleCSV), "csv")
+	s, errs, err := lenient(ParseSchedules, strings.NewReader(scheduleCSV), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestParseSchedules(t *testing.T) {
 }
 
 func TestScheduledCase(t *testing.T) {
-	s, _, err := ParseSchedules(strings.NewReader(scheduleCSV), "csv")
+	s, _, err := lenient(ParseSchedules, strings.NewReader(scheduleCSV), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestScheduledCase(t *testing.T) {
 }
 
 func TestParLevels(t *testing.T) {
-	p, errs, err := ParseParLevels(strings.NewReader("location,gtin,min,max\ncab-1,6901234100013,2,6\ncab-1,06901234100014,2,6\ncab-2,06901234100013,5,3\ncab-2,06901234100013,x,3\n"), "csv")
+	p, errs, err := lenient(ParseParLevels, strings.NewReader("location,gtin,min,max\ncab-1,6901234100013,2,6\ncab-1,06901234100014,2,6\ncab-2,06901234100013,5,3\ncab-2,06901234100013,x,3\n"), "csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +107,14 @@ func TestParLevels(t *testing.T) {
 	}
 }
 
-// TestWithSet replaces one set at a time, keeps the others, records the
+// TestImport replaces one set at a time, keeps the others, records the
 // central service's set versions and round-trips them through the
 // encoding.
-func TestWithSet(t *testing.T) {
+func TestImport(t *testing.T) {
 	d := demo(t)
-	n, errs, err := d.WithSet("v2", "schedules", "csv", strings.NewReader(scheduleCSV), 7)
-	if err != nil || len(errs) != 3 {
-		t.Fatalf("WithSet: %v, %d row errors", err, len(errs))
+	n, rep, err := d.Import("schedules", strings.NewReader(scheduleCSV), ImportOptions{Format: "csv", Partial: true, Version: "v2", SetVersion: 7})
+	if err != nil || len(rep.Rejected) != 3 || rep.Records != 7 || rep.Kept != 4 || rep.Encoding != EncodingUTF8 {
+		t.Fatalf("Import: %v, report %+v", err, rep)
 	}
 	if n.Counts().Schedules != 4 || n.Counts().Catalogue != d.Counts().Catalogue || d.Counts().Schedules != 0 {
 		t.Fatalf("counts %+v (before %+v)", n.Counts(), d.Counts())
@@ -138,11 +138,11 @@ func TestWithSet(t *testing.T) {
 		t.Errorf("schedule after the round trip: %+v %v", got, ok)
 	}
 	// A set from a file drops the central version of that set.
-	m, _, err := n.WithSet("v3", "schedules", "json", strings.NewReader(`[{"case":"C-9","room":"OR-1","start":"2026-11-25T08:00:00Z","end":"2026-11-25T09:00:00Z"}]`), 0)
-	if err != nil || m.SetVersion("schedules") != 0 || m.Counts().Schedules != 1 {
+	m, _, err := n.Import("schedules", strings.NewReader(`[{"case":"C-9","room":"OR-1","start":"2026-11-25T08:00:00Z","end":"2026-11-25T09:00:00Z"}]`), ImportOptions{Format: "json", Version: "v3"})
+	if err != nil || m.SetVersion("schedules") != 0 || m.Counts().Schedules != 1 || m.Version != "v3" {
 		t.Fatalf("file over central: %v, version %d", err, m.SetVersion("schedules"))
 	}
-	if _, _, err := n.WithSet("v", "pets", "csv", strings.NewReader(""), 0); !errors.Is(err, ErrFormat) {
+	if _, _, err := n.Import("pets", strings.NewReader("a\n1\n"), ImportOptions{Format: "csv"}); !errors.Is(err, ErrFormat) {
 		t.Errorf("unknown set: %v", err)
 	}
 }

@@ -40,15 +40,22 @@ var catalogueSchema = &schema{
 	anyOf: []int{catGTIN, catHIBC},
 }
 
-// ParseCatalogue reads a catalogue file, format "csv" or "json" (see
-// firmware-notes/master-data.md for the columns). It returns the good
-// entries, and one RowError per problem found in the bad rows, which are
-// left out. The error is non-nil only when the file cannot be read as a
-// whole: a read error, an unknown format, a CSV header that lacks a
+// ParseCatalogue reads a catalogue file, format opt.Format, "csv" or
+// "json" (see firmware-notes/master-data.md for the columns), in the
+// encoding opt.Encoding names or the one detected. It returns the
+// entries and a Report: the encoding and, with opt.Partial, one RowError
+// per problem of the bad rows, which are left out. It returns no entries
+// and an error for a file that cannot be read as a whole: a read error,
+// an unknown format (ErrFormat), a file too large (ErrTooLarge) or in an
+// encoding it cannot read (ErrEncoding), a CSV header that lacks a
 // required column or names an unknown one (ErrHeader), a file that is not
-// a JSON array (ErrFormat).
-func ParseCatalogue(r io.Reader, format string) ([]CatalogueEntry, []RowError, error) {
-	return parse(r, format, catalogueSchema, buildCatalogue)
+// a JSON array (ErrFormat); a file with a bad row and without
+// opt.Partial, or with no good row (*BadRowsError, ErrBadRows); a file
+// with no rows without opt.AllowEmpty (ErrEmpty).
+func ParseCatalogue(r io.Reader, opt ImportOptions) ([]CatalogueEntry, Report, error) {
+	var s Sets
+	_, rep, err := readSet("catalogue", r, opt, &s, nil)
+	return s.Catalogue, rep, err
 }
 
 func buildCatalogue(r *row) (CatalogueEntry, bool) {
@@ -115,22 +122,26 @@ var recallSchema = &schema{
 	anyOf: []int{recGTIN, recHIBC},
 }
 
-// ParseRecalls reads a recalls file, format "csv" or "json"; results and
-// errors as for ParseCatalogue. A row with neither lots nor serials
-// recalls every item of its product.
-func ParseRecalls(r io.Reader, format string) ([]Recall, []RowError, error) {
-	return parse(r, format, recallSchema, func(r *row) (Recall, bool) {
-		rc := Recall{
-			GTIN:    r.get(recGTIN),
-			HIBC:    r.get(recHIBC),
-			Lots:    splitList(r.get(recLots)),
-			Serials: splitList(r.get(recSerials)),
-			Reason:  r.get(recReason),
-			Date:    r.get(recDate),
-		}
-		rc.normalize(r.report)
-		return rc, true
-	})
+// ParseRecalls reads a recalls file; options, results and errors as for
+// ParseCatalogue. A row with neither lots nor serials recalls every item
+// of its product.
+func ParseRecalls(r io.Reader, opt ImportOptions) ([]Recall, Report, error) {
+	var s Sets
+	_, rep, err := readSet("recalls", r, opt, &s, nil)
+	return s.Recalls, rep, err
+}
+
+func buildRecall(r *row) (Recall, bool) {
+	rc := Recall{
+		GTIN:    r.get(recGTIN),
+		HIBC:    r.get(recHIBC),
+		Lots:    splitList(r.get(recLots)),
+		Serials: splitList(r.get(recSerials)),
+		Reason:  r.get(recReason),
+		Date:    r.get(recDate),
+	}
+	rc.normalize(r.report)
+	return rc, true
 }
 
 func (rc *Recall) normalize(report reporter) {
@@ -165,15 +176,19 @@ var lotSchema = &schema{
 	anyOf: []int{lotGTIN, lotHIBC},
 }
 
-// ParseLotStatuses reads a lot status file, format "csv" or "json";
-// results and errors as for ParseCatalogue.
-func ParseLotStatuses(r io.Reader, format string) ([]LotStatus, []RowError, error) {
-	return parse(r, format, lotSchema, func(r *row) (LotStatus, bool) {
-		s := LotStatus{GTIN: r.get(lotGTIN), HIBC: r.get(lotHIBC), Lot: r.get(lotLot)}
-		s.Status = parseStatus(r.get(lotStatus))
-		s.normalize(r.report)
-		return s, true
-	})
+// ParseLotStatuses reads a lot status file; options, results and errors
+// as for ParseCatalogue.
+func ParseLotStatuses(r io.Reader, opt ImportOptions) ([]LotStatus, Report, error) {
+	var s Sets
+	_, rep, err := readSet("lots", r, opt, &s, nil)
+	return s.Lots, rep, err
+}
+
+func buildLotStatus(r *row) (LotStatus, bool) {
+	s := LotStatus{GTIN: r.get(lotGTIN), HIBC: r.get(lotHIBC), Lot: r.get(lotLot)}
+	s.Status = parseStatus(r.get(lotStatus))
+	s.normalize(r.report)
+	return s, true
 }
 
 func (s *LotStatus) normalize(report reporter) {
@@ -217,25 +232,29 @@ var settlementSchema = &schema{
 	anyOf: []int{setItem, setGTIN},
 }
 
-// ParseSettlements reads a settlement file, format "csv" or "json";
-// results and errors as for ParseCatalogue. Errors about the patient and
-// case columns never quote the value.
-func ParseSettlements(r io.Reader, format string) ([]Settlement, []RowError, error) {
-	return parse(r, format, settlementSchema, func(r *row) (Settlement, bool) {
-		s := Settlement{
-			ID:            r.get(setID),
-			Patient:       r.get(setPatient),
-			Case:          r.get(setCase),
-			InsuranceCode: r.get(setInsurance),
-			Item:          r.get(setItem),
-			GTIN:          r.get(setGTIN),
-			Lot:           r.get(setLot),
-		}
-		s.Quantity = parseQuantity(r.get(setQuantity), r.report, "quantity")
-		s.Amount = parseAmountCol(r.get(setAmount), true, r.report, "amount")
-		s.normalize(r.report)
-		return s, true
-	})
+// ParseSettlements reads a settlement file; options, results and errors
+// as for ParseCatalogue. Errors about the patient and case columns never
+// quote the value.
+func ParseSettlements(r io.Reader, opt ImportOptions) ([]Settlement, Report, error) {
+	var s Sets
+	_, rep, err := readSet("settlements", r, opt, &s, nil)
+	return s.Settlements, rep, err
+}
+
+func buildSettlement(r *row) (Settlement, bool) {
+	s := Settlement{
+		ID:            r.get(setID),
+		Patient:       r.get(setPatient),
+		Case:          r.get(setCase),
+		InsuranceCode: r.get(setInsurance),
+		Item:          r.get(setItem),
+		GTIN:          r.get(setGTIN),
+		Lot:           r.get(setLot),
+	}
+	s.Quantity = parseQuantity(r.get(setQuantity), r.report, "quantity")
+	s.Amount = parseAmountCol(r.get(setAmount), true, r.report, "amount")
+	s.normalize(r.report)
+	return s, true
 }
 
 func (s *Settlement) normalize(report reporter) {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/wire"
@@ -21,14 +24,21 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "publish", "SET FILE --site SITE [flags]",
 		"Publish FILE as the next version of master data SET ("+strings.Join(wire.Sets(), ", ")+")\n"+
 			"to the gateways of each site: retained, QoS 1, on udi/v1/SITE/master/SET. FILE is CSV\n"+
-			"with a header row or a JSON array, in the form the gateway's import command reads.\n"+
-			"The version is one more than the last published, kept in the store. With --http-url\n"+
-			"a running service publishes it; otherwise this command opens the store (the service\n"+
-			"must not be running) and connects to the broker itself.")
+			"(or tab-separated text) with a header row, or a JSON array, in the form the gateway's\n"+
+			"import command reads, in UTF-8, GBK/GB18030 or UTF-16 with a byte order mark; it is\n"+
+			"published as UTF-8. FILE is checked first as every gateway checks it: a file with a bad\n"+
+			"row is refused whole, every bad row named, unless --partial publishes its good rows only;\n"+
+			"a file with no rows is refused unless --allow-empty. Nothing refused is published, so\n"+
+			"the version the gateways hold stays. The version is one more than the last published,\n"+
+			"kept in the store. With --http-url a running service publishes it; otherwise this\n"+
+			"command opens the store (the service must not be running) and connects to the broker.")
 	var bf brokerFlags
 	bf.register(fs, fmt.Sprintf("udi-central-publish-%s-%d", hostname(), os.Getpid()))
 	sites := fs.StringSlice("site", nil, "site id(s) to publish to (repeat or comma-separate); required")
-	format := fs.String("format", "", "csv or json (default: from FILE's extension)")
+	format := fs.String("format", "", "csv (also tab-separated text) or json (default: from FILE's extension)")
+	encoding := fs.String("encoding", "", "FILE's encoding: utf-8, gbk or gb18030, utf-16 (default: detected)")
+	partial := fs.Bool("partial", false, "publish the good rows of a file with bad ones, listing the bad ones")
+	allowEmpty := fs.Bool("allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
 	store := fs.String("store", DefaultStore, "store file, for the version")
 	httpURL := fs.String("http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker or the service")
@@ -56,29 +66,29 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if *format != wire.FormatCSV && *format != wire.FormatJSON {
 		return usagef("--format %q: want csv or json", *format)
 	}
+	opt := central.MasterOptions{Format: *format, Encoding: *encoding, Partial: *partial, AllowEmpty: *allowEmpty}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
+	// Check the file before anything is opened or contacted, with the
+	// rules the service and every gateway apply.
+	prepared, rep, err := master.PrepareSet(set, bytes.NewReader(data), master.ImportOptions{
+		Format: opt.Format, Encoding: opt.Encoding, Partial: opt.Partial, AllowEmpty: opt.AllowEmpty,
+	})
+	if err != nil {
+		return refused(env, file, err)
+	}
+	for _, e := range rep.Rejected {
+		fmt.Fprintf(env.Stderr, "%s: %s (left out)\n", file, e.Error())
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	publish := func(site string) (uint64, error) { return 0, nil }
+	var publish func(site string) (uint64, error)
 	if *httpURL != "" {
 		publish = func(site string) (uint64, error) {
-			q := url.Values{"site": {site}, "set": {set}, "format": {*format}}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*httpURL, "/")+"/v1/master?"+q.Encode(), bytes.NewReader(data))
-			if err != nil {
-				return 0, usagef("--http-url: %v", err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return 0, err
-			}
-			defer resp.Body.Close()
-			var mr central.MasterResponse
-			err = decodeAnswer(resp, &mr)
-			return mr.Version, err
+			return publishHTTP(ctx, env, *httpURL, file, site, set, data, opt)
 		}
 	} else {
 		mc, err := bf.config()
@@ -103,15 +113,82 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		publish = func(site string) (uint64, error) {
-			return central.PublishMaster(ctx, st, mq, site, set, *format, data)
+			pub, err := central.PublishMaster(ctx, st, mq, site, set, data, opt)
+			return pub.Version, err
 		}
+	}
+	var note string
+	if rep.Converted() {
+		note = ", converted from " + rep.Encoding
+	}
+	if n := len(rep.Rejected); n > 0 {
+		note += fmt.Sprintf(", %d row(s) left out", rep.Records-rep.Kept)
 	}
 	for _, site := range *sites {
 		v, err := publish(site)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", site, err)
 		}
-		fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d bytes)\n", set, v, site, len(data))
+		fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d rows, %d bytes%s)\n", set, v, site, rep.Kept, len(prepared), note)
 	}
 	return nil
+}
+
+// refused prints every bad row of a refused file, one a line, and
+// returns the error to end the command with.
+func refused(env *Env, file string, err error) error {
+	var be *master.BadRowsError
+	if !errors.As(err, &be) {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	for _, e := range be.Rows {
+		fmt.Fprintf(env.Stderr, "%s: %s\n", file, e.Error())
+	}
+	if be.Partial {
+		return fmt.Errorf("%s: %s: %d of %d rows bad and none good, nothing published (--allow-empty to empty the set)", file, be.Set, be.Bad, be.Records)
+	}
+	return fmt.Errorf("%s: %s: %d of %d rows bad, nothing published (--partial publishes the good rows only)", file, be.Set, be.Bad, be.Records)
+}
+
+// publishHTTP publishes through a running service's API and returns the
+// version; every bad row the service names is printed.
+func publishHTTP(ctx context.Context, env *Env, base, file, site, set string, data []byte, opt central.MasterOptions) (uint64, error) {
+	q := url.Values{"site": {site}, "set": {set}, "format": {opt.Format}}
+	if opt.Encoding != "" {
+		q.Set("encoding", opt.Encoding)
+	}
+	if opt.Partial {
+		q.Set("partial", "1")
+	}
+	if opt.AllowEmpty {
+		q.Set("allow_empty", "1")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/v1/master?"+q.Encode(), bytes.NewReader(data))
+	if err != nil {
+		return 0, usagef("--http-url: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e central.ErrorResponse
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			return 0, fmt.Errorf("%s", resp.Status)
+		}
+		for _, r := range e.Rows {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", file, r)
+		}
+		return 0, fmt.Errorf("%s: %s", resp.Status, e.Error)
+	}
+	var mr central.MasterResponse
+	if err := json.Unmarshal(body, &mr); err != nil {
+		return 0, err
+	}
+	return mr.Version, nil
 }

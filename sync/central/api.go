@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+
+	"github.com/udi-edge/udi-edge/agent/master"
 
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/ident"
@@ -45,11 +48,21 @@ type MasterResponse struct {
 	Site    string `json:"site"`
 	Set     string `json:"set"`
 	Version uint64 `json:"version"`
+	// Encoding is the encoding the file was read in ("UTF-8", "GB18030",
+	// "UTF-16LE", "UTF-16BE"); what was published is UTF-8.
+	Encoding string `json:"encoding"`
+	// Rows is the number of rows published.
+	Rows int `json:"rows"`
+	// Rejected lists the problems of the rows left out (partial=1 only).
+	Rejected []string `json:"rejected,omitempty"`
 }
 
-// errorResponse is the body of every error answer.
-type errorResponse struct {
+// ErrorResponse is the body of every error answer.
+type ErrorResponse struct {
 	Error string `json:"error"`
+	// Rows lists every problem of every bad row of master data refused
+	// for them.
+	Rows []string `json:"rows,omitempty"`
 }
 
 // Handler returns the service's HTTP API:
@@ -58,10 +71,14 @@ type errorResponse struct {
 //	GET  /v1/trace?code=KEY             the movements of an item or tag key across gateways, oldest first;
 //	                                    patient identifiers only with include_patient=1
 //	GET  /v1/gateways                   every gateway: site, current ledger, head, status, counters
-//	POST /v1/master?site=S&set=X&format=csv|json   body: the data; publishes it as the set's next version
+//	POST /v1/master?site=S&set=X&format=csv|json   body: the data; publishes it as the set's next version,
+//	                                    once it reads as a gateway reads it; partial=1 publishes the good
+//	                                    rows of a file with bad ones, allow_empty=1 a file with no rows,
+//	                                    encoding=gbk|gb18030|utf-8|utf-16 names the file's encoding
 //
-// Answers are JSON; errors are {"error": "..."} with 400 for a bad
-// request, 404 for an unknown path, 502 when the broker did not take
+// Answers are JSON; errors are {"error": "..."} (with "rows", every
+// problem of every bad row, when master data are refused for them) with
+// 400 for a bad request, 404 for an unknown path, 502 when the broker did not take
 // master data, 500 otherwise.
 // It has no authentication: serve it on a loopback or otherwise protected
 // address.
@@ -85,7 +102,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, errorResponse{Error: err.Error()})
+	writeJSON(w, code, ErrorResponse{Error: err.Error()})
 }
 
 func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request) {
@@ -142,15 +159,42 @@ func (s *Service) serveMaster(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
 		return
 	}
+	opt := MasterOptions{Format: q.Get("format"), Encoding: q.Get("encoding")}
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{"partial", &opt.Partial}, {"allow_empty", &opt.AllowEmpty}} {
+		if v := q.Get(f.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("parameter %s: %q is not 1 or 0", f.name, v))
+				return
+			}
+			*f.to = b
+		}
+	}
 	site, set := q.Get("site"), q.Get("set")
-	v, err := s.PublishMaster(r.Context(), site, set, q.Get("format"), data)
+	pub, err := s.PublishMaster(r.Context(), site, set, data, opt)
+	var bad *master.BadRowsError
 	switch {
+	case errors.As(err, &bad):
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error(), Rows: rowStrings(bad.Rows)})
 	case errors.Is(err, ErrInvalid):
 		writeError(w, http.StatusBadRequest, err)
 	case err != nil:
 		s.log.Error("master data not published", "site", site, "set", set, "err", err)
 		writeError(w, http.StatusBadGateway, err)
 	default:
-		writeJSON(w, http.StatusCreated, MasterResponse{Site: site, Set: set, Version: v})
+		writeJSON(w, http.StatusCreated, MasterResponse{Site: site, Set: set, Version: pub.Version,
+			Encoding: pub.Report.Encoding, Rows: pub.Report.Kept, Rejected: rowStrings(pub.Report.Rejected)})
 	}
+}
+
+// rowStrings formats row problems.
+func rowStrings(rows []master.RowError) []string {
+	var out []string
+	for i := range rows {
+		out = append(out, rows[i].Error())
+	}
+	return out
 }

@@ -27,8 +27,9 @@ var (
 	// ledger was first stored under.
 	ErrMismatch = errors.New("central: batch does not match its topic or ledger")
 	// ErrInvalid is returned for an argument out of range: an invalid site
-	// or gateway id, an unknown master data set or format, records that
-	// are not consecutive.
+	// or gateway id, an unknown master data set or format, master data a
+	// gateway would refuse (the error wraps agent/master's too), records
+	// that are not consecutive.
 	ErrInvalid = errors.New("central: invalid argument")
 	// ErrClosed is returned by a Service or Store used after Close.
 	ErrClosed = errors.New("central: closed")

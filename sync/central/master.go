@@ -3,12 +3,10 @@ package central
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
-	"unicode/utf8"
+	"strings"
 
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -28,86 +26,95 @@ type Publisher interface {
 	Publish(ctx context.Context, topic string, retained bool, payload []byte) error
 }
 
+// MasterOptions say how a master data file is read before it is
+// published: its format, "csv" or "json", its character encoding, and
+// whether a file with bad rows (Partial) or with no rows (AllowEmpty)
+// may be published; see master.ImportOptions, whose rules every gateway
+// applies to what it receives.
+type MasterOptions struct {
+	Format     string
+	Encoding   string
+	Partial    bool
+	AllowEmpty bool
+}
+
+// Published reports a master data publication.
+type Published struct {
+	// Version is the version the set was published as.
+	Version uint64
+	// Bytes is the size of the data published (UTF-8).
+	Bytes int
+	// Report says how the file was read: its encoding, its rows, and with
+	// Partial the bad rows left out.
+	Report master.Report
+}
+
 // PublishMaster publishes data as the next version of master data set of
-// site: it checks the set name, the format ("csv": a CSV file with a
-// header row and rows of the same width; "json": a JSON array), takes the
-// version from v (one more than the last published, durably) and publishes
-// the payload retained at QoS 1 on udi/v1/{site}/master/{set}. It returns
-// the version published, or an error wrapping ErrInvalid for a bad site,
-// set, format or data. A version taken but not published (the broker
-// failed) is skipped: versions only need to increase.
-func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set, format string, data []byte) (uint64, error) {
-	if err := validMaster(site, set, format, data); err != nil {
-		return 0, err
+// site, retained at QoS 1 on udi/v1/{site}/master/{set}. It first reads
+// the data as every gateway will (master.PrepareSet): a file with a bad
+// row is refused whole, naming every bad row (a *master.BadRowsError),
+// unless opt.Partial is set, in which case only the good rows are
+// published; a file with no rows is refused unless opt.AllowEmpty is
+// set; a file in GBK, GB18030 or UTF-16 is published converted to UTF-8.
+// Only then does it take the version from v (one more than the last
+// published, durably) and publish, so that nothing a gateway would refuse
+// ever replaces the retained good version. It returns an error wrapping
+// ErrInvalid for a bad site, set, format or data. A version taken but not
+// published (the broker failed) is skipped: versions only need to
+// increase.
+func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set string, data []byte, opt MasterOptions) (Published, error) {
+	var pub Published
+	if err := validMaster(site, set, data); err != nil {
+		return pub, err
 	}
+	prepared, rep, err := master.PrepareSet(set, bytes.NewReader(data), master.ImportOptions{
+		Format: opt.Format, Encoding: opt.Encoding, Partial: opt.Partial, AllowEmpty: opt.AllowEmpty,
+	})
+	pub.Report = rep
+	if err != nil {
+		return pub, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	format := strings.ToLower(strings.TrimPrefix(opt.Format, "."))
 	version, err := v.NextMasterVersion(ctx, site, set)
 	if err != nil {
-		return 0, fmt.Errorf("central: master data %s of site %s: %w", set, site, err)
+		return pub, fmt.Errorf("central: master data %s of site %s: %w", set, site, err)
 	}
-	payload, err := wire.EncodeMaster(wire.NewMaster(set, version, format, data))
+	payload, err := wire.EncodeMaster(wire.NewMaster(set, version, format, prepared))
 	if err != nil {
-		return 0, fmt.Errorf("%w: master data %s: %w", ErrInvalid, set, err)
+		return pub, fmt.Errorf("%w: master data %s: %w", ErrInvalid, set, err)
 	}
 	if err := p.Publish(ctx, wire.MasterTopic(site, set), true, payload); err != nil {
-		return 0, fmt.Errorf("central: master data %s version %d of site %s: %w", set, version, site, err)
+		return pub, fmt.Errorf("central: master data %s version %d of site %s: %w", set, version, site, err)
 	}
-	return version, nil
+	pub.Version, pub.Bytes = version, len(prepared)
+	return pub, nil
 }
 
 // PublishMaster publishes master data with the service's store and
 // connection; see the function PublishMaster.
-func (s *Service) PublishMaster(ctx context.Context, site, set, format string, data []byte) (uint64, error) {
+func (s *Service) PublishMaster(ctx context.Context, site, set string, data []byte, opt MasterOptions) (Published, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
 	defer cancel()
-	v, err := PublishMaster(ctx, s.store, s.conn, site, set, format, data)
+	pub, err := PublishMaster(ctx, s.store, s.conn, site, set, data, opt)
 	if err != nil {
-		return 0, err
+		return pub, err
 	}
-	s.log.Info("master data published", "site", site, "set", set, "version", v, "bytes", len(data))
-	return v, nil
+	s.log.Info("master data published", "site", site, "set", set, "version", pub.Version, "bytes", pub.Bytes,
+		"encoding", pub.Report.Encoding, "rows", pub.Report.Kept, "rows_left_out", pub.Report.Records-pub.Report.Kept)
+	return pub, nil
 }
 
-// validMaster checks what PublishMaster publishes.
-func validMaster(site, set, format string, data []byte) error {
+// validMaster checks the site, the set and the size of what
+// PublishMaster publishes; master.PrepareSet checks the rest.
+func validMaster(site, set string, data []byte) error {
 	if err := wire.ValidID(site); err != nil {
 		return fmt.Errorf("%w: site: %w", ErrInvalid, err)
 	}
 	if err := wire.ValidSet(set); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	switch {
-	case len(data) == 0:
-		return fmt.Errorf("%w: master data %s is empty", ErrInvalid, set)
-	case len(data) > MaxMasterSize:
+	if len(data) > MaxMasterSize {
 		return fmt.Errorf("%w: master data %s of %d bytes exceeds %d", ErrInvalid, set, len(data), MaxMasterSize)
-	case !utf8.Valid(data):
-		return fmt.Errorf("%w: master data %s is not UTF-8", ErrInvalid, set)
-	}
-	switch format {
-	case wire.FormatCSV:
-		r := csv.NewReader(bytes.NewReader(data))
-		r.ReuseRecord = true
-		rows := 0
-		for {
-			_, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("%w: master data %s: %w", ErrInvalid, set, err)
-			}
-			rows++
-		}
-		if rows == 0 {
-			return fmt.Errorf("%w: master data %s: no header row", ErrInvalid, set)
-		}
-	case wire.FormatJSON:
-		var rows []json.RawMessage
-		if err := json.Unmarshal(data, &rows); err != nil {
-			return fmt.Errorf("%w: master data %s is not a JSON array: %w", ErrInvalid, set, err)
-		}
-	default:
-		return fmt.Errorf("%w: master data format %q; want %q or %q", ErrInvalid, format, wire.FormatCSV, wire.FormatJSON)
 	}
 	return nil
 }

@@ -387,8 +387,8 @@ func TestServicePublishMaster(t *testing.T) {
 	f := newFixture(t)
 	data := []byte("gtin,lot,serial,reason,date\n09506000134352,L1,,recall,2026-11-01\n")
 	for want := uint64(1); want <= 2; want++ {
-		v, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, wire.FormatCSV, data)
-		if err != nil || v != want {
+		pub, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, data, central.MasterOptions{Format: wire.FormatCSV})
+		if v := pub.Version; err != nil || v != want {
 			t.Fatalf("version %d, %v; want %d", v, err, want)
 		}
 	}
@@ -408,7 +408,7 @@ func TestServicePublishMaster(t *testing.T) {
 		{"recalls", "csv", ""},
 	}
 	for _, b := range bad {
-		if _, err := f.svc.PublishMaster(context.Background(), site, b.set, b.format, []byte(b.data)); !errors.Is(err, central.ErrInvalid) {
+		if _, err := f.svc.PublishMaster(context.Background(), site, b.set, []byte(b.data), central.MasterOptions{Format: b.format}); !errors.Is(err, central.ErrInvalid) {
 			t.Fatalf("%+v: error %v, want ErrInvalid", b, err)
 		}
 	}
@@ -417,13 +417,13 @@ func TestServicePublishMaster(t *testing.T) {
 	// The version survives a restart of service and store.
 	f.stop()
 	f.start()
-	v, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, wire.FormatJSON, []byte(`[{"gtin":"09506000134352"}]`))
-	if err != nil || v != 3 {
+	pub, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, []byte(`[{"gtin":"09506000134352","reason":"recall"}]`), central.MasterOptions{Format: wire.FormatJSON})
+	if v := pub.Version; err != nil || v != 3 {
 		t.Fatalf("version after restart %d, %v; want 3", v, err)
 	}
 	// A broker that does not take it: an error, and the next version is still higher.
 	f.conn.SetFail(errors.New("broker down"))
-	if _, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, wire.FormatCSV, data); err == nil {
+	if _, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, data, central.MasterOptions{Format: wire.FormatCSV}); err == nil {
 		t.Fatal("publish to a failing broker succeeded")
 	}
 }

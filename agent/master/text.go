@@ -1,0 +1,161 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// MaxFileSize bounds an input file: the importer reads a file whole
+// (its encoding is known only once every byte is), so a larger one is
+// refused with ErrTooLarge rather than held in memory.
+const MaxFileSize = 64 << 20
+
+// fileLimit is MaxFileSize, lowered by tests.
+var fileLimit = MaxFileSize
+
+// Encodings the importer reads, as Report.Encoding names them.
+const (
+	EncodingUTF8    = "UTF-8"
+	EncodingGB18030 = "GB18030"
+	EncodingUTF16LE = "UTF-16LE"
+	EncodingUTF16BE = "UTF-16BE"
+)
+
+var (
+	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
+	bomUTF16LE = []byte{0xFF, 0xFE}
+	bomUTF16BE = []byte{0xFE, 0xFF}
+)
+
+// readText reads a whole input file of set what and returns it as UTF-8
+// without a byte order mark, with the name of the encoding it was in.
+// forced names the encoding ("utf-8", "gb18030" or "gbk", "utf-16",
+// "utf-16le", "utf-16be"); "" detects it: a UTF-16 byte order mark means
+// UTF-16; valid UTF-8 (after a UTF-8 byte order mark, if any) is UTF-8;
+// anything else is GB18030 (of which GBK and GB2312 are subsets) when
+// the whole file decodes as such, and refused otherwise.
+func readText(what string, r io.Reader, forced string) ([]byte, string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(fileLimit)+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("master: %s: %w", what, err)
+	}
+	if len(b) > fileLimit {
+		return nil, "", fmt.Errorf("master: %s: %w: more than %d bytes (%d MiB)", what, ErrTooLarge, fileLimit, fileLimit>>20)
+	}
+	fail := func(format string, args ...any) ([]byte, string, error) {
+		return nil, "", fmt.Errorf("master: %s: %w: %s", what, ErrEncoding, fmt.Sprintf(format, args...))
+	}
+	switch enc := strings.NewReplacer("_", "-", " ", "").Replace(strings.ToLower(strings.TrimSpace(forced))); enc {
+	case "":
+	case "utf-8", "utf8":
+		b = bytes.TrimPrefix(b, bomUTF8)
+		if n := invalidUTF8(b); n >= 0 {
+			return fail("not UTF-8 at byte %d (line %d)", n, lineAt(b, n))
+		}
+		return b, EncodingUTF8, nil
+	case "gb18030", "gbk", "gb2312", "cp936":
+		t, line := decodeGB18030(b)
+		if t == nil {
+			return fail("not GB18030 at line %d", line)
+		}
+		return t, EncodingGB18030, nil
+	case "utf-16", "utf16", "utf-16le", "utf16le", "utf-16be", "utf16be":
+		return utf16Text(what, b, !strings.HasSuffix(enc, "be"))
+	default:
+		return fail("%q is not an encoding the importer reads (utf-8, gb18030 or gbk, utf-16)", forced)
+	}
+	switch {
+	case bytes.HasPrefix(b, bomUTF16LE), bytes.HasPrefix(b, bomUTF16BE):
+		return utf16Text(what, b, true)
+	case bytes.HasPrefix(b, bomUTF8):
+		b = b[len(bomUTF8):]
+		if n := invalidUTF8(b); n >= 0 {
+			return fail("the file starts with a UTF-8 byte order mark but is not UTF-8 at byte %d (line %d)", n+len(bomUTF8), lineAt(b, n))
+		}
+		return b, EncodingUTF8, nil
+	}
+	// No text file in UTF-8 or GB18030 has a NUL byte; UTF-16 has many.
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return fail("NUL byte at byte %d (line %d): UTF-16 text without a byte order mark? name the encoding (utf-16le or utf-16be)", i, lineAt(b, i))
+	}
+	n := invalidUTF8(b)
+	if n < 0 {
+		return b, EncodingUTF8, nil
+	}
+	t, line := decodeGB18030(b)
+	if t == nil {
+		return fail("not UTF-8 at byte %d (line %d) and not GB18030 either (line %d): save the file as UTF-8, or name its encoding",
+			n, lineAt(b, n), line)
+	}
+	return t, EncodingGB18030, nil
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not part
+// of valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// lineAt returns the line, from 1, that byte n of b is on.
+func lineAt(b []byte, n int) int { return bytes.Count(b[:n], []byte{'\n'}) + 1 }
+
+// decodeGB18030 decodes b as GB18030. When a byte sequence does not
+// decode (the decoder puts U+FFFD in its place) it returns nil and the
+// first line, from 1, where one does not.
+func decodeGB18030(b []byte) ([]byte, int) {
+	t, err := decodeAll(simplifiedchinese.GB18030, b)
+	if err == nil && !bytes.ContainsRune(t, utf8.RuneError) {
+		return t, 0
+	}
+	// Find the line: a line feed is never part of a multi-byte
+	// sequence in GB18030, so lines decode one by one.
+	line := 1
+	for l := range bytes.Lines(b) {
+		if t, err := decodeAll(simplifiedchinese.GB18030, l); err != nil || bytes.ContainsRune(t, utf8.RuneError) {
+			break
+		}
+		line++
+	}
+	return nil, line
+}
+
+// utf16Text decodes UTF-16: with the byte order its byte order mark
+// gives, or, without one, little-endian when le is set (what Windows
+// writes) and big-endian otherwise.
+func utf16Text(what string, b []byte, le bool) ([]byte, string, error) {
+	order, name := unicode.BigEndian, EncodingUTF16BE
+	if bytes.HasPrefix(b, bomUTF16LE) || (le && !bytes.HasPrefix(b, bomUTF16BE)) {
+		order, name = unicode.LittleEndian, EncodingUTF16LE
+	}
+	t, err := decodeAll(unicode.UTF16(order, unicode.UseBOM), b)
+	if err != nil {
+		return nil, "", fmt.Errorf("master: %s: %w: %s: %w", what, ErrEncoding, name, err)
+	}
+	if i := bytes.IndexRune(t, utf8.RuneError); i >= 0 {
+		return nil, "", fmt.Errorf("master: %s: %w: not %s at line %d (a cut or unpaired character)", what, ErrEncoding, name, lineAt(t, i))
+	}
+	return t, name, nil
+}
+
+// decodeAll decodes b with e.
+func decodeAll(e encoding.Encoding, b []byte) ([]byte, error) {
+	return e.NewDecoder().Bytes(b)
+}
