@@ -15,7 +15,7 @@
 //	GET  /v1/inventory/{zone}                what a cabinet zone holds
 //	POST /v1/doors/{zone}                    {"open": true|false}
 //	POST /v1/justify                         {"code": …, "reason": …, "actor": …}
-//	PUT  /v1/master/{set}?format=csv|json&partial=&name=   body: the file
+//	PUT  /v1/master/{set}?format=csv|json&partial=&allow_empty=&encoding=&name=   body: the file
 //
 // The server is bounded: the size of a request body, the number of
 // requests served at once (others wait a little, then get 503), and a

@@ -243,6 +243,12 @@ func (c *Client) Import(ctx context.Context, set string, r io.Reader, opt core.I
 	if opt.Partial {
 		v.Set("partial", "true")
 	}
+	if opt.AllowEmpty {
+		v.Set("allow_empty", "true")
+	}
+	if opt.Encoding != "" {
+		v.Set("encoding", opt.Encoding)
+	}
 	var out core.ImportResult
 	_, err := c.do(ctx, http.MethodPut, "/v1/master/"+url.PathEscape(set), v, r, &out)
 	return out, err

@@ -149,13 +149,17 @@ func (s *Server) classify(err error) *Error {
 	}
 	kind := KindInternal
 	var mbe *http.MaxBytesError
-	var rows *core.BadRowsError
+	var rows *master.BadRowsError
 	switch {
 	case errors.As(err, &mbe):
 		kind = KindBadRequest
 		err = fmt.Errorf("request body larger than %d bytes", mbe.Limit)
 	case errors.As(err, &rows):
-		return &Error{ErrorResponse: ErrorResponse{Kind: KindBadRows, Error: err.Error(), RowErrors: rows.Rows}}
+		e := &Error{ErrorResponse: ErrorResponse{Kind: KindBadRows, Error: err.Error()}}
+		for i := range rows.Rows {
+			e.RowErrors = append(e.RowErrors, rows.Rows[i].Error())
+		}
+		return e
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = KindTimeout
 	case errors.Is(err, core.ErrNotRunning):
@@ -165,7 +169,8 @@ func (s *Server) classify(err error) *Error {
 	case errors.Is(err, core.ErrNothingPending), errors.Is(err, core.ErrStaleMaster):
 		kind = KindConflict
 	case errors.Is(err, core.ErrBadCode), errors.Is(err, core.ErrNoCode), errors.Is(err, master.ErrFormat),
-		errors.Is(err, master.ErrHeader):
+		errors.Is(err, master.ErrHeader), errors.Is(err, master.ErrEmpty), errors.Is(err, master.ErrEncoding),
+		errors.Is(err, master.ErrTooLarge):
 		kind = KindBadRequest
 	case errors.Is(err, cabinet.ErrNotAnswering):
 		kind = KindBusy
@@ -427,6 +432,10 @@ func (s *Server) importSet(w http.ResponseWriter, r *http.Request) error {
 	if opt.Partial, err = boolParam(r, "partial"); err != nil {
 		return err
 	}
+	if opt.AllowEmpty, err = boolParam(r, "allow_empty"); err != nil {
+		return err
+	}
+	opt.Encoding = r.URL.Query().Get("encoding")
 	res, err := s.core.Import(r.Context(), r.PathValue("set"), r.Body, opt)
 	if err != nil {
 		return err

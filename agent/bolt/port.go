@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -43,6 +42,9 @@ func (l *Ledger) VerifyReport(ctx context.Context) (agent.VerifyReport, error) {
 		res.LastHash = hex.EncodeToString(sum.LastHash)
 		res.Genesis = hex.EncodeToString(sum.Genesis)
 	}
+	for _, e := range l.VerifyMaster() {
+		res.Problems = append(res.Problems, e.Error())
+	}
 	res.Intact = res.Broken == nil && len(res.Problems) == 0
 	return res, nil
 }
@@ -59,27 +61,10 @@ func splitErrors(err error) []error {
 }
 
 // LoadMaster returns the master data stored in the ledger file, empty
-// when none was ever stored, and the sets found damaged.
-func (l *Ledger) LoadMaster() (*master.Data, []string, error) {
-	d := new(master.Data)
-	b, err := l.Master()
-	if errors.Is(err, ErrNotFound) {
-		return d, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := d.UnmarshalBinary(b); err != nil {
-		return nil, nil, fmt.Errorf("stored master data: %w", err)
-	}
-	return d, nil, nil
-}
+// when none was ever stored, and the sets found damaged (left out: the
+// checks that need them run as with no such data).
+func (l *Ledger) LoadMaster() (*master.Data, []string, error) { return master.Load(l) }
 
-// SaveMaster durably replaces the stored master data with d.
-func (l *Ledger) SaveMaster(d *master.Data) error {
-	b, err := d.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return l.PutMaster(b)
-}
+// SaveMaster durably stores the named sets of d (every set when none is
+// named), each as a value of its own under its own checksum.
+func (l *Ledger) SaveMaster(d *master.Data, sets ...string) error { return master.Save(l, d, sets...) }

@@ -53,8 +53,9 @@ type MasterStore interface {
 	// LoadMaster returns the stored master data, empty when none was
 	// stored, and the names of the sets found damaged (left out).
 	LoadMaster() (*master.Data, []string, error)
-	// SaveMaster durably replaces the stored master data with d.
-	SaveMaster(d *master.Data) error
+	// SaveMaster durably stores the sets of d named (every set when none
+	// is named), each on its own, replacing what was stored.
+	SaveMaster(d *master.Data, sets ...string) error
 }
 
 // Device is a serial device of the gateway as its status reports it.

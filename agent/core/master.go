@@ -1,13 +1,13 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/udi-edge/udi-edge/agent/master"
 )
@@ -20,17 +20,6 @@ var ErrStaleMaster = errors.New("master data set not newer than the one held")
 // ledger opened read-only.
 var ErrReadOnly = errors.New("the ledger is open read-only")
 
-// BadRowsError refuses a master data file with bad rows, listing every
-// one; nothing was imported.
-type BadRowsError struct {
-	Set  string
-	Rows []string
-}
-
-func (e *BadRowsError) Error() string {
-	return fmt.Sprintf("%s: %d bad row(s): nothing imported (fix them, or import the good rows only with --partial)", e.Set, len(e.Rows))
-}
-
 // ImportOptions say how a master data file is read.
 type ImportOptions struct {
 	// Format is "csv" or "json".
@@ -38,8 +27,15 @@ type ImportOptions struct {
 	// Name is the file's name, part of the new data's version.
 	Name string
 	// Partial keeps the good rows of a file that has bad ones (they are
-	// listed); by default such a file is refused whole.
+	// listed); by default such a file is refused whole
+	// (*master.BadRowsError naming every bad row).
 	Partial bool
+	// AllowEmpty accepts a file with no rows, which empties the set; by
+	// default it is refused (master.ErrEmpty).
+	AllowEmpty bool
+	// Encoding forces the file's character encoding ("utf-8", "gb18030",
+	// "utf-16"); "" detects it.
+	Encoding string
 }
 
 // ImportResult reports an import.
@@ -47,10 +43,14 @@ type ImportResult struct {
 	Set string `json:"set"`
 	// Rows is the size of the set now held.
 	Rows int `json:"rows"`
-	// RowErrors lists every bad row, by line.
+	// RowErrors lists every bad row left out (a partial import), by line.
 	RowErrors []string `json:"row_errors,omitempty"`
 	// Version is the new master data version.
 	Version string `json:"version,omitempty"`
+	// Encoding is the encoding the file was read in; Converted says it
+	// was converted to UTF-8 (a GBK export, a UTF-16 one).
+	Encoding  string `json:"encoding,omitempty"`
+	Converted bool   `json:"converted,omitempty"`
 }
 
 // setSize returns the number of entries of one set of d.
@@ -61,9 +61,11 @@ func setSize(d *master.Data, set string) int {
 }
 
 // Import replaces one set of the master data with the rows read from r,
-// storing the whole new data beside the ledger before using it: a failed
-// import leaves both as they were. It and ApplyCentral are the one way
-// master data change, one at a time.
+// storing the new set beside the ledger before using it: a failed import
+// leaves both as they were. A file with a bad row is refused whole unless
+// opt.Partial (every bad row named, *master.BadRowsError); an empty file
+// unless opt.AllowEmpty. It and ApplyCentral are the one way master data
+// change, one at a time.
 func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt ImportOptions) (ImportResult, error) {
 	res := ImportResult{Set: set}
 	version := g.cfg.Now().UTC().Format("20060102T150405Z") + "-" + set
@@ -71,15 +73,14 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 		version += "-" + filepath.Base(opt.Name)
 	}
 	_, err := g.changeMaster(set, func(cur *master.Data) (*master.Data, error) {
-		d, rowErrs, err := cur.WithSet(version, set, opt.Format, r, 0)
-		for i := range rowErrs {
-			res.RowErrors = append(res.RowErrors, rowErrs[i].Error())
+		d, rep, err := cur.Import(set, r, master.ImportOptions{Format: opt.Format, Partial: opt.Partial,
+			AllowEmpty: opt.AllowEmpty, Encoding: opt.Encoding, Version: version})
+		for i := range rep.Rejected {
+			res.RowErrors = append(res.RowErrors, rep.Rejected[i].Error())
 		}
+		res.Encoding, res.Converted = rep.Encoding, rep.Converted()
 		if err != nil {
 			return nil, err
-		}
-		if len(rowErrs) > 0 && !opt.Partial {
-			return nil, &BadRowsError{Set: set, Rows: res.RowErrors}
 		}
 		res.Rows = setSize(d, set)
 		return d, nil
@@ -92,21 +93,19 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 }
 
 // ApplyCentral applies one master data set published by the central
-// service: every row must parse (a payload with one bad row is rejected
-// whole: the centre's data must not be half-applied), the version must be
-// newer than the one held, and the new set is stored before it is used.
+// service: every row must be good (a payload with one bad row is refused
+// whole: the centre's data is never half-applied; an empty set is what the
+// centre published), the version must be newer than the one held, and the
+// new set is stored before it is used.
 func (g *Gateway) ApplyCentral(set, format string, data []byte, version uint64) error {
 	_, err := g.changeMaster(set, func(cur *master.Data) (*master.Data, error) {
 		if held := cur.SetVersion(set); version <= held {
 			return nil, fmt.Errorf("%w: %s version %d, holding %d", ErrStaleMaster, set, version, held)
 		}
-		name := fmt.Sprintf("central %s v%d", set, version)
-		d, rowErrs, err := cur.WithSet(name, set, format, strings.NewReader(string(data)), version)
+		d, _, err := cur.Import(set, bytes.NewReader(data), master.ImportOptions{Format: format, AllowEmpty: true,
+			Version: fmt.Sprintf("central %s v%d", set, version), SetVersion: version})
 		if err != nil {
 			return nil, fmt.Errorf("master data %s version %d rejected: %w", set, version, err)
-		}
-		if len(rowErrs) > 0 {
-			return nil, fmt.Errorf("master data %s version %d rejected: %d bad row(s), first %s", set, version, len(rowErrs), rowErrs[0].Error())
 		}
 		return d, nil
 	})
@@ -125,7 +124,7 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 	if err != nil {
 		return nil, err
 	}
-	if err := g.masters.SaveMaster(d); err != nil {
+	if err := g.masters.SaveMaster(d, set); err != nil {
 		return nil, err
 	}
 	g.master.Replace(d)

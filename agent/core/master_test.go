@@ -41,7 +41,7 @@ func TestApplyCentral(t *testing.T) {
 	}
 	bad := recalls + "06901234200011,B3,typo in the check digit,2026-11-02\n"
 	err := g.ApplyCentral("recalls", "csv", []byte(bad), 4)
-	if err == nil || !strings.Contains(err.Error(), "1 bad row(s), first line 3") {
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 rows bad, the file is refused whole") || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("a payload with a bad row: %v", err)
 	}
 	if g.Master().SetVersion("recalls") != 3 || g.Master().Counts().Recalls != 1 {

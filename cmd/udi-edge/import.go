@@ -18,15 +18,18 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par FILE",
 		"Replace one set of master data (the catalogue, recalls, lot statuses, settlement\n"+
 			"records, surgical case schedules or par levels) with the rows of FILE (CSV with a\n"+
-			"header row, or a JSON array; see firmware-notes/master-data.md). A file with any bad\n"+
-			"row is refused whole, every bad row listed by line, unless --partial keeps the good\n"+
-			"ones. The new set is stored in the ledger file and used offline from then on.\n"+
+			"header row, or a JSON array; see firmware-notes/master-data.md), in UTF-8, GBK/GB18030\n"+
+			"or UTF-16 (detected, or --encoding). A file with any bad row is refused whole, every\n"+
+			"bad row listed by line, unless --partial keeps the good ones; an empty file is refused\n"+
+			"unless --allow-empty. The new set is stored in the ledger file and used offline.\n"+
 			"Works on a running agent (through its local API) and on a stopped agent's file (the\n"+
 			"gateway id is the one the file records).")
 	var cf configFlags
 	cf.register(fs, false)
 	format := fs.String("format", "", "csv or json (default: from the file's extension)")
 	partial := fs.Bool("partial", false, "import the good rows of a file that has bad ones")
+	allowEmpty := fs.Bool("allow-empty", false, "import a file with no rows (it empties the set)")
+	encoding := fs.String("encoding", "", "the file's character encoding: utf-8, gb18030 (gbk), utf-16 (default: detected)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,21 +64,32 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer closeG()
-	res, err := g.Import(ctx, set, in, core.ImportOptions{Format: f, Name: filepath.Base(file), Partial: *partial})
+	res, err := g.Import(ctx, set, in, core.ImportOptions{Format: f, Name: filepath.Base(file), Partial: *partial,
+		AllowEmpty: *allowEmpty, Encoding: *encoding})
 	rows := res.RowErrors
-	var bad *core.BadRowsError
+	var bad *master.BadRowsError
 	var ae *api.Error
 	switch {
 	case errors.As(err, &bad):
-		rows = bad.Rows
+		rows = nil
+		for i := range bad.Rows {
+			rows = append(rows, bad.Rows[i].Error())
+		}
 	case errors.As(err, &ae) && len(ae.RowErrors) > 0:
 		rows = ae.RowErrors
 	}
 	for _, e := range rows {
 		fmt.Fprintf(env.Stderr, "%s: %s\n", file, e)
 	}
+	if err != nil && len(rows) > 0 {
+		// The rows are listed above; the error says what became of them.
+		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, len(rows), file)
+	}
 	if err != nil {
 		return err
+	}
+	if res.Converted {
+		fmt.Fprintf(env.Stdout, "%s: converted from %s\n", file, res.Encoding)
 	}
 	fmt.Fprintf(env.Stdout, "%s: %d row(s) imported, %d rejected; master data version %s\n", set, res.Rows, len(res.RowErrors), res.Version)
 	return nil

@@ -4,12 +4,11 @@ package e2e_test
 // configuration file and control socket; scanners on pseudo-terminals.
 
 import (
-	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,9 +23,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
-	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
 // centre is a udi-central process serving one site, with its own store.
@@ -240,45 +240,18 @@ func (g *gateway) start() {
 		if st.Sync == nil {
 			return errors.New("no uplink in the status")
 		}
-		if g.sc != nil && !st.Scanners[g.sc.id] {
+		if g.sc != nil && !deviceOpen(st, g.sc.id) {
 			return fmt.Errorf("scanner %s not open yet", g.sc.id)
 		}
 		return nil
 	})
 }
 
-// gwStatus is the control socket's answer to {"op":"status"}.
-type gwStatus struct {
-	Error    string          `json:"error"`
-	Gateway  string          `json:"gateway"`
-	LastSeq  uint64          `json:"last_seq"`
-	Scanners map[string]bool `json:"scanners"`
-	Sync     *uplink.Stats   `json:"sync"`
-}
-
-// status asks the running gateway through its control socket.
-func (g *gateway) status() (gwStatus, error) {
-	var st gwStatus
-	c, err := net.DialTimeout("unix", g.store+".sock", time.Second)
-	if err != nil {
-		return st, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, `{"op":"status"}`+"\n"); err != nil {
-		return st, err
-	}
-	line, err := bufio.NewReader(c).ReadBytes('\n')
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal(line, &st); err != nil {
-		return st, fmt.Errorf("status %q: %w", line, err)
-	}
-	if st.Error != "" {
-		return st, errors.New(st.Error)
-	}
-	return st, nil
+// status asks the running gateway through its local API.
+func (g *gateway) status() (core.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return api.NewClient(g.store + ".sock").Status(ctx)
 }
 
 // acked returns the running gateway's sync cursor and last movement.
@@ -533,4 +506,14 @@ func (s *scenario) finish(t testing.TB, want, stored uint64) {
 	s.c.stop()
 	verifyDelivered(t, s.c, s.g)
 	logf(t, s.start, "verified")
+}
+
+// deviceOpen reports whether the status shows device id with its port open.
+func deviceOpen(st core.Status, id string) bool {
+	for _, d := range st.Devices {
+		if d.ID == id {
+			return d.Connected
+		}
+	}
+	return false
 }
