@@ -134,6 +134,11 @@ func (s *Server) handle(pattern string, change, long bool, fn func(w http.Respon
 		defer func() { <-s.slots }()
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
+		// The deadline holds for the connection too: a client that stops
+		// sending its body, or stops reading the answer, is cut off.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout + 5*time.Second))
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBody)
 		if err := fn(w, r.WithContext(ctx)); err != nil {
 			writeError(w, s.classify(err))
@@ -160,8 +165,9 @@ func (s *Server) classify(err error) *Error {
 			e.RowErrors = append(e.RowErrors, rows.Rows[i].Error())
 		}
 		return e
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		kind = KindTimeout
+		err = fmt.Errorf("the request did not complete within its deadline: %w", err)
 	case errors.Is(err, core.ErrNotRunning):
 		kind = KindNotRunning
 	case errors.Is(err, core.ErrNoRFID), errors.Is(err, cabinet.ErrNoZone):

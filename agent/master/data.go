@@ -70,10 +70,17 @@ type Counts struct {
 	// Catalogue, Recalls, LotStatuses and Settlements count the entries
 	// kept (an entry all of whose keys were taken by later duplicates is
 	// dropped).
-	Catalogue, Recalls, LotStatuses, Settlements, Schedules, ParLevels int
+	Catalogue   int `json:"catalogue"`
+	Recalls     int `json:"recalls"`
+	LotStatuses int `json:"lots"`
+	Settlements int `json:"settlements"`
+	Schedules   int `json:"schedules"`
+	ParLevels   int `json:"par"`
 	// RecalledLots, RecalledSerials and RecalledProducts count the
 	// indexed recall keys.
-	RecalledLots, RecalledSerials, RecalledProducts int
+	RecalledLots     int `json:"recalled_lots"`
+	RecalledSerials  int `json:"recalled_serials"`
+	RecalledProducts int `json:"recalled_products"`
 }
 
 // Sets are the master data sets, as NewData and Build take them.
