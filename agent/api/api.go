@@ -34,6 +34,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/udi-edge/udi-edge/agent/master"
+
 	"github.com/udi-edge/udi-edge/agent/audit"
 )
 
@@ -99,6 +101,7 @@ const (
 	KindNotFound   = "not_found"
 	KindConflict   = "conflict"
 	KindBadRows    = "bad_rows"
+	KindEmpty      = "empty"
 	KindBusy       = "busy"
 	KindTimeout    = "timeout"
 	KindNotRunning = "not_running"
@@ -123,7 +126,7 @@ type Error struct {
 func (e *Error) Error() string { return e.ErrorResponse.Error }
 
 // Is reports whether the answer is the API's form of target: ErrForbidden,
-// ErrBusy, ErrNotRunning.
+// ErrBusy, ErrNotRunning, master.ErrEmpty, master.ErrBadRows.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrForbidden:
@@ -132,6 +135,10 @@ func (e *Error) Is(target error) bool {
 		return e.Kind == KindBusy
 	case ErrNotRunning:
 		return e.Kind == KindNotRunning
+	case master.ErrEmpty:
+		return e.Kind == KindEmpty
+	case master.ErrBadRows:
+		return e.Kind == KindBadRows
 	}
 	return false
 }
@@ -150,7 +157,7 @@ var (
 
 func statusOf(kind string) int {
 	switch kind {
-	case KindBadRequest:
+	case KindBadRequest, KindEmpty:
 		return http.StatusBadRequest
 	case KindForbidden:
 		return http.StatusForbidden

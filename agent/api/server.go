@@ -165,6 +165,8 @@ func (s *Server) classify(err error) *Error {
 			e.RowErrors = append(e.RowErrors, rows.Rows[i].Error())
 		}
 		return e
+	case errors.Is(err, master.ErrEmpty):
+		kind = KindEmpty
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		kind = KindTimeout
 		err = fmt.Errorf("the request did not complete within its deadline: %w", err)
@@ -175,7 +177,7 @@ func (s *Server) classify(err error) *Error {
 	case errors.Is(err, core.ErrNothingPending), errors.Is(err, core.ErrStaleMaster):
 		kind = KindConflict
 	case errors.Is(err, core.ErrBadCode), errors.Is(err, core.ErrNoCode), errors.Is(err, master.ErrFormat),
-		errors.Is(err, master.ErrHeader), errors.Is(err, master.ErrEmpty), errors.Is(err, master.ErrEncoding),
+		errors.Is(err, master.ErrHeader), errors.Is(err, master.ErrEncoding),
 		errors.Is(err, master.ErrTooLarge):
 		kind = KindBadRequest
 	case errors.Is(err, cabinet.ErrNotAnswering):

@@ -70,11 +70,12 @@ func newFlags(env *Env, name, args, summary string) *pflag.FlagSet {
 // (pflag calls fs.Usage) and is pflag.ErrHelp.
 func parse(fs *pflag.FlagSet, args []string) error { return cli.Parse(fs, args) }
 
-// newLogger returns the process's logger: text to w at level.
+// newLogger returns the process's logger: text to w at level, repeated
+// warnings rate-limited (cli.NewLogger, as udi-edge's).
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	log, err := cli.NewLogger(w, level, "text")
+	if err != nil {
+		return nil, usagef("--log-level: %v", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return log, nil
 }

@@ -85,6 +85,9 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 		// The rows are listed above; the error says what became of them.
 		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, len(rows), file)
 	}
+	if errors.Is(err, master.ErrEmpty) {
+		return fmt.Errorf("%w (import it with --allow-empty to empty the %s)", err, set)
+	}
 	if err != nil {
 		return err
 	}

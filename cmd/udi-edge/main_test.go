@@ -448,3 +448,8 @@ func serveAPI(t *testing.T, l *bolt.Ledger, socket string) *core.Gateway {
 	})
 	return g
 }
+
+// statusOf asks the agent on socket for its status.
+func statusOf(ctx context.Context, socket string) (core.Status, error) {
+	return api.NewClient(socket).Status(ctx)
+}

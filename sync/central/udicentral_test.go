@@ -218,6 +218,16 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 	if code, _, _ := runBin(t, "trace", "(01)09506000134352(21)NONE", "--store", store); code != 1 {
 		t.Fatalf("trace of an unknown item: exit %d, want 1", code)
 	}
+	// Every form a gateway's trace reads: the code as a scanner sends it,
+	// its Digital Link URI; a product is refused, naming why.
+	for _, form := range []string{"]d20109506000134352" + "21SN2", "https://id.gs1.org/01/09506000134352/21/SN2"} {
+		if code, out, errs := runBin(t, "trace", form, "--store", store); code != 0 || !strings.Contains(out, "item "+item+": 1 movement(s)") {
+			t.Fatalf("trace %q: exit %d\n%s%s", form, code, out, errs)
+		}
+	}
+	if code, _, errs := runBin(t, "trace", "09506000134352", "--store", store); code != 1 || !strings.Contains(errs, "product") {
+		t.Fatalf("trace of a product: exit %d %s", code, errs)
+	}
 	// Master data straight to the broker, the version kept in the store.
 	if code, out, errs := runBin(t, append([]string{"publish", "recalls", csv, "--site", site, "--store", store}, conn...)...); code != 0 || !strings.Contains(out, "version 2") {
 		t.Fatalf("publish --store: exit %d\n%s%s", code, out, errs)
