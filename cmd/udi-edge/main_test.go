@@ -429,11 +429,17 @@ func testLogger(t *testing.T, w io.Writer) *slog.Logger {
 // test ends, as a running agent does.
 func serveAPI(t *testing.T, l *bolt.Ledger, socket string) *core.Gateway {
 	t.Helper()
+	return serveAPIGroup(t, l, socket, "")
+}
+
+// serveAPIGroup is serveAPI with the socket's group set.
+func serveAPIGroup(t *testing.T, l *bolt.Ledger, socket, group string) *core.Gateway {
+	t.Helper()
 	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := api.ListenUnix(socket, "")
+	ln, err := api.ListenUnix(socket, group)
 	if err != nil {
 		t.Fatal(err)
 	}
