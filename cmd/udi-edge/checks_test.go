@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
-
-	"github.com/creack/pty"
 
 	"github.com/udi-edge/udi-edge/agent"
 )
@@ -29,15 +28,11 @@ func TestPointOfUseChecks(t *testing.T) {
 			t.Fatalf("import %s: %s", f[0], errOut)
 		}
 	}
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-or", store
-	cfg.Scanners = []edge.ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true,
+	cfg.Scanners = []edge.ScannerConfig{{ID: "or3", Device: pt.Link, Location: "OR-3", Kind: "use", RequireSerial: true,
 		Feedback: edge.FeedbackConfig{Accept: edge.HexBytes{0x06}, Warn: edge.HexBytes{0x07}, Reject: edge.HexBytes{0x15}}}}
 	cfg.Patterns = edge.PatternsConfig{Wristband: `^PAT(\d{6})$`}
 	if err := cfg.Validate(); err != nil {
@@ -153,15 +148,11 @@ func TestScheduledCase(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "schedules: 2 row(s) imported") {
 		t.Fatalf("import schedules: %d %s %s", code, out, errOut)
 	}
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-or", store
-	cfg.Scanners = []edge.ScannerConfig{{ID: "or5", Device: slave.Name(), Location: "OR-5", Kind: "use"}}
+	cfg.Scanners = []edge.ScannerConfig{{ID: "or5", Device: pt.Link, Location: "OR-5", Kind: "use"}}
 	cfg.Patterns = edge.PatternsConfig{Wristband: `^PAT(\d{6})$`}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
@@ -196,16 +195,8 @@ func TestDecodeEPC(t *testing.T) {
 // scan is in the ledger file.
 func TestAgentEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
-	dev := filepath.Join(dir, "scanner")
-	if err := os.Symlink(slave.Name(), dev); err != nil {
-		t.Fatal(err)
-	}
+	pt := testkit.New(t, filepath.Join(dir, "scanner"))
+	master, dev := pt.Master, pt.Link
 	store := filepath.Join(dir, "ledger.db")
 	cmd := exec.Command(os.Args[0], "run", "--gateway", "gw-e2e", "--store", store,
 		"--scanner", "id=or1,device="+dev+",location=OR-1,kind=use,require_serial=true,feedback_accept=06,feedback_reject=15")
@@ -338,17 +329,13 @@ func (s *syncBuffer) String() string {
 }
 
 func TestDecodeLiveDevice(t *testing.T) {
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"decode", "--json", "--device", slave.Name(), "--suffix", "CR"}, strings.NewReader(""), &out, &errb)
+		done <- Main(ctx, []string{"decode", "--json", "--device", pt.Link, "--suffix", "CR"}, strings.NewReader(""), &out, &errb)
 	}()
 	checkFor(t, 10*time.Second, func() error {
 		if !strings.Contains(errb.String(), "open: scan labels") {
@@ -458,4 +445,21 @@ func serveAPIGroup(t *testing.T, l *bolt.Ledger, socket, group string) *core.Gat
 // statusOf asks the agent on socket for its status.
 func statusOf(ctx context.Context, socket string) (core.Status, error) {
 	return api.NewClient(socket).Status(ctx)
+}
+
+// TestShippedBinaryLinksNoLabParts: the gateway's binary links neither an
+// MQTT broker, nor udi-central, nor the reader simulators, nor the tests'
+// kit: those are udi-lab's.
+func TestShippedBinaryLinksNoLabParts(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/mochi-mqtt/", "/sync/central", "/reader/uhfsim", "/agent/testkit", "github.com/creack/pty"} {
+			if strings.Contains(pkg, banned) {
+				t.Errorf("udi-edge links %s", pkg)
+			}
+		}
+	}
 }

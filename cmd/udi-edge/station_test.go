@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 	"github.com/udi-edge/udi-edge/reader/uhfsim"
 )
@@ -102,15 +102,11 @@ func TestCabinetDoor(t *testing.T) {
 // the case, the patient and the nurse, and trace shows it.
 func TestCaseAtStation(t *testing.T) {
 	dir := t.TempDir()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	cfg := edge.DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-or", filepath.Join(dir, "ledger.db")
-	cfg.Scanners = []edge.ScannerConfig{{ID: "or3", Device: slave.Name(), Location: "OR-3", Kind: "use", RequireSerial: true}}
+	cfg.Scanners = []edge.ScannerConfig{{ID: "or3", Device: pt.Link, Location: "OR-3", Kind: "use", RequireSerial: true}}
 	cfg.Patterns = edge.PatternsConfig{Wristband: `^PAT(\d{6})$`, Case: `^CASE-(\S+)$`, Badge: `^BADGE-(\w+)$`,
 		Commands: map[string]string{"CMD-CLOSE-CASE": "close-case"}}
 	if err := cfg.Validate(); err != nil {

@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
@@ -333,11 +333,9 @@ type scanner struct {
 
 func newScanner(t testing.TB, id string) *scanner {
 	t.Helper()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &scanner{t: t, id: id, device: slave.Name(), master: master, slave: slave, answers: make(chan byte, 4096)}
+	d := testkit.New(t, filepath.Join(t.TempDir(), id))
+	master, slave := d.Master, d.Slave
+	s := &scanner{t: t, id: id, device: d.Link, master: master, slave: slave, answers: make(chan byte, 4096)}
 	// The test keeps the slave open, so that the master does not read EIO
 	// while no gateway has the port open (between a kill and a restart).
 	go func() {
@@ -355,10 +353,6 @@ func newScanner(t testing.TB, id string) *scanner {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		master.Close()
-		slave.Close()
-	})
 	return s
 }
 

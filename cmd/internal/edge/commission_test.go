@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/epc"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/reader/uhfsim"
 )
 
@@ -23,12 +22,8 @@ import (
 // SGTIN-96 is written to a blank tag and read back.
 func TestCommissioningStation(t *testing.T) {
 	dir := t.TempDir()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	world := uhfsim.NewWorld()
 	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "encoder"), World: world, Antennas: []int{1, 2}, Round: 50 * time.Millisecond})
 	if err != nil {
@@ -38,7 +33,7 @@ func TestCommissioningStation(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-enc", filepath.Join(dir, "ledger.db")
-	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: slave.Name(), Location: "warehouse", Kind: "commission", EncoderZone: "pad"}}
+	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: pt.Link, Location: "warehouse", Kind: "commission", EncoderZone: "pad"}}
 	cfg.Readers = []ReaderConfig{{ID: "enc-rfid", Type: "mercury", Device: sim.Path(), Baud: 115200,
 		Antennas: []AntennaConfig{{Port: 1, Zone: "pad"}, {Port: 2, Zone: "shelf"}}}}
 	cfg.Zones = []ZoneConfig{{Name: "pad", Location: "warehouse", Role: "encoder"},
@@ -119,12 +114,8 @@ func TestCommissioningStation(t *testing.T) {
 // tag then carries the item's own key.
 func TestCommissionWritesEPC(t *testing.T) {
 	dir := t.TempDir()
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	defer slave.Close()
+	pt := testkit.New(t, filepath.Join(t.TempDir(), "scanner"))
+	master := pt.Master
 	world := uhfsim.NewWorld()
 	blank, _ := hex.DecodeString("E2801160600002054CC20970")
 	world.Place(1, uhfsim.Tag{EPC: blank})
@@ -135,7 +126,7 @@ func TestCommissionWritesEPC(t *testing.T) {
 	defer sim.Close()
 	cfg := DefaultConfig()
 	cfg.Gateway, cfg.Store = "gw-enc", filepath.Join(dir, "ledger.db")
-	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: slave.Name(), Location: "warehouse", Kind: "commission",
+	cfg.Scanners = []ScannerConfig{{ID: "enc-scan", Device: pt.Link, Location: "warehouse", Kind: "commission",
 		EncoderZone: "pad", WriteEPC: true, CompanyPrefixLength: 7}}
 	cfg.Readers = []ReaderConfig{{ID: "enc-rfid", Type: "mercury", Device: sim.Path(), Baud: 115200, Antennas: []AntennaConfig{{Port: 1, Zone: "pad"}}}}
 	cfg.Zones = []ZoneConfig{{Name: "pad", Location: "warehouse", Role: "encoder"}}
