@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/udi-edge/udi-edge/cmd/internal/bench"
 )
@@ -26,24 +24,5 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	d := *dir
-	if d == "" {
-		tmp, err := os.MkdirTemp("", "udi-edge-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		d = tmp
-	}
-	figs, err := bench.Run(ctx, d, p)
-	if err != nil {
-		return err
-	}
-	bench.Print(env.Stdout, figs, *asJSON)
-	for _, f := range figs {
-		if f.Goal != "" && !f.Met {
-			return fmt.Errorf("%s: goal %s not met", f.Name, f.Goal)
-		}
-	}
-	return nil
+	return bench.Command(ctx, env.Stdout, *dir, p, *asJSON)
 }

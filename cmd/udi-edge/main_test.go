@@ -362,24 +362,17 @@ func TestDecodeLiveDevice(t *testing.T) {
 // it; it returns the context the agent runs under.
 func runAgent(t *testing.T, a *edge.Agent) context.Context {
 	t.Helper()
-	if err := a.Open(); err != nil {
+	stop, err := a.Start(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if err := a.Close(); err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	return ctx
+	return context.Background()
 }
-
 // socketDevices asks the agent serving socket which of its devices have
 // their port open.
 func socketDevices(t *testing.T, socket string) map[string]bool {

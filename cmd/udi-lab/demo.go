@@ -162,17 +162,11 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 		}
 		outcomes <- o
 	}
-	if err := a.Open(); err != nil {
+	stop, err := a.Start(ctx)
+	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-done
-		a.Close()
-	}()
+	defer stop()
 	lab := &demoLab{agent: a, api: api.NewClient(cfg.SocketPath())}
 
 	fmt.Fprintf(out, "udi-edge demo: gateway %s, ledger %s\n", cfg.Gateway, cfg.Store)

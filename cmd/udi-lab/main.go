@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -82,28 +81,8 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	if *drain != 0 && *drain < 4000 {
 		return usagef("--drain must be 0 or at least 4000")
 	}
-	d := *dir
-	if d == "" {
-		tmp, err := os.MkdirTemp("", "udi-lab-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		d = tmp
-	}
-	if *drain > 0 {
-		n := *drain
+	if n := *drain; n > 0 {
 		p.Extra = append(p.Extra, func(ctx context.Context, dir string) ([]bench.Figure, error) { return benchSync(ctx, dir, n) })
 	}
-	figs, err := bench.Run(ctx, d, p)
-	if err != nil {
-		return err
-	}
-	bench.Print(env.Stdout, figs, *asJSON)
-	for _, f := range figs {
-		if f.Goal != "" && !f.Met {
-			return fmt.Errorf("%s: goal %s not met", f.Name, f.Goal)
-		}
-	}
-	return nil
+	return bench.Command(ctx, env.Stdout, *dir, p, *asJSON)
 }

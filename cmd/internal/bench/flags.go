@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -33,4 +37,29 @@ func (f *Flags) Params() (Params, error) {
 		return Params{}, errors.New("--scans must be at least 1000, --naive-scans at least 10, --rate and --latency-for positive, --trace-movements 0 or at least 4000")
 	}
 	return Params{Scans: *f.scans, NaiveScans: *f.naive, Rate: *f.rate, LatencyFor: *f.dur, TraceMovements: *f.trace}, nil
+}
+
+// Command is what udi-edge bench and udi-lab bench do: run p in dir (a
+// temporary directory when ""), print the figures to w, and fail naming
+// the first goal not met.
+func Command(ctx context.Context, w io.Writer, dir string, p Params, asJSON bool) error {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "udi-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	figs, err := Run(ctx, dir, p)
+	if err != nil {
+		return err
+	}
+	Print(w, figs, asJSON)
+	for _, f := range figs {
+		if f.Goal != "" && !f.Met {
+			return fmt.Errorf("%s: goal %s not met", f.Name, f.Goal)
+		}
+	}
+	return nil
 }

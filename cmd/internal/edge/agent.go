@@ -277,3 +277,25 @@ func (a *Agent) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Start opens a and runs it in a goroutine of its own until ctx ends or
+// stop is called; stop waits for it to finish and closes it, and returns
+// the first error of either (for the demo and tests that run an agent in
+// process).
+func (a *Agent) Start(ctx context.Context) (stop func() error, err error) {
+	if err := a.Open(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	var stopErr error
+	return func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = errors.Join(<-done, a.Close())
+		})
+		return stopErr
+	}, nil
+}

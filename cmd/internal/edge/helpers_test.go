@@ -17,24 +17,17 @@ var errorf = fmt.Errorf
 // it; it returns the context the agent runs under.
 func runAgent(t *testing.T, a *Agent) context.Context {
 	t.Helper()
-	if err := a.Open(); err != nil {
+	stop, err := a.Start(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if err := a.Close(); err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	return ctx
+	return context.Background()
 }
-
 // connected reports which devices of a have their port open.
 func (a *Agent) connected() map[string]bool {
 	m := map[string]bool{}
