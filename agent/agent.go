@@ -1,10 +1,18 @@
-// Package agent is the domain of udi-edge: reads from scanners, item codes,
-// movements of individually coded items, stations, and the small interfaces
-// the core needs from its adapters (a ledger, a source of reads).
+// Package agent is the domain of udi-edge: the types every part speaks in
+// (a scanner's read, a reader's tag read, a movement of an individually
+// coded item and its kinds, a station, a point-of-use decision and the
+// verdict a station hears), the ports the core needs of its adapters (a
+// ledger), the vocabulary of recorded movements (how a cancellation, a
+// case link and a justification are written and read back), and the two
+// rules every face shares: the id of a site, gateway, scanner, reader or
+// zone (CheckID), and the verdict a recorded movement stands for
+// (OutcomeOf).
 //
-// It imports no adapter: serial drivers live under reader/, the bbolt ledger
-// under agent/bolt, MQTT under sync/. They speak in the types defined here.
-// Nothing in this package may log a patient identifier.
+// It holds no application logic and imports no other package of the
+// project: the gateway's core and its rules are in agent/core and the
+// packages beside it (station, cabinet, lifecycle, audit, ident, master),
+// the adapters in agent/bolt, agent/api, reader/ and sync/. Nothing in
+// this package may log a patient identifier.
 package agent
 
 import (

@@ -26,7 +26,8 @@
 // Reader is the serial driver on top of it: it opens the line through
 // package reader, asks for the module's versions, sets region and power,
 // multi-polls in bursts of ReaderConfig.PollCount rounds and streams
-// every tag read whose Gen2 CRC is good to its caller as a TagEvent,
+// every tag read whose Gen2 CRC is good to its caller (as the domain's
+// agent.TagRead, or with its metadata as a TagEvent),
 // reconnecting when the module goes silent or is unplugged. One
 // goroutine, Run's, does all the I/O.
 //

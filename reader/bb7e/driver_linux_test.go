@@ -243,7 +243,7 @@ func newRig(t *testing.T, cfg ReaderConfig, prepare func(f *fake)) *rig {
 	r.rd.OnState = func(connected bool, err error) { r.states <- state{connected, err} }
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- r.rd.Run(ctx, func(ev TagEvent) { r.events <- ev }) }()
+	go func() { r.done <- r.rd.RunEvents(ctx, func(ev TagEvent) { r.events <- ev }) }()
 	t.Cleanup(func() {
 		r.stop()
 		logtest.CheckLines(t, r.logs.String())
@@ -489,7 +489,7 @@ func TestReaderConfig(t *testing.T) {
 		{ReaderConfig{ID: "a", Serial: serialport.Settings{Device: "/dev/x"}, PollCount: 70000}, `poll_count 70000`},
 		{ReaderConfig{ID: "a", Serial: serialport.Settings{Device: "/dev/x", Parity: "x"}}, `serial: parity "x"`},
 	} {
-		err := New(tt.cfg, nil).Run(context.Background(), func(TagEvent) {})
+		err := New(tt.cfg, nil).RunEvents(context.Background(), func(TagEvent) {})
 		if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
 			t.Errorf("Run with %s: %v, want an error naming it", tt.field, err)
 		}

@@ -29,7 +29,8 @@
 // package reader (probing the line speed if asked), runs the start-up
 // sequence (VERSION, SET_REGION, SET_READ_TX_POWER, SET_ANTENNA_PORT,
 // SET_TAG_PROTOCOL, start of continuous reading), streams every tag read
-// whose Gen2 CRC is good to its caller as a TagEvent, watches the
+// whose Gen2 CRC is good to its caller (as the domain's agent.TagRead, or
+// with the module's metadata as a TagEvent), watches the
 // keep-alives, pauses an over-hot module, survives unplugging, and
 // commissions tags (WriteEPC). One goroutine, Run's, does all the I/O;
 // BenchReads measures its parse path.

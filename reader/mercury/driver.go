@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent"
+
 	serialport "github.com/udi-edge/udi-edge/reader"
 )
 
@@ -190,7 +192,11 @@ func (r *Reader) Counters() Counters {
 // emitting the reads the module still sends before acknowledging it),
 // closes the line and returns nil. It returns an error at once only when
 // the configuration is invalid or the Reader is already running.
-func (r *Reader) Run(ctx context.Context, emit func(TagEvent)) error {
+//
+// RunEvents hands emit the driver's own TagEvent, with the module's
+// metadata (frequency, phase, timestamps); Run hands the core the domain's
+// agent.TagRead.
+func (r *Reader) RunEvents(ctx context.Context, emit func(TagEvent)) error {
 	if err := r.cfg.Validate(); err != nil {
 		return err
 	}
@@ -249,4 +255,15 @@ func (r *Reader) now() func() time.Time {
 		return r.Now
 	}
 	return time.Now
+}
+
+// Run is RunEvents handing on each read as the domain's agent.TagRead, as
+// the barcode driver hands its reads on as agent.Read.
+func (r *Reader) Run(ctx context.Context, emit func(agent.TagRead)) error {
+	return r.RunEvents(ctx, func(ev TagEvent) { emit(ev.TagRead()) })
+}
+
+// TagRead returns ev as the domain's tag read.
+func (ev TagEvent) TagRead() agent.TagRead {
+	return agent.TagRead{Reader: ev.Reader, Antenna: ev.Tag.Antenna, RSSI: ev.Tag.RSSI, PC: ev.Tag.PC, EPC: ev.Tag.EPC, Time: ev.Time}
 }

@@ -427,7 +427,7 @@ func TestWriteEPC(t *testing.T) {
 }
 
 func TestRunRejectsBadConfig(t *testing.T) {
-	err := New(Config{ID: "a", Serial: serialport.Settings{Device: "/dev/x"}, Region: "Mars"}, nil).Run(context.Background(), func(TagEvent) {})
+	err := New(Config{ID: "a", Serial: serialport.Settings{Device: "/dev/x"}, Region: "Mars"}, nil).RunEvents(context.Background(), func(TagEvent) {})
 	if !errors.Is(err, ErrInvalidConfig) || !strings.HasPrefix(err.Error(), `region "Mars"`) {
 		t.Fatalf("Run with a bad region: %v", err)
 	}
@@ -436,7 +436,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 func TestRunTwice(t *testing.T) {
 	r := newRig(t, testConfig(), nil)
 	r.wantState(true)
-	if err := r.rd.Run(context.Background(), func(TagEvent) {}); !errors.Is(err, ErrRunning) {
+	if err := r.rd.RunEvents(context.Background(), func(TagEvent) {}); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run: %v, want ErrRunning", err)
 	}
 }

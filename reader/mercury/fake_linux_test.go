@@ -313,7 +313,7 @@ func newRig(t *testing.T, cfg Config, prepare func(f *fake)) *rig {
 	r.rd.OnState = func(connected bool, err error) { r.states <- state{connected, err} }
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- r.rd.Run(ctx, func(ev TagEvent) { r.events <- ev }) }()
+	go func() { r.done <- r.rd.RunEvents(ctx, func(ev TagEvent) { r.events <- ev }) }()
 	t.Cleanup(func() {
 		r.stop()
 		logtest.CheckLines(t, r.logs.String())

@@ -214,9 +214,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			err := r.Run(ctx, func(ev mercury.TagEvent) {
-				a.core.TagRead(agent.TagRead{Reader: ev.Reader, Antenna: ev.Tag.Antenna, RSSI: ev.Tag.RSSI, PC: ev.Tag.PC, EPC: ev.Tag.EPC, Time: ev.Time})
-			})
+			err := r.Run(ctx, a.core.TagRead)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				a.Log.Error("reader stopped", "reader", id, "err", err)
 			}
@@ -226,9 +224,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			err := r.Run(ctx, func(ev bb7e.TagEvent) {
-				a.core.TagRead(agent.TagRead{Reader: ev.Reader, Antenna: 1, RSSI: ev.Tag.RSSI, PC: ev.Tag.PC, EPC: ev.Tag.EPC, Time: ev.Time})
-			})
+			err := r.Run(ctx, a.core.TagRead)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				a.Log.Error("reader stopped", "reader", id, "err", err)
 			}
