@@ -77,6 +77,15 @@ type MQTTConfig struct {
 // connection; it doubles with every failed attempt up to MaxReconnect.
 const reconnectMin = 250 * time.Millisecond
 
+// maxPendingBytes bounds the payloads received and not yet handed to their
+// handler. The broker sends no more QoS 1 messages than its in-flight
+// window (max_inflight_messages, 64 in deploy/mosquitto) until they are
+// acknowledged, and MQTT acknowledges each only after its handler has
+// returned, so the bound is met only with a broker that has no window; a
+// message beyond it is acknowledged and dropped, with a warning (a
+// gateway sends a batch the centre does not acknowledge again).
+const maxPendingBytes = 256 << 20
+
 // MQTT is a Conn over paho.mqtt.golang (MQTT 3.1.1). After Connect it
 // keeps one connection to a broker at a time: when the connection is
 // lost, it waits a random delay (growing with every failed attempt up to
@@ -84,7 +93,10 @@ const reconnectMin = 250 * time.Millisecond
 // and calls the OnConnect functions. paho's own reconnect is off: it
 // would send again, on the new connection, what it had stored from the
 // old one (stale acks), racing the new connection's writer while doing
-// so (eclipse/paho.mqtt.golang issues #657, #703).
+// so (eclipse/paho.mqtt.golang issues #657, #703). Messages are handed to
+// the handlers by a goroutine of MQTT, so that a handler that blocks
+// never holds up paho's reading of the connection (its pings and
+// PUBACKs).
 type MQTT struct {
 	cfg MQTTConfig
 	log *slog.Logger
@@ -93,7 +105,7 @@ type MQTT struct {
 
 	ctx    context.Context // MQTT's life, ended by Close
 	cancel context.CancelFunc
-	loops  sync.WaitGroup // the connection loop
+	loops  sync.WaitGroup // the connection loop and the delivery goroutine
 
 	mu      sync.Mutex
 	routes  []route
@@ -104,6 +116,8 @@ type MQTT struct {
 	live    *session      // cur once its subscriptions are being made
 	up      chan struct{} // closed while live is set and subscribed
 	lastErr error         // why the last connection attempt failed
+
+	in inbox
 }
 
 type route struct {
@@ -160,6 +174,7 @@ func NewMQTT(cfg MQTTConfig) (*MQTT, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.in.signal = make(chan struct{}, 1)
 	return m, nil
 }
 
@@ -171,7 +186,8 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // newClient returns a paho client for one connection of s: no reconnect
-// and no resending of its own, a new memory store.
+// and no resending of its own, a new memory store, messages acknowledged
+// by MQTT once handled.
 func (m *MQTT) newClient(s *session) mqtt.Client {
 	opts := mqtt.NewClientOptions()
 	for _, b := range m.cfg.Brokers {
@@ -190,12 +206,13 @@ func (m *MQTT) newClient(s *session) mqtt.Client {
 	opts.SetResumeSubs(false)
 	opts.SetStore(mqtt.NewMemoryStore())
 	opts.SetOrderMatters(true)
+	opts.SetAutoAckDisabled(true)
 	opts.SetKeepAlive(m.cfg.KeepAlive)
 	opts.SetConnectTimeout(m.cfg.ConnectTimeout)
 	// A write that blocks this long means a dead connection; it also
 	// bounds how long paho's Publish waits for its writer (30 s unset).
 	opts.SetWriteTimeout(m.cfg.ConnectTimeout)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.deliver(msg.Topic(), msg.Payload()) })
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.in.put(m.log, msg) })
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) { s.end(err) })
 	return mqtt.NewClient(opts)
 }
@@ -213,8 +230,9 @@ func (m *MQTT) Connect(ctx context.Context) error {
 	}
 	if !m.started {
 		m.started = true
-		m.loops.Add(1)
+		m.loops.Add(2)
 		go m.run()
+		go m.in.run(m.ctx, &m.loops, m.deliver)
 	}
 	up := m.up
 	m.mu.Unlock()
@@ -391,7 +409,8 @@ func (m *MQTT) Connected() bool {
 }
 
 // Close disconnects, waiting up to a quarter of a second for work in
-// flight, and stops reconnecting. It is safe to call more than once.
+// flight, and stops reconnecting; no handler is called after it returns.
+// It is safe to call more than once.
 func (m *MQTT) Close() {
 	m.mu.Lock()
 	m.closed = true
@@ -515,6 +534,62 @@ func wait(ctx context.Context, s *session, tok mqtt.Token) error {
 		return s.gone()
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// inbox holds the messages received and not yet handled, in arrival
+// order, for the one goroutine that hands them to their handlers: paho's
+// handler only queues them, and never blocks.
+type inbox struct {
+	mu     sync.Mutex
+	msgs   []mqtt.Message
+	bytes  int
+	signal chan struct{} // holds a token while msgs is not empty
+}
+
+// put queues msg; beyond maxPendingBytes it acknowledges and drops it.
+func (in *inbox) put(log *slog.Logger, msg mqtt.Message) {
+	in.mu.Lock()
+	if in.bytes+len(msg.Payload()) > maxPendingBytes && len(in.msgs) > 0 {
+		in.mu.Unlock()
+		msg.Ack()
+		log.Warn("mqtt message dropped: too many bytes waiting for their handler", "topic", msg.Topic(), "bytes", len(msg.Payload()))
+		return
+	}
+	in.msgs = append(in.msgs, msg)
+	in.bytes += len(msg.Payload())
+	in.mu.Unlock()
+	select {
+	case in.signal <- struct{}{}:
+	default:
+	}
+}
+
+// run hands the queued messages to handle one at a time, acknowledging
+// each after it, until ctx ends. What is still queued then is not
+// acknowledged: the broker sends it again to a persistent session.
+func (in *inbox) run(ctx context.Context, wg *sync.WaitGroup, handle func(topic string, payload []byte)) {
+	defer wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.signal:
+		}
+		for ctx.Err() == nil {
+			in.mu.Lock()
+			if len(in.msgs) == 0 {
+				in.mu.Unlock()
+				break
+			}
+			msg := in.msgs[0]
+			in.msgs[0] = nil
+			in.msgs = in.msgs[1:]
+			in.bytes -= len(msg.Payload())
+			in.mu.Unlock()
+			handle(msg.Topic(), msg.Payload())
+			msg.Ack()
+		}
 	}
 }
 

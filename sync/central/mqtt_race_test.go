@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
@@ -167,5 +170,64 @@ func TestIntegrationBrokerKilledUnderLoad(t *testing.T) {
 			t.Errorf("%s: held to %d (hash %s), %d movements stored; want %s held to %d, %d stored",
 				g.Gateway, g.Seq, g.Hash, g.Counters.Stored, l.Gateway, n, n)
 		}
+	}
+}
+
+// TestMQTTBlockedHandlerKeepsConnection blocks the handler of the first
+// of several messages: the connection must go on reading (the broker's
+// PUBACK of a publish made meanwhile arrives), and once the handler is
+// released every message is handled, in order.
+func TestMQTTBlockedHandlerKeepsConnection(t *testing.T) {
+	broker := mosquitto.Start(t, mosquitto.Config{})
+	mq, err := central.NewMQTT(central.MQTTConfig{Brokers: []string{broker.Addr()}, ClientID: "udi-central-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mq.Close()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err = mq.Subscribe(ctx, "test/in", func(_ string, p []byte) {
+		mu.Lock()
+		got = append(got, string(p))
+		first := len(got) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mq.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.Addr()).SetClientID("publisher").SetAutoReconnect(false))
+	if tok := pub.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("publisher connect: %v", tok.Error())
+	}
+	defer pub.Disconnect(50)
+	want := []string{"1", "2", "3", "4", "5"}
+	for _, p := range want {
+		if tok := pub.Publish("test/in", 1, false, p); !tok.WaitTimeout(wait) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", p, tok.Error())
+		}
+	}
+	testkit.WaitFor(t, wait, "the first message to be handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 })
+
+	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+	err = mq.Publish(pctx, "test/out", false, []byte("while the handler is blocked"))
+	pcancel()
+	close(release)
+	if err != nil {
+		t.Errorf("publish while a handler is blocked: %v", err)
+	}
+	testkit.WaitFor(t, wait, "every message handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == len(want) })
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("handled %v, want %v", got, want)
 	}
 }
