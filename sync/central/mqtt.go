@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -36,8 +37,9 @@ const (
 	DefaultMaxReconnect   = 30 * time.Second
 )
 
-// ErrNotConnected is returned by MQTT.Publish while the client has no
-// connection to a broker.
+// ErrNotConnected is wrapped by the error of MQTT.Publish while the
+// client has no connection to a broker, and when the connection is lost
+// before the broker acknowledged the message.
 var ErrNotConnected = errors.New("central: not connected to the broker")
 
 // MQTTConfig configures the paho client of MQTT.
@@ -59,28 +61,96 @@ type MQTTConfig struct {
 	// (the default), the broker keeps the subscriptions and queues QoS 1
 	// messages while the service is away.
 	CleanSession bool
-	// KeepAlive, ConnectTimeout and MaxReconnect default to the Default*
+	// KeepAlive is the MQTT keepalive interval. ConnectTimeout bounds a
+	// connection attempt to one broker, a subscription and a write.
+	// MaxReconnect is the longest wait between two connection attempts:
+	// after a lost connection the wait is drawn at random below a ceiling
+	// that starts at a quarter of a second and doubles with every failed
+	// attempt, up to MaxReconnect. All three default to the Default*
 	// constants when zero.
 	KeepAlive, ConnectTimeout, MaxReconnect time.Duration
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 }
 
-// MQTT is a Conn over paho.mqtt.golang (MQTT 3.1.1). It reconnects by
-// itself and subscribes again on every connect.
-type MQTT struct {
-	client mqtt.Client
-	log    *slog.Logger
+// reconnectMin is the ceiling of the first reconnect delay after a lost
+// connection; it doubles with every failed attempt up to MaxReconnect.
+const reconnectMin = 250 * time.Millisecond
 
-	mu     sync.Mutex
-	routes []route
-	onUp   []func() // called after every (re)connect, subscriptions made
+// maxPendingBytes bounds the payloads received and not yet handed to their
+// handler. The broker sends no more QoS 1 messages than its in-flight
+// window (max_inflight_messages, 64 in deploy/mosquitto) until they are
+// acknowledged, and MQTT acknowledges each only after its handler has
+// returned, so the bound is met only with a broker that has no window; a
+// message beyond it is acknowledged and dropped, with a warning (a
+// gateway sends a batch the centre does not acknowledge again).
+const maxPendingBytes = 256 << 20
+
+// MQTT is a Conn over paho.mqtt.golang (MQTT 3.1.1). After Connect it
+// keeps one connection to a broker at a time: when the connection is
+// lost, it waits a random delay (growing with every failed attempt up to
+// MaxReconnect), connects again with a new paho client, subscribes again
+// and calls the OnConnect functions. paho's own reconnect is off: it
+// would send again, on the new connection, what it had stored from the
+// old one (stale acks), racing the new connection's writer while doing
+// so (eclipse/paho.mqtt.golang issues #657, #703). Messages are handed to
+// the handlers by a goroutine of MQTT, so that a handler that blocks
+// never holds up paho's reading of the connection (its pings and
+// PUBACKs).
+type MQTT struct {
+	cfg MQTTConfig
+	log *slog.Logger
+	// rand draws the jitter of reconnect delays: uniform in [0, n).
+	rand func(n int64) int64
+
+	ctx    context.Context // MQTT's life, ended by Close
+	cancel context.CancelFunc
+	loops  sync.WaitGroup // the connection loop and the delivery goroutine
+
+	mu      sync.Mutex
+	routes  []route
+	onUp    []func() // called after every (re)connect, subscriptions made
+	started bool
+	closed  bool
+	cur     *session      // the connection being made or made; nil between
+	live    *session      // cur once its subscriptions are being made
+	up      chan struct{} // closed while live is set and subscribed
+	lastErr error         // why the last connection attempt failed
+
+	in inbox
 }
 
 type route struct {
 	filter string // as subscribed, perhaps $share/group/...
 	match  string // without the $share/group/ prefix
 	fn     func(topic string, payload []byte)
+}
+
+// session is one connection: one paho client, never reconnected.
+type session struct {
+	c      mqtt.Client
+	tok    mqtt.Token    // the client's connect
+	ready  chan struct{} // closed when the connect has succeeded
+	lost   chan struct{} // closed when the connection is lost or ended
+	once   sync.Once
+	reason error // why the connection was lost, nil when MQTT ended it
+}
+
+// end closes s.lost, once, recording why.
+func (s *session) end(why error) {
+	s.once.Do(func() {
+		s.reason = why
+		close(s.lost)
+	})
+}
+
+// gone returns the error of a publish or subscription on s cut short by
+// the end of its connection; call it once s.lost is closed.
+func (s *session) gone() error {
+	if s.reason == nil {
+		return ErrNotConnected
+	}
+	return fmt.Errorf("%w: connection lost: %w", ErrNotConnected, s.reason)
 }
 
 var _ Conn = (*MQTT)(nil)
@@ -96,38 +166,15 @@ func NewMQTT(cfg MQTTConfig) (*MQTT, error) {
 	if cfg.ClientID == "" {
 		return nil, fmt.Errorf("%w: no MQTT client id", ErrInvalid)
 	}
-	m := &MQTT{log: cfg.Logger}
+	cfg.KeepAlive = orDefault(cfg.KeepAlive, DefaultKeepAlive)
+	cfg.ConnectTimeout = orDefault(cfg.ConnectTimeout, DefaultConnectTimeout)
+	cfg.MaxReconnect = orDefault(cfg.MaxReconnect, DefaultMaxReconnect)
+	m := &MQTT{cfg: cfg, log: cfg.Logger, rand: rand.Int64N, up: make(chan struct{})}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	opts := mqtt.NewClientOptions()
-	for _, b := range cfg.Brokers {
-		opts.AddBroker(b)
-	}
-	opts.SetClientID(cfg.ClientID)
-	opts.SetUsername(cfg.Username)
-	opts.SetPassword(cfg.Password)
-	if cfg.TLS != nil {
-		opts.SetTLSConfig(cfg.TLS)
-	}
-	opts.SetProtocolVersion(4)
-	opts.SetCleanSession(cfg.CleanSession)
-	opts.SetOrderMatters(true)
-	opts.SetAutoReconnect(true)
-	opts.SetConnectRetry(true)
-	opts.SetKeepAlive(orDefault(cfg.KeepAlive, DefaultKeepAlive))
-	opts.SetConnectTimeout(orDefault(cfg.ConnectTimeout, DefaultConnectTimeout))
-	opts.SetMaxReconnectInterval(orDefault(cfg.MaxReconnect, DefaultMaxReconnect))
-	opts.SetConnectRetryInterval(time.Second)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.deliver(msg.Topic(), msg.Payload()) })
-	opts.SetOnConnectHandler(func(mqtt.Client) { m.onConnect() })
-	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-		m.log.Warn("mqtt connection lost", "err", err)
-	})
-	opts.SetReconnectingHandler(func(_ mqtt.Client, o *mqtt.ClientOptions) {
-		m.log.Info("mqtt reconnecting")
-	})
-	m.client = mqtt.NewClient(opts)
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.in.signal = make(chan struct{}, 1)
 	return m, nil
 }
 
@@ -138,30 +185,240 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Connect connects to the first broker that answers and waits until it is
-// connected or ctx ends. After ctx ends the client keeps trying in the
-// background until Close.
+// newClient returns a paho client for one connection of s: no reconnect
+// and no resending of its own, a new memory store, messages acknowledged
+// by MQTT once handled.
+func (m *MQTT) newClient(s *session) mqtt.Client {
+	opts := mqtt.NewClientOptions()
+	for _, b := range m.cfg.Brokers {
+		opts.AddBroker(b)
+	}
+	opts.SetClientID(m.cfg.ClientID)
+	opts.SetUsername(m.cfg.Username)
+	opts.SetPassword(m.cfg.Password)
+	if m.cfg.TLS != nil {
+		opts.SetTLSConfig(m.cfg.TLS)
+	}
+	opts.SetProtocolVersion(4)
+	opts.SetCleanSession(m.cfg.CleanSession)
+	opts.SetAutoReconnect(false)
+	opts.SetConnectRetry(false)
+	opts.SetResumeSubs(false)
+	opts.SetStore(mqtt.NewMemoryStore())
+	opts.SetOrderMatters(true)
+	opts.SetAutoAckDisabled(true)
+	opts.SetKeepAlive(m.cfg.KeepAlive)
+	opts.SetConnectTimeout(m.cfg.ConnectTimeout)
+	// A write that blocks this long means a dead connection; it also
+	// bounds how long paho's Publish waits for its writer (30 s unset).
+	opts.SetWriteTimeout(m.cfg.ConnectTimeout)
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.in.put(m.log, msg) })
+	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) { s.end(err) })
+	return mqtt.NewClient(opts)
+}
+
+// Connect starts connecting to the first broker that answers and waits
+// until the client is connected and subscribed, or ctx ends. After ctx
+// ends the client keeps trying in the background until Close. It returns
+// an error wrapping ErrClosed after Close, and ctx's error (with the last
+// attempt's) when ctx ends first.
 func (m *MQTT) Connect(ctx context.Context) error {
-	tok := m.client.Connect()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return fmt.Errorf("central: mqtt connect: %w", ErrClosed)
+	}
+	if !m.started {
+		m.started = true
+		m.loops.Add(2)
+		go m.run()
+		go m.in.run(m.ctx, &m.loops, m.deliver)
+	}
+	up := m.up
+	m.mu.Unlock()
 	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("central: mqtt connect: %w", err)
-		}
+	case <-up:
 		return nil
+	case <-m.ctx.Done():
+		return fmt.Errorf("central: mqtt connect: %w", ErrClosed)
 	case <-ctx.Done():
+		m.mu.Lock()
+		last := m.lastErr
+		m.mu.Unlock()
+		if last != nil {
+			return fmt.Errorf("central: mqtt connect: %w (last attempt: %w)", ctx.Err(), last)
+		}
 		return fmt.Errorf("central: mqtt connect: %w", ctx.Err())
 	}
 }
 
-// Connected reports whether the client is connected now.
-func (m *MQTT) Connected() bool { return m.client.IsConnectionOpen() }
+// run makes one connection after another until Close.
+func (m *MQTT) run() {
+	defer m.loops.Done()
+	attempt := 0
+	for {
+		s, err := m.dial()
+		if err == nil {
+			began := time.Now()
+			err = m.serve(s)
+			if time.Since(began) >= m.cfg.MaxReconnect {
+				attempt = 0 // it held: start over from the shortest delay
+			}
+		}
+		m.hangUp(s, err)
+		if m.ctx.Err() != nil {
+			return
+		}
+		delay := reconnectDelay(attempt, reconnectMin, m.cfg.MaxReconnect, m.rand)
+		attempt++
+		m.log.Warn("mqtt connection ended; reconnecting", "err", err, "delay", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-m.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reconnectDelay returns the delay before reconnect attempt n (0 for the
+// first after a connection was lost): uniform between 0 and lo·2ⁿ, the
+// ceiling capped at hi (exponential backoff with full jitter, so that
+// instances that lost the broker together do not come back together).
+func reconnectDelay(n int, lo, hi time.Duration, rnd func(int64) int64) time.Duration {
+	ceiling := hi
+	if c := lo << n; c>>n == lo && c < hi {
+		ceiling = c
+	}
+	return time.Duration(rnd(int64(ceiling) + 1))
+}
+
+// dial makes a new client and connects it, as m.cur.
+func (m *MQTT) dial() (*session, error) {
+	s := &session{ready: make(chan struct{}), lost: make(chan struct{})}
+	s.c = m.newClient(s)
+	m.mu.Lock()
+	m.cur = s
+	m.mu.Unlock()
+	s.tok = s.c.Connect()
+	select {
+	case <-s.tok.Done():
+		if err := s.tok.Error(); err != nil {
+			return s, fmt.Errorf("connect: %w", err)
+		}
+	case <-m.ctx.Done():
+		return s, m.ctx.Err()
+	}
+	// Only now may anything be published: until its connect completes,
+	// paho goes through its store (empty: a new client) to send again
+	// what it holds, marking each as a duplicate.
+	close(s.ready)
+	return s, nil
+}
+
+// serve subscribes on s, calls the OnConnect functions and waits until s
+// is lost or MQTT closed. It returns why s ended.
+func (m *MQTT) serve(s *session) error {
+	m.log.Info("mqtt connected")
+	m.mu.Lock()
+	m.live = s // from now on Subscribe subscribes on s itself
+	filters := make([]string, len(m.routes))
+	for i, r := range m.routes {
+		filters[i] = r.filter
+	}
+	m.mu.Unlock()
+	for _, f := range filters {
+		ctx, cancel := context.WithTimeout(m.ctx, m.cfg.ConnectTimeout)
+		err := m.subscribe(ctx, s, f)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, ErrNotConnected) {
+				m.log.Error("mqtt subscribe failed", "filter", f, "err", err)
+			}
+			return err // deaf to a subscription: connect again
+		}
+	}
+	m.mu.Lock()
+	up := append([]func(){}, m.onUp...)
+	close(m.up)
+	m.mu.Unlock()
+	for _, f := range up {
+		go f()
+	}
+	select {
+	case <-s.lost:
+		return fmt.Errorf("connection lost: %w", s.reason)
+	case <-m.ctx.Done():
+		return m.ctx.Err()
+	}
+}
+
+// hangUp ends s: nothing is published on it any more, and its client is
+// disconnected (cleanly, if it is still connected).
+func (m *MQTT) hangUp(s *session, why error) {
+	m.mu.Lock()
+	if m.live == s {
+		m.live = nil
+		select {
+		case <-m.up:
+			m.up = make(chan struct{})
+		default:
+		}
+	}
+	if m.cur == s {
+		m.cur = nil
+	}
+	if why != nil && !errors.Is(why, context.Canceled) {
+		m.lastErr = why
+	}
+	m.mu.Unlock()
+	defer s.end(nil)
+	select {
+	case <-s.tok.Done():
+		s.c.Disconnect(uint(disconnectQuiesce / time.Millisecond))
+	default:
+		// Close while connecting: should the connect still succeed,
+		// end that connection too.
+		go func() {
+			if s.tok.Wait() && s.tok.Error() == nil {
+				s.c.Disconnect(0)
+			}
+		}()
+	}
+}
+
+// disconnectQuiesce is how long Close lets work in flight finish.
+const disconnectQuiesce = 250 * time.Millisecond
+
+// Connected reports whether the client is connected now, its
+// subscriptions made.
+func (m *MQTT) Connected() bool {
+	m.mu.Lock()
+	s, up := m.live, m.up
+	m.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	select {
+	case <-up:
+		return s.c.IsConnectionOpen()
+	default:
+		return false
+	}
+}
 
 // Close disconnects, waiting up to a quarter of a second for work in
-// flight.
-func (m *MQTT) Close() { m.client.Disconnect(250) }
+// flight, and stops reconnecting; no handler is called after it returns.
+// It is safe to call more than once.
+func (m *MQTT) Close() {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.loops.Wait()
+}
 
-// onConnect makes every recorded subscription.
 // OnConnect registers f to run after every connection, once the
 // subscriptions are made again (see Service: it asks every gateway it
 // knows to send again what it has not acknowledged).
@@ -169,29 +426,6 @@ func (m *MQTT) OnConnect(f func()) {
 	m.mu.Lock()
 	m.onUp = append(m.onUp, f)
 	m.mu.Unlock()
-}
-
-func (m *MQTT) onConnect() {
-	m.log.Info("mqtt connected")
-	m.mu.Lock()
-	filters := make([]string, len(m.routes))
-	for i, r := range m.routes {
-		filters[i] = r.filter
-	}
-	up := append([]func(){}, m.onUp...)
-	m.mu.Unlock()
-	defer func() {
-		for _, f := range up {
-			go f()
-		}
-	}()
-	for _, f := range filters {
-		ctx, cancel := context.WithTimeout(context.Background(), DefaultConnectTimeout)
-		if err := m.subscribe(ctx, f); err != nil {
-			m.log.Error("mqtt subscribe failed", "filter", f, "err", err)
-		}
-		cancel()
-	}
 }
 
 // Subscribe implements Conn.
@@ -205,16 +439,20 @@ func (m *MQTT) Subscribe(ctx context.Context, filter string, fn func(topic strin
 	}
 	m.mu.Lock()
 	m.routes = append(m.routes, route{filter: filter, match: match, fn: fn})
+	s := m.live
 	m.mu.Unlock()
-	if !m.client.IsConnectionOpen() {
+	if s == nil {
 		return nil // made on connect
 	}
-	return m.subscribe(ctx, filter)
+	if err := m.subscribe(ctx, s, filter); !errors.Is(err, ErrNotConnected) {
+		return err
+	}
+	return nil // lost meanwhile: made on the next connect
 }
 
-func (m *MQTT) subscribe(ctx context.Context, filter string) error {
-	tok := m.client.Subscribe(filter, 1, nil) // messages go to deliver
-	if err := wait(ctx, tok); err != nil {
+func (m *MQTT) subscribe(ctx context.Context, s *session, filter string) error {
+	tok := s.c.Subscribe(filter, 1, nil) // messages go to deliver
+	if err := wait(ctx, s, tok); err != nil {
 		return fmt.Errorf("central: subscribe %s: %w", filter, err)
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
@@ -245,23 +483,113 @@ func (m *MQTT) deliver(topic string, payload []byte) {
 	fn(topic, payload)
 }
 
-// Publish implements Conn.
+// Publish implements Conn. A publish whose connection is lost before the
+// broker's PUBACK returns an error wrapping ErrNotConnected, and is not
+// sent again on the next connection.
 func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload []byte) error {
-	if !m.client.IsConnectionOpen() {
+	m.mu.Lock()
+	s := m.cur
+	m.mu.Unlock()
+	if s == nil || !s.c.IsConnectionOpen() {
 		return fmt.Errorf("central: publish %s: %w", topic, ErrNotConnected)
 	}
-	if err := wait(ctx, m.client.Publish(topic, 1, retained, payload)); err != nil {
+	select { // connected, but paho may still be going through its store
+	case <-s.ready:
+	case <-s.lost:
+		return fmt.Errorf("central: publish %s: %w", topic, s.gone())
+	case <-ctx.Done():
+		return fmt.Errorf("central: publish %s: %w", topic, ctx.Err())
+	}
+	// paho's Publish itself blocks until its writer takes the message, up
+	// to the write timeout when the connection has just gone down; it is
+	// not waited for past ctx or the connection's end.
+	toks := make(chan mqtt.Token, 1)
+	go func() { toks <- s.c.Publish(topic, 1, retained, payload) }()
+	var err error
+	select {
+	case tok := <-toks:
+		err = wait(ctx, s, tok)
+	case <-s.lost:
+		err = s.gone()
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
 		return fmt.Errorf("central: publish %s: %w", topic, err)
 	}
 	return nil
 }
 
-func wait(ctx context.Context, tok mqtt.Token) error {
+// wait waits for tok, the end of s's connection or ctx.
+func wait(ctx context.Context, s *session, tok mqtt.Token) error {
 	select {
 	case <-tok.Done():
 		return tok.Error()
+	case <-s.lost:
+		select {
+		case <-tok.Done(): // both ready: the token tells
+			return tok.Error()
+		default:
+		}
+		return s.gone()
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// inbox holds the messages received and not yet handled, in arrival
+// order, for the one goroutine that hands them to their handlers: paho's
+// handler only queues them, and never blocks.
+type inbox struct {
+	mu     sync.Mutex
+	msgs   []mqtt.Message
+	bytes  int
+	signal chan struct{} // holds a token while msgs is not empty
+}
+
+// put queues msg; beyond maxPendingBytes it acknowledges and drops it.
+func (in *inbox) put(log *slog.Logger, msg mqtt.Message) {
+	in.mu.Lock()
+	if in.bytes+len(msg.Payload()) > maxPendingBytes && len(in.msgs) > 0 {
+		in.mu.Unlock()
+		msg.Ack()
+		log.Warn("mqtt message dropped: too many bytes waiting for their handler", "topic", msg.Topic(), "bytes", len(msg.Payload()))
+		return
+	}
+	in.msgs = append(in.msgs, msg)
+	in.bytes += len(msg.Payload())
+	in.mu.Unlock()
+	select {
+	case in.signal <- struct{}{}:
+	default:
+	}
+}
+
+// run hands the queued messages to handle one at a time, acknowledging
+// each after it, until ctx ends. What is still queued then is not
+// acknowledged: the broker sends it again to a persistent session.
+func (in *inbox) run(ctx context.Context, wg *sync.WaitGroup, handle func(topic string, payload []byte)) {
+	defer wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.signal:
+		}
+		for ctx.Err() == nil {
+			in.mu.Lock()
+			if len(in.msgs) == 0 {
+				in.mu.Unlock()
+				break
+			}
+			msg := in.msgs[0]
+			in.msgs[0] = nil
+			in.msgs = in.msgs[1:]
+			in.bytes -= len(msg.Payload())
+			in.mu.Unlock()
+			handle(msg.Topic(), msg.Payload())
+			msg.Ack()
+		}
 	}
 }
 
