@@ -373,6 +373,7 @@ func runAgent(t *testing.T, a *edge.Agent) context.Context {
 	})
 	return context.Background()
 }
+
 // socketDevices asks the agent serving socket which of its devices have
 // their port open.
 func socketDevices(t *testing.T, socket string) map[string]bool {

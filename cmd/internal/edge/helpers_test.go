@@ -28,6 +28,7 @@ func runAgent(t *testing.T, a *Agent) context.Context {
 	})
 	return context.Background()
 }
+
 // connected reports which devices of a have their port open.
 func (a *Agent) connected() map[string]bool {
 	m := map[string]bool{}
