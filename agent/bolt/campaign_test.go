@@ -72,9 +72,7 @@ func byteClasses(t *testing.T, fm *fileMap, size int64) []uint8 {
 		t.Fatal("no valid meta page")
 	}
 	for i := range int64(2) {
-		// A change to the meta page bbolt uses makes it use the other: the
-		// last transaction is lost, and nothing in the file shows it.
-		c := uint8(classOutside)
+		c := uint8(classCovered)
 		if int(i) != active.page {
 			c = classFallback
 		}
@@ -174,11 +172,12 @@ type flipOutcome struct {
 	openErr   error
 	verifyErr error
 	warnings  []string
+	loss      *Loss
 	readErrs  int // traces and the range that returned an error
 }
 
 func (o flipOutcome) detected() bool {
-	return o.openErr != nil || o.verifyErr != nil
+	return o.openErr != nil || o.verifyErr != nil || o.loss != nil
 }
 
 // readFlipped reads the file at path the way the tools do: open
@@ -201,7 +200,7 @@ func readFlipped(path string, items []string) flipOutcome {
 		o.readErrs++
 	}
 	sum, err := l.VerifyAll(ctx)
-	o.verifyErr, o.warnings = err, sum.Warnings
+	o.verifyErr, o.warnings, o.loss = err, sum.Warnings, l.Loss()
 	return o
 }
 
@@ -250,7 +249,7 @@ func TestFlipCampaign(t *testing.T) {
 		t.Logf("byte %d (%s) ^ %#x, %s", off, fm.locate(off), x, classNames[cls[off]])
 		xorAt(t, path, off, x)
 		o := readFlipped(path, items)
-		t.Logf("open: %v\nverify: %v\nwarnings: %q\nread errors: %d", o.openErr, o.verifyErr, o.warnings, o.readErrs)
+		t.Logf("open: %v\nverify: %v\nloss: %v\nwarnings: %q\nread errors: %d", o.openErr, o.verifyErr, o.loss, o.warnings, o.readErrs)
 		return
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -294,11 +293,11 @@ func TestFlipCampaign(t *testing.T) {
 			}
 		case classHarmless:
 			if o.detected() || len(o.warnings) > 0 {
-				t.Errorf("%s: reported: open %v; verify %v; warnings %q", where, o.openErr, o.verifyErr, o.warnings)
+				t.Errorf("%s: reported: open %v; verify %v; loss %v; warnings %q", where, o.openErr, o.verifyErr, o.loss, o.warnings)
 			}
 		case classFallback:
 			if o.detected() || len(o.warnings) != 1 {
-				t.Errorf("%s: want intact with one warning: open %v; verify %v; warnings %q", where, o.openErr, o.verifyErr, o.warnings)
+				t.Errorf("%s: want intact with one warning: open %v; verify %v; loss %v; warnings %q", where, o.openErr, o.verifyErr, o.loss, o.warnings)
 			}
 		}
 		if t.Failed() && !testing.Verbose() {

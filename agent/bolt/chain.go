@@ -44,7 +44,8 @@ type ChainSummary struct {
 	LastHash []byte
 	// Warnings, set by VerifyAll only, are what it found that loses
 	// nothing: bbolt's meta page that is not in use is damaged (rewritten
-	// at the next commit).
+	// at the next commit), the tip file is missing or damaged (a lost
+	// transaction cannot be ruled out, see Loss).
 	Warnings []string
 }
 

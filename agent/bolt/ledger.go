@@ -151,7 +151,10 @@ type Stats struct {
 // Ledger is the bbolt ledger. Its methods are safe for concurrent use.
 type Ledger struct {
 	db       *bolt.DB
-	file     *os.File // the file bbolt opened
+	file     *os.File    // the file bbolt opened
+	fileInfo os.FileInfo // its identity, to tell when the path names another
+	abs      string      // the path, absolute
+	lock     *pathLock   // the path's lock, held by a writable ledger
 	path     string
 	gateway  string
 	created  time.Time
@@ -195,6 +198,14 @@ type Ledger struct {
 	// references: they are not read through bbolt (see pagecheck.go).
 	unsafe        map[string]bool
 	unsafeReasons []error
+
+	// The tip file (tip.go): the writer's, and what Open found.
+	tip         *tipFile
+	loss        *Loss    // under statsMu
+	lossPending bool     // the loss is not recorded yet; writer only
+	tipWarn     []string // under statsMu
+	// gone is set once the path no longer names the file (gone.go).
+	gone atomic.Pointer[GoneError]
 
 	changeMu sync.Mutex
 	change   chan struct{} // closed at the next commit; nil when nobody waits
@@ -254,6 +265,27 @@ func Open(opts Options) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create directory: %w", err)
 	}
+	abs, err := absPath(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	// The path's lock first: it holds even when the file is replaced.
+	lock, err := lockPath(abs, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	l, err := open(opts, abs, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	l.lock = lock
+	go l.run()
+	return l, nil
+}
+
+// open is Open once the path's lock is held.
+func open(opts Options, abs string, log *slog.Logger) (*Ledger, error) {
 	if _, err := os.Stat(opts.Path); errors.Is(err, fs.ErrNotExist) {
 		if err := create(opts.Path, opts.Gateway, log); err != nil {
 			return nil, err
@@ -275,6 +307,7 @@ func Open(opts Options) (*Ledger, error) {
 		db:        db,
 		file:      file,
 		path:      opts.Path,
+		abs:       abs,
 		gateway:   opts.Gateway,
 		log:       log,
 		clock:     opts.clock,
@@ -285,6 +318,10 @@ func Open(opts Options) (*Ledger, error) {
 	}
 	l.q.init(opts.QueueSize, opts.MaxBatch)
 	l.failLog.interval = time.Minute
+	if l.fileInfo, err = file.Stat(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", l.path, err)
+	}
 	if err := l.checkStructure(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -303,9 +340,39 @@ func Open(opts Options) (*Ledger, error) {
 	}
 	l.stats.LastSeq = l.last.Load()
 	l.stats.RejectedTotal = l.rejected
+	l.compareTip(l.hashAt)
+	if l.loss != nil {
+		// Nothing is written before the loss is recorded: the writer tries
+		// again before its first transaction when this fails.
+		l.lossPending = true
+		l.log.Error("ledger loss found", "path", l.path, "err", l.loss)
+		if err := l.recordLoss(); err != nil {
+			l.log.Error("ledger loss not recorded yet", "path", l.path, "err", err)
+		}
+	} else {
+		l.openTip()
+	}
 	log.Info("ledger opened", "path", l.path, "gateway", l.gateway, "last_seq", l.last.Load())
-	go l.run()
 	return l, nil
+}
+
+// absPath returns path made absolute, its directory's symbolic links
+// resolved: the name of the path's lock.
+func absPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs, nil
+}
+
+// hashAt returns the Hash of movement seq.
+func (l *Ledger) hashAt(seq uint64) ([]byte, error) {
+	m, err := l.Get(seq)
+	return m.Hash, err
 }
 
 // OpenReadOnly opens an existing ledger file for reading, for example to
@@ -320,6 +387,10 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
 	db, file, err := openDB(path, &bolt.Options{
 		Timeout:  timeout,
 		ReadOnly: true,
@@ -331,6 +402,7 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 		db:       db,
 		file:     file,
 		path:     path,
+		abs:      abs,
 		readOnly: true,
 		log:      slog.New(slog.DiscardHandler),
 		clock:    wallClock{},
@@ -357,6 +429,7 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	l.compareTip(l.hashAt)
 	return l, nil
 }
 
@@ -436,7 +509,7 @@ func openDB(path string, o *bolt.Options) (db *bolt.DB, file *os.File, err error
 
 func openError(path string, err error) error {
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("bolt: open %s: %w", path, ErrLocked)
+		return &LockedError{Path: path}
 	}
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		return fmt.Errorf("bolt: open %s: %w: %w", path, ErrCorrupt, err)
@@ -675,6 +748,10 @@ func (l *Ledger) Submit(m agent.Movement, done func(agent.Movement, error)) {
 		done(m, ErrReadOnly)
 		return
 	}
+	if g := l.gone.Load(); g != nil {
+		done(m, g)
+		return
+	}
 	r := request{m: m, done: done}
 	r.err = l.prepare(&r)
 	if !l.q.put(r, l.clock) {
@@ -740,6 +817,8 @@ func (l *Ledger) Close() error {
 		if err := l.db.Close(); err != nil {
 			l.closeErr = fmt.Errorf("bolt: close %s: %w", l.path, err)
 		}
+		l.tip.close()
+		l.lock.release()
 		if !l.readOnly {
 			l.log.Info("ledger closed", "path", l.path, "last_seq", l.last.Load())
 		}
@@ -821,8 +900,18 @@ func (l *Ledger) flush(batch []request) {
 	}
 }
 
-// commit writes the valid movements of batch in one transaction.
+// commit writes the valid movements of batch in one transaction, after
+// recording a ledger loss Open found, and before it is answered checks
+// that the file is still the ledger's and updates the tip.
 func (l *Ledger) commit(batch []request, rejected uint64, valid int) (time.Duration, error) {
+	if g := l.gone.Load(); g != nil {
+		return 0, g
+	}
+	if l.lossPending {
+		if err := l.recordLoss(); err != nil {
+			return 0, err
+		}
+	}
 	commit, err := l.guardedWrite(batch, rejected, valid)
 	if mb := (*mergeBlocked)(nil); errors.As(err, &mb) {
 		// Derived data must not stop the recording of movements.
@@ -833,6 +922,11 @@ func (l *Ledger) commit(batch []request, rejected uint64, valid int) (time.Durat
 	if err != nil {
 		return 0, err
 	}
+	// Never answer accepted into a file the path no longer names.
+	if err := l.checkGone(); err != nil {
+		return 0, err
+	}
+	l.updateTip(time.Now())
 	return commit, nil
 }
 

@@ -56,6 +56,15 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 	if _, err := os.Stat(path); err != nil {
 		return sum, fmt.Errorf("bolt: rebuild index: %w", err)
 	}
+	abs, err := absPath(path)
+	if err != nil {
+		return sum, err
+	}
+	lock, err := lockPath(abs, max(timeout, time.Nanosecond))
+	if err != nil {
+		return sum, err
+	}
+	defer lock.release()
 	db, _, err := openDB(path, &bolt.Options{Timeout: max(timeout, time.Nanosecond), FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return sum, err

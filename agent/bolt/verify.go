@@ -28,8 +28,9 @@ const maxVerifyErrors = 20
 // else; the item index is whole (every block, run and merge in progress
 // well formed, the next run id past every run) and holds exactly one
 // entry per key of every movement, and nothing else; the hash chain (see
-// VerifyChain), whose first break is one *ChainError among the problems.
-// It returns nil, ctx's error, or the problems found joined
+// VerifyChain), whose first break is one *ChainError among the problems;
+// and last the tip file (tip.go): a *Loss when the file lost committed
+// movements. It returns nil, ctx's error, or the problems found joined
 // (at most 20), each wrapping ErrCorrupt. On a writable ledger it holds
 // the write lock while it runs, so submitted movements wait.
 func (l *Ledger) Verify(ctx context.Context) error {
@@ -41,7 +42,8 @@ func (l *Ledger) Verify(ctx context.Context) error {
 // as VerifyChain does, from the same single walk of the chain: the
 // summary is whole when no *ChainError is among the problems. Its
 // Warnings list what was found that loses nothing (a damaged meta page
-// bbolt does not use); they are set whatever the problems.
+// bbolt does not use, a damaged or missing tip file); they are set
+// whatever the problems.
 func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 	var sum ChainSummary
 	if l.dbClosed.Load() {
@@ -121,7 +123,10 @@ func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 	if len(skipped) > 0 {
 		v.add(corruptf(0, "not checked, bbolt's pages they are read through being damaged: %s", strings.Join(skipped, ", ")))
 	}
-	sum.Warnings = warnings
+	if loss := l.Loss(); loss != nil && loss.Recorded == 0 {
+		v.add(loss)
+	}
+	sum.Warnings = append(warnings, l.tipWarnings()...)
 	return sum, errors.Join(v.errs...)
 }
 
