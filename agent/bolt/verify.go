@@ -178,6 +178,13 @@ func (v *verifier) buckets() error {
 		v.add(corruptf(0, "meta bucket missing"))
 		return nil
 	}
+	if sb := v.tx.Bucket(bucketSync); sb != nil {
+		// The sync cursor: acknowledged movements are committed ones.
+		c, last := sb.Get(syncCursor), meta.Get(metaLastSeq)
+		if c != nil && (len(c) != 8 || len(last) == 8 && binary.BigEndian.Uint64(c) > binary.BigEndian.Uint64(last)) {
+			v.add(corruptf(0, "sync cursor %s is not a movement of the ledger", hexKey(c)))
+		}
+	}
 	return meta.ForEach(func(k, _ []byte) error {
 		if !slices.ContainsFunc(ledgerMeta, func(b []byte) bool { return bytes.Equal(b, k) }) {
 			v.add(corruptf(0, "meta key %q is not the ledger's", printable(k)))
