@@ -36,11 +36,7 @@ func TestLedgerFileGoneRefusesMovements(t *testing.T) {
 	} {
 		t.Run(c.what, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "ledger.db")
-			l, err := Open(Options{Path: path, Gateway: testGateway, MaxDelay: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
+			l := openWriter(t, path)
 			ctx := context.Background()
 			if _, err := l.Append(ctx, movementN("g", 0)); err != nil {
 				t.Fatal(err)

@@ -729,17 +729,7 @@ func writeBurst(t *testing.T, path string, bursts ...int) []agent.Movement {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := newOutcomes()
-		for i := range n {
-			l.Submit(movementN("k", len(out)+i), o.done(i))
-		}
-		o.wg.Wait()
-		for i := range n {
-			if o.errs[i] != nil {
-				t.Fatal(o.errs[i])
-			}
-			out = append(out, o.got[i])
-		}
+		out = append(out, submitBurst(t, l, "k", len(out), n)...)
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -65,12 +65,20 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 		return sum, err
 	}
 	defer lock.release()
-	db, _, err := openDB(path, &bolt.Options{Timeout: max(timeout, time.Nanosecond), FreelistType: bolt.FreelistMapType})
+	db, file, err := openDB(path, &bolt.Options{Timeout: max(timeout, time.Nanosecond), FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return sum, err
 	}
 	defer db.Close()
-	l := &Ledger{db: db, path: path, log: log}
+	l := &Ledger{db: db, file: file, path: path, log: log}
+	// Rebuilding deletes the old index's buckets, a walk of every page of
+	// them: not where bbolt could go round for ever.
+	if err := l.checkStructure(); err != nil {
+		return sum, err
+	}
+	if len(l.unsafe) > 0 {
+		return sum, fmt.Errorf("bolt: rebuild index: %w", l.unsafeError())
+	}
 	l.batchSize = batchValueSize(db.Info().PageSize)
 	var last uint64
 	p := &place{bucket: "meta"}

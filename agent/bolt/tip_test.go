@@ -18,10 +18,7 @@ import (
 // each, and closes the ledger.
 func appendN(t *testing.T, path string, from, n int) []agent.Movement {
 	t.Helper()
-	l, err := Open(Options{Path: path, Gateway: testGateway, MaxDelay: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openWriter(t, path)
 	var out []agent.Movement
 	for i := range n {
 		m, err := l.Append(context.Background(), movementN("t", from+i))
@@ -40,21 +37,12 @@ func appendN(t *testing.T, path string, from, n int) []agent.Movement {
 // other.
 func metaPages(t *testing.T, path string) (active, other bbMeta, pageSize int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	fm := mapFile(t, path)
+	a, ok := activeMeta(fm.metas)
+	if !ok || fm.metas[1-a.page].err != nil {
+		t.Fatalf("meta pages %+v", fm.metas)
 	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	ms, ps, err := readMetas(f, fi.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, ok := activeMeta(ms)
-	if !ok || ms[1-a.page].err != nil {
-		t.Fatalf("meta pages %+v", ms)
-	}
-	return a, ms[1-a.page], ps
+	return a, fm.metas[1-a.page], fm.ps
 }
 
 // damageMeta changes a byte of meta page n's transaction id.
@@ -165,18 +153,14 @@ func TestDamagedInactiveMetaLosesNothing(t *testing.T) {
 func TestWriterRefusesMetaFallback(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	appendN(t, path, 0, 5)
-	l, err := Open(Options{Path: path, Gateway: testGateway, MaxDelay: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openWriter(t, path)
 	ctx := context.Background()
 	if _, err := l.Append(ctx, movementN("t", 5)); err != nil {
 		t.Fatal(err)
 	}
 	active, _, ps := metaPages(t, path)
 	damageMeta(t, path, active, ps)
-	_, err = l.Append(ctx, movementN("t", 6))
+	_, err := l.Append(ctx, movementN("t", 6))
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "a committed transaction is gone") {
 		t.Errorf("Append after the meta page was damaged = %v", err)
 	}
