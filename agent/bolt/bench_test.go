@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -178,4 +179,36 @@ func TestBenchTrace(t *testing.T) {
 	if far == 0 {
 		t.Error("every item's use lies right after its receipt: the fill does not scatter")
 	}
+}
+
+// BenchmarkCommitChecks is what the writer adds to each transaction: the
+// stat that tells the file is still the path's, and the tip's pwrite.
+func BenchmarkCommitChecks(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "ledger.db")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	tip, err := createTip(path+tipSuffix, tipState{gateway: testGateway})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tip.close()
+	b.Run("stat", func(b *testing.B) {
+		for b.Loop() {
+			if pathGone(fi, path) != "" {
+				b.Fatal("gone")
+			}
+		}
+	})
+	b.Run("tip", func(b *testing.B) {
+		var h [hashSize]byte
+		for i := 0; b.Loop(); i++ {
+			if err := tip.write(uint64(i), h); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

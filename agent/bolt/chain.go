@@ -42,6 +42,11 @@ type ChainSummary struct {
 	// example by the central service, it shows later that no movement up
 	// to LastSeq was changed, even by someone who recomputed every hash.
 	LastHash []byte
+	// Warnings, set by VerifyAll only, are what it found that loses
+	// nothing: bbolt's meta page that is not in use is damaged (rewritten
+	// at the next commit), the tip file is missing or damaged (a lost
+	// transaction cannot be ruled out, see Loss).
+	Warnings []string
 }
 
 // VerifyChain walks the movements in sequence order, recomputes every
@@ -54,9 +59,13 @@ type ChainSummary struct {
 // stops the walk.
 func (l *Ledger) VerifyChain(ctx context.Context) (ChainSummary, error) {
 	var sum ChainSummary
-	err := l.view(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMovements); err != nil {
+		return sum, err
+	}
+	p := &place{bucket: "movements"}
+	err := l.viewAt(p, func(tx *bolt.Tx) error {
 		var err error
-		sum, err = verifyChain(ctx, tx)
+		sum, err = verifyChain(ctx, tx, p)
 		return err
 	})
 	return sum, err
@@ -81,10 +90,12 @@ func (r *chainRec) read(seq uint64, rec []byte) {
 }
 
 // walkRecords calls fn for every record from sequence number from on, in
-// key order, until fn returns false. A batch that is damaged is passed as
-// one record with bad set and the batch's first sequence number.
-func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chainRec) bool) error {
+// key order, until fn returns false, keeping p (which may be nil) at the
+// batch it reads. A batch that is damaged is passed as one record with
+// bad set and the batch's first sequence number.
+func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, p *place, fn func(r *chainRec) bool) error {
 	c := tx.Bucket(bucketMovements).Cursor()
+	p.at("movements", from, 0)
 	k, v := seekBatch(c, from)
 	var r chainRec
 	for batches := 1; k != nil; k, v = c.Next() {
@@ -107,6 +118,7 @@ func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chain
 			}
 			continue
 		}
+		p.at("movements", b.First, b.Last())
 		for i := range b.N {
 			seq := b.First + uint64(i)
 			if seq < from {
@@ -118,6 +130,7 @@ func walkRecords(ctx context.Context, tx *bolt.Tx, from uint64, fn func(r *chain
 				return nil
 			}
 		}
+		p.at("movements", b.Last()+1, 0)
 	}
 	return nil
 }
@@ -142,6 +155,7 @@ func seekBatch(c *bolt.Cursor, seq uint64) (k, v []byte) {
 type chainWalker struct {
 	ctx context.Context
 	tx  *bolt.Tx
+	p   *place // where it reads
 	// q is the last movement found in place (0 before the first); want
 	// is its Hash (the genesis hash before the first), which the next
 	// movement's PrevHash must be.
@@ -156,7 +170,7 @@ type chainWalker struct {
 }
 
 // verifyChain checks the chain in tx; see VerifyChain.
-func verifyChain(ctx context.Context, tx *bolt.Tx) (ChainSummary, error) {
+func verifyChain(ctx context.Context, tx *bolt.Tx, p *place) (ChainSummary, error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil || tx.Bucket(bucketMovements) == nil {
 		return ChainSummary{}, corruptf(0, "meta or movements bucket missing")
@@ -166,8 +180,8 @@ func verifyChain(ctx context.Context, tx *bolt.Tx) (ChainSummary, error) {
 		return ChainSummary{}, corruptf(0, "meta gateway or created missing")
 	}
 	genesis := genesisHash(string(gw), binary.BigEndian.Uint64(created))
-	w := &chainWalker{ctx: ctx, tx: tx, want: genesis}
-	err := walkRecords(ctx, tx, 1, func(r *chainRec) bool {
+	w := &chainWalker{ctx: ctx, tx: tx, p: p, want: genesis}
+	err := walkRecords(ctx, tx, 1, p, func(r *chainRec) bool {
 		if r.bad == nil && r.seq == w.q+1 {
 			w.self = chainHash(r.seq, &r.prev, &r.digest) == r.hash
 			w.link = r.prev == w.want
@@ -211,7 +225,7 @@ func verifyChain(ctx context.Context, tx *bolt.Tx) (ChainSummary, error) {
 func (w *chainWalker) find(from uint64, match func(r *chainRec) bool) (uint64, bool, error) {
 	var seq uint64
 	var found bool
-	err := walkRecords(w.ctx, w.tx, from, func(r *chainRec) bool {
+	err := walkRecords(w.ctx, w.tx, from, w.p, func(r *chainRec) bool {
 		if r.bad == nil && match(r) {
 			seq, found = r.seq, true
 			return false
@@ -233,7 +247,7 @@ func span(a, b uint64) string {
 func (w *chainWalker) record(seq uint64) (chainRec, bool, error) {
 	var out chainRec
 	var ok bool
-	err := walkRecords(w.ctx, w.tx, seq, func(r *chainRec) bool {
+	err := walkRecords(w.ctx, w.tx, seq, w.p, func(r *chainRec) bool {
 		if r.seq == seq && r.bad == nil {
 			out, ok = *r, true
 		}

@@ -28,10 +28,24 @@
 // chain and names the first movement that was changed, removed, inserted
 // or reordered after it was written.
 //
+// A damaged file is an error, never a crash: every transaction runs
+// through one guard (guard.go) that turns bbolt's panics and faults into
+// a *CorruptError naming where it was reading, and Open, OpenReadOnly and
+// Verify check bbolt's own pages without bbolt (pagecheck.go). A tip file
+// beside the ledger (tip.go) keeps the last committed movement, so that a
+// transaction bbolt lost by falling back to its older meta page shows
+// (Loss). A writable ledger holds a lock on its path that deleting the
+// file does not release, and refuses every movement once the path no
+// longer names its file (gone.go).
+//
 // What the package must never do:
 //   - lose a movement it reported as accepted: done reports success only
 //     after the transaction holding the movement has committed, and bbolt
 //     fdatasyncs every commit (NoSync is never set);
+//   - answer accepted into a file the ledger's path no longer names, or
+//     number over committed movements the file lost without recording the
+//     loss;
+//   - panic, fault or loop on a damaged file;
 //   - rewrite or delete a movement: the ledger only appends, and a sequence
 //     number, once committed, names the same record for ever;
 //   - log item or patient data at info level or above: its log lines carry

@@ -12,8 +12,18 @@ var (
 	// has been closed.
 	ErrClosed = errors.New("bolt: ledger closed")
 
-	// ErrLocked is returned when another process holds the ledger file.
+	// ErrLocked is returned when another process (or another Ledger of
+	// this one) holds the ledger file or its path. See LockedError.
 	ErrLocked = errors.New("bolt: ledger file locked by another process")
+
+	// ErrLedgerGone is returned to Submit (through done) once the ledger
+	// file was removed or replaced while the ledger had it open. See
+	// GoneError.
+	ErrLedgerGone = errors.New("bolt: ledger file gone")
+
+	// ErrLedgerLoss is wrapped by a *Loss: movements were committed that
+	// the ledger file no longer holds.
+	ErrLedgerLoss = errors.New("bolt: committed movements lost")
 
 	// ErrGatewayMismatch is returned when a ledger file is opened for a
 	// gateway other than the one it was created for, and passed to the done
@@ -75,6 +85,28 @@ func (e *GatewayMismatchError) Error() string {
 
 // Unwrap returns ErrGatewayMismatch.
 func (e *GatewayMismatchError) Unwrap() error { return ErrGatewayMismatch }
+
+// LockedError reports a ledger that another writer holds: a process
+// with the same path open for writing (its pid when it could be found),
+// or a lock on the file that did not go within the timeout. It wraps
+// ErrLocked.
+type LockedError struct {
+	// Path is the ledger file.
+	Path string
+	// PID is the process that holds it, 0 when not known.
+	PID int
+}
+
+// Error implements error.
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("bolt: ledger %s is held by process %d (another agent or tool has it open for writing)", e.Path, e.PID)
+	}
+	return fmt.Sprintf("bolt: ledger %s is locked by another process", e.Path)
+}
+
+// Unwrap returns ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // CorruptError reports a record or index entry that does not decode or does
 // not agree with the rest of the file. Seq is the movement's sequence number

@@ -188,3 +188,35 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 	c.timers = keep
 }
+
+// submitBurst submits movements from..from+n-1 of stream to l at once and
+// waits for their done callbacks, failing on any error.
+func submitBurst(t testing.TB, l *Ledger, stream string, from, n int) []agent.Movement {
+	t.Helper()
+	o := newOutcomes()
+	for i := range n {
+		l.Submit(movementN(stream, from+i), o.done(i))
+	}
+	o.wg.Wait()
+	out := make([]agent.Movement, n)
+	for i := range n {
+		if o.errs[i] != nil {
+			t.Fatal(o.errs[i])
+		}
+		out[i] = o.got[i]
+	}
+	return out
+}
+
+// openWriter opens the ledger at path for writing, each movement in a
+// transaction of its own, and closes it on cleanup (without checking the
+// file, which the test may have damaged).
+func openWriter(t testing.TB, path string) *Ledger {
+	t.Helper()
+	l, err := Open(Options{Path: path, Gateway: testGateway, MaxDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -150,6 +151,10 @@ type Stats struct {
 // Ledger is the bbolt ledger. Its methods are safe for concurrent use.
 type Ledger struct {
 	db       *bolt.DB
+	file     *os.File    // the file bbolt opened
+	fileInfo os.FileInfo // its identity, to tell when the path names another
+	abs      string      // the path, absolute
+	lock     *pathLock   // the path's lock, held by a writable ledger
 	path     string
 	gateway  string
 	created  time.Time
@@ -186,6 +191,21 @@ type Ledger struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+	failLog rateLog // the writer's failed transactions
+
+	// unsafe holds the buckets (and "" for the file, "freelist") whose
+	// bbolt pages the quick page check found damaged where bbolt follows
+	// references: they are not read through bbolt (see pagecheck.go).
+	unsafe        map[string]bool
+	unsafeReasons []error
+
+	// The tip file (tip.go): the writer's, and what Open found.
+	tip         *tipFile
+	loss        *Loss    // under statsMu
+	lossPending bool     // the loss is not recorded yet; writer only
+	tipWarn     []string // under statsMu
+	// gone is set once the path no longer names the file (gone.go).
+	gone atomic.Pointer[GoneError]
 
 	changeMu sync.Mutex
 	change   chan struct{} // closed at the next commit; nil when nobody waits
@@ -245,6 +265,27 @@ func Open(opts Options) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("bolt: create directory: %w", err)
 	}
+	abs, err := absPath(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	// The path's lock first: it holds even when the file is replaced.
+	lock, err := lockPath(abs, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	l, err := open(opts, abs, log)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	l.lock = lock
+	go l.run()
+	return l, nil
+}
+
+// open is Open once the path's lock is held.
+func open(opts Options, abs string, log *slog.Logger) (*Ledger, error) {
 	if _, err := os.Stat(opts.Path); errors.Is(err, fs.ErrNotExist) {
 		if err := create(opts.Path, opts.Gateway, log); err != nil {
 			return nil, err
@@ -258,13 +299,15 @@ func Open(opts Options) (*Ledger, error) {
 	if opts.maxSize > 0 {
 		bopts.MaxSize, bopts.InitialMmapSize = opts.maxSize, 0
 	}
-	db, err := bolt.Open(opts.Path, 0o600, bopts)
+	db, file, err := openDB(opts.Path, bopts)
 	if err != nil {
-		return nil, openError(opts.Path, err)
+		return nil, err
 	}
 	l := &Ledger{
 		db:        db,
+		file:      file,
 		path:      opts.Path,
+		abs:       abs,
 		gateway:   opts.Gateway,
 		log:       log,
 		clock:     opts.clock,
@@ -274,19 +317,62 @@ func Open(opts Options) (*Ledger, error) {
 		stopped:   make(chan struct{}),
 	}
 	l.q.init(opts.QueueSize, opts.MaxBatch)
+	l.failLog.interval = time.Minute
+	if l.fileInfo, err = file.Stat(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", l.path, err)
+	}
+	if err := l.checkStructure(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if len(l.unsafe) > 0 {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: open %s for writing: %w", l.path, l.unsafeError())
+	}
 	if err := l.tightenMode(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := db.Update(l.initMeta); err != nil {
+	if err := l.update(&place{bucket: "meta"}, l.initMeta); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	l.stats.LastSeq = l.last.Load()
 	l.stats.RejectedTotal = l.rejected
+	l.compareTip(l.hashAt)
+	if l.loss != nil {
+		// Nothing is written before the loss is recorded: the writer tries
+		// again before its first transaction when this fails.
+		l.lossPending = true
+		l.log.Error("ledger loss found", "path", l.path, "err", l.loss)
+		if err := l.recordLoss(); err != nil {
+			l.log.Error("ledger loss not recorded yet", "path", l.path, "err", err)
+		}
+	} else {
+		l.openTip()
+	}
 	log.Info("ledger opened", "path", l.path, "gateway", l.gateway, "last_seq", l.last.Load())
-	go l.run()
 	return l, nil
+}
+
+// absPath returns path made absolute, its directory's symbolic links
+// resolved: the name of the path's lock.
+func absPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs, nil
+}
+
+// hashAt returns the Hash of movement seq.
+func (l *Ledger) hashAt(seq uint64) ([]byte, error) {
+	m, err := l.Get(seq)
+	return m.Hash, err
 }
 
 // OpenReadOnly opens an existing ledger file for reading, for example to
@@ -301,23 +387,37 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	db, file, err := openDB(path, &bolt.Options{
 		Timeout:  timeout,
 		ReadOnly: true,
 	})
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
 	l := &Ledger{
 		db:       db,
+		file:     file,
 		path:     path,
+		abs:      abs,
 		readOnly: true,
 		log:      slog.New(slog.DiscardHandler),
 		clock:    wallClock{},
 		stopped:  make(chan struct{}),
 	}
 	close(l.stopped)
-	err = db.View(func(tx *bolt.Tx) error {
+	if err := l.checkStructure(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if l.unsafe[""] || l.unsafe[string(bucketMeta)] {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", l.path, l.unsafeError())
+	}
+	err = l.viewAt(&place{bucket: "meta"}, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			return fmt.Errorf("%w: %s has no meta bucket", ErrNotLedger, path)
@@ -329,6 +429,7 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	l.compareTip(l.hashAt)
 	return l, nil
 }
 
@@ -381,9 +482,34 @@ func syncDir(dir string) error {
 	return err
 }
 
+// openDB opens the bbolt file at path with o, through guard: bbolt reads
+// the meta pages and, for writing, the freelist while it opens, and a
+// damaged freelist page makes it panic. It returns the database and the
+// file bbolt opened (so that a panic does not leave the file, and its
+// lock, open), or an error from openError.
+func openDB(path string, o *bolt.Options) (db *bolt.DB, file *os.File, err error) {
+	o.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, mode)
+		file = f
+		return f, err
+	}
+	err = guard(&place{bucket: "bbolt's meta and freelist pages"}, func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, o)
+		return err
+	})
+	if err != nil {
+		if file != nil && db == nil {
+			_ = file.Close() // closed already unless bbolt panicked
+		}
+		return nil, nil, openError(path, err)
+	}
+	return db, file, nil
+}
+
 func openError(path string, err error) error {
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("bolt: open %s: %w", path, ErrLocked)
+		return &LockedError{Path: path}
 	}
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		return fmt.Errorf("bolt: open %s: %w: %w", path, ErrCorrupt, err)
@@ -547,6 +673,10 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) (uint64, error) {
 	if version == FormatVersion && (tx.Bucket(bucketRuns) == nil || tx.Bucket(bucketIndex) == nil) {
 		return 0, corruptf(0, "runs or index bucket missing")
 	}
+	if l.unsafe[string(bucketMovements)] { // read-only: Verify names the damage
+		l.last.Store(last)
+		return version, nil
+	}
 	var lastInFile uint64
 	if k, v := mb.Cursor().Last(); k != nil {
 		if len(k) != 8 {
@@ -618,6 +748,10 @@ func (l *Ledger) Submit(m agent.Movement, done func(agent.Movement, error)) {
 		done(m, ErrReadOnly)
 		return
 	}
+	if g := l.gone.Load(); g != nil {
+		done(m, g)
+		return
+	}
 	r := request{m: m, done: done}
 	r.err = l.prepare(&r)
 	if !l.q.put(r, l.clock) {
@@ -683,6 +817,8 @@ func (l *Ledger) Close() error {
 		if err := l.db.Close(); err != nil {
 			l.closeErr = fmt.Errorf("bolt: close %s: %w", l.path, err)
 		}
+		l.tip.close()
+		l.lock.release()
 		if !l.readOnly {
 			l.log.Info("ledger closed", "path", l.path, "last_seq", l.last.Load())
 		}
@@ -693,6 +829,9 @@ func (l *Ledger) Close() error {
 // run is the writer goroutine.
 func (l *Ledger) run() {
 	defer close(l.stopped)
+	// A fault reading a damaged page of the memory map becomes a panic,
+	// which write's guard turns into a failed transaction.
+	debug.SetPanicOnFault(true)
 	for {
 		batch, ok := l.q.take(l.maxDelay, l.clock)
 		if !ok {
@@ -720,13 +859,7 @@ func (l *Ledger) flush(batch []request) {
 		err    error
 	)
 	if valid > 0 {
-		commit, err = l.write(batch, rejected)
-		if mb := (*mergeBlocked)(nil); errors.As(err, &mb) {
-			// Derived data must not stop the recording of movements.
-			l.noMerge = true
-			l.log.Error("item index damaged where a merge reads it: merging stopped; movements are still recorded and indexed; run udi-edge verify", "err", mb.err)
-			commit, err = l.write(batch, rejected)
-		}
+		commit, err = l.commit(batch, rejected, valid)
 		l.statsMu.Lock()
 		if err != nil {
 			l.stats.Failed += uint64(valid)
@@ -742,7 +875,9 @@ func (l *Ledger) flush(batch []request) {
 		l.stats.Invalid += uint64(len(batch) - valid)
 		l.statsMu.Unlock()
 		if err != nil {
-			l.log.Error("ledger transaction failed", "movements", valid, "err", err)
+			if ok, skipped := l.failLog.allow(time.Now()); ok {
+				l.log.Error("ledger transaction failed", "movements", valid, "err", err, "failures_not_logged", skipped)
+			}
 		} else {
 			l.log.Debug("ledger transaction committed", "movements", valid, "last_seq", l.last.Load(), "commit", commit)
 		}
@@ -765,6 +900,51 @@ func (l *Ledger) flush(batch []request) {
 	}
 }
 
+// commit writes the valid movements of batch in one transaction, after
+// recording a ledger loss Open found, and before it is answered checks
+// that the file is still the ledger's and updates the tip.
+func (l *Ledger) commit(batch []request, rejected uint64, valid int) (time.Duration, error) {
+	if g := l.gone.Load(); g != nil {
+		return 0, g
+	}
+	if l.lossPending {
+		if err := l.recordLoss(); err != nil {
+			return 0, err
+		}
+	}
+	commit, err := l.guardedWrite(batch, rejected, valid)
+	if mb := (*mergeBlocked)(nil); errors.As(err, &mb) {
+		// Derived data must not stop the recording of movements.
+		l.noMerge = true
+		l.log.Error("item index damaged where a merge reads it: merging stopped; movements are still recorded and indexed; run udi-edge verify", "err", mb.err)
+		commit, err = l.guardedWrite(batch, rejected, valid)
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Never answer accepted into a file the path no longer names.
+	if err := l.checkGone(); err != nil {
+		return 0, err
+	}
+	l.updateTip(time.Now())
+	return commit, nil
+}
+
+// guardedWrite is write through guard: a panic inside bbolt (a damaged
+// page on the writer's path) fails the transaction with a *CorruptError
+// naming the movements it held, and the writer goes on with the next.
+func (l *Ledger) guardedWrite(batch []request, rejected uint64, valid int) (commit time.Duration, err error) {
+	first := l.last.Load() + 1
+	p := &place{}
+	p.at("movements", first, first+uint64(valid)-1)
+	err = guard(p, func() error {
+		var err error
+		commit, err = l.write(batch, rejected)
+		return err
+	})
+	return commit, err
+}
+
 // write puts the valid movements of batch (rejected of which are rejected
 // reads) in one transaction and commits it, assigning sequence numbers and
 // chaining each movement to the one before (its PrevHash and Hash are
@@ -780,6 +960,15 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	defer func() { _ = tx.Rollback() }() // no-op after a commit
 
 	mb, meta := tx.Bucket(bucketMovements), tx.Bucket(bucketMeta)
+	if mb == nil || meta == nil {
+		return 0, corruptf(0, "meta or movements bucket missing")
+	}
+	// The file must be where the last commit left it: when bbolt fell
+	// back to the older meta page (the newer one damaged), chaining on
+	// would number over the lost transaction.
+	if v := meta.Get(metaLastSeq); len(v) != 8 || binary.BigEndian.Uint64(v) != l.last.Load() {
+		return 0, corruptf(0, "meta last_seq is %s, but the last movement committed is %d: a committed transaction is gone from the file (a damaged meta page?)", hexKey(v), l.last.Load())
+	}
 	mb.FillPercent = 1.0
 	// bbolt holds nothing of the arena since the last commit ended.
 	l.scratch.Reset()
@@ -841,8 +1030,10 @@ func (l *Ledger) write(batch []request, rejected uint64) (time.Duration, error) 
 	if l.noMerge {
 		add = x.AddRun
 	}
-	if err := add(entries); err != nil {
-		if !l.noMerge && errors.Is(err, runindex.ErrCorrupt) {
+	// A damaged page of the index is damage to derived data, like a
+	// damaged block: it must not stop the recording of movements.
+	if err := guard(&place{bucket: "item index"}, func() error { return add(entries) }); err != nil {
+		if !l.noMerge && (errors.Is(err, runindex.ErrCorrupt) || errors.Is(err, ErrCorrupt)) {
 			return 0, &mergeBlocked{indexErr(err)}
 		}
 		return 0, fmt.Errorf("bolt: index movements %d to %d: %w", l.last.Load()+1, seq, indexErr(err))
@@ -888,19 +1079,6 @@ func (l *Ledger) valuesSize(batch []request) int {
 		n++
 	}
 	return total + size
-}
-
-// view runs fn in a read transaction, mapping a closed database to
-// ErrClosed.
-func (l *Ledger) view(fn func(tx *bolt.Tx) error) error {
-	if l.dbClosed.Load() {
-		return ErrClosed
-	}
-	err := l.db.View(fn)
-	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return ErrClosed
-	}
-	return err
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
@@ -954,7 +1132,12 @@ func getMovement(tx *bolt.Tx, seq uint64) (agent.Movement, error) {
 // ErrNotFound, or a *CorruptError.
 func (l *Ledger) Get(seq uint64) (agent.Movement, error) {
 	var m agent.Movement
-	err := l.view(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMovements); err != nil {
+		return m, err
+	}
+	p := &place{}
+	p.at("movements", seq, 0)
+	err := l.viewAt(p, func(tx *bolt.Tx) error {
 		var err error
 		m, err = getMovement(tx, seq)
 		return err
@@ -970,8 +1153,12 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 	if key == "" {
 		return out, nil
 	}
+	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements); err != nil {
+		return nil, err
+	}
 	prefix := append([]byte(key), 0)
-	err := l.view(func(tx *bolt.Tx) error {
+	p := &place{bucket: "item index"}
+	err := l.viewAt(p, func(tx *bolt.Tx) error {
 		var seqs []uint64
 		err := l.lookupIndex(tx, prefix, func(e []byte) error {
 			if len(e) != len(prefix)+8 {
@@ -991,6 +1178,7 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 					return err
 				}
 			}
+			p.at("movements", seq, 0)
 			m, err := getIndexed(tx, seq, key)
 			if err != nil {
 				return err
@@ -1014,16 +1202,20 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 	if prefix == "" {
 		return out, nil
 	}
-	p := []byte(prefix)
-	err := l.view(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements); err != nil {
+		return nil, err
+	}
+	pre := []byte(prefix)
+	p := &place{bucket: "item index"}
+	err := l.viewAt(p, func(tx *bolt.Tx) error {
 		var seqs []uint64
-		err := l.lookupIndex(tx, p, func(e []byte) error {
+		err := l.lookupIndex(tx, pre, func(e []byte) error {
 			if len(seqs)%1024 == 1023 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			seq, err := indexSeq(e, len(p)+1)
+			seq, err := indexSeq(e, len(pre)+1)
 			if err != nil {
 				return err
 			}
@@ -1040,6 +1232,7 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 		}
 		out = slices.Grow(out, len(seqs))
 		for _, seq := range seqs {
+			p.at("movements", seq, 0)
 			m, err := getIndexed(tx, seq, "")
 			if err != nil {
 				return err
@@ -1080,11 +1273,16 @@ func getIndexed(tx *bolt.Tx, seq uint64, item string) (agent.Movement, error) {
 // not hold up the writer; movements committed while Range runs are
 // included. A damaged batch or record returns a *CorruptError.
 func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
+	if err := l.safe(bucketMovements); err != nil {
+		return err
+	}
 	chunk := make([]agent.Movement, 0, rangeChunk)
 	next := max(from, 1)
+	p := &place{}
 	for {
 		chunk = chunk[:0]
-		err := l.view(func(tx *bolt.Tx) error {
+		p.at("movements", next, 0)
+		err := l.viewAt(p, func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketMovements).Cursor()
 			b, ok, err := findBatch(c, next)
 			if err != nil {
@@ -1100,6 +1298,7 @@ func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 				}
 			}
 			for {
+				p.at("movements", b.First, b.Last())
 				if err := b.check(); err != nil {
 					return err
 				}
@@ -1114,6 +1313,7 @@ func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 					}
 					chunk = append(chunk, m)
 				}
+				p.at("movements", b.Last()+1, 0)
 				k, v := c.Next()
 				if k == nil {
 					return nil

@@ -429,13 +429,17 @@ func TestFileAndDirectoryModes(t *testing.T) {
 	if perm := di.Mode().Perm(); perm != 0o700 {
 		t.Errorf("directory mode %v, want 0700", perm)
 	}
-	// The file was made under a temporary name; nothing else is left.
+	// The file was made under a temporary name; nothing but the file and
+	// its tip is left.
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 1 || ents[0].Name() != "ledger.db" {
+	if len(ents) != 2 || ents[0].Name() != "ledger.db" || ents[1].Name() != "ledger.db.tip" {
 		t.Errorf("directory holds %v", ents)
+	}
+	if ti, err := os.Stat(path + ".tip"); err != nil || ti.Mode().Perm() != 0o600 {
+		t.Errorf("tip file: %v, %v", ti, err)
 	}
 }
 
@@ -725,17 +729,7 @@ func writeBurst(t *testing.T, path string, bursts ...int) []agent.Movement {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := newOutcomes()
-		for i := range n {
-			l.Submit(movementN("k", len(out)+i), o.done(i))
-		}
-		o.wg.Wait()
-		for i := range n {
-			if o.errs[i] != nil {
-				t.Fatal(o.errs[i])
-			}
-			out = append(out, o.got[i])
-		}
+		out = append(out, submitBurst(t, l, "k", len(out), n)...)
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}

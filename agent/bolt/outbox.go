@@ -32,11 +32,16 @@ func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, err
 	if maxCount <= 0 || from > l.last.Load() {
 		return nil, nil
 	}
+	if err := l.safe(bucketMovements); err != nil {
+		return nil, err
+	}
 	var (
 		out  [][]byte
 		size int
 	)
-	err := l.view(func(tx *bolt.Tx) error {
+	p := &place{}
+	p.at("movements", from, 0)
+	err := l.viewAt(p, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMovements).Cursor()
 		b, ok, err := findBatch(c, from)
 		if err != nil {
@@ -50,6 +55,7 @@ func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, err
 		var buf []byte
 		next := from
 		for {
+			p.at("movements", b.First, b.Last())
 			if err := b.check(); err != nil {
 				return err
 			}
@@ -69,6 +75,7 @@ func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, err
 				out = append(out, buf[start:len(buf):len(buf)])
 				size += len(rec)
 			}
+			p.at("movements", b.Last()+1, 0)
 			k, v := c.Next()
 			if k == nil {
 				return nil
@@ -110,7 +117,10 @@ func (l *Ledger) changed() {
 // acknowledged, 0 before the first acknowledgement.
 func (l *Ledger) SyncCursor() (uint64, error) {
 	var seq uint64
-	err := l.view(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketSync); err != nil {
+		return 0, err
+	}
+	err := l.viewAt(&place{bucket: "sync"}, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSync)
 		if b == nil {
 			return nil
@@ -142,7 +152,7 @@ func (l *Ledger) SetSyncCursor(seq uint64) error {
 	if l.dbClosed.Load() {
 		return ErrClosed
 	}
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.update(&place{bucket: "sync"}, func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketSync)
 		if err != nil {
 			return fmt.Errorf("bolt: sync bucket: %w", err)

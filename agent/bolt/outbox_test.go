@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/agent/record"
 )
@@ -136,5 +139,30 @@ func TestChanged(t *testing.T) {
 	}
 	if l.Changed() == ch {
 		t.Fatal("the same closed channel handed out again")
+	}
+}
+
+// Verify finds a sync cursor past the last movement (a damaged value).
+func TestVerifySyncCursorBeyondLedger(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	appendN(t, path, 0, 3)
+	l, err := Open(Options{Path: path, Gateway: testGateway})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetSyncCursor(2); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSync).Put(syncCursor, seqKey(1<<40+2))
+	})
+	ro, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Verify(context.Background()); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sync cursor") {
+		t.Errorf("Verify = %v, want the sync cursor named", err)
 	}
 }

@@ -56,15 +56,33 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 	if _, err := os.Stat(path); err != nil {
 		return sum, fmt.Errorf("bolt: rebuild index: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: max(timeout, time.Nanosecond), FreelistType: bolt.FreelistMapType})
+	abs, err := absPath(path)
 	if err != nil {
-		return sum, openError(path, err)
+		return sum, err
+	}
+	lock, err := lockPath(abs, max(timeout, time.Nanosecond))
+	if err != nil {
+		return sum, err
+	}
+	defer lock.release()
+	db, file, err := openDB(path, &bolt.Options{Timeout: max(timeout, time.Nanosecond), FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return sum, err
 	}
 	defer db.Close()
-	l := &Ledger{db: db, path: path, log: log}
+	l := &Ledger{db: db, file: file, path: path, log: log}
+	// Rebuilding deletes the old index's buckets, a walk of every page of
+	// them: not where bbolt could go round for ever.
+	if err := l.checkStructure(); err != nil {
+		return sum, err
+	}
+	if len(l.unsafe) > 0 {
+		return sum, fmt.Errorf("bolt: rebuild index: %w", l.unsafeError())
+	}
 	l.batchSize = batchValueSize(db.Info().PageSize)
 	var last uint64
-	err = db.Update(func(tx *bolt.Tx) error {
+	p := &place{bucket: "meta"}
+	err = l.update(p, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			return fmt.Errorf("%w: %s has no meta bucket", ErrNotLedger, path)
@@ -101,7 +119,8 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 			return sum, err
 		}
 		a.Reset()
-		err := db.Update(func(tx *bolt.Tx) error {
+		p.at("movements", next, 0)
+		err := l.update(p, func(tx *bolt.Tx) error {
 			var entries [][]byte
 			unreadable := func(from, to uint64) {
 				for seq := from; seq <= to; seq++ {
@@ -120,6 +139,7 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 					// good one, or at the end.
 					continue
 				}
+				p.at("movements", b.First, b.Last())
 				unreadable(next, b.First-1)
 				for seq := max(next, b.First); seq <= b.Last(); seq++ {
 					rec, _ := b.Record(int(seq - b.First)) // in bounds: check passed
@@ -147,7 +167,8 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 			return sum, fmt.Errorf("bolt: rebuild index: %w", indexErr(err))
 		}
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	p.at("item index", 0, 0)
+	err = l.update(p, func(tx *bolt.Tx) error {
 		meta, rb := tx.Bucket(bucketMeta), tx.Bucket(bucketRebuild)
 		for _, name := range [][]byte{bucketRuns, bucketIndex, bucketItems} {
 			if tx.Bucket(name) != nil {
