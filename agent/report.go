@@ -16,6 +16,10 @@ type VerifyReport struct {
 	// Problems are what the structural checks found besides: damaged
 	// batches, index runs, master data, a lost transaction.
 	Problems []string `json:"problems,omitempty"`
+	// Warnings are what was found that loses nothing (a damaged meta page
+	// bbolt does not use, a missing tip file, a check left out while the
+	// agent runs).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // BrokenMovement is where a hash chain breaks: movement Seq was Kind

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -12,7 +13,17 @@ import (
 // Health returns what the ledger knows of its own state (the core's
 // status, udi-edge status).
 func (l *Ledger) Health() agent.LedgerHealth {
-	return agent.LedgerHealth{IndexDamaged: l.Stats().IndexDamaged}
+	h := agent.LedgerHealth{IndexDamaged: l.Stats().IndexDamaged}
+	if g := l.gone.Load(); g != nil {
+		h.Failed = g.Error()
+	}
+	if loss := l.Loss(); loss != nil {
+		h.Lost = loss.Error()
+		if loss.Recorded > 0 {
+			h.Lost += fmt.Sprintf(" (recorded as movement %d)", loss.Recorded)
+		}
+	}
+	return h
 }
 
 // VerifyReport runs VerifyAll and says what it found as the domain's
@@ -45,6 +56,7 @@ func (l *Ledger) VerifyReport(ctx context.Context) (agent.VerifyReport, error) {
 	for _, e := range l.VerifyMaster() {
 		res.Problems = append(res.Problems, e.Error())
 	}
+	res.Warnings = sum.Warnings
 	res.Intact = res.Broken == nil && len(res.Problems) == 0
 	return res, nil
 }

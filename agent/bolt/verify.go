@@ -31,8 +31,10 @@ const maxVerifyErrors = 20
 // VerifyChain), whose first break is one *ChainError among the problems;
 // and last the tip file (tip.go): a *Loss when the file lost committed
 // movements. It returns nil, ctx's error, or the problems found joined
-// (at most 20), each wrapping ErrCorrupt. On a writable ledger it holds
-// the write lock while it runs, so submitted movements wait.
+// (at most 20), each wrapping ErrCorrupt. On a writable ledger (a running
+// agent's) it runs beside the writer, in a read transaction, and leaves
+// out the page check that reads the file around bbolt (the one Open ran
+// stands; a warning says so).
 func (l *Ledger) Verify(ctx context.Context) error {
 	_, err := l.VerifyAll(ctx)
 	return err
@@ -49,24 +51,32 @@ func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 	if l.dbClosed.Load() {
 		return sum, ErrClosed
 	}
-	// A write transaction on a writable ledger: the pages must not change
-	// while the page check reads the file.
-	tx, err := l.db.Begin(!l.readOnly)
+	// A read transaction: a running agent goes on recording while its
+	// ledger is verified (a write transaction would hold every scan's
+	// answer for the whole walk). What the transaction reads stays as it
+	// was when it began.
+	tx, err := l.db.Begin(false)
 	if err != nil {
 		return sum, fmt.Errorf("bolt: verify: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
 	v := &verifier{l: l, ctx: ctx, tx: tx}
-	fi, err := l.file.Stat()
-	if err != nil {
-		return sum, fmt.Errorf("bolt: verify: %w", err)
-	}
-	rep, err := checkPages(ctx, l.file, fi.Size(), false)
-	if err != nil {
-		return sum, err
-	}
 	var warnings []string
+	rep := &pageReport{unsafe: l.unsafe}
+	if l.readOnly {
+		// The file's own page check reads the file around bbolt: only
+		// while no writer changes its pages.
+		fi, err := l.file.Stat()
+		if err != nil {
+			return sum, fmt.Errorf("bolt: verify: %w", err)
+		}
+		if rep, err = checkPages(ctx, l.file, fi.Size(), false); err != nil {
+			return sum, err
+		}
+	} else {
+		warnings = append(warnings, "the ledger is being written (a running agent): its pages were checked when it was opened; stop the agent and verify again for the full page check")
+	}
 	warnings = append(warnings, rep.warnings...)
 	for _, err := range rep.problems {
 		v.add(err)

@@ -430,9 +430,10 @@ func lintLongitudeValue(v string, _ time.Time) *lintErr {
 
 // lintDegrees checks a coordinate written as degrees plus 90 (latitude) or
 // 180 (longitude), times 10^7, which may not exceed limit.
-func lintDegrees(v, what string, limit int) *lintErr {
-	if atoi(v) > limit {
-		return &lintErr{err: ErrValue, reason: what + " " + v + " is beyond " + strconv.Itoa(limit), plain: what + " out of range"}
+func lintDegrees(v, what string, limit uint64) *lintErr {
+	// Ten digits: beyond a 32-bit int (linux/arm), so in 64 bits.
+	if n, err := strconv.ParseUint(v, 10, 64); err != nil || n > limit {
+		return &lintErr{err: ErrValue, reason: what + " " + v + " is beyond " + strconv.FormatUint(limit, 10), plain: what + " out of range"}
 	}
 	return nil
 }

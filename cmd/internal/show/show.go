@@ -105,6 +105,11 @@ func Findings(w io.Writer, fs []audit.Finding, asJSON bool) {
 
 // Verify prints a verify report.
 func Verify(w io.Writer, r agent.VerifyReport) {
+	defer func() {
+		for _, x := range r.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", x)
+		}
+	}()
 	switch {
 	case r.Intact:
 		fmt.Fprintf(w, "intact: %d movements, last hash %s\n", r.Movements, r.LastHash)
