@@ -105,6 +105,15 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logger receives the ledger's log lines; nil discards them.
 	Logger *slog.Logger
+	// ReadOnlyWhenDamaged makes Open of a file too damaged to be written
+	// safely (ErrCorrupt: pages bbolt could loop on, a meta bucket at
+	// odds with the movements) return the ledger open for reading only,
+	// the path's lock held, instead of the error: every Submit and Append
+	// fails with that error (Refused says it), and what can still be read
+	// is. A running agent asks for it, so that it keeps answering — every
+	// scan failed, never accepted — and serves status and verify, instead
+	// of dying at every start.
+	ReadOnlyWhenDamaged bool
 
 	// clock replaces the wall clock in batching tests.
 	clock clock
@@ -159,6 +168,7 @@ type Ledger struct {
 	gateway  string
 	created  time.Time
 	readOnly bool
+	refused  error // why a damaged ledger records nothing (Options.ReadOnlyWhenDamaged)
 	log      *slog.Logger
 	clock    clock
 
@@ -275,6 +285,18 @@ func Open(opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	l, err := open(opts, abs, log)
+	if err != nil && opts.ReadOnlyWhenDamaged && errors.Is(err, ErrCorrupt) {
+		if ro, rerr := OpenReadOnly(opts.Path, opts.LockTimeout); rerr == nil {
+			if ro.gateway != opts.Gateway {
+				_ = ro.Close()
+				lock.release()
+				return nil, &GatewayMismatchError{Ledger: ro.gateway, Requested: opts.Gateway}
+			}
+			ro.lock, ro.log, ro.refused = lock, log, err
+			log.Error("ledger damaged: it is read only, nothing is recorded, every scan is answered failed; run udi-edge verify", "path", opts.Path, "err", err)
+			return ro, nil
+		}
+	}
 	if err != nil {
 		lock.release()
 		return nil, err
@@ -283,6 +305,10 @@ func Open(opts Options) (*Ledger, error) {
 	go l.run()
 	return l, nil
 }
+
+// Refused returns why a ledger opened with Options.ReadOnlyWhenDamaged
+// records nothing, nil when it records.
+func (l *Ledger) Refused() error { return l.refused }
 
 // open is Open once the path's lock is held.
 func open(opts Options, abs string, log *slog.Logger) (*Ledger, error) {
@@ -743,6 +769,10 @@ func (l *Ledger) Stats() Stats {
 func (l *Ledger) Submit(m agent.Movement, done func(agent.Movement, error)) {
 	if done == nil {
 		done = func(agent.Movement, error) {}
+	}
+	if l.refused != nil {
+		done(m, l.refused)
+		return
 	}
 	if l.readOnly {
 		done(m, ErrReadOnly)

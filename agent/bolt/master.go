@@ -36,7 +36,10 @@ func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 			return fmt.Errorf("bolt: store master data: empty name")
 		}
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMaster); err != nil {
+		return fmt.Errorf("bolt: store master data: %w", err)
+	}
+	err := l.update(&place{bucket: "master"}, func(tx *bolt.Tx) error {
 		mb, err := tx.CreateBucketIfNotExists(bucketMaster)
 		if err != nil {
 			return err
@@ -71,7 +74,10 @@ func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 func (l *Ledger) MasterSets() (map[string][]byte, []string, error) {
 	values := map[string][]byte{}
 	var damaged []string
-	err := l.db.View(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMaster); err != nil {
+		return nil, nil, fmt.Errorf("bolt: read master data: %w", err)
+	}
+	err := l.viewAt(&place{bucket: "master"}, func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMaster)
 		if mb == nil {
 			return nil
@@ -96,7 +102,10 @@ func (l *Ledger) MasterSets() (map[string][]byte, []string, error) {
 // whose checksum does not hold; nil when all do.
 func (l *Ledger) VerifyMaster() []error {
 	var errs []error
-	err := l.db.View(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMaster); err != nil {
+		return []error{fmt.Errorf("bolt: verify master data: %w", err)}
+	}
+	err := l.viewAt(&place{bucket: "master"}, func(tx *bolt.Tx) error {
 		errs = verifyMaster(tx)
 		return nil
 	})
@@ -149,7 +158,10 @@ func (l *Ledger) PutMaster(b []byte) error {
 	if l.readOnly {
 		return ErrReadOnly
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMaster); err != nil {
+		return fmt.Errorf("bolt: store master data: %w", err)
+	}
+	err := l.update(&place{bucket: "master"}, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMaster) != nil {
 			if err := tx.DeleteBucket(bucketMaster); err != nil {
 				return err
@@ -173,7 +185,10 @@ func (l *Ledger) PutMaster(b []byte) error {
 // Deprecated: read the sets with MasterSets (master.Load).
 func (l *Ledger) Master() ([]byte, error) {
 	var out []byte
-	err := l.db.View(func(tx *bolt.Tx) error {
+	if err := l.safe(bucketMaster); err != nil {
+		return nil, fmt.Errorf("bolt: read master data: %w", err)
+	}
+	err := l.viewAt(&place{bucket: "master"}, func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMaster)
 		if mb == nil {
 			return ErrNotFound

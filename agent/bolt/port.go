@@ -17,6 +17,9 @@ func (l *Ledger) Health() agent.LedgerHealth {
 	if g := l.gone.Load(); g != nil {
 		h.Failed = g.Error()
 	}
+	if l.refused != nil {
+		h.Failed = "the ledger is damaged and recorded nothing since it was opened (" + l.refused.Error() + ")"
+	}
 	if loss := l.Loss(); loss != nil {
 		h.Lost = loss.Error()
 		if loss.Recorded > 0 {
@@ -75,7 +78,18 @@ func splitErrors(err error) []error {
 // LoadMaster returns the master data stored in the ledger file, empty
 // when none was ever stored, and the sets found damaged (left out: the
 // checks that need them run as with no such data).
-func (l *Ledger) LoadMaster() (*master.Data, []string, error) { return master.Load(l) }
+//
+// Master data whose pages are damaged as a whole (bbolt cannot read the
+// bucket) are left out the same way: every set is reported damaged, and
+// the gateway runs as with none until they are imported again.
+func (l *Ledger) LoadMaster() (*master.Data, []string, error) {
+	d, damaged, err := master.Load(l)
+	if errors.Is(err, ErrCorrupt) {
+		l.log.Error("master data unreadable: running as with none; import every set again", "err", err)
+		return new(master.Data), append([]string(nil), master.SetNames...), nil
+	}
+	return d, damaged, err
+}
 
 // SaveMaster durably stores the named sets of d (every set when none is
 // named), each as a value of its own under its own checksum.

@@ -162,7 +162,10 @@ func New(cfg Config, l Ledger, build func(agent.Read) agent.Movement, decide fun
 		return nil, err
 	}
 	if err := s.restore(); err != nil {
-		return nil, err
+		// A ledger that cannot be read back (damaged) must not keep the
+		// cabinets from working: they start empty, their first rounds
+		// count what is there.
+		log.Error("cabinets not restored from the ledger: they start empty", "err", err)
 	}
 	return s, nil
 }

@@ -129,6 +129,10 @@ func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
+// short returns at most the first 32 bytes of a key read from the file,
+// for an error: a damaged key may claim any length.
+func short(k []byte) []byte { return k[:min(len(k), 32)] }
+
 // Add writes entries, which must be sorted, not empty and distinct from
 // each other and from every entry already in the index (callers make
 // them so, for example by ending each with a sequence number), as a new
@@ -185,7 +189,7 @@ func (x *Index) Lookup(prefix []byte, fn func(e []byte) error) error {
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		b := x.blocks.Bucket(k)
 		if b == nil {
-			return corruptf("run %x missing", k)
+			return corruptf("run %x missing", short(k))
 		}
 		it, err := seekRun(b, prefix, false)
 		if err != nil {
@@ -271,7 +275,7 @@ func (x *Index) Check(fn func(e []byte) error) error {
 	}
 	err = x.blocks.ForEachBucket(func(k []byte) error {
 		if len(k) != 8 || !buckets[binary.BigEndian.Uint64(k)] {
-			return corruptf("bucket %x is neither a live run nor a merge's", k)
+			return corruptf("bucket %x is neither a live run nor a merge's", short(k))
 		}
 		return nil
 	})

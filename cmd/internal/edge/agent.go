@@ -60,6 +60,9 @@ func (a *Agent) Open() (err error) {
 		MaxBatch: a.Config.Ledger.MaxBatch,
 		MaxDelay: time.Duration(a.Config.Ledger.MaxDelay),
 		Logger:   a.Log.With("component", "ledger"),
+		// A damaged ledger is served read-only, every scan answered
+		// failed: the agent never dies at start on its own damage.
+		ReadOnlyWhenDamaged: true,
 	})
 	if err != nil {
 		return fmt.Errorf("open ledger: %w", err)

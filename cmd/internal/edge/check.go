@@ -8,6 +8,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent/bolt"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,10 +55,15 @@ func (c *Config) Check() []Problem {
 		add("store", "directory %s is not writable by %s: the ledger cannot be created there", dir, whoami())
 	}
 	if st, err := os.Stat(c.Store); err == nil {
-		if !st.Mode().IsRegular() {
+		switch {
+		case !st.Mode().IsRegular():
 			add("store", "%s is not a regular file", c.Store)
-		} else if unix.Access(c.Store, unix.R_OK|unix.W_OK) != nil {
+		case unix.Access(c.Store, unix.R_OK|unix.W_OK) != nil:
 			add("store", "%s is not readable and writable by %s", c.Store, whoami())
+		default:
+			if msg := checkLedger(c.Store); msg != "" {
+				add("store", "%s", msg)
+			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		add("store", "%v", err)
@@ -76,6 +84,25 @@ func (c *Config) Check() []Problem {
 		}
 	}
 	return ps
+}
+
+// checkLedger says what is wrong with an existing ledger file for `run`:
+// held by a running agent, unreadable; "" when run may open it. A loss of
+// movements found (a dropped last transaction) is no obstacle (run records
+// it) but is named all the same.
+func checkLedger(path string) string {
+	l, err := bolt.OpenReadOnly(path, 200*time.Millisecond)
+	if err != nil {
+		if errors.Is(err, bolt.ErrLocked) {
+			return fmt.Sprintf("%v: an agent runs on this ledger already", err)
+		}
+		return err.Error()
+	}
+	defer l.Close()
+	if loss := l.Loss(); loss != nil {
+		return fmt.Sprintf("%v: run will record the loss as the ledger's next movement; run udi-edge verify first", loss)
+	}
+	return ""
 }
 
 // checkDevice says what is wrong with a serial device path, "" when it
