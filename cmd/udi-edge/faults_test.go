@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -419,4 +420,56 @@ func TestTraceEveryForm(t *testing.T) {
 	defer l.Close()
 	serveAPI(t, l, store+".sock")
 	check("running:")
+}
+
+// TestDecodeFollowsTheSyntaxDictionary: decode, as the agent reads codes,
+// refuses a (8008) production time with second 60 and a (7230) with an
+// empty variable part, knows (7041) and (8040), and reads a label that
+// breaks a pairing rule with a warning.
+func TestDecodeFollowsTheSyntaxDictionary(t *testing.T) {
+	const pre = "]d20109520123456788"
+	for _, bad := range []struct{ code, want string }{
+		{pre + "8008" + "251231235960", "second 60"},
+		{pre + "7230" + "AB", "7230"},
+	} {
+		c, out, _ := runMain(t, "", "decode", "--json", bad.code)
+		if c != ExitFailure || !strings.Contains(out, bad.want) || !strings.Contains(out, `"ok":false`) {
+			t.Errorf("decode %q: exit %d %s", bad.code, c, out)
+		}
+	}
+	for _, good := range []string{pre + "7041" + "BX\x1d21X1", pre + "8040" + "123456789012345\x1d21X2"} {
+		if c, out, _ := runMain(t, "", "decode", good); c != ExitOK {
+			t.Errorf("decode %q: exit %d %s", good, c, out)
+		}
+	}
+	c, out, _ := runMain(t, "", "decode", pre+"2559520123456788\x1d21A")
+	if c != ExitOK || !strings.Contains(out, "warning     (01) GTIN and (255) GCN may not be used together") {
+		t.Errorf("a pairing fault: exit %d\n%s", c, out)
+	}
+}
+
+// TestImportOfAFIFO: import reads the file itself and refuses what is not
+// a regular file at once; a running agent is never handed a path it
+// could block on, and stops on SIGTERM as ever.
+func TestImportOfAFIFO(t *testing.T) {
+	p := newAgentProc(t, edge.Config{}, procScanner{"desk", "warehouse", "receive"})
+	fifo := filepath.Join(t.TempDir(), "catalogue.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		c, _, errOut := p.run("import", "catalogue", fifo)
+		done <- fmt.Sprintf("%d %s", c, errOut)
+	}()
+	// Nobody writes the FIFO: opening it for reading would wait for ever.
+	select {
+	case got := <-done:
+		if !strings.HasPrefix(got, "1 ") || !strings.Contains(got, "not a regular file") {
+			t.Fatalf("import of a FIFO: %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("import of a FIFO did not return")
+	}
+	p.stop()
 }

@@ -51,14 +51,18 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A FIFO or a device would make the open, or the read, wait for ever:
+	// only a regular file is read.
+	if st, err := os.Stat(file); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", file)
+	}
 	in, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if st, err := in.Stat(); err == nil && !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", file)
-	}
 	g, _, closeG, err := openGateway(ctx, cfg, readWrite)
 	if err != nil {
 		return err

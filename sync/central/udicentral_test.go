@@ -209,7 +209,7 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 	if err := json.NewDecoder(strings.NewReader(out)).Decode(&mj); code != 0 || err != nil || mj.Seq != 2 || mj.Gateway != "or-3" || mj.Item != item || mj.Patient != "" {
 		t.Fatalf("trace --store --json: exit %d %v\n%s%s", code, err, out, errs)
 	}
-	if code, out, _ := runBin(t, "trace", item, "--store", store, "--include-patient"); code != 0 || !strings.Contains(out, secret) {
+	if code, out, _ := runBin(t, "trace", item, "--store", store, "--include-patient"); code != 0 || !strings.Contains(out, secret) || !strings.Contains(out, "DECISION") {
 		t.Fatalf("trace --include-patient: exit %d\n%s", code, out)
 	}
 	if code, out, errs := runBin(t, "gateways", "--store", store); code != 0 || !regexp.MustCompile(`st-marys\s+or-3\s+\S+\s+3\s+1`).MatchString(out) {
