@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/core"
@@ -251,15 +255,42 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := TraceResponse{Key: res.Key, Product: res.Product, Truncated: res.Truncated, Movements: make([]Movement, len(res.Movements))}
-	for i, m := range res.Movements {
-		out.Movements[i] = FromMovement(m)
-	}
+	out := TraceResponse{Key: res.Key, Product: res.Product, Truncated: res.Truncated}
 	for _, st := range res.Settlements {
 		out.Settlements = append(out.Settlements, FromSettlement(st))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeMovements(w, out, res.Movements)
 	return nil
+}
+
+// writeMovements writes a trace's answer, its movements encoded one by
+// one as they are written (never the whole answer in memory at once), and
+// lets the ledger's writer run between them: a long answer on one of two
+// cores must not delay a scan's.
+func writeMovements(w http.ResponseWriter, head TraceResponse, ms []agent.Movement) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	// The head without its movements: {"key":…,"movements":[ … ],…}
+	b, _ := json.Marshal(head)
+	pre, post, _ := bytes.Cut(b, []byte(`"movements":null`))
+	bw.Write(pre)
+	bw.WriteString(`"movements":[`)
+	enc := json.NewEncoder(bw)
+	for i, m := range ms {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		_ = enc.Encode(FromMovement(m))
+		if i&63 == 63 {
+			runtime.Gosched()
+		}
+	}
+	bw.WriteByte(']')
+	bw.Write(post)
+	bw.WriteByte('\n')
+	_ = bw.Flush()
 }
 
 func (s *Server) rejects(w http.ResponseWriter, r *http.Request) error {

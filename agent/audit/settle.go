@@ -36,6 +36,9 @@ func Bills(s master.Settlement, use agent.Movement) bool {
 // cancelled is billed by nothing, and a use linked to a case later is
 // billed in that case.
 func SettlementsFor(d *master.Data, ms []agent.Movement) []master.Settlement {
+	if d.Counts().Settlements == 0 {
+		return nil // nothing can bill them: no need to read their uses
+	}
 	a := Auditor{Data: d}
 	for _, m := range ms {
 		a.Add(m)

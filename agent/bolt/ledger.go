@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -1244,6 +1245,7 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				runtime.Gosched() // see yield
 			}
 			seq, err := indexSeq(e, len(pre)+1)
 			if err != nil {
@@ -1261,7 +1263,8 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 			seqs = seqs[:limit]
 		}
 		out = slices.Grow(out, len(seqs))
-		for _, seq := range seqs {
+		for i, seq := range seqs {
+			yield(i)
 			p.at("movements", seq, 0)
 			m, err := getIndexed(tx, seq, "")
 			if err != nil {
