@@ -3,29 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/udi-edge/udi-edge/agent/testkit"
 	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // syncBuffer is a writer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+type syncBuffer = testkit.LogBuffer
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
@@ -37,18 +38,8 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+// syncBuffer is a writer safe for concurrent use.
+type syncBuffer = kit.LogBuffer
 
 // fixture is a started service on a real store and an in-memory Conn.
 type fixture struct {

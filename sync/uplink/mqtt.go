@@ -141,10 +141,21 @@ func (m *MQTT) Publish(ctx context.Context, topic string, payload []byte, retain
 	if c == nil {
 		return ErrNotConnected
 	}
-	if err := waitToken(ctx, c.Publish(topic, 1, retained, payload)); err != nil {
-		return fmt.Errorf("mqtt: %w", err)
+	// paho's Publish itself blocks while its writer does not take the
+	// packet (up to 30 s once the broker is gone and before paho sees
+	// it): it runs on a goroutine of its own, so that ctx (which the
+	// Uplink cancels when the connection is lost) bounds the wait.
+	tokc := make(chan paho.Token, 1)
+	go func() { tokc <- c.Publish(topic, 1, retained, payload) }()
+	select {
+	case tok := <-tokc:
+		if err := waitToken(ctx, tok); err != nil {
+			return fmt.Errorf("mqtt: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt: %w", ctx.Err())
 	}
-	return nil
 }
 
 // Subscribe implements Conn, with QoS 1.

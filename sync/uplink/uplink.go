@@ -172,22 +172,28 @@ func (u *Uplink) Run(ctx context.Context) error {
 }
 
 // session runs one connection: it returns why it ended.
-func (u *Uplink) session(ctx context.Context) error {
+func (u *Uplink) session(parent context.Context) error {
 	lost := make(chan error, 1)
 	will, err := u.status(wire.StateOffline)
 	if err != nil {
 		return err
 	}
+	// The session's context ends when the connection is lost, so that a
+	// publish in flight to a broker that died returns at once instead of
+	// at its timeout.
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	err = u.conn.Connect(ctx, Will{Topic: u.topicStatus, Payload: will, Retained: true}, func(err error) {
 		select {
 		case lost <- err:
 		default:
 		}
+		cancel()
 	})
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer u.disconnect(ctx)
+	defer u.disconnect(parent)
 	u.inbox.reset()
 
 	if err := u.subscribe(ctx, u.topicAck, u.inbox.handler(kindAck)); err != nil {
@@ -222,7 +228,7 @@ func (u *Uplink) session(ctx context.Context) error {
 		case err := <-lost:
 			return fmt.Errorf("connection lost: %w", err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return sessionEnd(parent, lost)
 		default:
 		}
 		now := u.clock.Now()
@@ -254,11 +260,25 @@ func (u *Uplink) session(ctx context.Context) error {
 		case err := <-lost:
 			return fmt.Errorf("connection lost: %w", err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return sessionEnd(parent, lost)
 		case <-u.inbox.signal:
 		case <-changed:
 		case <-timeout:
 		}
+	}
+}
+
+// sessionEnd says why a session's context ended: the uplink stops
+// (parent's error), or the connection was lost.
+func sessionEnd(parent context.Context, lost <-chan error) error {
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	select {
+	case err := <-lost:
+		return fmt.Errorf("connection lost: %w", err)
+	default:
+		return errors.New("connection lost")
 	}
 }
 

@@ -20,6 +20,12 @@ import (
 	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
+// tagReader is an RFID reader's driver (mercury, bb7e) as the agent runs it.
+type tagReader interface {
+	Run(ctx context.Context, emit func(agent.TagRead)) error
+	Connected() bool
+}
+
 // Agent is the running daemon wired together: the serial drivers feed the
 // core (agent/core), the core records in the bbolt ledger and answers the
 // scanners, the local API serves the core on the control socket, and the
@@ -37,8 +43,8 @@ type Agent struct {
 	listeners []net.Listener
 	scanners  map[string]*barcode.Scanner
 	feedback  map[string]FeedbackConfig
-	mercury   map[string]*mercury.Reader
-	bb7e      map[string]*bb7e.Reader
+	mercury   map[string]*mercury.Reader // the readers that can write an encoding station's tags
+	readers   map[string]tagReader
 	uplink    *uplink.Uplink
 	wg        sync.WaitGroup
 }
@@ -72,13 +78,15 @@ func (a *Agent) Open() (err error) {
 			a.Close()
 		}
 	}()
-	a.mercury, a.bb7e = map[string]*mercury.Reader{}, map[string]*bb7e.Reader{}
+	a.mercury, a.readers = map[string]*mercury.Reader{}, map[string]tagReader{}
 	for _, rc := range a.Config.Readers {
+		// The driver adds the reader's id to its log lines itself.
 		switch rc.Type {
 		case "mercury":
-			a.mercury[rc.ID] = mercury.New(rc.mercuryConfig(), a.Log.With("component", "rfid"))
+			r := mercury.New(rc.mercuryConfig(), a.Log.With("component", "rfid"))
+			a.mercury[rc.ID], a.readers[rc.ID] = r, r
 		case "bb7e":
-			a.bb7e[rc.ID] = bb7e.New(rc.bb7eConfig(), a.Log.With("component", "rfid"))
+			a.readers[rc.ID] = bb7e.New(rc.bb7eConfig(), a.Log.With("component", "rfid"))
 		}
 	}
 	cc, err := a.Config.cabinetConfig(func(zone string) cabinet.TagWriter {
@@ -168,14 +176,7 @@ func (a *Agent) devices() []core.Device {
 			Answered: st.Answers, Missed: st.Missed, Garbled: st.Garbled})
 	}
 	for _, rc := range a.Config.Readers {
-		d := core.Device{ID: rc.ID, Kind: "reader", Path: rc.Device}
-		if r := a.mercury[rc.ID]; r != nil {
-			d.Connected = r.Connected()
-		}
-		if r := a.bb7e[rc.ID]; r != nil {
-			d.Connected = r.Connected()
-		}
-		out = append(out, d)
+		out = append(out, core.Device{ID: rc.ID, Kind: "reader", Path: rc.Device, Connected: a.readers[rc.ID].Connected()})
 	}
 	return out
 }
@@ -213,22 +214,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	for id, r := range a.mercury {
+	for id, r := range a.readers {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			err := r.Run(ctx, a.core.TagRead)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				a.Log.Error("reader stopped", "reader", id, "err", err)
-			}
-		}()
-	}
-	for id, r := range a.bb7e {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			err := r.Run(ctx, a.core.TagRead)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if err := r.Run(ctx, a.core.TagRead); err != nil && !errors.Is(err, context.Canceled) {
 				a.Log.Error("reader stopped", "reader", id, "err", err)
 			}
 		}()
