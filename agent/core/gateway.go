@@ -187,7 +187,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		Answer: g.answer,
 	}
 	if cfg.Cabinet != nil {
-		c, err := cabinet.New(*cfg.Cabinet, g.store.(cabinet.Ledger), g.ingest.Movement, decide, g.log.With("component", "rfid"))
+		c, err := cabinet.New(*cfg.Cabinet, g.store, g.ingest.Movement, decide, g.log.With("component", "rfid"))
 		if err != nil {
 			return nil, err
 		}
