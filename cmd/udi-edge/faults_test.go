@@ -473,3 +473,31 @@ func TestImportOfAFIFO(t *testing.T) {
 	}
 	p.stop()
 }
+
+// TestReplugAnsweredSoon: a scanner unplugged and plugged back several
+// times within seconds answers again at once after the last replug (the
+// driver's backoff starts again when the port is up, not after ten
+// seconds connected). The bound is generous: the median is about 0.2 s
+// (reader/barcode BenchmarkReplug).
+func TestReplugAnsweredSoon(t *testing.T) {
+	p := newAgentProc(t, edge.Config{}, procScanner{"desk", "warehouse", "receive"})
+	for i := range 6 {
+		dev := p.devs["desk"]
+		if b := p.scan("desk", label("09520123456788", "281231", "B1", fmt.Sprintf("R%d", i))); b != ansAccepted {
+			t.Fatalf("scan %d: %#x", i, b)
+		}
+		dev.Unplug()
+		time.Sleep(300 * time.Millisecond)
+		p.devs["desk"] = testkit.New(t, dev.Link)
+		start := time.Now()
+		testkit.CheckFor(t, 3*time.Second, func() error {
+			if !socketDevices(t, p.cfg.SocketPath())["desk"] {
+				return fmt.Errorf("scanner not back %v after replug %d", time.Since(start), i+1)
+			}
+			return nil
+		})
+	}
+	if b := p.scan("desk", label("09520123456788", "281231", "B1", "R9")); b != ansAccepted {
+		t.Fatalf("after the replugs: %#x", b)
+	}
+}
