@@ -15,9 +15,9 @@ const MaxMasterSize = 16 << 20
 
 // Versioner is what publishing master data needs of a Store.
 type Versioner interface {
-	// NextMasterVersion durably increases the version of set of site by
-	// one and returns it (see Store).
-	NextMasterVersion(ctx context.Context, site, set string) (uint64, error)
+	// NextMasterVersion durably sets the version of set of site to
+	// max(last + 1, atLeast) and returns it (see Store).
+	NextMasterVersion(ctx context.Context, site, set string, atLeast uint64) (uint64, error)
 }
 
 // Publisher is what publishing master data needs of an MQTT client.
@@ -75,7 +75,7 @@ func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set stri
 		return pub, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	format := strings.ToLower(strings.TrimPrefix(opt.Format, "."))
-	version, err := v.NextMasterVersion(ctx, site, set)
+	version, err := v.NextMasterVersion(ctx, site, set, 0)
 	if err != nil {
 		return pub, fmt.Errorf("central: master data %s of site %s: %w", set, site, err)
 	}

@@ -101,9 +101,11 @@ type Store interface {
 	// Ledgers returns the head of every ledger the store holds, ordered by
 	// gateway and then Created.
 	Ledgers(ctx context.Context) ([]Head, error)
-	// NextMasterVersion durably increases the version of master data set
-	// of site by one and returns it: 1 for the first publication.
-	NextMasterVersion(ctx context.Context, site, set string) (uint64, error)
+	// NextMasterVersion durably sets the version of master data set of
+	// site to the greater of its last version + 1 and atLeast, and returns
+	// it: max(1, atLeast) for the first publication. A floor such as the
+	// time keeps versions increasing across a re-created store.
+	NextMasterVersion(ctx context.Context, site, set string, atLeast uint64) (uint64, error)
 	// Close releases the store. It is safe to call more than once.
 	Close() error
 }

@@ -517,7 +517,7 @@ func (s *Store) Ledgers(ctx context.Context) ([]central.Head, error) {
 }
 
 // NextMasterVersion implements central.Store.
-func (s *Store) NextMasterVersion(ctx context.Context, site, set string) (uint64, error) {
+func (s *Store) NextMasterVersion(ctx context.Context, site, set string, atLeast uint64) (uint64, error) {
 	var v uint64
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMaster)
@@ -528,7 +528,7 @@ func (s *Store) NextMasterVersion(ctx context.Context, site, set string) (uint64
 			}
 			v = binary.BigEndian.Uint64(old)
 		}
-		v++
+		v = max(v+1, atLeast)
 		return b.Put(k, binary.BigEndian.AppendUint64(nil, v))
 	})
 	if err != nil {

@@ -285,19 +285,19 @@ func TestMasterVersionsPersist(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s := open(t, path)
 	for want := uint64(1); want <= 3; want++ {
-		if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls"); err != nil || v != want {
+		if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", 0); err != nil || v != want {
 			t.Fatalf("version %d, %v; want %d", v, err, want)
 		}
 	}
-	if v, _ := s.NextMasterVersion(ctx, "st-marys", "catalogue"); v != 1 {
+	if v, _ := s.NextMasterVersion(ctx, "st-marys", "catalogue", 0); v != 1 {
 		t.Fatalf("another set's first version %d, want 1", v)
 	}
-	if v, _ := s.NextMasterVersion(ctx, "st-johns", "recalls"); v != 1 {
+	if v, _ := s.NextMasterVersion(ctx, "st-johns", "recalls", 0); v != 1 {
 		t.Fatalf("another site's first version %d, want 1", v)
 	}
 	_ = s.Close()
 	s = open(t, path)
-	if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls"); err != nil || v != 4 {
+	if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", 0); err != nil || v != 4 {
 		t.Fatalf("version after reopen %d, %v; want 4", v, err)
 	}
 }
@@ -323,7 +323,7 @@ func TestOpenLockedReadOnlyAndClosed(t *testing.T) {
 	if h, err := ro.Head(ctx, "or-3", created); err != nil || h.Seq != 2 {
 		t.Fatalf("read-only head %+v, %v", h, err)
 	}
-	if _, err := ro.NextMasterVersion(ctx, "st-marys", "recalls"); err == nil {
+	if _, err := ro.NextMasterVersion(ctx, "st-marys", "recalls", 0); err == nil {
 		t.Fatal("a read-only store took a master version")
 	}
 	if _, err := boltstore.OpenReadOnly(filepath.Join(t.TempDir(), "none.db"), time.Second); err == nil {
@@ -587,4 +587,15 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 		t.Fatalf("merge in steps seen %v, reopened in one %v; %d runs left for %d movements", sawMerge, reopened, len(runs), total)
 	}
 	t.Logf("%d movements, %d runs: %v", total, len(runs), runs)
+}
+
+// TestNextMasterVersionFloor: a floor above the last version is taken, one
+// below it is not: versions only increase.
+func TestNextMasterVersionFloor(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "central.db"))
+	for _, c := range []struct{ floor, want uint64 }{{0, 1}, {100, 100}, {50, 101}, {0, 102}, {1000, 1000}} {
+		if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", c.floor); err != nil || v != c.want {
+			t.Fatalf("floor %d: version %d, %v; want %d", c.floor, v, err, c.want)
+		}
+	}
 }
