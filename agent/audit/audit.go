@@ -43,8 +43,11 @@ const (
 
 // Finding is one thing an auditor should look at.
 type Finding struct {
-	Kind       string `json:"kind"`
-	Item       string `json:"item,omitempty"`
+	Kind string `json:"kind"`
+	Item string `json:"item,omitempty"`
+	// Gateway and Seq name the movement the finding is about (a use, a
+	// removal), when it is about one.
+	Gateway    string `json:"gateway,omitempty"`
 	Seq        uint64 `json:"seq,omitempty"`
 	Case       string `json:"case,omitempty"`
 	Settlement string `json:"settlement,omitempty"`
@@ -136,30 +139,30 @@ func (a *Auditor) Anomalies() []Finding {
 			for i := range h.Uses {
 				seqs[i] = h.Uses[i].Seq
 			}
-			out = append(out, Finding{Kind: UsedTwice, Item: u.Item, Seq: u.Seq, Case: u.Case,
+			out = append(out, Finding{Kind: UsedTwice, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("used %d times: movements %v", len(seqs), seqs)})
 		}
 		if exp, ok := parseDate(u.Expiry); ok && !u.Time.Before(time.Date(exp.Year(), exp.Month(), exp.Day()+1, 0, 0, 0, 0, u.Time.Location())) {
-			out = append(out, Finding{Kind: UsedAfterExpiry, Item: u.Item, Seq: u.Seq, Case: u.Case,
+			out = append(out, Finding{Kind: UsedAfterExpiry, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("used %s, expired %s", u.Time.Format("2006-01-02"), u.Expiry)})
 		}
 		if r, ok := a.Data.Recalled(product(u), u.Lot, u.Serial); ok {
-			out = append(out, Finding{Kind: UsedFromRecall, Item: u.Item, Seq: u.Seq, Case: u.Case,
+			out = append(out, Finding{Kind: UsedFromRecall, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("recalled %s: %s", r.Date, r.Reason)})
 		}
 		if u.Case == "" && u.Patient == "" && slices.Contains(u.Flags, noCase) {
-			out = append(out, Finding{Kind: UsedWithoutCase, Item: u.Item, Seq: u.Seq,
+			out = append(out, Finding{Kind: UsedWithoutCase, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq,
 				Text: "used with no case open and never linked to one"})
 		}
 		if !h.State.Received && !h.State.Commissioned && &h.Uses[0] == s.Use {
-			out = append(out, Finding{Kind: NeverReceived, Item: u.Item, Seq: u.Seq, Case: u.Case,
-				Text: "used but never received or commissioned on this gateway"})
+			out = append(out, Finding{Kind: NeverReceived, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
+				Text: "used but never received or commissioned before, on any gateway audited"})
 		}
 	}
 	for _, key := range a.order {
 		r := a.items[key].State.Removal
 		if r.Outstanding() && a.LinkWithin > 0 && a.Now.Sub(r.Time) > a.LinkWithin {
-			out = append(out, Finding{Kind: RemovedNotLinked, Item: key, Seq: r.Seq,
+			out = append(out, Finding{Kind: RemovedNotLinked, Item: key, Gateway: r.Gateway, Seq: r.Seq,
 				Text: fmt.Sprintf("taken from %s at %s, not used, returned, wasted or put back since", r.Location, r.Time.Format(time.RFC3339))})
 		}
 	}
@@ -228,11 +231,11 @@ func (a *Auditor) Reconcile() []Finding {
 			}
 		}
 		if nth[u.Item] > itemQty[u.Item] && lotQty <= 0 {
-			out = append(out, Finding{Kind: UsedNotBilled, Item: u.Item, Seq: u.Seq, Case: u.Case,
+			out = append(out, Finding{Kind: UsedNotBilled, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: "used, no settlement line bills it"})
 		}
 		if u.Pending() {
-			out = append(out, Finding{Kind: PendingJustification, Item: u.Item, Seq: u.Seq, Case: u.Case,
+			out = append(out, Finding{Kind: PendingJustification, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: "imported item used without a recorded necessity justification"})
 		}
 	}

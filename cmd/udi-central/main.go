@@ -50,6 +50,7 @@ func init() {
 		{Name: "run", Summary: "run the service: receive, check, store and acknowledge the gateways' movements", Run: runCmd},
 		{Name: "trace", Summary: "print an item's movements across every gateway", Run: traceCmd},
 		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
+		{Name: "anomalies", Summary: "list what an auditor should look at across every gateway of a site", Run: anomaliesCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
 	}
 }

@@ -96,7 +96,7 @@ func Findings(w io.Writer, fs []audit.Finding, asJSON bool) {
 	for _, f := range fs {
 		seq := "-"
 		if f.Seq > 0 {
-			seq = strconv.FormatUint(f.Seq, 10)
+			seq = f.Gateway + "/" + strconv.FormatUint(f.Seq, 10)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Kind, seq, Dash(f.Item), Dash(f.Case), Dash(f.Settlement), f.Text)
 	}
