@@ -22,6 +22,9 @@ type Ack struct {
 	Seq uint64 `json:"seq"`
 	// Hash is the Hash of movement Seq, 64 lowercase hex digits.
 	Hash string `json:"hash"`
+	// Sig is the centre's Ed25519 signature of AckMessage, standard
+	// base64; empty from a centre that has no key.
+	Sig string `json:"sig,omitempty"`
 }
 
 // NewAck returns the ack of movements up to seq of the ledger of gateway
@@ -45,7 +48,10 @@ func (a *Ack) validate() error {
 	if a.Seq == 0 {
 		return fieldErr(ErrMalformed, p, "seq", "0; sequence numbers start at 1")
 	}
-	return validHex(p, "hash", a.Hash, record.HashSize)
+	if err := validHex(p, "hash", a.Hash, record.HashSize); err != nil {
+		return err
+	}
+	return validSig(p, a.Sig)
 }
 
 // EncodeAck returns a as JSON. It returns a *FieldError for an invalid
@@ -70,6 +76,7 @@ func DecodeAck(p []byte) (Ack, error) {
 	o.field("created", true, &a.Created)
 	o.field("seq", true, &a.Seq)
 	o.field("hash", true, &a.Hash)
+	o.field("sig", false, &a.Sig)
 	if err := o.done(); err != nil {
 		return Ack{}, err
 	}

@@ -1,22 +1,24 @@
 package wire
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"hash/crc32"
 
 	"github.com/udi-edge/udi-edge/agent/record"
 )
 
-// Batch encoding, version 1 (see sync/PROTOCOL.md):
+// Batch encoding, versions 1 and 2 (see sync/PROTOCOL.md):
 //
 //	magic    4 bytes "UDIB"
-//	version  1 byte, BatchVersion
+//	version  1 byte: BatchVersion (unsigned) or BatchVersionSigned
 //	gateway  uvarint length, then the bytes
 //	site     uvarint length, then the bytes
 //	created  8 bytes big-endian Unix nanoseconds
 //	first    uvarint
 //	count    uvarint, 1 to MaxBatchCount
 //	records  count times: uvarint length, then the record
+//	sig      version 2 only: 64 bytes, the Ed25519 signature of HeadMessage
 //	crc      4 bytes big-endian CRC-32C of everything before
 //
 // Every uvarint is in its shortest form, so one batch has exactly one
@@ -24,8 +26,11 @@ import (
 const (
 	// BatchMagic opens every batch.
 	BatchMagic = "UDIB"
-	// BatchVersion is the batch encoding's version byte.
+	// BatchVersion is the version byte of an unsigned batch.
 	BatchVersion = 1
+	// BatchVersionSigned is the version byte of a batch that carries the
+	// gateway's signature of its head.
+	BatchVersionSigned = 2
 	// MaxBatchCount is the most movements one batch carries.
 	MaxBatchCount = 65535
 	// MaxBatchSize is the largest batch the centre accepts: 1 MiB plus
@@ -54,6 +59,11 @@ type Batch struct {
 	// Records are the movements in the agent/record encoding, consecutive.
 	// After DecodeBatch they alias the payload.
 	Records [][]byte
+	// Sig is the gateway's Ed25519 signature of the batch's head (see
+	// HeadMessage), or nil for an unsigned batch. The head's hash covers
+	// every movement before it through the chain, so one signature
+	// vouches for the whole batch once the records are checked.
+	Sig []byte
 }
 
 // Last returns the sequence number of the last record, First-1 for a
@@ -63,7 +73,7 @@ func (b *Batch) Last() uint64 { return b.First + uint64(len(b.Records)) - 1 }
 // Size returns the size of b encoded.
 func (b *Batch) Size() int {
 	n := len(BatchMagic) + 1 + strLen(b.Gateway) + strLen(b.Site) + 8 + uvarintLen(b.First) +
-		uvarintLen(uint64(len(b.Records))) + crc32.Size
+		uvarintLen(uint64(len(b.Records))) + len(b.Sig) + crc32.Size
 	for _, r := range b.Records {
 		n += RecordSize(len(r))
 	}
@@ -96,6 +106,8 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 		return dst, fieldErr(ErrMalformed, p, "first", "sequence numbers start at 1")
 	case b.First+uint64(n-1) < b.First:
 		return dst, fieldErr(ErrMalformed, p, "first", "sequence number overflow")
+	case b.Sig != nil && len(b.Sig) != ed25519.SignatureSize:
+		return dst, fieldErr(ErrMalformed, p, "sig", "%d bytes, want %d", len(b.Sig), ed25519.SignatureSize)
 	}
 	for i, r := range b.Records {
 		if len(r) < MinRecordSize || len(r) > record.MaxSize {
@@ -113,7 +125,11 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 		dst = grown
 	}
 	dst = append(dst, BatchMagic...)
-	dst = append(dst, BatchVersion)
+	if b.Sig != nil {
+		dst = append(dst, BatchVersionSigned)
+	} else {
+		dst = append(dst, BatchVersion)
+	}
 	dst = appendStr(dst, b.Gateway)
 	dst = appendStr(dst, b.Site)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(b.Created))
@@ -123,6 +139,7 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 		dst = binary.AppendUvarint(dst, uint64(len(r)))
 		dst = append(dst, r...)
 	}
+	dst = append(dst, b.Sig...)
 	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 	return dst, nil
 }
@@ -140,8 +157,9 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	if len(p) < len(BatchMagic)+1 || string(p[:len(BatchMagic)]) != BatchMagic {
 		return nil, fieldErr(ErrMalformed, pl, "magic", "not %q", BatchMagic)
 	}
-	if v := p[len(BatchMagic)]; v != BatchVersion {
-		return nil, fieldErr(ErrVersion, pl, "version", "%d, want %d", v, BatchVersion)
+	version := p[len(BatchMagic)]
+	if version != BatchVersion && version != BatchVersionSigned {
+		return nil, fieldErr(ErrVersion, pl, "version", "%d, want %d or %d", version, BatchVersion, BatchVersionSigned)
 	}
 	if len(p) < len(BatchMagic)+1+crc32.Size {
 		return nil, fieldErr(ErrMalformed, pl, "crc", "truncated")
@@ -149,6 +167,14 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	body := p[:len(p)-crc32.Size]
 	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
 		return nil, fieldErr(ErrChecksum, pl, "crc", "%08x, want %08x", got, want)
+	}
+	var sig []byte
+	if version == BatchVersionSigned {
+		if len(body) < len(BatchMagic)+1+ed25519.SignatureSize {
+			return nil, fieldErr(ErrMalformed, pl, "sig", "truncated")
+		}
+		sig = body[len(body)-ed25519.SignatureSize : len(body) : len(body)]
+		body = body[:len(body)-ed25519.SignatureSize]
 	}
 	d := reader{b: body, off: len(BatchMagic) + 1}
 	b := &Batch{}
@@ -197,6 +223,7 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	if d.off != len(body) {
 		return nil, fieldErr(ErrMalformed, pl, "crc", "%d bytes after the last record", len(body)-d.off)
 	}
+	b.Sig = sig
 	return b, nil
 }
 

@@ -27,6 +27,11 @@ var (
 	// with more than MaxBatchCount movements.
 	ErrTooLarge = errors.New("wire: payload too large")
 
+	// ErrSignature is wrapped by the error for a payload whose signature is
+	// missing where one is required, or does not verify under the key its
+	// sender is known by.
+	ErrSignature = errors.New("wire: bad signature")
+
 	// ErrTopic is wrapped by the error for a topic that is not one of the
 	// protocol's.
 	ErrTopic = errors.New("wire: not a protocol topic")

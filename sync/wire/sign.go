@@ -1,0 +1,129 @@
+package wire
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
+
+	"github.com/udi-edge/udi-edge/agent/record"
+)
+
+// Signed messages. Each signature covers a message built from the fields
+// it vouches for, after a context string naming what it is, so that a
+// signature of one kind can never pass for another and a signature made
+// for one site or gateway never for another's. Strings are written with a
+// uvarint length, integers as 8 bytes big-endian, hashes as their bytes.
+const (
+	headContext   = "udi-edge sync v1 batch head\x00"
+	ackContext    = "udi-edge sync v1 ack\x00"
+	masterContext = "udi-edge sync v1 master\x00"
+)
+
+// HeadMessage returns what a gateway signs for a batch: the head of its
+// ledger created at created after movement seq, whose Hash is hash. The
+// hash chain makes it vouch for every movement up to seq.
+func HeadMessage(site, gateway string, created int64, seq uint64, hash [record.HashSize]byte) []byte {
+	b := make([]byte, 0, len(headContext)+2+len(site)+len(gateway)+16+record.HashSize)
+	b = append(b, headContext...)
+	b = appendStr(b, site)
+	b = appendStr(b, gateway)
+	b = binary.BigEndian.AppendUint64(b, uint64(created))
+	b = binary.BigEndian.AppendUint64(b, seq)
+	return append(b, hash[:]...)
+}
+
+// Head returns the sequence number and Hash of b's last movement, as its
+// record says. The caller checks the records (record.Check) before it
+// trusts them.
+func (b *Batch) Head() (seq uint64, hash [record.HashSize]byte) {
+	if len(b.Records) == 0 {
+		return b.Last(), hash
+	}
+	_, hash = record.Hashes(b.Records[len(b.Records)-1])
+	return b.Last(), hash
+}
+
+// Sign sets b.Sig to priv's signature of b's head.
+func (b *Batch) Sign(priv ed25519.PrivateKey) {
+	seq, hash := b.Head()
+	b.Sig = ed25519.Sign(priv, HeadMessage(b.Site, b.Gateway, b.Created, seq, hash))
+}
+
+// Verify checks b.Sig against pub. It returns a *FieldError wrapping
+// ErrSignature for an unsigned batch or a signature that does not verify.
+func (b *Batch) Verify(pub ed25519.PublicKey) error {
+	if b.Sig == nil {
+		return fieldErr(ErrSignature, "batch", "sig", "unsigned; gateway %s/%s is enrolled with a key", b.Site, b.Gateway)
+	}
+	seq, hash := b.Head()
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, HeadMessage(b.Site, b.Gateway, b.Created, seq, hash), b.Sig) {
+		return fieldErr(ErrSignature, "batch", "sig", "movement %d: not signed by the key gateway %s/%s is enrolled with", seq, b.Site, b.Gateway)
+	}
+	return nil
+}
+
+// AckMessage returns what the centre signs for a, an ack sent on site.
+func AckMessage(site string, a *Ack) []byte {
+	b := make([]byte, 0, len(ackContext)+2+len(site)+len(a.Gateway)+16+len(a.Hash))
+	b = append(b, ackContext...)
+	b = appendStr(b, site)
+	b = appendStr(b, a.Gateway)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Created))
+	b = binary.BigEndian.AppendUint64(b, a.Seq)
+	return appendStr(b, a.Hash)
+}
+
+// MasterMessage returns what the centre signs for version of set on site,
+// a file in format whose SHA-256 is sum (64 lowercase hex digits).
+func MasterMessage(site, set string, version uint64, format, sum string) []byte {
+	b := make([]byte, 0, len(masterContext)+4+len(site)+len(set)+8+len(format)+len(sum))
+	b = append(b, masterContext...)
+	b = appendStr(b, site)
+	b = appendStr(b, set)
+	b = binary.BigEndian.AppendUint64(b, version)
+	b = appendStr(b, format)
+	return appendStr(b, sum)
+}
+
+// Sign sets a.Sig to priv's signature of a, an ack sent on site.
+func (a *Ack) Sign(site string, priv ed25519.PrivateKey) {
+	a.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, AckMessage(site, a)))
+}
+
+// Verify checks a.Sig, for an ack received on site, against pub, the
+// centre's key. It returns a *FieldError wrapping ErrSignature for an
+// unsigned ack or a signature that does not verify.
+func (a *Ack) Verify(site string, pub ed25519.PublicKey) error {
+	return verifyText("ack", a.Sig, pub, AckMessage(site, a))
+}
+
+// verifyText checks sig, standard base64, as pub's signature of msg.
+func verifyText(payload, sig string, pub ed25519.PublicKey, msg []byte) error {
+	if sig == "" {
+		return fieldErr(ErrSignature, payload, "sig", "unsigned; the centre's key is pinned")
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil || len(raw) != ed25519.SignatureSize {
+		return fieldErr(ErrSignature, payload, "sig", "not %d bytes of base64", ed25519.SignatureSize)
+	}
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, msg, raw) {
+		return fieldErr(ErrSignature, payload, "sig", "not signed by the centre's pinned key")
+	}
+	return nil
+}
+
+// validSig checks that sig, when present, is a signature's size in
+// standard base64.
+func validSig(payload, sig string) error {
+	if sig == "" {
+		return nil
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
+	if err != nil {
+		return fieldErr(ErrMalformed, payload, "sig", "not base64")
+	}
+	if len(raw) != ed25519.SignatureSize {
+		return fieldErr(ErrMalformed, payload, "sig", "%d bytes, want %d", len(raw), ed25519.SignatureSize)
+	}
+	return nil
+}

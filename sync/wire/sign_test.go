@@ -1,0 +1,122 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func testKey(t testing.TB, seed byte) ed25519.PrivateKey {
+	t.Helper()
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+}
+
+func TestSignedBatch(t *testing.T) {
+	priv, other := testKey(t, 1), testKey(t, 2)
+	pub := priv.Public().(ed25519.PublicKey)
+	b := testBatch(t, 5, 3)
+	unsigned, err := AppendBatch(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Sign(priv)
+	p, err := AppendBatch(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p[len(BatchMagic)] != BatchVersionSigned || len(p) != len(unsigned)+ed25519.SignatureSize || len(p) != b.Size() {
+		t.Fatalf("signed batch: version %d, %d bytes (unsigned %d, Size %d)", p[len(BatchMagic)], len(p), len(unsigned), b.Size())
+	}
+	got, err := DecodeBatch(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Sig, b.Sig) || len(got.Records) != 3 || !bytes.Equal(got.Records[2], b.Records[2]) {
+		t.Fatal("decoded signed batch differs")
+	}
+	if err := got.Verify(pub); err != nil {
+		t.Errorf("Verify under the signer's key: %v", err)
+	}
+	if err := got.Verify(other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "movement 7") {
+		t.Errorf("Verify under another key: %v", err)
+	}
+	u, _ := DecodeBatch(unsigned)
+	if u.Sig != nil {
+		t.Error("an unsigned batch decodes with a signature")
+	}
+	if err := u.Verify(pub); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("Verify of an unsigned batch: %v", err)
+	}
+	// The signature binds the head: the same records under another site,
+	// gateway or ledger, or cut short, do not verify.
+	for name, mod := range map[string]func(c *Batch){
+		"site":    func(c *Batch) { c.Site = "north" },
+		"gateway": func(c *Batch) { c.Gateway = "or-4" },
+		"created": func(c *Batch) { c.Created++ },
+		"cut":     func(c *Batch) { c.Records = c.Records[:2] },
+	} {
+		c := *got
+		mod(&c)
+		if err := c.Verify(pub); !errors.Is(err, ErrSignature) {
+			t.Errorf("%s changed: Verify = %v", name, err)
+		}
+	}
+	b.Sig = b.Sig[:10]
+	if _, err := AppendBatch(nil, b); !errors.Is(err, ErrMalformed) {
+		t.Errorf("AppendBatch with a short signature: %v", err)
+	}
+}
+
+func TestSignedAck(t *testing.T) {
+	priv := testKey(t, 3)
+	pub := priv.Public().(ed25519.PublicKey)
+	var h [32]byte
+	h[0] = 9
+	a := NewAck(testGateway, testCreated, 1042, h)
+	a.Sign(testSite, priv)
+	p, err := EncodeAck(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeAck(p)
+	if err != nil || got != a {
+		t.Fatalf("DecodeAck = %+v, %v", got, err)
+	}
+	if err := got.Verify(testSite, pub); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	if err := got.Verify("north", pub); !errors.Is(err, ErrSignature) {
+		t.Errorf("an ack signed for another site verifies: %v", err)
+	}
+	forged := got
+	forged.Seq++
+	if err := forged.Verify(testSite, pub); !errors.Is(err, ErrSignature) {
+		t.Errorf("an ack with a moved seq verifies: %v", err)
+	}
+	plain := NewAck(testGateway, testCreated, 1042, h)
+	if err := plain.Verify(testSite, pub); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("an unsigned ack: %v", err)
+	}
+	for _, sig := range []string{`"x"`, `"AAAA"`, `7`} {
+		bad := strings.Replace(string(p), `"sig":"`+a.Sig+`"`, `"sig":`+sig, 1)
+		if _, err := DecodeAck([]byte(bad)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sig") {
+			t.Errorf("ack with sig %s: %v", sig, err)
+		}
+	}
+}
+
+func TestSignedMessagesDiffer(t *testing.T) {
+	// The same fields under two contexts never make the same message.
+	var h [32]byte
+	head := HeadMessage("s", "g", 1, 2, h)
+	a := NewAck("g", 1, 2, h)
+	if bytes.Equal(head, AckMessage("s", &a)) {
+		t.Error("a head and an ack sign the same message")
+	}
+	// Length prefixes keep fields apart: "ab"+"c" is not "a"+"bc".
+	if bytes.Equal(MasterMessage("ab", "c", 1, "csv", "x"), MasterMessage("a", "bc", 1, "csv", "x")) {
+		t.Error("field boundaries are ambiguous")
+	}
+}
