@@ -7,7 +7,7 @@
 //
 // Subcommands: run, trace, decode, door, inventory, status, verify,
 // reindex, justify, anomalies, reconcile, rejects, export, import, bench,
-// version. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
+// key, version. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
 package main
 
 import (
@@ -67,6 +67,7 @@ func init() {
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document", Run: exportCmd},
 		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file", Run: importCmd},
 		{Name: "bench", Summary: "measure ingest, latency, RFID reads, verify, trace and decisions on this machine's disk", Run: benchCmd},
+		{Name: "key", Summary: "print the line that enrols this gateway's signing key at the centre", Run: keyCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},
 	}
 }

@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"crypto/ed25519"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -78,6 +79,13 @@ type Config struct {
 	Held func(set string) uint64
 	// Version is the gateway's software version, for its status.
 	Version string
+	// Key signs every batch (wire.Batch.Sign), so that the centre can
+	// tell the gateway's movements from anyone else's. Nil sends unsigned
+	// batches, which a centre that enrolled the gateway refuses.
+	Key ed25519.PrivateKey
+	// CentreKey is the centre's pinned public key: acks and master data
+	// that it did not sign are refused. Nil takes them unsigned.
+	CentreKey ed25519.PublicKey
 }
 
 // withDefaults returns c with zero values replaced by the defaults.
@@ -138,6 +146,10 @@ func (c Config) Validate() error {
 		return bad("BackoffMin", "negative")
 	case c.BackoffMax < c.BackoffMin:
 		return bad("BackoffMax", "below BackoffMin")
+	case c.Key != nil && len(c.Key) != ed25519.PrivateKeySize:
+		return bad("Key", "not an Ed25519 private key")
+	case c.CentreKey != nil && len(c.CentreKey) != ed25519.PublicKeySize:
+		return bad("CentreKey", "not an Ed25519 public key")
 	case len(c.Version) > wire.MaxVersionLen:
 		return bad("Version", "longer than 64 bytes")
 	}

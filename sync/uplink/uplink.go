@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,9 @@ type Stats struct {
 	Connects uint64
 	// Connected says whether the uplink is connected now.
 	Connected bool
+	// Refused is how many acks and master data payloads were refused for
+	// a signature that is not the pinned centre key's.
+	Refused uint64
 }
 
 // Uplink delivers a gateway's movements to the central service. Create it
@@ -334,6 +338,9 @@ func (u *Uplink) sendNext(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	b := &wire.Batch{Gateway: u.cfg.Gateway, Site: u.cfg.Site, Created: u.created, First: u.next}
+	if u.cfg.Key != nil {
+		b.Sig = make([]byte, ed25519.SignatureSize) // counted in the size; signed below
+	}
 	header := b.Size() + 2 // the count grows to at most 3 bytes
 	recs, err := u.out.ReadRecords(u.next, u.cfg.BatchMax, max(u.cfg.BatchBytes-header, 0))
 	if err != nil {
@@ -348,6 +355,9 @@ func (u *Uplink) sendNext(ctx context.Context) (bool, error) {
 	for len(b.Records) > 1 && size > u.cfg.BatchBytes {
 		size -= wire.RecordSize(len(b.Records[len(b.Records)-1]))
 		b.Records = b.Records[:len(b.Records)-1]
+	}
+	if u.cfg.Key != nil {
+		b.Sign(u.cfg.Key)
 	}
 	p, err := wire.AppendBatch(nil, b)
 	if err != nil {
@@ -416,6 +426,14 @@ func (u *Uplink) onAck(p []byte) error {
 	if a.Gateway != u.cfg.Gateway {
 		u.log.Warn("uplink: ack for another gateway ignored", "ack_gateway", a.Gateway)
 		return nil
+	}
+	if u.cfg.CentreKey != nil {
+		if err := a.Verify(u.cfg.Site, u.cfg.CentreKey); err != nil {
+			// Not the centre's: it proves nothing and moves nothing.
+			u.log.Warn("uplink: ack refused", "seq", a.Seq, "err", err)
+			u.update(func(s *Stats) { s.Refused++ })
+			return nil
+		}
 	}
 	mismatch := func(reason string) {
 		now := u.clock.Now()

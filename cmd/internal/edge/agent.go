@@ -17,6 +17,7 @@ import (
 	"github.com/udi-edge/udi-edge/reader/barcode"
 	"github.com/udi-edge/udi-edge/reader/bb7e"
 	"github.com/udi-edge/udi-edge/reader/mercury"
+	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
@@ -135,8 +136,16 @@ func (a *Agent) Open() (err error) {
 		}
 		a.listeners = append(a.listeners, ln)
 	}
+	key, made, err := sign.LoadOrCreate(a.Config.KeyPath())
+	if err != nil {
+		return fmt.Errorf("the gateway's signing key: %w", err)
+	}
+	if made {
+		a.Log.Info("made the gateway's signing key; enrol it at the centre (udi-edge key prints the line)",
+			"path", a.Config.KeyPath(), "public_key", sign.FormatPublic(sign.Public(key)))
+	}
 	if a.Config.Sync.enabled() {
-		if a.uplink, err = newUplink(a.Config, a.ledger, a.core, a.Log.With("component", "sync")); err != nil {
+		if a.uplink, err = newUplink(a.Config, a.ledger, a.core, key, a.Log.With("component", "sync")); err != nil {
 			return err
 		}
 	}

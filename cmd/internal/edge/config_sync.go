@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/uplink"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
@@ -42,6 +44,36 @@ type SyncConfig struct {
 	// BackoffMax caps the delay between reconnection attempts (default
 	// 60s; the delay is random below a ceiling that doubles up to it).
 	BackoffMax Duration `json:"backoff_max"`
+	// SigningKey is the gateway's Ed25519 key file, which signs every
+	// batch; made at first start, mode 0600. Default: beside the ledger,
+	// its name with ".key" (KeyPath). `udi-edge key` prints the line that
+	// enrols it at the centre.
+	SigningKey string `json:"signing_key"`
+	// CentreKey pins the central service's public key ("ed25519:…", as
+	// `udi-central key` prints it): acks and master data not signed by it
+	// are refused. Without it they are taken unsigned, with a warning at
+	// start.
+	CentreKey string `json:"centre_key"`
+}
+
+// KeyPath returns the path of the gateway's signing key.
+func (c Config) KeyPath() string {
+	if c.Sync.SigningKey != "" {
+		return c.Sync.SigningKey
+	}
+	return sign.KeyPath(c.Store)
+}
+
+// centreKey returns the pinned key of the centre, nil for none.
+func (s SyncConfig) centreKey() (ed25519.PublicKey, error) {
+	if s.CentreKey == "" {
+		return nil, nil
+	}
+	k, err := sign.ParsePublic(s.CentreKey)
+	if err != nil {
+		return nil, cfgErr("sync.centre_key", "%v", err)
+	}
+	return k, nil
 }
 
 // enabled reports whether the gateway syncs.
@@ -79,6 +111,9 @@ func (s SyncConfig) validate(site string) error {
 		if _, err := os.Stat(f.path); err != nil {
 			return cfgErr("sync."+f.key, "%v", err)
 		}
+	}
+	if _, err := s.centreKey(); err != nil {
+		return err
 	}
 	if s.BatchBytes < 0 || s.Window < 0 || s.AckTimeout < 0 {
 		return cfgErr("sync", "batch_bytes, window and ack_timeout must not be negative")
@@ -124,8 +159,15 @@ func (s SyncConfig) password() (string, error) {
 }
 
 // newUplink makes the gateway's uplink over MQTT from the configuration.
-func newUplink(cfg Config, l *bolt.Ledger, g *core.Gateway, log *slog.Logger) (*uplink.Uplink, error) {
+func newUplink(cfg Config, l *bolt.Ledger, g *core.Gateway, key ed25519.PrivateKey, log *slog.Logger) (*uplink.Uplink, error) {
 	s := cfg.Sync
+	centre, err := s.centreKey()
+	if err != nil {
+		return nil, err
+	}
+	if centre == nil {
+		log.Warn("sync.centre_key is not set: acks and master data are taken without checking that the centre signed them")
+	}
 	tc, err := s.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -153,6 +195,7 @@ func newUplink(cfg Config, l *bolt.Ledger, g *core.Gateway, log *slog.Logger) (*
 		Logger:  log,
 		Held:    func(set string) uint64 { return g.Master().SetVersion(set) },
 		Version: Version,
+		Key:     key, CentreKey: centre,
 	}, l, conn)
 }
 

@@ -1,0 +1,59 @@
+package uplink
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/sync/wire"
+)
+
+func seedKey(b byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
+}
+
+// TestSignedBatchesAndPinnedAcks checks that every batch carries the
+// gateway's signature of its head, within BatchBytes, and that with the
+// centre's key pinned an ack that key did not sign moves nothing, even
+// when its hash is right (whoever reads the movements topic knows it).
+func TestSignedBatchesAndPinnedAcks(t *testing.T) {
+	gw, centre, forger := seedKey(1), seedKey(2), seedKey(3)
+	const batchBytes = 2048
+	r := newRig(t, Config{BatchBytes: batchBytes, Window: 2, AckTimeout: time.Hour,
+		Key: gw, CentreKey: centre.Public().(ed25519.PublicKey)}, 60)
+	created := r.l.Created().UnixNano()
+	b1 := r.next()
+	b2 := r.next()
+	for _, b := range []*wire.Batch{b1, b2} {
+		if err := b.Verify(gw.Public().(ed25519.PublicKey)); err != nil {
+			t.Fatalf("batch %d to %d: %v", b.First, b.Last(), err)
+		}
+		if b.Size() > batchBytes {
+			t.Errorf("batch %d to %d: %d bytes signed, over BatchBytes %d", b.First, b.Last(), b.Size(), batchBytes)
+		}
+	}
+	seq := b2.Last()
+	signed := func(priv ed25519.PrivateKey, site string) wire.Ack {
+		a := wire.NewAck(testGateway, created, seq, hashOf(t, r.l, seq))
+		if priv != nil {
+			a.Sign(site, priv)
+		}
+		return a
+	}
+	r.deliverAck(signed(nil, testSite))
+	r.deliverAck(signed(forger, testSite))
+	r.deliverAck(signed(centre, "north")) // the centre's, for another site
+	r.quiet(quiet)
+	if c, s := r.cursor(), r.u.Stats(); c != 0 || s.Refused != 3 {
+		t.Fatalf("after forged acks: cursor %d, refused %d; want 0 and 3", c, s.Refused)
+	}
+	for _, want := range []string{"ack refused", "unsigned", "not signed by the centre's pinned key"} {
+		if !strings.Contains(r.logs.String(), want) {
+			t.Errorf("log does not say %q", want)
+		}
+	}
+	r.deliverAck(signed(centre, testSite))
+	checkFor(t, wait, "cursor at the signed ack", func() bool { return r.cursor() == seq })
+}
