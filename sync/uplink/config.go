@@ -24,6 +24,9 @@ const (
 	// DefaultPublishTimeout is how long one publish may wait for its
 	// PUBACK before the connection is given up.
 	DefaultPublishTimeout = 10 * time.Second
+	// DefaultStatusInterval is how often a connected gateway publishes its
+	// status.
+	DefaultStatusInterval = 30 * time.Second
 	// DefaultBackoffMin is the first reconnect delay's ceiling.
 	DefaultBackoffMin = 500 * time.Millisecond
 	// DefaultBackoffMax is the largest reconnect delay.
@@ -53,6 +56,10 @@ type Config struct {
 	// PUBACK, and a subscription for its SUBACK; on timeout the connection
 	// is dropped and made anew.
 	PublishTimeout time.Duration
+	// StatusInterval is how often the status (last movement, cursor) is
+	// published while connected, besides at every connect, so that the
+	// centre's list of gateways is current.
+	StatusInterval time.Duration
 	// BackoffMin and BackoffMax bound the delay before a reconnect: the
 	// ceiling doubles from BackoffMin to BackoffMax with every failure in
 	// a row, and the delay is uniform between 0 and the ceiling.
@@ -105,6 +112,7 @@ func (c Config) withDefaults() Config {
 	set(&c.Window, DefaultWindow)
 	setD(&c.AckTimeout, DefaultAckTimeout)
 	setD(&c.PublishTimeout, DefaultPublishTimeout)
+	setD(&c.StatusInterval, DefaultStatusInterval)
 	setD(&c.BackoffMin, DefaultBackoffMin)
 	setD(&c.BackoffMax, DefaultBackoffMax)
 	if c.Clock == nil {
@@ -142,6 +150,8 @@ func (c Config) Validate() error {
 		return bad("AckTimeout", "negative")
 	case c.PublishTimeout < 0:
 		return bad("PublishTimeout", "negative")
+	case c.StatusInterval < 0:
+		return bad("StatusInterval", "negative")
 	case c.BackoffMin < 0:
 		return bad("BackoffMin", "negative")
 	case c.BackoffMax < c.BackoffMin:

@@ -218,6 +218,7 @@ func (u *Uplink) session(parent context.Context) error {
 	if err := u.publish(ctx, u.topicStatus, online, true); err != nil {
 		return fmt.Errorf("publish status: %w", err)
 	}
+	statusAt := u.clock.Now()
 	u.update(func(s *Stats) { s.Connected = true; s.Connects++ })
 	u.log.Info("uplink: connected", "acked", u.cursor, "last_seq", u.out.LastSeq())
 
@@ -236,6 +237,16 @@ func (u *Uplink) session(parent context.Context) error {
 		default:
 		}
 		now := u.clock.Now()
+		if now.Sub(statusAt) >= u.cfg.StatusInterval {
+			p, err := u.status(wire.StateOnline)
+			if err != nil {
+				return err
+			}
+			if err := u.publish(ctx, u.topicStatus, p, true); err != nil {
+				return fmt.Errorf("publish status: %w", err)
+			}
+			statusAt = now
+		}
 		if len(u.inflight) > 0 && now.Sub(u.progress) >= u.cfg.AckTimeout {
 			u.log.Warn("uplink: no ack progress; sending again from the cursor", "acked", u.cursor, "in_flight", len(u.inflight), "timeout", u.cfg.AckTimeout)
 			u.rewind(u.cursor + 1)
@@ -268,6 +279,7 @@ func (u *Uplink) session(parent context.Context) error {
 		case <-u.inbox.signal:
 		case <-changed:
 		case <-timeout:
+		case <-u.clock.After(statusAt.Add(u.cfg.StatusInterval).Sub(now)):
 		}
 	}
 }

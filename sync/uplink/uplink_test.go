@@ -577,3 +577,44 @@ func TestBatchesCarryTheLedgerRecords(t *testing.T) {
 		r.ack(b.Last())
 	}
 }
+
+// TestStatusIsPeriodic checks that a connected gateway publishes its status
+// every StatusInterval with its current numbers, zeros included, so that
+// the centre's list is current without waiting for a reconnect.
+func TestStatusIsPeriodic(t *testing.T) {
+	r := newRig(t, Config{BatchMax: 10, AckTimeout: time.Hour, StatusInterval: time.Minute}, 0)
+	statuses := func() []wire.Status {
+		var out []wire.Status
+		for {
+			select {
+			case p := <-r.conn.pubs:
+				if p.topic == wire.StatusTopic(testSite, testGateway) {
+					s, err := wire.DecodeStatus(p.payload)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, s)
+				}
+			case <-time.After(quiet):
+				return out
+			}
+		}
+	}
+	r.waitConnected(1)
+	if got := statuses(); len(got) != 1 || got[0].LastSeq != 0 || got[0].State != wire.StateOnline {
+		t.Fatalf("at connect: %+v, want one online status of an empty ledger", got)
+	}
+	r.clock.Advance(59 * time.Second)
+	if got := statuses(); len(got) != 0 {
+		t.Fatalf("%d statuses before the interval", len(got))
+	}
+	fill(t, r.l, 10)
+	r.expect(1, 10)
+	r.ack(10)
+	checkFor(t, wait, "cursor 10", func() bool { return r.cursor() == 10 })
+	r.clock.Advance(time.Second)
+	got := statuses()
+	if len(got) != 1 || got[0].LastSeq != 10 || got[0].AckedSeq != 10 || !got[0].Time.Equal(r.clock.Now()) {
+		t.Fatalf("after the interval: %+v, want one status at %v with last 10, acked 10", got, r.clock.Now())
+	}
+}

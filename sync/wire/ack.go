@@ -176,10 +176,12 @@ type Status struct {
 	// Time is when the gateway composed the status (for the last will: when
 	// it connected). Encoded in UTC.
 	Time time.Time `json:"time"`
-	// LastSeq is the sequence number of the ledger's last movement; absent
-	// (0) in the last will.
+	// LastSeq is the sequence number of the ledger's last movement:
+	// always present in an online status (0 for an empty ledger), absent
+	// in the last will.
 	LastSeq uint64 `json:"last_seq,omitempty"`
-	// AckedSeq is the gateway's sync cursor; absent (0) in the last will.
+	// AckedSeq is the gateway's sync cursor: always present in an online
+	// status, absent in the last will.
 	AckedSeq uint64 `json:"acked_seq,omitempty"`
 	// Version is the gateway's software version; optional.
 	Version string `json:"version,omitempty"`
@@ -221,11 +223,26 @@ func EncodeStatus(s Status) ([]byte, error) {
 		return nil, err
 	}
 	s.Time = s.Time.UTC()
+	if s.State == StateOnline {
+		// The sequence numbers are always there, zeros too: a gateway
+		// with an empty ledger says so rather than saying nothing.
+		return marshal("status", struct {
+			V        int       `json:"v"`
+			Gateway  string    `json:"gateway"`
+			Site     string    `json:"site"`
+			State    string    `json:"state"`
+			Time     time.Time `json:"time"`
+			LastSeq  uint64    `json:"last_seq"`
+			AckedSeq uint64    `json:"acked_seq"`
+			Version  string    `json:"version,omitempty"`
+		}{s.V, s.Gateway, s.Site, s.State, s.Time, s.LastSeq, s.AckedSeq, s.Version})
+	}
 	return marshal("status", s)
 }
 
 // DecodeStatus decodes a status. gateway, site, state and time are
-// required, the rest optional; errors as DecodeAck's.
+// required, and so are last_seq and acked_seq in an online status; the
+// rest is optional. Errors as DecodeAck's.
 func DecodeStatus(p []byte) (Status, error) {
 	o, err := parseObject("status", p)
 	if err != nil {
@@ -236,8 +253,9 @@ func DecodeStatus(p []byte) (Status, error) {
 	o.field("site", true, &s.Site)
 	o.field("state", true, &s.State)
 	o.field("time", true, &s.Time)
-	o.field("last_seq", false, &s.LastSeq)
-	o.field("acked_seq", false, &s.AckedSeq)
+	online := s.State == StateOnline
+	o.field("last_seq", online, &s.LastSeq)
+	o.field("acked_seq", online, &s.AckedSeq)
 	o.field("version", false, &s.Version)
 	if err := o.done(); err != nil {
 		return Status{}, err

@@ -147,6 +147,15 @@ func TestStatus(t *testing.T) {
 	if want := `{"v":1,"gateway":"or-3","site":"st-marys","state":"offline","time":"2026-11-25T10:05:00Z"}`; string(p) != want {
 		t.Fatalf("EncodeStatus(will) = %s", p)
 	}
+	// An online status of an empty ledger says so with zeros.
+	empty := Status{V: 1, Gateway: testGateway, Site: testSite, State: StateOnline, Time: when}
+	p, err = EncodeStatus(empty)
+	if want := `{"v":1,"gateway":"or-3","site":"st-marys","state":"online","time":"2026-11-25T10:05:00Z","last_seq":0,"acked_seq":0}`; err != nil || string(p) != want {
+		t.Fatalf("EncodeStatus(empty) = %s, %v\nwant %s", p, err, want)
+	}
+	if got, err := DecodeStatus(p); err != nil || got.LastSeq != 0 || got.State != StateOnline {
+		t.Fatalf("DecodeStatus(empty) = %+v, %v", got, err)
+	}
 	base := `"gateway":"g","site":"s","time":"2026-11-25T10:05:00Z"`
 	for _, tc := range []struct {
 		name, p string
@@ -159,7 +168,9 @@ func TestStatus(t *testing.T) {
 		{"missing site", `{"v":1,"gateway":"g","state":"online","time":"2026-11-25T10:05:00Z"}`, ErrMalformed, "site"},
 		{"bad time", `{"v":1,"gateway":"g","site":"s","state":"online","time":"yesterday"}`, ErrMalformed, "time"},
 		{"acked beyond last", `{"v":1,` + base + `,"state":"online","last_seq":1,"acked_seq":2}`, ErrMalformed, "acked_seq"},
-		{"unknown", `{"v":1,` + base + `,"state":"online","uptime":3}`, ErrMalformed, "uptime"},
+		{"unknown", `{"v":1,` + base + `,"state":"online","last_seq":0,"acked_seq":0,"uptime":3}`, ErrMalformed, "uptime"},
+		{"online without last_seq", `{"v":1,` + base + `,"state":"online","acked_seq":0}`, ErrMalformed, "last_seq"},
+		{"online without acked_seq", `{"v":1,` + base + `,"state":"online","last_seq":0}`, ErrMalformed, "acked_seq"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeStatus([]byte(tc.p))
