@@ -1,11 +1,14 @@
 package central
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -65,7 +68,11 @@ type ErrorResponse struct {
 	Rows []string `json:"rows,omitempty"`
 }
 
-// Handler returns the service's HTTP API:
+// Handler returns the service's HTTP API, without authentication: every
+// request may do everything (RoleLocal), so serve it only where every
+// client may (a loopback address of a machine of trusted users), or use
+// NewAPIServer, which authenticates. Its requests are bounded as an
+// APIServer's with default limits (APILimits):
 //
 //	GET  /healthz                       200 {"status":"ok"}, 503 when the MQTT connection is down
 //	GET  /v1/trace?code=KEY             the movements of an item or tag key across gateways, oldest first;
@@ -78,20 +85,26 @@ type ErrorResponse struct {
 //
 // Answers are JSON; errors are {"error": "..."} (with "rows", every
 // problem of every bad row, when master data are refused for them) with
-// 400 for a bad request, 404 for an unknown path, 502 when the broker did not take
-// master data, 500 otherwise.
-// It has no authentication: serve it on a loopback or otherwise protected
-// address.
+// 400 for a bad request, 401 without a valid credential, 403 for what the
+// client's role may not do (Role.May), 404 for an unknown path, 408 for a
+// request body that did not arrive in time, 413 for one too large, 502
+// when the broker did not take master data, 503 when the server is busy
+// (with Retry-After), 504 past a request's deadline, 500 otherwise.
 func (s *Service) Handler() http.Handler {
+	return s.handler(newGuard(APILimits{}, nil, nil, true, s.log))
+}
+
+// handler returns the API, each request authenticated and bounded by g.
+func (s *Service) handler(g *guard) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.serveHealth)
-	mux.HandleFunc("GET /v1/trace", s.serveTrace)
-	mux.HandleFunc("GET /v1/gateways", s.serveGateways)
-	mux.HandleFunc("POST /v1/master", s.serveMaster)
+	mux.HandleFunc("GET /healthz", g.route(PermRead, false, s.serveHealth))
+	mux.HandleFunc("GET /v1/trace", g.route(PermRead, false, s.serveTrace))
+	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
+	mux.HandleFunc("POST /v1/master", g.route(PermPublish, true, s.serveMaster))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such resource: %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return g.authenticated(mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -120,17 +133,34 @@ func (s *Service) serveTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errors.New("missing parameter code: any form of an item's code (as udi-edge decode reads it), or a tag's EPC"))
 		return
 	}
-	withPatient := q.Get("include_patient") == "1"
+	withPatient, err := boolParam(q, "include_patient")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	p, _ := PrincipalFrom(r.Context())
+	if withPatient && !p.Role.May(PermPatient) {
+		forbid(w, r, s.log, p, PermPatient, "; ask without include_patient")
+		return
+	}
 	key, ts, err := TraceCode(r.Context(), s.store, code)
 	if err != nil {
 		var ie *ident.Error
-		if errors.As(err, &ie) || errors.Is(err, ErrProduct) {
+		switch {
+		case errors.As(err, &ie) || errors.Is(err, ErrProduct):
 			writeError(w, http.StatusBadRequest, err)
-			return
+		case errors.Is(err, context.DeadlineExceeded):
+			writeError(w, http.StatusGatewayTimeout, errors.New("the trace did not complete within the request's deadline"))
+		default:
+			s.log.Error("trace failed", "err", err)
+			writeError(w, http.StatusInternalServerError, errors.New("trace failed"))
 		}
-		s.log.Error("trace failed", "err", err)
-		writeError(w, http.StatusInternalServerError, errors.New("trace failed"))
 		return
+	}
+	if withPatient {
+		// Who saw which patients is itself a record to keep; the log
+		// names the item, never the patients.
+		s.log.Info("trace with patient identifiers", "by", p.Name, "role", p.Role, "key", key, "movements", len(ts))
 	}
 	resp := TraceResponse{Code: code, Key: key, Movements: make([]MovementJSON, len(ts))}
 	for i, t := range ts {
@@ -141,6 +171,10 @@ func (s *Service) serveTrace(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) serveGateways(w http.ResponseWriter, r *http.Request) {
 	gs, err := s.Gateways(r.Context())
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusGatewayTimeout, errors.New("listing gateways did not complete within the request's deadline"))
+		return
+	}
 	if err != nil {
 		s.log.Error("listing gateways failed", "err", err)
 		writeError(w, http.StatusInternalServerError, errors.New("listing gateways failed"))
@@ -154,24 +188,30 @@ func (s *Service) serveGateways(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) serveMaster(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMasterSize+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
+	opt := MasterOptions{Format: q.Get("format"), Encoding: q.Get("encoding")}
+	var err error
+	if opt.Partial, err = boolParam(q, "partial"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	opt := MasterOptions{Format: q.Get("format"), Encoding: q.Get("encoding")}
-	for _, f := range []struct {
-		name string
-		to   *bool
-	}{{"partial", &opt.Partial}, {"allow_empty", &opt.AllowEmpty}} {
-		if v := q.Get(f.name); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("parameter %s: %q is not 1 or 0", f.name, v))
-				return
-			}
-			*f.to = b
-		}
+	if opt.AllowEmpty, err = boolParam(q, "allow_empty"); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	// The guard bounds the body (APILimits.MaxBody) and its arrival (the
+	// request's read deadline).
+	data, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the data are larger than %d bytes", mbe.Limit))
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, errors.New("the data did not arrive within the request's deadline"))
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
+		return
 	}
 	site, set := q.Get("site"), q.Get("set")
 	pub, err := s.PublishMaster(r.Context(), site, set, data, opt)
@@ -181,13 +221,31 @@ func (s *Service) serveMaster(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error(), Rows: rowStrings(bad.Rows)})
 	case errors.Is(err, ErrInvalid):
 		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() != nil:
+		writeError(w, http.StatusGatewayTimeout, fmt.Errorf("not published within the request's deadline: %w", err))
 	case err != nil:
 		s.log.Error("master data not published", "site", site, "set", set, "err", err)
 		writeError(w, http.StatusBadGateway, err)
 	default:
+		p, _ := PrincipalFrom(r.Context())
+		s.log.Info("master data published over the HTTP API", "by", p.Name, "role", p.Role, "site", site, "set", set, "version", pub.Version)
 		writeJSON(w, http.StatusCreated, MasterResponse{Site: site, Set: set, Version: pub.Version,
 			Encoding: pub.Report.Encoding, Rows: pub.Report.Kept, Rejected: rowStrings(pub.Report.Rejected)})
 	}
+}
+
+// boolParam reads a yes-or-no parameter of the query: 1, t, true, 0, f,
+// false (strconv.ParseBool); false when absent.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("parameter %s: %q is not 1 or 0", name, v)
+	}
+	return b, nil
 }
 
 // rowStrings formats row problems.

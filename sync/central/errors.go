@@ -35,6 +35,42 @@ var (
 	ErrClosed = errors.New("central: closed")
 )
 
+// Sentinel errors of the HTTP API's protection (auth.go).
+var (
+	// ErrCredentials is wrapped by the *CredentialsError for a tokens
+	// file, a client certificate roles file or a CA file that cannot be
+	// used.
+	ErrCredentials = errors.New("central: bad credentials file")
+	// ErrNoTLS is returned for an API configuration that would serve
+	// plain HTTP on an address other than loopback.
+	ErrNoTLS = errors.New("central: plain HTTP beyond loopback")
+	// ErrNoCredentials is returned for an API configuration that would
+	// serve an address other than loopback (or any address, when
+	// authentication is always required) with no bearer token and no
+	// client certificate configured.
+	ErrNoCredentials = errors.New("central: no credentials configured")
+)
+
+// CredentialsError reports a credentials file the API cannot use: the
+// file, the line (0 for the whole file) and why. Its text never holds a
+// token.
+type CredentialsError struct {
+	Path   string
+	Line   int
+	Reason string
+}
+
+// Error implements error.
+func (e *CredentialsError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("central: %s line %d: %s", e.Path, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("central: %s: %s", e.Path, e.Reason)
+}
+
+// Unwrap returns ErrCredentials.
+func (e *CredentialsError) Unwrap() error { return ErrCredentials }
+
 // CheckError reports a batch, or a movement in it, that the centre does
 // not store. It wraps one of ErrGap, ErrConflict, ErrChain, ErrRecord and
 // ErrMismatch, and the underlying error (for example agent/record's) when
