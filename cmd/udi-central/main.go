@@ -3,7 +3,7 @@
 // hash chains, stores them durably, acknowledges them, publishes master
 // data, and answers cross-gateway traces (sync/central).
 //
-// Subcommands: run, trace, gateways, publish. Exit codes: 0 ok, 1 failure,
+// Subcommands: run, trace, gateways, publish, version. Exit codes: 0 ok, 1 failure,
 // 2 bad usage. It logs with log/slog to stderr and never logs a patient
 // identifier.
 package main
@@ -52,6 +52,7 @@ func init() {
 		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
 		{Name: "anomalies", Summary: "list what an auditor should look at across every gateway of a site", Run: anomaliesCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
+		{Name: "version", Summary: "print the version", Run: versionCmd},
 	}
 }
 
