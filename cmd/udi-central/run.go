@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
+	"strings"
 
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
@@ -25,15 +22,22 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 			"the sites, check each batch (record checksums, hash chain, continuity), store it\n"+
 			"durably, then publish the retained ack; ask for a resend after a gap or a bad record.\n"+
 			"Serves the HTTP API (GET /healthz, /v1/trace?code=KEY, /v1/gateways; POST /v1/master)\n"+
-			"on --http, which should be a loopback or otherwise protected address.\n"+
+			"on --http. On a loopback address a client without credential may do everything (unless\n"+
+			"--http-auth always); beyond loopback the API needs HTTPS (--http-tls-cert, --http-tls-key)\n"+
+			"and clients authenticate with a bearer token (--http-tokens) or a client certificate\n"+
+			"(--http-client-ca, --http-client-roles): role auditor reads, patient identifiers\n"+
+			"included; operator reads without them and publishes master data.\n"+
+			"With --check, validate the flags and the files they name, print a summary and exit.\n"+
 			"Stops on SIGINT or SIGTERM.")
 	var bf brokerFlags
 	bf.register(fs, "udi-central-"+hostname())
 	sites := fs.StringSlice("site", nil, "site id(s) to serve (repeat or comma-separate); required")
 	store := fs.String("store", DefaultStore, "store file (bbolt), created with mode 0600")
-	httpAddr := fs.String("http", DefaultHTTP, `HTTP API address ("" for none)`)
+	var hf httpFlags
+	hf.register(fs)
 	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	check := fs.Bool("check", false, "validate the flags and the files they name (broker and HTTP credentials), print a summary and exit")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +61,15 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	mc.Logger = log
+	apiCfg, err := hf.config()
+	if err != nil {
+		return err
+	}
+	if *check {
+		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s\n",
+			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), *store, hf.describe(apiCfg))
+		return nil
+	}
 
 	st, err := boltstore.Open(*store)
 	if err != nil {
@@ -74,20 +87,12 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if err := svc.Start(ctx); err != nil { // records the subscriptions: made on connect
 		return err
 	}
-	var srv *http.Server
-	if *httpAddr != "" {
-		ln, err := net.Listen("tcp", *httpAddr)
-		if err != nil {
+	var httpDone <-chan error
+	if apiCfg != nil {
+		if httpDone, err = hf.serve(ctx, svc, apiCfg, log); err != nil {
 			_ = svc.Close()
-			return fmt.Errorf("--http: %w", err)
+			return err
 		}
-		srv = &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		log.Info("http listening", "addr", ln.Addr().String())
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server stopped", "err", err)
-			}
-		}()
 	}
 	log.Info("connecting to the broker", "brokers", mc.Brokers, "client_id", mc.ClientID, "store", *store)
 	go func() {
@@ -98,10 +103,8 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 
 	<-ctx.Done()
 	log.Info("stopping")
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
+	if httpDone != nil {
+		<-httpDone // never held up by a client for more than a short grace
 	}
 	mq.Close() // no more batches
 	_ = svc.Close()
