@@ -251,6 +251,23 @@ func TestRunHTTPBeyondLoopback(t *testing.T) {
 			t.Errorf("plain HTTP: %s %s", resp.Status, b)
 		}
 	}
+	// The commands reach the protected API with the same flags.
+	if code, out, errs := runMain(t, "gateways", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.auditorFile); code != ExitOK || errs != "" {
+		t.Errorf("gateways with the auditor's token: exit %d, %q, stderr %q", code, out, errs)
+	}
+	if code, _, errs := runMain(t, "gateways", "--http-url", base, "--http-ca", f.pki.CAFile); code == ExitOK || !strings.Contains(errs, "401") {
+		t.Errorf("gateways without a credential: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := runMain(t, "trace", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-cert", f.auditorCert, "--http-key", f.auditorKey, "(01)04012345678901(21)A1"); !strings.Contains(errs, "no movement of") {
+		t.Errorf("trace with the auditor's certificate: exit %d, stderr %q; want the service's answer that it holds none", code, errs)
+	}
+	csv := writeFile(t, t.TempDir(), "recalls.csv", "gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n", 0o600)
+	if code, _, errs := runMain(t, "publish", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.auditorFile, "--site", "st-marys", "recalls", csv); code == ExitOK || !strings.Contains(errs, "may not publish") {
+		t.Errorf("publish with the auditor's token: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := runMain(t, "publish", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.operatorFile, "--site", "st-marys", "recalls", csv); code == ExitOK || !strings.Contains(errs, "502") {
+		t.Errorf("publish with the operator's token and no broker: exit %d, stderr %q; want the service's 502", code, errs)
+	}
 	if s := logs.String(); strings.Contains(s, auditorToken) || strings.Contains(s, operatorToken) || !strings.Contains(s, "status=401") {
 		t.Errorf("the log shows a token, or no refusal:\n%s", s)
 	}
@@ -357,4 +374,13 @@ func TestAPIClientFlags(t *testing.T) {
 			t.Errorf("%q: %v, want %q", c.args, err, c.want)
 		}
 	}
+}
+
+// runMain runs the command line args and returns the exit code, stdout
+// and stderr.
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	code := Main(context.Background(), args, &out, &errs)
+	return code, out.String(), errs.String()
 }

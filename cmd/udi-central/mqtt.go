@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
@@ -61,30 +59,11 @@ func (f *brokerFlags) config() (central.MQTTConfig, error) {
 		}
 		c.Password = strings.TrimRight(string(p), "\r\n")
 	}
-	if (f.cert == "") != (f.key == "") {
-		return c, usagef("--cert and --key go together")
+	tc, err := clientTLS(f.ca, f.cert, f.key, "--ca", "--cert", "--key")
+	if err != nil {
+		return c, err
 	}
-	if f.ca != "" || f.cert != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if f.ca != "" {
-			pem, err := os.ReadFile(f.ca)
-			if err != nil {
-				return c, fmt.Errorf("--ca: %w", err)
-			}
-			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return c, fmt.Errorf("--ca %s: no PEM certificate in it", f.ca)
-			}
-		}
-		if f.cert != "" {
-			kp, err := tls.LoadX509KeyPair(f.cert, f.key)
-			if err != nil {
-				return c, fmt.Errorf("--cert/--key: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{kp}
-		}
-		c.TLS = tc
-	}
+	c.TLS = tc
 	return c, nil
 }
 

@@ -42,6 +42,8 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	store := fs.String("store", DefaultStore, "store file, for the version")
 	httpURL := fs.String("http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker or the service")
+	var api apiClientFlags
+	api.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -87,8 +89,12 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 
 	var publish func(site string) (uint64, error)
 	if *httpURL != "" {
+		c, err := api.client()
+		if err != nil {
+			return err
+		}
 		publish = func(site string) (uint64, error) {
-			return publishHTTP(ctx, env, *httpURL, file, site, set, data, opt)
+			return publishHTTP(ctx, env, c, *httpURL, file, site, set, data, opt)
 		}
 	} else {
 		mc, err := bf.config()
@@ -152,7 +158,7 @@ func refused(env *Env, file string, err error) error {
 
 // publishHTTP publishes through a running service's API and returns the
 // version; every bad row the service names is printed.
-func publishHTTP(ctx context.Context, env *Env, base, file, site, set string, data []byte, opt central.MasterOptions) (uint64, error) {
+func publishHTTP(ctx context.Context, env *Env, c *apiClient, base, file, site, set string, data []byte, opt central.MasterOptions) (uint64, error) {
 	q := url.Values{"site": {site}, "set": {set}, "format": {opt.Format}}
 	if opt.Encoding != "" {
 		q.Set("encoding", opt.Encoding)
@@ -167,7 +173,7 @@ func publishHTTP(ctx context.Context, env *Env, base, file, site, set string, da
 	if err != nil {
 		return 0, usagef("--http-url: %v", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -25,12 +25,14 @@ type sourceFlags struct {
 	store   string
 	httpURL string
 	timeout time.Duration
+	api     apiClientFlags
 }
 
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.store, "store", DefaultStore, "store file of a stopped service")
 	fs.StringVar(&f.httpURL, "http-url", "", "base URL of a running service's HTTP API (http://127.0.0.1:8380); used instead of --store")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the store's lock or the service's answer")
+	f.api.register(fs)
 }
 
 // openStore opens the store file read-only.
@@ -50,7 +52,11 @@ func (f *sourceFlags) getJSON(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return usagef("--http-url: %v", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c, err := f.api.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
@@ -17,22 +16,6 @@ func versionCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("version takes no arguments")
 	}
-	rev, modified := "", false
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-	}
-	if rev == "" {
-		rev = "unknown"
-	} else if modified {
-		rev += "+modified"
-	}
-	fmt.Fprintf(env.Stdout, "udi-edge %s (%s, %s %s/%s)\n", edge.Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintln(env.Stdout, cli.VersionLine("udi-edge", edge.Version))
 	return nil
 }
