@@ -293,6 +293,9 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 		if fresh, err = central.CheckAppend(head, site, recs, heldHash(tx, lk)); err != nil {
 			return err
 		}
+		if fresh == len(recs) {
+			return nil // stored meanwhile by another writer: the head stays
+		}
 		add := recs[fresh:]
 		if err := putBatches(tx.Bucket(bucketMovements), lk, add, &s.scratch); err != nil {
 			return err

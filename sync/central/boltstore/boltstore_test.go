@@ -16,11 +16,11 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
+	"github.com/udi-edge/udi-edge/sync/central/storetest"
 )
 
 const created = 1764028800000000000
@@ -44,75 +44,29 @@ func open(t *testing.T, path string) *boltstore.Store {
 	return s
 }
 
-// stored turns movements first to last of l into what Append takes.
-func stored(t *testing.T, l *testkit.Ledger, first, last uint64) []central.Stored {
-	t.Helper()
-	var out []central.Stored
-	for seq := first; seq <= last; seq++ {
-		rec := l.Records[seq-1]
-		prev, hash, err := record.Check(seq, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := record.Decode(seq, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, central.Stored{Seq: seq, PrevHash: prev, Hash: hash, Keys: central.IndexKeys(&m), Record: rec})
-	}
-	return out
-}
-
-func mustAppend(t *testing.T, s *boltstore.Store, l *testkit.Ledger, first, last uint64) central.Head {
-	t.Helper()
-	before, err := s.Head(ctx, l.Gateway, l.Created)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, added, err := s.Append(ctx, l.Site, l.Gateway, l.Created, stored(t, l, first, last))
-	if err != nil {
-		t.Fatalf("append %d-%d: %v", first, last, err)
-	}
-	if want := int(h.Seq - before.Seq); added != want {
-		t.Fatalf("append %d-%d: added %d, want %d", first, last, added, want)
-	}
-	if h.Seq != max(last, h.Seq) || h.Hash != l.Hash(h.Seq) {
-		t.Fatalf("append %d-%d: head %d", first, last, h.Seq)
-	}
-	return h
-}
-
-// records returns every record of the ledger in the store.
-func records(t *testing.T, s *boltstore.Store, l *testkit.Ledger) [][]byte {
-	t.Helper()
-	var out [][]byte
-	err := s.Range(ctx, l.Gateway, l.Created, 1, func(seq uint64, rec []byte) error {
-		if seq != uint64(len(out)+1) {
-			t.Fatalf("range gave movement %d after %d", seq, len(out))
-		}
-		out = append(out, slices.Clone(rec))
-		return nil
+// TestConformance runs sync/central's Store suite against stores in new
+// files (one process holds a file: no second handle to share).
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Opener{
+		Open: func(t *testing.T) central.Store { return open(t, filepath.Join(t.TempDir(), "central.db")) },
+		Reopen: func(t *testing.T, st central.Store) central.Store {
+			path := st.(*boltstore.Store).Path()
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return open(t, path)
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
-func TestAppendDurableAcrossReopen(t *testing.T) {
+// TestFileModeAndDuplicatesWriteNothing: the file is created with mode
+// 0600, and appending movements held already does not write to it.
+func TestFileModeAndDuplicatesWriteNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
-	l := testkit.NewLedger("st-marys", "or-3", created)
-	l.AddN(t, 30)
-
 	s := open(t, path)
-	if h, err := s.Head(ctx, l.Gateway, l.Created); err != nil || h.Seq != 0 || h.Hash != record.Genesis(l.Gateway, created) {
-		t.Fatalf("empty head %+v, %v; want seq 0 and the genesis hash", h, err)
-	}
-	mustAppend(t, s, l, 1, 10)
-	mustAppend(t, s, l, 11, 20)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 10)
+	storetest.MustAppend(t, s, l, 1, 10)
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -120,201 +74,29 @@ func TestAppendDurableAcrossReopen(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Fatalf("file mode %o, want 600", perm)
 	}
-
-	s = open(t, path)
-	h, err := s.Head(ctx, l.Gateway, l.Created)
-	if err != nil || h.Seq != 20 || h.Hash != l.Hash(20) || h.Site != "st-marys" {
-		t.Fatalf("head after reopen %+v, %v", h, err)
-	}
-	mustAppend(t, s, l, 21, 30)
-	got := records(t, s, l)
-	if len(got) != 30 {
-		t.Fatalf("%d movements stored, want 30", len(got))
-	}
-	for i, rec := range got {
-		if !slices.Equal(rec, l.Records[i]) {
-			t.Fatalf("movement %d stored differs from the one sent", i+1)
-		}
-	}
-}
-
-func TestAppendIdempotentAndRefusals(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "central.db")
-	s := open(t, path)
-	l := testkit.NewLedger("st-marys", "or-3", created)
-	l.AddN(t, 20)
-	mustAppend(t, s, l, 1, 10)
 	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// The same movements again: nothing changes, not even the file.
 	for _, r := range [][2]uint64{{1, 10}, {4, 6}, {10, 10}} {
-		h := mustAppend(t, s, l, r[0], r[1])
-		if h.Seq != 10 {
-			t.Fatalf("duplicate %v moved the head to %d", r, h.Seq)
-		}
+		storetest.MustAppend(t, s, l, r[0], r[1])
 	}
 	after, _ := os.ReadFile(path)
 	if !slices.Equal(before, after) {
 		t.Fatal("appending held movements changed the file")
 	}
-
-	// A gap, a conflict, a broken link, another site: refused, nothing stored.
-	forked := testkit.NewLedger("st-marys", "or-3", created)
-	for i := range 12 {
-		if i < 8 {
-			forked.Add(t, l.Movements[i])
-		} else {
-			forked.Add(t, testkit.Movement(i+1, "(01)09506000134352(21)FORK"))
-		}
-	}
-	recreated := testkit.NewLedger("st-marys", "or-3", created+1)
-	recreated.AddN(t, 12)
-	cases := []struct {
-		name string
-		site string
-		recs []central.Stored
-		err  error
-		seq  uint64
-	}{
-		{"gap", "st-marys", stored(t, l, 12, 20), central.ErrGap, 11},
-		{"conflict", "st-marys", stored(t, forked, 9, 12), central.ErrConflict, 9},
-		{"broken chain", "st-marys", stored(t, recreated, 11, 12), central.ErrChain, 11},
-		{"other site", "elsewhere", stored(t, l, 11, 12), central.ErrMismatch, 0},
-	}
-	for _, c := range cases {
-		h, added, err := s.Append(ctx, c.site, l.Gateway, l.Created, c.recs)
-		var ce *central.CheckError
-		if !errors.Is(err, c.err) || !errors.As(err, &ce) || ce.Seq != c.seq {
-			t.Fatalf("%s: error %v, want %v at %d", c.name, err, c.err, c.seq)
-		}
-		if h.Seq != 10 || added != 0 {
-			t.Fatalf("%s: head %d, %d added after a refusal; want 10, 0", c.name, h.Seq, added)
-		}
-	}
-	if n := len(records(t, s, l)); n != 10 {
-		t.Fatalf("%d movements stored after refusals, want 10", n)
-	}
-	// The overlap with a new tail is stored.
-	if h := mustAppend(t, s, l, 5, 20); h.Seq != 20 {
-		t.Fatalf("overlap: head %d, want 20", h.Seq)
-	}
 }
 
-func TestRecreatedLedgerIsANewChain(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "central.db"))
-	old := testkit.NewLedger("st-marys", "or-3", created)
-	old.AddN(t, 5)
-	recreated := testkit.NewLedger("st-marys", "or-3", created+time.Hour.Nanoseconds())
-	recreated.AddN(t, 3)
-	mustAppend(t, s, old, 1, 5)
-	mustAppend(t, s, recreated, 1, 3)
-	mustAppend(t, s, old, 5, 5) // the old ledger's late duplicate still lands on the old chain
-
-	ls, err := s.Ledgers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ls) != 2 || ls[0].Created != old.Created || ls[0].Seq != 5 || ls[1].Created != recreated.Created || ls[1].Seq != 3 {
-		t.Fatalf("ledgers %+v", ls)
-	}
-	if n := len(records(t, s, old)); n != 5 {
-		t.Fatalf("old chain holds %d, want 5", n)
-	}
-	if n := len(records(t, s, recreated)); n != 3 {
-		t.Fatalf("new chain holds %d, want 3", n)
-	}
-}
-
-func TestTraceByItemAndTagAcrossGateways(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "central.db"))
-	item, tag := "(01)09506000134352(21)IMPLANT-1", "E280689400005001"
-	ward := testkit.NewLedger("st-marys", "ward-1", created)
-	ward.AddN(t, 2)
-	m := testkit.Movement(3, item)
-	m.Kind, m.Tag = agent.KindCommission, tag
-	ward.Add(t, m)
-	or := testkit.NewLedger("st-marys", "or-3", created)
-	or.AddN(t, 1)
-	m = testkit.Movement(10, item)
-	or.Add(t, m)
-	m = testkit.Movement(11, "")
-	m.Tag, m.Kind = tag, agent.KindCount
-	or.Add(t, m)
-	mustAppend(t, s, ward, 1, 3)
-	mustAppend(t, s, or, 1, 3)
-
-	got, err := s.Trace(ctx, item)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Movement.Gateway != "or-3" || got[0].Movement.Seq != 2 || got[1].Movement.Gateway != "ward-1" || got[1].Movement.Seq != 3 {
-		t.Fatalf("trace of the item: %+v", got)
-	}
-	if got[0].Site != "st-marys" || got[0].Created != created || got[0].Movement.Patient != "PATIENT-SECRET-42" {
-		t.Fatalf("trace of the item lost fields: %+v", got[0])
-	}
-	got, err = s.Trace(ctx, tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Movement.Seq != 3 || got[1].Movement.Seq != 3 {
-		t.Fatalf("trace of the tag: %+v", got)
-	}
-	if got, err := s.Trace(ctx, "(01)09506000134352(21)NOTHING"); err != nil || len(got) != 0 || got == nil {
-		t.Fatalf("trace of an unknown key: %v, %v; want an empty slice", got, err)
-	}
-
-	// The merged, commission-following trace of the tag.
-	all, err := central.Trace(ctx, s, tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var order []string
-	for _, x := range all {
-		order = append(order, x.Movement.Gateway+"/"+string(rune('0'+x.Movement.Seq)))
-	}
-	if want := []string{"ward-1/3", "or-3/2", "or-3/3"}; !slices.Equal(order, want) {
-		t.Fatalf("central.Trace order %v, want %v", order, want)
-	}
-}
-
-func TestMasterVersionsPersist(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "central.db")
-	s := open(t, path)
-	for want := uint64(1); want <= 3; want++ {
-		if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", 0); err != nil || v != want {
-			t.Fatalf("version %d, %v; want %d", v, err, want)
-		}
-	}
-	if v, _ := s.NextMasterVersion(ctx, "st-marys", "catalogue", 0); v != 1 {
-		t.Fatalf("another set's first version %d, want 1", v)
-	}
-	if v, _ := s.NextMasterVersion(ctx, "st-johns", "recalls", 0); v != 1 {
-		t.Fatalf("another site's first version %d, want 1", v)
-	}
-	_ = s.Close()
-	s = open(t, path)
-	if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", 0); err != nil || v != 4 {
-		t.Fatalf("version after reopen %d, %v; want 4", v, err)
-	}
-}
-
-func TestOpenLockedReadOnlyAndClosed(t *testing.T) {
+func TestOpenLockedAndReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s := open(t, path)
 	l := testkit.NewLedger("st-marys", "or-3", created)
 	l.AddN(t, 2)
-	mustAppend(t, s, l, 1, 2)
+	storetest.MustAppend(t, s, l, 1, 2)
 	if _, err := boltstore.OpenReadOnly(path, 50*time.Millisecond); !errors.Is(err, boltstore.ErrLocked) {
 		t.Fatalf("read-only open of a held file: %v, want ErrLocked", err)
 	}
 	_ = s.Close()
-	if _, err := s.Head(ctx, "or-3", created); !errors.Is(err, central.ErrClosed) {
-		t.Fatalf("head after close: %v, want ErrClosed", err)
-	}
 	ro, err := boltstore.OpenReadOnly(path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -335,28 +117,6 @@ func TestOpenLockedReadOnlyAndClosed(t *testing.T) {
 	}
 	if _, err := boltstore.Open(junk); err == nil {
 		t.Fatal("opened a file that is not a store")
-	}
-}
-
-func TestTraceKeysSharingAPrefixWithNUL(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "central.db"))
-	l := testkit.NewLedger("st-marys", "or-3", created)
-	l.Add(t, testkit.Movement(1, "ITEM"))
-	l.Add(t, testkit.Movement(2, "ITEM\x00or-3"))
-	l.Add(t, testkit.Movement(3, "ITEM"))
-	mustAppend(t, s, l, 1, 3)
-	for key, want := range map[string][]uint64{"ITEM": {1, 3}, "ITEM\x00or-3": {2}} {
-		ts, err := s.Trace(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []uint64
-		for _, x := range ts {
-			got = append(got, x.Movement.Seq)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("trace %q: %v, want %v", key, got, want)
-		}
 	}
 }
 
@@ -391,50 +151,6 @@ func TestOpenRefusesTheFormerLayout(t *testing.T) {
 	}
 }
 
-func TestRangeAcrossValuesAndOverlaps(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "central.db"))
-	l := testkit.NewLedger("st-marys", "or-3", created)
-	l.AddN(t, 200)
-	// Batches of every size, overlapping: each stores its new tail as
-	// values of its own, several when it is larger than a value.
-	for _, r := range [][2]uint64{{1, 1}, {1, 40}, {30, 31}, {35, 120}, {120, 121}, {100, 200}} {
-		mustAppend(t, s, l, r[0], r[1])
-	}
-	for _, from := range []uint64{0, 1, 2, 40, 41, 99, 120, 121, 122, 199, 200} {
-		var seqs []uint64
-		err := s.Range(ctx, l.Gateway, l.Created, from, func(seq uint64, rec []byte) error {
-			if !slices.Equal(rec, l.Records[seq-1]) {
-				t.Fatalf("from %d: movement %d differs from the one sent", from, seq)
-			}
-			seqs = append(seqs, seq)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		first := max(from, 1)
-		if len(seqs) != int(200-first+1) || seqs[0] != first || seqs[len(seqs)-1] != 200 {
-			t.Fatalf("range from %d gave %d movements, %v…", from, len(seqs), seqs[:min(3, len(seqs))])
-		}
-	}
-	for _, from := range []uint64{201, 1 << 40} {
-		if err := s.Range(ctx, l.Gateway, l.Created, from, func(seq uint64, _ []byte) error {
-			return fmt.Errorf("movement %d beyond the head", seq)
-		}); err != nil {
-			t.Fatalf("range from %d: %v", from, err)
-		}
-	}
-	if err := s.Range(ctx, "or-4", created, 1, func(seq uint64, _ []byte) error {
-		return fmt.Errorf("movement %d of a ledger the store does not hold", seq)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	stop := errors.New("stop")
-	if err := s.Range(ctx, l.Gateway, l.Created, 1, func(uint64, []byte) error { return stop }); err != stop {
-		t.Fatalf("range returned %v, want fn's error", err)
-	}
-}
-
 func TestDamagedValueIsReported(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s, err := boltstore.Open(path)
@@ -444,7 +160,7 @@ func TestDamagedValueIsReported(t *testing.T) {
 	defer s.Close()
 	l := testkit.NewLedger("st-marys", "or-3", created)
 	l.AddN(t, 10)
-	mustAppend(t, s, l, 1, 10)
+	storetest.MustAppend(t, s, l, 1, 10)
 	err = s.RawUpdate(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte("movements")).Cursor()
 		k, v := c.First()
@@ -522,7 +238,7 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 			first = 1 + uint64(r.IntN(int(stored[li]))) // a resend that overlaps
 		}
 		last := uint64(len(l.Records))
-		mustAppend(t, s, l, first, last)
+		storetest.MustAppend(t, s, l, first, last)
 		for seq := stored[li] + 1; seq <= last; seq++ {
 			for _, key := range central.IndexKeys(&l.Movements[seq-1]) {
 				model[key] = append(model[key], traced{l.Gateway, l.Created, seq})
@@ -530,7 +246,7 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 		}
 		stored[li] = last
 		if r.IntN(5) == 0 { // a whole resend: nothing changes
-			mustAppend(t, s, l, 1, last)
+			storetest.MustAppend(t, s, l, 1, last)
 		}
 
 		_, merging, err := s.IndexState(ctx)
@@ -587,15 +303,4 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 		t.Fatalf("merge in steps seen %v, reopened in one %v; %d runs left for %d movements", sawMerge, reopened, len(runs), total)
 	}
 	t.Logf("%d movements, %d runs: %v", total, len(runs), runs)
-}
-
-// TestNextMasterVersionFloor: a floor above the last version is taken, one
-// below it is not: versions only increase.
-func TestNextMasterVersionFloor(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "central.db"))
-	for _, c := range []struct{ floor, want uint64 }{{0, 1}, {100, 100}, {50, 101}, {0, 102}, {1000, 1000}} {
-		if v, err := s.NextMasterVersion(ctx, "st-marys", "recalls", c.floor); err != nil || v != c.want {
-			t.Fatalf("floor %d: version %d, %v; want %d", c.floor, v, err, c.want)
-		}
-	}
 }
