@@ -3,11 +3,8 @@ package boltstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"flag"
-	"fmt"
-	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,10 +16,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/central/storetest"
 )
 
 var (
@@ -44,89 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// benchGen produces the movements of one gateway's ledger as a hospital's
-// backlog holds them (agent/bolt BenchFillItems): items/4 items, each
-// received and stocked in cartons (consecutive serials), then issued and
-// used in no order; beyond that, movements of random items. So an item's
-// index entries are scattered through the file, as they will be.
-type benchGen struct {
-	gateway string
-	created int64
-	items   int
-	seq     uint64
-	prev    [record.HashSize]byte
-	issue   []int
-	use     []int
-	rng     *rand.Rand
-	base    agent.Movement
-}
-
-func newBenchGen(gateway string, items int) *benchGen {
-	r := rand.New(rand.NewPCG(1, 2))
-	serial := "SN2405000001"
-	return &benchGen{
-		gateway: gateway, created: created, items: items,
-		prev:  record.Genesis(gateway, created),
-		issue: r.Perm(items), use: r.Perm(items), rng: r,
-		base: agent.Movement{
-			Gateway:    gateway,
-			Time:       time.Date(2026, 5, 14, 9, 30, 12, 123456789, time.FixedZone("CST", 8*3600)),
-			Item:       "(01)09520123456788(21)" + serial,
-			GTIN:       "09520123456788",
-			Serial:     serial,
-			Lot:        "L2405A",
-			Expiry:     "2028-05-31",
-			Production: "2025-05-01",
-			Location:   "OR-3",
-			Station:    "scanner-or3-a",
-			Symbology:  "]d2",
-			Raw:        []byte("]d201095201234567881728053110L2405A\x1d21" + serial),
-		},
-	}
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// next returns the next movement, as Service.checkBatch makes it.
-func (g *benchGen) next(tb testing.TB) central.Stored {
-	i, n := int(g.seq), g.items
-	g.seq++
-	m := g.base
-	switch phase := i / n; phase {
-	case 0, 1:
-		m.Kind, i = []agent.Kind{agent.KindReceive, agent.KindStock}[phase], i%n
-	case 2:
-		m.Kind, i = agent.KindIssue, g.issue[i%n]
-	case 3:
-		m.Kind, i = agent.KindUse, g.use[i%n]
-	default:
-		m.Kind, i = agent.KindCount, g.rng.IntN(n)
-	}
-	serial := fmt.Sprintf("SN24%08d", i)
-	m.Item, m.Serial = "(01)09520123456788(21)"+serial, serial
-	m.Raw = []byte("]d201095201234567881728053110L2405A\x1d21" + serial)
-	rec, err := record.EncodeUnsealed(&m)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	body := record.Body(rec)
-	digest := sha256.Sum256(body)
-	hash := record.ChainHash(g.seq, &g.prev, &digest)
-	record.Seal(rec, crc32.Checksum(body, castagnoli), &g.prev, &hash)
-	s := central.Stored{Seq: g.seq, PrevHash: g.prev, Hash: hash, Keys: central.IndexKeys(&m), Record: rec}
-	g.prev = hash
-	return s
-}
-
-// batch returns the next n movements.
-func (g *benchGen) batch(tb testing.TB, n int) []central.Stored {
-	out := make([]central.Stored, n)
-	for i := range out {
-		out[i] = g.next(tb)
-	}
-	return out
-}
-
 // appender is a store design under measure.
 type appender interface {
 	Append(ctx context.Context, site, gateway string, created int64, recs []central.Stored) (central.Head, int, error)
@@ -138,7 +52,7 @@ type appender interface {
 // first): every run appends after what the runs before it stored.
 type benchStore struct {
 	st  appender
-	gen *benchGen
+	gen *storetest.Gen
 }
 
 var benchStores = map[string]*benchStore{}
@@ -158,11 +72,11 @@ func heldStore(b *testing.B, name string, open func(path string) (appender, erro
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &benchStore{st: st, gen: newBenchGen("bench", max(*benchHeld/4, 1))}
+	s := &benchStore{st: st, gen: storetest.NewGen("bench", max(*benchHeld/4, 1))}
 	start := time.Now()
 	for held := 0; held < *benchHeld; {
 		n := min(*benchBatch, *benchHeld-held)
-		if _, _, err := st.Append(ctx, "st-marys", s.gen.gateway, s.gen.created, s.gen.batch(b, n)); err != nil {
+		if _, _, err := st.Append(ctx, "st-marys", s.gen.Gateway, s.gen.Created, s.gen.Batch(b, n)); err != nil {
 			b.Fatal(err)
 		}
 		held += n
@@ -198,12 +112,12 @@ func BenchmarkAppend(b *testing.B) {
 			s := heldStore(b, d.name, d.open)
 			batches := make([][]central.Stored, b.N)
 			for i := range batches {
-				batches[i] = s.gen.batch(b, *benchBatch*d.group)
+				batches[i] = s.gen.Batch(b, *benchBatch*d.group)
 			}
 			before := txStats(s.st)
 			b.ResetTimer()
 			for _, recs := range batches {
-				if _, added, err := s.st.Append(ctx, "st-marys", s.gen.gateway, s.gen.created, recs); err != nil || added != len(recs) {
+				if _, added, err := s.st.Append(ctx, "st-marys", s.gen.Gateway, s.gen.Created, recs); err != nil || added != len(recs) {
 					b.Fatalf("append: %d added, %v", added, err)
 				}
 			}
@@ -247,7 +161,7 @@ func BenchmarkTrace(b *testing.B) {
 			times := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for range b.N {
-				key := fmt.Sprintf("(01)09520123456788(21)SN24%08d", r.IntN(s.gen.items))
+				key := s.gen.ItemKey(r.IntN(s.gen.Items))
 				start := time.Now()
 				ts, err := s.st.(tracer).Trace(ctx, key)
 				times = append(times, time.Since(start))
@@ -265,7 +179,7 @@ func BenchmarkTrace(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Logf("%d movements, %d index runs %v", s.gen.seq, len(runs), runs)
+				b.Logf("%d movements, %d index runs %v", s.gen.Seq, len(runs), runs)
 			}
 		})
 	}
