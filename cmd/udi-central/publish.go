@@ -16,7 +16,6 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/central"
-	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -39,7 +38,7 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	encoding := fs.String("encoding", "", "FILE's encoding: utf-8, gbk or gb18030, utf-16 (default: detected)")
 	partial := fs.Bool("partial", false, "publish the good rows of a file with bad ones, listing the bad ones")
 	allowEmpty := fs.Bool("allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
-	store := fs.String("store", DefaultStore, "store file, for the version")
+	store := fs.String("store", DefaultStore, "the service's store, for the version; "+storeHelp)
 	httpURL := fs.String("http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker or the service")
 	var api apiClientFlags
@@ -102,12 +101,9 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		mc.CleanSession = true
-		st, err := boltstore.Open(*store)
-		if errors.Is(err, boltstore.ErrLocked) {
-			return fmt.Errorf("%w: a running service holds it; publish through it with --http-url", err)
-		}
+		st, err := openStore(ctx, *store)
 		if err != nil {
-			return err
+			return fmt.Errorf("--store %s: %w", storeName(*store), err)
 		}
 		defer st.Close()
 		mq, err := central.NewMQTT(mc)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/udi-edge/udi-edge/sync/central"
-	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -32,10 +31,11 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	var bf brokerFlags
 	bf.register(fs, "udi-central-"+hostname())
 	sites := fs.StringSlice("site", nil, "site id(s) to serve (repeat or comma-separate); required")
-	store := fs.String("store", DefaultStore, "store file (bbolt), created with mode 0600")
+	store := fs.String("store", DefaultStore, storeHelp)
 	var hf httpFlags
 	hf.register(fs)
-	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances")
+	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances on one PostgreSQL --store")
+	forceShared := fs.Bool("force-shared", false, "with --shared, accept a bbolt --store: only when no other instance subscribes in the group")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	check := fs.Bool("check", false, "validate the flags and the files they name (broker and HTTP credentials), print a summary and exit")
 	if err := parse(fs, args); err != nil {
@@ -52,6 +52,12 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 			return usagef("--site: %v", err)
 		}
 	}
+	if *shared && !isDatabaseURL(*store) && !*forceShared {
+		return usagef("--shared with the bbolt file %s: the broker deals each batch to one instance of the group, so "+
+			"instances with files of their own would each hold part of every gateway's stream and ask for the rest again "+
+			"and again; share one PostgreSQL database (--store postgres://...), or add --force-shared if this is the "+
+			"group's only instance", *store)
+	}
 	log, err := newLogger(env.Stderr, *level)
 	if err != nil {
 		return err
@@ -67,13 +73,13 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	if *check {
 		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s\n",
-			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), *store, hf.describe(apiCfg))
+			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), storeName(*store), hf.describe(apiCfg))
 		return nil
 	}
 
-	st, err := boltstore.Open(*store)
+	st, err := openStore(ctx, *store)
 	if err != nil {
-		return err
+		return fmt.Errorf("--store %s: %w", storeName(*store), err)
 	}
 	defer st.Close()
 	mq, err := central.NewMQTT(mc)
@@ -94,7 +100,7 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	log.Info("connecting to the broker", "brokers", mc.Brokers, "client_id", mc.ClientID, "store", *store)
+	log.Info("connecting to the broker", "brokers", mc.Brokers, "client_id", mc.ClientID, "store", storeName(*store))
 	go func() {
 		if err := mq.Connect(ctx); err != nil && ctx.Err() == nil {
 			log.Error("mqtt connect failed", "err", err)

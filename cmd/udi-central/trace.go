@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/sync/central"
-	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 )
 
 // sourceFlags say where trace and gateways read: the store file of a
@@ -29,19 +27,15 @@ type sourceFlags struct {
 }
 
 func (f *sourceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.store, "store", DefaultStore, "store file of a stopped service")
+	fs.StringVar(&f.store, "store", DefaultStore, "store of a stopped service's bbolt file, or any service's PostgreSQL database URL; "+storeHelp)
 	fs.StringVar(&f.httpURL, "http-url", "", "base URL of a running service's HTTP API (http://127.0.0.1:8380); used instead of --store")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the store's lock or the service's answer")
 	f.api.register(fs)
 }
 
-// openStore opens the store file read-only.
-func (f *sourceFlags) openStore() (*boltstore.Store, error) {
-	st, err := boltstore.OpenReadOnly(f.store, min(f.timeout, 2*time.Second))
-	if errors.Is(err, boltstore.ErrLocked) {
-		return nil, fmt.Errorf("%w: a running service holds it; ask it with --http-url", err)
-	}
-	return st, err
+// openStore opens the store read-only, waiting at most --timeout.
+func (f *sourceFlags) openStore() (central.Store, error) {
+	return openStoreReadOnly(context.Background(), f.store, f.timeout)
 }
 
 // getJSON GETs path of the service's API into v.
