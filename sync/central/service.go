@@ -499,9 +499,23 @@ func (s *Service) handleBatch(b *wire.Batch) {
 	s.handleChecked(b, head, recs, cerr)
 }
 
+// gapRetries is how many times a batch refused for a gap is checked
+// again against the head read anew, when another instance of the service
+// moved it meanwhile, before the gateway is asked to resend.
+const gapRetries = 2
+
 // handleChecked is handleBatch after the checks: head is the head they
 // were made against, recs the records that passed, cerr the failure.
 func (s *Service) handleChecked(b *wire.Batch, head Head, recs []Stored, cerr *CheckError) {
+	s.handleCheckedTry(b, head, recs, cerr, gapRetries)
+}
+
+// handleCheckedTry is handleChecked with tries left for a gap: another
+// instance sharing the store may store the movements missing right after
+// this one's append read the head. So a gap refusal reads the head again
+// and, if it moved, handles the batch against it, rather than asking the
+// gateway for movements that are held already.
+func (s *Service) handleCheckedTry(b *wire.Batch, head Head, recs []Stored, cerr *CheckError, tries int) {
 	ctx := s.ctx
 	newHead, added := head, 0
 	if len(recs) > 0 {
@@ -514,6 +528,13 @@ func (s *Service) handleChecked(b *wire.Batch, head Head, recs []Stored, cerr *C
 		case err != nil:
 			s.log.Error("batch not stored", "gateway", b.Gateway, "created", b.Created, "first", b.First, "last", b.Last(), "err", err)
 			return // not acknowledged: the gateway sends it again
+		}
+	}
+	if cerr != nil && errors.Is(cerr, ErrGap) && tries > 0 {
+		if h, err := s.store.Head(ctx, b.Gateway, b.Created); err == nil && h.Seq > newHead.Seq {
+			more, c := checkBatch(b, h)
+			s.handleCheckedTry(b, h, more, c, tries-1)
+			return
 		}
 	}
 	progress := newHead.Seq > head.Seq
