@@ -155,6 +155,12 @@ func verifyDelivered(t testing.TB, c *centre, gws ...*gateway) []ledgerCopy {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	return verifyStored(t, st, gws...)
+}
+
+// verifyStored is verifyDelivered on the centre's store st.
+func verifyStored(t testing.TB, st central.Store, gws ...*gateway) []ledgerCopy {
+	t.Helper()
 	ctx := context.Background()
 	heads, err := st.Ledgers(ctx)
 	if err != nil {
