@@ -14,9 +14,11 @@
 //     never mixed with the old one. sync/central/boltstore implements it
 //     in one bbolt file (movements in values of consecutive records, the
 //     item and tag index a log-structured merge of sorted runs, so that
-//     an append writes few pages however large the file);
-//     CheckAppend holds the rules every implementation applies inside its
-//     append transaction.
+//     an append writes few pages however large the file), for one
+//     instance; sync/central/pgstore in a PostgreSQL database, which
+//     several instances share. CheckAppend holds the rules every
+//     implementation applies inside its append transaction, and
+//     sync/central/storetest is the suite every implementation passes.
 //   - Service subscribes (QoS 1) to udi/v1/{site}/+/movements, or the
 //     shared subscription $share/udi-central/udi/v1/{site}/+/movements,
 //     and to udi/v1/{site}/+/status. Each batch is decoded (sync/wire),
@@ -74,30 +76,32 @@
 //     (Config.Shared, udi-central run --shared) on a broker cluster
 //     (Mosquitto bridges, EMQX, HiveMQ): the broker deals each batch to
 //     one of them. Status is subscribed by every instance.
-//   - The Store moves to a real database shared by the instances. In
-//     PostgreSQL: a table movements (gateway, created, seq, prev_hash,
-//     hash, record bytea) with primary key (gateway, created, seq); a
-//     table ledgers (gateway, created, site, seq, hash) holding each
-//     ledger's head; a table items (key, gateway, created, seq) with an
-//     index on key for traces; a table master_versions (site, set,
-//     version). Append runs in one transaction that locks the ledger's
-//     head row (SELECT ... FOR UPDATE, or SERIALIZABLE isolation), applies
-//     CheckAppend against it, inserts the new movements with ON CONFLICT
-//     (gateway, created, seq) DO NOTHING and updates the head.
-//     NextMasterVersion is an UPDATE ... RETURNING.
+//   - The instances share one PostgreSQL database (sync/central/pgstore,
+//     udi-central run --store postgres://...): tables ledgers (each
+//     ledger's head, by id, gateway and created), movements (ledger, seq,
+//     prev_hash, hash, record), trace_keys (key, ledger, seq: the btree a
+//     trace reads) and master_versions (site, set, version), created and
+//     migrated by the store (schema_version). Append runs in one
+//     transaction that locks the ledger's row (SELECT ... FOR UPDATE, the
+//     row inserted first when absent), applies CheckAppend against that
+//     head, inserts the new movements and keys and moves the head;
+//     NextMasterVersion is one upsert. A bbolt file cannot be shared:
+//     udi-central run --shared refuses one unless forced.
 //
 // Per-gateway order still holds although a gateway's batches may reach
 // different instances in any order: an instance never trusts the head it
-// read before appending. The store's append, serialised per ledger,
-// accepts only movements that continue the head it holds (else ErrGap, and
-// that instance asks for a resend), compares any overlap hash by hash
-// (ErrConflict) and links the first new movement to the head's hash
-// (ErrChain); the unique key makes a duplicate delivery a no-op. So the
-// stored chain of each ledger is always contiguous from 1 and identical to
-// the gateway's, whichever instance stored which part. The retained ack
-// two instances publish may briefly step back (an older ack published
-// after a newer one); gateways never move their cursor back, and the next
-// ack corrects it.
+// read before appending, and a batch refused for a gap reads the head
+// again before the gateway is asked to resend (another instance may have
+// stored the missing movements meanwhile). The store's append, serialised
+// per ledger, accepts only movements that continue the head it holds
+// (else ErrGap, and that instance asks for a resend), compares any
+// overlap hash by hash (ErrConflict) and links the first new movement to
+// the head's hash (ErrChain); a duplicate delivery changes nothing. So
+// the stored chain of each ledger is always contiguous from 1 and
+// identical to the gateway's, whichever instance stored which part. The
+// retained ack two instances publish may briefly step back (an older ack
+// published after a newer one); gateways never move their cursor back,
+// and the next ack corrects it.
 //
 // # What it must never do
 //
