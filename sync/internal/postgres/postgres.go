@@ -61,6 +61,7 @@ type Server struct {
 	cred    *syscall.Credential // whom the server runs as; nil: this process's user
 
 	proc child.Process
+	pid  atomic.Int64 // of the running postmaster, the leader of its process group
 	dbs  atomic.Int64
 }
 
@@ -247,10 +248,12 @@ func (s *Server) start() error {
 		"-c", "logging_collector=off",
 		"-c", "log_min_messages=warning",
 		"-c", "log_line_prefix=%m [%p] %d ")
+	cmd.SysProcAttr.Setpgid = true // Kill takes the backends down with it
 	if err := s.proc.Start(cmd, func() { log.Close() }); err != nil {
 		log.Close()
 		return err
 	}
+	s.pid.Store(int64(cmd.Process.Pid))
 	done := s.proc.Done()
 	deadline := time.Now().Add(startTimeout)
 	for {
@@ -346,9 +349,14 @@ func dbName(test string) string {
 // Running reports whether the server process is alive.
 func (s *Server) Running() bool { return s.proc.Running() }
 
-// Kill kills the server with SIGKILL, as a crash would, and waits for it
-// to exit. It does nothing if the server is not running.
+// Kill kills the server with SIGKILL, as a crash would: the postmaster
+// and every backend (its process group), so that no open connection goes
+// on committing. It waits for the postmaster to exit and does nothing if
+// the server is not running.
 func (s *Server) Kill() {
+	if s.proc.Running() {
+		_ = syscall.Kill(-int(s.pid.Load()), syscall.SIGKILL)
+	}
 	_, _ = s.proc.Signal(syscall.SIGKILL, stopTimeout)
 }
 
