@@ -200,16 +200,22 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	return b, nil
 }
 
-// reader walks a batch, failing on the first error.
+// reader walks a binary payload, failing on the first error.
 type reader struct {
 	b   []byte
 	off int
 	err error
+	// payload names the payload in errors; "batch" when empty.
+	payload string
 }
 
 func (d *reader) fail(field, format string, args ...any) {
 	if d.err == nil {
-		d.err = fieldErr(ErrMalformed, "batch", field, format, args...)
+		p := d.payload
+		if p == "" {
+			p = "batch"
+		}
+		d.err = fieldErr(ErrMalformed, p, field, format, args...)
 	}
 }
 
