@@ -183,24 +183,32 @@ func (u *Uplink) applyMasters(ctx context.Context) {
 			return
 		case <-b.signal:
 		}
-		for _, s := range b.take() {
+		sets := b.take()
+		for i, s := range sets {
 			if ctx.Err() != nil {
 				return
 			}
-			err := u.cfg.Apply(s.Set, s.Format, s.Data, s.Version)
+			// Nothing here holds the data during Apply, so that the
+			// garbage collector may take them as soon as Apply has read
+			// them.
+			sets[i] = nil
+			set, format, version, data := s.Set, s.Format, s.Version, s.Data
+			s.Data = nil
+			size := len(data)
+			err := u.cfg.Apply(set, format, data, version)
 			b.mu.Lock()
-			if b.busy[s.Set] == s.Version {
-				delete(b.busy, s.Set)
+			if b.busy[set] == version {
+				delete(b.busy, set)
 			}
 			if err == nil {
-				b.applied[s.Set] = s.Version
+				b.applied[set] = version
 			}
 			b.mu.Unlock()
 			if err != nil {
-				u.log.Warn("uplink: master data not applied", "set", s.Set, "version", s.Version, "err", err)
+				u.log.Warn("uplink: master data not applied", "set", set, "version", version, "err", err)
 				continue
 			}
-			u.log.Info("uplink: master data applied", "set", s.Set, "version", s.Version, "bytes", len(s.Data))
+			u.log.Info("uplink: master data applied", "set", set, "version", version, "bytes", size)
 		}
 	}
 }
