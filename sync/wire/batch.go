@@ -106,14 +106,7 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 	if size > MaxBatchSize {
 		return dst, fieldErr(ErrTooLarge, p, "records", "batch of %d bytes, at most %d", size, MaxBatchSize)
 	}
-	start := len(dst)
-	if cap(dst)-start < size {
-		grown := make([]byte, start, start+size)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = append(dst, BatchMagic...)
-	dst = append(dst, BatchVersion)
+	dst, start := beginFrame(dst, size, BatchMagic, BatchVersion)
 	dst = appendStr(dst, b.Gateway)
 	dst = appendStr(dst, b.Site)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(b.Created))
@@ -123,8 +116,7 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 		dst = binary.AppendUvarint(dst, uint64(len(r)))
 		dst = append(dst, r...)
 	}
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
-	return dst, nil
+	return endFrame(dst, start), nil
 }
 
 // DecodeBatch decodes a batch. It checks the framing only: magic, version,
@@ -137,18 +129,9 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	if len(p) > MaxBatchSize {
 		return nil, fieldErr(ErrTooLarge, pl, "size", "%d bytes, at most %d", len(p), MaxBatchSize)
 	}
-	if len(p) < len(BatchMagic)+1 || string(p[:len(BatchMagic)]) != BatchMagic {
-		return nil, fieldErr(ErrMalformed, pl, "magic", "not %q", BatchMagic)
-	}
-	if v := p[len(BatchMagic)]; v != BatchVersion {
-		return nil, fieldErr(ErrVersion, pl, "version", "%d, want %d", v, BatchVersion)
-	}
-	if len(p) < len(BatchMagic)+1+crc32.Size {
-		return nil, fieldErr(ErrMalformed, pl, "crc", "truncated")
-	}
-	body := p[:len(p)-crc32.Size]
-	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
-		return nil, fieldErr(ErrChecksum, pl, "crc", "%08x, want %08x", got, want)
+	body, err := unframe(p, pl, BatchMagic, BatchVersion)
+	if err != nil {
+		return nil, err
 	}
 	d := reader{b: body, off: len(BatchMagic) + 1}
 	b := &Batch{}
@@ -198,6 +181,44 @@ func DecodeBatch(p []byte) (*Batch, error) {
 		return nil, fieldErr(ErrMalformed, pl, "crc", "%d bytes after the last record", len(body)-d.off)
 	}
 	return b, nil
+}
+
+// beginFrame makes room for a binary payload of size bytes at the end of
+// dst and appends its magic and version byte. It returns dst and where the
+// payload starts, for endFrame.
+func beginFrame(dst []byte, size int, magic string, version byte) ([]byte, int) {
+	start := len(dst)
+	if cap(dst)-start < size {
+		grown := make([]byte, start, start+size)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = append(dst, magic...)
+	return append(dst, version), start
+}
+
+// endFrame appends the CRC-32C of the payload that starts at start.
+func endFrame(dst []byte, start int) []byte {
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+// unframe checks the frame of a binary payload: its magic, its version
+// byte and the CRC-32C at its end. It returns the payload without the CRC.
+func unframe(p []byte, payload, magic string, version byte) ([]byte, error) {
+	if len(p) < len(magic)+1 || string(p[:len(magic)]) != magic {
+		return nil, fieldErr(ErrMalformed, payload, "magic", "not %q", magic)
+	}
+	if v := p[len(magic)]; v != version {
+		return nil, fieldErr(ErrVersion, payload, "version", "%d, want %d", v, version)
+	}
+	if len(p) < len(magic)+1+crc32.Size {
+		return nil, fieldErr(ErrMalformed, payload, "crc", "truncated")
+	}
+	body := p[:len(p)-crc32.Size]
+	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
+		return nil, fieldErr(ErrChecksum, payload, "crc", "%08x, want %08x", got, want)
+	}
+	return body, nil
 }
 
 // reader walks a binary payload, failing on the first error.

@@ -201,14 +201,7 @@ func AppendMasterPart(dst []byte, p *MasterPart) ([]byte, error) {
 	if err := p.check(); err != nil {
 		return dst, err
 	}
-	start := len(dst)
-	if size := p.EncodedSize(); cap(dst)-start < size {
-		grown := make([]byte, start, start+size)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = append(dst, MasterPartMagic...)
-	dst = append(dst, MasterPartVersion)
+	dst, start := beginFrame(dst, p.EncodedSize(), MasterPartMagic, MasterPartVersion)
 	dst = appendStr(dst, p.Set)
 	dst = appendStr(dst, p.Format)
 	for _, x := range []uint64{p.Version, uint64(p.Size), uint64(p.Chunk), uint64(p.Count), uint64(p.Index)} {
@@ -216,7 +209,7 @@ func AppendMasterPart(dst []byte, p *MasterPart) ([]byte, error) {
 	}
 	dst = append(dst, p.SHA256[:]...)
 	dst = append(dst, p.Data...)
-	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli)), nil
+	return endFrame(dst, start), nil
 }
 
 // DecodeMasterPart decodes one part of master data and checks it: magic,
@@ -226,18 +219,9 @@ func AppendMasterPart(dst []byte, p *MasterPart) ([]byte, error) {
 // a set over MaxMasterSize or in more than MaxMasterParts parts and
 // ErrMalformed for anything else.
 func DecodeMasterPart(p []byte) (*MasterPart, error) {
-	if len(p) < len(MasterPartMagic)+1 || string(p[:len(MasterPartMagic)]) != MasterPartMagic {
-		return nil, fieldErr(ErrMalformed, partPayload, "magic", "not %q", MasterPartMagic)
-	}
-	if v := p[len(MasterPartMagic)]; v != MasterPartVersion {
-		return nil, fieldErr(ErrVersion, partPayload, "version", "%d, want %d", v, MasterPartVersion)
-	}
-	if len(p) < len(MasterPartMagic)+1+crc32.Size {
-		return nil, fieldErr(ErrMalformed, partPayload, "crc", "truncated")
-	}
-	body := p[:len(p)-crc32.Size]
-	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
-		return nil, fieldErr(ErrChecksum, partPayload, "crc", "%08x, want %08x", got, want)
+	body, err := unframe(p, partPayload, MasterPartMagic, MasterPartVersion)
+	if err != nil {
+		return nil, err
 	}
 	d := reader{b: body, off: len(MasterPartMagic) + 1, payload: partPayload}
 	m := &MasterPart{}
