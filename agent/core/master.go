@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent/master"
 )
@@ -15,6 +16,10 @@ import (
 // ErrStaleMaster is returned by ApplyCentral for a set no newer than the
 // one the gateway holds.
 var ErrStaleMaster = errors.New("master data set not newer than the one held")
+
+// ErrFutureMaster is returned by ApplyCentral for a version more than a
+// day ahead of the gateway's clock.
+var ErrFutureMaster = errors.New("master data version ahead of the clock")
 
 // ErrReadOnly is returned for a change asked of a core that serves a
 // ledger opened read-only.
@@ -96,10 +101,21 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 // service: every row must be good (a payload with one bad row is refused
 // whole: the centre's data is never half-applied; an empty set is what the
 // centre published), the version must be newer than the one held, and the
-// new set is stored before it is used.
+// new set is stored before it is used. Versions are the centre's
+// publication times in Unix milliseconds: a version more than a day ahead
+// of the gateway's clock is refused (ErrFutureMaster), and a version held
+// that is that far ahead (forged, or applied before this rule) does not
+// block a real one, which replaces it. data is not kept.
 func (g *Gateway) ApplyCentral(set, format string, data []byte, version uint64) error {
+	// As sync/wire's MaxMasterAhead.
+	const ahead = 24 * time.Hour
+	now := g.cfg.Now()
+	limit := now.Add(ahead).UnixMilli()
+	if limit < 0 || version > uint64(limit) {
+		return fmt.Errorf("%w: %s version %d is more than %v ahead of the clock (%d)", ErrFutureMaster, set, version, ahead, now.UnixMilli())
+	}
 	_, err := g.changeMaster(set, func(cur *master.Data) (*master.Data, error) {
-		if held := cur.SetVersion(set); version <= held {
+		if held := cur.SetVersion(set); version <= held && held <= uint64(limit) {
 			return nil, fmt.Errorf("%w: %s version %d, holding %d", ErrStaleMaster, set, version, held)
 		}
 		d, _, err := cur.Import(set, bytes.NewReader(data), master.ImportOptions{Format: format, AllowEmpty: true,

@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // openCore opens a ledger at path and the core over it.
@@ -74,3 +76,60 @@ var (
 	_ core.Store       = (*bolt.Ledger)(nil)
 	_ core.MasterStore = (*bolt.Ledger)(nil)
 )
+
+// TestApplyCentralVersionAhead: versions are the centre's publication
+// times in milliseconds. One more than a day ahead of the gateway's clock
+// is refused; one held that far ahead (forged, or applied before the
+// rule) is replaced by a real one, which is then held as any other.
+func TestApplyCentralVersionAhead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	ms := uint64(now.UnixMilli())
+	recalls := "gtin,lots,reason,date\n06901234200010,B1;B2,sterile barrier,2026-11-01\n"
+
+	// A ledger holding recalls at the largest version, as a forged
+	// publication left it before the rule.
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _, err := (*master.Data)(nil).Import("recalls", strings.NewReader(recalls), master.ImportOptions{Format: "csv", SetVersion: 1<<63 - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SaveMaster(forged, "recalls"); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	l, err = bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	g, err := core.New(core.Config{Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := g.Master().SetVersion("recalls"); v != 1<<63-1 {
+		t.Fatalf("held version %d", v)
+	}
+	day := uint64(24 * time.Hour / time.Millisecond)
+	for _, v := range []uint64{ms + day + 1, 1<<63 - 1} {
+		if err := g.ApplyCentral("lots", "csv", []byte("gtin,lot,status\n"), v); !errors.Is(err, core.ErrFutureMaster) {
+			t.Fatalf("version %d: %v", v, err)
+		}
+	}
+	if err := g.ApplyCentral("recalls", "csv", []byte(recalls), ms); err != nil {
+		t.Fatalf("a real version over a held one ahead of the clock: %v", err)
+	}
+	if v := g.Master().SetVersion("recalls"); v != ms {
+		t.Fatalf("held version %d, want %d", v, ms)
+	}
+	if err := g.ApplyCentral("recalls", "csv", []byte(recalls), ms-1); !errors.Is(err, core.ErrStaleMaster) {
+		t.Fatalf("an older version after it: %v", err)
+	}
+	if err := g.ApplyCentral("recalls", "csv", []byte(recalls), ms+day); err != nil {
+		t.Fatalf("a version a day ahead: %v", err)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/wire"
@@ -22,15 +24,18 @@ import (
 func publishCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "publish", "SET FILE --site SITE [flags]",
 		"Publish FILE as the next version of master data SET ("+strings.Join(wire.Sets(), ", ")+")\n"+
-			"to the gateways of each site: retained, QoS 1, on udi/v1/SITE/master/SET. FILE is CSV\n"+
+			"to the gateways of each site: retained, QoS 1, in parts on udi/v1/SITE/master/SET/N, each\n"+
+			"an MQTT packet of at most --max-packet bytes (the broker's max_packet_size). FILE is CSV\n"+
 			"(or tab-separated text) with a header row, or a JSON array, in the form the gateway's\n"+
 			"import command reads, in UTF-8, GBK/GB18030 or UTF-16 with a byte order mark; it is\n"+
 			"published as UTF-8. FILE is checked first as every gateway checks it: a file with a bad\n"+
 			"row is refused whole, every bad row named, unless --partial publishes its good rows only;\n"+
 			"a file with no rows is refused unless --allow-empty. Nothing refused is published, so\n"+
-			"the version the gateways hold stays. The version is one more than the last published,\n"+
-			"kept in the store. With --http-url a running service publishes it; otherwise this\n"+
-			"command opens the store (the service must not be running) and connects to the broker.")
+			"the version the gateways hold stays. The version is the time in milliseconds, or one more\n"+
+			"than the last published (kept in the store) when that is later; gateways refuse a version\n"+
+			"more than a day ahead of their clock. With --http-url a running service publishes it;\n"+
+			"otherwise this command opens the store (the service must not be running) and connects\n"+
+			"to the broker.")
 	var bf brokerFlags
 	bf.register(fs, fmt.Sprintf("udi-central-publish-%s-%d", hostname(), os.Getpid()))
 	sites := fs.StringSlice("site", nil, "site id(s) to publish to (repeat or comma-separate); required")
@@ -40,7 +45,9 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	allowEmpty := fs.Bool("allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
 	store := fs.String("store", DefaultStore, "the service's store, for the version; "+storeHelp)
 	httpURL := fs.String("http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker or the service")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker (for each message) or the service")
+	maxPacket := maxPacketFlag(fs)
+	minVersion := fs.Uint64("min-version", 0, "publish as at least this version: to replace a version ahead of the clock that gateways hold (sync/PROTOCOL.md)")
 	var api apiClientFlags
 	api.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -67,7 +74,14 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if *format != wire.FormatCSV && *format != wire.FormatJSON {
 		return usagef("--format %q: want csv or json", *format)
 	}
-	opt := central.MasterOptions{Format: *format, Encoding: *encoding, Partial: *partial, AllowEmpty: *allowEmpty}
+	if *maxPacket < central.MinMaxPacket {
+		return usagef("--max-packet %d: at least %d", *maxPacket, central.MinMaxPacket)
+	}
+	if *httpURL != "" && (fs.Changed("max-packet") || fs.Changed("min-version")) {
+		return usagef("--max-packet and --min-version publish straight to the broker, not with --http-url (the service has its own)")
+	}
+	opt := central.MasterOptions{Format: *format, Encoding: *encoding, Partial: *partial, AllowEmpty: *allowEmpty,
+		MaxPacket: *maxPacket, MinVersion: *minVersion}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -83,19 +97,20 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	for _, e := range rep.Rejected {
 		fmt.Fprintf(env.Stderr, "%s: %s (left out)\n", file, e.Error())
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-
-	var publish func(site string) (uint64, error)
+	var publish func(site string) (uint64, int, error)
 	if *httpURL != "" {
 		c, err := api.client()
 		if err != nil {
 			return err
 		}
-		publish = func(site string) (uint64, error) {
-			return publishHTTP(ctx, env, c, *httpURL, file, site, set, data, opt)
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		publish = func(site string) (uint64, int, error) {
+			v, err := publishHTTP(ctx, env, c, *httpURL, file, site, set, data, opt)
+			return v, 0, err
 		}
 	} else {
+		opt.PublishTimeout = *timeout
 		mc, err := bf.config()
 		if err != nil {
 			return err
@@ -111,12 +126,14 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		defer mq.Close()
-		if err := mq.Connect(ctx); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		if err := mq.Connect(cctx); err != nil {
 			return err
 		}
-		publish = func(site string) (uint64, error) {
+		publish = func(site string) (uint64, int, error) {
 			pub, err := central.PublishMaster(ctx, st, mq, site, set, data, opt)
-			return pub.Version, err
+			return pub.Version, pub.Parts, err
 		}
 	}
 	var note string
@@ -127,13 +144,24 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 		note += fmt.Sprintf(", %d row(s) left out", rep.Records-rep.Kept)
 	}
 	for _, site := range *sites {
-		v, err := publish(site)
+		v, parts, err := publish(site)
 		if err != nil {
 			return fmt.Errorf("site %s: %w", site, err)
 		}
-		fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d rows, %d bytes%s)\n", set, v, site, rep.Kept, len(prepared), note)
+		inParts := ""
+		if parts > 1 {
+			inParts = fmt.Sprintf(" in %d parts", parts)
+		}
+		fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d rows, %d bytes%s%s)\n", set, v, site, rep.Kept, len(prepared), inParts, note)
 	}
 	return nil
+}
+
+// maxPacketFlag registers --max-packet: the largest MQTT packet the broker
+// accepts, which master data is published within.
+func maxPacketFlag(fs *pflag.FlagSet) *int {
+	return fs.Int("max-packet", central.DefaultMaxPacket,
+		"the largest MQTT packet the broker accepts, whole (Mosquitto's max_packet_size): master data is published in parts within it")
 }
 
 // refused prints every bad row of a refused file, one a line, and

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
@@ -48,41 +50,55 @@ func startBroker(t *testing.T) string {
 }
 
 // retained returns the master data retained for set of site, as a
-// gateway connecting now receives it.
-func retained(t *testing.T, broker, site, set string) wire.Master {
+// gateway connecting now receives it: every part of one version,
+// reassembled.
+func retained(t *testing.T, broker, site, set string) wire.MasterSet {
 	t.Helper()
 	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + broker).SetClientID(fmt.Sprintf("gw-%d", time.Now().UnixNano())))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect: %v", tok.Error())
 	}
 	defer c.Disconnect(0)
-	got := make(chan []byte, 1)
-	tok := c.Subscribe(wire.MasterTopic(site, set), 1, func(_ paho.Client, m paho.Message) {
-		select {
-		case got <- m.Payload():
-		default:
+	got := make(chan *wire.MasterSet, 1)
+	errs := make(chan error, 1)
+	var a wire.MasterAssembler // paho calls the handler from one goroutine
+	tok := c.Subscribe(wire.MasterFilter(site), 1, func(_ paho.Client, m paho.Message) {
+		_, s, _, err := wire.ParseMasterTopic(m.Topic())
+		if err != nil || s != set {
+			return
+		}
+		p, err := wire.DecodeMasterPart(m.Payload())
+		if err == nil {
+			var done *wire.MasterSet
+			if done, err = a.Add(p); done != nil {
+				got <- done
+			}
+		}
+		if err != nil {
+			select {
+			case errs <- fmt.Errorf("%s: %w", m.Topic(), err):
+			default:
+			}
 		}
 	})
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	select {
-	case p := <-got:
-		m, err := wire.DecodeMaster(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+	case m := <-got:
+		return *m
+	case err := <-errs:
+		t.Fatal(err)
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no retained %s", set)
 	}
-	return wire.Master{}
+	return wire.MasterSet{}
 }
 
 // strictCatalogue reads published master data as a gateway does.
-func strictCatalogue(t *testing.T, m wire.Master) []master.CatalogueEntry {
+func strictCatalogue(t *testing.T, m wire.MasterSet) []master.CatalogueEntry {
 	t.Helper()
-	cat, _, err := master.ParseCatalogue(strings.NewReader(m.Data), master.ImportOptions{Format: m.Format})
+	cat, _, err := master.ParseCatalogue(bytes.NewReader(m.Data), master.ImportOptions{Format: m.Format})
 	if err != nil {
 		t.Fatalf("a gateway refuses the published catalogue version %d: %v", m.Version, err)
 	}
@@ -123,13 +139,30 @@ func TestPublishValidates(t *testing.T) {
 		return code, out.String(), errs.String()
 	}
 
+	// Versions are the time in milliseconds, or one more than the last.
+	versionRE := regexp.MustCompile(`^published catalogue version (\d+) to site st-marys \((\d+) rows`)
+	version := func(out string) uint64 {
+		t.Helper()
+		m := versionRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no version in %q", out)
+		}
+		v, _ := strconv.ParseUint(m[1], 10, 64)
+		return v
+	}
+	before := uint64(time.Now().UnixMilli())
 	good := write("good.csv", []byte(goodCatalogue))
-	if code, out, errs := publish("catalogue", good); code != ExitOK || !strings.Contains(out, "published catalogue version 1 to site st-marys (3 rows") {
+	code, out, errs := publish("catalogue", good)
+	if code != ExitOK || !strings.Contains(out, "(3 rows") {
 		t.Fatalf("good catalogue: exit %d\n%s%s", code, out, errs)
+	}
+	v1 := version(out)
+	if v1 < before || v1 > uint64(time.Now().UnixMilli()) {
+		t.Fatalf("version %d, published between %d and now", v1, before)
 	}
 
 	bad := write("bad.csv", []byte(badCatalogue))
-	code, out, errs := publish("catalogue", bad)
+	code, out, errs = publish("catalogue", bad)
 	if code != ExitFailure || out != "" || !strings.Contains(errs, "catalogue: 5 of 6 rows bad, nothing published") {
 		t.Fatalf("bad catalogue: exit %d\n%s%s", code, out, errs)
 	}
@@ -139,7 +172,7 @@ func TestPublishValidates(t *testing.T) {
 		}
 	}
 	m := retained(t, broker, "st-marys", "catalogue")
-	if m.Version != 1 || len(strictCatalogue(t, m)) != 3 {
+	if m.Version != v1 || len(strictCatalogue(t, m)) != 3 {
 		t.Fatalf("retained after the refusal: version %d\n%s", m.Version, m.Data)
 	}
 
@@ -148,20 +181,22 @@ func TestPublishValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs = publish("catalogue", write("gbk.csv", gbk))
-	if code != ExitOK || !strings.Contains(out, "version 2") || !strings.Contains(out, "converted from GB18030") {
+	if code != ExitOK || !strings.Contains(out, "converted from GB18030") {
 		t.Fatalf("GBK catalogue: exit %d\n%s%s", code, out, errs)
 	}
+	v2 := version(out)
 	m = retained(t, broker, "st-marys", "catalogue")
-	if cat := strictCatalogue(t, m); m.Version != 2 || m.Data != goodCatalogue || cat[0].Name != "髋关节假体 股骨柄" {
+	if cat := strictCatalogue(t, m); v2 <= v1 || m.Version != v2 || string(m.Data) != goodCatalogue || cat[0].Name != "髋关节假体 股骨柄" {
 		t.Fatalf("retained GBK catalogue: version %d\n%s", m.Version, m.Data)
 	}
 
 	code, out, errs = publish("catalogue", bad, "--partial")
-	if code != ExitOK || !strings.Contains(out, "version 3") || !strings.Contains(out, "(1 rows") || strings.Count(errs, "(left out)") != 5 {
+	if code != ExitOK || !strings.Contains(out, "(1 rows") || strings.Count(errs, "(left out)") != 5 {
 		t.Fatalf("--partial: exit %d\n%s%s", code, out, errs)
 	}
+	v3 := version(out)
 	m = retained(t, broker, "st-marys", "catalogue")
-	if cat := strictCatalogue(t, m); m.Version != 3 || len(cat) != 1 || cat[0].GTIN != "06901234100013" {
+	if cat := strictCatalogue(t, m); v3 <= v2 || m.Version != v3 || len(cat) != 1 || cat[0].GTIN != "06901234100013" {
 		t.Fatalf("retained partial catalogue: version %d\n%s", m.Version, m.Data)
 	}
 
@@ -169,10 +204,10 @@ func TestPublishValidates(t *testing.T) {
 	if code, out, errs := publish("catalogue", empty); code != ExitFailure || !strings.Contains(errs, "no rows") {
 		t.Fatalf("empty catalogue: exit %d\n%s%s", code, out, errs)
 	}
-	if m := retained(t, broker, "st-marys", "catalogue"); m.Version != 3 {
-		t.Fatalf("the empty file replaced version 3 with %d", m.Version)
+	if m := retained(t, broker, "st-marys", "catalogue"); m.Version != v3 {
+		t.Fatalf("the empty file replaced version %d with %d", v3, m.Version)
 	}
-	if code, out, errs := publish("catalogue", empty, "--allow-empty"); code != ExitOK || !strings.Contains(out, "version 4") {
+	if code, out, errs := publish("catalogue", empty, "--allow-empty"); code != ExitOK || version(out) <= v3 {
 		t.Fatalf("--allow-empty: exit %d\n%s%s", code, out, errs)
 	}
 	latin1 := write("latin1.csv", []byte("gtin,name,unit_price\n06901234100013,Proth\xe8se Soci\xe9t\xe9 G\xe9n\xe9rale,1\n"))
@@ -221,7 +256,58 @@ func TestPublishValidatesHTTP(t *testing.T) {
 		t.Fatalf("bad recalls: exit %d\n%s%s", code, out, errs)
 	}
 	m := retained(t, broker, "st-marys", "recalls")
-	if r, _, err := master.ParseRecalls(strings.NewReader(m.Data), master.ImportOptions{Format: m.Format}); err != nil || len(r) != 1 {
+	if r, _, err := master.ParseRecalls(bytes.NewReader(m.Data), master.ImportOptions{Format: m.Format}); err != nil || len(r) != 1 {
 		t.Fatalf("retained recalls version %d: %v\n%s", m.Version, err, m.Data)
+	}
+}
+
+// TestPublishInParts: a 40,000-row catalogue goes out in parts within
+// --max-packet and is retained whole; --min-version lifts the version,
+// but not more than a day ahead of the clock; the flags are refused with
+// --http-url, and a --max-packet too small to work with.
+func TestPublishInParts(t *testing.T) {
+	broker := startBroker(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalogue.csv")
+	var b bytes.Buffer
+	b.WriteString("gtin,name,unit_price\n")
+	for i := range 40_000 {
+		gtin := fmt.Sprintf("0690123%06d", i)
+		c, _ := code.CheckDigit(gtin)
+		fmt.Fprintf(&b, "%s%d,髋关节假体 股骨柄 陶瓷头 规格 %d号 %06d,%d.%02d\n", gtin, c, i%40, i, 100+i%9000, i%100)
+	}
+	data := b.Bytes()
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(args ...string) (int, string, string) {
+		var out, errs bytes.Buffer
+		code := Main(context.Background(), append(append([]string{"publish", "catalogue", file}, args...),
+			"--site", "st-marys", "--store", filepath.Join(dir, "central.db"), "--broker", "tcp://"+broker, "--client-id", "publish-test"), &out, &errs)
+		return code, out.String(), errs.String()
+	}
+	code, out, errs := publish("--max-packet", "262144")
+	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("(40000 rows, %d bytes in 13 parts)", len(data))) {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if m := retained(t, broker, "st-marys", "catalogue"); !bytes.Equal(m.Data, data) {
+		t.Fatalf("retained %d bytes, want %d", len(m.Data), len(data))
+	}
+	ahead := uint64(time.Now().Add(20 * time.Hour).UnixMilli())
+	code, out, errs = publish("--min-version", strconv.FormatUint(ahead, 10))
+	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("version %d ", ahead)) || !strings.Contains(out, "in 3 parts") {
+		t.Fatalf("--min-version: exit %d\n%s%s", code, out, errs)
+	}
+	if m := retained(t, broker, "st-marys", "catalogue"); m.Version != ahead {
+		t.Fatalf("retained version %d, want %d", m.Version, ahead)
+	}
+	tooFar := strconv.FormatUint(uint64(time.Now().Add(25*time.Hour).UnixMilli()), 10)
+	if code, out, errs := publish("--min-version", tooFar); code != ExitFailure || !strings.Contains(errs, "gateways would refuse it") {
+		t.Fatalf("--min-version beyond a day: exit %d\n%s%s", code, out, errs)
+	}
+	for _, args := range [][]string{{"--max-packet", "1000"}, {"--max-packet", "65536", "--http-url", "http://127.0.0.1:1"}} {
+		if code, out, errs := publish(args...); code != ExitUsage || !strings.Contains(errs, "--max-packet") {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
 	}
 }

@@ -130,7 +130,7 @@ func TestAPI(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	if code, body := post("site=st-marys&set=recalls&format=csv", "gtin,lot,reason\n09506000134352,L1,recall\n"); code != http.StatusCreated || jsonOf(t, body)["version"] != 1.0 {
+	if code, body := post("site=st-marys&set=recalls&format=csv", "gtin,lot,reason\n09506000134352,L1,recall\n"); code != http.StatusCreated || jsonOf(t, body)["version"] != float64(f.clock.Now().UnixMilli()) {
 		t.Fatalf("POST master: %d %s", code, body)
 	}
 	if code, body := post("site=st-marys&set=nonsense&format=csv", "a\n"); code != http.StatusBadRequest {

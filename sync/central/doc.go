@@ -40,11 +40,14 @@
 //   - Conn is the small MQTT interface the Service needs; MQTT implements
 //     it with paho (reconnecting, subscribing again on every connect).
 //   - PublishMaster publishes a master data file as the next version of
-//     its set (the version kept in the Store, so it increases across
-//     restarts), retained at QoS 1 on udi/v1/{site}/master/{set}, once it
-//     reads as every gateway reads it (agent/master's rules: no bad row
-//     unless partial, no empty file unless allowed, converted to UTF-8),
-//     so that what gateways refuse never replaces a good retained version.
+//     its set (the publication time in milliseconds, or one more than the
+//     last kept in the Store, so it increases across restarts and
+//     re-created stores), in parts that each fit in one MQTT packet of the
+//     broker's limit, retained at QoS 1 on udi/v1/{site}/master/{set}/{i},
+//     once it reads as every gateway reads it (agent/master's rules: no
+//     bad row unless partial, no empty file unless allowed, converted to
+//     UTF-8), so that what gateways refuse never replaces a good retained
+//     version.
 //   - Service.Handler serves GET /healthz, GET /v1/trace?code=KEY (patient
 //     identifiers only with include_patient=1), GET /v1/gateways and
 //     POST /v1/master.

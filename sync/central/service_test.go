@@ -377,19 +377,21 @@ func TestServiceStatus(t *testing.T) {
 func TestServicePublishMaster(t *testing.T) {
 	f := newFixture(t)
 	data := []byte("gtin,lot,serial,reason,date\n09506000134352,L1,,recall,2026-11-01\n")
-	for want := uint64(1); want <= 2; want++ {
+	t0 := uint64(f.clock.Now().UnixMilli()) // versions are the time, or one more than the last
+	for want := t0; want <= t0+1; want++ {
 		pub, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, data, central.MasterOptions{Format: wire.FormatCSV})
 		if v := pub.Version; err != nil || v != want {
 			t.Fatalf("version %d, %v; want %d", v, err, want)
 		}
 	}
-	ms := f.published(2)
-	if ms[1].Topic != "udi/v1/st-marys/master/recalls" || !ms[1].Retained {
-		t.Fatalf("published %s retained %v", ms[1].Topic, ms[1].Retained)
+	ms := f.conn.Published()
+	last := ms[len(ms)-1]
+	if last.Topic != "udi/v1/st-marys/master/recalls/0" || !last.Retained {
+		t.Fatalf("published %s retained %v", last.Topic, last.Retained)
 	}
-	m, err := wire.DecodeMaster(ms[1].Payload)
-	if err != nil || m.Version != 2 || m.Data != string(data) || m.Format != "csv" {
-		t.Fatalf("master %+v, %v", m, err)
+	m := retainedSet(t, ms, site, wire.SetRecalls)
+	if m.Version != t0+1 || string(m.Data) != string(data) || m.Format != "csv" {
+		t.Fatalf("master %+v", m)
 	}
 	bad := []struct{ set, format, data string }{
 		{"nonsense", "csv", "a,b\n"},
@@ -403,14 +405,16 @@ func TestServicePublishMaster(t *testing.T) {
 			t.Fatalf("%+v: error %v, want ErrInvalid", b, err)
 		}
 	}
-	f.published(2)
+	if n := len(f.conn.Published()); n != len(ms) {
+		t.Fatalf("%d messages published for refused data", n-len(ms))
+	}
 
 	// The version survives a restart of service and store.
 	f.stop()
 	f.start()
 	pub, err := f.svc.PublishMaster(context.Background(), site, wire.SetRecalls, []byte(`[{"gtin":"09506000134352","reason":"recall"}]`), central.MasterOptions{Format: wire.FormatJSON})
-	if v := pub.Version; err != nil || v != 3 {
-		t.Fatalf("version after restart %d, %v; want 3", v, err)
+	if v := pub.Version; err != nil || v != t0+2 {
+		t.Fatalf("version after restart %d, %v; want %d", v, err, t0+2)
 	}
 	// A broker that does not take it: an error, and the next version is still higher.
 	f.conn.SetFail(errors.New("broker down"))

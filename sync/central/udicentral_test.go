@@ -7,6 +7,7 @@ package central_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,16 +121,19 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 	}
 	defer gw.Disconnect(50)
 	acks := make(chan wire.Ack, 8)
-	masters := make(chan wire.Master, 8)
+	masters := make(chan *wire.MasterSet, 8)
+	var parts wire.MasterAssembler // used by paho's one handler goroutine
 	for topic, fn := range map[string]func([]byte){
 		wire.AckTopic(site, "or-3"): func(p []byte) {
 			if a, err := wire.DecodeAck(p); err == nil {
 				acks <- a
 			}
 		},
-		wire.MasterTopic(site, wire.SetRecalls): func(p []byte) {
-			if m, err := wire.DecodeMaster(p); err == nil {
-				masters <- m
+		wire.MasterFilter(site): func(p []byte) {
+			if part, err := wire.DecodeMasterPart(p); err == nil {
+				if m, err := parts.Add(part); m != nil && err == nil {
+					masters <- m
+				}
 			}
 		},
 	} {
@@ -170,21 +174,27 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 	if err := os.WriteFile(csv, []byte("gtin,lot,serial,reason,date\n09506000134352,L1,,recall,2026-11-01\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errs := runBin(t, "publish", "recalls", csv, "--site", site, "--http-url", apiURL); code != 0 || !strings.Contains(out, "version 1") {
-		t.Fatalf("publish --http-url: exit %d\n%s%s", code, out, errs)
-	}
-	wantMaster := func(v uint64) {
+	// wantMaster waits for the version publish printed to reach the
+	// gateway, whole, and returns it.
+	versionRE := regexp.MustCompile(`^published recalls version (\d+) to site`)
+	wantMaster := func(code int, out, errs string) uint64 {
 		t.Helper()
+		v := versionRE.FindStringSubmatch(out)
+		if code != 0 || v == nil {
+			t.Fatalf("publish: exit %d\n%s%s", code, out, errs)
+		}
 		select {
 		case m := <-masters:
-			if m.Version != v || m.Set != "recalls" || !strings.HasPrefix(m.Data, "gtin,lot") {
-				t.Fatalf("master %+v, want version %d", m, v)
+			if fmt.Sprint(m.Version) != v[1] || m.Set != "recalls" || !strings.HasPrefix(string(m.Data), "gtin,lot") {
+				t.Fatalf("master %+v, want version %s", m, v[1])
 			}
+			return m.Version
 		case <-time.After(wait):
-			t.Fatalf("no master data version %d", v)
+			t.Fatalf("no master data version %s", v[1])
 		}
+		return 0
 	}
-	wantMaster(1)
+	first := wantMaster(runBin(t, "publish", "recalls", csv, "--site", site, "--http-url", apiURL))
 
 	// SIGTERM: a clean stop, exit 0.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -229,10 +239,9 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 		t.Fatalf("trace of a product: exit %d %s", code, errs)
 	}
 	// Master data straight to the broker, the version kept in the store.
-	if code, out, errs := runBin(t, append([]string{"publish", "recalls", csv, "--site", site, "--store", store}, conn...)...); code != 0 || !strings.Contains(out, "version 2") {
-		t.Fatalf("publish --store: exit %d\n%s%s", code, out, errs)
+	if v := wantMaster(runBin(t, append([]string{"publish", "recalls", csv, "--site", site, "--store", store}, conn...)...)); v <= first {
+		t.Fatalf("publish --store: version %d after %d", v, first)
 	}
-	wantMaster(2)
 }
 
 // TestUdiCentralBinaryUsage checks exit codes of bad command lines.

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
 
@@ -16,8 +18,8 @@ import (
 // retained status; master data the centre publishes is applied by the
 // running gateway and stored in its ledger file; a file with one bad row
 // is refused by the centre before it takes a version or replaces the
-// retained data (the gateway keeps version 1); and when the gateway dies of SIGKILL its last
-// will tells the centre it is offline.
+// retained data (the gateway keeps the version it has); and when the
+// gateway dies of SIGKILL its last will tells the centre it is offline.
 func TestStatusWillAndMasterData(t *testing.T) {
 	start := time.Now()
 	const site = "site-status"
@@ -56,13 +58,11 @@ func TestStatusWillAndMasterData(t *testing.T) {
 		return string(answer)
 	}
 	good := "gtin,lots,reason,date\n06901234200010,B1;B2,sterile barrier,2026-11-01\n"
-	publish(good, http.StatusCreated)
-	waitFor(t, startWait, "the gateway to apply recalls version 1", func() error {
-		if !strings.Contains(g.output(), `msg="uplink: master data applied" component=sync set=recalls version=1`) {
-			return errNotYet
-		}
-		return nil
-	})
+	var mr central.MasterResponse
+	if err := json.Unmarshal([]byte(publish(good, http.StatusCreated)), &mr); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, g, "recalls", mr.Version, 1)
 	answer := publish(good+"06901234200011,B3,bad check digit,2026-11-02\n", http.StatusBadRequest)
 	if !strings.Contains(answer, "line 3") {
 		t.Errorf("the refusal does not name the bad row: %s", answer)
@@ -82,8 +82,8 @@ func TestStatusWillAndMasterData(t *testing.T) {
 	if err != nil || len(damaged) > 0 {
 		t.Fatal(err, damaged)
 	}
-	if v := d.SetVersion("recalls"); v != 1 {
-		t.Fatalf("recalls version %d stored, want 1", v)
+	if v := d.SetVersion("recalls"); v != mr.Version {
+		t.Fatalf("recalls version %d stored, want %d", v, mr.Version)
 	}
 	if _, ok := d.Recalled("06901234200010", "B2", ""); !ok {
 		t.Fatal("the applied recall is not in the ledger file")

@@ -72,17 +72,23 @@ type Config struct {
 	Rand *rand.Rand
 	// Logger receives the uplink's log lines; nil discards them.
 	Logger *slog.Logger
-	// Apply applies master data: it is called, one call at a time, for
-	// each valid payload of a set whose version is higher than the one the
-	// gateway holds (see Held). It must check every row and store the set
-	// before using it; its error is logged and the version is not taken
-	// as held, so the set is tried again when it is next received. Nil
-	// means master data is not subscribed to.
-	Apply func(m wire.Master) error
+	// Apply applies a master data set of the centre: it is called, one
+	// call at a time, with each set whose parts are all received and
+	// whose digest matches, when its version is newer than the one the
+	// gateway holds (see Held) and not more than wire.MaxMasterAhead ahead
+	// of the clock (versions are publication times in milliseconds). data
+	// is the file, UTF-8, in format; it is not used by the uplink after
+	// the call. Apply must check every row and store the set before using
+	// it; its error is logged and the version is not taken as held, so
+	// the set is tried again when it is next received. core.Gateway's
+	// ApplyCentral is such a function. Nil means master data is not
+	// subscribed to.
+	Apply func(set, format string, data []byte, version uint64) error
 	// Held returns the version of set the gateway holds, 0 for none: what
-	// Apply stored before a restart. Nil means none at start; versions
-	// applied since are remembered either way. It is called from the same
-	// goroutine as Apply.
+	// Apply stored, before a restart too, and 0 again after a set was
+	// imported locally. Nil means what was applied since start. It is
+	// called for every part received, from the connection's goroutine,
+	// also while Apply runs, and must be cheap and safe for that.
 	Held func(set string) uint64
 	// Version is the gateway's software version, for its status.
 	Version string

@@ -393,22 +393,32 @@ func TestMosquittoWithDeployACL(t *testing.T) {
 	l := openLedger(t, "")
 	fill(t, l, 2000)
 	c := startCentreAs(t, b, l, "udi-central", "centre-secret")
-	applied := make(chan wire.Master, 1)
-	apply := func(m wire.Master) error { applied <- m; return nil }
+	applied := make(chan wire.MasterSet, 1)
+	apply := func(set, format string, data []byte, version uint64) error {
+		applied <- wire.MasterSet{Set: set, Format: format, Version: version, Data: data}
+		return nil
+	}
 	startUplinkAs(t, b, l, Config{BatchMax: 300, Apply: apply}, "gw-secret")
 	waitDelivered(t, c, l, 2000, 20*time.Second)
 	c.verify(t, l, 2000)
 
-	m := wire.NewMaster(wire.SetRecalls, 3, wire.FormatCSV, []byte("gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n"))
-	p, err := wire.EncodeMaster(m)
-	if err != nil {
-		t.Fatal(err)
+	// The centre's master data, in two parts under the deploy ACL.
+	data := "gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n"
+	parts, err := wire.SplitMaster(wire.SetRecalls, 3, wire.FormatCSV, []byte(data), 40)
+	if err != nil || len(parts) != 2 {
+		t.Fatal(len(parts), err)
 	}
-	c.out <- pub{wire.MasterTopic(testSite, wire.SetRecalls), p, true}
+	for i := range parts {
+		p, err := wire.AppendMasterPart(nil, &parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.out <- pub{wire.MasterPartTopic(testSite, wire.SetRecalls, i), p, true}
+	}
 	select {
 	case got := <-applied:
-		if got != m {
-			t.Fatalf("applied %+v, want %+v", got, m)
+		if got.Set != wire.SetRecalls || got.Version != 3 || got.Format != "csv" || string(got.Data) != data {
+			t.Fatalf("applied %+v", got)
 		}
 	case <-time.After(wait):
 		t.Fatal("master data not applied")

@@ -112,7 +112,7 @@ func New(cfg Config, out Outbox, conn Conn) (*Uplink, error) {
 		backoff:        backoff{min: cfg.BackoffMin, max: cfg.BackoffMax, rand: rnd.Int64N},
 	}
 	u.inbox.signal = make(chan struct{}, 1)
-	u.masters.signal = make(chan struct{}, 1)
+	u.masters.init()
 	return u, nil
 }
 
@@ -207,7 +207,7 @@ func (u *Uplink) session(parent context.Context) error {
 		return fmt.Errorf("subscribe to resend requests: %w", err)
 	}
 	if u.cfg.Apply != nil {
-		if err := u.subscribe(ctx, wire.MasterFilter(u.cfg.Site), u.masters.handle); err != nil {
+		if err := u.subscribe(ctx, wire.MasterFilter(u.cfg.Site), u.onMaster); err != nil {
 			return fmt.Errorf("subscribe to master data: %w", err)
 		}
 	}
@@ -584,93 +584,3 @@ func (b *inbox) take() []message {
 
 // reset drops what an earlier connection left.
 func (b *inbox) reset() { b.take() }
-
-// masterBox keeps the latest master data payload of each set until the
-// master goroutine takes it.
-type masterBox struct {
-	mu      sync.Mutex
-	pending map[string][]byte
-	signal  chan struct{}
-}
-
-// handle is the master data subscription's handler.
-func (b *masterBox) handle(topic string, payload []byte) {
-	b.mu.Lock()
-	if b.pending == nil {
-		b.pending = make(map[string][]byte)
-	}
-	b.pending[topic] = payload
-	b.mu.Unlock()
-	select {
-	case b.signal <- struct{}{}:
-	default:
-	}
-}
-
-func (b *masterBox) take() map[string][]byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p := b.pending
-	b.pending = nil
-	return p
-}
-
-// applyMasters applies master data as it arrives, until ctx ends.
-func (u *Uplink) applyMasters(ctx context.Context) {
-	held := make(map[string]uint64)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-u.masters.signal:
-		}
-		pending := u.masters.take()
-		topics := make([]string, 0, len(pending))
-		for t := range pending {
-			topics = append(topics, t)
-		}
-		slices.Sort(topics)
-		for _, t := range topics {
-			if ctx.Err() != nil {
-				return
-			}
-			u.applyMaster(t, pending[t], held)
-		}
-	}
-}
-
-// applyMaster applies one master data payload received on topic if it is
-// valid and newer than the version held.
-func (u *Uplink) applyMaster(topic string, p []byte, held map[string]uint64) {
-	site, gw, set, err := wire.ParseTopic(topic)
-	if err != nil || gw != wire.MasterSegment || site != u.cfg.Site {
-		u.log.Warn("uplink: master data on an unexpected topic ignored", "topic", topic)
-		return
-	}
-	if len(p) == 0 {
-		return // a cleared retained message
-	}
-	m, err := wire.DecodeMaster(p)
-	if err != nil {
-		u.log.Warn("uplink: master data rejected", "set", set, "err", err)
-		return
-	}
-	if m.Set != set {
-		u.log.Warn("uplink: master data rejected: set differs from its topic", "set", set, "payload_set", m.Set)
-		return
-	}
-	have := held[set]
-	if u.cfg.Held != nil {
-		have = max(have, u.cfg.Held(set))
-	}
-	if m.Version <= have {
-		u.log.Debug("uplink: master data not newer", "set", set, "version", m.Version, "held", have)
-		return
-	}
-	if err := u.cfg.Apply(m); err != nil {
-		u.log.Warn("uplink: master data not applied", "set", set, "version", m.Version, "err", err)
-		return
-	}
-	held[set] = m.Version
-	u.log.Info("uplink: master data applied", "set", set, "version", m.Version)
-}

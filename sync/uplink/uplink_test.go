@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -444,96 +443,9 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestMasterData(t *testing.T) {
-	var (
-		mu      sync.Mutex
-		applied []wire.Master
-		fail    = true
-	)
-	apply := func(m wire.Master) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if m.Set == wire.SetLots && fail {
-			fail = false
-			return errors.New("row 3: bad lot")
-		}
-		applied = append(applied, m)
-		return nil
-	}
-	held := func(set string) uint64 {
-		if set == wire.SetPar {
-			return 5
-		}
-		return 0
-	}
-	r := newRig(t, Config{Apply: apply, Held: held}, 0)
-	r.waitConnected(1)
-	checkFor(t, wait, "master subscription", func() bool { return r.conn.subscribed(wire.MasterFilter(testSite)) })
-	send := func(set string, m wire.Master) {
-		t.Helper()
-		p, err := encodeMasterUnchecked(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.conn.deliver(t, wire.MasterTopic(testSite, set), p)
-	}
-	waitApplied := func(n int) {
-		t.Helper()
-		checkFor(t, wait, "master data applied", func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(applied) >= n
-		})
-	}
-	data := []byte("gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n")
-	send(wire.SetRecalls, wire.NewMaster(wire.SetRecalls, 2, wire.FormatCSV, data))
-	waitApplied(1)
-	// Not newer: ignored.
-	send(wire.SetRecalls, wire.NewMaster(wire.SetRecalls, 1, wire.FormatCSV, data))
-	send(wire.SetRecalls, wire.NewMaster(wire.SetRecalls, 2, wire.FormatCSV, data))
-	send(wire.SetPar, wire.NewMaster(wire.SetPar, 5, wire.FormatCSV, data)) // Held says 5
-	// Bad payloads: rejected without Apply.
-	badSum := wire.NewMaster(wire.SetRecalls, 3, wire.FormatCSV, data)
-	badSum.SHA256 = strings.Repeat("0", 64)
-	send(wire.SetRecalls, badSum)
-	send(wire.SetCatalogue, wire.NewMaster(wire.SetRecalls, 9, wire.FormatCSV, data)) // set differs from topic
-	r.conn.deliver(t, wire.MasterTopic(testSite, wire.SetSchedules), []byte(`{"v":2}`))
-	r.conn.deliver(t, wire.MasterTopic(testSite, wire.SetSchedules), nil)
-	// Apply fails: not held, so the same version is tried again.
-	send(wire.SetLots, wire.NewMaster(wire.SetLots, 1, wire.FormatJSON, []byte(`[]`)))
-	// A marker, applied after all of the above.
-	send(wire.SetPar, wire.NewMaster(wire.SetPar, 6, wire.FormatCSV, data))
-	waitApplied(2)
-	send(wire.SetLots, wire.NewMaster(wire.SetLots, 1, wire.FormatJSON, []byte(`[]`)))
-	waitApplied(3)
-	mu.Lock()
-	var got []string
-	for _, m := range applied {
-		got = append(got, m.Set+"@"+string(rune('0'+m.Version)))
-	}
-	mu.Unlock()
-	if want := "recalls@2 par@6 lots@1"; strings.Join(got, " ") != want {
-		t.Fatalf("applied %v, want %s", got, want)
-	}
-	for _, want := range []string{"master data rejected", "not applied", "row 3: bad lot"} {
-		if !strings.Contains(r.logs.String(), want) {
-			t.Errorf("log does not say %q", want)
-		}
-	}
-}
-
-// encodeMasterUnchecked encodes m, without validation when m is bad,
-// so that bad payloads can be sent.
-func encodeMasterUnchecked(m wire.Master) ([]byte, error) {
-	if p, err := wire.EncodeMaster(m); err == nil {
-		return p, nil
-	}
-	return jsonMarshal(m)
-}
-
 func TestOutboxFailureStopsRun(t *testing.T) {
 	// With Apply, so that the master data goroutine must stop too.
-	r := newRig(t, Config{Apply: func(wire.Master) error { return nil }}, 5)
+	r := newRig(t, Config{Apply: func(string, string, []byte, uint64) error { return nil }}, 5)
 	r.expect(1, 5)
 	ack := wire.NewAck(testGateway, r.l.Created().UnixNano(), 5, hashOf(t, r.l, 5))
 	r.l.Close()

@@ -3,7 +3,9 @@ package wire
 import (
 	"crypto/ed25519"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
+	"slices"
 
 	"github.com/udi-edge/udi-edge/agent/record"
 )
@@ -118,18 +120,11 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 	if size > MaxBatchSize {
 		return dst, fieldErr(ErrTooLarge, p, "records", "batch of %d bytes, at most %d", size, MaxBatchSize)
 	}
-	start := len(dst)
-	if cap(dst)-start < size {
-		grown := make([]byte, start, start+size)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = append(dst, BatchMagic...)
+	version := byte(BatchVersion)
 	if b.Sig != nil {
-		dst = append(dst, BatchVersionSigned)
-	} else {
-		dst = append(dst, BatchVersion)
+		version = BatchVersionSigned
 	}
+	dst, start := beginFrame(dst, size, BatchMagic, version)
 	dst = appendStr(dst, b.Gateway)
 	dst = appendStr(dst, b.Site)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(b.Created))
@@ -140,8 +135,7 @@ func AppendBatch(dst []byte, b *Batch) ([]byte, error) {
 		dst = append(dst, r...)
 	}
 	dst = append(dst, b.Sig...)
-	dst = binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
-	return dst, nil
+	return endFrame(dst, start), nil
 }
 
 // DecodeBatch decodes a batch. It checks the framing only: magic, version,
@@ -154,19 +148,9 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	if len(p) > MaxBatchSize {
 		return nil, fieldErr(ErrTooLarge, pl, "size", "%d bytes, at most %d", len(p), MaxBatchSize)
 	}
-	if len(p) < len(BatchMagic)+1 || string(p[:len(BatchMagic)]) != BatchMagic {
-		return nil, fieldErr(ErrMalformed, pl, "magic", "not %q", BatchMagic)
-	}
-	version := p[len(BatchMagic)]
-	if version != BatchVersion && version != BatchVersionSigned {
-		return nil, fieldErr(ErrVersion, pl, "version", "%d, want %d or %d", version, BatchVersion, BatchVersionSigned)
-	}
-	if len(p) < len(BatchMagic)+1+crc32.Size {
-		return nil, fieldErr(ErrMalformed, pl, "crc", "truncated")
-	}
-	body := p[:len(p)-crc32.Size]
-	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
-		return nil, fieldErr(ErrChecksum, pl, "crc", "%08x, want %08x", got, want)
+	body, version, err := unframe(p, pl, BatchMagic, BatchVersion, BatchVersionSigned)
+	if err != nil {
+		return nil, err
 	}
 	var sig []byte
 	if version == BatchVersionSigned {
@@ -227,16 +211,66 @@ func DecodeBatch(p []byte) (*Batch, error) {
 	return b, nil
 }
 
-// reader walks a batch, failing on the first error.
+// beginFrame makes room for a binary payload of size bytes at the end of
+// dst and appends its magic and version byte. It returns dst and where the
+// payload starts, for endFrame.
+func beginFrame(dst []byte, size int, magic string, version byte) ([]byte, int) {
+	start := len(dst)
+	if cap(dst)-start < size {
+		grown := make([]byte, start, start+size)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = append(dst, magic...)
+	return append(dst, version), start
+}
+
+// endFrame appends the CRC-32C of the payload that starts at start.
+func endFrame(dst []byte, start int) []byte {
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+// unframe checks the frame of a binary payload: its magic, its version
+// byte (one of versions) and the CRC-32C at its end. It returns the
+// payload without the CRC, and its version.
+func unframe(p []byte, payload, magic string, versions ...byte) ([]byte, byte, error) {
+	if len(p) < len(magic)+1 || string(p[:len(magic)]) != magic {
+		return nil, 0, fieldErr(ErrMalformed, payload, "magic", "not %q", magic)
+	}
+	v := p[len(magic)]
+	if !slices.Contains(versions, v) {
+		want := fmt.Sprint(versions[0])
+		for _, o := range versions[1:] {
+			want += fmt.Sprintf(" or %d", o)
+		}
+		return nil, 0, fieldErr(ErrVersion, payload, "version", "%d, want %s", v, want)
+	}
+	if len(p) < len(magic)+1+crc32.Size {
+		return nil, 0, fieldErr(ErrMalformed, payload, "crc", "truncated")
+	}
+	body := p[:len(p)-crc32.Size]
+	if want, got := binary.BigEndian.Uint32(p[len(body):]), crc32.Checksum(body, castagnoli); want != got {
+		return nil, 0, fieldErr(ErrChecksum, payload, "crc", "%08x, want %08x", got, want)
+	}
+	return body, v, nil
+}
+
+// reader walks a binary payload, failing on the first error.
 type reader struct {
 	b   []byte
 	off int
 	err error
+	// payload names the payload in errors; "batch" when empty.
+	payload string
 }
 
 func (d *reader) fail(field, format string, args ...any) {
 	if d.err == nil {
-		d.err = fieldErr(ErrMalformed, "batch", field, format, args...)
+		p := d.payload
+		if p == "" {
+			p = "batch"
+		}
+		d.err = fieldErr(ErrMalformed, p, field, format, args...)
 	}
 }
 

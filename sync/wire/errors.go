@@ -24,13 +24,19 @@ var (
 	ErrChecksum = errors.New("wire: checksum mismatch")
 
 	// ErrTooLarge is wrapped by the error for a batch over MaxBatchSize or
-	// with more than MaxBatchCount movements.
+	// with more than MaxBatchCount movements, and for master data over
+	// MaxMasterSize or in more than MaxMasterParts parts.
 	ErrTooLarge = errors.New("wire: payload too large")
 
 	// ErrSignature is wrapped by the error for a payload whose signature is
 	// missing where one is required, or does not verify under the key its
 	// sender is known by.
 	ErrSignature = errors.New("wire: bad signature")
+
+	// ErrSuperseded is wrapped by the error for a part of master data
+	// whose version is older than the one being assembled for its set
+	// (MasterAssembler): it is dropped.
+	ErrSuperseded = errors.New("wire: master data superseded by a newer version")
 
 	// ErrTopic is wrapped by the error for a topic that is not one of the
 	// protocol's.
@@ -45,7 +51,7 @@ var (
 // wraps one of the sentinel errors.
 type FieldError struct {
 	// Payload is the kind of payload: "batch", "ack", "resend", "status",
-	// "master".
+	// "master", "master part".
 	Payload string
 	// Field names the offending field as the protocol does ("v", "hash",
 	// "count", "record 3", ...).

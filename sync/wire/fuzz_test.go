@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,6 +55,41 @@ func FuzzDecodeMaster(f *testing.F) {
 	})
 }
 
+// FuzzDecodeMasterPart checks that DecodeMasterPart never panics, that
+// whatever it accepts encodes back to the same bytes (a part has one
+// encoding), and that a part that is a whole set assembles to its own
+// data, digest checked, or is refused.
+func FuzzDecodeMasterPart(f *testing.F) {
+	for _, s := range masterPartSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		m, err := DecodeMasterPart(p)
+		if err != nil {
+			if m != nil {
+				t.Fatal("a part with an error")
+			}
+			return
+		}
+		q, err := AppendMasterPart(nil, m)
+		if err != nil {
+			t.Fatalf("accepted part does not encode: %v", err)
+		}
+		if !bytes.Equal(p, q) {
+			t.Fatalf("re-encoded differs:\n%x\n%x", p, q)
+		}
+		if m.Count > 1 {
+			return
+		}
+		// A part that is the whole set: assembled at once, or refused.
+		var a MasterAssembler
+		s, err := a.Add(m)
+		if (s == nil) == (err == nil) || s != nil && (!bytes.Equal(s.Data, m.Data) || sha256.Sum256(s.Data) != m.SHA256) {
+			t.Fatalf("a part of one: %v, %v", s, err)
+		}
+	})
+}
+
 func batchSeeds(tb testing.TB) map[string][]byte {
 	good, err := AppendBatch(nil, testBatch(tb, 1, 3))
 	if err != nil {
@@ -91,6 +127,34 @@ func masterSeeds() map[string][]byte {
 	}
 }
 
+func masterPartSeeds() map[string][]byte {
+	data := []byte("gtin,name,unit_price\n06901234100013,髋关节假体 股骨柄,6850.00\n")
+	parts, _ := SplitMaster(SetCatalogue, 1_764_028_800_000, FormatCSV, data, 16)
+	first, _ := AppendMasterPart(nil, &parts[0])
+	mid, _ := AppendMasterPart(nil, &parts[2])
+	last, _ := AppendMasterPart(nil, &parts[len(parts)-1])
+	whole, _ := SplitMaster(SetRecalls, 3, FormatJSON, []byte(`[]`), 1<<20)
+	one, _ := AppendMasterPart(nil, &whole[0])
+	empty, _ := SplitMaster(SetPar, 1, FormatCSV, nil, 1)
+	none, _ := AppendMasterPart(nil, &empty[0])
+	flipped := bytes.Clone(mid)
+	flipped[len(flipped)/2] ^= 0x20
+	sum := sha256.Sum256(data)
+	return map[string][]byte{
+		"first":       first,
+		"middle":      mid,
+		"last":        last,
+		"one":         one,
+		"empty":       none,
+		"flipped":     flipped,
+		"truncated":   mid[:len(mid)-3],
+		"count-wrong": rawPart(SetCatalogue, FormatCSV, 9, 40, 16, 4, 0, sum, "0123456789abcdef").crc(),
+		"index-out":   rawPart(SetCatalogue, FormatCSV, 9, 40, 16, 3, 3, sum, "01234567").crc(),
+		"huge":        rawPart(SetCatalogue, FormatCSV, 9, MaxMasterSize, 1, MaxMasterSize, 0, sum, "0").crc(),
+		"non-minimal": raw(MasterPartMagic).bytes(MasterPartVersion).str(SetPar).str(FormatCSV).bytes(0x81, 0x00).uv(0).uv(1).uv(1).uv(0).bytes(sum[:]...).crc(),
+	}
+}
+
 // TestWriteFuzzCorpus writes the seed corpus under testdata/fuzz when
 // UPDATE_CORPUS is set: go test -run WriteFuzzCorpus ./sync/wire/ with
 // UPDATE_CORPUS=1.
@@ -112,4 +176,5 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	}
 	write("FuzzDecodeBatch", batchSeeds(t))
 	write("FuzzDecodeMaster", masterSeeds())
+	write("FuzzDecodeMasterPart", masterPartSeeds())
 }

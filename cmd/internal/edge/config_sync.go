@@ -191,7 +191,7 @@ func newUplink(cfg Config, l *bolt.Ledger, g *core.Gateway, key ed25519.PrivateK
 		Site: cfg.Site, Gateway: cfg.Gateway,
 		BatchBytes: s.BatchBytes, Window: s.Window, AckTimeout: time.Duration(s.AckTimeout),
 		BackoffMin: min(uplink.DefaultBackoffMin, time.Duration(s.BackoffMax)), BackoffMax: time.Duration(s.BackoffMax),
-		Apply:   func(m wire.Master) error { return g.ApplyCentral(m.Set, m.Format, []byte(m.Data), m.Version) },
+		Apply:   g.ApplyCentral,
 		Logger:  log,
 		Held:    func(set string) uint64 { return g.Master().SetVersion(set) },
 		Version: Version,

@@ -1,0 +1,111 @@
+package central_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
+	"github.com/udi-edge/udi-edge/sync/internal/mastertest"
+	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
+	"github.com/udi-edge/udi-edge/sync/wire"
+)
+
+// shippedLimit is the max_packet_size of deploy/mosquitto/mosquitto.conf.
+const shippedLimit = "max_packet_size 1050000"
+
+// retainedNow subscribes to site's master data as a gateway connecting
+// now and returns every retained message it gets, as published messages.
+func retainedNow(t *testing.T, broker *mosquitto.Broker) []testkit.Message {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.Addr()).SetClientID("late-gateway").SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	defer c.Disconnect(0)
+	var (
+		mu  sync.Mutex
+		got []testkit.Message
+	)
+	tok := c.Subscribe(wire.MasterFilter(site), 1, func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		got = append(got, testkit.Message{Topic: m.Topic(), Retained: m.Retained(), Payload: m.Payload()})
+		mu.Unlock()
+	})
+	if !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	// Retained messages come right after the subscription: wait until
+	// they stop coming.
+	n := -1
+	testkit.WaitFor(t, wait, "the retained messages", func() bool {
+		time.Sleep(200 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		done := len(got) == n && n > 0
+		n = len(got)
+		return done
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return got
+}
+
+// TestPublishMasterThroughMosquitto publishes through the centre's MQTT
+// client to a real Mosquitto with the shipped packet limit: a 40,000-row
+// catalogue (3.4 MB, which as one message cut the centre off the broker
+// at every reconnect) is published and retained whole. A publication
+// told the wrong limit fails once, the broker drops the connection, and
+// the oversized packet is never sent again: the client reconnects and
+// the next publication succeeds.
+func TestPublishMasterThroughMosquitto(t *testing.T) {
+	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	logs := &syncBuffer{}
+	in := startInstance(t, broker, store, "udi-central-1", false, logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+
+	big := mastertest.Catalogue(40_000, "a")
+	pub, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, big, central.MasterOptions{Format: "csv"})
+	if err != nil || pub.Parts != 4 {
+		t.Fatalf("%+v, %v", pub, err)
+	}
+	if m := retainedSet(t, retainedNow(t, broker), site, wire.SetCatalogue); m.Version != pub.Version || !bytes.Equal(m.Data, big) {
+		t.Fatalf("retained version %d of %d, %d bytes", m.Version, pub.Version, len(m.Data))
+	}
+	if strings.Contains(broker.Log(), "oversize") || strings.Contains(logs.String(), "mqtt connection ended") {
+		t.Fatal("the broker dropped the centre")
+	}
+
+	// Told a limit above the broker's: the first part is refused by the
+	// broker, which drops the connection.
+	_, err = in.svc.PublishMaster(ctx, site, wire.SetCatalogue, mastertest.Catalogue(40_000, "b"), central.MasterOptions{Format: "csv", MaxPacket: 4 << 20})
+	if err == nil || !strings.Contains(err.Error(), "part 1 of 1") {
+		t.Fatalf("a packet over the broker's limit: %v", err)
+	}
+	testkit.WaitFor(t, wait, "the centre to reconnect", in.mq.Connected)
+	third := mastertest.Catalogue(1000, "c")
+	testkit.WaitFor(t, wait, "a publication after the reconnection", func() bool {
+		_, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, third, central.MasterOptions{Format: "csv"})
+		return err == nil
+	})
+	if n := strings.Count(broker.Log(), "oversize packet"); n != 1 {
+		t.Fatalf("the broker dropped the centre %d times for an oversized packet, want once:\n%s", n, broker.Log())
+	}
+	if m := retainedSet(t, retainedNow(t, broker), site, wire.SetCatalogue); !bytes.Equal(m.Data, third) {
+		t.Fatalf("retained version %d, %d bytes", m.Version, len(m.Data))
+	}
+}
