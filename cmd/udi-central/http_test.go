@@ -340,7 +340,8 @@ func TestRunCheck(t *testing.T) {
 		t.Fatalf("--check: exit %d\n%s", code, errs.String())
 	}
 	want := "configuration ok: site(s) st-marys, broker(s) tcp://127.0.0.1:1883, store " + store +
-		", HTTP API on 0.0.0.0:8380 (HTTPS, 2 token(s), 1 client certificate rule(s), authentication beyond loopback)\n"
+		", HTTP API on 0.0.0.0:8380 (HTTPS, 2 token(s), 1 client certificate rule(s), authentication beyond loopback), " +
+		"no enrolment (any gateway's batches are taken)\n"
 	if out.String() != want {
 		t.Fatalf("--check printed %q, want %q", out.String(), want)
 	}
@@ -348,7 +349,7 @@ func TestRunCheck(t *testing.T) {
 		t.Fatal("--check opened the store")
 	}
 	out.Reset()
-	if code := Main(context.Background(), []string{"run", "--check", "--site", "st-marys", "--http", ""}, &out, &errs); code != ExitOK || !strings.HasSuffix(out.String(), ", no HTTP API\n") {
+	if code := Main(context.Background(), []string{"run", "--check", "--site", "st-marys", "--http", ""}, &out, &errs); code != ExitOK || !strings.HasSuffix(out.String(), ", no HTTP API, no enrolment (any gateway's batches are taken)\n") {
 		t.Fatalf("--check --http '': exit %d %q", code, out.String())
 	}
 }

@@ -50,6 +50,8 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	minVersion := fs.Uint64("min-version", 0, "publish as at least this version: to replace a version ahead of the clock that gateways hold (sync/PROTOCOL.md)")
 	var api apiClientFlags
 	api.register(fs)
+	key := keyFlag(fs, "signs the parts")
+	unsigned := fs.Bool("unsigned", false, "publish unsigned parts (gateways that pin the centre's key refuse them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -111,6 +113,15 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 		}
 	} else {
 		opt.PublishTimeout = *timeout
+		if !*unsigned {
+			path, err := keyPath(*key, *store)
+			if err != nil {
+				return err
+			}
+			if opt.Key, err = loadKey(path); err != nil {
+				return err
+			}
+		}
 		mc, err := bf.config()
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -52,7 +54,24 @@ func startBroker(t *testing.T) string {
 // retained returns the master data retained for set of site, as a
 // gateway connecting now receives it: every part of one version,
 // reassembled.
-func retained(t *testing.T, broker, site, set string) wire.MasterSet {
+// centreKey runs `udi-central key` for the store and returns the public
+// key it prints, made now when there is none.
+func centreKey(t *testing.T, store string) ed25519.PublicKey {
+	t.Helper()
+	var out, errs bytes.Buffer
+	if code := Main(context.Background(), []string{"key", "--store", store}, &out, &errs); code != ExitOK {
+		t.Fatalf("key: exit %d: %s", code, errs.String())
+	}
+	pub, err := sign.ParsePublic(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("key printed %q: %v", out.String(), err)
+	}
+	return pub
+}
+
+// retained returns the retained master data set of site, every part
+// verified under pub, the centre's key.
+func retained(t *testing.T, broker, site, set string, pub ed25519.PublicKey) wire.MasterSet {
 	t.Helper()
 	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + broker).SetClientID(fmt.Sprintf("gw-%d", time.Now().UnixNano())))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -68,6 +87,9 @@ func retained(t *testing.T, broker, site, set string) wire.MasterSet {
 			return
 		}
 		p, err := wire.DecodeMasterPart(m.Payload())
+		if err == nil {
+			err = p.Verify(site, pub)
+		}
 		if err == nil {
 			var done *wire.MasterSet
 			if done, err = a.Add(p); done != nil {
@@ -125,6 +147,7 @@ func TestPublishValidates(t *testing.T) {
 	broker := startBroker(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "central.db")
+	pub := centreKey(t, store)
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -171,7 +194,7 @@ func TestPublishValidates(t *testing.T) {
 			t.Errorf("the refusal does not name %q:\n%s", l, errs)
 		}
 	}
-	m := retained(t, broker, "st-marys", "catalogue")
+	m := retained(t, broker, "st-marys", "catalogue", pub)
 	if m.Version != v1 || len(strictCatalogue(t, m)) != 3 {
 		t.Fatalf("retained after the refusal: version %d\n%s", m.Version, m.Data)
 	}
@@ -185,7 +208,7 @@ func TestPublishValidates(t *testing.T) {
 		t.Fatalf("GBK catalogue: exit %d\n%s%s", code, out, errs)
 	}
 	v2 := version(out)
-	m = retained(t, broker, "st-marys", "catalogue")
+	m = retained(t, broker, "st-marys", "catalogue", pub)
 	if cat := strictCatalogue(t, m); v2 <= v1 || m.Version != v2 || string(m.Data) != goodCatalogue || cat[0].Name != "髋关节假体 股骨柄" {
 		t.Fatalf("retained GBK catalogue: version %d\n%s", m.Version, m.Data)
 	}
@@ -195,7 +218,7 @@ func TestPublishValidates(t *testing.T) {
 		t.Fatalf("--partial: exit %d\n%s%s", code, out, errs)
 	}
 	v3 := version(out)
-	m = retained(t, broker, "st-marys", "catalogue")
+	m = retained(t, broker, "st-marys", "catalogue", pub)
 	if cat := strictCatalogue(t, m); v3 <= v2 || m.Version != v3 || len(cat) != 1 || cat[0].GTIN != "06901234100013" {
 		t.Fatalf("retained partial catalogue: version %d\n%s", m.Version, m.Data)
 	}
@@ -204,7 +227,7 @@ func TestPublishValidates(t *testing.T) {
 	if code, out, errs := publish("catalogue", empty); code != ExitFailure || !strings.Contains(errs, "no rows") {
 		t.Fatalf("empty catalogue: exit %d\n%s%s", code, out, errs)
 	}
-	if m := retained(t, broker, "st-marys", "catalogue"); m.Version != v3 {
+	if m := retained(t, broker, "st-marys", "catalogue", pub); m.Version != v3 {
 		t.Fatalf("the empty file replaced version %d with %d", v3, m.Version)
 	}
 	if code, out, errs := publish("catalogue", empty, "--allow-empty"); code != ExitOK || version(out) <= v3 {
@@ -255,7 +278,8 @@ func TestPublishValidatesHTTP(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(errs, "line 2: column gtin") || !strings.Contains(errs, "line 3: column lots") {
 		t.Fatalf("bad recalls: exit %d\n%s%s", code, out, errs)
 	}
-	m := retained(t, broker, "st-marys", "recalls")
+	pub := centreKey(t, filepath.Join(dir, "central.db")) // the service's, made at its start
+	m := retained(t, broker, "st-marys", "recalls", pub)
 	if r, _, err := master.ParseRecalls(bytes.NewReader(m.Data), master.ImportOptions{Format: m.Format}); err != nil || len(r) != 1 {
 		t.Fatalf("retained recalls version %d: %v\n%s", m.Version, err, m.Data)
 	}
@@ -286,11 +310,15 @@ func TestPublishInParts(t *testing.T) {
 			"--site", "st-marys", "--store", filepath.Join(dir, "central.db"), "--broker", "tcp://"+broker, "--client-id", "publish-test"), &out, &errs)
 		return code, out.String(), errs.String()
 	}
+	if code, _, errs := publish("--max-packet", "262144"); code != ExitFailure || !strings.Contains(errs, "no such file: the service makes it at its first start") {
+		t.Fatalf("publish without the centre's key: exit %d, %s", code, errs)
+	}
+	pub := centreKey(t, filepath.Join(dir, "central.db"))
 	code, out, errs := publish("--max-packet", "262144")
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("(40000 rows, %d bytes in 13 parts)", len(data))) {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	if m := retained(t, broker, "st-marys", "catalogue"); !bytes.Equal(m.Data, data) {
+	if m := retained(t, broker, "st-marys", "catalogue", pub); !bytes.Equal(m.Data, data) {
 		t.Fatalf("retained %d bytes, want %d", len(m.Data), len(data))
 	}
 	ahead := uint64(time.Now().Add(20 * time.Hour).UnixMilli())
@@ -298,7 +326,7 @@ func TestPublishInParts(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, fmt.Sprintf("version %d ", ahead)) || !strings.Contains(out, "in 3 parts") {
 		t.Fatalf("--min-version: exit %d\n%s%s", code, out, errs)
 	}
-	if m := retained(t, broker, "st-marys", "catalogue"); m.Version != ahead {
+	if m := retained(t, broker, "st-marys", "catalogue", pub); m.Version != ahead {
 		t.Fatalf("retained version %d, want %d", m.Version, ahead)
 	}
 	tooFar := strconv.FormatUint(uint64(time.Now().Add(25*time.Hour).UnixMilli()), 10)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -37,6 +38,9 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances on one PostgreSQL --store")
 	forceShared := fs.Bool("force-shared", false, "with --shared, accept a bbolt --store: only when no other instance subscribes in the group")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	key := keyFlag(fs, "signs acks and master data; made at first start (every instance needs the same file)")
+	enrolment := fs.String("enrolment", "", "the enrolment file: one line per gateway, \"site gateway ed25519:KEY\" as udi-edge key prints it;\nonly these gateways' batches are taken, and only signed by their key (without it, any gateway's, for trials)")
+	maxPacket := maxPacketFlag(fs)
 	check := fs.Bool("check", false, "validate the flags and the files they name (broker and HTTP credentials), print a summary and exit")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -71,10 +75,31 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *maxPacket < central.MinMaxPacket {
+		return usagef("--max-packet %d: at least %d", *maxPacket, central.MinMaxPacket)
+	}
+	keyFile, err := keyPath(*key, *store)
+	if err != nil {
+		return err
+	}
+	var enrolled *sign.Enrolment
+	if *enrolment != "" {
+		if enrolled, err = sign.LoadEnrolment(*enrolment); err != nil {
+			return usagef("--enrolment: %v", err)
+		}
+	}
 	if *check {
-		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s\n",
-			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), storeName(*store), hf.describe(apiCfg))
+		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s, %s\n",
+			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), storeName(*store), hf.describe(apiCfg), describeEnrolment(enrolled, *sites))
 		return nil
+	}
+	priv, made, err := sign.LoadOrCreate(keyFile)
+	if err != nil {
+		return fmt.Errorf("--signing-key: %w", err)
+	}
+	if made {
+		log.Info("made the centre's key; give its public key to the gateways (sync.centre_key) and the same file to every instance",
+			"path", keyFile, "public_key", sign.FormatPublic(sign.Public(priv)))
 	}
 
 	st, err := openStore(ctx, *store)
@@ -86,7 +111,8 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := central.NewService(central.Config{Sites: *sites, Store: st, Conn: mq, Shared: *shared, Logger: log})
+	svc, err := central.NewService(central.Config{Sites: *sites, Store: st, Conn: mq, Shared: *shared, Logger: log,
+		Enrolment: enrolled, Key: priv, MaxPacket: *maxPacket})
 	if err != nil {
 		return err
 	}
@@ -119,4 +145,16 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// describeEnrolment says how many gateways of sites are enrolled.
+func describeEnrolment(e *sign.Enrolment, sites []string) string {
+	if e == nil {
+		return "no enrolment (any gateway's batches are taken)"
+	}
+	n := 0
+	for _, s := range sites {
+		n += len(e.Gateways(s))
+	}
+	return fmt.Sprintf("%d gateway(s) enrolled on these sites", n)
 }

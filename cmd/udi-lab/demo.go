@@ -22,6 +22,7 @@ import (
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/reader/uhfsim"
+	"github.com/udi-edge/udi-edge/sync/sign"
 )
 
 func demoCmd(ctx context.Context, env *Env, args []string) error {
@@ -144,7 +145,15 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	defer broker.stop()
 	// A short reconnect delay: a demo has no patience for the production
 	// default's minute.
-	cfg.Sync = edge.SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: edge.Duration(500 * time.Millisecond)}
+	// Deployed with keys, as a hospital's is: the gateway pins the
+	// centre's key, the centre takes only the enrolled gateway's
+	// movements, each side signing what it sends.
+	centreKey, _, err := sign.LoadOrCreate(filepath.Join(dir, "central.key"))
+	if err != nil {
+		return err
+	}
+	cfg.Sync = edge.SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: edge.Duration(500 * time.Millisecond),
+		CentreKey: sign.FormatPublic(sign.Public(centreKey))}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -219,7 +228,15 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	if err := broker.start(); err != nil {
 		return err
 	}
-	centre, err := startDemoCentre(ctx, dir, brokerAddr, cfg.Site, log)
+	gatewayKey, err := sign.Load(cfg.KeyPath()) // made when the agent opened
+	if err != nil {
+		return err
+	}
+	enrolment := sign.NewEnrolment()
+	if err := enrolment.Add(cfg.Site, cfg.Gateway, sign.Public(gatewayKey)); err != nil {
+		return err
+	}
+	centre, err := startDemoCentre(ctx, dir, brokerAddr, cfg.Site, enrolment, centreKey, log)
 	if err != nil {
 		return err
 	}
@@ -231,8 +248,9 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "sync    the %d movements recorded offline reach the centre in %d batch(es); the centre checks each hash,\n"+
-		"        stores them and acknowledges movement %d; the gateway's sync cursor moves to %d\n", st.LastSeq, st.Sync.Batches, st.Sync.Acked, st.Sync.Acked)
+	fmt.Fprintf(out, "sync    the %d movements recorded offline reach the centre in %d batch(es); the centre checks each batch's\n"+
+		"        signature (the key the gateway is enrolled with) and each hash, stores them and acknowledges movement %d\n"+
+		"        with its own signature; the gateway, which pins the centre's key, moves its sync cursor to %d\n", st.LastSeq, st.Sync.Batches, st.Sync.Acked, st.Sync.Acked)
 
 	taken, err := demoCabinet(ctx, out, lab, world, items, desk, or3, tagOutcomes, outcomes)
 	if err != nil {

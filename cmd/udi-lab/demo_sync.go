@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/sign"
 )
 
 // demoBroker is the demo's embedded MQTT broker (mochi-mqtt) on a
@@ -72,7 +74,7 @@ type demoCentre struct {
 	svc   *central.Service
 }
 
-func startDemoCentre(ctx context.Context, dir, broker, site string, log *slog.Logger) (*demoCentre, error) {
+func startDemoCentre(ctx context.Context, dir, broker, site string, enrolment *sign.Enrolment, key ed25519.PrivateKey, log *slog.Logger) (*demoCentre, error) {
 	st, err := boltstore.Open(filepath.Join(dir, "central.db"))
 	if err != nil {
 		return nil, err
@@ -81,7 +83,8 @@ func startDemoCentre(ctx context.Context, dir, broker, site string, log *slog.Lo
 	c.conn, err = central.NewMQTT(central.MQTTConfig{Brokers: []string{"tcp://" + broker}, ClientID: "udi-central-demo",
 		MaxReconnect: 500 * time.Millisecond, Logger: log})
 	if err == nil {
-		c.svc, err = central.NewService(central.Config{Sites: []string{site}, Store: st, Conn: c.conn, Logger: log})
+		c.svc, err = central.NewService(central.Config{Sites: []string{site}, Store: st, Conn: c.conn, Logger: log,
+			Enrolment: enrolment, Key: key})
 	}
 	if err == nil {
 		err = c.svc.Start(ctx)

@@ -44,7 +44,7 @@ func TestDemo(t *testing.T) {
 		"used-not-billed",
 		"not reachable yet",
 		"sync    the 6 movements recorded offline reach the centre",
-		"the gateway's sync cursor moves to 6",
+		"moves its sync cursor to 6", "signature (the key the gateway is enrolled with)",
 		"--- the network goes down",
 		"sync    the gateway reconnects and sends movements 33 to 39, recorded while offline; acknowledged up to 39",
 		"$ udi-central trace '(01)09520123456788(21)00042'",

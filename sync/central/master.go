@@ -3,6 +3,7 @@ package central
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,6 +64,11 @@ type MasterOptions struct {
 	PublishTimeout time.Duration
 	// Now is the clock of the versions; time.Now when nil.
 	Now func() time.Time
+	// Key is the centre's key: every part carries its signature of the
+	// publication (wire.SignMasterParts), which gateways that pin the
+	// centre's key check before they keep anything. Nil publishes
+	// unsigned parts, which such gateways refuse.
+	Key ed25519.PrivateKey
 }
 
 // Published reports a master data publication.
@@ -169,6 +175,11 @@ func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set stri
 	}
 	for i := range parts {
 		parts[i].Version = version
+	}
+	if opt.Key != nil {
+		wire.SignMasterParts(site, parts, opt.Key)
+	}
+	for i := range parts {
 		payload, err := wire.AppendMasterPart(nil, &parts[i])
 		if err != nil {
 			return failed(err)
@@ -259,6 +270,12 @@ func (s *Service) PublishMaster(ctx context.Context, site, set string, data []by
 	}
 	if opt.Now == nil {
 		opt.Now = s.now
+	}
+	if opt.MaxPacket == 0 {
+		opt.MaxPacket = s.cfg.MaxPacket
+	}
+	if opt.Key == nil {
+		opt.Key = s.cfg.Key
 	}
 	pub, err := PublishMaster(ctx, s.store, s.conn, site, set, data, opt)
 	if err != nil {

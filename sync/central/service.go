@@ -3,6 +3,7 @@ package central
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -52,6 +54,22 @@ type Config struct {
 	// Logger receives the service's log; nil discards it. No log line
 	// holds a movement's content.
 	Logger *slog.Logger
+	// Enrolment lists the gateways the service accepts movements from,
+	// each with the key that must sign its batches (wire.Batch.Verify). A
+	// batch from a gateway not enrolled, unsigned or signed by another
+	// key is refused and nothing of it stored; the status of a gateway
+	// not enrolled is ignored, and such a gateway is never listed. Nil
+	// takes every gateway's batches, signed or not (for trials only: then
+	// whoever may publish on a gateway's topic can speak for it).
+	Enrolment *sign.Enrolment
+	// MaxPacket is the largest MQTT packet the broker accepts, for master
+	// data published through the service (MasterOptions.MaxPacket); 0
+	// means DefaultMaxPacket.
+	MaxPacket int
+	// Key signs every ack (and master data), so that gateways that pin
+	// its public key can tell the centre's from anyone else's. Nil sends
+	// them unsigned.
+	Key ed25519.PrivateKey
 }
 
 // Counters count what the service did for one gateway since it started.
@@ -72,6 +90,9 @@ type Counters struct {
 	// Malformed is the number of batches that could not be decoded or did
 	// not match their topic or ledger.
 	Malformed uint64 `json:"malformed"`
+	// BadSignatures is the number of batches refused because they were
+	// unsigned or not signed by the gateway's enrolled key.
+	BadSignatures uint64 `json:"bad_signatures"`
 	// Acks and Resends are the numbers of acks and resend requests
 	// published.
 	Acks    uint64 `json:"acks"`
@@ -110,6 +131,11 @@ type GatewayInfo struct {
 	// Version is the gateway's software version from its status.
 	Version  string   `json:"version,omitempty"`
 	Counters Counters `json:"counters"`
+	// Enrolled says whether the gateway is in the service's enrolment;
+	// false for every gateway of a service without one, and for a
+	// gateway whose movements the store holds from before it was taken
+	// out of the enrolment.
+	Enrolled bool `json:"enrolled"`
 }
 
 // Service is the centre's side of the sync protocol: it receives the
@@ -132,8 +158,15 @@ type Service struct {
 	closed  bool
 
 	mu       sync.Mutex
-	gateways map[string]*gatewayState
+	gateways map[gatewayID]*gatewayState
+	// strangers counts the batches and statuses of gateways nobody
+	// enrolled; strangerLog limits their warnings.
+	strangers   uint64
+	strangerLog time.Time
 }
+
+// gatewayID names a gateway: its id is unique within its site only.
+type gatewayID struct{ site, gateway string }
 
 // job is one batch waiting for its worker.
 type job struct {
@@ -180,7 +213,10 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	cfg.ResendTimeout = orDefault(cfg.ResendTimeout, DefaultResendTimeout)
 	cfg.PublishTimeout = orDefault(cfg.PublishTimeout, DefaultPublishTimeout)
-	s := &Service{cfg: cfg, store: cfg.Store, conn: cfg.Conn, log: cfg.Logger, now: cfg.Now, gateways: map[string]*gatewayState{}}
+	if cfg.Key != nil && len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: the centre's key is not an Ed25519 private key", ErrInvalid)
+	}
+	s := &Service{cfg: cfg, store: cfg.Store, conn: cfg.Conn, log: cfg.Logger, now: cfg.Now, gateways: map[gatewayID]*gatewayState{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -225,7 +261,14 @@ func (s *Service) Start(ctx context.Context) error {
 	if r, ok := s.conn.(connectNotifier); ok {
 		r.OnConnect(s.resync)
 	}
-	s.log.Info("central service started", "sites", s.cfg.Sites, "shared", s.cfg.Shared, "workers", s.cfg.Workers)
+	if s.cfg.Enrolment == nil {
+		s.log.Warn("no enrolment: movements are taken from any gateway id, signed or not; list the gateways and their keys in an enrolment file")
+	}
+	if s.cfg.Key == nil {
+		s.log.Warn("no key: acks and master data are sent unsigned, and gateways that pin the centre's key refuse them")
+	}
+	s.log.Info("central service started", "sites", s.cfg.Sites, "shared", s.cfg.Shared, "workers", s.cfg.Workers,
+		"enrolled", s.cfg.Enrolment.Len(), "signed", s.cfg.Key != nil)
 	return nil
 }
 
@@ -244,10 +287,11 @@ func (s *Service) resync() {
 		s.log.Warn("resync after connect: ledgers not read", "err", err)
 		return
 	}
-	latest := map[string]Head{}
+	latest := map[gatewayID]Head{}
 	for _, h := range heads {
-		if cur, ok := latest[h.Gateway]; !ok || h.Created > cur.Created {
-			latest[h.Gateway] = h
+		id := gatewayID{h.Site, h.Gateway}
+		if cur, ok := latest[id]; !ok || h.Created > cur.Created {
+			latest[id] = h
 		}
 	}
 	n := 0
@@ -348,15 +392,45 @@ func (s *Service) work(q <-chan job) {
 // maxGroupBytes bounds the payload of the batches stored in one Append.
 const maxGroupBytes = 16 << 20
 
-// state returns the live state of gateway, creating it. Call with s.mu
-// held.
+// state returns the live state of gateway of site, creating it. Call with
+// s.mu held.
 func (s *Service) state(site, gateway string) *gatewayState {
-	g := s.gateways[gateway]
+	id := gatewayID{site, gateway}
+	g := s.gateways[id]
 	if g == nil {
 		g = &gatewayState{site: site, resends: map[int64]resend{}}
-		s.gateways[gateway] = g
+		s.gateways[id] = g
 	}
 	return g
+}
+
+// stranger reports whether gateway of site is not enrolled, counting and,
+// at most once a minute, logging what it sent. Nothing is kept of it: a
+// flood of made-up ids costs no memory.
+func (s *Service) stranger(site, gateway, what string) bool {
+	if s.cfg.Enrolment == nil || s.cfg.Enrolment.Enrolled(site, gateway) {
+		return false
+	}
+	s.mu.Lock()
+	s.strangers++
+	n, now := s.strangers, s.now()
+	say := now.Sub(s.strangerLog) >= time.Minute
+	if say {
+		s.strangerLog = now
+	}
+	s.mu.Unlock()
+	if say {
+		s.log.Warn(what+" refused: gateway not enrolled", "site", site, "gateway", gateway, "refused_since_start", n)
+	}
+	return true
+}
+
+// Strangers returns how many batches and statuses came from gateways not
+// enrolled since the service started.
+func (s *Service) Strangers() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.strangers
 }
 
 // count applies fn to gateway's counters.
@@ -466,6 +540,9 @@ func (s *Service) storeGroup(group []*wire.Batch, recs []Stored) {
 // and logging why, for a batch that is malformed or does not match its
 // topic.
 func (s *Service) receive(j job) (*wire.Batch, bool) {
+	if s.stranger(j.site, j.gateway, "batch") {
+		return nil, false
+	}
 	s.mu.Lock()
 	g := s.state(j.site, j.gateway)
 	g.counters.Batches++
@@ -483,6 +560,14 @@ func (s *Service) receive(j job) (*wire.Batch, bool) {
 		s.log.Warn("batch refused: header does not match topic", "site", j.site, "gateway", j.gateway,
 			"batch_site", b.Site, "batch_gateway", b.Gateway, "first", b.First)
 		return nil, false
+	}
+	if key, ok := s.cfg.Enrolment.Key(b.Site, b.Gateway); ok {
+		if err := b.Verify(key); err != nil {
+			s.count(j.site, j.gateway, func(c *Counters) { c.BadSignatures++ })
+			s.log.Error("batch refused: signature", "site", j.site, "gateway", j.gateway, "created", b.Created,
+				"first", b.First, "last", b.Last(), "err", err)
+			return nil, false
+		}
 	}
 	return b, true
 }
@@ -576,7 +661,11 @@ func (s *Service) handleCheckedTry(b *wire.Batch, head Head, recs []Stored, cerr
 
 // ack publishes the retained ack of head.
 func (s *Service) ack(site string, head Head) {
-	p, err := wire.EncodeAck(wire.NewAck(head.Gateway, head.Created, head.Seq, head.Hash))
+	a := wire.NewAck(head.Gateway, head.Created, head.Seq, head.Hash)
+	if s.cfg.Key != nil {
+		a.Sign(site, s.cfg.Key)
+	}
+	p, err := wire.EncodeAck(a)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
 		err = s.conn.Publish(ctx, wire.AckTopic(site, head.Gateway), true, p)
@@ -634,6 +723,9 @@ func (s *Service) onStatus(topic string, payload []byte) {
 	if len(payload) == 0 {
 		return // a cleared retained status
 	}
+	if s.stranger(site, gateway, "status") {
+		return
+	}
 	st, err := wire.DecodeStatus(payload)
 	if err != nil {
 		s.log.Warn("status refused: malformed", "site", site, "gateway", gateway, "err", err)
@@ -653,44 +745,60 @@ func (s *Service) onStatus(topic string, payload []byte) {
 	}
 }
 
-// GatewaysFromLedgers returns one GatewayInfo per gateway of heads (as
-// Store.Ledgers orders them): its current ledger, the one created last,
-// and how many ledgers it has. The live fields are left empty.
+// GatewaysFromLedgers returns one GatewayInfo per gateway of heads, a
+// gateway being its id within its site: its current ledger, the one
+// created last, and how many ledgers it has. The live fields are left
+// empty.
 func GatewaysFromLedgers(heads []Head) []GatewayInfo {
+	heads = slices.Clone(heads)
+	slices.SortFunc(heads, func(a, b Head) int {
+		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway), cmp.Compare(a.Created, b.Created))
+	})
 	var out []GatewayInfo
 	for _, h := range heads {
-		if len(out) == 0 || out[len(out)-1].Gateway != h.Gateway {
-			out = append(out, GatewayInfo{Gateway: h.Gateway})
+		if n := len(out); n == 0 || out[n-1].Gateway != h.Gateway || out[n-1].Site != h.Site {
+			out = append(out, GatewayInfo{Gateway: h.Gateway, Site: h.Site})
 		}
 		gi := &out[len(out)-1]
 		gi.Ledgers++
-		if gi.Ledgers == 1 || h.Created > gi.Created {
-			gi.Site, gi.Created, gi.Seq, gi.Hash = h.Site, h.Created, h.Seq, wire.HashHex(h.Hash)
-		}
+		// Sorted by Created: the last one is the current ledger.
+		gi.Created, gi.Seq, gi.Hash = h.Created, h.Seq, wire.HashHex(h.Hash)
 	}
 	return out
 }
 
-// Gateways returns every gateway the store holds movements of or the
-// service has heard from, ordered by site and gateway.
+// Gateways returns every gateway the store holds movements of, the
+// service has heard from or (with an enrolment) is enrolled on one of the
+// service's sites, ordered by site and gateway.
 func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
 	heads, err := s.store.Ledgers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res := GatewaysFromLedgers(heads)
-	byID := make(map[string]int, len(res))
+	byID := make(map[gatewayID]int, len(res))
 	for i := range res {
-		byID[res[i].Gateway] = i
+		byID[gatewayID{res[i].Site, res[i].Gateway}] = i
 	}
-	s.mu.Lock()
-	for id, g := range s.gateways {
+	at := func(id gatewayID) *GatewayInfo {
 		i, ok := byID[id]
 		if !ok {
 			i = len(res)
-			res = append(res, GatewayInfo{Gateway: id, Site: g.site})
+			res = append(res, GatewayInfo{Gateway: id.gateway, Site: id.site})
+			byID[id] = i
 		}
-		gi := &res[i]
+		return &res[i]
+	}
+	if e := s.cfg.Enrolment; e != nil {
+		for _, site := range s.cfg.Sites {
+			for _, gw := range e.Gateways(site) {
+				at(gatewayID{site, gw})
+			}
+		}
+	}
+	s.mu.Lock()
+	for id, g := range s.gateways {
+		gi := at(id)
 		gi.LastSeen, gi.Counters = g.lastSeen, g.counters
 		if g.status.State != "" {
 			gi.State, gi.StatusTime = g.status.State, g.status.Time
@@ -698,6 +806,9 @@ func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
 		}
 	}
 	s.mu.Unlock()
+	for i := range res {
+		res[i].Enrolled = s.cfg.Enrolment.Enrolled(res[i].Site, res[i].Gateway)
+	}
 	slices.SortFunc(res, func(a, b GatewayInfo) int {
 		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway))
 	})

@@ -50,10 +50,16 @@ type fixture struct {
 	svc   *central.Service
 	clock *clock
 	logs  *syncBuffer
+	// config, when set, adjusts the service's configuration at start.
+	config func(c *central.Config)
 }
 
-func newFixture(t *testing.T) *fixture {
-	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "central.db"), clock: &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with config adjusting the service's
+// configuration.
+func newFixtureWith(t *testing.T, config func(c *central.Config)) *fixture {
+	f := &fixture{t: t, config: config, path: filepath.Join(t.TempDir(), "central.db"), clock: &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	f.start()
 	t.Cleanup(func() {
 		f.stop()
@@ -71,10 +77,14 @@ func (f *fixture) start() {
 		t.Fatal(err)
 	}
 	f.conn = testkit.NewConn()
-	f.svc, err = central.NewService(central.Config{
+	cfg := central.Config{
 		Sites: []string{site}, Store: f.store, Conn: f.conn, Now: f.clock.Now, ResendTimeout: time.Minute,
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if f.config != nil {
+		f.config(&cfg)
+	}
+	f.svc, err = central.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,17 +16,18 @@ import (
 	"github.com/udi-edge/udi-edge/sync/central/pgstore"
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 	"github.com/udi-edge/udi-edge/sync/internal/postgres"
+	"github.com/udi-edge/udi-edge/sync/sign"
 )
 
 // startInstance starts udi-central instance n of site with --shared on
 // store (a database URL), with a client id of its own.
-func startInstance(t testing.TB, n int, site, broker, store string) *centre {
+func startInstance(t testing.TB, n int, site, broker, store string, args ...string) *centre {
 	t.Helper()
 	c := &centre{
 		proc: newProc(t, fmt.Sprintf("udi-central-%d", n)), site: site, broker: broker, store: store,
 		clientID: fmt.Sprintf("udi-central-e2e-%s-%d", site, n),
 		http:     &http.Client{Timeout: 5 * time.Second},
-		args:     []string{"--shared"},
+		args:     append([]string{"--shared"}, args...),
 	}
 	c.start()
 	return c
@@ -43,21 +45,41 @@ func TestThreeCentresOnePostgres(t *testing.T) {
 	db := postgres.Start(t)
 	url := db.NewDatabase(t)
 	broker := mosquitto.Start(t, mosquitto.Config{})
+	// Deployed as a hospital group is: one centre key for every instance,
+	// pinned by every gateway, and every gateway enrolled with its key.
+	keys := t.TempDir()
+	centreKey, err := sign.Create(filepath.Join(keys, "centre.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gws []*gateway
+	var enrolment strings.Builder
+	for i := range 3 {
+		g := newGateway(t, site, fmt.Sprintf("gw-%d", i), broker.Addr(), nil, gatewayConfig{
+			BatchBytes: slowDrain.BatchBytes, Window: slowDrain.Window,
+			Sync: map[string]any{"centre_key": sign.FormatPublic(sign.Public(centreKey))},
+		})
+		fillLedger(t, g, backlog, nil)
+		gk, err := sign.Create(sign.KeyPath(g.store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&enrolment, sign.Line(site, g.id, sign.Public(gk)))
+		gws = append(gws, g)
+	}
+	logf(t, start, "ledgers filled with %d movements each", backlog)
+	enrolled := filepath.Join(keys, "gateways.txt")
+	if err := os.WriteFile(enrolled, []byte(enrolment.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var cs []*centre
 	for n := range 3 {
-		cs = append(cs, startInstance(t, n, site, broker.Addr(), url))
+		cs = append(cs, startInstance(t, n, site, broker.Addr(), url, "--signing-key", filepath.Join(keys, "centre.key"), "--enrolment", enrolled))
 	}
 	for _, c := range cs {
 		c.waitConnected()
 	}
 	logf(t, start, "three centres connected")
-	var gws []*gateway
-	for i := range 3 {
-		g := newGateway(t, site, fmt.Sprintf("gw-%d", i), broker.Addr(), nil, slowDrain)
-		fillLedger(t, g, backlog, nil)
-		gws = append(gws, g)
-	}
-	logf(t, start, "ledgers filled with %d movements each", backlog)
 	for _, g := range gws {
 		g.start()
 	}
@@ -68,6 +90,11 @@ func TestThreeCentresOnePostgres(t *testing.T) {
 		waitDrained(t, cs[0], g, backlog)
 	}
 	logf(t, start, "drained")
+	for _, g := range gws {
+		if out := g.output(); strings.Contains(out, "ack refused") || strings.Contains(out, "not set: acks and master data") {
+			t.Errorf("%s refused an ack, or runs without the centre's key pinned:\n%s", g.id, tail(out, 2000))
+		}
+	}
 	stored := uint64(0)
 	for _, c := range []*centre{cs[0], cs[2]} {
 		gs, err := c.gateways()

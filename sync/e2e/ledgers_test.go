@@ -45,9 +45,9 @@ func backlogMovement(gateway string, i int) agent.Movement {
 	}
 }
 
-// fillLedger creates the gateway's ledger file with n movements, made by
-// mk (backlogMovement when nil), before the gateway starts. extra are
-// appended after them.
+// fillLedger adds n movements made by mk (backlogMovement when nil) to
+// the gateway's ledger file, creating it, while the gateway is stopped.
+// extra are appended after them.
 func fillLedger(t testing.TB, g *gateway, n int, mk func(gateway string, i int) agent.Movement, extra ...agent.Movement) {
 	t.Helper()
 	if mk == nil {
@@ -58,9 +58,10 @@ func fillLedger(t testing.TB, g *gateway, n int, mk func(gateway string, i int) 
 		t.Fatal(err)
 	}
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		first  error
+		before = l.LastSeq()
 	)
 	done := func(_ agent.Movement, err error) {
 		if err != nil {
@@ -80,7 +81,7 @@ func fillLedger(t testing.TB, g *gateway, n int, mk func(gateway string, i int) 
 		l.Submit(m, done)
 	}
 	wg.Wait()
-	if got, want := l.LastSeq(), uint64(n+len(extra)); first != nil || got != want {
+	if got, want := l.LastSeq(), before+uint64(n+len(extra)); first != nil || got != want {
 		t.Fatalf("filling %s: %v; last movement %d, want %d", g.store, first, got, want)
 	}
 	if err := l.Close(); err != nil {

@@ -82,6 +82,12 @@ func (u *Uplink) onMaster(topic string, p []byte) {
 		part  *wire.MasterPart
 		whole *wire.MasterSet
 	)
+	if index < 0 && u.cfg.CentreKey != nil {
+		// The single-message format carries no signature.
+		u.log.Warn("uplink: master data refused: unsigned (the single-message format), and the centre's key is pinned", "set", set)
+		u.update(func(s *Stats) { s.Refused++ })
+		return
+	}
 	if index < 0 {
 		m, err := wire.DecodeMaster(p)
 		if err != nil {
@@ -103,6 +109,15 @@ func (u *Uplink) onMaster(topic string, p []byte) {
 			u.log.Warn("uplink: master data part rejected: set or part differs from its topic", "set", set, "part", index,
 				"payload_set", part.Set, "payload_part", part.Index)
 			return
+		}
+		if u.cfg.CentreKey != nil {
+			// Before anything is kept or allocated for the set: a forged
+			// header must cost nothing.
+			if err := part.Verify(u.cfg.Site, u.cfg.CentreKey); err != nil {
+				u.log.Warn("uplink: master data part refused", "set", set, "part", index, "version", part.Version, "err", err)
+				u.update(func(s *Stats) { s.Refused++ })
+				return
+			}
 		}
 	}
 	var version uint64

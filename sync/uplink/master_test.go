@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,7 +23,11 @@ type masterRig struct {
 	fail    map[string]error // Apply's error for a set, once
 }
 
-func newMasterRig(t *testing.T) *masterRig {
+func newMasterRig(t *testing.T) *masterRig { return newMasterRigWith(t, nil) }
+
+// newMasterRigWith is newMasterRig with config adjusting the uplink's
+// configuration.
+func newMasterRigWith(t *testing.T, config func(c *Config)) *masterRig {
 	t.Helper()
 	m := &masterRig{held: map[string]uint64{}, fail: map[string]error{}}
 	apply := func(set, format string, data []byte, version uint64) error {
@@ -41,7 +46,11 @@ func newMasterRig(t *testing.T) *masterRig {
 		defer m.mu.Unlock()
 		return m.held[set]
 	}
-	m.rig = newRig(t, Config{Apply: apply, Held: held}, 0)
+	cfg := Config{Apply: apply, Held: held}
+	if config != nil {
+		config(&cfg)
+	}
+	m.rig = newRig(t, cfg, 0)
 	m.waitConnected(1)
 	checkFor(t, wait, "master subscription", func() bool { return m.conn.subscribed(wire.MasterFilter(testSite)) })
 	return m
@@ -54,9 +63,18 @@ func (m *masterRig) now() uint64 { return uint64(m.clock.Now().UnixMilli()) }
 // chunk bytes.
 func (m *masterRig) parts(set string, version uint64, data string, chunk int) [][]byte {
 	m.t.Helper()
+	return m.signedParts(set, version, data, chunk, nil)
+}
+
+// signedParts is parts signed by priv (unsigned for nil).
+func (m *masterRig) signedParts(set string, version uint64, data string, chunk int, priv ed25519.PrivateKey) [][]byte {
+	m.t.Helper()
 	ps, err := wire.SplitMaster(set, version, wire.FormatCSV, []byte(data), chunk)
 	if err != nil {
 		m.t.Fatal(err)
+	}
+	if priv != nil {
+		wire.SignMasterParts(testSite, ps, priv)
 	}
 	out := make([][]byte, len(ps))
 	for i := range ps {
@@ -275,12 +293,12 @@ func TestMasterVersionRules(t *testing.T) {
 	pp := m.parts(wire.SetRecalls, now+5, data, 1000)
 	m.conn.deliver(t, wire.MasterPartTopic(testSite, wire.SetLots, 0), pp[0])
 	m.conn.deliver(t, wire.MasterPartTopic(testSite, wire.SetRecalls, 1), pp[0])
-	m.conn.deliver(t, wire.MasterPartTopic(testSite, wire.SetRecalls, 0), []byte("UDIP\x02"))
+	m.conn.deliver(t, wire.MasterPartTopic(testSite, wire.SetRecalls, 0), []byte("UDIP\x03"))
 	m.conn.deliver(t, "udi/v1/st-marys/master/recalls/007", pp[0])
 	m.marker(now+1, 6)
 	logs := m.logs.String()
 	for _, want := range []string{"field sha256: does not match data", "version 2, want 1", "set or part differs from its topic",
-		"field version: 2, want 1", "master data on an unexpected topic ignored"} {
+		"field version: 3, want 1 or 2", "master data on an unexpected topic ignored"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log does not say %q", want)
 		}

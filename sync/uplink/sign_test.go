@@ -57,3 +57,42 @@ func TestSignedBatchesAndPinnedAcks(t *testing.T) {
 	r.deliverAck(signed(centre, testSite))
 	checkFor(t, wait, "cursor at the signed ack", func() bool { return r.cursor() == seq })
 }
+
+// TestPinnedCentreKeyMasterData checks that with the centre's key pinned
+// only master data it signed is applied: unsigned parts, parts signed by
+// another key and the single-message format (which has no signature) are
+// refused before anything is kept of them.
+func TestPinnedCentreKeyMasterData(t *testing.T) {
+	centre, forger := seedKey(2), seedKey(3)
+	m := newMasterRigWith(t, func(c *Config) { c.CentreKey = centre.Public().(ed25519.PublicKey) })
+	now := m.now()
+	data := catalogue(3000, "a")
+	unsigned := m.signedParts(wire.SetCatalogue, now, data, 1000, nil)
+	m.send(unsigned...)
+	m.send(m.signedParts(wire.SetCatalogue, now+1, data, 1000, forger)...)
+	legacy, err := wire.EncodeMaster(wire.NewMaster(wire.SetCatalogue, now+2, wire.FormatCSV, []byte(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.conn.deliver(t, wire.MasterTopic(testSite, wire.SetCatalogue), legacy)
+	// Nothing is kept of them: not even a buffer for the set.
+	want := uint64(2*len(unsigned) + 1)
+	checkFor(t, wait, "every forged part refused", func() bool { return m.u.Stats().Refused == want })
+	m.u.masters.mu.Lock()
+	v, held, _ := m.u.masters.parts.Assembling(wire.SetCatalogue)
+	m.u.masters.mu.Unlock()
+	if v != 0 || held != 0 {
+		t.Fatalf("assembling version %d with %d parts of unsigned or forged master data", v, held)
+	}
+	// The centre's own is applied.
+	m.send(m.signedParts(wire.SetCatalogue, now+3, data, 1000, centre)...)
+	got := m.waitApplied(1)
+	if len(got) != 1 || got[0].Version != now+3 || string(got[0].Data) != data {
+		t.Fatalf("applied %+v, want only the centre's version %d", got, now+3)
+	}
+	for _, want := range []string{"master data part refused", "unsigned", "not signed by the centre's pinned key", "the single-message format"} {
+		if !strings.Contains(m.logs.String(), want) {
+			t.Errorf("log does not say %q", want)
+		}
+	}
+}

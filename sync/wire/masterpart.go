@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/crc32"
@@ -10,13 +12,13 @@ import (
 	"unicode/utf8"
 )
 
-// Master data part encoding, version 1 (see sync/PROTOCOL.md). A set is
+// Master data part encoding, versions 1 and 2 (see sync/PROTOCOL.md). A set is
 // published as Count parts, each retained on a topic of its own
 // (MasterPartTopic), so that no MQTT packet exceeds what the broker
 // accepts:
 //
 //	magic    4 bytes "UDIP"
-//	version  1 byte, MasterPartVersion
+//	version  1 byte: MasterPartVersion, or MasterPartVersionSigned
 //	set      uvarint length, then the bytes: one of Sets
 //	format   uvarint length, then the bytes: FormatCSV or FormatJSON
 //	mversion uvarint, the set's version, 1 or more
@@ -25,6 +27,8 @@ import (
 //	count    uvarint, the number of parts: size/chunk rounded up, 1 for no data
 //	index    uvarint, this part's number, 0 to count-1
 //	sha256   32 bytes, the SHA-256 of the whole data
+//	sig      version 2 only: 64 bytes, the centre's Ed25519 signature of
+//	         MasterMessage (site, set, version, format, size, sha256)
 //	data     the whole data's bytes index·chunk up to (index+1)·chunk or size
 //	crc      4 bytes big-endian CRC-32C of everything before
 //
@@ -32,8 +36,11 @@ import (
 const (
 	// MasterPartMagic opens every part of master data.
 	MasterPartMagic = "UDIP"
-	// MasterPartVersion is the part encoding's version byte.
+	// MasterPartVersion is the version byte of an unsigned part.
 	MasterPartVersion = 1
+	// MasterPartVersionSigned is the version byte of a part that carries
+	// the centre's signature of its set's header.
+	MasterPartVersionSigned = 2
 	// MaxMasterSize is the largest master data set, in bytes: what a
 	// gateway's import reads (agent/master MaxFileSize).
 	MaxMasterSize = 64 << 20
@@ -65,6 +72,10 @@ type MasterPart struct {
 	Index int
 	// SHA256 is the SHA-256 of the whole data.
 	SHA256 [sha256.Size]byte
+	// Sig is the centre's Ed25519 signature of the publication's header
+	// (MasterMessage), the same in every part; nil for an unsigned part.
+	// It is checked before anything is allocated for the set.
+	Sig []byte
 	// Data is the part's bytes of the data, from Index·Chunk. After
 	// DecodeMasterPart it aliases the payload; after SplitMaster, the data.
 	Data []byte
@@ -101,7 +112,7 @@ func (p *MasterPart) span(index int) (from, to int) {
 // sameHeader reports whether p and q are parts of the same publication.
 func (p *MasterPart) sameHeader(q *MasterPart) bool {
 	return p.Set == q.Set && p.Format == q.Format && p.Version == q.Version && p.Size == q.Size &&
-		p.Chunk == q.Chunk && p.Count == q.Count && p.SHA256 == q.SHA256
+		p.Chunk == q.Chunk && p.Count == q.Count && p.SHA256 == q.SHA256 && bytes.Equal(p.Sig, q.Sig)
 }
 
 const partPayload = "master part"
@@ -123,6 +134,8 @@ func (p *MasterPart) check() error {
 		return bad(ErrTooLarge, "size", "%d bytes, at most %d", p.Size, MaxMasterSize)
 	case p.Chunk < 1 || p.Chunk > MaxMasterSize:
 		return bad(ErrMalformed, "chunk", "%d bytes, want 1 to %d", p.Chunk, MaxMasterSize)
+	case p.Sig != nil && len(p.Sig) != ed25519.SignatureSize:
+		return bad(ErrMalformed, "sig", "%d bytes, want %d", len(p.Sig), ed25519.SignatureSize)
 	}
 	if want := partCount(p.Size, p.Chunk); p.Count != want {
 		if want > MaxMasterParts {
@@ -146,7 +159,7 @@ func (p *MasterPart) check() error {
 // data: its header at the largest values, and the CRC.
 func partHeaderMax(set, format string) int {
 	return len(MasterPartMagic) + 1 + strLen(set) + strLen(format) + uvarintLen(1<<64-1) +
-		2*uvarintLen(MaxMasterSize) + 2*uvarintLen(MaxMasterParts) + sha256.Size + crc32.Size
+		2*uvarintLen(MaxMasterSize) + 2*uvarintLen(MaxMasterParts) + sha256.Size + ed25519.SignatureSize + crc32.Size
 }
 
 // MasterChunk returns the largest chunk that keeps every part of a set of
@@ -159,7 +172,7 @@ func MasterChunk(maxPayload int, set, format string) int {
 func (p *MasterPart) EncodedSize() int {
 	return len(MasterPartMagic) + 1 + strLen(p.Set) + strLen(p.Format) + uvarintLen(p.Version) +
 		uvarintLen(uint64(p.Size)) + uvarintLen(uint64(p.Chunk)) + uvarintLen(uint64(p.Count)) +
-		uvarintLen(uint64(p.Index)) + sha256.Size + len(p.Data) + crc32.Size
+		uvarintLen(uint64(p.Index)) + sha256.Size + len(p.Sig) + len(p.Data) + crc32.Size
 }
 
 // SplitMaster returns data, version of set in format, as the parts to
@@ -201,13 +214,18 @@ func AppendMasterPart(dst []byte, p *MasterPart) ([]byte, error) {
 	if err := p.check(); err != nil {
 		return dst, err
 	}
-	dst, start := beginFrame(dst, p.EncodedSize(), MasterPartMagic, MasterPartVersion)
+	version := byte(MasterPartVersion)
+	if p.Sig != nil {
+		version = MasterPartVersionSigned
+	}
+	dst, start := beginFrame(dst, p.EncodedSize(), MasterPartMagic, version)
 	dst = appendStr(dst, p.Set)
 	dst = appendStr(dst, p.Format)
 	for _, x := range []uint64{p.Version, uint64(p.Size), uint64(p.Chunk), uint64(p.Count), uint64(p.Index)} {
 		dst = binary.AppendUvarint(dst, x)
 	}
 	dst = append(dst, p.SHA256[:]...)
+	dst = append(dst, p.Sig...)
 	dst = append(dst, p.Data...)
 	return endFrame(dst, start), nil
 }
@@ -219,7 +237,7 @@ func AppendMasterPart(dst []byte, p *MasterPart) ([]byte, error) {
 // a set over MaxMasterSize or in more than MaxMasterParts parts and
 // ErrMalformed for anything else.
 func DecodeMasterPart(p []byte) (*MasterPart, error) {
-	body, _, err := unframe(p, partPayload, MasterPartMagic, MasterPartVersion)
+	body, version, err := unframe(p, partPayload, MasterPartMagic, MasterPartVersion, MasterPartVersionSigned)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +270,13 @@ func DecodeMasterPart(p []byte) (*MasterPart, error) {
 	}
 	copy(m.SHA256[:], body[d.off:])
 	d.off += sha256.Size
+	if version == MasterPartVersionSigned {
+		if len(body)-d.off < ed25519.SignatureSize {
+			return nil, fieldErr(ErrMalformed, partPayload, "sig", "truncated")
+		}
+		m.Sig = body[d.off : d.off+ed25519.SignatureSize : d.off+ed25519.SignatureSize]
+		d.off += ed25519.SignatureSize
+	}
 	m.Data = body[d.off:len(body):len(body)]
 	if err := m.check(); err != nil {
 		return nil, err
@@ -312,4 +337,36 @@ func ParseMasterTopic(topic string) (site, set string, index int, err error) {
 func VersionAhead(v uint64, now time.Time) bool {
 	limit := now.Add(MaxMasterAhead).UnixMilli()
 	return limit < 0 || v > uint64(limit)
+}
+
+// SignMasterParts signs the header of parts, the parts of one publication
+// of a set on site (SplitMaster), with priv: every part carries the same
+// signature.
+func SignMasterParts(site string, parts []MasterPart, priv ed25519.PrivateKey) {
+	if len(parts) == 0 {
+		return
+	}
+	sig := ed25519.Sign(priv, parts[0].message(site))
+	for i := range parts {
+		parts[i].Sig = sig
+	}
+}
+
+// message returns what the centre signs for p's publication on site.
+func (p *MasterPart) message(site string) []byte {
+	return MasterMessage(site, p.Set, p.Version, p.Format, p.Size, p.SHA256)
+}
+
+// Verify checks p.Sig, for a part received on site, against pub, the
+// centre's key. It returns a *FieldError wrapping ErrSignature for an
+// unsigned part or a signature that does not verify. It reads the header
+// only: call it before keeping anything of the part.
+func (p *MasterPart) Verify(site string, pub ed25519.PublicKey) error {
+	if p.Sig == nil {
+		return fieldErr(ErrSignature, partPayload, "sig", "unsigned; the centre's key is pinned")
+	}
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, p.message(site), p.Sig) {
+		return fieldErr(ErrSignature, partPayload, "sig", "%s version %d: not signed by the centre's pinned key", p.Set, p.Version)
+	}
+	return nil
 }

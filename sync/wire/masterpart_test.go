@@ -72,7 +72,7 @@ func TestSplitMasterFitsAndReassembles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const maxPayload = 4096
 	chunk := MasterChunk(maxPayload, SetSettlements, FormatJSON)
-	if chunk < maxPayload-120 || chunk >= maxPayload {
+	if chunk < maxPayload-200 || chunk >= maxPayload { // the header, a signature and the CRC
 		t.Fatalf("chunk %d for payloads of %d", chunk, maxPayload)
 	}
 	for _, size := range []int{0, 1, chunk - 1, chunk, chunk + 1, 5*chunk + 7, 12 * chunk} {
@@ -196,8 +196,8 @@ func TestDecodeMasterPartRejects(t *testing.T) {
 	}
 	flipped := bytes.Clone(good)
 	flipped[20] ^= 4
-	v2 := bytes.Clone(good)
-	v2[4] = 2
+	v3 := bytes.Clone(good)
+	v3[4] = 3
 	for name, c := range map[string]struct {
 		p     []byte
 		err   error
@@ -205,7 +205,7 @@ func TestDecodeMasterPartRejects(t *testing.T) {
 	}{
 		"empty":        {nil, ErrMalformed, "magic"},
 		"batch":        {raw(BatchMagic).bytes(1).crc(), ErrMalformed, "magic"},
-		"version 2":    {v2, ErrVersion, "version"},
+		"version 3":    {v3, ErrVersion, "version"},
 		"flipped":      {flipped, ErrChecksum, "crc"},
 		"truncated":    {good[:len(good)-6], ErrChecksum, "crc"},
 		"set":          {rawPart("stock", FormatCSV, 5, 6, 4, 2, 1, sum, "ef").crc(), ErrMalformed, "set"},

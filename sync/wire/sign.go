@@ -73,16 +73,17 @@ func AckMessage(site string, a *Ack) []byte {
 	return appendStr(b, a.Hash)
 }
 
-// MasterMessage returns what the centre signs for version of set on site,
-// a file in format whose SHA-256 is sum (64 lowercase hex digits).
-func MasterMessage(site, set string, version uint64, format, sum string) []byte {
-	b := make([]byte, 0, len(masterContext)+4+len(site)+len(set)+8+len(format)+len(sum))
+// MasterMessage returns what the centre signs for version of set on site:
+// a file of size bytes in format whose SHA-256 is sum.
+func MasterMessage(site, set string, version uint64, format string, size int, sum [32]byte) []byte {
+	b := make([]byte, 0, len(masterContext)+3+len(site)+len(set)+len(format)+16+len(sum))
 	b = append(b, masterContext...)
 	b = appendStr(b, site)
 	b = appendStr(b, set)
 	b = binary.BigEndian.AppendUint64(b, version)
 	b = appendStr(b, format)
-	return appendStr(b, sum)
+	b = binary.BigEndian.AppendUint64(b, uint64(size))
+	return append(b, sum[:]...)
 }
 
 // Sign sets a.Sig to priv's signature of a, an ack sent on site.

@@ -116,7 +116,68 @@ func TestSignedMessagesDiffer(t *testing.T) {
 		t.Error("a head and an ack sign the same message")
 	}
 	// Length prefixes keep fields apart: "ab"+"c" is not "a"+"bc".
-	if bytes.Equal(MasterMessage("ab", "c", 1, "csv", "x"), MasterMessage("a", "bc", 1, "csv", "x")) {
+	if bytes.Equal(MasterMessage("ab", "c", 1, "csv", 2, h), MasterMessage("a", "bc", 1, "csv", 2, h)) {
 		t.Error("field boundaries are ambiguous")
+	}
+}
+
+func TestSignedMasterParts(t *testing.T) {
+	centre, other := testKey(t, 5), testKey(t, 6)
+	pub := centre.Public().(ed25519.PublicKey)
+	data := []byte(strings.Repeat("gtin,lot,serial,reason,date\n", 40))
+	chunk := MasterChunk(300, SetRecalls, FormatCSV)
+	parts, err := SplitMaster(SetRecalls, 1765000000000, FormatCSV, data, chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SignMasterParts(testSite, parts, centre)
+	var a MasterAssembler
+	var whole *MasterSet
+	for i := range parts {
+		p, err := AppendMasterPart(nil, &parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) > 300 {
+			t.Errorf("part %d: %d bytes, over the 300 the chunk was sized for", i, len(p))
+		}
+		if p[len(MasterPartMagic)] != MasterPartVersionSigned {
+			t.Fatalf("part %d: version byte %d", i, p[len(MasterPartMagic)])
+		}
+		got, err := DecodeMasterPart(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := got.Verify(testSite, pub); err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		if err := got.Verify("north", pub); !errors.Is(err, ErrSignature) {
+			t.Errorf("part %d verifies for another site: %v", i, err)
+		}
+		if err := got.Verify(testSite, other.Public().(ed25519.PublicKey)); !errors.Is(err, ErrSignature) {
+			t.Errorf("part %d verifies under another key: %v", i, err)
+		}
+		if whole, err = a.Add(got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if whole == nil || !bytes.Equal(whole.Data, data) {
+		t.Fatal("signed parts do not reassemble")
+	}
+	// A forged header (a bigger size, a later version) does not verify.
+	forged := parts[0]
+	forged.Version++
+	if err := forged.Verify(testSite, pub); !errors.Is(err, ErrSignature) {
+		t.Errorf("a part with another version verifies: %v", err)
+	}
+	forged = parts[0]
+	forged.Size = MaxMasterSize
+	if err := forged.Verify(testSite, pub); !errors.Is(err, ErrSignature) {
+		t.Errorf("a part with another size verifies: %v", err)
+	}
+	unsigned := parts[0]
+	unsigned.Sig = nil
+	if err := unsigned.Verify(testSite, pub); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("an unsigned part: %v", err)
 	}
 }
