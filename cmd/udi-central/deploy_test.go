@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/sync/sign"
 )
 
 const unitFile = "../../deploy/udi-central.service"
@@ -64,8 +67,8 @@ func TestDeployUnit(t *testing.T) {
 		"Service.CapabilityBoundingSet": "", "Service.AmbientCapabilities": "", "Service.UMask": "0077",
 		"Service.RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "Service.RestartPreventExitStatus": "2",
 		"Service.ReadWritePaths": "/var/lib/udi-central", "Service.MemoryDenyWriteExecute": "true",
-		"Service.ExecStartPre": "/usr/local/bin/udi-central run --check $UDI_CENTRAL_FLAGS",
-		"Service.ExecStart":    "/usr/local/bin/udi-central run $UDI_CENTRAL_FLAGS",
+		"Service.ExecStartPre": "/usr/local/bin/udi-central run --check --config /etc/udi-central/udi-central.json",
+		"Service.ExecStart":    "/usr/local/bin/udi-central run --config /etc/udi-central/udi-central.json",
 	} {
 		if got := one(key); got != want {
 			t.Errorf("%s=%q, want %q", key, got, want)
@@ -74,46 +77,64 @@ func TestDeployUnit(t *testing.T) {
 	if one("Service.MemoryMax") == "" {
 		t.Error("no MemoryMax")
 	}
-	env, ok := strings.CutPrefix(strings.Trim(one("Service.Environment"), `"`), "UDI_CENTRAL_FLAGS=")
-	if !ok {
-		t.Fatalf("Environment=%s: want UDI_CENTRAL_FLAGS", one("Service.Environment"))
-	}
 
-	// The unit's files, replaced by the test's; any other absolute path
-	// must be taught to this test.
+	// The shipped configurations, their files replaced by the test's; any
+	// other absolute path must be taught to this test.
 	f := newHTTPFiles(t)
 	brokerCert, brokerKey := f.pki.issue("udi-central", false)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "central.db")
+	gwKey, err := sign.Create(filepath.Join(dir, "gw.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
-		"/etc/udi-central/broker-ca.pem":   f.pki.CAFile,
-		"/etc/udi-central/broker.pem":      brokerCert,
-		"/etc/udi-central/broker-key.pem":  brokerKey,
-		"/etc/udi-central/broker-password": writeFile(t, dir, "broker-password", "secret\n", 0o600),
-		"/etc/udi-central/http.pem":        f.cert,
-		"/etc/udi-central/http-key.pem":    f.key,
-		"/etc/udi-central/http-tokens":     f.tokens,
-		"/var/lib/udi-central/central.db":  store,
+		"/etc/udi-central/broker-ca.pem":      f.pki.CAFile,
+		"/etc/udi-central/broker.pem":         brokerCert,
+		"/etc/udi-central/broker-key.pem":     brokerKey,
+		"/etc/udi-central/broker-password":    writeFile(t, dir, "broker-password", "secret\n", 0o600),
+		"/etc/udi-central/http.pem":           f.cert,
+		"/etc/udi-central/http-key.pem":       f.key,
+		"/etc/udi-central/http-tokens":        f.tokens,
+		"/etc/udi-central/http-client-ca.pem": f.pki.CAFile,
+		"/etc/udi-central/http-client-roles":  writeFile(t, dir, "roles", "auditor cn:client\n", 0o600),
+		"/etc/udi-central/gateways.txt":       writeFile(t, dir, "gateways.txt", sign.Line("st-marys", "or-3", sign.Public(gwKey))+"\n", 0o644),
+		"/etc/udi-central/central.key":        filepath.Join(dir, "group.key"),
+		"/var/lib/udi-central/central.db":     store,
+		"/var/lib/udi-central/central.key":    filepath.Join(dir, "central.key"),
 	}
-	args := []string{"run", "--check"}
-	for i, a := range strings.Fields(env) {
-		if strings.HasPrefix(a, "/") {
-			if files[a] == "" {
-				t.Fatalf("flag %d of the unit: %s, a path this test does not replace", i, a)
-			}
-			if strings.HasPrefix(a, "/var/") && filepath.Dir(a) != "/var/lib/"+one("Service.StateDirectory") {
-				t.Errorf("%s is outside the state directory", a)
-			}
-			a = files[a]
+	pathRE := regexp.MustCompile(`"(/[^"]*)"`)
+	for _, c := range []struct{ file, want string }{
+		{"../../deploy/udi-central.json", "store " + store + ", HTTP API on 0.0.0.0:8380 (HTTPS, 2 token(s), authentication beyond loopback), 1 gateway(s) enrolled on these sites"},
+		{"../../deploy/udi-central-group.json", "site(s) st-marys,st-marys-east,north-campus, broker(s) ssl://broker-1.group.example:8883,ssl://broker-2.group.example:8883,ssl://broker-3.group.example:8883, store postgres://udi_central@db.group.example:5432/udi_central"},
+	} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		args = append(args, a)
-	}
-	var out, errs bytes.Buffer
-	if code := Main(context.Background(), args, &out, &errs); code != ExitOK {
-		t.Fatalf("run --check with the unit's flags: exit %d\n%s", code, errs.String())
-	}
-	if !strings.Contains(out.String(), "HTTP API on 0.0.0.0:8380 (HTTPS, 2 token(s), authentication beyond loopback)") {
-		t.Errorf("run --check: %s", out.String())
+		var bad []string
+		cfg := pathRE.ReplaceAllStringFunc(string(b), func(m string) string {
+			p := strings.Trim(m, `"`)
+			if files[p] == "" {
+				bad = append(bad, p)
+				return m
+			}
+			if strings.HasPrefix(p, "/var/") && filepath.Dir(p) != "/var/lib/"+one("Service.StateDirectory") {
+				t.Errorf("%s: %s is outside the state directory", c.file, p)
+			}
+			return `"` + files[p] + `"`
+		})
+		if len(bad) > 0 {
+			t.Fatalf("%s: paths this test does not replace: %q", c.file, bad)
+		}
+		path := writeFile(t, dir, filepath.Base(c.file), cfg, 0o600)
+		var out, errs bytes.Buffer
+		if code := Main(context.Background(), []string{"run", "--check", "--config", path}, &out, &errs); code != ExitOK {
+			t.Fatalf("run --check --config %s: exit %d\n%s", c.file, code, errs.String())
+		}
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("run --check --config %s: %s\nwant it to say %s", c.file, out.String(), c.want)
+		}
 	}
 
 	sa, err := exec.LookPath("systemd-analyze")

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -42,7 +43,8 @@ type Env struct {
 var program = cli.Program[*Env]{
 	Name:      "udi-central",
 	About:     "the central inventory service of udi-edge gateways.",
-	ExitCodes: "0 ok, 1 failure, 2 bad usage.",
+	ExitCodes: "0 ok, 1 failure, 2 bad usage or configuration.",
+	IsUsage:   func(err error) bool { return errors.As(err, new(*cli.ConfigError)) },
 }
 
 func init() {

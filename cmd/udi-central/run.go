@@ -41,12 +41,18 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	key := keyFlag(fs, "signs acks and master data; made at first start (every instance needs the same file)")
 	enrolment := fs.String("enrolment", "", "the enrolment file: one line per gateway, \"site gateway ed25519:KEY\" as udi-edge key prints it;\nonly these gateways' batches are taken, and only signed by their key (without it, any gateway's, for trials)")
 	maxPacket := maxPacketFlag(fs)
+	config := fs.String("config", "", "configuration file (JSON; keys as in deploy/udi-central.json); flags given win over it")
 	check := fs.Bool("check", false, "validate the flags and the files they name (broker and HTTP credentials), print a summary and exit")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if *config != "" {
+		if err := applyConfigFile(fs, *config); err != nil {
+			return err
+		}
 	}
 	if len(*sites) == 0 {
 		return usagef("--site is required")

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/station"
+	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 	"github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 )
@@ -277,18 +277,10 @@ func DefaultConfig() Config {
 }
 
 // ConfigError is a configuration problem, naming the key or flag at fault.
-type ConfigError struct {
-	Where string // "scanners[0].baud", "--gateway"
-	Err   error
-}
-
-func (e *ConfigError) Error() string { return e.Where + ": " + e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *ConfigError) Unwrap() error { return e.Err }
+type ConfigError = cli.ConfigError
 
 func cfgErr(where string, format string, args ...any) error {
-	return &ConfigError{Where: where, Err: fmt.Errorf(format, args...)}
+	return cli.ConfigErrorf(where, format, args...)
 }
 
 // LoadConfigFile reads path over c. Unknown keys and ill-typed values are
@@ -302,16 +294,7 @@ func LoadConfigFile(path string, c *Config) error {
 }
 
 func parseConfig(name string, b []byte, c *Config) error {
-	var raw any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return &ConfigError{Where: name, Err: jsonSyntax(b, err)}
-	}
-	if dec.More() {
-		return cfgErr(name, "unexpected data after the configuration object")
-	}
-	if err := checkKeys(raw, reflect.TypeOf(*c), ""); err != nil {
+	if err := cli.ParseJSONConfig(name, b, reflect.TypeOf(*c)); err != nil {
 		return err
 	}
 	if err := unmarshalNamed(b, c); err != nil {
@@ -322,17 +305,6 @@ func parseConfig(name string, b []byte, c *Config) error {
 		return &ConfigError{Where: name, Err: err}
 	}
 	return nil
-}
-
-// jsonSyntax adds a line and column to a JSON syntax error.
-func jsonSyntax(b []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		line := 1 + bytes.Count(b[:se.Offset], []byte("\n"))
-		col := se.Offset - int64(bytes.LastIndexByte(b[:se.Offset], '\n'))
-		return fmt.Errorf("line %d column %d: %v", line, col, err)
-	}
-	return err
 }
 
 // unmarshalNamed decodes b into c; a type error names the key path.
@@ -357,86 +329,6 @@ func unmarshalNamed(b []byte, c *Config) error {
 		return &ConfigError{Where: where, Err: fmt.Errorf("want %s, got %s", te.Type, te.Value)}
 	}
 	return err
-}
-
-// checkKeys walks a decoded JSON value against the struct type t and reports
-// the first key that t does not have, as a dotted path.
-func checkKeys(v any, t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			if v == nil {
-				return nil
-			}
-			return cfgErr(orTop(path), "want an object")
-		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name != "" && name != "-" {
-				fields[name] = f.Type
-			}
-		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			ft, ok := fields[k]
-			p := join(path, k)
-			if !ok {
-				return cfgErr(p, "unknown key (known keys: %s)", knownKeys(fields))
-			}
-			if ft.Kind() == reflect.Struct || (ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct) {
-				if err := checkKeys(obj[k], ft, p); err != nil {
-					return err
-				}
-			}
-		}
-	case reflect.Slice:
-		arr, ok := v.([]any)
-		if !ok {
-			if v == nil {
-				return nil
-			}
-			return cfgErr(orTop(path), "want a list")
-		}
-		for i, e := range arr {
-			if err := checkKeys(e, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func knownKeys(m map[string]reflect.Type) string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return strings.Join(ks, ", ")
-}
-
-func join(path, k string) string {
-	if path == "" {
-		return k
-	}
-	return path + "." + k
-}
-
-func orTop(p string) string {
-	if p == "" {
-		return "configuration"
-	}
-	return p
 }
 
 // Validate checks the whole configuration and names the first bad key.
