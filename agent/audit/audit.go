@@ -41,6 +41,11 @@ const (
 	UsedWithoutCase      = "used-without-case"
 )
 
+// DefaultLinkWithin is how long an item taken from a cabinet may stay
+// unlinked (not used, returned, wasted or put back) before it is
+// reported, when the caller says nothing.
+const DefaultLinkWithin = 4 * time.Hour
+
 // Finding is one thing an auditor should look at.
 type Finding struct {
 	Kind string `json:"kind"`

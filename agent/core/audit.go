@@ -14,7 +14,7 @@ import (
 
 // DefaultLinkWithin is how long an item taken from a cabinet may stay
 // unlinked before Anomalies reports it, when the caller says nothing.
-const DefaultLinkWithin = 4 * time.Hour
+const DefaultLinkWithin = audit.DefaultLinkWithin
 
 // Verify checks the ledger's hash chain and structure, and the master
 // data stored beside it.

@@ -261,6 +261,16 @@ func TestRunHTTPBeyondLoopback(t *testing.T) {
 	if code, _, errs := runMain(t, "trace", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-cert", f.auditorCert, "--http-key", f.auditorKey, "(01)04012345678901(21)A1"); !strings.Contains(errs, "no movement of") {
 		t.Errorf("trace with the auditor's certificate: exit %d, stderr %q; want the service's answer that it holds none", code, errs)
 	}
+	if code, out, errs := runMain(t, "anomalies", "--site", "st-marys", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.operatorFile); code != ExitOK || !strings.Contains(out, "no findings") {
+		t.Errorf("anomalies with the operator's token: exit %d, %q, stderr %q", code, out, errs)
+	}
+	js := writeFile(t, t.TempDir(), "js.csv", "id,patient,case,item,quantity,amount\nJS9,P1,K9,(01)09506000134352(21)Z9,1,10.00\n", 0o600)
+	if code, out, errs := runMain(t, "reconcile", "--site", "st-marys", "--settlements", js, "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.auditorFile); code != ExitFailure || !strings.Contains(out, "billed-never-scanned") || !strings.Contains(errs, "1 finding(s)") {
+		t.Errorf("reconcile with the auditor's token: exit %d, %q, stderr %q", code, out, errs)
+	}
+	if code, _, errs := runMain(t, "reconcile", "--site", "st-marys", "--settlements", js, "--http-url", base, "--http-ca", f.pki.CAFile); code == ExitOK || !strings.Contains(errs, "401") {
+		t.Errorf("reconcile without a credential: exit %d, stderr %q", code, errs)
+	}
 	csv := writeFile(t, t.TempDir(), "recalls.csv", "gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n", 0o600)
 	if code, _, errs := runMain(t, "publish", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.auditorFile, "--site", "st-marys", "recalls", csv); code == ExitOK || !strings.Contains(errs, "may not publish") {
 		t.Errorf("publish with the auditor's token: exit %d, stderr %q", code, errs)

@@ -53,6 +53,7 @@ func init() {
 		{Name: "trace", Summary: "print an item's movements across every gateway", Run: traceCmd},
 		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
 		{Name: "anomalies", Summary: "list what an auditor should look at across every gateway of a site", Run: anomaliesCmd},
+		{Name: "reconcile", Summary: "reconcile every gateway's uses of a site with its settlement records", Run: reconcileCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
 		{Name: "key", Summary: "print the centre's public key, which gateways pin", Run: keyCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},

@@ -40,9 +40,15 @@ func (f *sourceFlags) openStore() (central.Store, error) {
 
 // getJSON GETs path of the service's API into v.
 func (f *sourceFlags) getJSON(ctx context.Context, path string, v any) error {
+	return f.call(ctx, http.MethodGet, path, nil, v)
+}
+
+// call makes a request of the service's API and decodes its JSON answer
+// into v.
+func (f *sourceFlags) call(ctx context.Context, method, path string, body io.Reader, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(f.httpURL, "/")+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.httpURL, "/")+path, body)
 	if err != nil {
 		return usagef("--http-url: %v", err)
 	}

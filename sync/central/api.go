@@ -1,6 +1,7 @@
 package central
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,9 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/sync/wire"
 
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/ident"
@@ -60,6 +66,14 @@ type MasterResponse struct {
 	Rejected []string `json:"rejected,omitempty"`
 }
 
+// FindingsResponse is the body of GET /v1/anomalies and POST
+// /v1/reconcile: what an auditor should look at across the site's
+// gateways.
+type FindingsResponse struct {
+	Site     string          `json:"site"`
+	Findings []audit.Finding `json:"findings"`
+}
+
 // ErrorResponse is the body of every error answer.
 type ErrorResponse struct {
 	Error string `json:"error"`
@@ -78,6 +92,10 @@ type ErrorResponse struct {
 //	GET  /v1/trace?code=KEY             the movements of an item or tag key across gateways, oldest first;
 //	                                    patient identifiers only with include_patient=1
 //	GET  /v1/gateways                   every gateway: site, current ledger, head, status, counters
+//	GET  /v1/anomalies?site=S           what an auditor should look at across the site's gateways
+//	                                    (SiteAnomalies; link_within=8h for cabinet removals)
+//	POST /v1/reconcile?site=S&format=csv|json   body: the site's settlement records (the settlements
+//	                                    set's file); the uses of every gateway reconciled with them
 //	POST /v1/master?site=S&set=X&format=csv|json   body: the data; publishes it as the set's next version,
 //	                                    once it reads as a gateway reads it; partial=1 publishes the good
 //	                                    rows of a file with bad ones, allow_empty=1 a file with no rows,
@@ -100,6 +118,8 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /healthz", g.route(PermRead, false, s.serveHealth))
 	mux.HandleFunc("GET /v1/trace", g.route(PermRead, false, s.serveTrace))
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
+	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
+	mux.HandleFunc("POST /v1/reconcile", g.route(PermRead, true, s.serveReconcile))
 	mux.HandleFunc("POST /v1/master", g.route(PermPublish, true, s.serveMaster))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such resource: %s %s", r.Method, r.URL.Path))
@@ -198,19 +218,8 @@ func (s *Service) serveMaster(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	// The guard bounds the body (APILimits.MaxBody) and its arrival (the
-	// request's read deadline).
-	data, err := io.ReadAll(r.Body)
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the data are larger than %d bytes", mbe.Limit))
-		return
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		writeError(w, http.StatusRequestTimeout, errors.New("the data did not arrive within the request's deadline"))
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
+	data, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	site, set := q.Get("site"), q.Get("set")
@@ -255,4 +264,100 @@ func rowStrings(rows []master.RowError) []string {
 		out = append(out, rows[i].Error())
 	}
 	return out
+}
+
+// readBody reads the request's body, answering the error itself when it
+// cannot. The guard bounds the body (APILimits.MaxBody) and its arrival
+// (the request's read deadline).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the data are larger than %d bytes", mbe.Limit))
+		return nil, false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, errors.New("the data did not arrive within the request's deadline"))
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("reading the data: %w", err))
+		return nil, false
+	}
+	return data, true
+}
+
+// auditSite returns the site parameter of an audit request, answering
+// the error itself when it is missing or not one of the service's.
+func (s *Service) auditSite(w http.ResponseWriter, r *http.Request) (string, bool) {
+	site := r.URL.Query().Get("site")
+	if site == "" || !slices.Contains(s.cfg.Sites, site) {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("parameter site: %q is not one of the sites served (%s)", site, strings.Join(s.cfg.Sites, ", ")))
+		return "", false
+	}
+	return site, true
+}
+
+// writeFindings answers an audit.
+func (s *Service) writeFindings(w http.ResponseWriter, what, site string, found []audit.Finding, err error) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, fmt.Errorf("the %s did not complete within the request's deadline", what))
+	case err != nil:
+		s.log.Error(what+" failed", "site", site, "err", err)
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("the %s failed", what))
+	default:
+		if found == nil {
+			found = []audit.Finding{}
+		}
+		writeJSON(w, http.StatusOK, FindingsResponse{Site: site, Findings: found})
+	}
+}
+
+func (s *Service) serveAnomalies(w http.ResponseWriter, r *http.Request) {
+	site, ok := s.auditSite(w, r)
+	if !ok {
+		return
+	}
+	link := audit.DefaultLinkWithin
+	if v := r.URL.Query().Get("link_within"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("parameter link_within: %q is not a duration such as 8h", v))
+			return
+		}
+		link = d
+	}
+	found, err := SiteAnomalies(r.Context(), s.store, site, nil, s.now(), link)
+	s.writeFindings(w, "anomalies", site, found, err)
+}
+
+func (s *Service) serveReconcile(w http.ResponseWriter, r *http.Request) {
+	site, ok := s.auditSite(w, r)
+	if !ok {
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != wire.FormatCSV && format != wire.FormatJSON {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("parameter format: %q, want csv or json", format))
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	data, _, err := (*master.Data)(nil).Import(wire.SetSettlements, bytes.NewReader(body),
+		master.ImportOptions{Format: format, Encoding: r.URL.Query().Get("encoding")})
+	var bad *master.BadRowsError
+	if errors.As(err, &bad) {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: err.Error(), Rows: rowStrings(bad.Rows)})
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("settlement records: %w", err))
+		return
+	}
+	found, err := SiteReconcile(r.Context(), s.store, site, data, s.now())
+	s.writeFindings(w, "reconciliation", site, found, err)
 }
