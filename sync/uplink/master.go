@@ -22,15 +22,19 @@ type masterBox struct {
 	pending map[string]*wire.MasterSet // complete, not yet applied
 	busy    map[string]uint64          // the version waiting or being applied
 	applied map[string]uint64          // applied since start, without Config.Held
-	warned  map[string]uint64          // the version last refused with a warning
+	warned  map[string][]uint64        // the versions last refused with a warning, newest last
 }
+
+// maxWarned is how many refused versions of a set are remembered, so
+// that each is warned about once.
+const maxWarned = 8
 
 func (b *masterBox) init() {
 	b.signal = make(chan struct{}, 1)
 	b.pending = make(map[string]*wire.MasterSet)
 	b.busy = make(map[string]uint64)
 	b.applied = make(map[string]uint64)
-	b.warned = make(map[string]uint64)
+	b.warned = make(map[string][]uint64)
 }
 
 // take returns the sets waiting, by name.
@@ -166,8 +170,13 @@ func (u *Uplink) wanted(set string, version uint64) bool {
 	held := u.held(set)
 	heldAhead := held > 0 && wire.VersionAhead(held, now)
 	warn := func(msg string) {
-		if b.warned[set] != version {
-			b.warned[set] = version
+		if w := b.warned[set]; !slices.Contains(w, version) {
+			// Remembered a few at a time: the retained parts of two old
+			// versions, interleaved, warn once each, not at every part.
+			if len(w) == maxWarned {
+				w = w[1:]
+			}
+			b.warned[set] = append(w, version)
 			u.log.Warn(msg, "set", set, "version", version, "held", held, "clock_ms", now.UnixMilli())
 		}
 	}

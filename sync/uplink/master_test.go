@@ -154,8 +154,11 @@ func TestMasterPartsInAnyOrder(t *testing.T) {
 	if got[0].Version != v+1 || string(got[0].Data) != next || got[0].Format != "csv" || got[0].Set != wire.SetCatalogue {
 		t.Fatalf("applied version %d (%d bytes), want %d", got[0].Version, len(got[0].Data), v+1)
 	}
-	// The current version's parts again (a reconnection): older than
-	// the one held, refused with a warning naming both versions, once.
+	// The current version's parts again (a reconnection), interleaved
+	// with the old one's: older than the one held, each refused with a
+	// warning naming both versions, once.
+	m.send(pc...)
+	m.send(po...)
 	m.send(pc...)
 	m.marker(v, 2)
 	if got := m.waitApplied(2); len(got) != 2 {
@@ -165,6 +168,9 @@ func TestMasterPartsInAnyOrder(t *testing.T) {
 	want := fmt.Sprintf(`msg="uplink: master data refused: older than the version held" set=catalogue version=%d held=%d`, v, v+1)
 	if strings.Count(logs, want) != 1 {
 		t.Fatalf("log has %d of %q:\n%s", strings.Count(logs, want), want, logs)
+	}
+	if w := fmt.Sprintf(`version=%d held=%d`, v-10, v+1); strings.Count(logs, w) != 1 {
+		t.Fatalf("log has %d of %q:\n%s", strings.Count(logs, w), w, logs)
 	}
 	// The version held, retained, again: quietly ignored.
 	m.send(pn...)
