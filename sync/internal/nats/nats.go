@@ -183,7 +183,7 @@ func StartCluster(t testing.TB, cfg Config) *Cluster {
 		t.Cleanup(func() {
 			nd.Kill()
 			if t.Failed() {
-				t.Logf("%s log (last 32 KiB):\n%s", nd.name, tail(nd.Log(), 32<<10))
+				t.Logf("%s log (last 256 KiB):\n%s", nd.name, tail(nd.Log(), 256<<10))
 			}
 		})
 	}
