@@ -23,6 +23,9 @@ type Deployed struct {
 	// MoreACL is appended to the shipped udi-acl, as README.md tells an
 	// operator to do for a second instance of the central service.
 	MoreACL string
+	// Extra is appended to the configuration, after its paths were
+	// replaced: a bridge (Bridge).
+	Extra string
 }
 
 // StartDeployed starts mosquitto with the shipped configuration on a free
@@ -61,7 +64,7 @@ func StartDeployed(t testing.TB, d Deployed) *Broker {
 		"log_dest file":        filepath.Join(dir, "production.log"),
 		"pid_file":             filepath.Join(dir, "mosquitto.pid"),
 	})
-	return launch(t, dir, port, "ssl", conf)
+	return launch(t, dir, port, "ssl", conf+d.Extra)
 }
 
 // RepoRoot is the directory of go.mod above the working directory (a
@@ -172,4 +175,50 @@ func CentreACL(t testing.TB, user string) string {
 		t.Fatal("mosquitto: udi-acl has no topic lines for user udi-central")
 	}
 	return block.String()
+}
+
+// Bridge returns the shipped deploy/mosquitto/bridge.conf (site st-marys)
+// with the group broker's address, its CA file and the bridge's password
+// replaced: the rest as an operator installs it.
+func Bridge(t testing.TB, group *Broker, caFile, password string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(RepoRoot(t), "deploy", "mosquitto", "bridge.conf"))
+	if err != nil {
+		t.Fatalf("mosquitto: %v", err)
+	}
+	values := map[string]string{
+		"address":         fmt.Sprintf("127.0.0.1:%d", group.Port()),
+		"bridge_cafile":   caFile,
+		"remote_password": password,
+	}
+	var out strings.Builder
+	for n, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) == 0 || strings.HasPrefix(fields[0], "#"):
+			out.WriteString(line + "\n")
+		case values[fields[0]] != "":
+			fmt.Fprintf(&out, "%s %s\n", fields[0], values[fields[0]])
+			delete(values, fields[0])
+		case strings.Contains(line, " /"):
+			t.Fatalf("bridge.conf:%d: %q: a path this harness does not replace", n+1, line)
+		default:
+			out.WriteString(line + "\n")
+		}
+	}
+	if len(values) != 0 {
+		t.Fatalf("bridge.conf lacks %v", values)
+	}
+	return out.String()
+}
+
+// BridgeACL returns the shipped deploy/mosquitto/bridge-acl, the group
+// broker's ACL block of the bridge of site st-marys.
+func BridgeACL(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(RepoRoot(t), "deploy", "mosquitto", "bridge-acl"))
+	if err != nil {
+		t.Fatalf("mosquitto: %v", err)
+	}
+	return string(data)
 }
