@@ -1,11 +1,6 @@
 package e2e_test
 
 import (
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,14 +26,7 @@ func TestMosquittoBridge(t *testing.T) {
 	hospital := mosquitto.StartDeployed(t, mosquitto.Deployed{Certs: certs,
 		Users: map[string]string{"gw-h": users["gw-h"]},
 		Extra: mosquitto.Bridge(t, group, certs.CAFile, users["bridge-st-marys"])})
-	dir := t.TempDir()
-	pwFile := func(user string) string {
-		p := filepath.Join(dir, user+".pw")
-		if err := os.WriteFile(p, []byte(users[user]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	pwFile := passwordFiles(t, users)
 	waitFor(t, startWait, "the bridge to connect", func() error {
 		if !strings.Contains(group.Log(), "as bridge-st-marys (") {
 			return errNotYet
@@ -51,41 +39,14 @@ func TestMosquittoBridge(t *testing.T) {
 		Sync: map[string]any{"password_file": pwFile("gw-h"), "ca_file": certs.CAFile}})
 	fillLedger(t, g, backlog, nil)
 	g.start()
-	state := func(want string) func() error {
-		return func() error {
-			gws, err := c.gateways()
-			if err != nil {
-				return err
-			}
-			if got := gws[g.id].State; got != want {
-				return fmt.Errorf("state %q", got)
-			}
-			return nil
-		}
-	}
-	waitFor(t, startWait, "the centre to see the gateway online across the bridge", state("online"))
+	waitFor(t, startWait, "the centre to see the gateway online across the bridge", gatewayState(c, g.id, "online"))
 	waitDrained(t, c, g, backlog)
 	logf(t, start, "drained across the bridge")
 
-	resp, err := c.http.Post(c.api+"/v1/master?site="+site+"&set=recalls&format=csv", "text/csv",
-		strings.NewReader("gtin,lots,reason,date\n06901234200010,B1;B2,sterile barrier,2026-11-01\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /v1/master: %s: %s", resp.Status, body)
-	}
-	waitFor(t, startWait, "the gateway to apply recalls version 1 from across the bridge", func() error {
-		if !strings.Contains(g.output(), `msg="uplink: master data applied" component=sync set=recalls version=1`) {
-			return errNotYet
-		}
-		return nil
-	})
+	waitApplied(t, g, "recalls", publishMaster(t, c, "recalls", []byte(recalls)), 1)
 
 	g.kill()
-	waitFor(t, startWait, "the last will to cross the bridge", state("offline"))
+	waitFor(t, startWait, "the last will to cross the bridge", gatewayState(c, g.id, "offline"))
 	logf(t, start, "offline at the centre")
 	c.stop()
 	verifyDelivered(t, c, g)

@@ -2,10 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,21 +17,16 @@ import (
 type natsSetup struct {
 	cl    *nats.Cluster
 	certs *mosquitto.Certs
-	pw    map[string]string // user → password file
+	pw    func(user string) string // a user's password file
 }
 
 func newNATS(t testing.TB, users ...string) *natsSetup {
 	t.Helper()
-	s := &natsSetup{certs: mosquitto.NewCerts(t), pw: map[string]string{}}
-	dir := t.TempDir()
 	passwords := map[string]string{}
 	for _, u := range users {
 		passwords[u] = "pw-" + u
-		s.pw[u] = filepath.Join(dir, u+".pw")
-		if err := os.WriteFile(s.pw[u], []byte(passwords[u]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
+	s := &natsSetup{certs: mosquitto.NewCerts(t), pw: passwordFiles(t, passwords)}
 	s.cl = nats.StartCluster(t, nats.Config{Users: passwords, Certs: s.certs})
 	return s
 }
@@ -43,7 +35,7 @@ func newNATS(t testing.TB, users ...string) *natsSetup {
 func (s *natsSetup) centre(t testing.TB, site string, first int, args ...string) *centre {
 	t.Helper()
 	return startCentre(t, site, strings.Join(s.cl.URLs(first), ","), append([]string{
-		"--username", "udi-central", "--password-file", s.pw["udi-central"], "--ca", s.certs.CAFile}, args...)...)
+		"--username", "udi-central", "--password-file", s.pw("udi-central"), "--ca", s.certs.CAFile}, args...)...)
 }
 
 // gateway configures gateway id of site on all three nodes, node first
@@ -51,7 +43,7 @@ func (s *natsSetup) centre(t testing.TB, site string, first int, args ...string)
 func (s *natsSetup) gateway(t testing.TB, site, id string, first int) *gateway {
 	t.Helper()
 	return newGateway(t, site, id, "", nil, gatewayConfig{BatchBytes: slowDrain.BatchBytes, Window: slowDrain.Window,
-		Sync: map[string]any{"brokers": s.cl.URLs(first), "password_file": s.pw[id], "ca_file": s.certs.CAFile}})
+		Sync: map[string]any{"brokers": s.cl.URLs(first), "password_file": s.pw(id), "ca_file": s.certs.CAFile}})
 }
 
 // nodeOf waits until client id is connected to a node and returns it.
@@ -118,24 +110,9 @@ func TestNATSClusterFailover(t *testing.T) {
 	}
 
 	// Retained master data, published by the centre, reaches both.
-	resp, err := c.http.Post(c.api+"/v1/master?site="+site+"&set=recalls&format=csv", "text/csv",
-		strings.NewReader("gtin,lots,reason,date\n06901234200010,B1;B2,sterile barrier,2026-11-01\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /v1/master: %s: %s", resp.Status, body)
-	}
-	for _, g := range []*gateway{a, b} {
-		waitFor(t, startWait, g.id+" to apply recalls version 1", func() error {
-			if !strings.Contains(g.output(), `msg="uplink: master data applied" component=sync set=recalls version=1`) {
-				return errNotYet
-			}
-			return nil
-		})
-	}
+	v := publishMaster(t, c, "recalls", []byte(recalls))
+	waitApplied(t, a, "recalls", v, 1)
+	waitApplied(t, b, "recalls", v, 1)
 	logf(t, start, "master data applied by both")
 
 	for _, g := range []*gateway{a, b} {

@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,14 +24,7 @@ func TestClientIDTakeover(t *testing.T) {
 	certs := mosquitto.NewCerts(t)
 	users := map[string]string{"gw-a": "pw-gw-a", "gw-b": "pw-gw-b", "udi-central": "pw-central"}
 	broker := mosquitto.StartDeployed(t, mosquitto.Deployed{Users: users, Certs: certs})
-	dir := t.TempDir()
-	pwFile := func(user string) string {
-		p := filepath.Join(dir, user+".pw")
-		if err := os.WriteFile(p, []byte(users[user]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	pwFile := passwordFiles(t, users)
 	c := startCentre(t, site, broker.Addr(), "--username", "udi-central", "--password-file", pwFile("udi-central"), "--ca", certs.CAFile)
 	c.waitConnected()
 	g := newGateway(t, site, "gw-a", broker.Addr(), nil, gatewayConfig{BatchBytes: slowDrain.BatchBytes, Window: slowDrain.Window,

@@ -282,39 +282,11 @@ func (c *Cluster) NodeOf(id string) (int, error) {
 // start starts the node's process once and waits until its MQTT port
 // accepts TCP connections, or the process exits, or startTimeout passes.
 func (nd *Node) start(bin string) error {
-	log, err := os.OpenFile(nd.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "=== udi test harness: starting %s (MQTT on %d)\n", nd.name, nd.mqtt)
 	cmd := exec.Command(bin, "-c", nd.conf)
 	cmd.Dir = nd.dir
 	cmd.Env = nd.env
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = sysProcAttr()
-	if err := nd.proc.Start(cmd, func() { log.Close() }); err != nil {
-		log.Close()
-		return err
-	}
-	done := nd.proc.Done()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.mqtt))
-	deadline := time.Now().Add(startTimeout)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("exited while starting: %v", cmd.ProcessState)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			nd.Kill()
-			return fmt.Errorf("not accepting connections on %s after %v", addr, startTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return mosquitto.StartProcess(&nd.proc, cmd, nd.logPath, fmt.Sprintf("starting %s (MQTT on %d)", nd.name, nd.mqtt),
+		net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.mqtt)), startTimeout)
 }
 
 // Name is the node's server_name.

@@ -1,7 +1,6 @@
 package nats
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -14,109 +13,19 @@ import (
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
-// wait bounds every wait for something that should happen.
-const wait = 10 * time.Second
-
 var users = map[string]string{"gw-a": "pw-gw-a", "gw-b": "pw-gw-b", "udi-central": "pw-central"}
 
-// client connects user with client id id to the brokers at urls (tried
-// in order), MQTT 3.1.1 over TLS, no automatic reconnect; lost, when not
-// nil, receives the reason of a lost connection.
-func client(t *testing.T, certs *mosquitto.Certs, urls []string, user, id string, clean bool, lost chan<- error) mqtt.Client {
-	t.Helper()
-	c, err := tryClient(t, certs, urls, user, id, clean, lost)
-	if err != nil {
-		t.Fatalf("connect %s as %s: %v", id, user, err)
-	}
-	return c
-}
-
-func tryClient(t *testing.T, certs *mosquitto.Certs, urls []string, user, id string, clean bool, lost chan<- error) (mqtt.Client, error) {
-	t.Helper()
+// options are the paho options of user with client id id for the
+// brokers at urls (tried in order): MQTT 3.1.1 over TLS, no automatic
+// reconnect.
+func options(certs *mosquitto.Certs, urls []string, user, id string, clean bool) *mqtt.ClientOptions {
 	o := mqtt.NewClientOptions().SetClientID(id).SetUsername(user).SetPassword(users[user]).
 		SetTLSConfig(certs.ClientTLSConfig("")).SetProtocolVersion(4).SetCleanSession(clean).
-		SetAutoReconnect(false).SetConnectTimeout(wait).SetWriteTimeout(wait)
+		SetAutoReconnect(false).SetConnectTimeout(mosquitto.ClientWait).SetWriteTimeout(mosquitto.ClientWait)
 	for _, u := range urls {
 		o.AddBroker(u)
 	}
-	if lost != nil {
-		o.SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err })
-	}
-	c := mqtt.NewClient(o)
-	tok := c.Connect()
-	if !tok.WaitTimeout(2 * wait) {
-		t.Fatalf("connect %s: no CONNACK within %v", id, 2*wait)
-	}
-	if err := tok.Error(); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { c.Disconnect(50) })
-	return c, nil
-}
-
-// subscribe subscribes c to filter at QoS 1 and returns what arrives, and
-// the code the broker granted.
-func subscribe(t *testing.T, c mqtt.Client, filter string) (<-chan mqtt.Message, byte) {
-	t.Helper()
-	msgs := make(chan mqtt.Message, 64)
-	tok := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
-		select {
-		case msgs <- m:
-		default:
-			t.Errorf("subscription %s: too many messages", filter)
-		}
-	})
-	if !tok.WaitTimeout(wait) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", filter, tok.Error())
-	}
-	key := filter
-	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
-		_, key, _ = strings.Cut(rest, "/")
-	}
-	return msgs, tok.(*mqtt.SubscribeToken).Result()[key]
-}
-
-func mustSubscribe(t *testing.T, c mqtt.Client, filter string) <-chan mqtt.Message {
-	t.Helper()
-	msgs, code := subscribe(t, c, filter)
-	if code != 1 {
-		t.Fatalf("subscribe %s: granted %#x, want QoS 1", filter, code)
-	}
-	return msgs
-}
-
-func publish(t *testing.T, c mqtt.Client, topic string, payload []byte, retained bool) {
-	t.Helper()
-	tok := c.Publish(topic, 1, retained, payload)
-	if !tok.WaitTimeout(wait) {
-		t.Fatalf("publish %s: no PUBACK within %v", topic, wait)
-	}
-	if err := tok.Error(); err != nil {
-		t.Fatalf("publish %s: %v", topic, err)
-	}
-}
-
-func expect(t *testing.T, msgs <-chan mqtt.Message, topic string, payload []byte) mqtt.Message {
-	t.Helper()
-	select {
-	case m := <-msgs:
-		if m.Topic() != topic || !bytes.Equal(m.Payload(), payload) {
-			t.Fatalf("got %d bytes %.40q on %s, want %d bytes %.40q on %s", len(m.Payload()), m.Payload(), m.Topic(), len(payload), payload, topic)
-		}
-		return m
-	case <-time.After(wait):
-		t.Fatalf("nothing on %s within %v (want %.40q)", topic, wait, payload)
-		return nil
-	}
-}
-
-func expectNone(t *testing.T, msgs <-chan mqtt.Message, d time.Duration) {
-	t.Helper()
-	select {
-	case m := <-msgs:
-		t.Fatalf("unexpected message %.40q on %s", m.Payload(), m.Topic())
-	case <-time.After(d):
-	}
+	return o
 }
 
 // TestCluster starts three nodes with deploy/nats as shipped and checks,
@@ -140,44 +49,44 @@ func TestCluster(t *testing.T) {
 	movements := wire.Prefix + site + "/+/movements"
 	topic := func(gw, leaf string) string { return wire.Prefix + site + "/" + gw + "/" + leaf }
 
-	centre := client(t, certs, one(0), "udi-central", "udi-central-1", false, nil)
-	inbox := mustSubscribe(t, centre, movements)
-	gwA := client(t, certs, one(1), "gw-a", id("gw-a"), true, nil)
+	centre := mosquitto.Connect(t, options(certs, one(0), "udi-central", "udi-central-1", false))
+	inbox := mosquitto.MustSubscribe(t, centre, movements)
+	gwA := mosquitto.Connect(t, options(certs, one(1), "gw-a", id("gw-a"), true))
 
 	t.Run("a batch crosses nodes; one forged for another gateway is dropped", func(t *testing.T) {
-		publish(t, gwA, topic("gw-b", "movements"), []byte("forged by gw-a"), false)
-		publish(t, gwA, topic("gw-a", "movements"), []byte("batch 1"), false)
-		expect(t, inbox, topic("gw-a", "movements"), []byte("batch 1"))
-		expectNone(t, inbox, 300*time.Millisecond)
+		mosquitto.Publish(t, gwA, topic("gw-b", "movements"), "forged by gw-a", false)
+		mosquitto.Publish(t, gwA, topic("gw-a", "movements"), "batch 1", false)
+		mosquitto.Expect(t, inbox, topic("gw-a", "movements"), "batch 1")
+		mosquitto.ExpectNone(t, inbox, 300*time.Millisecond)
 	})
 
 	t.Run("a batch of the largest size passes (max_payload)", func(t *testing.T) {
-		big := bytes.Repeat([]byte{0xA5}, wire.MaxBatchSize)
-		publish(t, gwA, topic("gw-a", "movements"), big, false)
-		expect(t, inbox, topic("gw-a", "movements"), big)
+		big := strings.Repeat("\xa5", wire.MaxBatchSize)
+		mosquitto.Publish(t, gwA, topic("gw-a", "movements"), big, false)
+		mosquitto.Expect(t, inbox, topic("gw-a", "movements"), big)
 	})
 
 	t.Run("retained acks outlive the node they were published on", func(t *testing.T) {
-		publish(t, centre, topic("gw-a", "ack"), []byte(`{"seq":1}`), true)
-		publish(t, centre, topic("gw-b", "ack"), []byte(`{"seq":2}`), true)
+		mosquitto.Publish(t, centre, topic("gw-a", "ack"), `{"seq":1}`, true)
+		mosquitto.Publish(t, centre, topic("gw-b", "ack"), `{"seq":2}`, true)
 		// gw-b reads its own ack, not gw-a's, from another node.
-		gwB := client(t, certs, one(2), "gw-b", id("gw-b"), true, nil)
+		gwB := mosquitto.Connect(t, options(certs, one(2), "gw-b", id("gw-b"), true))
 		// Unlike Mosquitto, NATS checks a subscription's filter against
 		// the permissions: a filter wider than gw-b's own acks is refused.
-		if _, code := subscribe(t, gwB, wire.Prefix+site+"/+/ack"); code != 0x80 {
+		if _, code := mosquitto.Subscribe(t, gwB, wire.Prefix+site+"/+/ack"); code != 0x80 {
 			t.Errorf("gw-b subscribing to every gateway's acks: granted %#x, want 0x80", code)
 		}
-		acks := mustSubscribe(t, gwB, topic("gw-b", "ack"))
-		if m := expect(t, acks, topic("gw-b", "ack"), []byte(`{"seq":2}`)); !m.Retained() {
+		acks := mosquitto.MustSubscribe(t, gwB, topic("gw-b", "ack"))
+		if m := mosquitto.Expect(t, acks, topic("gw-b", "ack"), `{"seq":2}`); !m.Retained() {
 			t.Error("gw-b's ack is not flagged retained")
 		}
-		expectNone(t, acks, 300*time.Millisecond)
+		mosquitto.ExpectNone(t, acks, 300*time.Millisecond)
 		gwB.Disconnect(50)
 
 		n[0].Kill()
-		late := client(t, certs, one(2), "gw-a", id("gw-a-late"), true, nil)
-		own := mustSubscribe(t, late, topic("gw-a", "ack"))
-		if m := expect(t, own, topic("gw-a", "ack"), []byte(`{"seq":1}`)); !m.Retained() {
+		late := mosquitto.Connect(t, options(certs, one(2), "gw-a", id("gw-a-late"), true))
+		own := mosquitto.MustSubscribe(t, late, topic("gw-a", "ack"))
+		if m := mosquitto.Expect(t, own, topic("gw-a", "ack"), `{"seq":1}`); !m.Retained() {
 			t.Error("gw-a's ack is not flagged retained")
 		}
 		late.Disconnect(50)
@@ -187,18 +96,11 @@ func TestCluster(t *testing.T) {
 	t.Run("the centre's queued batches outlive the node it was on", func(t *testing.T) {
 		// The centre's first connection (node 1) died with node 1 above;
 		// what gw-a publishes meanwhile is queued for its session.
-		publish(t, gwA, topic("gw-a", "movements"), []byte("batch while away"), false)
+		mosquitto.Publish(t, gwA, topic("gw-a", "movements"), "batch while away", false)
 		back := make(chan mqtt.Message, 64)
-		o := mqtt.NewClientOptions().AddBroker(n[2].Addr()).SetClientID("udi-central-1").
-			SetUsername("udi-central").SetPassword(users["udi-central"]).SetTLSConfig(certs.ClientTLSConfig("")).
-			SetProtocolVersion(4).SetCleanSession(false).SetAutoReconnect(false).SetConnectTimeout(wait).
-			SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { back <- m })
-		again := mqtt.NewClient(o)
-		if tok := again.Connect(); !tok.WaitTimeout(2*wait) || tok.Error() != nil {
-			t.Fatalf("the centre connecting again on %s: %v", n[2].Name(), tok.Error())
-		}
-		defer again.Disconnect(50)
-		expect(t, back, topic("gw-a", "movements"), []byte("batch while away"))
+		mosquitto.Connect(t, options(certs, one(2), "udi-central", "udi-central-1", false).
+			SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { back <- m }))
+		mosquitto.Expect(t, back, topic("gw-a", "movements"), "batch while away")
 	})
 
 	t.Run("NATS has no shared subscriptions: the centre's $share/ filter is refused", func(t *testing.T) {
@@ -206,30 +108,31 @@ func TestCluster(t *testing.T) {
 		// $share.GROUP.udi.v1...., which the centre's permissions do not
 		// allow: the SUBACK refuses it, and udi-central run --shared,
 		// refused a subscription, connects again and again.
-		shared := client(t, certs, one(1), "udi-central", "udi-central-shared", true, nil)
-		if _, code := subscribe(t, shared, wire.SharedMovementsFilter(site)); code != 0x80 {
+		shared := mosquitto.Connect(t, options(certs, one(1), "udi-central", "udi-central-shared", true))
+		if _, code := mosquitto.Subscribe(t, shared, wire.SharedMovementsFilter(site)); code != 0x80 {
 			t.Fatalf("the shared subscription: granted %#x, want 0x80 (NATS learned shared subscriptions? update deploy/nats/README.md)", code)
 		}
 	})
 
 	t.Run("NATS cannot bind client ids to users: one gateway disconnects another", func(t *testing.T) {
 		lost := make(chan error, 4)
-		owner := client(t, certs, one(1), "gw-a", id("gw-a-owner"), true, lost)
-		thief, err := tryClient(t, certs, one(2), "gw-b", id("gw-a-owner"), true, nil)
+		owner := mosquitto.Connect(t, options(certs, one(1), "gw-a", id("gw-a-owner"), true).
+			SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err }))
+		thief, err := mosquitto.TryConnect(t, options(certs, one(2), "gw-b", id("gw-a-owner"), true))
 		if err != nil {
 			t.Fatalf("gw-b taking gw-a's client id: %v (refused: NATS learned to bind client ids; update deploy/nats/README.md)", err)
 		}
 		select {
 		case err := <-lost:
 			t.Logf("gw-a lost its connection to gw-b's CONNECT with its client id: %v", err)
-		case <-time.After(wait):
+		case <-time.After(mosquitto.ClientWait):
 			t.Fatalf("gw-a kept its connection (connected %v): NATS learned to bind client ids; update deploy/nats/README.md", owner.IsConnectionOpen())
 		}
 		thief.Disconnect(50)
 	})
 
 	t.Run("NATS refuses a client id with a dot: a gateway of a site with one cannot connect", func(t *testing.T) {
-		_, err := tryClient(t, certs, one(1), "gw-a", wire.ClientID(site, "gw-a"), true, nil)
+		_, err := mosquitto.TryConnect(t, options(certs, one(1), "gw-a", wire.ClientID(site, "gw-a"), true))
 		if !errors.Is(err, packets.ErrorRefusedIDRejected) {
 			t.Fatalf("client id %s: %v, want identifier rejected (accepted: update deploy/nats/README.md)", wire.ClientID(site, "gw-a"), err)
 		}
