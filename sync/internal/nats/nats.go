@@ -81,8 +81,22 @@ func buildBinary(root string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	// Built beside its final name and renamed into place: another test
-	// process may be building the same binary at the same time.
+	// One build at a time: the test processes of one run (this package's
+	// and sync/e2e's) start together, and a build takes half a minute of
+	// both cores. The others wait for the lock and find the binary.
+	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	// Built beside its final name and renamed into place, so that no one
+	// ever sees half a binary.
 	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())
 	cmd := exec.Command("go", "build", "-o", tmp, "github.com/nats-io/nats-server/v2")
 	cmd.Dir = src
