@@ -28,6 +28,24 @@ func options(certs *mosquitto.Certs, urls []string, user, id string, clean bool)
 	return o
 }
 
+// failoverConnect connects a client as a real one does after a node's
+// death: again and again until it succeeds. For a few seconds, until the
+// cluster has a new JetStream meta leader, connections time out.
+func failoverConnect(t *testing.T, opts *mqtt.ClientOptions) mqtt.Client {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := mosquitto.TryConnect(t, opts)
+		if err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connect %s: %v", opts.ClientID, err)
+		}
+		t.Logf("connect %s: %v; again", opts.ClientID, err)
+	}
+}
+
 // TestCluster starts three nodes with deploy/nats as shipped and checks,
 // through real MQTT clients over TLS, what sync relies on: messages cross
 // nodes, the users' permissions hold, a batch of the largest size passes,
@@ -84,7 +102,7 @@ func TestCluster(t *testing.T) {
 		gwB.Disconnect(50)
 
 		n[0].Kill()
-		late := mosquitto.Connect(t, options(certs, one(2), "gw-a", id("gw-a-late"), true))
+		late := failoverConnect(t, options(certs, one(2), "gw-a", id("gw-a-late"), true))
 		own := mosquitto.MustSubscribe(t, late, topic("gw-a", "ack"))
 		if m := mosquitto.Expect(t, own, topic("gw-a", "ack"), `{"seq":1}`); !m.Retained() {
 			t.Error("gw-a's ack is not flagged retained")
@@ -98,7 +116,7 @@ func TestCluster(t *testing.T) {
 		// what gw-a publishes meanwhile is queued for its session.
 		mosquitto.Publish(t, gwA, topic("gw-a", "movements"), "batch while away", false)
 		back := make(chan mqtt.Message, 64)
-		mosquitto.Connect(t, options(certs, one(2), "udi-central", "udi-central-1", false).
+		failoverConnect(t, options(certs, one(2), "udi-central", "udi-central-1", false).
 			SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { back <- m }))
 		mosquitto.Expect(t, back, topic("gw-a", "movements"), "batch while away")
 	})
