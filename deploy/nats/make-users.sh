@@ -54,7 +54,7 @@ while read -r name password rest; do
   {
     user: "$name", password: "$password", allowed_connection_types: ["MQTT"]
     permissions: {
-      publish: { allow: ["udi.v1.*.*.ack", "udi.v1.*.*.resend", "udi.v1.*.master.*"] }
+      publish: { allow: ["udi.v1.*.*.ack", "udi.v1.*.*.resend", "udi.v1.*.master.>"] }
       subscribe: { allow: ["udi.v1.*.*.movements", "udi.v1.*.*.status", "\$MQTT.sub.>"] }
     }
   }

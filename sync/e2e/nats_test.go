@@ -9,6 +9,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 	"github.com/udi-edge/udi-edge/sync/internal/nats"
+	"github.com/udi-edge/udi-edge/sync/internal/postgres"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -161,7 +162,15 @@ func failedOver(t testing.TB, g *gateway, acked uint64) {
 func TestNATSSharedSubscription(t *testing.T) {
 	const site = "site-nats-shared"
 	s := newNATS(t, "udi-central", "gw-s")
-	c := s.centre(t, site, 0, "--shared")
+	// --shared needs a store the instances share: PostgreSQL.
+	db := postgres.Start(t)
+	c := &centre{
+		proc: newProc(t, "udi-central"), site: site, broker: strings.Join(s.cl.URLs(0), ","),
+		store: db.NewDatabase(t), clientID: "udi-central-e2e-" + site,
+		http: &http.Client{Timeout: 5 * time.Second},
+		args: []string{"--shared", "--username", "udi-central", "--password-file", s.pw("udi-central"), "--ca", s.certs.CAFile},
+	}
+	c.start()
 	g := s.gateway(t, site, "gw-s", 1)
 	fillLedger(t, g, 100, nil)
 	g.start()

@@ -206,7 +206,7 @@ func TestUsersScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := string(b)
-	for _, want := range []string{`"udi.v1.*.or//3.movements"`, `password: "$2a$11$abc"`, `user: "udi-central-2"`, `"udi.v1.*.*.ack"`} {
+	for _, want := range []string{`"udi.v1.*.or//3.movements"`, `password: "$2a$11$abc"`, `user: "udi-central-2"`, `"udi.v1.*.*.ack"`, `"udi.v1.*.master.>"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("make-users.sh output lacks %s:\n%s", want, out)
 		}
