@@ -1,9 +1,12 @@
 // Package e2e holds the end-to-end tests of sync: the real udi-edge and
 // udi-central binaries, built once per run, talking through a real
-// Mosquitto broker started per test (sync/internal/mosquitto), with
-// movements put into gateway ledgers both before a gateway starts (a
-// backlog, as after days offline) and while it runs (scans written to a
-// pseudo-terminal scanner).
+// Mosquitto broker started per test (sync/internal/mosquitto; the shipped
+// deploy/mosquitto configuration where a test says so, two of them
+// bridged in one), or a cluster of three NATS servers
+// (sync/internal/nats, deploy/nats as shipped), with movements put into
+// gateway ledgers both before a gateway starts (a backlog, as after days
+// offline) and while it runs (scans written to a pseudo-terminal
+// scanner).
 //
 // Each test kills, restarts or cuts off one of the processes in the middle
 // of a drain and then proves, from the stopped processes' files, that the

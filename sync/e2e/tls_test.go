@@ -30,14 +30,7 @@ func TestTLSWithClientCertificates(t *testing.T) {
 	if !strings.HasPrefix(broker.Addr(), "ssl://") {
 		t.Fatalf("broker at %s, want ssl://", broker.Addr())
 	}
-	dir := t.TempDir()
-	pwFile := func(user string) string {
-		p := filepath.Join(dir, user+".pw")
-		if err := os.WriteFile(p, []byte(users[user]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	pwFile := passwordFiles(t, users)
 	c := startCentre(t, site, broker.Addr(), "--username", "udi-central", "--password-file", pwFile("udi-central"),
 		"--ca", certs.CAFile, "--cert", certs.ClientCert("udi-central"), "--key", certs.ClientKey("udi-central"))
 	c.waitConnected()

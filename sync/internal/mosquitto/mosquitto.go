@@ -219,23 +219,30 @@ func freePort(t testing.TB) int {
 // run starts the process once and waits until the port accepts TCP
 // connections, or the process exits, or startTimeout passes.
 func (b *Broker) run() error {
-	log, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd := exec.Command(b.bin, "-c", b.conf)
+	cmd.Dir = b.dir
+	return StartProcess(&b.proc, cmd, b.logPath, fmt.Sprintf("starting mosquitto on port %d", b.port),
+		net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)), startTimeout)
+}
+
+// StartProcess starts cmd as p's new run, its output appended to the file
+// logPath after a line saying banner, the process killed should the test
+// process die first (Linux), and waits until addr accepts TCP
+// connections, the process exits, or timeout passes (then it is killed).
+func StartProcess(p *child.Process, cmd *exec.Cmd, logPath, banner, addr string, timeout time.Duration) error {
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "=== udi test harness: starting mosquitto on port %d\n", b.port)
-	cmd := exec.Command(b.bin, "-c", b.conf)
-	cmd.Dir = b.dir
+	fmt.Fprintf(log, "=== udi test harness: %s\n", banner)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = sysProcAttr()
-	if err := b.proc.Start(cmd, func() { log.Close() }); err != nil {
+	if err := p.Start(cmd, func() { log.Close() }); err != nil {
 		log.Close()
 		return err
 	}
-	done := b.proc.Done()
-
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
-	deadline := time.Now().Add(startTimeout)
+	done := p.Done()
+	deadline := time.Now().Add(timeout)
 	for {
 		select {
 		case <-done:
@@ -247,8 +254,8 @@ func (b *Broker) run() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			b.Kill()
-			return fmt.Errorf("not accepting connections on %s after %v", addr, startTimeout)
+			_, _ = p.Signal(syscall.SIGKILL, timeout)
+			return fmt.Errorf("not accepting connections on %s after %v", addr, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
