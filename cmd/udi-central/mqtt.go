@@ -67,16 +67,24 @@ func (f *brokerFlags) config() (central.MQTTConfig, error) {
 	return c, nil
 }
 
+// hostname returns the machine's short host name, as an MQTT client id
+// may hold it: letters, digits, - and _.
 func hostname() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {
 		return "host"
 	}
+	// The short name only: a dot in a client id is refused by NATS's
+	// MQTT server, and the domain adds nothing within one site.
+	h, _, _ = strings.Cut(h, ".")
 	var b strings.Builder
 	for _, r := range h {
-		if r < 0x80 && (r == '-' || r == '.' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+		if r < 0x80 && (r == '-' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
 			b.WriteRune(r)
 		}
+	}
+	if b.Len() == 0 {
+		return "host"
 	}
 	return b.String()
 }
