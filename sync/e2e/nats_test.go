@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,7 @@ func TestNATSSharedSubscription(t *testing.T) {
 		proc: newProc(t, "udi-central"), site: site, broker: strings.Join(s.cl.URLs(0), ","),
 		store: db.NewDatabase(t), clientID: "udi-central-e2e-" + site,
 		http: &http.Client{Timeout: 5 * time.Second},
-		args: []string{"--shared", "--username", "udi-central", "--password-file", s.pw("udi-central"), "--ca", s.certs.CAFile},
+		args: []string{"--shared", "--signing-key", filepath.Join(t.TempDir(), "central.key"), "--username", "udi-central", "--password-file", s.pw("udi-central"), "--ca", s.certs.CAFile},
 	}
 	c.start()
 	g := s.gateway(t, site, "gw-s", 1)
