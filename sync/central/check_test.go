@@ -23,12 +23,17 @@ func headAt(l *testkit.Ledger, seq uint64) Head {
 
 // fork returns a ledger with l's first n movements, then others.
 func fork(t *testing.T, l *testkit.Ledger, n, total int) *testkit.Ledger {
+	return forkAs(t, l, n, total, "(01)09506000134352(21)FORK")
+}
+
+// forkAs is fork with the others moving item.
+func forkAs(t *testing.T, l *testkit.Ledger, n, total int, item string) *testkit.Ledger {
 	f := testkit.NewLedger(l.Site, l.Gateway, l.Created)
 	for i := range total {
 		if i < n {
 			f.Add(t, l.Movements[i])
 		} else {
-			f.Add(t, testkit.Movement(i+1, "(01)09506000134352(21)FORK"))
+			f.Add(t, testkit.Movement(i+1, item))
 		}
 	}
 	return f
@@ -74,31 +79,34 @@ func TestCheckBatch(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		head       uint64
+		prev       uint64 // the batch continues a group that ends at movement prev; 0 for none
 		batch      *wire.Batch
 		first, end uint64 // the movements that pass; 0, 0 for none
 		err        error
 		errSeq     uint64
 		cause      error
 	}{
-		{name: "first batch", head: 0, batch: l.Batch(1, 10), first: 1, end: 10},
-		{name: "next batch", head: 10, batch: l.Batch(11, 20), first: 11, end: 20},
-		{name: "after a gap (the store decides)", head: 5, batch: l.Batch(11, 20), first: 11, end: 20},
-		{name: "duplicate", head: 20, batch: l.Batch(11, 20), first: 11, end: 20},
-		{name: "duplicate of the start", head: 20, batch: l.Batch(1, 3), first: 1, end: 3},
-		{name: "overlap", head: 15, batch: l.Batch(11, 20), first: 11, end: 20},
-		{name: "conflict at the head", head: 15, batch: splice(l, forked, 11, 20, 15), first: 11, end: 14, err: ErrConflict, errSeq: 15},
-		{name: "broken chain after the head", head: 10, batch: splice(l, recreated, 11, 20, 11), err: ErrChain, errSeq: 11},
-		{name: "broken chain inside", head: 10, batch: splice(l, recreated, 11, 20, 14), first: 11, end: 13, err: ErrChain, errSeq: 14},
-		{name: "wrong genesis", head: 0, batch: splice(l, recreated, 1, 5, 1), err: ErrChain, errSeq: 1},
-		{name: "wrong genesis in an overlap", head: 5, batch: splice(l, recreated, 1, 5, 1), err: ErrChain, errSeq: 1},
-		{name: "corrupt record", head: 10, batch: damage(l, 11, 20, 12, false), first: 11, end: 11, err: ErrRecord, errSeq: 12, cause: record.ErrCorrupt},
-		{name: "changed record resealed", head: 10, batch: damage(l, 11, 20, 13, true), first: 11, end: 12, err: ErrRecord, errSeq: 13, cause: record.ErrHash},
-		{name: "record of another gateway", head: 0, batch: foreign.Batch(1, 1), err: ErrRecord, errSeq: 1},
+		{name: "first batch", batch: l.Batch(1, 10), first: 1, end: 10},
+		{name: "next batch", batch: l.Batch(11, 20), first: 11, end: 20},
+		{name: "continues its group", prev: 10, batch: l.Batch(11, 20), first: 11, end: 20},
+		{name: "another history (the store decides)", batch: splice(l, forked, 11, 20, 15), first: 11, end: 20},
+		{name: "another chain (the store decides)", batch: splice(l, recreated, 11, 20, 11), first: 11, end: 20},
+		{name: "does not continue its group", prev: 10, batch: splice(l, recreated, 11, 20, 11), err: ErrChain, errSeq: 11},
+		{name: "broken chain inside", batch: splice(l, recreated, 11, 20, 14), first: 11, end: 13, err: ErrChain, errSeq: 14},
+		{name: "wrong genesis", batch: splice(l, recreated, 1, 5, 1), err: ErrChain, errSeq: 1},
+		{name: "wrong genesis in a group", prev: 20, batch: splice(l, recreated, 1, 5, 1), err: ErrChain, errSeq: 1},
+		{name: "corrupt record", batch: damage(l, 11, 20, 12, false), first: 11, end: 11, err: ErrRecord, errSeq: 12, cause: record.ErrCorrupt},
+		{name: "changed record resealed", batch: damage(l, 11, 20, 13, true), first: 11, end: 12, err: ErrRecord, errSeq: 13, cause: record.ErrHash},
+		{name: "record of another gateway", batch: foreign.Batch(1, 1), err: ErrRecord, errSeq: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			recs, cerr := checkBatch(tc.batch, headAt(l, tc.head))
+			var prev *[HashSize]byte
+			if tc.prev > 0 {
+				h := l.Hash(tc.prev)
+				prev = &h
+			}
+			recs, cerr := checkBatch(tc.batch, prev)
 			switch {
 			case tc.err == nil && cerr != nil:
 				t.Fatalf("error %v, want none", cerr)
@@ -110,11 +118,13 @@ func TestCheckBatch(t *testing.T) {
 			var got []uint64
 			for _, r := range recs {
 				got = append(got, r.Seq)
-				if r.Hash != l.Hash(r.Seq) {
-					t.Errorf("movement %d passed with a hash other than the ledger's", r.Seq)
+				sent := tc.batch.Records[r.Seq-tc.batch.First]
+				if _, h := record.Hashes(sent); r.Hash != h || !slices.Equal(r.Record, sent) {
+					t.Errorf("movement %d passed with another record or hash than the one sent", r.Seq)
 				}
-				if want := testkit.ItemKey(int(r.Seq)); len(r.Keys) != 1 || r.Keys[0] != want {
-					t.Errorf("movement %d keys %q, want [%q]", r.Seq, r.Keys, want)
+				m, _ := record.Decode(r.Seq, sent)
+				if want := IndexKeys(&m); !slices.Equal(r.Keys, want) {
+					t.Errorf("movement %d keys %q, want %q", r.Seq, r.Keys, want)
 				}
 			}
 			var want []uint64
@@ -132,15 +142,9 @@ func TestCheckAppend(t *testing.T) {
 	l := testkit.NewLedger("st-marys", "or-3", created)
 	l.AddN(t, 10)
 	recs := func(first, last uint64) []Stored {
-		out, cerr := checkBatch(l.Batch(first, last), EmptyHead(l.Gateway, l.Created))
-		if first == 1 && cerr != nil {
+		out, cerr := checkBatch(l.Batch(first, last), nil)
+		if cerr != nil {
 			t.Fatal(cerr)
-		}
-		if first > 1 { // checked against the head they follow
-			out, cerr = checkBatch(l.Batch(first, last), headAt(l, first-1))
-			if cerr != nil {
-				t.Fatal(cerr)
-			}
 		}
 		return out
 	}
@@ -192,5 +196,116 @@ func TestCheckErrorText(t *testing.T) {
 	}
 	if got, want := err.Error(), "central: gateway or-3 ledger 7: gap: got 1100, expected 1043"; got != want {
 		t.Fatalf("text %q, want %q", got, want)
+	}
+}
+
+// branches is a ledger's branches in memory, for PlaceAppend: what a
+// Store keeps, without the store.
+type branches struct {
+	heads []Head
+	own   map[[2]uint64][HashSize]byte // (branch, seq) → Hash
+}
+
+func newBranches(l *testkit.Ledger) *branches {
+	return &branches{heads: []Head{EmptyHead(l.Gateway, l.Created)}, own: map[[2]uint64][HashSize]byte{}}
+}
+
+func (bs *branches) read(branch int, from, to uint64) ([][HashSize]byte, error) {
+	var out [][HashSize]byte
+	for seq := from; seq <= to; seq++ {
+		h, ok := bs.own[[2]uint64{uint64(branch), seq}]
+		if !ok {
+			return nil, errors.New("movement not held by the branch")
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// apply stores recs as p says, as a Store would.
+func (bs *branches) apply(p Placement, site string, recs []Stored) {
+	if p.New {
+		bs.heads = append(bs.heads, Head{Gateway: bs.heads[0].Gateway, Created: bs.heads[0].Created, Branch: p.Branch, Parent: p.Parent, Fork: recs[p.Fresh].Seq})
+	}
+	h := &bs.heads[p.Branch]
+	for _, r := range recs[p.Fresh:] {
+		bs.own[[2]uint64{uint64(p.Branch), r.Seq}] = r.Hash
+		h.Seq, h.Hash, h.Site = r.Seq, r.Hash, site
+	}
+}
+
+func TestPlaceAppend(t *testing.T) {
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 30)
+	restored := fork(t, l, 12, 30)                      // differs from movement 13 on
+	again := forkAs(t, restored, 15, 20, "AGAIN")       // differs from restored's 16 on
+	early := forkAs(t, l, 9, 15, "EARLY")               // differs from movement 10 on
+	unlinked := forkAs(t, restored, 13, 20, "UNLINKED") // shares restored's 13, which l does not hold
+	recs := func(x *testkit.Ledger, first, last uint64) []Stored {
+		out, cerr := checkBatch(x.Batch(first, last), nil)
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		return out
+	}
+	bs := newBranches(l)
+	steps := []struct {
+		name   string
+		recs   []Stored
+		max    int
+		want   Placement
+		err    error
+		errSeq uint64
+	}{
+		{name: "first", recs: recs(l, 1, 20), want: Placement{Branch: 0, Fresh: 0}},
+		{name: "restored from a backup: a branch from 13", recs: recs(restored, 8, 18), want: Placement{Branch: 1, Fresh: 5, New: true, Parent: 0, Held: l.Hash(13)}},
+		{name: "the branch goes on", recs: recs(restored, 19, 25), want: Placement{Branch: 1, Fresh: 0}},
+		{name: "the branch again", recs: recs(restored, 10, 25), want: Placement{Branch: 1, Fresh: 16}},
+		{name: "the first history goes on (a copy of the key)", recs: recs(l, 18, 22), want: Placement{Branch: 0, Fresh: 3}},
+		{name: "what both hold: the current branch", recs: recs(l, 3, 12), want: Placement{Branch: 1, Fresh: 10}},
+		{name: "a branch of the branch", recs: recs(again, 14, 17), want: Placement{Branch: 2, Fresh: 2, New: true, Parent: 1, Held: restored.Hash(16)}},
+		{name: "a fork before every branch's: forked from branch 0", recs: recs(early, 9, 11), want: Placement{Branch: 3, Fresh: 1, New: true, Parent: 0, Held: l.Hash(10)}},
+		{name: "gap after the current branch", recs: recs(early, 13, 15), err: ErrGap, errSeq: 12},
+		{name: "too many branches", recs: recs(unlinked, 14, 20), max: 4, err: ErrConflict, errSeq: 14},
+		{name: "a branch of branch 1 at 14", recs: recs(unlinked, 14, 20), want: Placement{Branch: 4, Fresh: 0, New: true, Parent: 1, Held: restored.Hash(14)}},
+	}
+	for _, st := range steps {
+		max := st.max
+		if max == 0 {
+			max = MaxBranches
+		}
+		p, err := PlaceAppend(bs.heads, "st-marys", st.recs, bs.read, max)
+		var ce *CheckError
+		switch {
+		case st.err != nil && (!errors.Is(err, st.err) || !errors.As(err, &ce) || ce.Seq != st.errSeq):
+			t.Fatalf("%s: %+v, %v; want %v at %d", st.name, p, err, st.err, st.errSeq)
+		case st.err == nil && (err != nil || p != st.want):
+			t.Fatalf("%s: %+v, %v;\nwant %+v", st.name, p, err, st.want)
+		case err == nil:
+			bs.apply(p, "st-marys", st.recs)
+		}
+	}
+	if h := bs.heads[1]; h.Seq != 25 || h.Hash != restored.Hash(25) || h.Fork != 13 {
+		t.Fatalf("branch 1: %+v", h)
+	}
+	if h := bs.heads[0]; h.Seq != 22 || h.Hash != l.Hash(22) {
+		t.Fatalf("branch 0: %+v", h)
+	}
+
+	// An unlinked conflict: movement 14 of a history whose 13 is not held.
+	one := newBranches(l)
+	p, _ := PlaceAppend(one.heads, "st-marys", recs(l, 1, 20), one.read, MaxBranches)
+	one.apply(p, "st-marys", recs(l, 1, 20))
+	if _, err := PlaceAppend(one.heads, "st-marys", recs(restored, 14, 16), one.read, MaxBranches); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a conflict that links to nothing held: %v, want ErrConflict", err)
+	}
+	// Every segment of a branch's history, in order.
+	got := History(bs.heads, 2, 1, bs.heads[2].Seq)
+	want := []Segment{{0, 1, 12}, {1, 13, 15}, {2, 16, 17}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("history of branch 2: %v, want %v", got, want)
+	}
+	if got := History(bs.heads, 2, 14, 16); !slices.Equal(got, []Segment{{1, 14, 15}, {2, 16, 16}}) {
+		t.Fatalf("history of branch 2 from 14 to 16: %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -67,8 +68,11 @@ func TestGapFilledByAnotherInstance(t *testing.T) {
 	ms := f.published(1)
 	wantAck(t, ms[0], l, 20)
 	f.waitCounters(l.Gateway, func(c central.Counters) bool { return c.Batches == 1 })
-	if c := f.info(l.Gateway).Counters; c.Stored != 5 || c.Gaps != 0 || c.Resends != 0 {
-		t.Fatalf("counters %+v, want 5 stored, no gap counted, no resend", c)
+	if c := f.info(l.Gateway).Counters; c.Stored != 20 || c.Gaps != 0 || c.Resends != 0 {
+		t.Fatalf("counters %+v, want 20 held, no gap counted, no resend", c)
+	}
+	if !strings.Contains(logs.String(), "added=5 head=20") {
+		t.Fatalf("the service did not store movements 16 to 20 itself:\n%s", logs.String())
 	}
 	storetest.Records(t, st, l)
 	if h, _ := st.Head(context.Background(), l.Gateway, l.Created); h.Seq != 20 {

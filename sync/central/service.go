@@ -70,14 +70,26 @@ type Config struct {
 	// its public key can tell the centre's from anyone else's. Nil sends
 	// them unsigned.
 	Key ed25519.PrivateKey
+	// CounterFlush is how often the counters are added to the Store's
+	// totals (and on Close); DefaultCounterFlush when zero.
+	CounterFlush time.Duration
 }
 
-// Counters count what the service did for one gateway since it started.
+// Counters count what the centre did for one gateway. The Store keeps
+// the totals, across restarts and, with a shared store, of every
+// instance: each Service adds what it counted every CounterFlush and on
+// Close, so a crash loses at most that much of them (they are
+// statistics: nothing acknowledged depends on them). Stored and
+// Conflicts are read from what the Store holds, exact whatever happens.
 type Counters struct {
 	// Batches is the number of batches received.
 	Batches uint64 `json:"batches"`
-	// Stored is the number of movements newly stored.
+	// Stored is the number of movements stored: every movement the
+	// centre holds of the gateway, each branch's own counted once.
 	Stored uint64 `json:"stored"`
+	// Conflicts is the number of branches stored after conflicts
+	// (GatewayInfo.Conflicts).
+	Conflicts uint64 `json:"conflicts"`
 	// Duplicates is the number of batches whose movements were all held
 	// already (acknowledged again, nothing changed).
 	Duplicates uint64 `json:"duplicates"`
@@ -109,10 +121,13 @@ type GatewayInfo struct {
 	// (or of its last message, for a gateway the store holds nothing of).
 	Gateway string `json:"gateway"`
 	Site    string `json:"site"`
-	// Created names the gateway's current ledger (the one created last);
-	// Seq is the highest sequence number up to which the centre holds
-	// every movement of it, Hash that movement's Hash in hex.
+	// Created names the gateway's current ledger (the one created last)
+	// and Branch its current history (the one forked last; 0 unless a
+	// conflict was stored); Seq is the highest sequence number up to
+	// which the centre holds every movement of it, Hash that movement's
+	// Hash in hex.
 	Created int64  `json:"created"`
+	Branch  int    `json:"branch,omitempty"`
 	Seq     uint64 `json:"seq"`
 	Hash    string `json:"hash,omitempty"`
 	// Ledgers is how many ledgers of the gateway the store holds (more
@@ -131,6 +146,10 @@ type GatewayInfo struct {
 	// Version is the gateway's software version from its status.
 	Version  string   `json:"version,omitempty"`
 	Counters Counters `json:"counters"`
+	// Conflicts lists every conflict stored of the gateway's ledgers: two
+	// histories of one ledger, both kept (sync/README.md says what to
+	// do).
+	Conflicts []LedgerConflict `json:"conflicts,omitempty"`
 	// Enrolled says whether the gateway is in the service's enrolment;
 	// false for every gateway of a service without one, and for a
 	// gateway whose movements the store holds from before it was taken
@@ -163,6 +182,8 @@ type Service struct {
 	// enrolled; strangerLog limits their warnings.
 	strangers   uint64
 	strangerLog time.Time
+
+	flush flusher
 }
 
 // gatewayID names a gateway: its id is unique within its site only.
@@ -179,7 +200,9 @@ type gatewayState struct {
 	site     string
 	lastSeen time.Time
 	status   wire.Status
-	counters Counters
+	// counters count since the service started; flushed is the part of
+	// them added to the Store's totals.
+	counters, flushed Counters
 	// resends holds the outstanding resend request per ledger (created).
 	resends map[int64]resend
 }
@@ -213,6 +236,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	cfg.ResendTimeout = orDefault(cfg.ResendTimeout, DefaultResendTimeout)
 	cfg.PublishTimeout = orDefault(cfg.PublishTimeout, DefaultPublishTimeout)
+	cfg.CounterFlush = orDefault(cfg.CounterFlush, DefaultCounterFlush)
 	if cfg.Key != nil && len(cfg.Key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: the centre's key is not an Ed25519 private key", ErrInvalid)
 	}
@@ -224,6 +248,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.now = time.Now
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startFlusher()
 	return s, nil
 }
 
@@ -290,7 +315,7 @@ func (s *Service) resync() {
 	latest := map[gatewayID]Head{}
 	for _, h := range heads {
 		id := gatewayID{h.Site, h.Gateway}
-		if cur, ok := latest[id]; !ok || h.Created > cur.Created {
+		if cur, ok := latest[id]; !ok || h.Created > cur.Created || h.Created == cur.Created && h.Branch > cur.Branch {
 			latest[id] = h
 		}
 	}
@@ -321,6 +346,7 @@ func (s *Service) Close() error {
 	}
 	s.qmu.Unlock()
 	s.wg.Wait()
+	s.stopFlusher()
 	s.cancel()
 	return nil
 }
@@ -472,7 +498,7 @@ func (s *Service) handleGateway(js []job) {
 		if len(group) > 0 {
 			last := &recs[len(recs)-1]
 			if b.Created == group[0].Created && b.First == last.Seq+1 {
-				more, cerr := checkBatch(b, Head{Gateway: b.Gateway, Created: b.Created, Seq: last.Seq, Hash: last.Hash})
+				more, cerr := checkBatch(b, &last.Hash)
 				if cerr == nil {
 					group, recs = append(group, b), append(recs, more...)
 					continue
@@ -487,7 +513,7 @@ func (s *Service) handleGateway(js []job) {
 			s.log.Error("batch not stored: reading the ledger's head failed", "gateway", b.Gateway, "created", b.Created, "err", err)
 			continue
 		}
-		more, cerr := checkBatch(b, h)
+		more, cerr := checkBatch(b, nil)
 		if cerr == nil && b.First <= h.Seq+1 && b.Last() > h.Seq {
 			group, recs, head = []*wire.Batch{b}, more, h
 			continue
@@ -514,9 +540,9 @@ func (s *Service) storeGroup(group []*wire.Batch, recs []Stored) {
 		s.log.Error("batches not stored", "gateway", b0.Gateway, "created", b0.Created, "first", b0.First, "last", bn.Last(), "batches", len(group), "err", err)
 		return // not acknowledged: the gateway sends them again
 	}
+	s.noteBranch(newHead, added)
 	held := newHead.Seq - uint64(added) // movements held before: those of duplicates
 	s.count(b0.Site, b0.Gateway, func(c *Counters) {
-		c.Stored += uint64(added)
 		for _, b := range group {
 			if b.Last() <= held {
 				c.Duplicates++
@@ -580,7 +606,7 @@ func (s *Service) handleBatch(b *wire.Batch) {
 		s.log.Error("batch not stored: reading the ledger's head failed", "gateway", b.Gateway, "created", b.Created, "err", err)
 		return
 	}
-	recs, cerr := checkBatch(b, head)
+	recs, cerr := checkBatch(b, nil)
 	s.handleChecked(b, head, recs, cerr)
 }
 
@@ -617,14 +643,14 @@ func (s *Service) handleCheckedTry(b *wire.Batch, head Head, recs []Stored, cerr
 	}
 	if cerr != nil && errors.Is(cerr, ErrGap) && tries > 0 {
 		if h, err := s.store.Head(ctx, b.Gateway, b.Created); err == nil && h.Seq > newHead.Seq {
-			more, c := checkBatch(b, h)
+			more, c := checkBatch(b, nil)
 			s.handleCheckedTry(b, h, more, c, tries-1)
 			return
 		}
 	}
+	s.noteBranch(newHead, added)
 	progress := newHead.Seq > head.Seq
 	s.count(b.Site, b.Gateway, func(c *Counters) {
-		c.Stored += uint64(added)
 		switch {
 		case cerr == nil:
 			if added == 0 {
@@ -745,14 +771,15 @@ func (s *Service) onStatus(topic string, payload []byte) {
 	}
 }
 
-// GatewaysFromLedgers returns one GatewayInfo per gateway of heads, a
-// gateway being its id within its site: its current ledger, the one
-// created last, and how many ledgers it has. The live fields are left
-// empty.
+// GatewaysFromLedgers returns one GatewayInfo per gateway of heads (the
+// heads of every branch of every ledger, Store.Ledgers), a gateway being
+// its id within its site: its current ledger and branch, the one created
+// last and forked last, how many ledgers it has, and the movements held
+// of it (Counters.Stored). The live fields are left empty.
 func GatewaysFromLedgers(heads []Head) []GatewayInfo {
 	heads = slices.Clone(heads)
 	slices.SortFunc(heads, func(a, b Head) int {
-		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway), cmp.Compare(a.Created, b.Created))
+		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway), cmp.Compare(a.Created, b.Created), cmp.Compare(a.Branch, b.Branch))
 	})
 	var out []GatewayInfo
 	for _, h := range heads {
@@ -760,22 +787,26 @@ func GatewaysFromLedgers(heads []Head) []GatewayInfo {
 			out = append(out, GatewayInfo{Gateway: h.Gateway, Site: h.Site})
 		}
 		gi := &out[len(out)-1]
-		gi.Ledgers++
-		// Sorted by Created: the last one is the current ledger.
-		gi.Created, gi.Seq, gi.Hash = h.Created, h.Seq, wire.HashHex(h.Hash)
+		if gi.Ledgers == 0 || gi.Created != h.Created {
+			gi.Ledgers++
+		}
+		gi.Counters.Stored += h.Own()
+		// Sorted by Created and Branch: the last one is the current one.
+		gi.Created, gi.Branch, gi.Seq, gi.Hash = h.Created, h.Branch, h.Seq, wire.HashHex(h.Hash)
 	}
 	return out
 }
 
-// Gateways returns every gateway the store holds movements of, the
+// Gateways returns every gateway the store holds anything of, the
 // service has heard from or (with an enrolment) is enrolled on one of the
-// service's sites, ordered by site and gateway.
+// service's sites, ordered by site and gateway. Counters are the Store's
+// totals (GatewaysFromStore) with what this service counted since its
+// last flush.
 func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
-	heads, err := s.store.Ledgers(ctx)
+	res, err := GatewaysFromStore(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
-	res := GatewaysFromLedgers(heads)
 	byID := make(map[gatewayID]int, len(res))
 	for i := range res {
 		byID[gatewayID{res[i].Site, res[i].Gateway}] = i
@@ -799,7 +830,8 @@ func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
 	s.mu.Lock()
 	for id, g := range s.gateways {
 		gi := at(id)
-		gi.LastSeen, gi.Counters = g.lastSeen, g.counters
+		gi.LastSeen = g.lastSeen
+		gi.Counters.add(g.counters.delta(&g.flushed))
 		if g.status.State != "" {
 			gi.State, gi.StatusTime = g.status.State, g.status.Time
 			gi.LastSeq, gi.AckedSeq, gi.Version = g.status.LastSeq, g.status.AckedSeq, g.status.Version
@@ -809,8 +841,6 @@ func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
 	for i := range res {
 		res[i].Enrolled = s.cfg.Enrolment.Enrolled(res[i].Site, res[i].Gateway)
 	}
-	slices.SortFunc(res, func(a, b GatewayInfo) int {
-		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Gateway, b.Gateway))
-	})
+	sortGateways(res)
 	return res, nil
 }

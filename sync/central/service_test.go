@@ -312,7 +312,7 @@ func TestServiceBrokenChainAndConflict(t *testing.T) {
 	}
 	f.send(l, 1, 5)
 	f.send(impostor, 6, 10) // does not link to 5
-	f.send(impostor, 1, 5)  // conflicts with what is held
+	f.send(impostor, 2, 5)  // conflicts with what is held, and links to nothing held
 	f.waitCounters("or-3", func(c central.Counters) bool { return c.ChainErrors == 2 && c.Resends+c.ResendsSuppressed == 2 })
 	ms := f.published(2) // the conflict's resend from 6 is the one outstanding
 	wantAck(t, ms[0], l, 5)

@@ -87,11 +87,12 @@ func Trace(ctx context.Context, t Tracer, key string) ([]Traced, error) {
 // repeats of one movement: each ledger's movements stay in sequence order
 // (a gateway's clock may step back; its sequence numbers do not), and the
 // ledgers are merged by time, ties going to the ledger that sorts first by
-// gateway and creation.
+// gateway and creation. Two branches of a ledger are two histories: their
+// movements of one sequence number are two movements, both kept.
 func orderTrace(ts []Traced) []Traced {
 	byLedger := func(a, b Traced) int {
 		return cmp.Or(strings.Compare(a.Movement.Gateway, b.Movement.Gateway), cmp.Compare(a.Created, b.Created),
-			cmp.Compare(a.Movement.Seq, b.Movement.Seq))
+			cmp.Compare(a.Branch, b.Branch), cmp.Compare(a.Movement.Seq, b.Movement.Seq))
 	}
 	slices.SortStableFunc(ts, byLedger)
 	ts = slices.CompactFunc(ts, func(a, b Traced) bool { return byLedger(a, b) == 0 })
@@ -99,7 +100,7 @@ func orderTrace(ts []Traced) []Traced {
 	var runs [][]Traced
 	for i := 0; i < len(ts); {
 		j := i + 1
-		for j < len(ts) && ts[j].Movement.Gateway == ts[i].Movement.Gateway && ts[j].Created == ts[i].Created {
+		for j < len(ts) && ts[j].Movement.Gateway == ts[i].Movement.Gateway && ts[j].Created == ts[i].Created && ts[j].Branch == ts[i].Branch {
 			j++
 		}
 		runs = append(runs, ts[i:j])

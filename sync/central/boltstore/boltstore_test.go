@@ -304,3 +304,71 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 	}
 	t.Logf("%d movements, %d runs: %v", total, len(runs), runs)
 }
+
+// TestFormat2IsUpgraded: a file of format 2 (before branches and
+// counters) is read as it is when opened read-only, and brought to
+// format 3 when opened for writing, its movements kept; then it takes a
+// conflict as a branch.
+func TestFormat2IsUpgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 20)
+	storetest.MustAppend(t, s, l, 1, 10)
+	format := func(tx *bolt.Tx) uint64 {
+		return binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("format")))
+	}
+	err = s.RawUpdate(func(tx *bolt.Tx) error { // as a format 2 file is
+		for _, name := range []string{"branches", "counters"} {
+			if err := tx.DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), binary.BigEndian.AppendUint64(nil, 2))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	ro, err := boltstore.OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Records(t, ro, l)
+	if hs, err := ro.Ledgers(ctx); err != nil || len(hs) != 1 || hs[0].Seq != 10 {
+		t.Fatalf("ledgers of a format 2 file: %+v, %v", hs, err)
+	}
+	if cs, err := ro.Conflicts(ctx); err != nil || len(cs) != 0 {
+		t.Fatalf("conflicts of a format 2 file: %+v, %v", cs, err)
+	}
+	if cs, err := ro.Counts(ctx); err != nil || len(cs) != 0 {
+		t.Fatalf("counts of a format 2 file: %+v, %v", cs, err)
+	}
+	_ = ro.RawView(func(tx *bolt.Tx) error {
+		if f := format(tx); f != 2 {
+			t.Errorf("a read-only open changed the format to %d", f)
+		}
+		return nil
+	})
+	ro.Close()
+
+	s = open(t, path)
+	_ = s.RawView(func(tx *bolt.Tx) error {
+		if f := format(tx); f != boltstore.Format {
+			t.Errorf("format %d after an open for writing, want %d", f, boltstore.Format)
+		}
+		return nil
+	})
+	storetest.MustAppend(t, s, l, 11, 20)
+	restored := storetest.Fork(t, l, 15, 25, "RESTORED")
+	if h, added, err := s.Append(ctx, l.Site, l.Gateway, l.Created, storetest.Stored(t, restored, 16, 25)); err != nil || h.Branch != 1 || added != 10 {
+		t.Fatalf("a conflict in an upgraded file: branch %d, %d added, %v", h.Branch, added, err)
+	}
+	if err := s.AddCounts(ctx, []central.GatewayCounts{{Site: "st-marys", Gateway: "or-3", Counts: map[string]uint64{"batches": 2}}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -45,10 +44,12 @@ func (s *Store) RawView(fn func(tx *bolt.Tx) error) error { return s.db.View(fn)
 // damage it.
 func (s *Store) RawUpdate(fn func(tx *bolt.Tx) error) error { return s.db.Update(fn) }
 
-// Verify checks the whole file: bbolt's own consistency; for every ledger,
-// batch values that cover movements 1 to its head without gap or overlap,
-// each record well formed, hashed and linked to the one before, the last
-// one's Hash the head's; no movements of a ledger without a head; the
+// Verify checks the whole file: bbolt's own consistency; for every branch
+// of every ledger, batch values that cover its own movements (1 or its
+// fork to its head) without gap or overlap, each record well formed,
+// hashed and linked to the one before in the branch's history, the last
+// one's Hash the head's, a branch's record naming its parent's movement
+// and its own, which differ; no movements of a ledger without a head; the
 // index holding exactly one entry per key of every movement, in live runs
 // whose blocks are sorted and whose counts are right, and a merge in
 // progress, if any, consistent with its sources.
@@ -60,15 +61,47 @@ func (s *Store) Verify(ctx context.Context) error {
 		want := map[string]int{}
 		lb := tx.Bucket(bucketLedgers)
 		heads := 0
-		err := lb.ForEach(func(lk, v []byte) error {
+		err := lb.ForEach(func(lk, _ []byte) error {
 			heads++
-			i := bytes.IndexByte(lk, 0)
-			gateway, created := string(lk[:i]), int64(binary.BigEndian.Uint64(lk[i+1:]))
-			h, err := decodeHead(gateway, created, v)
+			gateway, created, branch, err := parseLedgerKey(lk)
 			if err != nil {
 				return err
 			}
-			next, prev := uint64(1), record.Genesis(gateway, uint64(created))
+			hs, err := readHeads(tx, gateway, created)
+			if err != nil {
+				return err
+			}
+			if branch >= len(hs) {
+				return fmt.Errorf("ledger %s/%d: branch %d has no record", gateway, created, branch)
+			}
+			h := hs[branch]
+			own := ownHashes(tx, gateway, created)
+			at := func(b int, seq uint64) ([central.HashSize]byte, error) {
+				sg := central.History(hs, b, seq, seq)
+				if len(sg) != 1 {
+					return [central.HashSize]byte{}, fmt.Errorf("ledger %s/%d: no branch holds movement %d of branch %d", gateway, created, seq, b)
+				}
+				x, err := own(sg[0].Branch, seq, seq)
+				if err != nil {
+					return [central.HashSize]byte{}, err
+				}
+				return x[0], nil
+			}
+			next, prev := h.Fork, record.Genesis(gateway, uint64(created))
+			if branch > 0 {
+				r, err := decodeBranch(nil, tx.Bucket(bucketBranches).Get(binary.BigEndian.AppendUint32(ledgerKey(gateway, created), uint32(branch))))
+				if err != nil {
+					return err
+				}
+				if held, err := at(h.Parent, h.Fork); err != nil || held != r.held || r.held == r.hash {
+					return fmt.Errorf("ledger %s/%d branch %d: held hash %x, parent's movement %d %x (%v), own %x", gateway, created, branch, r.held[:4], h.Fork, held[:4], err, r.hash[:4])
+				}
+				if h.Fork > 1 {
+					if prev, err = at(h.Parent, h.Fork-1); err != nil {
+						return err
+					}
+				}
+			}
 			c := tx.Bucket(bucketMovements).Cursor()
 			for k, v := c.Seek(lk); isMovementKey(k, lk); k, v = c.Next() {
 				b, err := parseBatch(lk, binary.BigEndian.Uint64(k[len(lk):]), v)
@@ -79,7 +112,7 @@ func (s *Store) Verify(ctx context.Context) error {
 					return err
 				}
 				if b.First != next {
-					return fmt.Errorf("ledger %s/%d: value at %d, want %d", gateway, created, b.First, next)
+					return fmt.Errorf("ledger %s/%d branch %d: value at %d, want %d", gateway, created, branch, b.First, next)
 				}
 				for seq := b.First; seq <= b.Last(); seq++ {
 					rec, err := b.record(seq)
@@ -91,7 +124,7 @@ func (s *Store) Verify(ctx context.Context) error {
 						return err
 					}
 					if p != prev {
-						return fmt.Errorf("ledger %s/%d: movement %d does not link", gateway, created, seq)
+						return fmt.Errorf("ledger %s/%d branch %d: movement %d does not link", gateway, created, branch, seq)
 					}
 					m, err := record.Decode(seq, rec)
 					if err != nil {
@@ -105,12 +138,30 @@ func (s *Store) Verify(ctx context.Context) error {
 				next = b.Last() + 1
 			}
 			if next-1 != h.Seq || prev != h.Hash {
-				return fmt.Errorf("ledger %s/%d: movements 1 to %d held, head %d", gateway, created, next-1, h.Seq)
+				return fmt.Errorf("ledger %s/%d branch %d: movements %d to %d held, head %d", gateway, created, branch, h.Fork, next-1, h.Seq)
 			}
 			return nil
 		})
 		if err != nil {
 			return err
+		}
+		if bb := tx.Bucket(bucketBranches); bb != nil {
+			err = bb.ForEach(func(k, _ []byte) error {
+				if len(k) < 4+9 {
+					return fmt.Errorf("branch record key %x", k)
+				}
+				gateway, created, _, err := parseLedgerKey(k[:len(k)-4])
+				if err != nil {
+					return err
+				}
+				if lb.Get(branchKey(gateway, created, int(binary.BigEndian.Uint32(k[len(k)-4:])))) == nil {
+					return fmt.Errorf("branch record %x of no branch", k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
 		err = tx.Bucket(bucketMovements).ForEach(func(k, _ []byte) error {
 			if len(k) < 8+8+1 || lb.Get(k[:len(k)-8]) == nil {

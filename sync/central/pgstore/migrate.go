@@ -55,7 +55,7 @@ func migrations() []migration {
 
 // SchemaVersion is the version of the schema this package reads and
 // writes: the number of its last migration.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrateLock is the key of the transaction-level advisory lock that
 // serialises migrations, so that instances starting together on a new
@@ -168,4 +168,5 @@ func newerErr(v, latest int) error {
 // querier is what a pgx.Conn, pgx.Tx and pgxpool.Pool have in common.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

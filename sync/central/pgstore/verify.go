@@ -11,11 +11,14 @@ import (
 )
 
 // Verify checks the whole store, as after restoring a backup: for every
-// ledger, movements 1 to its head and no others, each record well formed
-// (record.Check) with the hashes of its row, linked to the one before
-// (movement 1 to the genesis hash of its gateway and ledger), the last
-// one's Hash the head's; trace_keys holding exactly the keys of every
-// movement; and no movement or key of a ledger without a row. It reads
+// branch of every ledger, its own movements (1 to its head for branch
+// 0, its fork to its head for the others) and no others, each record
+// well formed (record.Check) with the hashes of its row, linked to the
+// one before in the branch's history (movement 1 to the genesis hash of
+// its gateway and ledger), the last one's Hash the head's, a branch's
+// first movement other than the one its parent holds (the held hash of
+// its conflict); trace_keys holding exactly the keys of every movement;
+// and no movement or key of a ledger without a row. It reads
 // every movement: it takes as long as a full backup's read. The error
 // wraps ErrCorrupt for what it finds wrong.
 func (s *Store) Verify(ctx context.Context) error {
@@ -44,21 +47,40 @@ func (s *Store) Verify(ctx context.Context) error {
 	return nil
 }
 
-// verifyLedger checks one ledger's movements and keys against its head.
+// ownHashesRead reads the Hash of movement seq of branch's history.
+func ownHashesRead(ctx context.Context, s *Store, heads []central.Head, ids []int64, branch int, seq uint64) ([][central.HashSize]byte, error) {
+	sg := central.History(heads, branch, seq, seq)
+	if len(sg) != 1 {
+		return nil, fmt.Errorf("%w: gateway %s ledger %d: no branch holds movement %d of branch %d's history", ErrCorrupt, heads[0].Gateway, heads[0].Created, seq, branch)
+	}
+	var hash []byte
+	if err := s.pool.QueryRow(ctx, "SELECT hash FROM movements WHERE ledger = $1 AND seq = $2", ids[sg[0].Branch], int64(seq)).Scan(&hash); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	h, err := hashOf(hash, "hash", heads[0].Gateway, heads[0].Created, seq)
+	return [][central.HashSize]byte{h}, err
+}
+
+// verifyLedger checks one branch's own movements and keys against its
+// head.
 func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: gateway %s ledger %d: %s", ErrCorrupt, h.Gateway, h.Created, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: gateway %s ledger %d branch %d: %s", ErrCorrupt, h.Gateway, h.Created, h.Branch, fmt.Sprintf(format, args...))
 	}
-	_, id, err := readHead(ctx, s.pool, h.Gateway, h.Created, "")
+	heads, ids, err := readHeads(ctx, s.pool, h.Gateway, h.Created, " ORDER BY branch")
 	if err != nil {
 		return s.fail(ctx, err)
 	}
-	var count, maxSeq int64
-	if err := s.pool.QueryRow(ctx, "SELECT count(*), coalesce(max(seq), 0) FROM movements WHERE ledger = $1", id).Scan(&count, &maxSeq); err != nil {
+	if h.Branch >= len(heads) || heads[h.Branch].Branch != h.Branch {
+		return bad("branches numbered out of order")
+	}
+	id := ids[h.Branch]
+	var count, minSeq, maxSeq int64
+	if err := s.pool.QueryRow(ctx, "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM movements WHERE ledger = $1", id).Scan(&count, &minSeq, &maxSeq); err != nil {
 		return s.fail(ctx, err)
 	}
-	if count != int64(h.Seq) || maxSeq != int64(h.Seq) {
-		return bad("%d movements up to %d held, head %d", count, maxSeq, h.Seq)
+	if count != int64(h.Own()) || minSeq != int64(h.Fork) || maxSeq != int64(h.Seq) {
+		return bad("%d movements %d to %d held, own movements %d to %d", count, minSeq, maxSeq, h.Fork, h.Seq)
 	}
 	// The keys as stored, in order of movement and key.
 	rows, err := s.pool.Query(ctx, "SELECT seq, key FROM trace_keys WHERE ledger = $1 ORDER BY seq, key", id)
@@ -83,7 +105,27 @@ func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 	}
 	var want []entry
 	prev := record.Genesis(h.Gateway, uint64(h.Created))
-	err = s.Range(ctx, h.Gateway, h.Created, 1, func(seq uint64, rec []byte) error {
+	var held []byte
+	if h.Branch > 0 {
+		if err := s.pool.QueryRow(ctx, "SELECT held FROM ledgers WHERE id = $1", id).Scan(&held); err != nil {
+			return s.fail(ctx, err)
+		}
+		hs, err := ownHashesRead(ctx, s, heads, ids, h.Parent, h.Fork)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(held, hs[0][:]) {
+			return bad("the held hash of its conflict is not its parent's movement %d", h.Fork)
+		}
+		if h.Fork > 1 {
+			if hs, err = ownHashesRead(ctx, s, heads, ids, h.Parent, h.Fork-1); err != nil {
+				return err
+			}
+			prev = hs[0]
+		}
+	}
+	first := true
+	err = s.RangeBranch(ctx, h.Gateway, h.Created, h.Branch, h.Fork, func(seq uint64, rec []byte) error {
 		p, hash, err := record.Check(seq, rec)
 		if err != nil {
 			return bad("movement %d: %v", seq, err)
@@ -91,6 +133,10 @@ func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 		if p != prev {
 			return bad("movement %d does not link to the one before", seq)
 		}
+		if first && bytes.Equal(held, hash[:]) {
+			return bad("its first movement %d is the one its parent holds", seq)
+		}
+		first = false
 		prev = hash
 		m, err := record.Decode(seq, rec)
 		if err != nil {

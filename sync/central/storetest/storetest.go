@@ -5,10 +5,13 @@
 //	func TestConformance(t *testing.T) { storetest.Run(t, opener) }
 //
 // so that the bbolt store and the PostgreSQL store are held to the same
-// rules: continuity, gaps, conflicts, the hash chain, sites, idempotence,
+// rules: continuity, gaps, conflicts stored as branches (both histories
+// kept, traced and ranged, the conflict recorded; idempotent, durable,
+// raced by several instances), the hash chain, sites, idempotence,
 // concurrent appends to one ledger and to many, traces (order, item and
-// tag keys, keys of any bytes), ranges, the list of ledgers, master data
-// versions and their floors, Close and cancelled contexts.
+// tag keys, keys of any bytes), ranges, the list of ledgers, counters
+// added up across instances, master data versions and their floors,
+// Close and cancelled contexts.
 //
 // It is for tests only and must never be imported by non-test code.
 package storetest
@@ -66,6 +69,11 @@ func Run(t *testing.T, o Opener) {
 		{"AppendDurableAcrossReopen", testAppendDurableAcrossReopen},
 		{"Idempotent", testIdempotent},
 		{"Refusals", testRefusals},
+		{"ConflictStoredAsBranch", testConflictStoredAsBranch},
+		{"BranchOfABranch", testBranchOfABranch},
+		{"ConcurrentConflicts", testConcurrentConflicts},
+		{"Counts", testCounts},
+		{"ConcurrentCounts", testConcurrentCounts},
 		{"Invalid", testInvalid},
 		{"OverlapStoresNewTail", testOverlapStoresNewTail},
 		{"RecreatedLedgerIsANewChain", testRecreatedLedgerIsANewChain},
@@ -299,8 +307,9 @@ func testRefusals(t *testing.T, h *harness) {
 	MustAppend(t, h.st, l, 1, 10)
 	for _, c := range []refusal{
 		{"gap", "st-marys", Stored(t, l, 12, 20), central.ErrGap, 11},
-		{"conflict", "st-marys", Stored(t, forked, 9, 12), central.ErrConflict, 9},
-		{"conflict at the head", "st-marys", Stored(t, forked, 10, 12), central.ErrConflict, 10},
+		// forked's 9 differs from l's: its 10 links to nothing held.
+		{"conflict that links to nothing held", "st-marys", Stored(t, forked, 10, 12), central.ErrConflict, 10},
+		{"conflict at the head that links to nothing held", "st-marys", Stored(t, forked, 10, 10), central.ErrConflict, 10},
 		{"broken chain at the head", "st-marys", Stored(t, other, 11, 12), central.ErrChain, 11},
 		{"broken chain within the batch", "st-marys", inner, central.ErrChain, 12},
 		{"other site", "elsewhere", Stored(t, l, 11, 12), central.ErrMismatch, 0},
@@ -309,6 +318,12 @@ func testRefusals(t *testing.T, h *harness) {
 		checkRefused(t, h.st, l, c, 10)
 	}
 	holdsExactly(t, h.st, l, 10)
+	if ls, err := h.st.Ledgers(ctx); err != nil || len(ls) != 1 {
+		t.Fatalf("ledgers after refusals: %+v, %v; want one", ls, err)
+	}
+	if cs, err := h.st.Conflicts(ctx); err != nil || len(cs) != 0 {
+		t.Fatalf("conflicts after refusals: %+v, %v; want none", cs, err)
+	}
 	for _, key := range []string{"(01)09506000134352(21)FORK", testkit.ItemKey(12), testkit.ItemKey(11)} {
 		if ts, err := h.st.Trace(ctx, key); err != nil || len(ts) != 0 {
 			t.Fatalf("trace of %s after refusals: %d movements, %v", key, len(ts), err)
@@ -843,6 +858,9 @@ func testContextCancelled(t *testing.T, h *harness) {
 		}
 	}
 	holdsExactly(t, h.st, l, 2)
+	if cs, err := h.st.Counts(ctx); err != nil || len(cs) != 0 {
+		t.Fatalf("counts after cancelled calls: %+v, %v; want none", cs, err)
+	}
 	if v, err := h.st.NextMasterVersion(ctx, "st-marys", "recalls", 0); err != nil || v != 1 {
 		t.Fatalf("the first master version after cancelled calls: %d, %v; want 1", v, err)
 	}
@@ -860,6 +878,10 @@ func callsCtx(c context.Context, st central.Store, l *testkit.Ledger) map[string
 	_, out["Trace"] = st.Trace(c, testkit.ItemKey(1))
 	out["Range"] = st.Range(c, l.Gateway, l.Created, 1, func(uint64, []byte) error { return nil })
 	_, out["Ledgers"] = st.Ledgers(c)
+	out["RangeBranch"] = st.RangeBranch(c, l.Gateway, l.Created, 0, 1, func(uint64, []byte) error { return nil })
+	_, out["Conflicts"] = st.Conflicts(c)
+	out["AddCounts"] = st.AddCounts(c, []central.GatewayCounts{{Site: l.Site, Gateway: l.Gateway, Counts: map[string]uint64{"batches": 1}}})
+	_, out["Counts"] = st.Counts(c)
 	_, out["NextMasterVersion"] = st.NextMasterVersion(c, "st-marys", "recalls", 0)
 	return out
 }
