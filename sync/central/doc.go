@@ -9,14 +9,16 @@
 //
 // # Parts
 //
-//   - Store is where movements live, keyed by (gateway, created, seq):
-//     a ledger that a gateway re-created (a new created) is a new chain,
-//     never mixed with the old one. sync/central/boltstore implements it
+//   - Store is where movements live, keyed by (gateway, created, branch,
+//     seq): a ledger that a gateway re-created (a new created) is a new
+//     chain, never mixed with the old one, and a second history of one
+//     ledger (its file restored from a backup and written on) is a branch
+//     of it, both kept (Conflict). sync/central/boltstore implements it
 //     in one bbolt file (movements in values of consecutive records, the
 //     item and tag index a log-structured merge of sorted runs, so that
 //     an append writes few pages however large the file), for one
 //     instance; sync/central/pgstore in a PostgreSQL database, which
-//     several instances share. CheckAppend holds the rules every
+//     several instances share. PlaceAppend holds the rules every
 //     implementation applies inside its append transaction, and
 //     sync/central/storetest is the suite every implementation passes.
 //   - Service subscribes (QoS 1) to udi/v1/{site}/+/movements, or the
@@ -86,8 +88,8 @@
 //     trace reads) and master_versions (site, set, version), created and
 //     migrated by the store (schema_version). Append runs in one
 //     transaction that locks the ledger's row (SELECT ... FOR UPDATE, the
-//     row inserted first when absent), applies CheckAppend against that
-//     head, inserts the new movements and keys and moves the head;
+//     row inserted first when absent), applies PlaceAppend against the
+//     heads of its branches, inserts the new movements and keys and moves the head;
 //     NextMasterVersion is one upsert. A bbolt file cannot be shared:
 //     udi-central run --shared refuses one unless forced.
 //
@@ -98,10 +100,12 @@
 // stored the missing movements meanwhile). The store's append, serialised
 // per ledger, accepts only movements that continue the head it holds
 // (else ErrGap, and that instance asks for a resend), compares any
-// overlap hash by hash (ErrConflict) and links the first new movement to
-// the head's hash (ErrChain); a duplicate delivery changes nothing. So
-// the stored chain of each ledger is always contiguous from 1 and
-// identical to the gateway's, whichever instance stored which part. The
+// overlap hash by hash and links the first new movement to the head's
+// hash (ErrChain); a duplicate delivery changes nothing, and movements
+// that differ from what is held but link to it are a branch, stored
+// once. So the stored chain of each branch is always contiguous and
+// identical to the history the gateway sent, whichever instance stored
+// which part. The
 // retained ack two instances publish may briefly step back (an older ack
 // published after a newer one); gateways never move their cursor back,
 // and the next ack corrects it.

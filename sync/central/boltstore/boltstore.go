@@ -37,10 +37,10 @@
 // brought to format 3 when opened for writing.
 //
 // What the package must never do: change or delete a movement once
-// stored, store a movement that does not extend its ledger's checked chain
-// (sync/central.CheckAppend decides), set bbolt's NoSync, or log anything
-// (it has no logger: errors carry sequence numbers, never item or patient
-// data).
+// stored, store a movement that does not extend a checked chain of its
+// ledger, one of its branches' (sync/central.PlaceAppend decides), set
+// bbolt's NoSync, or log anything (it has no logger: errors carry
+// sequence numbers, never item or patient data).
 package boltstore
 
 import (

@@ -29,8 +29,8 @@
 // trace_keys, then each movement by primary key.
 //
 // What the package must never do: change or delete a stored movement,
-// store one that does not extend its ledger's checked chain
-// (central.CheckAppend decides, under the row lock), or log anything (it
+// store one that does not extend a checked chain of its ledger, one of
+// its branches' (central.PlaceAppend decides, under the row lock), or log anything (it
 // has no logger; errors carry ids and sequence numbers, never a
 // movement's content nor a password).
 package pgstore
