@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/udi-edge/udi-edge/sync/wire"
@@ -57,6 +58,10 @@ func (c *Counters) add(counts map[string]uint64) {
 type flusher struct {
 	stop chan struct{}
 	done chan struct{}
+	// mu is held across a flush, and by Gateways across reading the
+	// totals and the counts not yet flushed: a flush under way would
+	// have them counted twice, or not at all.
+	mu sync.Mutex
 }
 
 // startFlusher starts the loop that adds the counts to the Store every
@@ -92,6 +97,8 @@ func (s *Service) stopFlusher() {
 // flushCounts adds to the Store's totals what was counted since the last
 // flush; what fails to be added is added by the next.
 func (s *Service) flushCounts(ctx context.Context) {
+	s.flush.mu.Lock()
+	defer s.flush.mu.Unlock()
 	type pending struct {
 		g    *gatewayState
 		upto Counters
@@ -157,20 +164,8 @@ func GatewaysFromStore(ctx context.Context, st Store) ([]GatewayInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := GatewaysFromLedgers(heads)
-	byID := make(map[gatewayID]int, len(res))
-	for i := range res {
-		byID[gatewayID{res[i].Site, res[i].Gateway}] = i
-	}
-	at := func(id gatewayID) *GatewayInfo {
-		i, ok := byID[id]
-		if !ok {
-			i = len(res)
-			res = append(res, GatewayInfo{Gateway: id.gateway, Site: id.site})
-			byID[id] = i
-		}
-		return &res[i]
-	}
+	gl := newGatewayList(GatewaysFromLedgers(heads))
+	at := gl.at
 	for _, c := range conflicts {
 		gi := at(gatewayID{c.Site, c.Gateway})
 		gi.Conflicts = append(gi.Conflicts, LedgerConflict{Created: c.Created, Seq: c.Seq, Branch: c.Branch, Parent: c.Parent,
@@ -180,8 +175,34 @@ func GatewaysFromStore(ctx context.Context, st Store) ([]GatewayInfo, error) {
 	for _, gc := range counts {
 		at(gatewayID{gc.Site, gc.Gateway}).Counters.add(gc.Counts)
 	}
-	sortGateways(res)
-	return res, nil
+	sortGateways(gl.res)
+	return gl.res, nil
+}
+
+// gatewayList is a list of gateways by id.
+type gatewayList struct {
+	res  []GatewayInfo
+	byID map[gatewayID]int
+}
+
+func newGatewayList(res []GatewayInfo) *gatewayList {
+	l := &gatewayList{res: res, byID: make(map[gatewayID]int, len(res))}
+	for i := range res {
+		l.byID[gatewayID{res[i].Site, res[i].Gateway}] = i
+	}
+	return l
+}
+
+// at returns the gateway id, appending it to the list when it is not
+// there. The pointer is valid until the next call.
+func (l *gatewayList) at(id gatewayID) *GatewayInfo {
+	i, ok := l.byID[id]
+	if !ok {
+		i = len(l.res)
+		l.res = append(l.res, GatewayInfo{Gateway: id.gateway, Site: id.site})
+		l.byID[id] = i
+	}
+	return &l.res[i]
 }
 
 // sortGateways orders gateways by site and gateway.

@@ -803,23 +803,14 @@ func GatewaysFromLedgers(heads []Head) []GatewayInfo {
 // totals (GatewaysFromStore) with what this service counted since its
 // last flush.
 func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
+	s.flush.mu.Lock()
+	defer s.flush.mu.Unlock()
 	res, err := GatewaysFromStore(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[gatewayID]int, len(res))
-	for i := range res {
-		byID[gatewayID{res[i].Site, res[i].Gateway}] = i
-	}
-	at := func(id gatewayID) *GatewayInfo {
-		i, ok := byID[id]
-		if !ok {
-			i = len(res)
-			res = append(res, GatewayInfo{Gateway: id.gateway, Site: id.site})
-			byID[id] = i
-		}
-		return &res[i]
-	}
+	gl := newGatewayList(res)
+	at := gl.at
 	if e := s.cfg.Enrolment; e != nil {
 		for _, site := range s.cfg.Sites {
 			for _, gw := range e.Gateways(site) {
@@ -838,6 +829,7 @@ func (s *Service) Gateways(ctx context.Context) ([]GatewayInfo, error) {
 		}
 	}
 	s.mu.Unlock()
+	res = gl.res
 	for i := range res {
 		res[i].Enrolled = s.cfg.Enrolment.Enrolled(res[i].Site, res[i].Gateway)
 	}
