@@ -17,11 +17,14 @@ import (
 // printable (Raw) and exactly (RawHex), hashes in hex.
 type Movement struct {
 	// Site and Created name the ledger a movement belongs to at the centre
-	// (a gateway's ledger is its gateway id and creation time); a gateway
+	// (a gateway's ledger is its gateway id and creation time), and Branch
+	// the history of that ledger, when its gateway wrote two (0 for the
+	// first; a ledger restored from a backup and written on); a gateway
 	// leaves them out.
 	Site       string   `json:"site,omitempty"`
 	Gateway    string   `json:"gateway"`
 	Created    int64    `json:"created,omitempty"`
+	Branch     int      `json:"branch,omitempty"`
 	Seq        uint64   `json:"seq"`
 	Time       string   `json:"time"`
 	Kind       string   `json:"kind"`

@@ -185,11 +185,9 @@ func gatewaysCmd(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		defer st.Close()
-		heads, err := st.Ledgers(ctx)
-		if err != nil {
+		if gs, err = central.GatewaysFromStore(ctx, st); err != nil {
 			return err
 		}
-		gs = central.GatewaysFromLedgers(heads)
 	}
 	if *asJSON {
 		if gs == nil {
@@ -200,16 +198,16 @@ func gatewaysCmd(ctx context.Context, env *Env, args []string) error {
 		return enc.Encode(central.GatewaysResponse{Gateways: gs})
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tGATEWAY\tLEDGER CREATED\tSEQ\tLEDGERS\tSTATE\tLAST BATCH\tBATCHES\tSTORED\tDUPLICATES\tGAPS\tCHAIN ERRORS\tRESENDS")
+	fmt.Fprintln(tw, "SITE\tGATEWAY\tLEDGER CREATED\tSEQ\tLEDGERS\tBRANCH\tCONFLICTS\tSTATE\tLAST BATCH\tBATCHES\tSTORED\tDUPLICATES\tGAPS\tCHAIN ERRORS\tBAD SIGNATURES\tRESENDS")
 	for _, g := range gs {
 		last := "-"
 		if !g.LastSeen.IsZero() {
 			last = g.LastSeen.Format(time.RFC3339)
 		}
 		c := g.Counters
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n",
-			g.Site, g.Gateway, time.Unix(0, g.Created).UTC().Format(time.RFC3339), g.Seq, g.Ledgers, dash(g.State), last,
-			c.Batches, c.Stored, c.Duplicates, c.Gaps, c.ChainErrors, c.Resends)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n",
+			g.Site, g.Gateway, time.Unix(0, g.Created).UTC().Format(time.RFC3339), g.Seq, g.Ledgers, g.Branch, len(g.Conflicts), dash(g.State), last,
+			c.Batches, c.Stored, c.Duplicates, c.Gaps, c.ChainErrors, c.BadSignatures, c.Resends)
 	}
 	return tw.Flush()
 }

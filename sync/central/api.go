@@ -32,7 +32,7 @@ type MovementJSON = api.Movement
 // withPatient is set.
 func NewMovementJSON(t Traced, withPatient bool) MovementJSON {
 	j := api.FromMovement(t.Movement)
-	j.Site, j.Created = t.Site, t.Created
+	j.Site, j.Created, j.Branch = t.Site, t.Created, t.Branch
 	if !withPatient {
 		j.Patient = ""
 	}

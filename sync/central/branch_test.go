@@ -2,6 +2,10 @@ package central_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +72,24 @@ func TestServiceConflictIsABranch(t *testing.T) {
 	check()
 	storetest.HoldsBranch(t, f.store, l, 0, 12)
 	storetest.HoldsBranch(t, f.store, restored, 1, 14)
+	// The centre's trace names the history of each movement.
+	srv := httptest.NewServer(f.svc.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/trace?code=" + url.QueryEscape("(01)09506000134352(21)AFTER-RESTORE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr central.TraceResponse
+	err = json.NewDecoder(resp.Body).Decode(&tr)
+	resp.Body.Close()
+	if err != nil || len(tr.Movements) == 0 {
+		t.Fatalf("trace of the restored gateway's item: %v, %+v", err, tr)
+	}
+	for _, m := range tr.Movements {
+		if m.Branch != 1 || m.Created != created {
+			t.Fatalf("movement %d of the restored history shows branch %d, ledger %d", m.Seq, m.Branch, m.Created)
+		}
+	}
 	f.stop()
 	f.start()
 	check()

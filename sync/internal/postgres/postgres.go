@@ -43,8 +43,9 @@ const (
 	// connections.
 	startTimeout = 60 * time.Second
 	// stopTimeout is how long a server may take to stop on SIGINT (a fast
-	// shutdown) before it is killed.
-	stopTimeout = 10 * time.Second
+	// shutdown, whose checkpoint waits for the disk: seconds on a loaded
+	// machine) before it is killed.
+	stopTimeout = 30 * time.Second
 )
 
 // Superuser is the superuser of every server, trusted on the loopback
@@ -76,8 +77,10 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("postgres: %v", err)
 	}
 	t.Cleanup(func() {
+		// The data directory goes next: a server that is slow to stop
+		// is killed, and that is no failure of the test.
 		if err := s.Stop(); err != nil {
-			t.Errorf("postgres: %v", err)
+			t.Logf("postgres: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("postgres log:\n%s", s.Log())
@@ -448,8 +451,7 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	if s := shared.srv; s != nil {
 		if err := s.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "postgres:", err)
-			code = cmp.Or(code, 1)
+			fmt.Fprintln(os.Stderr, "postgres:", err) // killed; its directory goes next
 		}
 		if code != 0 && testing.Verbose() {
 			fmt.Fprintf(os.Stderr, "postgres log:\n%s", s.Log())
