@@ -56,34 +56,67 @@ func startCentreAs(t testing.TB, b *mosquitto.Broker, l *bolt.Ledger, user, pass
 		stored:  make(map[uint64][]byte),
 		out:     make(chan pub, 1024),
 	}
-	o := paho.NewClientOptions().
-		AddBroker(b.Addr()).
-		SetClientID("test-centre").
-		SetCleanSession(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(50 * time.Millisecond).
-		SetMaxReconnectInterval(200 * time.Millisecond).
-		SetConnectTimeout(2 * time.Second).
-		SetOrderMatters(true).
-		SetUsername(user).
-		SetPassword(password)
-	o.SetOnConnectHandler(func(cl paho.Client) {
-		// Subscribing again on every connect; never wait in a callback.
-		cl.Subscribe(wire.MovementsFilter(testSite), 1, func(_ paho.Client, m paho.Message) {
-			c.batch(m.Topic(), m.Payload())
+	// No paho auto-reconnect (its resume races its own writer: firmware-
+	// notes/mqtt.md): a lost connection is made anew with a new client,
+	// as udi-central does, by the one goroutine that uses the client.
+	lost := make(chan struct{}, 1)
+	dial := func() paho.Client {
+		o := paho.NewClientOptions().
+			AddBroker(b.Addr()).
+			SetClientID("test-centre").
+			SetCleanSession(true).
+			SetAutoReconnect(false).
+			SetConnectTimeout(2 * time.Second).
+			SetOrderMatters(true).
+			SetUsername(user).
+			SetPassword(password).
+			SetConnectionLostHandler(func(paho.Client, error) {
+				select {
+				case lost <- struct{}{}:
+				default:
+				}
+			})
+		o.SetOnConnectHandler(func(cl paho.Client) {
+			// Subscribing on connect; never wait in a callback.
+			cl.Subscribe(wire.MovementsFilter(testSite), 1, func(_ paho.Client, m paho.Message) {
+				c.batch(m.Topic(), m.Payload())
+			})
 		})
-	})
-	c.client = paho.NewClient(o)
+		return paho.NewClient(o)
+	}
+	c.client = dial()
 	if tok := c.client.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatalf("centre connect: %v", tok.Error())
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for p := range c.out {
-			tok := c.client.Publish(p.topic, 1, p.retained, p.payload)
-			tok.WaitTimeout(time.Second) // lost with the broker: the gateway times out and resends
+		for {
+			select {
+			case p, ok := <-c.out:
+				if !ok {
+					return
+				}
+				tok := c.client.Publish(p.topic, 1, p.retained, p.payload)
+				tok.WaitTimeout(time.Second) // lost with the broker: the gateway times out and resends
+			case <-lost:
+				c.client.Disconnect(0)
+				for {
+					c.client = dial()
+					if tok := c.client.Connect(); tok.WaitTimeout(2*time.Second) && tok.Error() == nil {
+						break
+					}
+					c.client.Disconnect(0)
+					select {
+					case p, ok := <-c.out: // dropped while away, as a broker would
+						if !ok {
+							return
+						}
+						_ = p
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}
 		}
 	}()
 	t.Cleanup(func() {

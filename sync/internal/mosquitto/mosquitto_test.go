@@ -70,15 +70,14 @@ func TestUsersAndACL(t *testing.T) {
 func TestKillRestartReconnect(t *testing.T) {
 	b := Start(t, Config{})
 	port := b.Port()
-	up := make(chan struct{}, 4)
 	down := make(chan struct{}, 4)
+	// No paho auto-reconnect: its resume races its own writer
+	// (eclipse/paho.mqtt.golang #657, #703; firmware-notes/mqtt.md), as
+	// the race detector shows. A client connects again as udi-central's
+	// does: a new client on the same address.
 	opts := options(b, "survivor").
-		SetAutoReconnect(true).
-		SetMaxReconnectInterval(100 * time.Millisecond).
-		SetOnConnectHandler(func(mqtt.Client) { up <- struct{}{} }).
 		SetConnectionLostHandler(func(mqtt.Client, error) { down <- struct{}{} })
-	c := Connect(t, opts)
-	waitFor(t, up, "first connection")
+	Connect(t, opts)
 
 	b.Kill()
 	if b.Running() {
@@ -90,7 +89,7 @@ func TestKillRestartReconnect(t *testing.T) {
 	if !b.Running() || b.Port() != port {
 		t.Fatalf("after Restart: Running %v, port %d, want %d", b.Running(), b.Port(), port)
 	}
-	waitFor(t, up, "reconnection after Restart")
+	c := Connect(t, options(b, "survivor"))
 	msgs := MustSubscribe(t, c, "back/#")
 	Publish(t, c, "back/1", "again", false)
 	Expect(t, msgs, "back/1", "again")
