@@ -66,16 +66,7 @@ func SplitKey(key string) KeyParts {
 		}
 		return k
 	case isMA([]byte(key)):
-		// The DI is five parts; values hold no '.'.
-		end, dots := len(key), 0
-		for i := 0; i < len(key); i++ {
-			if key[i] == '.' {
-				if dots++; dots == 5 {
-					end = i
-					break
-				}
-			}
-		}
+		end := maDIEnd(key)
 		k := KeyParts{Key: key, Kind: KindMA, Product: key[:end]}
 		if end+2 < len(key) {
 			switch v := key[end+2:]; key[end+1] {

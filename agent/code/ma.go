@@ -186,15 +186,7 @@ func (p *Parser) parseMA(c *Code, s string, off int, at src, now time.Time) *Err
 			return at.err(off+i, "MA", ErrCharset, "character "+quoteByte(s[i])+" is not in the MA character set ("+maCharset+")")
 		}
 	}
-	end, dots := len(s), 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			if dots++; dots == 5 {
-				end = i
-				break
-			}
-		}
-	}
+	end := maDIEnd(s)
 	m := &MA{Form: MAFormDotted}
 	if e := maDI(c, m, s[:end], off, at); e != nil {
 		return e
@@ -242,6 +234,20 @@ func (p *Parser) parseMA(c *Code, s string, off int, at src, now time.Time) *Err
 	}
 	maFill(c, m)
 	return nil
+}
+
+// maDIEnd returns the end of the DI of the dotted form s: its fifth '.',
+// or the end of s. No PI value holds a '.'.
+func maDIEnd(s string) int {
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			if dots++; dots == 5 {
+				return i
+			}
+		}
+	}
+	return len(s)
 }
 
 // maDI reads a DI, at offset off of the parsed data, into m and warns on

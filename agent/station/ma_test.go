@@ -109,7 +109,7 @@ func TestMAChecksAsGS1(t *testing.T) {
 				"]d2" + "0109520123456788" + "17220627" + "10AY21062803\x1d" + "21LMSAGAAAC",
 				"]Q1" + maCode,
 			} {
-				got[i] = decideUse(t, tc.now, raw, tc.twice)
+				got[i] = decideUse(t, stations, "or1", tc.now, raw, tc.twice)
 			}
 			gs1, ma := got[0], got[1]
 			if ma.Decision != tc.want || (tc.flag != "" && !slices.Contains(ma.Flags, tc.flag)) {
@@ -122,10 +122,10 @@ func TestMAChecksAsGS1(t *testing.T) {
 	}
 }
 
-// decideUse scans raw at the OR through Handle (twice when twice is set)
-// with the point-of-use checks at now, and returns the last movement as
-// recorded.
-func decideUse(t *testing.T, now time.Time, raw string, twice bool) agent.Movement {
+// decideUse scans raw at station st of sts through Handle (twice when
+// twice is set) with the point-of-use checks at now, and returns the last
+// movement as recorded.
+func decideUse(t *testing.T, sts map[string]agent.Station, st string, now time.Time, raw string, twice bool) agent.Movement {
 	t.Helper()
 	l := &testkit.MemLedger{}
 	dec, err := lifecycle.NewDecider(lifecycle.DeciderConfig{
@@ -137,7 +137,7 @@ func decideUse(t *testing.T, now time.Time, raw string, twice bool) agent.Moveme
 	}
 	var mu sync.Mutex
 	var last agent.Movement
-	in := &station.Ingest{Ledger: l, Stations: stations, Decide: dec.Decide,
+	in := &station.Ingest{Ledger: l, Stations: sts, Decide: dec.Decide,
 		Parser: code.Parser{Now: func() time.Time { return now }},
 		Answer: func(_ string, o agent.Outcome) {
 			mu.Lock()
@@ -149,7 +149,7 @@ func decideUse(t *testing.T, now time.Time, raw string, twice bool) agent.Moveme
 		n = 2
 	}
 	for range n {
-		r := read("or1", raw)
+		r := read(st, raw)
 		r.Time = now
 		in.Handle(r)
 		in.Wait()
@@ -169,24 +169,10 @@ func decideUse(t *testing.T, now time.Time, raw string, twice bool) agent.Moveme
 func TestMALotChecksAsGS1(t *testing.T) {
 	t.Skip("needs agent/lifecycle to split item keys with code.SplitKey (Unit, productKey, serialOf)")
 	now := time.Date(2021, 9, 1, 9, 0, 0, 0, time.UTC)
+	ward := map[string]agent.Station{"ward": {ID: "ward", Location: "W-3", Kind: agent.KindUse}}
 	var got [2]agent.Movement
 	for i, raw := range []string{"]d2" + "0109520123456788" + "10AY21062803", "]Q1" + maDI + ".LAY21062803"} {
-		l := &testkit.MemLedger{}
-		dec, err := lifecycle.NewDecider(lifecycle.DeciderConfig{
-			Now:     func() time.Time { return now },
-			History: func(key string) ([]agent.Movement, error) { return l.Trace(t.Context(), key) },
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := &station.Ingest{Ledger: l, Decide: dec.Decide, Stations: map[string]agent.Station{"ward": {ID: "ward", Location: "W-3", Kind: agent.KindUse}},
-			Answer: func(_ string, o agent.Outcome) { got[i] = o.Movement }}
-		for range 2 {
-			r := read("ward", raw)
-			r.Time = now
-			in.Handle(r)
-			in.Wait()
-		}
+		got[i] = decideUse(t, ward, "ward", now, raw, true)
 	}
 	if got[1].Decision != got[0].Decision || !slices.Equal(got[1].Flags, got[0].Flags) || got[1].Decision != agent.DecisionAccepted {
 		t.Errorf("second use of a lot: MA %q %v, GS1 %q %v", got[1].Decision, got[1].Flags, got[0].Decision, got[0].Flags)
