@@ -275,7 +275,7 @@ func maDI(c *Code, m *MA, di string, off int, at src) *Error {
 	case len(country) != 3 || !isDigits(country):
 		return at.err(cpos, "MA country", ErrSyntax, "must be 3 digits (156 for China)")
 	case industry != "M0":
-		return at.err(ipos, "MA industry", ErrValue, "code "+quoteString(industry)+" is not M0 (medical devices): only M0 codes are UDIs")
+		return at.err(ipos, "MA industry", ErrValue, "code is not M0 (medical devices): only M0 codes are UDIs")
 	case len(reg) != 6 || !isDigits(reg):
 		return at.err(rpos, "MA registrant", ErrSyntax, "must be 6 digits, found "+strconv.Itoa(len(reg))+" characters")
 	case !isDigit(prod[0]):
@@ -433,6 +433,3 @@ func (p *Parser) parseMAURL(c *Code, s string, at src, now time.Time) (bool, *Er
 	c.MA.Form = MAFormURL
 	return true, nil
 }
-
-// quoteString renders s for a message: 'M1'.
-func quoteString(s string) string { return "'" + s + "'" }
