@@ -21,9 +21,17 @@ const (
 	KindGTIN
 	// KindHIBC is an HIBC Supplier Labeling Standard code.
 	KindHIBC
+	// KindMA is an MA code (IDcode, ZIIOT), one of China's UDI issuing
+	// agencies: the dotted form, its XML form or a URL that wraps it.
+	KindMA
+	// KindAHM is an Alibaba Health (AHM) code, China's third UDI issuing
+	// agency, recognised by the only public description of its format
+	// and kept as read (see AHM).
+	KindAHM
 )
 
-// String returns "plain", "GS1", "Digital Link", "GTIN" or "HIBC".
+// String returns "plain", "GS1", "Digital Link", "GTIN", "HIBC", "MA" or
+// "AHM".
 func (k Kind) String() string {
 	switch k {
 	case KindPlain:
@@ -36,6 +44,10 @@ func (k Kind) String() string {
 		return "GTIN"
 	case KindHIBC:
 		return "HIBC"
+	case KindMA:
+		return "MA"
+	case KindAHM:
+		return "AHM"
 	}
 	return "Kind(" + itoa(int(k)) + ")"
 }
@@ -129,16 +141,22 @@ type Code struct {
 	// GTIN is the 14-digit GTIN from (01), else from (02); GTIN-8, -12 and
 	// -13 are left-padded with zeros. "" when absent.
 	GTIN string
-	// Serial is the serial number: GS1 (21), HIBC /S or $$+.
+	// Serial is the serial number: GS1 (21), HIBC /S or $$+, MA S.
 	Serial string
-	// Lot is the batch or lot: GS1 (10), HIBC $ / $$.
+	// Lot is the batch or lot: GS1 (10), HIBC $ / $$, MA L.
 	Lot string
-	// Expiry is the expiry date: GS1 (17), HIBC $$ forms or /14D.
+	// Expiry is the last day the item may be used: GS1 (17), HIBC $$ forms
+	// or /14D, MA V or the day before E (see MA.ExpiryDate).
 	Expiry Date
-	// Production is the production date: GS1 (11), HIBC /16D.
+	// Production is the production date: GS1 (11), HIBC /16D, MA M or P.
 	Production Date
 	// HIBC holds HIBC fields; set only for KindHIBC.
 	HIBC *HIBC
+	// MA holds the parts of an MA code; set only for KindMA.
+	MA *MA
+	// AHM holds the tentative reading of an AHM code; set only for
+	// KindAHM.
+	AHM *AHM
 	// Warnings lists what is wrong with a code that was read all the same,
 	// such as a broken GS1 pairing rule; nil when nothing is. A warning
 	// never quotes a value.
@@ -146,13 +164,17 @@ type Code struct {
 }
 
 // IsItem reports whether c identifies a trade item: a GS1 code or GTIN
-// with a GTIN, or an HIBC supplier code.
+// with a GTIN, an HIBC supplier code, an MA code or an AHM code.
 func (c *Code) IsItem() bool {
 	switch c.Kind {
 	case KindGS1, KindDigitalLink, KindGTIN:
 		return c.GTIN != ""
 	case KindHIBC:
 		return c.HIBC != nil
+	case KindMA:
+		return c.MA != nil
+	case KindAHM:
+		return c.AHM != nil
 	}
 	return false
 }
@@ -162,6 +184,14 @@ func (c *Code) IsItem() bool {
 //
 //	GS1:  (01)GTIN(21)serial, else (01)GTIN(10)lot, else (01)GTIN
 //	HIBC: +LIC PCN UoM/Sserial, else +LIC PCN UoM/$lot, else +LIC PCN UoM
+//	MA:   DI.Sserial, else DI.Llot, else DI
+//	AHM:  the code as read
+//
+// The MA key is the dotted form of the DI (its check character included)
+// with the one unit that names the item: itself an MA code, whatever form
+// was read. It starts with "MA.", GS1 keys with "(" and HIBC keys with
+// "+", so no key of one kind is a key of another; an AHM key starts with
+// "MF" (see SplitKey).
 //
 // It returns "" for plain codes, for GS1 codes without a GTIN (an SSCC on
 // its own) and for an HIBC secondary code without its primary.
@@ -191,12 +221,29 @@ func (c *Code) Key() string {
 			return base + "/$" + c.Lot
 		}
 		return base
+	case KindMA:
+		if c.MA == nil || c.MA.DI == "" {
+			return ""
+		}
+		switch {
+		case c.Serial != "":
+			return c.MA.DI + ".S" + c.Serial
+		case c.Lot != "":
+			return c.MA.DI + ".L" + c.Lot
+		}
+		return c.MA.DI
+	case KindAHM:
+		if c.AHM == nil {
+			return ""
+		}
+		return c.Data
 	}
 	return ""
 }
 
 // HRI returns the human-readable interpretation: "(01)…(17)…(10)…" for GS1,
-// Digital Link and GTIN codes, the data as read for the others.
+// Digital Link and GTIN codes, the dotted form for MA codes (MA.Dotted,
+// whichever form was read), the data as read for the others.
 func (c *Code) HRI() string {
 	switch c.Kind {
 	case KindGS1, KindDigitalLink, KindGTIN:
@@ -211,6 +258,10 @@ func (c *Code) HRI() string {
 			b.WriteString(e.Value)
 		}
 		return b.String()
+	case KindMA:
+		if c.MA != nil {
+			return c.MA.Dotted()
+		}
 	}
 	return c.Data
 }
@@ -242,14 +293,19 @@ func (c *Code) Serialised() bool { return c.IsItem() && c.Serial != "" }
 
 // RequireSerial returns an *Error wrapping ErrMissingSerial when c is an
 // item code without a serial number, and nil otherwise (also for plain
-// codes, which are not item codes).
+// codes, which are not item codes). An AHM code is never refused: its
+// key is the whole code as read, and its fields are unverified.
 func (c *Code) RequireSerial() error {
-	if !c.IsItem() || c.Serial != "" {
+	if !c.IsItem() || c.Serial != "" || c.Kind == KindAHM {
 		return nil
 	}
-	if c.Kind == KindHIBC {
+	switch c.Kind {
+	case KindHIBC:
 		return &Error{Input: c.Data, Pos: -1, AI: "HIBC", Err: ErrMissingSerial,
 			Reason: "code has no serial number (/S or $$+): it names a product or lot, not one item; scan the item's serialised label"}
+	case KindMA:
+		return &Error{Input: c.Data, Pos: -1, AI: "MA", Err: ErrMissingSerial,
+			Reason: "code has no serial number (unit S): it names a product or lot, not one item; scan the item's serialised label"}
 	}
 	return &Error{Input: c.Data, Pos: -1, AI: "21", Err: ErrMissingSerial,
 		Reason: "missing: the code names GTIN " + c.GTIN + " but no serial number, so it cannot tell this item from others of the same product; scan the item's serialised label"}

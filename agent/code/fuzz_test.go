@@ -2,6 +2,8 @@ package code
 
 import (
 	"errors"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,6 +21,12 @@ func seeds(t testing.TB) []string {
 		}
 	}
 	for _, v := range f.HIBC {
+		s = append(s, v.Input)
+	}
+	for _, v := range loadMA(t).MA {
+		s = append(s, v.Input)
+	}
+	for _, v := range loadMA(t).AHM {
 		s = append(s, v.Input)
 	}
 	s = append(s, implant, implant[:20], "]E05391234567892", "]E496385074", "]A3+A123BJC5D6E71",
@@ -97,8 +105,18 @@ func checkResult(t *testing.T, in string, c *Code, err error) {
 		if len(c.Lot) > 18 || len(c.Serial) > 18 || len(h.Product) > 18 {
 			t.Fatalf("%q: field too long", in)
 		}
+	case KindMA:
+		checkMAResult(t, in, c)
+	case KindAHM:
+		a := c.AHM
+		if a == nil || key != c.Data || !strings.HasPrefix(key, "MF"+a.DI) || c.Serial != "" || c.Lot != "" || !c.Expiry.IsZero() {
+			t.Fatalf("%q: AHM key %q fields %+v", in, key, a)
+		}
+		if !strings.HasSuffix(c.Data, a.Rest) || SplitKey(key).Kind != KindAHM {
+			t.Fatalf("%q: AHM rest %q", in, a.Rest)
+		}
 	case KindPlain:
-		if key != "" || c.HIBC != nil || len(c.Elements) != 0 {
+		if key != "" || c.HIBC != nil || c.MA != nil || c.AHM != nil || len(c.Elements) != 0 {
 			t.Fatalf("%q: plain code with item data", in)
 		}
 	}
@@ -106,6 +124,18 @@ func checkResult(t *testing.T, in string, c *Code, err error) {
 		t.Fatalf("%q: impossible expiry %v", in, c.Expiry)
 	}
 	for _, w := range c.Warnings {
+		switch c.Kind {
+		case KindMA:
+			if w.Code != WarnMACheck || w.AI != "MA DI" && w.AI != "MA PI" {
+				t.Fatalf("%q: warning %+v", in, w)
+			}
+			continue
+		case KindAHM:
+			if w.Code != WarnAHMUnverified || len(c.Warnings) != 1 {
+				t.Fatalf("%q: warnings %+v", in, c.Warnings)
+			}
+			continue
+		}
 		// A warning names an AI of the code, says which, and is one of
 		// the package's kinds.
 		if w.Code != WarnPairing || !strings.HasPrefix(w.Text, "("+w.AI+")") {
@@ -119,11 +149,46 @@ func checkResult(t *testing.T, in string, c *Code, err error) {
 			t.Fatalf("%q: warning about (%s), which the code does not hold", in, w.AI)
 		}
 	}
-	if c.Kind != KindGS1 && c.Kind != KindDigitalLink && c.Warnings != nil {
+	if (c.Kind == KindPlain || c.Kind == KindGTIN || c.Kind == KindHIBC) && c.Warnings != nil {
 		t.Fatalf("%q: %v code with warnings", in, c.Kind)
 	}
 	_ = c.RequireSerial()
 	_ = c.HRI()
+}
+
+// checkMAResult asserts what every MA reading must hold: five DI parts
+// with the structure read, checks that agree with MACheck, a key that
+// reads back as itself, and the same key and fields from the dotted form,
+// the XML form and a URL whatever form was read.
+func checkMAResult(t *testing.T, in string, c *Code) {
+	t.Helper()
+	m, key := c.MA, c.Key()
+	if m == nil || strings.Count(m.DI, ".") != 4 || !strings.HasPrefix(key, m.DI) || SplitKey(key).Product != m.DI {
+		t.Fatalf("%q: MA %+v key %q", in, m, key)
+	}
+	if len(m.Registrant) != 6 || len(m.Category) < 6 || len(m.Category) > 10 || !isDigit(m.PackagingLevel) {
+		t.Fatalf("%q: DI parts %+v", in, m)
+	}
+	want, _ := MACheck(m.DI[:len(m.DI)-1])
+	if m.DICheckOK != (want == m.DICheck) || m.DICheckOK == slices.ContainsFunc(c.Warnings, func(w Warning) bool { return w.AI == "MA DI" }) {
+		t.Fatalf("%q: DI check %q ok %v, MACheck %q, warnings %v", in, m.DICheck, m.DICheckOK, want, c.Warnings)
+	}
+	if c.Serial == "" && c.RequireSerial() == nil {
+		t.Fatalf("%q: an MA code without serial passes RequireSerial", in)
+	}
+	hri := c.HRI()
+	for _, form := range []string{hri, maXML(c), "https://udi.example.cn/s?code=" + url.QueryEscape(hri), key} {
+		r, err := testParser.Scan([]byte(form))
+		if err != nil {
+			t.Fatalf("%q: %q not re-read: %v", in, form, err)
+		}
+		if r.Key() != key {
+			t.Fatalf("%q: %q gives key %q, want %q", in, form, r.Key(), key)
+		}
+		if form != key && (r.Lot != c.Lot || r.Expiry != c.Expiry || r.Production != c.Production) {
+			t.Fatalf("%q: %q gives lot %q expiry %v production %v, want %q %v %v", in, form, r.Lot, r.Expiry, r.Production, c.Lot, c.Expiry, c.Production)
+		}
+	}
 }
 
 func FuzzScan(f *testing.F) {
@@ -178,6 +243,50 @@ func FuzzHIBC(f *testing.F) {
 			if err != nil || d.Key() != c.Key() {
 				t.Fatalf("%q: optional=%v gives %v, %v", in, !optional, d, err)
 			}
+		}
+	})
+}
+
+// FuzzMA reads MA codes in every form: the seeds are the vectors, their
+// XML forms and URLs; the properties are checkResult's and
+// checkMAResult's. Corpus: testdata/fuzz/FuzzMA.
+func FuzzMA(f *testing.F) {
+	for _, v := range loadMA(f).MA {
+		f.Add(v.Input)
+		if v.Error != "" {
+			continue
+		}
+		c, err := testParser.Scan([]byte(v.Input))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(maXML(c))
+		f.Add("https://udi.example.cn/s?code=" + v.Input)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := testParser.Scan([]byte(s))
+		checkResult(t, s, c, err)
+		if err == nil && isMA([]byte(s)) && c.Kind != KindMA {
+			t.Fatalf("%q: starts like MA, read as %v", s, c.Kind)
+		}
+	})
+}
+
+// FuzzAHM reads text after "MF": an AHM code is never refused, always
+// keeps the code as its key and carries its one warning. Corpus:
+// testdata/fuzz/FuzzAHM.
+func FuzzAHM(f *testing.F) {
+	for _, v := range loadMA(f).AHM {
+		f.Add(strings.TrimPrefix(v.Input, "MF"))
+	}
+	f.Add("ABC123BN7*XX9")
+	f.Add("1MD2201")
+	f.Fuzz(func(t *testing.T, s string) {
+		in := "MF" + s
+		c, err := testParser.Scan([]byte(in))
+		checkResult(t, in, c, err)
+		if ahmStart([]byte(in)) >= 0 && (err != nil || c.Kind != KindAHM || c.Key() != in) {
+			t.Fatalf("%q: an AHM code gives %v, %v", in, c, err)
 		}
 	})
 }

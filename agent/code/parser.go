@@ -151,6 +151,7 @@ func (p *Parser) parse(sym string, data []byte, at src) (*Code, *Error) {
 		return nil, at.err(0, "", ErrEmpty, "the scan holds no data")
 	}
 	now := p.now()
+	ahm := ahmStart(data)
 	switch {
 	case data[0] == '+':
 		// HIBC in any symbology. Code 39 ]A3/]A7: the scanner checked and
@@ -159,6 +160,22 @@ func (p *Parser) parse(sym string, data []byte, at src) (*Code, *Error) {
 		if e := p.parseHIBC(c, c.Data, at, stripped, now); e != nil {
 			return nil, e
 		}
+		return c, nil
+	case isMA(data):
+		// MA (IDcode) in any symbology: no GS1 element string starts
+		// with a letter.
+		if e := p.parseMA(c, c.Data, 0, at, now); e != nil {
+			return nil, e
+		}
+		return c, nil
+	case isMAXML(data):
+		// The XML form of an MA code; any other XML is plain.
+		if _, e := p.parseMAXML(c, c.Data, at, now); e != nil {
+			return nil, e
+		}
+		return c, nil
+	case ahm >= 0:
+		parseAHM(c, c.Data, ahm)
 		return c, nil
 	case s.gs1:
 		c.Kind = KindGS1
@@ -184,6 +201,11 @@ func (p *Parser) parse(sym string, data []byte, at src) (*Code, *Error) {
 		if ok {
 			c.Kind = KindDigitalLink
 			p.fill(c, now)
+			return c, nil
+		}
+		// An MA code wrapped in a URL: the code follows the last '='.
+		if _, e := p.parseMAURL(c, c.Data, at, now); e != nil {
+			return nil, e
 		}
 		return c, nil
 	case sym == "":
@@ -281,6 +303,7 @@ func (p *Parser) parseGTIN(c *Code, s string, n int, at src) *Error {
 //   - the human-readable form "(01)09520123456788(17)260531(10)A1";
 //   - a GS1 Digital Link URI (https://any.host/01/…);
 //   - an HIBC code "+…";
+//   - an MA code, dotted, XML or in a URL, and an AHM code;
 //   - a bare GTIN-8, -12, -13 or -14 (a wrong check digit is an error).
 //
 // Surrounding spaces and line ends are ignored. Error positions index the

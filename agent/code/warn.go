@@ -7,15 +7,29 @@ package code
 // one and still be the item's true identity: it is read, with this warning.
 const WarnPairing = "gs1-pairing"
 
+// WarnMACheck is the Code of a Warning about an MA code whose DI check
+// character or PI check digit does not match the characters it covers.
+// Codes must come from ZIIOT's assignment service since 2021-11, which
+// computes them, so a mismatch means a code made elsewhere or misprinted;
+// the code is read all the same, never refused for it.
+const WarnMACheck = "ma-check"
+
+// WarnAHMUnverified is the Code of the Warning every Alibaba Health (AHM)
+// code carries: no standard of the format is public, so the code is kept
+// as read and what a tentative reading finds in it is unverified.
+const WarnAHMUnverified = "ahm-unverified"
+
 // Warning is a fault of a code that was read all the same.
 type Warning struct {
-	// Code names the kind of fault for machines, stably: WarnPairing.
+	// Code names the kind of fault for machines, stably: WarnPairing,
+	// WarnMACheck or WarnAHMUnverified.
 	Code string
-	// AI is the Application Identifier the warning is about.
+	// AI is the Application Identifier the warning is about, or for
+	// another kind of code the part: "MA DI", "MA PI", "AHM".
 	AI string
 	// Text says what is wrong in plain words, for example "(21) SERIAL
 	// needs (01) GTIN, (03) MTO GTIN or (8006) ITIP in the same code". It
-	// names AIs only and never quotes a value.
+	// names AIs and check characters only and never quotes a value.
 	Text string
 }
 

@@ -335,6 +335,12 @@ func TestItemURIs(t *testing.T) {
 		{"(01)09506000134352", "quantityList", `[{"epcClass":"https://id.gs1.org/01/09506000134352","quantity":1}]`},
 		{"+A123BJC5D6E71/$LOT9", "quantityList", `[{"epcClass":"urn:udi-edge:hibc:%2BA123BJC5D6E71%2F%24LOT9","quantity":1}]`},
 		{"urn:epc:raw:96.xE28011700000020A1B2C3D4E", "epcList", `["urn:epc:raw:96.xE28011700000020A1B2C3D4E"]`},
+		// MA (CHINA.md's vector) and AHM: no GS1 key, a udi-edge URN.
+		{"MA.156.M0.100350.01004YA10017.SLMSAGAAAC", "epcList", `["urn:udi-edge:ma:MA.156.M0.100350.01004YA10017.SLMSAGAAAC"]`},
+		{"MA.156.M0.100350.01004YA10017.Sx/1+2", "epcList", `["urn:udi-edge:ma:MA.156.M0.100350.01004YA10017.Sx%2F1%2B2"]`},
+		{"MA.156.M0.100350.01004YA10017.LAY21062803", "quantityList", `[{"epcClass":"urn:udi-edge:ma:MA.156.M0.100350.01004YA10017.LAY21062803","quantity":1}]`},
+		{"MA.156.M0.100350.01004YA10017", "quantityList", `[{"epcClass":"urn:udi-edge:ma:MA.156.M0.100350.01004YA10017","quantity":1}]`},
+		{"MF6901234567890BA20220101*SN000123", "epcList", `["urn:udi-edge:ahm:MF6901234567890BA20220101%2ASN000123"]`},
 	}
 	for _, c := range cases {
 		m := sequence()[0]
@@ -347,7 +353,7 @@ func TestItemURIs(t *testing.T) {
 			t.Errorf("%s: %s %s, want %s", c.key, c.field, got, c.want)
 		}
 	}
-	for _, bad := range []string{"", "(01)123(21)X", "(01)09506000134352(22)X", "hello"} {
+	for _, bad := range []string{"", "(01)123(21)X", "(01)09506000134352(22)X", "hello", "MA.156.M0", "MA.WARD", "MF12"} {
 		m := sequence()[0]
 		m.Item = bad
 		if err := epcis.Write(&bytes.Buffer{}, []agent.Movement{m}, epcis.Options{}); !errors.Is(err, epcis.ErrItem) {

@@ -30,6 +30,8 @@ const (
 // percent-encoded fields separated by ':'; see firmware-notes/epcis.md.
 const (
 	urnHIBC       = "urn:udi-edge:hibc:"
+	urnMA         = "urn:udi-edge:ma:"
+	urnAHM        = "urn:udi-edge:ahm:"
 	urnLocation   = "urn:udi-edge:loc:"
 	urnSettlement = "urn:udi-edge:settlement:"
 	urnCase       = "urn:udi-edge:case:"
@@ -137,7 +139,15 @@ func unreserved(c byte) bool {
 //	(01)GTIN             https://id.gs1.org/01/GTIN             class
 //	+LIC…/SSERIAL        urn:udi-edge:hibc:%2BLIC…%2FSSERIAL    instance
 //	+LIC…/$LOT, +LIC…    urn:udi-edge:hibc:…                    class
+//	DI.SSERIAL (MA)      urn:udi-edge:ma:MA.156.….SSERIAL       instance
+//	DI.LLOT, DI (MA)     urn:udi-edge:ma:…                      class
+//	MF… (AHM)            urn:udi-edge:ahm:MF…                   instance
 //	urn:epc:…            unchanged                              instance
+//
+// MA and AHM have no GS1 key, no Digital Link and no EPC scheme: like
+// HIBC, they get a udi-edge URN keeping the whole key percent-encoded. An
+// MA key is itself an MA code, so the URN's tail is the code a partner
+// reads on the label.
 func appendItem(b []byte, key string) (out []byte, instance, ok bool) {
 	switch {
 	case strings.HasPrefix(key, "(01)"):
@@ -173,6 +183,21 @@ func appendItem(b []byte, key string) (out []byte, instance, ok bool) {
 		}
 		b = append(b, urnHIBC...)
 		return appendPct(b, key), instance, true
+	case strings.HasPrefix(key, "MA."):
+		k := code.SplitKey(key)
+		if k.Kind != code.KindMA || strings.Count(k.Product, ".") != 4 {
+			return b, false, false
+		}
+		b = append(b, urnMA...)
+		return appendPct(b, key), k.Serial != "", true
+	case strings.HasPrefix(key, "MF"):
+		if code.SplitKey(key).Kind != code.KindAHM {
+			return b, false, false
+		}
+		// The key is the code as read: whatever it names, the lifecycle
+		// takes it as one item, and so does the export.
+		b = append(b, urnAHM...)
+		return appendPct(b, key), true, true
 	case strings.HasPrefix(key, "urn:epc:") && absURI(key):
 		return append(b, key...), true, true
 	}

@@ -15,11 +15,16 @@
 //   - an HIBC supplier label: primary, secondary or concatenated, with its
 //     check character, with or without an AIM identifier, or as the Code 39
 //     caption *+…* printed under the bars;
+//   - an MA (IDcode) code, as package code reads it: the dotted form
+//     MA.156.M0.…, its XML form <UDI IAC="MA">…</UDI>, or a URL whose last
+//     '=' is followed by the dotted form; and an Alibaba Health (AHM) code
+//     MF…, kept as given;
 //   - an item key exactly as the agent prints it (code.Code.Key, epc.Key):
 //     (01)GTIN(21)SERIAL, (01)GTIN(10)LOT, (01)GTIN, the HIBC keys
 //     +LICPCNUOM/SSERIAL, +LICPCNUOM/$LOT and +LICPCNUOM (no check
-//     character), and raw tag keys urn:epc:raw:BITS.xHEX and
-//     urn:epc:raw:BITS.xAFI.xHEX;
+//     character), the MA keys DI.SSERIAL, DI.LLOT and DI (each itself an
+//     MA code), the AHM key (the code as read), and raw tag keys
+//     urn:epc:raw:BITS.xHEX and urn:epc:raw:BITS.xAFI.xHEX;
 //   - an RFID tag's EPC in hex, with or without its Gen2 PC word in front,
 //     optionally after 0x, with spaces, tabs, '-' or ':' anywhere between
 //     digits: any whole number of 16-bit words from 32 to 496 bits, and an
@@ -38,7 +43,8 @@
 // Some texts read two ways. The rules, in order:
 //
 //  1. Text that starts with "urn:epc:", '(', '+', "*+", ']' or "http" has one
-//     reading family only; hex is never tried.
+//     reading family only; hex is never tried. Neither is it for MA and AHM
+//     text ("MA.", "<", "MF"), which no hex reads.
 //  2. Hex text with a letter (A-F), a 0x prefix or separators is only ever
 //     an EPC: no barcode form looks like it.
 //  3. All-digit text is a GS1 code first. When it reads as one (a GTIN with
@@ -86,14 +92,16 @@
 //
 // # Products
 //
-// Code.TraceKey says whether a code names one item or a product: a GS1 or
-// HIBC code with neither serial nor lot names its product, and the key
-// returned is a prefix. A code with a lot but no serial names the lot's
-// item key exactly, as the agent stores items labelled only with a lot. A
-// key belongs to a product when InProduct says so: equal to the prefix, or
-// continuing it with '(' (GS1) or '/' (HIBC). A bare string prefix is not
-// enough: HIBC product numbers vary in length, so the product +A99912345
-// would string-match the keys of +A999123456, another product.
+// Code.TraceKey says whether a code names one item or a product: a GS1,
+// HIBC or MA code with neither serial nor lot names its product, and the
+// key returned is a prefix. A code with a lot but no serial names the
+// lot's item key exactly, as the agent stores items labelled only with a
+// lot. An AHM code names its key exactly. A key belongs to a product when
+// InProduct says so: equal to the prefix, or continuing it with '(' (GS1),
+// '/' (HIBC) or '.' (MA); KeyPrefixes gives the string prefixes to scan.
+// A bare string prefix is not enough: HIBC product numbers vary in length,
+// so the product +A99912345 would string-match the keys of +A999123456,
+// another product.
 //
 // # What it must never do
 //

@@ -10,8 +10,10 @@ var (
 	// ErrEmpty means there was nothing to read.
 	ErrEmpty = errors.New("nothing to read")
 	// ErrBarcode means the text is a barcode form (GS1 element string,
-	// human-readable form, Digital Link, GTIN, HIBC) with a fault: a check
-	// digit or character, a date, a length. The *code.Error says where.
+	// human-readable form, Digital Link, GTIN, HIBC, MA) with a fault: a
+	// check digit or character, a date, a length. The *code.Error says
+	// where. (An MA check character that does not match is no fault: the
+	// code is read with a warning.)
 	ErrBarcode = errors.New("barcode form invalid")
 	// ErrEPCHex means the text is an EPC in hex whose length is no EPC's:
 	// an odd number of digits, not a whole number of 16-bit words, under

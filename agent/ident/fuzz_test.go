@@ -28,6 +28,10 @@ func FuzzParse(f *testing.F) {
 		f.Add(x.PC + " " + x.Hex)
 		f.Add(x.Expected.PureURI)
 	}
+	for _, x := range []string{maCode, maDI, maDI + ".LAY21062803", ahmCode, "https://udi.example.cn/q?code=" + maCode,
+		`<UDI IAC="MA"><DI>` + maDI + `</DI><SN>LMSAGAAAC</SN><LOT>AY21062803</LOT></UDI>`} {
+		f.Add(x)
+	}
 	_, _, plainErr := Code{Kind: KindPlain}.TraceKey()
 	sentinels := []error{ErrEmpty, ErrBarcode, ErrEPCHex, ErrEPCURI}
 

@@ -38,10 +38,17 @@ const (
 	// tag whose PC toggle says ISO, not GS1): hex or a raw URI. Code.EPC is
 	// set; its key is the raw URI.
 	KindRawEPC
+	// KindMA is an MA (IDcode) code: the dotted form, which includes the
+	// MA item keys, the XML form or a URL wrapping the dotted form.
+	// Code.Barcode is set, with MA.
+	KindMA
+	// KindAHM is an Alibaba Health (AHM) code, whose key is the code as
+	// read. Code.Barcode is set, with AHM.
+	KindAHM
 )
 
-// String returns "plain", "GS1", "HIBC", "item key", "EPC SGTIN" or
-// "EPC raw".
+// String returns "plain", "GS1", "HIBC", "item key", "EPC SGTIN",
+// "EPC raw", "MA" or "AHM".
 func (k Kind) String() string {
 	switch k {
 	case KindPlain:
@@ -56,6 +63,10 @@ func (k Kind) String() string {
 		return "EPC SGTIN"
 	case KindRawEPC:
 		return "EPC raw"
+	case KindMA:
+		return "MA"
+	case KindAHM:
+		return "AHM"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -137,16 +148,16 @@ func (c Code) Key() string {
 }
 
 // TraceKey returns the key a trace looks up and whether it is a product
-// prefix: a GS1 or HIBC code with neither serial nor lot names every item
-// of its product (see InProduct); any other code names one key exactly. An
-// EPC always names one tag. It returns an *Error wrapping ErrNotItem for a
-// code that names no item.
+// prefix: a GS1, HIBC or MA code with neither serial nor lot names every
+// item of its product (see InProduct); any other code names one key
+// exactly. An EPC always names one tag, an AHM code the code as read. It
+// returns an *Error wrapping ErrNotItem for a code that names no item.
 func (c Code) TraceKey() (key string, prefix bool, err error) {
 	key = c.Key()
 	if key == "" {
 		return "", false, c.notItem()
 	}
-	if b := c.Barcode; b != nil && c.EPC == nil && b.Serial == "" && b.Lot == "" {
+	if b := c.Barcode; b != nil && c.EPC == nil && b.Kind != code.KindAHM && b.Serial == "" && b.Lot == "" {
 		return key, true, nil
 	}
 	return key, false, nil
@@ -208,13 +219,27 @@ func (c Code) Lookups() ([]Lookup, error) {
 
 // InProduct reports whether the item key key belongs to the product whose
 // prefix TraceKey returned: key equals prefix, or continues it with '('
-// (GS1: (01)GTIN(21)…, (01)GTIN(10)…) or '/' (HIBC: +LICPCNUOM/S…). A bare
-// string prefix is not enough: HIBC product numbers vary in length, so
-// +A99912345 is a string prefix of +A999123456, another product.
+// (GS1: (01)GTIN(21)…, (01)GTIN(10)…), '/' (HIBC: +LICPCNUOM/S…) or, for an
+// MA DI, '.' (DI.S…, DI.L…). A bare string prefix is not enough: HIBC
+// product numbers vary in length, so +A99912345 is a string prefix of
+// +A999123456, another product.
 func InProduct(key, prefix string) bool {
 	rest, ok := strings.CutPrefix(key, prefix)
 	if !ok || prefix == "" {
 		return false
 	}
-	return rest == "" || rest[0] == '(' || rest[0] == '/'
+	return rest == "" || rest[0] == '(' || rest[0] == '/' || rest[0] == '.' && code.SplitKey(prefix).Kind == code.KindMA
+}
+
+// KeyPrefixes returns the string prefixes under which a ledger holds the
+// item keys of the product whose prefix TraceKey returned, besides the
+// prefix itself: product + "(" and product + "/" (GS1 and HIBC keys), and
+// product + "." for an MA DI. A trace scans each and keeps the keys
+// InProduct accepts.
+func KeyPrefixes(product string) []string {
+	ps := []string{product + "(", product + "/"}
+	if code.SplitKey(product).Kind == code.KindMA {
+		ps = append(ps, product+".")
+	}
+	return ps
 }

@@ -92,6 +92,10 @@ func fromBarcode(t string, c *code.Code) Code {
 		k = KindGS1
 	case code.KindHIBC:
 		k = KindHIBC
+	case code.KindMA:
+		k = KindMA
+	case code.KindAHM:
+		k = KindAHM
 	}
 	return Code{Kind: k, Input: t, Barcode: c}
 }

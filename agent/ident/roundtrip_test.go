@@ -67,6 +67,10 @@ const (
 	ai82   = `0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!"%&'()*+,-./:;<=>?_`
 	hibcCh = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $+%"
 	alnum  = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	// maAlnum and maValue: the characters of an MA category code and of
+	// an MA unit's value (the MA set but '.').
+	maAlnum = alnum + "abcdefghijklmnopqrstuvwxyz"
+	maValue = maAlnum + "-@$,*+%/#!^~"
 )
 
 func randString(r *rand.Rand, set string, min, max int) string {
@@ -95,8 +99,9 @@ func randGTIN(r *rand.Rand) string {
 
 // TestKeyRoundTrip checks, for every form of item key the agent produces,
 // that Parse(key).Key() == key: GS1 keys from element strings as scanned,
-// SGTIN keys from tag bytes, HIBC keys from labels, raw tag keys from any
-// other EPC with and without the PC toggle. The few keys that do not come
+// SGTIN keys from tag bytes, HIBC keys from labels, MA and AHM keys from
+// their codes, raw tag keys from any other EPC with and without the PC
+// toggle. The few keys that do not come
 // back exactly must be ones the package doc names.
 func TestKeyRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 42))
@@ -157,6 +162,26 @@ func TestKeyRoundTrip(t *testing.T) {
 		c, err := code.Scan([]byte(label + string(chk)))
 		if err != nil || c.Kind != code.KindHIBC {
 			continue // a field the label form itself refuses
+		}
+		try(c.Key())
+	}
+	for i := range 3000 {
+		// MA codes (the dotted form; values hold any character of the MA
+		// set but '.') and AHM codes (kept as read).
+		di := "MA.156.M0." + randString(r, "0123456789", 6, 6) + "." + randString(r, "0123456789", 1, 1) + randString(r, maAlnum, 6, 10)
+		chk, _ := code.MACheck(di)
+		label := di + string(chk)
+		switch i % 4 {
+		case 1:
+			label += ".L" + randString(r, maValue, 1, 20) + ".E" + "270531"
+		case 2:
+			label += ".M260101.S" + randString(r, maValue, 1, 20) + ".L" + randString(r, maValue, 1, 20)
+		case 3:
+			label = "MF" + randString(r, alnum, 1, 13) + "BA" + randString(r, maValue, 1, 20) + "*SN" + randString(r, maValue, 1, 20)
+		}
+		c, err := code.Scan([]byte("]Q1" + label))
+		if err != nil || c.Kind != code.KindMA && c.Kind != code.KindAHM {
+			t.Fatalf("code.Scan(%q): %v %v", label, c, err)
 		}
 		try(c.Key())
 	}

@@ -24,7 +24,8 @@ func decodeCmd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "decode", "[flags] [CODE...]",
 		"Show how the agent understands codes, exactly as a scanner sends them (AIM prefix,\n"+
 			"GS bytes; in arguments GS may be written \\x1d or <GS>), or in human-readable,\n"+
-			"Digital Link or HIBC form, an item key as trace prints it, or an RFID tag's EPC (hex,\n"+
+			"Digital Link or HIBC form, China's MA codes (MA.156.…, <UDI IAC=\"MA\">, or in a URL)\n"+
+			"and AHM codes (MF…), an item key as trace prints it, or an RFID tag's EPC (hex,\n"+
 			"optionally with its PC word; urn:epc:id:sgtin, urn:epc:tag:sgtin-96/-198 and urn:epc:raw\n"+
 			"URIs). trace and udi-central trace accept every form decode reads. Without arguments,\n"+
 			"reads one code per line on stdin. Exits 1 if any code is in error.")
@@ -98,6 +99,7 @@ type decoded struct {
 	Symbology  string      `json:"symbology,omitempty"`
 	SymName    string      `json:"symbology_name,omitempty"`
 	Kind       string      `json:"kind,omitempty"`
+	Issuer     string      `json:"issuer,omitempty"`
 	Key        string      `json:"item_key,omitempty"`
 	GTIN       string      `json:"gtin,omitempty"`
 	Serial     string      `json:"serial,omitempty"`
@@ -107,6 +109,8 @@ type decoded struct {
 	HRI        string      `json:"hri,omitempty"`
 	Elements   [][2]string `json:"elements,omitempty"`
 	HIBC       *code.HIBC  `json:"hibc,omitempty"`
+	MA         *decodedMA  `json:"ma,omitempty"`
+	AHM        *decodedAHM `json:"ahm,omitempty"`
 	EPC        *decodedEPC `json:"epc,omitempty"`
 	// Warnings are what is wrong with a code that is read all the same
 	// (a GS1 pairing rule).
@@ -114,6 +118,70 @@ type decoded struct {
 	// Also lists the keys of the text's other readings (an ambiguous
 	// text, see agent/ident).
 	Also []string `json:"also_keys,omitempty"`
+}
+
+// decodedMA is the MA part of a decoded code: the DI's parts, the checks,
+// the PI units and the dates as printed.
+type decodedMA struct {
+	Form             string `json:"form"`
+	DI               string `json:"di"`
+	Country          string `json:"country"`
+	Industry         string `json:"industry"`
+	Registrant       string `json:"registrant"`
+	PackagingLevel   string `json:"packaging_level"`
+	Category         string `json:"category"`
+	DICheck          string `json:"di_check"`
+	DICheckOK        bool   `json:"di_check_ok"`
+	PICheck          string `json:"pi_check,omitempty"`
+	PICheckOK        bool   `json:"pi_check_ok,omitempty"`
+	SterilisationLot string `json:"sterilisation_lot,omitempty"`
+	// ExpiryDate (E) and ValidUntil (V) are as printed; the decoded
+	// code's expiry is the last day of use the checks take from them.
+	ExpiryDate string      `json:"expiry_date,omitempty"`
+	ValidUntil string      `json:"valid_until,omitempty"`
+	Units      [][2]string `json:"units,omitempty"`
+}
+
+// decodedAHM is what a tentative reading finds in an AHM code: no
+// standard of the format is public, so none of it is verified.
+type decodedAHM struct {
+	Unverified     bool   `json:"unverified"`
+	DI             string `json:"di,omitempty"`
+	Lot            string `json:"lot,omitempty"`
+	Serial         string `json:"serial,omitempty"`
+	Production     string `json:"production,omitempty"`
+	BestBefore     string `json:"best_before,omitempty"`
+	Expiry         string `json:"expiry,omitempty"`
+	PackagingLevel string `json:"packaging_level,omitempty"`
+	Rest           string `json:"rest,omitempty"`
+}
+
+// issuer names the issuing agency of a code of kind k, "" for none.
+func issuer(k code.Kind) string {
+	switch k {
+	case code.KindGS1, code.KindDigitalLink, code.KindGTIN:
+		return "GS1"
+	case code.KindHIBC:
+		return "HIBCC"
+	case code.KindMA:
+		return "MA (IDcode, ZIIOT)"
+	case code.KindAHM:
+		return "AHM (Alibaba Health)"
+	}
+	return ""
+}
+
+func maJSON(m *code.MA) *decodedMA {
+	x := &decodedMA{Form: m.Form, DI: m.DI, Country: m.Country, Industry: m.Industry, Registrant: m.Registrant,
+		PackagingLevel: string(m.PackagingLevel), Category: m.Category, DICheck: string(m.DICheck), DICheckOK: m.DICheckOK,
+		SterilisationLot: m.SterilisationLot, ExpiryDate: m.ExpiryDate.String(), ValidUntil: m.ValidUntil.String()}
+	if m.PICheck != 0 {
+		x.PICheck, x.PICheckOK = string(m.PICheck), m.PICheckOK
+	}
+	for _, u := range m.Units {
+		x.Units = append(x.Units, [2]string{u.ID, u.Value})
+	}
+	return x
 }
 
 // decodedEPC is the EPC part of a decoded code.
@@ -155,7 +223,7 @@ func decodedJSON(in string, ic ident.Code, err error) decoded {
 		d.Kind = ic.Kind.String()
 		return d
 	}
-	d.Symbology, d.SymName, d.Kind = c.Symbology, c.SymbologyName, c.Kind.String()
+	d.Symbology, d.SymName, d.Kind, d.Issuer = c.Symbology, c.SymbologyName, c.Kind.String(), issuer(c.Kind)
 	if ic.Kind == ident.KindItemKey {
 		d.Kind = ic.Kind.String()
 	}
@@ -168,6 +236,13 @@ func decodedJSON(in string, ic ident.Code, err error) decoded {
 		d.Elements = append(d.Elements, [2]string{e.AI, e.Value})
 	}
 	d.HIBC = c.HIBC
+	if c.MA != nil {
+		d.MA = maJSON(c.MA)
+	}
+	if a := c.AHM; a != nil {
+		d.AHM = &decodedAHM{Unverified: true, DI: a.DI, Lot: a.Lot, Serial: a.Serial, Production: a.Production,
+			BestBefore: a.BestBefore, Expiry: a.Expiry, PackagingLevel: a.PackagingLevel, Rest: a.Rest}
+	}
 	for _, w := range c.Warnings {
 		d.Warnings = append(d.Warnings, w.Text)
 	}
@@ -178,6 +253,9 @@ func decodedEPCJSON(d decoded, ic ident.Code) decoded {
 	e := ic.EPC
 	d.Kind = "EPC"
 	d.Key = ic.Key()
+	if e.SGTIN != nil {
+		d.Issuer = "GS1"
+	}
 	x := &decodedEPC{}
 	if e.Bytes != nil {
 		x.Hex = e.Hex()
@@ -223,6 +301,7 @@ func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 	}
 	row("symbology", sym)
 	row("kind", d.Kind)
+	row("issuer", d.Issuer)
 	row("item key", d.Key)
 	row("gtin", d.GTIN)
 	row("serial", d.Serial)
@@ -235,6 +314,20 @@ func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 			parts = append(parts, "("+e[0]+")"+e[1])
 		}
 		row("elements", strings.Join(parts, " "))
+	}
+	if m := d.MA; m != nil {
+		printMA(row, m)
+	}
+	if a := d.AHM; a != nil {
+		row("di?", a.DI)
+		row("lot?", a.Lot)
+		row("serial?", a.Serial)
+		row("made?", a.Production)
+		row("best before?", a.BestBefore)
+		row("expiry?", a.Expiry)
+		row("packaging?", a.PackagingLevel)
+		row("not read", a.Rest)
+		row("note", "AHM format unverified (no public standard): kept as read, the code is its key; fields marked ? are a guess, not acted on")
 	}
 	if x := d.EPC; x != nil {
 		row("epc hex", x.Hex)
@@ -265,6 +358,39 @@ func printDecoded(w io.Writer, in string, c ident.Code, err error) {
 		row("also reads", k+" (trace looks up both)")
 	}
 	fmt.Fprintln(w)
+}
+
+// printMA prints the parts of an MA code.
+func printMA(row func(k, v string), m *decodedMA) {
+	verified := func(ch string, ok bool) string {
+		if ok {
+			return ch + " (verified)"
+		}
+		return ch + " (does not verify: see the warning)"
+	}
+	row("form", m.Form)
+	row("di", m.DI)
+	row("country", m.Country)
+	row("industry", m.Industry)
+	row("registrant", m.Registrant)
+	level := m.PackagingLevel
+	if level == "0" {
+		level += " (use unit)"
+	}
+	row("packaging", level)
+	row("category", m.Category)
+	row("di check", verified(m.DICheck, m.DICheckOK))
+	if m.PICheck != "" {
+		row("pi check", verified(m.PICheck, m.PICheckOK))
+	}
+	row("steril. lot", m.SterilisationLot)
+	row("E expiry", m.ExpiryDate)
+	row("V valid to", m.ValidUntil)
+	var us []string
+	for _, u := range m.Units {
+		us = append(us, u[0]+":"+u[1])
+	}
+	row("pi units", strings.Join(us, " "))
 }
 
 // decodeDevice opens a scanner through the agent's own serial driver, with
