@@ -19,10 +19,14 @@ import (
 type Conn interface {
 	// Subscribe subscribes to filter at QoS 1 and calls fn with every
 	// message matching it, one at a time, in the order they arrive. The
-	// subscription is kept across reconnects. fn must not block for
-	// long. It returns an error when the broker refuses the subscription
-	// or ctx ends first; a Conn not yet connected records the
-	// subscription and makes it on connect.
+	// subscription is kept across reconnects. fn may block (the Service's
+	// does while its budget of pending bytes is spent): the Conn must
+	// meanwhile keep reading the connection (pings, the PUBACKs of its
+	// own publishes) and acknowledge the message only once fn has
+	// returned, so that the broker holds back what is beyond its
+	// in-flight window. It returns an error when the broker refuses the
+	// subscription or ctx ends first; a Conn not yet connected records
+	// the subscription and makes it on connect.
 	Subscribe(ctx context.Context, filter string, fn func(topic string, payload []byte)) error
 	// Publish publishes payload to topic at QoS 1 and waits for the
 	// broker's acknowledgement. It returns an error when the client is
@@ -77,14 +81,16 @@ type MQTTConfig struct {
 // connection; it doubles with every failed attempt up to MaxReconnect.
 const reconnectMin = 250 * time.Millisecond
 
-// maxPendingBytes bounds the payloads received and not yet handed to their
+// maxInboxBytes bounds the payloads received and not yet handed to their
 // handler. The broker sends no more QoS 1 messages than its in-flight
-// window (max_inflight_messages, 64 in deploy/mosquitto) until they are
-// acknowledged, and MQTT acknowledges each only after its handler has
-// returned, so the bound is met only with a broker that has no window; a
+// window (max_inflight_messages, 64 in deploy/mosquitto; or
+// max_inflight_bytes) until they are acknowledged, and MQTT acknowledges
+// each only after its handler has returned: the inbox holds at most
+// that window, 64 batches of up to 1 MiB with deploy/mosquitto. So the
+// bound is met only with a broker that has no window, or a larger one; a
 // message beyond it is acknowledged and dropped, with a warning (a
 // gateway sends a batch the centre does not acknowledge again).
-const maxPendingBytes = 256 << 20
+const maxInboxBytes = 64<<20 + 1<<20
 
 // MQTT is a Conn over paho.mqtt.golang (MQTT 3.1.1). After Connect it
 // keeps one connection to a broker at a time: when the connection is
@@ -547,10 +553,10 @@ type inbox struct {
 	signal chan struct{} // holds a token while msgs is not empty
 }
 
-// put queues msg; beyond maxPendingBytes it acknowledges and drops it.
+// put queues msg; beyond maxInboxBytes it acknowledges and drops it.
 func (in *inbox) put(log *slog.Logger, msg mqtt.Message) {
 	in.mu.Lock()
-	if in.bytes+len(msg.Payload()) > maxPendingBytes && len(in.msgs) > 0 {
+	if in.bytes+len(msg.Payload()) > maxInboxBytes && len(in.msgs) > 0 {
 		in.mu.Unlock()
 		msg.Ack()
 		log.Warn("mqtt message dropped: too many bytes waiting for their handler", "topic", msg.Topic(), "bytes", len(msg.Payload()))
