@@ -94,7 +94,9 @@ func copyCeiling(ctx context.Context, url string, rows [][][]central.Stored, tot
 	if _, err := admin.Exec(ctx, ceilingDDL); err != nil {
 		return 0, fmt.Errorf("ceiling tables: %w", err)
 	}
-	defer func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA IF EXISTS "+ceilingSchema+" CASCADE") }()
+	defer func() {
+		_, _ = admin.Exec(context.WithoutCancel(ctx), "DROP SCHEMA IF EXISTS "+ceilingSchema+" CASCADE")
+	}()
 	conns := make([]*pgx.Conn, writers)
 	for i := range conns {
 		if conns[i], err = pgx.Connect(ctx, url); err != nil {
