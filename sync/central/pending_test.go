@@ -261,3 +261,109 @@ func TestServiceForgetsOldestResendLedger(t *testing.T) {
 	f.send(ls[0], 5, 6)
 	f.waitCounters("or-3", func(c central.Counters) bool { return c.Resends == 6 && c.ResendsSuppressed == 1 })
 }
+
+// TestServiceFloodStaysWithinBounds floods the centre on a real Mosquitto
+// with far more batches than its budget and its MQTT inbox hold, its
+// store shut: Mosquitto sends a subscriber more than its in-flight window
+// under such a load, so the centre must stop reading rather than hold
+// (or drop) the flood. What it holds stays within the two bounds while
+// the broker keeps the rest; once the store goes on, every batch of
+// every gateway is stored and acknowledged, none dropped.
+func TestServiceFloodStaysWithinBounds(t *testing.T) {
+	const (
+		gateways = 6
+		batches  = 25
+		per      = 20
+	)
+	broker := mosquitto.Start(t, mosquitto.Config{})
+	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	store := &perGatewayGate{Store: bs, gates: map[string]chan struct{}{}, entered: make(chan string, 64)}
+	defer store.openAll()
+	var ls []*testkit.Ledger
+	for i := range gateways {
+		l := testkit.NewLedger(site, fmt.Sprintf("or-%d", i), created)
+		l.AddN(t, batches*per)
+		ls = append(ls, l)
+		store.gates[l.Gateway] = make(chan struct{})
+	}
+	size := len(ls[0].Payload(t, 1, per))
+	maxInbox, maxPending := 4*size, 4*(size+jobOverhead)
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	})
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mq, err := central.NewMQTT(central.MQTTConfig{Brokers: []string{broker.Addr()}, ClientID: "udi-central-1", Logger: log, MaxInbox: maxInbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: store, Conn: mq, Logger: log, MaxPending: maxPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := mq.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { store.openAll(); mq.Close(); _ = svc.Close() }()
+
+	gws := make([]*gateway, gateways)
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		gws[i] = newGateway(t, broker, l)
+		wg.Go(func() {
+			for b := range uint64(batches) {
+				gws[i].publish(b*per+1, (b+1)*per) // the broker's PUBACK: it holds the batch
+			}
+		})
+	}
+	var peakInbox, peakPending atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peakInbox.Store(max(peakInbox.Load(), int64(mq.Inbox())))
+			held, _ := svc.Pending()
+			peakPending.Store(max(peakPending.Load(), int64(held)))
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	wg.Wait() // every batch is at the broker
+	testkit.WaitFor(t, wait, "the service's budget spent", func() bool { _, waiting := svc.Pending(); return waiting })
+	testkit.WaitFor(t, wait, "the inbox full", func() bool { return mq.Inbox() > maxInbox-size })
+	close(stop)
+	<-sampled
+	if in, p := peakInbox.Load(), peakPending.Load(); in > int64(maxInbox) || p > int64(maxPending) {
+		t.Errorf("held %d bytes in the inbox (bound %d), %d pending (bound %d), of the %d bytes sent",
+			in, maxInbox, p, maxPending, gateways*batches*size)
+	}
+
+	store.openAll()
+	for _, g := range gws {
+		testkit.WaitFor(t, 3*wait, "every batch of "+g.l.Gateway+" acknowledged", func() bool {
+			a, _ := g.seen()
+			return len(a) > 0 && a[len(a)-1] == batches*per
+		})
+		if h, err := bs.Head(context.Background(), g.l.Gateway, g.l.Created); err != nil || h.Seq != batches*per {
+			t.Errorf("%s held to %d (%v), want %d", g.l.Gateway, h.Seq, err, batches*per)
+		}
+	}
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("messages dropped:\n%s", logs.String())
+	}
+}

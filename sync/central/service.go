@@ -52,11 +52,13 @@ type Config struct {
 	// handled (stored and acknowledged, or refused): each counts from the
 	// moment the Conn hands it over, with jobOverhead for its
 	// bookkeeping, until its worker is done with it. While a batch does
-	// not fit, the Conn's handler waits, so the broker's in-flight window
-	// holds the rest (MQTT acknowledges a message only once its handler
-	// has returned). A batch larger than the budget is taken when nothing
-	// else is held. Decoded and checked, a group of batches being stored
-	// takes about as much again.
+	// not fit, the Conn's handler waits: MQTT leaves the message
+	// unacknowledged, holds at most MQTTConfig.MaxInbox bytes more, then
+	// stops reading the connection, so that the broker holds the rest. A
+	// batch larger than the budget is taken when nothing else is held.
+	// Decoded and checked, a group of batches being stored takes about
+	// as much again. Workers never wait for the broker (see Poster), so
+	// the budget frees as fast as the store stores.
 	MaxPending                    int
 	ResendTimeout, PublishTimeout time.Duration
 	// Now is the clock; time.Now when nil.
@@ -398,6 +400,19 @@ func (s *Service) onMovements(topic string, payload []byte) {
 		return
 	}
 	s.queues[h.Sum32()%uint32(len(s.queues))].put(j)
+}
+
+// post publishes an ack or a resend request: posted, when the Conn is a
+// Poster, so that a worker never waits for the broker's PUBACK (which
+// the Conn may not be reading while the budget is spent: see Poster);
+// else published, waiting at most PublishTimeout.
+func (s *Service) post(topic string, retained bool, payload []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
+	defer cancel()
+	if p, ok := s.conn.(Poster); ok {
+		return p.Post(ctx, topic, retained, payload)
+	}
+	return s.conn.Publish(ctx, topic, retained, payload)
 }
 
 // Pending returns the bytes of the batches received and not yet handled,
@@ -846,9 +861,7 @@ func (s *Service) ack(site string, head Head) {
 	}
 	p, err := wire.EncodeAck(a)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
-		err = s.conn.Publish(ctx, wire.AckTopic(site, head.Gateway), true, p)
-		cancel()
+		err = s.post(wire.AckTopic(site, head.Gateway), true, p)
 	}
 	if err != nil {
 		s.log.Warn("ack not published", "gateway", head.Gateway, "created", head.Created, "seq", head.Seq, "err", err)
@@ -887,9 +900,7 @@ func (s *Service) resend(site string, head Head, reason string, progress bool) {
 	}
 	p, err := wire.EncodeResend(wire.NewResend(head.Gateway, head.Created, from, reason))
 	if err == nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
-		err = s.conn.Publish(ctx, wire.ResendTopic(site, head.Gateway), false, p)
-		cancel()
+		err = s.post(wire.ResendTopic(site, head.Gateway), false, p)
 	}
 	if err != nil {
 		s.mu.Lock()
