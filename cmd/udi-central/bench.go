@@ -54,6 +54,7 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	store := fs.String("store", "", "PostgreSQL database URL postgres://... (default: a throwaway server started with initdb)")
 	stores := fs.StringSlice("stores", []string{loadgen.StorePostgres, loadgen.StoreBolt}, "stores to run the centre on: postgres, bbolt")
 	dir := fs.String("dir", "", "directory of the run's files: keys, enrolment, bbolt stores, logs (default: a temporary one, removed)")
+	centreBin := fs.String("centre", "", "the udi-central binary to measure, for comparing versions (default: this one)")
 	asJSON := fs.Bool("json", false, "print the figures as JSON lines")
 	level := fs.String("log-level", "info", "log level of the progress on stderr: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
@@ -82,6 +83,9 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg := loadgen.Config{Gateways: *gateways, Movements: *movements, LiveRate: *liveRate, LiveFor: *liveFor,
 		Broker: *broker, Postgres: *store, Stores: *stores, Centre: centreCommand, Dir: *dir, Logger: log}
+	if *centreBin != "" {
+		cfg.Centre = func(args ...string) *exec.Cmd { return exec.Command(*centreBin, args...) }
+	}
 	if *liveFor == 0 {
 		cfg.LiveFor = -1
 	}

@@ -192,6 +192,7 @@ const mosquittoConf = `listener %d 127.0.0.1
 allow_anonymous true
 persistence false
 max_inflight_messages 64
+max_inflight_bytes 16777216
 max_queued_messages 20000
 max_queued_bytes 536870912
 max_packet_size 1050000
