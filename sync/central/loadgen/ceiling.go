@@ -1,18 +1,15 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/central/boltstore"
 	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
@@ -20,21 +17,28 @@ import (
 // steady rate, few enough to make in memory before the clock starts.
 const ceilingMovements = 200_000
 
+// ceilingLedger is what the ceiling writes of one gateway's ledger.
+type ceilingLedger struct {
+	gateway string
+	created int64
+	batches [][]central.Stored
+}
+
 // ceilingRows makes the rows of the ceiling, before it is timed: the
 // first movements of every gateway of the run (as many of each as fit
-// in ceilingMovements), cut as the uplink cuts its batches, each
-// gateway's batches in a list of their own.
-func ceilingRows(gateways []*ledger, perGateway int) ([][][]central.Stored, int, error) {
+// in ceilingMovements), cut as the uplink cuts its batches. The ledgers
+// are of gateways of their own ("ceiling-" and the gateway's id).
+func ceilingRows(gateways []*ledger, perGateway int) ([]ceilingLedger, int, error) {
 	each := min(perGateway, max(1, ceilingMovements/len(gateways)))
-	out := make([][][]central.Stored, len(gateways))
+	out := make([]ceilingLedger, len(gateways))
 	total := 0
 	for i, g := range gateways {
-		l := newLedger(g.gateway, g.index, g.created, nil)
+		l := newLedger("ceiling-"+g.gateway, g.index, g.created, nil)
 		recs, err := l.nextStored(each)
 		if err != nil {
 			return nil, 0, err
 		}
-		out[i] = cutBatches(recs)
+		out[i] = ceilingLedger{gateway: l.gateway, created: l.created.UnixNano(), batches: cutBatches(recs)}
 		total += len(recs)
 	}
 	return out, total, nil
@@ -82,7 +86,7 @@ CREATE TABLE ` + ceilingSchema + `.trace_keys (
 // from as many connections at once as the centre has workers (each
 // gateway's batches on one of them, as the centre's workers take them),
 // with no lock, no check and no head. It returns movements per second.
-func copyCeiling(ctx context.Context, url string, rows [][][]central.Stored, total, writers int) (float64, error) {
+func copyCeiling(ctx context.Context, url string, rows []ceilingLedger, total, writers int) (float64, error) {
 	admin, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return 0, err
@@ -110,7 +114,7 @@ func copyCeiling(ctx context.Context, url string, rows [][][]central.Stored, tot
 	for w, c := range conns {
 		wg.Go(func() {
 			for g := w; g < len(rows) && errs[w] == nil; g += writers {
-				for _, b := range rows[g] {
+				for _, b := range rows[g].batches {
 					if errs[w] = copyBatch(ctx, c, int64(g+1), b); errs[w] != nil {
 						break
 					}
@@ -150,49 +154,30 @@ func copyBatch(ctx context.Context, c *pgx.Conn, ledger int64, recs []central.St
 	})
 }
 
-// boltCeiling writes rows raw into a new bbolt file at path: each
-// batch as two values, its records one after another under (ledger,
-// first) and its keys, sorted, one after another, in one fsynced
-// transaction per batch, one writer (bbolt has one): every byte the
-// store must keep, in the cheapest layout, with no check, no head and no
-// index to search. It returns movements per second.
-func boltCeiling(path string, rows [][][]central.Stored, total int) (float64, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+// boltCeiling appends rows to a new bbolt store at path, in-process
+// (boltstore.Append, one batch at a time, each gateway's in turn, as
+// one writer): the store alone, without MQTT, the service's checks or
+// the gateways. It returns movements per second.
+func boltCeiling(ctx context.Context, path string, rows []ceilingLedger, total int) (float64, error) {
+	st, err := boltstore.Open(path)
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
+	defer st.Close()
 	start := time.Now()
-	for g, bs := range rows {
-		for _, recs := range bs {
-			err := db.Update(func(tx *bolt.Tx) error {
-				k := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(g+1)), recs[0].Seq)
-				var value []byte
-				var keys [][]byte
-				for i := range recs {
-					value = append(value, recs[i].Record...)
-					for _, key := range recs[i].Keys {
-						keys = append(keys, binary.BigEndian.AppendUint64(append([]byte(key), 0), recs[i].Seq))
-					}
-				}
-				slices.SortFunc(keys, bytes.Compare)
-				for _, b := range []struct {
-					name  string
-					value []byte
-				}{{"movements", value}, {"keys", bytes.Join(keys, nil)}} {
-					bk, err := tx.CreateBucketIfNotExists([]byte(b.name))
-					if err != nil {
-						return err
-					}
-					if err := bk.Put(k, b.value); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
+	for i := 0; ; i++ {
+		more := false
+		for _, l := range rows {
+			if i >= len(l.batches) {
+				continue
+			}
+			more = true
+			if _, _, err := st.Append(ctx, Site, l.gateway, l.created, l.batches[i]); err != nil {
 				return 0, fmt.Errorf("bbolt ceiling: %w", err)
 			}
+		}
+		if !more {
+			break
 		}
 	}
 	return float64(total) / time.Since(start).Seconds(), nil

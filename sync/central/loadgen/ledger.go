@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"hash/crc32"
@@ -242,6 +243,13 @@ func (l *ledger) Gateway() string { return l.gateway }
 // Created implements uplink.Outbox.
 func (l *ledger) Created() time.Time { return l.created }
 
+// sent returns the highest movement the uplink has read to send.
+func (l *ledger) sent() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.read
+}
+
 // acked returns the cursor and the last movement.
 func (l *ledger) acked() (cursor, last uint64) {
 	l.mu.Lock()
@@ -251,14 +259,24 @@ func (l *ledger) acked() (cursor, last uint64) {
 
 // timeline gathers what every gateway's ledger sees of the centre: when
 // batches were read to be sent and when acks came, and the lags of live
-// movements.
+// movements; or, fed by stretch alone, the stretches without storing.
 type timeline struct {
 	mu          sync.Mutex
 	outstanding int64     // movements read by an uplink and not yet acknowledged
 	since       time.Time // the last ack, or when work became outstanding after none was
 	longest     time.Duration
+	worst       []stretch // the longest stretches, longest first
 	lags        []time.Duration
 }
+
+// stretch is a time without an ack while work was outstanding.
+type stretch struct {
+	end time.Time
+	d   time.Duration
+}
+
+// worstKept is how many of the longest stretches a timeline keeps.
+const worstKept = 5
 
 // read counts n movements read to be sent.
 func (t *timeline) read(n int64) {
@@ -277,7 +295,7 @@ func (t *timeline) read(n int64) {
 func (t *timeline) ack(now time.Time, read int64, lags []time.Duration) {
 	t.mu.Lock()
 	if t.outstanding > 0 {
-		t.longest = max(t.longest, now.Sub(t.since))
+		t.record(now, now.Sub(t.since))
 	}
 	t.since = now
 	t.outstanding -= read
@@ -285,10 +303,26 @@ func (t *timeline) ack(now time.Time, read int64, lags []time.Duration) {
 	t.mu.Unlock()
 }
 
+// stretch records a stretch of d that ended at end.
+func (t *timeline) stretch(end time.Time, d time.Duration) {
+	t.mu.Lock()
+	t.record(end, d)
+	t.mu.Unlock()
+}
+
+// record records a stretch. Call with t.mu held.
+func (t *timeline) record(end time.Time, d time.Duration) {
+	t.longest = max(t.longest, d)
+	i, _ := slices.BinarySearchFunc(t.worst, d, func(s stretch, d time.Duration) int { return cmp.Compare(d, s.d) })
+	if i < worstKept {
+		t.worst = slices.Insert(t.worst, i, stretch{end: end, d: d})[:min(len(t.worst)+1, worstKept)]
+	}
+}
+
 // reset forgets the longest stretch and the lags so far.
 func (t *timeline) reset() {
 	t.mu.Lock()
-	t.longest, t.lags = 0, nil
+	t.longest, t.worst, t.lags = 0, nil, nil
 	t.mu.Unlock()
 }
 
@@ -303,4 +337,16 @@ func (t *timeline) figures() (longest, p50, p99 time.Duration, n int) {
 		p50, p99 = lags[n/2], lags[min(n-1, n*99/100)]
 	}
 	return t.longest, p50, p99, n
+}
+
+// worstSince describes the longest stretches: how long, and when they
+// ended after start.
+func (t *timeline) worstSince(start time.Time) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, s := range t.worst {
+		out = append(out, fmt.Sprintf("%v at %v", s.d.Round(time.Millisecond), s.end.Sub(start).Round(100*time.Millisecond)))
+	}
+	return out
 }

@@ -19,6 +19,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"crypto/ed25519"
@@ -68,7 +69,8 @@ type Config struct {
 	LiveFor             time.Duration
 	// Broker is the URL of the broker to use; "" starts Mosquitto (from
 	// PATH or /usr/sbin) on a free loopback port, configured as
-	// deploy/mosquitto is for load (window, queues, packet size).
+	// deploy/mosquitto is for load (window, packet size) but with a
+	// queue per client that holds every gateway's window of batches.
 	Broker string
 	// Postgres is the URL of the PostgreSQL database of the centre and of
 	// its ceiling; "" starts a throwaway server (initdb) for the run.
@@ -98,8 +100,13 @@ type Result struct {
 	// backlog drained: from the uplinks' start to the last ack.
 	Rate float64 `json:"rate"`
 	// Ceiling is the same rows written raw into the same store, in
-	// movements per second, and CeilingMovements how many it wrote.
+	// movements per second: the higher of CeilingBefore and
+	// CeilingAfter, measured before the centre starts and after it
+	// stops (this machine's disk and neighbours swing from minute to
+	// minute). CeilingMovements is how many each wrote.
 	Ceiling          float64 `json:"ceiling"`
+	CeilingBefore    float64 `json:"ceiling_before"`
+	CeilingAfter     float64 `json:"ceiling_after"`
 	CeilingMovements int     `json:"ceiling_movements"`
 	// LagP50 and LagP99 are the lags from a live movement's commit in its
 	// gateway's ledger to the centre's ack of it reaching the gateway,
@@ -113,11 +120,17 @@ type Result struct {
 	// from the page cache.
 	PeakRSS  int64 `json:"peak_rss"`
 	PeakAnon int64 `json:"peak_anon"`
-	// LongestPause is the longest time in which no ack reached any
-	// gateway while at least one had movements sent and not acknowledged:
-	// the centre stored nothing while it had work (seen from the
-	// gateways, so the broker's delivery is in it).
+	// LongestPause is the longest time between two stores of the centre
+	// (its log's "movements stored" lines, at debug level, each written
+	// as an Append returns, with the centre's clock to the millisecond)
+	// while the backlog drained: every gateway had movements to send
+	// until its last ack, so the centre had work throughout.
 	LongestPause time.Duration `json:"longest_pause"`
+	// LongestAckGap is the longest time in which no ack reached any
+	// gateway while at least one had movements sent and not
+	// acknowledged: the pause as the gateways see it, the broker's
+	// delivery and the generator's own scheduling in it.
+	LongestAckGap time.Duration `json:"longest_ack_gap"`
 	// Resends is how many times a gateway started again from its cursor:
 	// an ack timeout (a batch or an ack lost) or a resend request.
 	Resends uint64 `json:"resends"`
@@ -160,7 +173,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	}
 	broker := cfg.Broker
 	if broker == "" {
-		m, err := startMosquitto(filepath.Join(cfg.Dir, "mosquitto"))
+		m, err := startMosquitto(filepath.Join(cfg.Dir, "mosquitto"), cfg.Gateways)
 		if err != nil {
 			return nil, err
 		}
@@ -221,18 +234,18 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	log.Info("measuring the ceiling", "movements", n)
-	if r.store == StorePostgres {
-		res.Ceiling, err = copyCeiling(ctx, r.spec, rows, n, central.DefaultWorkers)
-	} else {
-		res.Ceiling, err = boltCeiling(filepath.Join(r.dir, "ceiling.db"), rows, n)
-		_ = os.Remove(filepath.Join(r.dir, "ceiling.db"))
+	res.CeilingMovements = n
+	ceiling := func() (float64, error) {
+		log.Info("measuring the ceiling", "movements", n)
+		if r.store == StorePostgres {
+			return copyCeiling(ctx, r.spec, rows, n, central.DefaultWorkers)
+		}
+		defer os.Remove(filepath.Join(r.dir, "ceiling.db"))
+		return boltCeiling(ctx, filepath.Join(r.dir, "ceiling.db"), rows, n)
 	}
-	rows = nil
-	if err != nil {
+	if res.CeilingBefore, err = ceiling(); err != nil {
 		return res, err
 	}
-	res.CeilingMovements = n
 
 	keyPath := filepath.Join(r.dir, "centre.key")
 	_ = os.Remove(keyPath)
@@ -242,7 +255,7 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 	}
 	c, err := startCentre(ctx, r.cfg.Centre, r.dir, "run", "--site", Site, "--broker", r.broker,
 		"--client-id", "udi-central-bench-"+r.store, "--store", r.spec, "--enrolment", enrolment,
-		"--signing-key", keyPath, "--log-level", "warn")
+		"--signing-key", keyPath, "--log-level", "debug")
 	if err != nil {
 		return res, err
 	}
@@ -273,8 +286,10 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 	if err := r.waitAcked(ctx, c, drainTimeout(res.Movements)); err != nil {
 		return res, fmt.Errorf("drain: %w", err)
 	}
-	res.Rate = float64(res.Movements) / time.Since(start).Seconds()
+	drained := time.Now()
+	res.Rate = float64(res.Movements) / drained.Sub(start).Seconds()
 	longest, _, _, _ := r.tl.figures()
+	log.Info("drained", "rate", int(res.Rate), "longest_without_ack", r.tl.worstSince(start))
 
 	if r.cfg.LiveFor > 0 && r.cfg.LiveRate > 0 {
 		log.Info("live", "rate_per_gateway", r.cfg.LiveRate, "for", r.cfg.LiveFor)
@@ -285,7 +300,8 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 		}
 	}
 	liveLongest, p50, p99, live := r.tl.figures()
-	res.LongestPause = max(longest, liveLongest)
+	log.Info("live done", "lag_p50", p50, "lag_p99", p99, "longest_without_ack", r.tl.worstSince(start))
+	res.LongestAckGap = max(longest, liveLongest)
 	res.LagP50, res.LagP99, res.LiveMovements = p50, p99, live
 	for _, u := range ups {
 		res.Resends += u.Stats().Resends
@@ -298,9 +314,66 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 		_, last := l.acked()
 		res.Committed += last
 	}
-	res.Stored, res.Complete, err = r.check(ctx, c)
+	if res.Stored, res.Complete, err = r.check(ctx, c); err != nil {
+		return res, err
+	}
 	res.Complete = res.Complete && res.Stored == res.Committed
-	return res, err
+	stopFleet()
+	fleet.Wait()
+	c.stop()
+	if res.CeilingAfter, err = ceiling(); err != nil {
+		return res, err
+	}
+	res.Ceiling = max(res.CeilingBefore, res.CeilingAfter)
+	var stores int
+	if res.LongestPause, stores, err = storingPause(c.logPath, start, drained); err != nil {
+		return res, err
+	}
+	log.Info("stores while draining", "appends", stores, "longest_pause", res.LongestPause)
+	return res, nil
+}
+
+// storingPause reads the centre's log at path and returns the longest
+// time between two of its stores from one in [from, to] to the next, and
+// how many stores it logged then. It returns an error when it logged
+// none: the centre logs no more at debug level, or its message changed.
+func storingPause(path string, from, to time.Time) (time.Duration, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	var longest time.Duration
+	var last time.Time
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, `msg="movements stored"`) {
+			continue
+		}
+		v, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil || at.Before(from) {
+			continue
+		}
+		if !last.IsZero() && !last.After(to) {
+			longest = max(longest, at.Sub(last))
+		}
+		if at.After(to) {
+			break
+		}
+		last = at
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	if n == 0 {
+		return 0, 0, fmt.Errorf("no store logged in %s while draining (the centre runs at debug level and logs \"movements stored\")", path)
+	}
+	return longest, n, nil
 }
 
 // drainTimeout bounds a drain of n movements: at 1,000 a second, and
@@ -332,7 +405,12 @@ func (r *run) makeFleet() (string, error) {
 // the centre exits, ctx ends or timeout passes.
 func (r *run) waitAcked(ctx context.Context, c *centre, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
+	for i := 1; ; i++ {
+		if i%40 == 0 { // every 2 s: a batch refused is never acknowledged
+			if err := refused(ctx, c); err != nil {
+				return err
+			}
+		}
 		var acked, total uint64
 		for _, l := range r.ledgers {
 			cur, last := l.acked()
@@ -352,6 +430,22 @@ func (r *run) waitAcked(ctx context.Context, c *centre, timeout time.Duration) e
 			return fmt.Errorf("%d of %d movements acknowledged after %v", acked, total, timeout)
 		}
 	}
+}
+
+// refused returns an error naming the first gateway of which the centre
+// refused a batch for a bad record, chain or signature.
+func refused(ctx context.Context, c *centre) error {
+	gs, err := c.gateways(ctx)
+	if err != nil {
+		return nil // asked again later
+	}
+	for _, g := range gs {
+		if n := g.Counters; n.ChainErrors+n.Malformed+n.BadSignatures > 0 {
+			return fmt.Errorf("the centre refused batches of %s: %d bad chains or records, %d malformed, %d bad signatures",
+				g.Gateway, n.ChainErrors, n.Malformed, n.BadSignatures)
+		}
+	}
+	return nil
 }
 
 // live commits movements in every gateway's ledger, one at a time, at

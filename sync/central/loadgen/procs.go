@@ -22,6 +22,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/internal/postgres"
+	"github.com/udi-edge/udi-edge/sync/uplink"
 )
 
 // centre is the udi-central process of a run.
@@ -186,22 +187,26 @@ type mosquitto struct {
 
 // mosquittoConf is the broker's configuration: a loopback listener, and
 // the limits of deploy/mosquitto/mosquitto.conf that bear on load (the
-// in-flight window and queue of every client, the packet size); no
-// persistence, no TLS, no passwords (they cost the same at any load).
+// in-flight window of every client, the packet size), but a queue per
+// client that holds every gateway's window of batches (the fleet's whole
+// in-flight traffic can wait for the centre: deploy/mosquitto's 512 MiB
+// holds 64 gateways' windows of 1 MiB batches, and the broker drops the
+// rest silently); no persistence, no TLS, no passwords (they cost the
+// same at any load).
 const mosquittoConf = `listener %d 127.0.0.1
 allow_anonymous true
 persistence false
 max_inflight_messages 64
-max_inflight_bytes 16777216
-max_queued_messages 20000
-max_queued_bytes 536870912
+max_queued_messages %d
+max_queued_bytes %d
 max_packet_size 1050000
 log_dest file %s
 `
 
 // startMosquitto starts mosquitto (from PATH, or /usr/sbin) on a free
-// loopback port with its files in dir, and waits until it listens.
-func startMosquitto(dir string) (*mosquitto, error) {
+// loopback port with its files in dir, its queues sized for gateways,
+// and waits until it listens.
+func startMosquitto(dir string, gateways int) (*mosquitto, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
@@ -216,7 +221,9 @@ func startMosquitto(dir string) (*mosquitto, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := fmt.Sprintf(mosquittoConf, port, filepath.Join(dir, "mosquitto.log"))
+	window := gateways * uplink.DefaultWindow
+	conf := fmt.Sprintf(mosquittoConf, port, max(20000, 2*window), max(512<<20, 2*window*uplink.DefaultBatchBytes),
+		filepath.Join(dir, "mosquitto.log"))
 	if os.Geteuid() == 0 {
 		conf = "user root\n" + conf // else it drops to the user mosquitto, who cannot write dir
 	}
