@@ -94,31 +94,8 @@ func TestServiceSpentBudgetKeepsPubacksFlowing(t *testing.T) {
 	lf.AddN(t, 10)
 	const batches, per = 40, 20
 	ls.AddN(t, batches*per)
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service log:\n%s", logs.String())
-		}
-	})
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mq, err := central.NewMQTT(central.MQTTConfig{Brokers: []string{broker.Addr()}, ClientID: "udi-central-1", Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: store, Conn: mq, Logger: log, Workers: workers,
-		MaxPending: 4 * (len(ls.Payload(t, 1, per)) + jobOverhead), PublishTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := mq.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { store.openAll(); mq.Close(); _ = svc.Close() }()
+	svc, _, _ := startGated(t, broker, store, central.MQTTConfig{},
+		central.Config{Workers: workers, MaxPending: 4 * (len(ls.Payload(t, 1, per)) + jobOverhead), PublishTimeout: 5 * time.Second})
 	gf, gs := newGateway(t, broker, lf), newGateway(t, broker, ls)
 
 	gf.publish(1, 10)
@@ -147,6 +124,44 @@ func TestServiceSpentBudgetKeepsPubacksFlowing(t *testing.T) {
 			t.Errorf("%s held to %d (%v), want %d", l.Gateway, h.Seq, err, len(l.Records))
 		}
 	}
+}
+
+// startGated starts a centre on broker over store: its MQTT client
+// configured by mc and its service by sc, their broker, client id,
+// sites, store, connection and logger filled in. Both stop when the test
+// ends, the store's gates opened first; the service's log is shown if
+// the test failed.
+func startGated(t *testing.T, broker *mosquitto.Broker, store *perGatewayGate, mc central.MQTTConfig, sc central.Config) (*central.Service, *central.MQTT, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mc.Brokers, mc.ClientID, mc.Logger = []string{broker.Addr()}, "udi-central-1", log
+	mq, err := central.NewMQTT(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Sites, sc.Store, sc.Conn, sc.Logger = []string{site}, store, mq, log
+	svc, err := central.NewService(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		store.openAll()
+		mq.Close()
+		_ = svc.Close()
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := mq.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return svc, mq, logs
 }
 
 // twoWorkerGateways returns two gateway ids that the service hands to
@@ -292,30 +307,7 @@ func TestServiceFloodStaysWithinBounds(t *testing.T) {
 	}
 	size := len(ls[0].Payload(t, 1, per))
 	maxInbox, maxPending := 4*size, 4*(size+jobOverhead)
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service log:\n%s", logs.String())
-		}
-	})
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mq, err := central.NewMQTT(central.MQTTConfig{Brokers: []string{broker.Addr()}, ClientID: "udi-central-1", Logger: log, MaxInbox: maxInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: store, Conn: mq, Logger: log, MaxPending: maxPending})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := mq.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { store.openAll(); mq.Close(); _ = svc.Close() }()
+	svc, mq, logs := startGated(t, broker, store, central.MQTTConfig{MaxInbox: maxInbox}, central.Config{MaxPending: maxPending})
 
 	gws := make([]*gateway, gateways)
 	var wg sync.WaitGroup

@@ -70,7 +70,8 @@ type Config struct {
 	// Broker is the URL of the broker to use; "" starts Mosquitto (from
 	// PATH or /usr/sbin) on a free loopback port, configured as
 	// deploy/mosquitto is for load (window, packet size) but with a
-	// queue per client that holds every gateway's window of batches.
+	// queue per client that holds every gateway's window of batches, and
+	// TCP_NODELAY.
 	Broker string
 	// Postgres is the URL of the PostgreSQL database of the centre and of
 	// its ceiling; "" starts a throwaway server (initdb) for the run.
@@ -306,7 +307,7 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 	for _, u := range ups {
 		res.Resends += u.Stats().Resends
 	}
-	if res.PeakRSS, err = procStatus(c.pid(), "VmHWM"); err != nil {
+	if res.PeakRSS, err = ProcStatus(c.pid(), "VmHWM"); err != nil {
 		return res, err
 	}
 	res.PeakAnon = c.peakAnon()

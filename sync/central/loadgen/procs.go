@@ -97,7 +97,7 @@ func (c *centre) sample() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if v, err := procStatus(c.pid(), "RssAnon"); err == nil && v > c.anon.Load() {
+		if v, err := ProcStatus(c.pid(), "RssAnon"); err == nil && v > c.anon.Load() {
 			c.anon.Store(v)
 		}
 		select {
@@ -151,9 +151,9 @@ func (c *centre) stop() {
 	}
 }
 
-// procStatus reads a memory figure (VmHWM, RssAnon) of process pid from
-// /proc, in bytes.
-func procStatus(pid int, field string) (int64, error) {
+// ProcStatus reads a memory figure (VmHWM, VmRSS, RssAnon, RssFile) of
+// process pid from /proc/PID/status, in bytes.
+func ProcStatus(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -187,15 +187,19 @@ type mosquitto struct {
 
 // mosquittoConf is the broker's configuration: a loopback listener, and
 // the limits of deploy/mosquitto/mosquitto.conf that bear on load (the
-// in-flight window of every client, the packet size), but a queue per
-// client that holds every gateway's window of batches (the fleet's whole
-// in-flight traffic can wait for the centre: deploy/mosquitto's 512 MiB
-// holds 64 gateways' windows of 1 MiB batches, and the broker drops the
-// rest silently); no persistence, no TLS, no passwords (they cost the
-// same at any load).
+// in-flight window of every client, the packet size), but with a queue
+// per client that holds every gateway's window of batches (so the
+// fleet's whole in-flight traffic can wait for the centre:
+// deploy/mosquitto's 512 MiB holds 64 gateways' windows of 1 MiB
+// batches, and the broker drops the rest silently) and with Nagle's
+// algorithm off (set_tcp_nodelay: without it every small message, an ack
+// above all, waits for the receiver's delayed ACK, about 40 ms); no
+// persistence, no TLS, no passwords (they cost the same at any load).
+// firmware-notes/centre-load.md has the figures.
 const mosquittoConf = `listener %d 127.0.0.1
 allow_anonymous true
 persistence false
+set_tcp_nodelay true
 max_inflight_messages 64
 max_queued_messages %d
 max_queued_bytes %d
