@@ -115,14 +115,15 @@ func benchFigures(results []loadgen.Result, liveRate float64) []bench.Figure {
 			raw = "the bbolt store alone, in-process (boltstore.Append of the same rows in the same 1 MiB batches, one writer, no MQTT, no gateways)"
 		}
 		rss, rssGoal := r.PeakRSS, "<= 256 MiB (VmHWM)"
-		rssNote := fmt.Sprintf("the centre's peak resident memory (VmHWM); peak anonymous memory (RssAnon, sampled) %.1f MiB; pending batches are bounded to %d MiB plus the broker's in-flight window",
-			mib(r.PeakAnon), central.DefaultMaxPending>>20)
+		bounds := fmt.Sprintf("batches held are bounded to %d MiB pending and %d MiB in the MQTT inbox", central.DefaultMaxPending>>20, central.DefaultMaxInbox>>20)
+		rssNote := fmt.Sprintf("the centre's peak resident memory (VmHWM); peak anonymous memory (RssAnon, sampled) %.1f MiB; %s",
+			mib(r.PeakAnon), bounds)
 		if r.Store == loadgen.StoreBolt {
 			// bbolt maps its file: VmHWM counts the pages of it read, page
 			// cache that the kernel shares and reclaims.
 			rss, rssGoal = r.PeakAnon, "<= 256 MiB (RssAnon)"
-			rssNote = fmt.Sprintf("the centre's peak anonymous resident memory (RssAnon, sampled every 100 ms): what it allocates; VmHWM %.1f MiB also counts the pages of the bbolt file it maps; pending batches are bounded to %d MiB plus the broker's in-flight window",
-				mib(r.PeakRSS), central.DefaultMaxPending>>20)
+			rssNote = fmt.Sprintf("the centre's peak anonymous resident memory (RssAnon, sampled every 100 ms): what it allocates; VmHWM %.1f MiB also counts the pages of the bbolt file it maps; %s",
+				mib(r.PeakRSS), bounds)
 		}
 		figs = append(figs,
 			bench.Figure{Name: p + "_drain", Value: r.Rate, Unit: "movements/s",
