@@ -57,6 +57,7 @@ func init() {
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
 		{Name: "key", Summary: "print the centre's public key, which gateways pin", Run: keyCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},
+		{Name: "bench", Summary: "measure the centre under a fleet of simulated gateways, beside the raw ceiling of its store", Run: benchCmd},
 	}
 }
 

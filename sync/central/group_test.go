@@ -53,8 +53,9 @@ func (g *gatedStore) calls() [][2]uint64 {
 	return append([][2]uint64(nil), g.appends...)
 }
 
-// newGatedFixture is newFixture on a gatedStore, its gate shut.
-func newGatedFixture(t *testing.T) (*fixture, *gatedStore) {
+// newGatedFixture is newFixture on a gatedStore, its gate shut; config,
+// when given, adjusts the service's configuration.
+func newGatedFixture(t *testing.T, config ...func(c *central.Config)) (*fixture, *gatedStore) {
 	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "central.db"), clock: &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	var err error
 	if f.store, err = boltstore.Open(f.path); err != nil {
@@ -62,10 +63,14 @@ func newGatedFixture(t *testing.T) (*fixture, *gatedStore) {
 	}
 	g := &gatedStore{Store: f.store, open: make(chan struct{}), entered: make(chan struct{}, 1)}
 	f.conn = testkit.NewConn()
-	f.svc, err = central.NewService(central.Config{
+	cfg := central.Config{
 		Sites: []string{site}, Store: g, Conn: f.conn, Now: f.clock.Now, ResendTimeout: time.Minute, Workers: 1,
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	for _, c := range config {
+		c(&cfg)
+	}
+	f.svc, err = central.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,10 +19,14 @@ import (
 type Conn interface {
 	// Subscribe subscribes to filter at QoS 1 and calls fn with every
 	// message matching it, one at a time, in the order they arrive. The
-	// subscription is kept across reconnects. fn must not block for
-	// long. It returns an error when the broker refuses the subscription
-	// or ctx ends first; a Conn not yet connected records the
-	// subscription and makes it on connect.
+	// subscription is kept across reconnects. fn may block (the Service's
+	// does while its budget of pending bytes is spent): the Conn then
+	// acknowledges the message only once fn has returned, and holds no
+	// more than a bounded number of bytes of messages beyond it, leaving
+	// the rest to the broker (MQTT stops reading the connection). It
+	// returns an error when the broker refuses the subscription or ctx
+	// ends first; a Conn not yet connected records the subscription and
+	// makes it on connect.
 	Subscribe(ctx context.Context, filter string, fn func(topic string, payload []byte)) error
 	// Publish publishes payload to topic at QoS 1 and waits for the
 	// broker's acknowledgement. It returns an error when the client is
@@ -30,11 +34,28 @@ type Conn interface {
 	Publish(ctx context.Context, topic string, retained bool, payload []byte) error
 }
 
+// Poster is a Conn that can also publish without waiting for the
+// broker's acknowledgement. The Service posts its acks and resend
+// requests through it, when its Conn is one: a gateway that misses one
+// asks again after its ack timeout, and a worker that waited for the
+// broker's PUBACK would wait behind every message the broker sent
+// before it, which the Conn may not be reading while the Service's
+// budget is spent.
+type Poster interface {
+	// Post publishes payload to topic at QoS 1 and returns once the
+	// client has taken it, without waiting for the broker's PUBACK. It
+	// returns an error when the client is not connected, or ctx ends
+	// before the client takes the message.
+	Post(ctx context.Context, topic string, retained bool, payload []byte) error
+}
+
 // Defaults of MQTTConfig.
 const (
 	DefaultKeepAlive      = 30 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultMaxReconnect   = 30 * time.Second
+	// DefaultMaxInbox is the default of MQTTConfig.MaxInbox.
+	DefaultMaxInbox = 16 << 20
 )
 
 // ErrNotConnected is wrapped by the error of MQTT.Publish while the
@@ -61,6 +82,12 @@ type MQTTConfig struct {
 	// (the default), the broker keeps the subscriptions and queues QoS 1
 	// messages while the service is away.
 	CleanSession bool
+	// MaxInbox bounds the bytes of the messages received and not yet
+	// handed to their handler; 0 means DefaultMaxInbox. Beyond it MQTT
+	// stops reading the connection until the handler takes one, so that
+	// the broker holds the rest, whether or not it keeps to its in-flight
+	// window (Mosquitto 2.0.11 does not under load).
+	MaxInbox int
 	// KeepAlive is the MQTT keepalive interval. ConnectTimeout bounds a
 	// connection attempt to one broker, a subscription and a write.
 	// MaxReconnect is the longest wait between two connection attempts:
@@ -77,15 +104,6 @@ type MQTTConfig struct {
 // connection; it doubles with every failed attempt up to MaxReconnect.
 const reconnectMin = 250 * time.Millisecond
 
-// maxPendingBytes bounds the payloads received and not yet handed to their
-// handler. The broker sends no more QoS 1 messages than its in-flight
-// window (max_inflight_messages, 64 in deploy/mosquitto) until they are
-// acknowledged, and MQTT acknowledges each only after its handler has
-// returned, so the bound is met only with a broker that has no window; a
-// message beyond it is acknowledged and dropped, with a warning (a
-// gateway sends a batch the centre does not acknowledge again).
-const maxPendingBytes = 256 << 20
-
 // MQTT is a Conn over paho.mqtt.golang (MQTT 3.1.1). After Connect it
 // keeps one connection to a broker at a time: when the connection is
 // lost, it waits a random delay (growing with every failed attempt up to
@@ -95,8 +113,8 @@ const maxPendingBytes = 256 << 20
 // old one (stale acks), racing the new connection's writer while doing
 // so (eclipse/paho.mqtt.golang issues #657, #703). Messages are handed to
 // the handlers by a goroutine of MQTT, so that a handler that blocks
-// never holds up paho's reading of the connection (its pings and
-// PUBACKs).
+// holds up paho's reading of the connection (its pings and PUBACKs) only
+// once MaxInbox bytes of messages wait for it.
 type MQTT struct {
 	cfg MQTTConfig
 	log *slog.Logger
@@ -169,12 +187,15 @@ func NewMQTT(cfg MQTTConfig) (*MQTT, error) {
 	cfg.KeepAlive = orDefault(cfg.KeepAlive, DefaultKeepAlive)
 	cfg.ConnectTimeout = orDefault(cfg.ConnectTimeout, DefaultConnectTimeout)
 	cfg.MaxReconnect = orDefault(cfg.MaxReconnect, DefaultMaxReconnect)
+	if cfg.MaxInbox <= 0 {
+		cfg.MaxInbox = DefaultMaxInbox
+	}
 	m := &MQTT{cfg: cfg, log: cfg.Logger, rand: rand.Int64N, up: make(chan struct{})}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.in.signal = make(chan struct{}, 1)
+	m.in.init(cfg.MaxInbox)
 	return m, nil
 }
 
@@ -212,7 +233,7 @@ func (m *MQTT) newClient(s *session) mqtt.Client {
 	// A write that blocks this long means a dead connection; it also
 	// bounds how long paho's Publish waits for its writer (30 s unset).
 	opts.SetWriteTimeout(m.cfg.ConnectTimeout)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.in.put(m.log, msg) })
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) { m.in.put(msg, s.lost, m.ctx.Done()) })
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) { s.end(err) })
 	return mqtt.NewClient(opts)
 }
@@ -520,6 +541,38 @@ func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload
 	return nil
 }
 
+// Post implements Poster: it publishes at QoS 1 without waiting for the
+// broker's PUBACK. A message posted on a connection lost before the
+// broker had it is not sent again on the next connection.
+func (m *MQTT) Post(ctx context.Context, topic string, retained bool, payload []byte) error {
+	m.mu.Lock()
+	s := m.cur
+	m.mu.Unlock()
+	if s == nil || !s.c.IsConnectionOpen() {
+		return fmt.Errorf("central: post %s: %w", topic, ErrNotConnected)
+	}
+	select {
+	case <-s.ready:
+	case <-s.lost:
+		return fmt.Errorf("central: post %s: %w", topic, s.gone())
+	case <-ctx.Done():
+		return fmt.Errorf("central: post %s: %w", topic, ctx.Err())
+	}
+	// paho's Publish returns once its writer has taken the message (up
+	// to the write timeout); the PUBACK completes the token later.
+	tok := s.c.Publish(topic, 1, retained, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("central: post %s: %w", topic, err)
+		}
+	default:
+	}
+	return nil
+}
+
+var _ Poster = (*MQTT)(nil)
+
 // wait waits for tok, the end of s's connection or ctx.
 func wait(ctx context.Context, s *session, tok mqtt.Token) error {
 	select {
@@ -539,30 +592,57 @@ func wait(ctx context.Context, s *session, tok mqtt.Token) error {
 
 // inbox holds the messages received and not yet handled, in arrival
 // order, for the one goroutine that hands them to their handlers: paho's
-// handler only queues them, and never blocks.
+// handler only queues them, and waits only while they hold max bytes.
 type inbox struct {
 	mu     sync.Mutex
 	msgs   []mqtt.Message
 	bytes  int
+	max    int
 	signal chan struct{} // holds a token while msgs is not empty
+	room   chan struct{} // holds a token after a message is taken
 }
 
-// put queues msg; beyond maxPendingBytes it acknowledges and drops it.
-func (in *inbox) put(log *slog.Logger, msg mqtt.Message) {
-	in.mu.Lock()
-	if in.bytes+len(msg.Payload()) > maxPendingBytes && len(in.msgs) > 0 {
+func (in *inbox) init(max int) {
+	in.max = max
+	in.signal = make(chan struct{}, 1)
+	in.room = make(chan struct{}, 1)
+}
+
+// put queues msg, first waiting while the messages queued hold max bytes
+// and more (a message larger than that goes alone). Meanwhile paho reads
+// nothing more from the connection, and the broker holds what follows.
+// It drops msg, unacknowledged, when lost or done is closed first: the
+// broker sends it again on the next connection of a persistent session.
+func (in *inbox) put(msg mqtt.Message, lost, done <-chan struct{}) {
+	n := len(msg.Payload())
+	for {
+		in.mu.Lock()
+		if len(in.msgs) == 0 || in.bytes+n <= in.max {
+			in.msgs = append(in.msgs, msg)
+			in.bytes += n
+			in.mu.Unlock()
+			select {
+			case in.signal <- struct{}{}:
+			default:
+			}
+			return
+		}
 		in.mu.Unlock()
-		msg.Ack()
-		log.Warn("mqtt message dropped: too many bytes waiting for their handler", "topic", msg.Topic(), "bytes", len(msg.Payload()))
-		return
+		select {
+		case <-in.room:
+		case <-lost:
+			return
+		case <-done:
+			return
+		}
 	}
-	in.msgs = append(in.msgs, msg)
-	in.bytes += len(msg.Payload())
-	in.mu.Unlock()
-	select {
-	case in.signal <- struct{}{}:
-	default:
-	}
+}
+
+// held returns the bytes of the messages queued.
+func (in *inbox) held() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.bytes
 }
 
 // run hands the queued messages to handle one at a time, acknowledging
@@ -587,11 +667,19 @@ func (in *inbox) run(ctx context.Context, wg *sync.WaitGroup, handle func(topic 
 			in.msgs = in.msgs[1:]
 			in.bytes -= len(msg.Payload())
 			in.mu.Unlock()
+			select {
+			case in.room <- struct{}{}:
+			default:
+			}
 			handle(msg.Topic(), msg.Payload())
 			msg.Ack()
 		}
 	}
 }
+
+// Inbox returns the bytes of the messages received and not yet handed to
+// their handler: at most MaxInbox, or one larger message.
+func (m *MQTT) Inbox() int { return m.in.held() }
 
 // topicMatch reports whether topic matches the MQTT subscription filter
 // (with + and # wildcards; not a $share/ filter).

@@ -22,9 +22,9 @@ const (
 	// DefaultWorkers is how many batches are checked and stored at once,
 	// each gateway's always by the same worker, in arrival order.
 	DefaultWorkers = 4
-	// DefaultQueue is how many batches wait for each worker before the
-	// MQTT client is held up.
-	DefaultQueue = 64
+	// DefaultMaxPending is the budget, in bytes, of the batches received
+	// and not yet handled (Config.MaxPending).
+	DefaultMaxPending = 32 << 20
 	// DefaultResendTimeout is how long a resend request stands: within it
 	// the same request is not repeated to the same gateway.
 	DefaultResendTimeout = 30 * time.Second
@@ -45,9 +45,21 @@ type Config struct {
 	// $share/udi-central/..., so that several instances share the load.
 	// Status is always subscribed by every instance.
 	Shared bool
-	// Workers, Queue, ResendTimeout and PublishTimeout default to the
-	// Default* constants when zero.
-	Workers, Queue                int
+	// Workers, MaxPending, ResendTimeout and PublishTimeout default to
+	// the Default* constants when zero.
+	Workers int
+	// MaxPending bounds the bytes of the batches received and not yet
+	// handled (stored and acknowledged, or refused): each counts from the
+	// moment the Conn hands it over, with jobOverhead for its
+	// bookkeeping, until its worker is done with it. While a batch does
+	// not fit, the Conn's handler waits: MQTT leaves the message
+	// unacknowledged, holds at most MQTTConfig.MaxInbox bytes more, then
+	// stops reading the connection, so that the broker holds the rest. A
+	// batch larger than the budget is taken when nothing else is held.
+	// Decoded and checked, a group of batches being stored takes about
+	// as much again. Workers never wait for the broker (see Poster), so
+	// the budget frees as fast as the store stores.
+	MaxPending                    int
 	ResendTimeout, PublishTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -172,9 +184,10 @@ type Service struct {
 	wg     sync.WaitGroup
 
 	qmu     sync.RWMutex // guards queues against Close
-	queues  []chan job
+	queues  []*queue
 	started bool
 	closed  bool
+	pending budget // bytes of the batches queued or being handled
 
 	mu       sync.Mutex
 	gateways map[gatewayID]*gatewayState
@@ -182,6 +195,9 @@ type Service struct {
 	// enrolled; strangerLog limits their warnings.
 	strangers   uint64
 	strangerLog time.Time
+	// untracked counts the batches and statuses of gateways whose state
+	// was not kept (maxTracked).
+	untracked uint64
 
 	flush flusher
 }
@@ -194,6 +210,13 @@ type job struct {
 	site, gateway string
 	payload       []byte
 }
+
+// cost is what j counts against the budget of pending bytes.
+func (j job) cost() int { return len(j.payload) + jobOverhead }
+
+// jobOverhead is what a batch costs besides its payload: the job, the
+// MQTT message and its topic. So a flood of tiny batches is bounded too.
+const jobOverhead = 512
 
 // gatewayState is the live state of one gateway.
 type gatewayState struct {
@@ -231,8 +254,8 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
 	}
-	if cfg.Queue <= 0 {
-		cfg.Queue = DefaultQueue
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
 	}
 	cfg.ResendTimeout = orDefault(cfg.ResendTimeout, DefaultResendTimeout)
 	cfg.PublishTimeout = orDefault(cfg.PublishTimeout, DefaultPublishTimeout)
@@ -248,6 +271,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.now = time.Now
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pending.init(cfg.MaxPending)
 	s.startFlusher()
 	return s, nil
 }
@@ -262,9 +286,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("%w: service already started or closed", ErrInvalid)
 	}
 	s.started = true
-	s.queues = make([]chan job, s.cfg.Workers)
+	s.queues = make([]*queue, s.cfg.Workers)
 	for i := range s.queues {
-		s.queues[i] = make(chan job, s.cfg.Queue)
+		s.queues[i] = newQueue()
 		s.wg.Add(1)
 		go s.work(s.queues[i])
 	}
@@ -293,7 +317,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.log.Warn("no key: acks and master data are sent unsigned, and gateways that pin the centre's key refuse them")
 	}
 	s.log.Info("central service started", "sites", s.cfg.Sites, "shared", s.cfg.Shared, "workers", s.cfg.Workers,
-		"enrolled", s.cfg.Enrolment.Len(), "signed", s.cfg.Key != nil)
+		"max_pending_bytes", s.cfg.MaxPending, "enrolled", s.cfg.Enrolment.Len(), "signed", s.cfg.Key != nil)
 	return nil
 }
 
@@ -335,6 +359,7 @@ func (s *Service) resync() {
 // batch that arrives after Close is dropped (the gateway sends it again,
 // since it is never acknowledged). It is safe to call more than once.
 func (s *Service) Close() error {
+	s.pending.close() // a handler waiting for room drops its batch
 	s.qmu.Lock()
 	if s.closed {
 		s.qmu.Unlock()
@@ -342,7 +367,7 @@ func (s *Service) Close() error {
 	}
 	s.closed = true
 	for _, q := range s.queues {
-		close(q)
+		q.close()
 	}
 	s.qmu.Unlock()
 	s.wg.Wait()
@@ -351,11 +376,18 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// onMovements queues a batch for the worker of its gateway.
+// onMovements queues a batch for the worker of its gateway, once it fits
+// in the budget of pending bytes: until then it waits, and the Conn with
+// it (see Config.MaxPending).
 func (s *Service) onMovements(topic string, payload []byte) {
 	site, gateway, leaf, err := wire.ParseTopic(topic)
 	if err != nil || leaf != wire.LeafMovements {
 		s.log.Warn("batch on an unexpected topic dropped", "topic", topic, "err", err)
+		return
+	}
+	j := job{site: site, gateway: gateway, payload: payload}
+	if !s.pending.take(j.cost()) {
+		s.log.Warn("batch dropped: service closed", "site", site, "gateway", gateway)
 		return
 	}
 	h := fnv.New32a()
@@ -363,48 +395,54 @@ func (s *Service) onMovements(topic string, payload []byte) {
 	s.qmu.RLock()
 	defer s.qmu.RUnlock()
 	if s.closed {
+		s.pending.give(j.cost())
 		s.log.Warn("batch dropped: service closed", "site", site, "gateway", gateway)
 		return
 	}
-	s.queues[h.Sum32()%uint32(len(s.queues))] <- job{site: site, gateway: gateway, payload: payload}
+	s.queues[h.Sum32()%uint32(len(s.queues))].put(j)
 }
+
+// post publishes an ack or a resend request: posted, when the Conn is a
+// Poster, so that a worker never waits for the broker's PUBACK (which
+// the Conn may not be reading while the budget is spent: see Poster);
+// else published, waiting at most PublishTimeout.
+func (s *Service) post(topic string, retained bool, payload []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
+	defer cancel()
+	if p, ok := s.conn.(Poster); ok {
+		return p.Post(ctx, topic, retained, payload)
+	}
+	return s.conn.Publish(ctx, topic, retained, payload)
+}
+
+// Pending returns the bytes of the batches received and not yet handled,
+// as counted against Config.MaxPending, and whether a batch is waiting
+// for room (the broker then holds the rest).
+func (s *Service) Pending() (bytes int, waiting bool) { return s.pending.held() }
 
 // work handles the batches of q. It takes every batch queued, then those
 // of the first one's gateway (in arrival order, up to maxGroupBytes of
 // payload) in one go, then the next gateway's: so a gateway with a backlog
-// has its batches stored in few transactions (handleGateway).
-func (s *Service) work(q <-chan job) {
+// has its batches stored in few transactions (handleGateway). What it
+// holds is within the budget of pending bytes, which it gives back as it
+// is done with each group.
+func (s *Service) work(q *queue) {
 	defer s.wg.Done()
 	var pending []job
-	open := true
-	for open || len(pending) > 0 {
-		if len(pending) == 0 {
-			j, ok := <-q
-			if !ok {
-				return
-			}
-			pending = append(pending, j)
+	for {
+		var open bool
+		pending, open = q.take(pending, len(pending) == 0)
+		if len(pending) == 0 && !open {
+			return
 		}
-	take:
-		for open {
-			select {
-			case j, ok := <-q:
-				if !ok {
-					open = false
-					break take
-				}
-				pending = append(pending, j)
-			default:
-				break take
-			}
-		}
-		first, size := pending[0], 0
+		first, size, cost := pending[0], 0, 0
 		var mine []job
 		rest := pending[:0]
 		for _, j := range pending {
 			if j.site == first.site && j.gateway == first.gateway && (len(mine) == 0 || size+len(j.payload) <= maxGroupBytes) {
 				mine = append(mine, j)
 				size += len(j.payload)
+				cost += j.cost()
 			} else {
 				rest = append(rest, j)
 			}
@@ -412,11 +450,136 @@ func (s *Service) work(q <-chan job) {
 		clear(pending[len(rest):])
 		pending = rest
 		s.handleGateway(mine)
+		s.pending.give(cost)
 	}
 }
 
-// maxGroupBytes bounds the payload of the batches stored in one Append.
-const maxGroupBytes = 16 << 20
+// queue holds one worker's batches in arrival order. Its length is
+// bounded by the budget of pending bytes, not by a count.
+type queue struct {
+	mu     sync.Mutex
+	jobs   []job
+	closed bool
+	ready  chan struct{} // holds a token after a put or close
+}
+
+func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+
+// put adds j at the end.
+func (q *queue) put(j job) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, j)
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *queue) wake() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// close ends q: take returns what is left, then reports it closed.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.wake()
+}
+
+// take appends to dst every job queued, first waiting for one when wait
+// is set, and reports whether q is still open.
+func (q *queue) take(dst []job, wait bool) ([]job, bool) {
+	for {
+		q.mu.Lock()
+		n, closed := len(q.jobs), q.closed
+		if n > 0 {
+			dst = append(dst, q.jobs...)
+			clear(q.jobs)
+			q.jobs = q.jobs[:0]
+		}
+		q.mu.Unlock()
+		if n > 0 || !wait || closed {
+			return dst, !closed
+		}
+		<-q.ready
+	}
+}
+
+// budget counts the bytes held by batches received and not yet handled,
+// and makes a new batch wait while it would exceed max.
+type budget struct {
+	mu      sync.Mutex
+	room    sync.Cond // signalled when bytes are given back or the budget closes
+	max     int
+	used    int
+	waiting int
+	closed  bool
+}
+
+func (b *budget) init(max int) {
+	b.max = max
+	b.room.L = &b.mu
+}
+
+// take waits until n more bytes fit, or nothing is held (a batch larger
+// than the budget goes alone), and counts them. It returns false, taking
+// nothing, once the budget is closed.
+func (b *budget) take(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting++
+	for !b.closed && b.used > 0 && b.used+n > b.max {
+		b.room.Wait()
+	}
+	b.waiting--
+	if b.closed {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+// give gives back n bytes taken.
+func (b *budget) give(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.room.Broadcast()
+}
+
+// close makes every take, waiting or to come, return false.
+func (b *budget) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.room.Broadcast()
+}
+
+// held returns the bytes counted and whether a take is waiting.
+func (b *budget) held() (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used, b.waiting > 0
+}
+
+// maxGroupBytes bounds the payload of the batches stored in one Append:
+// enough for one fsync to serve thousands of movements, small enough
+// that an Append takes a fraction of a second and the acks keep coming.
+const maxGroupBytes = 4 << 20
+
+// maxTracked bounds the gateways whose live state (counters, status,
+// outstanding resends) a service without an enrolment keeps: its
+// gateway ids are whatever publishers make up. Beyond it the state of a
+// gateway not yet known is not kept: its batches are stored and
+// acknowledged as ever, uncounted. With an enrolment only enrolled
+// gateways have a state.
+const maxTracked = 10_000
+
+// maxResendLedgers bounds the outstanding resend requests kept per
+// gateway, one per ledger (created); the oldest is forgotten first.
+const maxResendLedgers = 4
 
 // state returns the live state of gateway of site, creating it. Call with
 // s.mu held.
@@ -425,6 +588,13 @@ func (s *Service) state(site, gateway string) *gatewayState {
 	g := s.gateways[id]
 	if g == nil {
 		g = &gatewayState{site: site, resends: map[int64]resend{}}
+		if s.cfg.Enrolment == nil && len(s.gateways) >= maxTracked {
+			if s.untracked++; s.untracked == 1 {
+				s.log.Warn("more gateway ids than the service keeps the state of without an enrolment; the others are stored uncounted",
+					"tracked", maxTracked)
+			}
+			return g // not kept
+		}
 		s.gateways[id] = g
 	}
 	return g
@@ -693,9 +863,7 @@ func (s *Service) ack(site string, head Head) {
 	}
 	p, err := wire.EncodeAck(a)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
-		err = s.conn.Publish(ctx, wire.AckTopic(site, head.Gateway), true, p)
-		cancel()
+		err = s.post(wire.AckTopic(site, head.Gateway), true, p)
 	}
 	if err != nil {
 		s.log.Warn("ack not published", "gateway", head.Gateway, "created", head.Created, "seq", head.Seq, "err", err)
@@ -716,6 +884,16 @@ func (s *Service) resend(site string, head Head, reason string, progress bool) {
 		s.mu.Unlock()
 		return
 	}
+	if _, ok := g.resends[head.Created]; !ok && len(g.resends) >= maxResendLedgers {
+		var oldest int64
+		first := true
+		for c, r := range g.resends {
+			if first || r.at.Before(g.resends[oldest].at) {
+				oldest, first = c, false
+			}
+		}
+		delete(g.resends, oldest)
+	}
 	g.resends[head.Created] = resend{from: from, at: now}
 	s.mu.Unlock()
 
@@ -724,9 +902,7 @@ func (s *Service) resend(site string, head Head, reason string, progress bool) {
 	}
 	p, err := wire.EncodeResend(wire.NewResend(head.Gateway, head.Created, from, reason))
 	if err == nil {
-		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
-		err = s.conn.Publish(ctx, wire.ResendTopic(site, head.Gateway), false, p)
-		cancel()
+		err = s.post(wire.ResendTopic(site, head.Gateway), false, p)
 	}
 	if err != nil {
 		s.mu.Lock()
