@@ -336,6 +336,25 @@ func TestReadCatalogueNullAndBlank(t *testing.T) {
 	}
 }
 
+// Blank lines and a line of empty cells before the header are passed
+// over; line numbers still count them.
+func TestReadCatalogueLeadingBlankLines(t *testing.T) {
+	for _, lead := range []string{"\r\n\n", "\t\t\n \n", "\uFEFF\n\n"} {
+		got, sum, err := readItems(t, []byte(lead+tsv("\n", threeRows()...)), Options{})
+		if err != nil || len(got) != 3 || sum.Headerless {
+			t.Errorf("%q: %v, %d items, summary %+v", lead, err, len(got), sum)
+			continue
+		}
+		if got[0].Line != 4 {
+			t.Errorf("%q: first row at line %d", lead, got[0].Line)
+		}
+	}
+	got, sum, err := readItems(t, []byte("\n\n"+tsv("\n", threeRows()[1:]...)), Options{})
+	if err != nil || !sum.Headerless || len(got) != 3 || got[0].Line != 3 {
+		t.Errorf("headerless after blank lines: %v, %+v", err, sum)
+	}
+}
+
 func TestReadCatalogueHeaderErrors(t *testing.T) {
 	h := header1306()
 	noCode := slices.Clone(h)

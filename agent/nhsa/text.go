@@ -254,8 +254,8 @@ func openTable(r io.Reader, file string, s *schema, opt Options, sum *Summary) (
 	if err != nil {
 		return nil, fmt.Errorf("nhsa: %s: %w", file, err)
 	}
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, fmt.Errorf("nhsa: %s: %w: the file is empty", file, ErrEmpty)
+	if line == nil {
+		return nil, fmt.Errorf("nhsa: %s: %w: the file is empty (no line with text in its first %d KiB)", file, ErrEmpty, sniffSize>>10)
 	}
 	t := &table{file: file, s: s, utf8: checkUTF8, enc: enc}
 	t.lim = &limiter{r: dr, max: MaxRecordBytes + 2*sniffSize}
@@ -288,8 +288,14 @@ func openTable(r io.Reader, file string, s *schema, opt Options, sum *Summary) (
 		t.names, t.headerless = s.layout, true
 	} else {
 		rec, err := t.read()
-		if err != nil {
+		for err == nil && blankRecord(rec) { // the blank lines firstLine passed over
+			rec, err = t.read()
+		}
+		if errors.Is(err, ErrTooLong) {
 			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nhsa: %s: reading the header: %w", file, err)
 		}
 		t.names = make([]string, len(rec))
 		for i, c := range rec {
@@ -314,23 +320,33 @@ func (t *table) noHeader(cells int) error {
 	return fmt.Errorf("nhsa: %s: %w: %s", t.file, ErrHeader, msg)
 }
 
-// firstLine returns the first line of r (without its line end), peeked:
-// nothing is consumed. A first line longer than sniffSize is cut there.
+// firstLine returns the first line of r that holds more than white
+// space (without its line end), peeked: nothing is consumed. It looks no
+// further than sniffSize bytes, and cuts a longer line there; it returns
+// nil when it finds no such line.
 func firstLine(r *bufio.Reader) ([]byte, error) {
 	for n := 4096; ; n *= 2 {
 		n = min(n, sniffSize)
 		b, err := r.Peek(n)
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			return bytes.TrimSuffix(b[:i], []byte{'\r'}), nil
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return b, nil
-			}
+		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
-		if n == sniffSize {
-			return b, nil
+		end := err != nil || n == sniffSize // no more to peek
+		for len(b) > 0 {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				if !end {
+					break // the line goes on beyond what was peeked
+				}
+				i = len(b)
+			}
+			if line := bytes.TrimSuffix(b[:i], []byte{'\r'}); len(bytes.TrimSpace(line)) > 0 {
+				return line, nil
+			}
+			b = b[min(i+1, len(b)):]
+		}
+		if end {
+			return nil, nil
 		}
 	}
 }
@@ -423,7 +439,6 @@ func (t *table) next() ([]string, int, error) {
 			return nil, 0, fmt.Errorf("nhsa: %s: after line %d: %w", t.file, t.lastLine, err)
 		}
 		line := t.lastLine
-		blank := true
 		for _, c := range rec {
 			if t.utf8 && !utf8.ValidString(c) {
 				return nil, line, fmt.Errorf("nhsa: %s:%d: %w: not UTF-8, though the file's start was (a file mixing encodings is refused: save it again as UTF-8)", t.file, line, ErrEncoding)
@@ -431,11 +446,8 @@ func (t *table) next() ([]string, int, error) {
 			if !t.utf8 && strings.ContainsRune(c, utf8.RuneError) {
 				return nil, line, fmt.Errorf("nhsa: %s:%d: %w: bytes that are not %s, though the file's start was", t.file, line, ErrEncoding, t.enc)
 			}
-			if blank && trimSpace(c) != "" {
-				blank = false
-			}
 		}
-		if blank {
+		if blankRecord(rec) {
 			continue
 		}
 		if len(rec) != t.width {
@@ -447,4 +459,14 @@ func (t *table) next() ([]string, int, error) {
 		}
 		return rec, line, nil
 	}
+}
+
+// blankRecord reports whether every cell of rec is empty or white space.
+func blankRecord(rec []string) bool {
+	for _, c := range rec {
+		if trimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
 }
