@@ -131,8 +131,8 @@ type BadRowsError struct {
 	// Rows is the number of data rows read, blank rows not counted; Bad
 	// how many of them are bad.
 	Rows, Bad int
-	// Errors lists the problems of the first bad rows in file order, at
-	// most MaxRejected of them.
+	// Errors lists the problems of the bad rows in file order, at most
+	// MaxRejected of them (a row may have several).
 	Errors []RowError
 	// NoGoodRow is set when the file was read with Options.SkipBadRows
 	// and refused because not one row was good.

@@ -34,8 +34,14 @@ func row1306(set map[string]string) []string {
 		"版本名称":        "医用耗材目录2024第1期",
 		"开始日期":        "Mon Jan 01 00:00:00 CST 2024",
 	}
-	out := make([]string, len(layout1306))
-	for i, name := range layout1306 {
+	return cells(layout1306[:], def, set)
+}
+
+// cells returns a row of the columns names: the cells named in set, the
+// others from def ("" when def has none).
+func cells(names []string, def, set map[string]string) []string {
+	out := make([]string, len(names))
+	for i, name := range names {
 		v, ok := set[name]
 		if !ok {
 			v = def[name]

@@ -85,16 +85,12 @@ var transcodeSchema = newSchema("old→new table (转码表)", nil,
 // (原码状态), whose value must be 停用 when given. A code listed twice is
 // kept once. On error nothing is added.
 func (rs *Releases) ReadWithdrawn(r io.Reader, name string, opt Options) (Summary, error) {
-	var rows []Withdrawal
-	sum, err := readTable(r, name, withdrawnSchema, opt, func(r *row) Withdrawal {
+	rows, sum, err := readAll(r, name, withdrawnSchema, opt, func(r *row) Withdrawal {
 		w := Withdrawal{Code: r.code(wdCode, true), Status: r.get(wdStatus), Row: Place{File: name, Line: r.line}}
 		if w.Status != "" && w.Status != withdrawnStatus {
 			r.fail(wdStatus, strconv.Quote(w.Status)+" is not the status of a withdrawn code (want "+withdrawnStatus+", or nothing)", nil)
 		}
 		return w
-	}, func(w Withdrawal) error {
-		rows = append(rows, w)
-		return nil
 	})
 	if err != nil {
 		return sum, err
@@ -123,16 +119,12 @@ func (rs *Releases) ReadWithdrawn(r io.Reader, name string, opt Options) (Summar
 // to itself (*CycleError): Map must always end. A row given twice is kept
 // once.
 func (rs *Releases) ReadTranscode(r io.Reader, name string, opt Options) (Summary, error) {
-	var rows []Transcode
-	sum, err := readTable(r, name, transcodeSchema, opt, func(r *row) Transcode {
+	rows, sum, err := readAll(r, name, transcodeSchema, opt, func(r *row) Transcode {
 		t := Transcode{Old: r.code(tcOld, true), New: r.code(tcNew, true), Status: r.get(tcStatus), Type: r.get(tcType), Row: Place{File: name, Line: r.line}}
 		if t.Old != "" && t.Old == t.New {
 			r.fail(tcNew, "the new code is the old code "+string(t.Old)+": a row must map a code to another", nil)
 		}
 		return t
-	}, func(t Transcode) error {
-		rows = append(rows, t)
-		return nil
 	})
 	if err != nil {
 		return sum, err
@@ -160,6 +152,17 @@ func (rs *Releases) ReadTranscode(r io.Reader, name string, opt Options) (Summar
 		rs.next[k] = t
 	}
 	return sum, nil
+}
+
+// readAll reads a whole table into memory (the release tables are small:
+// thousands of rows), as readTable reads it.
+func readAll[T any](r io.Reader, name string, s *schema, opt Options, build func(*row) T) ([]T, Summary, error) {
+	var rows []T
+	sum, err := readTable(r, name, s, opt, build, func(v T) error {
+		rows = append(rows, v)
+		return nil
+	})
+	return rows, sum, err
 }
 
 // checkCycles returns a *CycleError when the rows read before together

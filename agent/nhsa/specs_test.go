@@ -21,15 +21,7 @@ func specRow(set map[string]string) []string {
 		"医保通用名分类": "000-管路类", "材质": "00-不区分", "特征": "000-常规", "注册备案号": "国械注准20203100001",
 		"单件产品名称": "体外循环管路", "耗材企业": "某某医疗器械有限公司", "规格型号数": "3", "规格": "成人", "型号": "A-1",
 	}
-	out := make([]string, len(specHeader))
-	for i, h := range specHeader {
-		v, ok := set[h]
-		if !ok {
-			v = def[h]
-		}
-		out[i] = v
-	}
-	return out
+	return cells(specHeader, def, set)
 }
 
 func TestReadSpecs(t *testing.T) {

@@ -183,12 +183,7 @@ func (r *row) code(k int, required bool) Code {
 	}
 	c, err := ParseCode(v)
 	if err != nil {
-		var ce *CodeError
-		reason := err.Error()
-		if errors.As(err, &ce) {
-			reason = strings.TrimPrefix(reason, "nhsa: ")
-		}
-		r.fail(k, reason, err)
+		r.fail(k, strings.TrimPrefix(err.Error(), "nhsa: "), err)
 		return ""
 	}
 	return c

@@ -40,7 +40,7 @@ type Options struct {
 const MaxRecordBytes = 1 << 20
 
 // MaxRejected bounds the row problems a Summary or a BadRowsError lists;
-// the counts cover every row.
+// their row counts cover every bad row.
 const MaxRejected = 100
 
 // Encodings, as Summary.Encoding names them.
@@ -76,10 +76,10 @@ type Summary struct {
 	// the tables).
 	Passed int
 	// RejectedRows is the number of bad rows left out with
-	// Options.SkipBadRows; Rejected lists the problems of the first
-	// MaxRejected of them.
+	// Options.SkipBadRows.
 	RejectedRows int
-	// Rejected lists problems of rows left out (see RejectedRows).
+	// Rejected lists the problems of the rows left out, in file order, at
+	// most MaxRejected of them (a row may have several).
 	Rejected []RowError
 }
 
@@ -441,7 +441,7 @@ func (t *table) next() ([]string, int, error) {
 		line := t.lastLine
 		for _, c := range rec {
 			if t.utf8 && !utf8.ValidString(c) {
-				return nil, line, fmt.Errorf("nhsa: %s:%d: %w: not UTF-8, though the file's start was (a file mixing encodings is refused: save it again as UTF-8)", t.file, line, ErrEncoding)
+				return nil, line, fmt.Errorf("nhsa: %s:%d: %w: not UTF-8, though the file's start was: a file that changes encoding is refused (save it again as UTF-8; if it is GB18030 throughout and only starts in plain ASCII, name its encoding)", t.file, line, ErrEncoding)
 			}
 			if !t.utf8 && strings.ContainsRune(c, utf8.RuneError) {
 				return nil, line, fmt.Errorf("nhsa: %s:%d: %w: bytes that are not %s, though the file's start was", t.file, line, ErrEncoding, t.enc)
