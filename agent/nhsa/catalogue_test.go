@@ -469,7 +469,7 @@ func (s *rowSource) Read(p []byte) (int, error) {
 // Rows reach fn while the file is still being read, and an error of fn
 // stops the reading.
 func TestReadCatalogueStreams(t *testing.T) {
-	src := newRowSource(200_000) // about 40 MB
+	src := newRowSource(200_000) // about 70 MB
 	stop := errors.New("enough")
 	var atFirst, items int
 	sum, err := ReadCatalogue(src, "big.txt", Options{}, func(it Item) error {
