@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -218,6 +219,7 @@ type groupKey struct {
 // reason.
 func Build(ms []agent.Movement, cat Catalogue, o Options) Export {
 	var e Export
+	all := ms
 	ms = undoCancelled(ms, &e)
 	loc := o.loc()
 	groups := map[groupKey]*group{}
@@ -305,7 +307,23 @@ func Build(ms []agent.Movement, cat Catalogue, o Options) Export {
 	for _, g := range order {
 		e.add(g, &o)
 	}
+	inOrder(all, e.Skipped)
 	return e
+}
+
+// inOrder sorts skipped in the order of their movements in ms.
+func inOrder(ms []agent.Movement, skipped []Skipped) {
+	type id struct {
+		gateway string
+		seq     uint64
+	}
+	at := make(map[id]int, len(ms))
+	for i, m := range ms {
+		at[id{m.Gateway, m.Seq}] = i
+	}
+	sort.SliceStable(skipped, func(i, j int) bool {
+		return at[id{skipped[i].Gateway, skipped[i].Seq}] < at[id{skipped[j].Gateway, skipped[j].Seq}]
+	})
 }
 
 // exported reports whether m is of a kind Build turns into records, and

@@ -3,6 +3,7 @@ package insurance
 import (
 	"fmt"
 	"math/big"
+	"sort"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -87,14 +88,15 @@ func (g *lineGroup) first() string {
 type useGroup struct {
 	code     string
 	uses     []agent.Movement
+	at       []int // each use's place in the order of findings
 	products []Product
 	assigned bool
 }
 
 // Reconcile compares the fee lines of a case with its standing uses (use
 // movements; a use the checks blocked is left out, a cancelled one must
-// not be given) and returns what differs, lines' findings first, in the
-// order of the lines, then the uses'.
+// not be given) and returns what differs, in the order of the lines,
+// then of the uses, each finding is about.
 //
 // Lines and uses are compared by national code as in force (mapCode):
 // codes match when equal, or on their first 20 characters when one has
@@ -107,14 +109,23 @@ type useGroup struct {
 // procurement cap of the products scanned for it, and its total against
 // its quantity times its price.
 func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalogue, mapCode CodeMapper) []Finding {
-	var out []Finding
-	add := func(f Finding) { f.Case = caseID; out = append(out, f) }
+	// Findings are ordered by the line (its index) or the use (after the
+	// lines) they are about.
+	type ordered struct {
+		at int
+		f  Finding
+	}
+	var found []ordered
+	at := 0
+	add := func(f Finding) { f.Case = caseID; found = append(found, ordered{at, f}) }
+	index := map[*FeeLine]int{}
 
 	// The lines, by code.
 	var groups []*lineGroup
 	byCode := map[string]*lineGroup{}
 	for i := range lines {
 		l := &lines[i]
+		at, index[l] = i, i
 		cur, withdrawn := mapCode.apply(l.Code)
 		switch {
 		case withdrawn:
@@ -143,26 +154,26 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 	// The uses, by code.
 	var ugroups []*useGroup
 	uByCode := map[string]*useGroup{}
-	var useFindings []Finding
 	for _, m := range uses {
+		at++
 		if m.Kind != agent.KindUse || m.Decision == agent.DecisionBlocked {
 			continue
 		}
 		p, ok := cat.Product(m.Item)
 		if !ok {
-			useFindings = append(useFindings, Finding{Kind: UnknownItem, Item: m.Item, Detail: "the item used is not in the catalogue: its national code is unknown"})
+			add(Finding{Kind: UnknownItem, Item: m.Item, Detail: "the item used is not in the catalogue: its national code is unknown"})
 			continue
 		}
 		if p.NationalCode == "" {
-			useFindings = append(useFindings, Finding{Kind: NoNationalCode, Item: m.Item, Detail: fmt.Sprintf("product %s (%s) has no national code: no line can bill it", p.Key, p.Name)})
+			add(Finding{Kind: NoNationalCode, Item: m.Item, Detail: fmt.Sprintf("product %s (%s) has no national code: no line can bill it", p.Key, p.Name)})
 			continue
 		}
 		cur, withdrawn := mapCode.apply(p.NationalCode)
 		switch {
 		case withdrawn:
-			useFindings = append(useFindings, Finding{Kind: WithdrawnCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which the catalogue withdrew", p.Key, p.NationalCode)})
+			add(Finding{Kind: WithdrawnCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which the catalogue withdrew", p.Key, p.NationalCode)})
 		case cur != p.NationalCode:
-			useFindings = append(useFindings, Finding{Kind: OutdatedCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which %s replaces", p.Key, p.NationalCode, cur)})
+			add(Finding{Kind: OutdatedCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which %s replaces", p.Key, p.NationalCode, cur)})
 		}
 		g := uByCode[cur]
 		if g == nil {
@@ -172,6 +183,7 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 		}
 		g.uses = append(g.uses, m)
 		g.products = append(g.products, p)
+		g.at = append(g.at, at)
 	}
 
 	// Uses to lines: the same code, then on 20 characters.
@@ -197,12 +209,14 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 				continue
 			}
 			g.uses, u.assigned = append(g.uses, u), true
+			at = index[g.lines[0]]
 			add(Finding{Kind: CodeMismatch, Line: g.first(), Item: u.uses[0].Item, Code: g.code, Detail: fmt.Sprintf(
 				"line %s bills code %s under hospital code %s, whose scanned items have code %s", g.first(), g.code, u.products[0].HospitalCode, u.code)})
 		}
 	}
 
 	for _, g := range groups {
+		at = index[g.lines[0]]
 		n := 0
 		for _, u := range g.uses {
 			n += len(u.uses)
@@ -213,23 +227,28 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 		case n > 0 && g.net != QtyOf(n):
 			add(Finding{Kind: QuantityMismatch, Line: g.first(), Code: g.code, Detail: fmt.Sprintf("billed %s of code %s, net of refunds, and %d were scanned", g.net, g.code, n)})
 		}
-		procurementCaps(g, add)
+		procurementCaps(g, func(l *FeeLine, f Finding) { at = index[l]; add(f) })
 	}
-	out = append(out, withCase(useFindings, caseID)...)
 	for _, u := range ugroups {
 		if u.assigned {
 			continue
 		}
-		for _, m := range u.uses {
+		for i, m := range u.uses {
+			at = u.at[i]
 			add(Finding{Kind: ScannedNotBilled, Item: m.Item, Code: u.code, Detail: fmt.Sprintf("used, and no line bills code %s", u.code)})
 		}
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].at < found[j].at })
+	out := make([]Finding, len(found))
+	for i, o := range found {
+		out[i] = o.f
 	}
 	return out
 }
 
 // procurementCaps reports the charges of g priced above the procurement
 // cap of a product scanned for them.
-func procurementCaps(g *lineGroup, add func(Finding)) {
+func procurementCaps(g *lineGroup, add func(*FeeLine, Finding)) {
 	for _, l := range g.lines {
 		if l.Refund() {
 			continue
@@ -238,7 +257,7 @@ func procurementCaps(g *lineGroup, add func(Finding)) {
 		for _, u := range g.uses {
 			for _, p := range u.products {
 				if p.PriceCap > 0 && l.Price.Above(p.PriceCap) {
-					add(Finding{Kind: AboveProcurementCap, Line: l.SN, Code: l.Code, Detail: fmt.Sprintf(
+					add(l, Finding{Kind: AboveProcurementCap, Line: l.SN, Code: l.Code, Detail: fmt.Sprintf(
 						"line %s is priced %s, above the procurement price of %s for product %s", l.SN, l.Price, p.PriceCap, p.Key)})
 					break products
 				}
@@ -256,13 +275,6 @@ func sharesHospitalCode(g *lineGroup, u *useGroup) bool {
 		}
 	}
 	return false
-}
-
-func withCase(fs []Finding, caseID string) []Finding {
-	for i := range fs {
-		fs[i].Case = caseID
-	}
-	return fs
 }
 
 // tenPow8 is the number of product units (10^-10 yuan: a Qty times a

@@ -3,8 +3,8 @@ package insurance
 // The records of the purchase–stock–sale interfaces (进销存), with the
 // platform's field names. A field tagged req is required by the
 // platform; max is its length in characters (see
-// firmware-notes/insurance.md for the sources). Every field is written,
-// "" when unknown, except finl_trns_pric, left out when unknown.
+// firmware-notes/insurance.md for the sources). Every field is written:
+// "" when unknown, and null for an unknown price (finl_trns_pric).
 
 // Interface numbers (infno) and the name of each one's input node.
 const (
@@ -95,7 +95,7 @@ type Purchase struct {
 	Registration    string `json:"aprvno" req:"y" max:"100"`
 	Production      string `json:"manu_date" req:"y"`
 	Expiry          string `json:"expy_end" req:"y"`
-	Price           *Price `json:"finl_trns_pric,omitempty"`
+	Price           *Price `json:"finl_trns_pric"`
 	Qty             Qty    `json:"purc_retn_cnt"`
 	InvoiceCode     string `json:"purc_invo_codg" max:"50"`
 	InvoiceNo       string `json:"purc_invo_no" max:"50"`
@@ -117,7 +117,7 @@ type PurchaseReturn struct {
 	SupplierLicence string `json:"spler_pmtno" max:"50"`
 	Production      string `json:"manu_date" req:"y"`
 	Expiry          string `json:"expy_end" req:"y"`
-	Price           *Price `json:"finl_trns_pric,omitempty"`
+	Price           *Price `json:"finl_trns_pric"`
 	Qty             Qty    `json:"purc_retn_cnt"`
 	InvoiceCode     string `json:"purc_invo_codg" max:"50"`
 	InvoiceNo       string `json:"purc_invo_no" req:"y" max:"50"`
@@ -155,7 +155,7 @@ type Sale struct {
 	Expiry             string      `json:"expy_end"`
 	RxFlag             string      `json:"rx_flag" req:"y" max:"3"`
 	Split              string      `json:"trdn_flag" req:"y" max:"3"`
-	Price              *Price      `json:"finl_trns_pric,omitempty"`
+	Price              *Price      `json:"finl_trns_pric"`
 	Prescription       string      `json:"rxno" max:"40"`
 	OutsideRx          string      `json:"rx_circ_flag" max:"3"`
 	DocNo              string      `json:"rtal_docno" req:"y" max:"40"`
@@ -188,7 +188,7 @@ type SaleReturn struct {
 	Expiry         string      `json:"expy_end"`
 	RxFlag         string      `json:"rx_flag" req:"y" max:"3"`
 	Split          string      `json:"trdn_flag" req:"y" max:"3"`
-	Price          *Price      `json:"finl_trns_pric,omitempty"`
+	Price          *Price      `json:"finl_trns_pric"`
 	Qty            Qty         `json:"sel_retn_cnt"`
 	Time           string      `json:"sel_retn_time" req:"y"`
 	Operator       string      `json:"sel_retn_opter_name" req:"y" max:"50"`
