@@ -66,8 +66,12 @@ func exportOptions() Options {
 // day1 is a day of an operating room's movements.
 func day1() []agent.Movement {
 	gwSeq["gw-or-1"] = 0
-	r := func(gtin, serial, lot string, min int) agent.Movement { return mv(agent.KindReceive, gtin, serial, lot, min) }
-	k := func(kind agent.Kind, gtin, serial, lot string, min int) agent.Movement { return mv(kind, gtin, serial, lot, min) }
+	r := func(gtin, serial, lot string, min int) agent.Movement {
+		return mv(agent.KindReceive, gtin, serial, lot, min)
+	}
+	k := func(kind agent.Kind, gtin, serial, lot string, min int) agent.Movement {
+		return mv(kind, gtin, serial, lot, min)
+	}
 	var ms []agent.Movement
 	ms = append(ms,
 		r(stentGTIN, "SN0001", "L2309A", 0), r(stentGTIN, "SN0002", "L2309A", 1), r(stentGTIN, "SN0003", "L2309A", 2),
