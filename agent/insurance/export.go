@@ -134,6 +134,8 @@ type Problem struct {
 // Export is the records built from movements, by interface, with the
 // movements left out and the problems of the records built.
 type Export struct {
+	// The records of 3501, 3502, 3503, 3504, 3505 and 3506, in the order
+	// of their first movements.
 	StockTakes      []StockTake
 	StockChanges    []StockChange
 	Purchases       []Purchase
@@ -240,13 +242,9 @@ func Build(ms []agent.Movement, cat Catalogue, o Options) Export {
 		if !exported(m) {
 			continue
 		}
-		p, ok := cat.Product(m.Item)
-		switch {
-		case !ok:
-			e.Skipped = append(e.Skipped, skip(m, "not in the catalogue"))
-			continue
-		case p.NationalCode == "":
-			e.Skipped = append(e.Skipped, skip(m, fmt.Sprintf("product %s has no national code", p.Key)))
+		p, why := coded(cat, m)
+		if why != "" {
+			e.Skipped = append(e.Skipped, skip(m, why))
 			continue
 		}
 		s := state[m.Item]
@@ -564,13 +562,9 @@ func BuildStockTake(day time.Time, counts []agent.Movement, lots []LotCount, cat
 			continue
 		}
 		seen[m.Item] = true
-		p, ok := cat.Product(m.Item)
-		switch {
-		case !ok:
-			e.Skipped = append(e.Skipped, skip(m, "not in the catalogue"))
-			continue
-		case p.NationalCode == "":
-			e.Skipped = append(e.Skipped, skip(m, fmt.Sprintf("product %s has no national code", p.Key)))
+		p, why := coded(cat, m)
+		if why != "" {
+			e.Skipped = append(e.Skipped, skip(m, why))
 			continue
 		}
 		k := key{p.Key, m.Lot}

@@ -126,13 +126,7 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 	for i := range lines {
 		l := &lines[i]
 		at, index[l] = i, i
-		cur, withdrawn := mapCode.apply(l.Code)
-		switch {
-		case withdrawn:
-			add(Finding{Kind: WithdrawnCode, Line: l.SN, Code: l.Code, Detail: fmt.Sprintf("line %s bills code %s, which the catalogue withdrew", l.SN, l.Code)})
-		case cur != l.Code:
-			add(Finding{Kind: OutdatedCode, Line: l.SN, Code: l.Code, Detail: fmt.Sprintf("line %s bills code %s, which %s replaces", l.SN, l.Code, cur)})
-		}
+		cur := inForce(mapCode, l.Code, Finding{Line: l.SN}, "line "+l.SN+" bills", add)
 		if !l.Refund() {
 			if want, ok := lineTotal(l.Qty, l.Price); ok && !amountNear(l.Amount, l.Qty, l.Price) {
 				add(Finding{Kind: AmountMismatch, Line: l.SN, Code: l.Code, Detail: fmt.Sprintf("line %s totals %s, but %s × %s is %s", l.SN, l.Amount, l.Qty, l.Price, want)})
@@ -168,13 +162,7 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 			add(Finding{Kind: NoNationalCode, Item: m.Item, Detail: fmt.Sprintf("product %s (%s) has no national code: no line can bill it", p.Key, p.Name)})
 			continue
 		}
-		cur, withdrawn := mapCode.apply(p.NationalCode)
-		switch {
-		case withdrawn:
-			add(Finding{Kind: WithdrawnCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which the catalogue withdrew", p.Key, p.NationalCode)})
-		case cur != p.NationalCode:
-			add(Finding{Kind: OutdatedCode, Item: m.Item, Code: p.NationalCode, Detail: fmt.Sprintf("product %s carries code %s, which %s replaces", p.Key, p.NationalCode, cur)})
-		}
+		cur := inForce(mapCode, p.NationalCode, Finding{Item: m.Item}, "product "+p.Key+" carries", add)
 		g := uByCode[cur]
 		if g == nil {
 			g = &useGroup{code: cur}
@@ -244,6 +232,22 @@ func Reconcile(caseID string, lines []FeeLine, uses []agent.Movement, cat Catalo
 		out[i] = o.f
 	}
 	return out
+}
+
+// inForce returns the code in force of code, and reports a withdrawn or
+// replaced code as f, whose subject ("line 7 bills") who names.
+func inForce(mapCode CodeMapper, code string, f Finding, who string, add func(Finding)) string {
+	cur, withdrawn := mapCode.apply(code)
+	f.Code = code
+	switch {
+	case withdrawn:
+		f.Kind, f.Detail = WithdrawnCode, fmt.Sprintf("%s code %s, which the catalogue withdrew", who, code)
+		add(f)
+	case cur != code:
+		f.Kind, f.Detail = OutdatedCode, fmt.Sprintf("%s code %s, which %s replaces", who, code, cur)
+		add(f)
+	}
+	return cur
 }
 
 // procurementCaps reports the charges of g priced above the procurement

@@ -47,7 +47,8 @@ type TraceInfo struct {
 	Code string `json:"drug_trac_codg" max:"100"`
 }
 
-// StockTake is a 3501 record: the stock of one batch on a day.
+// StockTake is a 3501 record: the stock of one batch on a day. Each field is
+// the platform field its json tag names.
 type StockTake struct {
 	Code         string      `json:"med_list_codg" req:"y" max:"50"`
 	HospitalCode string      `json:"fixmedins_hilist_id" req:"y" max:"30"`
@@ -63,8 +64,9 @@ type StockTake struct {
 	Traces       []TraceInfo `json:"drugtracinfo"`
 }
 
-// StockChange is a 3502 record: items of one batch leaving or entering
-// stock otherwise than by purchase or sale.
+// StockChange is a 3502 record: items of one batch leaving or entering stock
+// otherwise than by purchase or sale. Each field is the platform field its
+// json tag names.
 type StockChange struct {
 	Code         string      `json:"med_list_codg" req:"y" max:"50"`
 	Type         string      `json:"inv_chg_type" req:"y" max:"6"`
@@ -81,7 +83,8 @@ type StockChange struct {
 	Traces       []TraceInfo `json:"drugtracinfo"`
 }
 
-// Purchase is a 3503 record: items of one batch received.
+// Purchase is a 3503 record: items of one batch received. Each field is the
+// platform field its json tag names.
 type Purchase struct {
 	Code            string `json:"med_list_codg" req:"y" max:"50"`
 	HospitalCode    string `json:"fixmedins_hilist_id" req:"y" max:"30"`
@@ -107,7 +110,7 @@ type Purchase struct {
 }
 
 // PurchaseReturn is a 3504 record: items of one batch sent back to the
-// supplier.
+// supplier. Each field is the platform field its json tag names.
 type PurchaseReturn struct {
 	Code            string `json:"med_list_codg" req:"y" max:"50"`
 	HospitalCode    string `json:"fixmedins_hilist_id" req:"y" max:"30"`
@@ -128,9 +131,9 @@ type PurchaseReturn struct {
 	PurchaseNo      string `json:"medins_prod_purc_no" max:"50"`
 }
 
-// Sale is a 3505 record: items of one batch used on one case's patient.
-// The patient's certificate number and name (certno, psn_name) are never
-// written.
+// Sale is a 3505 record: items of one batch used on one case's patient. The
+// patient's certificate number and name (certno, psn_name) are never
+// written. Each field is the platform field its json tag names.
 type Sale struct {
 	Code               string      `json:"med_list_codg" req:"y" max:"50"`
 	HospitalCode       string      `json:"fixmedins_hilist_id" req:"y" max:"30"`
@@ -173,6 +176,7 @@ type Sale struct {
 
 // SaleReturn is a 3506 record: items of one batch sold to a case and
 // returned. The patient's certificate number and name are never written.
+// Each field is the platform field its json tag names.
 type SaleReturn struct {
 	Code           string      `json:"med_list_codg" req:"y" max:"50"`
 	HospitalCode   string      `json:"fixmedins_hilist_id" req:"y" max:"30"`

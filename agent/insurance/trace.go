@@ -81,6 +81,19 @@ func skip(m agent.Movement, reason string) Skipped {
 	return Skipped{Gateway: m.Gateway, Seq: m.Seq, Kind: m.Kind, Item: m.Item, Reason: reason}
 }
 
+// coded returns the product of m's item, or why it has none with a
+// national code: not in the catalogue, or without a code.
+func coded(cat Catalogue, m agent.Movement) (Product, string) {
+	p, ok := cat.Product(m.Item)
+	switch {
+	case !ok:
+		return p, "not in the catalogue"
+	case p.NationalCode == "":
+		return p, fmt.Sprintf("product %s has no national code", p.Key)
+	}
+	return p, ""
+}
+
 // Traces is the trace codes of a settlement: what its uses upload.
 type Traces struct {
 	// Codes are the trace codes to upload, one per consumable item used,
@@ -105,13 +118,12 @@ func SettlementTraces(uses []agent.Movement, cat Catalogue, o TraceOptions) Trac
 			continue
 		}
 		seen[m.Item] = true
-		p, ok := cat.Product(m.Item)
-		switch {
-		case !ok:
-			t.Skipped = append(t.Skipped, skip(m, "not in the catalogue"))
-			continue
-		case !Consumable(p.NationalCode):
-			t.Skipped = append(t.Skipped, skip(m, fmt.Sprintf("national code %q is not a consumable code", p.NationalCode)))
+		p, why := coded(cat, m)
+		if why == "" && !Consumable(p.NationalCode) {
+			why = fmt.Sprintf("national code %s is not a consumable code", p.NationalCode)
+		}
+		if why != "" {
+			t.Skipped = append(t.Skipped, skip(m, why))
 			continue
 		}
 		t.Uses++
