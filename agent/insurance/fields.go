@@ -124,9 +124,11 @@ func quote(s string) string {
 
 // parseField reads v as field f's value; the reason is "" when it is good.
 func parseField(f *field, v string, loc *time.Location) (parsed, string) {
-	shown := quote(v)
-	if f.private {
-		shown = "the value"
+	shown := func() string {
+		if f.private {
+			return "the value"
+		}
+		return quote(v)
 	}
 	if !utf8.ValidString(v) {
 		return parsed{}, "is not valid UTF-8"
@@ -138,13 +140,13 @@ func parseField(f *field, v string, loc *time.Location) (parsed, string) {
 	switch f.kind {
 	case kText:
 		if c := utf8.RuneCountInString(v); c > f.max {
-			return parsed{}, fmt.Sprintf("%s is %d characters long, the platform takes at most %d", shown, c, f.max)
+			return parsed{}, fmt.Sprintf("%s is %d characters long, the platform takes at most %d", shown(), c, f.max)
 		}
 		return parsed{s: v}, ""
 	case kTime:
 		t, err := time.ParseInLocation(timeLayout, v, loc)
 		if err != nil {
-			return parsed{}, shown + " is not a date and time as yyyy-MM-dd HH:mm:ss"
+			return parsed{}, shown() + " is not a date and time as yyyy-MM-dd HH:mm:ss"
 		}
 		return parsed{t: t}, ""
 	case kQty:
@@ -157,7 +159,7 @@ func parseField(f *field, v string, loc *time.Location) (parsed, string) {
 		n, err = parseFixed(v, ratioScale, ratioDigits)
 	}
 	if err != nil {
-		return parsed{}, shown + " " + err.Error()
+		return parsed{}, shown() + " " + err.Error()
 	}
 	return parsed{n: n}, ""
 }

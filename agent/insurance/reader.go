@@ -515,7 +515,7 @@ func (s *jsonSource) finish() error {
 }
 
 // jsonRecord reads one array element: an object of fields whose values
-// are strings, numbers or null.
+// are strings, numbers or null. Field names are taken in any case.
 func jsonRecord(raw json.RawMessage) record {
 	var r record
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -537,6 +537,7 @@ func jsonRecord(raw json.RawMessage) record {
 			r.problems = append(r.problems, FieldError{k, "unreadable value"})
 			return r
 		}
+		k = strings.ToLower(k) // as CSV headers: tables exported from Oracle name them in capitals
 		fi := fieldIndex(k)
 		switch {
 		case fi == -1:

@@ -300,8 +300,13 @@ func TestJSONValueTypes(t *testing.T) {
 			t.Errorf("%v: %q, want field %s: %s", c.kv, bad[0], c.field, c.why)
 		}
 	}
+	// Names in capitals, as tables exported from Oracle have them.
+	up := strings.NewReplacer(`"feedetl_sn"`, `"FEEDETL_SN"`, `"cnt"`, `"CNT"`, `"pric"`, `"Pric"`).Replace(fee())
+	if lines, bad, err := ReadFees(strings.NewReader("["+up+"]"), "f.json", "json", FeeOptions{}); err != nil || len(bad) > 0 || len(lines) != 1 || lines[0].Qty != QtyOf(1) {
+		t.Errorf("capitals: %v, %v, %v", lines, bad, err)
+	}
 	// A key given twice, and a record that is not an object.
-	_, bad, err := ReadFees(strings.NewReader(`[{"cnt":"1","cnt":"2"}, 7]`), "f.json", "json", FeeOptions{})
+	_, bad, err := ReadFees(strings.NewReader(`[{"cnt":"1","CNT":"2"}, 7]`), "f.json", "json", FeeOptions{})
 	if err != nil || len(bad) != 2 || !strings.Contains(bad[0].Error(), "field cnt: given twice") || !strings.Contains(bad[1].Error(), "record 2: is not a JSON object") {
 		t.Errorf("bad %v, err %v", bad, err)
 	}
