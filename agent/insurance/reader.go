@@ -45,7 +45,9 @@ type FeeOptions struct {
 // A refund (negative cnt) must name its original in init_feedetl_sn: a
 // line of the same visit earlier in the file, or one FeeOptions.Original
 // knows; it must bill the same code, and may refund no more (quantity or
-// amount) than remains of the original.
+// amount) than remains of the original. To check refunds the reader keeps,
+// for every line read, its visit, serial number, code, quantity and
+// amount: some hundred bytes a line.
 type FeeReader struct {
 	file string
 	loc  *time.Location
