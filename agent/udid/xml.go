@@ -1,7 +1,6 @@
 package udid
 
 import (
-	"encoding/xml"
 	"errors"
 	"io"
 	"strconv"
@@ -33,19 +32,17 @@ const (
 // xmlDoc is one XML document being read.
 type xmlDoc struct {
 	r     *Reader
-	d     *xml.Decoder
+	s     *scanner
 	file  string
 	entry string
 	fn    func(Device) error
 	st    *Stats
-	stack []string // open elements, to check end tags (RawToken does not)
 	text  []byte
 	rec   record
 	n     int64 // records seen
-	enc   string
 }
 
-// errStop carries an error that ends the document and is returned as is
+// errStop carries an error that ends reading and is returned as is
 // (from fn or Problem).
 type errStop struct{ err error }
 
@@ -53,11 +50,7 @@ func (e errStop) Error() string { return e.err.Error() }
 
 func (r *Reader) readXML(src io.Reader, file, entry string, fn func(Device) error, st *Stats) error {
 	rep := Repair(src)
-	x := &xmlDoc{r: r, d: xml.NewDecoder(rep), file: file, entry: entry, fn: fn, st: st}
-	x.d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		x.enc = label
-		return nil, ErrEncoding
-	}
+	x := &xmlDoc{r: r, s: newScanner(rep), file: file, entry: entry, fn: fn, st: st}
 	st.Documents++
 	err := x.document()
 	st.Repairs.add(rep.Repairs())
@@ -71,134 +64,88 @@ func (r *Reader) readXML(src io.Reader, file, entry string, fn func(Device) erro
 	return nil
 }
 
-// fileError turns a decoding error into a *FileError.
+// fileError turns a reading error into a *FileError.
 func (x *xmlDoc) fileError(err error) *FileError {
-	fe := &FileError{File: x.file, Entry: x.entry, Records: x.n}
-	var se *xml.SyntaxError
-	var fe2 *FileError
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	fe = &FileError{File: x.file, Entry: x.entry, Records: x.n}
+	var se *syntaxError
 	switch {
-	case errors.As(err, &fe2):
-		return fe2
-	case x.enc != "":
-		fe.Reason, fe.Err = "declares encoding "+strconv.Quote(x.enc)+": only UTF-8 is read", ErrEncoding
+	case x.s.encoding != "":
+		fe.Line = x.s.line()
+		fe.Reason, fe.Err = "declares encoding "+strconv.Quote(x.s.encoding)+": only UTF-8 is read", ErrEncoding
 	case errors.As(err, &se):
-		fe.Line, fe.Reason, fe.Err = se.Line, se.Msg, ErrSyntax
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		fe.Line, _ = x.d.InputPos()
-		fe.Reason, fe.Err = "document ends early", ErrSyntax
+		fe.Line, fe.Reason, fe.Err = se.line, se.msg, ErrSyntax
 	default:
-		fe.Line, _ = x.d.InputPos()
+		fe.Line = x.s.line()
 		fe.Reason, fe.Err = "reading: "+err.Error(), ErrDamaged
 	}
 	return fe
 }
 
-// token returns the next token, checking that end tags match.
-func (x *xmlDoc) token() (xml.Token, error) {
-	t, err := x.d.RawToken()
-	if err != nil {
-		if err == io.EOF && len(x.stack) > 0 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	switch e := t.(type) {
-	case xml.StartElement:
-		x.stack = append(x.stack, e.Name.Local)
-	case xml.EndElement:
-		n := len(x.stack)
-		if n == 0 || x.stack[n-1] != e.Name.Local {
-			line, _ := x.d.InputPos()
-			want := "no element"
-			if n > 0 {
-				want = "<" + x.stack[n-1] + ">"
-			}
-			return nil, &xml.SyntaxError{Line: line, Msg: "</" + e.Name.Local + "> closes " + want}
-		}
-		x.stack = x.stack[:n-1]
-	}
-	return t, nil
-}
-
 // document reads the whole document.
 func (x *xmlDoc) document() error {
+	s := x.s
 	declared := int64(-1)
-	sawRoot := false
 	for {
-		t, err := x.token()
-		if err == io.EOF {
-			break
-		}
+		k, err := s.next()
 		if err != nil {
 			return err
 		}
-		se, ok := t.(xml.StartElement)
-		if !ok {
-			continue
+		switch k {
+		case tEOF:
+			if declared >= 0 && declared != x.n {
+				return &FileError{File: x.file, Entry: x.entry, Records: x.n,
+					Reason: "header announces " + strconv.FormatInt(declared, 10) + " records, the part holds " + strconv.FormatInt(x.n, 10), Err: ErrCount}
+			}
+			return nil
+		case tStart:
+			depth := len(s.stack)
+			switch {
+			case depth == 1:
+				if s.name != xRoot {
+					return &FileError{File: x.file, Entry: x.entry, Line: s.line(),
+						Reason: "root element is <" + s.name + ">, not <udid>", Err: ErrFormat}
+				}
+			case s.name == xDevice:
+				if err := x.device(); err != nil {
+					return err
+				}
+			case s.name == xCount && depth >= 2 && s.stack[depth-2] == xHeader:
+				v, _, err := x.fieldText()
+				if err != nil {
+					return err
+				}
+				if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+					declared = n
+				}
+			}
 		}
-		switch depth := len(x.stack); {
-		case depth == 1:
-			if sawRoot {
-				line, _ := x.d.InputPos()
-				return &xml.SyntaxError{Line: line, Msg: "a second root element <" + se.Name.Local + ">"}
-			}
-			sawRoot = true
-			if se.Name.Local != xRoot {
-				line, _ := x.d.InputPos()
-				return &FileError{File: x.file, Entry: x.entry, Line: line,
-					Reason: "root element is <" + se.Name.Local + ">, not <udid>", Err: ErrFormat}
-			}
-		case se.Name.Local == xDevice:
-			if err := x.device(); err != nil {
-				return err
-			}
-		case se.Name.Local == xCount && depth >= 2 && x.stack[depth-2] == xHeader:
-			v, err := x.textOf()
-			if err != nil {
-				return err
-			}
-			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
-				declared = n
-			}
-		}
 	}
-	if !sawRoot {
-		return &FileError{File: x.file, Entry: x.entry, Reason: "no <udid> element", Err: ErrFormat}
-	}
-	if declared >= 0 && declared != x.n {
-		return &FileError{File: x.file, Entry: x.entry, Records: x.n,
-			Reason: "header announces " + strconv.FormatInt(declared, 10) + " records, the part holds " + strconv.FormatInt(x.n, 10), Err: ErrCount}
-	}
-	return nil
 }
 
-// textOf reads the text of the element just opened up to its end; an
-// element inside it is skipped, and reported through ok=false by
-// fieldText.
-func (x *xmlDoc) textOf() (string, error) {
-	s, _, err := x.fieldText()
-	return s, err
-}
-
-// fieldText reads the text of the element just opened; nested reports
-// whether it held elements (whose text is left out).
-func (x *xmlDoc) fieldText() (s string, nested bool, err error) {
-	depth := len(x.stack)
+// fieldText reads the text of the element just opened, up to its end;
+// nested reports whether it held elements (whose text is left out).
+func (x *xmlDoc) fieldText() (v string, nested bool, err error) {
+	s := x.s
+	depth := len(s.stack)
 	x.text = x.text[:0]
 	for {
-		t, err := x.token()
+		k, err := s.next()
 		if err != nil {
 			return "", nested, err
 		}
-		switch e := t.(type) {
-		case xml.CharData:
-			if len(x.stack) == depth {
-				x.text = append(x.text, e...)
+		switch k {
+		case tText:
+			if len(s.stack) == depth {
+				x.text = append(x.text, s.text...)
 			}
-		case xml.StartElement:
+		case tStart:
 			nested = true
-		case xml.EndElement:
-			if len(x.stack) < depth {
+		case tEnd:
+			if len(s.stack) < depth {
 				return string(x.text), nested, nil
 			}
 		}
@@ -207,9 +154,9 @@ func (x *xmlDoc) fieldText() (s string, nested bool, err error) {
 
 // skip skips the rest of the element just opened.
 func (x *xmlDoc) skip() error {
-	depth := len(x.stack)
-	for len(x.stack) >= depth {
-		if _, err := x.token(); err != nil {
+	depth := len(x.s.stack)
+	for len(x.s.stack) >= depth {
+		if _, err := x.s.next(); err != nil {
 			return err
 		}
 	}
@@ -218,38 +165,23 @@ func (x *xmlDoc) skip() error {
 
 // device reads one <device> element and passes it on.
 func (x *xmlDoc) device() error {
+	s := x.s
 	x.n++
-	line, _ := x.d.InputPos()
+	line := s.line()
 	rec := &x.rec
 	rec.reset()
-	depth := len(x.stack)
-	for len(x.stack) >= depth {
-		t, err := x.token()
+	depth := len(s.stack)
+	for len(s.stack) >= depth {
+		k, err := s.next()
 		if err != nil {
 			return err
 		}
-		se, ok := t.(xml.StartElement)
-		if !ok {
+		if k != tStart {
 			continue
 		}
-		name := se.Name.Local
-		switch name {
-		case xPacking:
-			if err := x.list(name, func(i int) func(name, field, value string) {
-				rec.d.Packing = append(rec.d.Packing, Packing{})
-				return func(name, field, value string) {
-					rec.setPacking(&rec.d.Packing[i], name, field, value)
-				}
-			}); err != nil {
-				return err
-			}
-		case xStorage:
-			if err := x.list(name, func(i int) func(name, field, value string) {
-				rec.d.Storage = append(rec.d.Storage, Storage{})
-				return func(name, field, value string) {
-					rec.setStorage(&rec.d.Storage[i], name, value)
-				}
-			}); err != nil {
+		switch name := s.name; name {
+		case xPacking, xStorage:
+			if err := x.list(name); err != nil {
 				return err
 			}
 		default:
@@ -274,44 +206,53 @@ func (x *xmlDoc) device() error {
 }
 
 // list reads a packingList or storageList: each child element is a row,
-// each grandchild a field. row is called with the row's index and
-// returns the setter for its fields.
-func (x *xmlDoc) list(listName string, row func(i int) func(name, field, value string)) error {
+// each grandchild a field.
+func (x *xmlDoc) list(listName string) error {
+	s := x.s
+	rec := &x.rec
 	prefix := "packing"
 	if listName == xStorage {
 		prefix = "storage"
 	}
-	depth := len(x.stack)
+	depth := len(s.stack)
 	i := 0
-	for len(x.stack) >= depth {
-		t, err := x.token()
+	for len(s.stack) >= depth {
+		k, err := s.next()
 		if err != nil {
 			return err
 		}
-		if _, ok := t.(xml.StartElement); !ok {
+		if k != tStart {
 			continue
 		}
-		set := row(i)
-		rowDepth := len(x.stack)
-		for len(x.stack) >= rowDepth {
-			t, err := x.token()
+		if listName == xPacking {
+			rec.d.Packing = append(rec.d.Packing, Packing{})
+		} else {
+			rec.d.Storage = append(rec.d.Storage, Storage{})
+		}
+		rowDepth := len(s.stack)
+		for len(s.stack) >= rowDepth {
+			k, err := s.next()
 			if err != nil {
 				return err
 			}
-			se, ok := t.(xml.StartElement)
-			if !ok {
+			if k != tStart {
 				continue
 			}
-			field := listField(prefix, i, se.Name.Local)
+			name := s.name
+			field := listField(prefix, i, name)
 			v, nested, err := x.fieldText()
 			if err != nil {
 				return err
 			}
 			if nested {
-				x.rec.fail(field, v, "holds elements, not text", ErrValue)
+				rec.fail(field, v, "holds elements, not text", ErrValue)
 				continue
 			}
-			set(se.Name.Local, field, v)
+			if listName == xPacking {
+				rec.setPacking(&rec.d.Packing[i], name, field, v)
+			} else {
+				rec.setStorage(&rec.d.Storage[i], name, v)
+			}
 		}
 		i++
 	}
