@@ -68,8 +68,8 @@ func (g Generator) xmlPart(w io.Writer, from, to int) (Repairs, error) {
 	return rep, bw.Flush()
 }
 
-// Zip writes a ZIP shaped like the bulk download: it holds a README and
-// a nested, compressed ZIP whose entries are the n devices split into
+// Zip writes a ZIP shaped like the bulk download: it holds a nested,
+// compressed ZIP whose entries are the n devices split into
 // parts named UDID_FULL_DOWNLOAD_PART<k>_Of_<parts>_2026-08-01.xml,
 // stored out of numeric order (PART10 before PART2) so that a reader
 // must sort them. It returns the repairs a reader will make.
@@ -102,12 +102,7 @@ func (g Generator) Zip(w io.Writer, n, parts int) (Repairs, error) {
 		return rep, err
 	}
 	oz := zip.NewWriter(w)
-	f, err := oz.Create("README.txt")
-	if err != nil {
-		return rep, err
-	}
-	io.WriteString(f, "UDID full release (synthetic)\n")
-	f, err = oz.CreateHeader(&zip.FileHeader{Name: "UDID_FULL_RELEASE_20260801.zip", Method: zip.Deflate})
+	f, err := oz.CreateHeader(&zip.FileHeader{Name: "UDID_FULL_RELEASE_20260801.zip", Method: zip.Deflate})
 	if err != nil {
 		return rep, err
 	}
