@@ -67,7 +67,9 @@ func TestRepairLarge(t *testing.T) {
 }
 
 func TestParseDate(t *testing.T) {
-	utc := func(y int, m time.Month, d, hh, mm, ss, ns int) time.Time { return time.Date(y, m, d, hh, mm, ss, ns, time.UTC) }
+	utc := func(y int, m time.Month, d, hh, mm, ss, ns int) time.Time {
+		return time.Date(y, m, d, hh, mm, ss, ns, time.UTC)
+	}
 	for _, c := range []struct {
 		in   string
 		want time.Time
