@@ -136,54 +136,52 @@ func BenchmarkReadXML(b *testing.B) {
 	})
 	b.Run("scan", func(b *testing.B) {
 		// The ceiling of this reader: repair and tokenise, keep nothing.
-		b.SetBytes(size)
-		runtime.GC()
-		peak := watchHeap()
-		for b.Loop() {
-			f, err := os.Open(path)
-			if err != nil {
-				b.Fatal(err)
-			}
+		scanFile(b, path, n, size, func(f io.Reader) error {
 			s := newScanner(Repair(f))
 			for {
 				k, err := s.next()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if k == tEOF {
-					break
+				if err != nil || k == tEOF {
+					return err
 				}
 			}
-			f.Close()
-		}
-		b.ReportMetric(float64(int64(n)*int64(b.N))/b.Elapsed().Seconds(), "records/s")
-		b.ReportMetric(peak.end(), "peak-heap-MiB")
+		})
 	})
 	b.Run("encoding-xml", func(b *testing.B) {
 		// A bare encoding/xml token scan of the same repaired input: what
 		// the standard library alone would allow.
-		b.SetBytes(size)
-		runtime.GC()
-		peak := watchHeap()
-		for b.Loop() {
-			f, err := os.Open(path)
-			if err != nil {
-				b.Fatal(err)
-			}
+		scanFile(b, path, n, size, func(f io.Reader) error {
 			d := xml.NewDecoder(Repair(bufio.NewReader(f)))
 			for {
 				if _, err := d.RawToken(); err != nil {
-					if err != io.EOF {
-						b.Fatal(err)
+					if err == io.EOF {
+						return nil
 					}
-					break
+					return err
 				}
 			}
-			f.Close()
-		}
-		b.ReportMetric(float64(int64(n)*int64(b.N))/b.Elapsed().Seconds(), "records/s")
-		b.ReportMetric(peak.end(), "peak-heap-MiB")
+		})
 	})
+}
+
+// scanFile runs scan over the file at path b.N times and reports the
+// records/s and the peak heap.
+func scanFile(b *testing.B, path string, n int, size int64, scan func(io.Reader) error) {
+	b.SetBytes(size)
+	runtime.GC()
+	peak := watchHeap()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = scan(f)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(int64(n)*int64(b.N))/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(peak.end(), "peak-heap-MiB")
 }
 
 // peakRSS returns the process's peak resident set (VmHWM) in MiB, 0

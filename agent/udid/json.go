@@ -34,14 +34,9 @@ const (
 
 // jsonDoc is one JSON file being read.
 type jsonDoc struct {
-	r     *Reader
-	d     *json.Decoder
-	file  string
-	entry string
-	fn    func(Device) error
-	st    *Stats
-	n     int64 // devices seen in the file
-	page  int
+	doc
+	d    *json.Decoder
+	page int
 }
 
 // jsonRow is a packing or storage row, its fields as found.
@@ -68,25 +63,13 @@ type heldDevice struct {
 }
 
 func (r *Reader) readJSON(src io.Reader, file, entry string, fn func(Device) error, st *Stats) error {
-	j := &jsonDoc{r: r, d: json.NewDecoder(src), file: file, entry: entry, fn: fn, st: st}
+	j := &jsonDoc{doc: doc{r: r, file: file, entry: entry, fn: fn, st: st}, d: json.NewDecoder(src)}
 	j.d.UseNumber()
 	st.Documents++
-	err := j.document()
-	var stop errStop
-	if errors.As(err, &stop) {
-		return stop.err
-	}
-	if err != nil {
-		return r.problem(st, j.fileError(err))
-	}
-	return nil
+	return j.end(j.document(), j.fileError)
 }
 
 func (j *jsonDoc) fileError(err error) *FileError {
-	var fe *FileError
-	if errors.As(err, &fe) {
-		return fe
-	}
 	reason := err.Error()
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		reason = "document ends early"
@@ -120,19 +103,7 @@ func (j *jsonDoc) document() error {
 				return err
 			}
 		case json.Delim('['):
-			for j.d.More() {
-				t, err := j.d.Token()
-				if err != nil {
-					return err
-				}
-				if t != json.Delim('{') {
-					return j.fail("an array of pages holds something other than objects", ErrFormat)
-				}
-				if err := j.pageObject(); err != nil {
-					return err
-				}
-			}
-			if _, err := j.d.Token(); err != nil {
+			if err := j.objects(j.pageObject); err != nil {
 				return err
 			}
 		default:
@@ -205,15 +176,10 @@ func (j *jsonDoc) pageObject() error {
 		return err
 	}
 	if p.code != "" && p.code != "1" {
-		if err := j.r.problem(j.st, j.fail(fmt.Sprintf("page %d: the API answered returnCode %s: %s", j.page, p.code, clip(p.msg)), ErrFormat)); err != nil {
-			return errStop{err}
-		}
-		return nil
+		return j.report(j.fail(fmt.Sprintf("page %d: the API answered returnCode %s: %s", j.page, p.code, clip(p.msg)), ErrFormat))
 	}
 	if !sawData {
-		if err := j.r.problem(j.st, j.fail(fmt.Sprintf("page %d has no dataSet", j.page), ErrFormat)); err != nil {
-			return errStop{err}
-		}
+		return j.report(j.fail(fmt.Sprintf("page %d has no dataSet", j.page), ErrFormat))
 	}
 	return nil
 }
@@ -228,15 +194,8 @@ func (j *jsonDoc) dataSetMember(p *jsonPage, key string) error {
 		if key == jStorage {
 			rows = p.storage
 		}
-		i := 0
-		err := j.array(func() error {
-			i++
-			row, err := j.rowObject(i)
-			if err != nil {
-				return err
-			}
+		err := j.rows(func(row *jsonRow) {
 			rows[row.key] = append(rows[row.key], row)
-			return nil
 		})
 		if err != nil {
 			return err
@@ -257,6 +216,12 @@ func (j *jsonDoc) array(each func() error) error {
 	if t != json.Delim('[') {
 		return j.fail("expected an array", ErrFormat)
 	}
+	return j.objects(each)
+}
+
+// objects reads the elements of an array just opened, each an object:
+// each is called after its '{' is read.
+func (j *jsonDoc) objects(each func() error) error {
 	for j.d.More() {
 		t, err := j.d.Token()
 		if err != nil {
@@ -269,7 +234,7 @@ func (j *jsonDoc) array(each func() error) error {
 			return err
 		}
 	}
-	_, err = j.d.Token()
+	_, err := j.d.Token()
 	return err
 }
 
@@ -285,19 +250,12 @@ func (j *jsonDoc) deviceObject(p *jsonPage) error {
 		switch key {
 		case jPackList, jPackList2, jStoreList, jStoreLst2:
 			storage := key == jStoreList || key == jStoreLst2
-			i := 0
-			err := j.array(func() error {
-				i++
-				row, err := j.rowObject(i)
-				if err != nil {
-					return err
-				}
+			err := j.rows(func(row *jsonRow) {
 				if storage {
 					j.attachStorage(rec, row)
 				} else {
 					j.attachPacking(rec, row)
 				}
-				return nil
 			})
 			if err != nil {
 				return err
@@ -331,6 +289,19 @@ func (j *jsonDoc) deviceObject(p *jsonPage) error {
 	}
 	p.held = append(p.held, heldDevice{rec, j.n})
 	return nil
+}
+
+// rows reads an array of packing or storage rows, numbering them from 1.
+func (j *jsonDoc) rows(each func(*jsonRow)) error {
+	i := 0
+	return j.array(func() error {
+		i++
+		row, err := j.rowObject(i)
+		if err == nil {
+			each(row)
+		}
+		return err
+	})
 }
 
 // rowObject reads a packing or storage row, its '{' read.
@@ -405,14 +376,10 @@ func (j *jsonDoc) flush(p *jsonPage) error {
 		more = fmt.Sprintf(" and %d more", len(orphans)-5)
 		orphans = orphans[:5]
 	}
-	err := j.r.problem(j.st, j.fail(fmt.Sprintf("page %d: %s%s match no device of the page", j.page, strings.Join(orphans, ", "), more), ErrOrphan))
-	if err != nil {
-		return errStop{err}
-	}
-	return nil
+	return j.report(j.fail(fmt.Sprintf("page %d: %s%s match no device of the page", j.page, strings.Join(orphans, ", "), more), ErrOrphan))
 }
 
-// deliver attaches a device's rows and passes it to fn, or reports it.
+// deliver attaches a device's rows and passes it on, or reports it.
 func (j *jsonDoc) deliver(p *jsonPage, rec *record, n int64) error {
 	if key := rec.d.RecordKey; key != "" {
 		for _, row := range p.packing[key] {
@@ -424,23 +391,7 @@ func (j *jsonDoc) deliver(p *jsonPage, rec *record, n int64) error {
 			p.used[row] = true
 		}
 	}
-	if d := rec.finish(); d != nil {
-		j.st.Records++
-		if err := j.fn(*d); err != nil {
-			return errStop{err}
-		}
-		return nil
-	}
-	d := rec.d
-	key := d.DI
-	if key == "" {
-		key = d.RecordKey
-	}
-	re := &RecordError{File: j.file, Entry: j.entry, Record: n, Key: key, Fields: rec.errs, Device: &d}
-	if err := j.r.problem(j.st, re); err != nil {
-		return errStop{err}
-	}
-	return nil
+	return j.pass(rec, n, 0)
 }
 
 // key reads an object key.

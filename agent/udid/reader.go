@@ -169,3 +169,65 @@ func sniff(head []byte) kind {
 	}
 	return kindUnknown
 }
+
+// doc is what the XML and JSON readers share: where they read, what
+// they call, what they count.
+type doc struct {
+	r     *Reader
+	file  string
+	entry string
+	fn    func(Device) error
+	st    *Stats
+	n     int64 // records seen in the document
+}
+
+// errStop carries an error that ends reading and is returned as is
+// (from fn or Problem).
+type errStop struct{ err error }
+
+func (e errStop) Error() string { return e.err.Error() }
+
+// end turns the error that ended a document into what the reader
+// returns: an error from fn or Problem as is, any other through Problem
+// as a *FileError (toFile builds it).
+func (d *doc) end(err error, toFile func(error) *FileError) error {
+	var stop errStop
+	if errors.As(err, &stop) {
+		return stop.err
+	}
+	if err != nil {
+		var fe *FileError
+		if !errors.As(err, &fe) {
+			fe = toFile(err)
+		}
+		return d.r.problem(d.st, fe)
+	}
+	return nil
+}
+
+// report hands a problem to the Reader; an error that stops reading
+// comes back as errStop.
+func (d *doc) report(err error) error {
+	if err := d.r.problem(d.st, err); err != nil {
+		return errStop{err}
+	}
+	return nil
+}
+
+// pass finishes record number n (starting at line, 0 if unknown) and
+// passes it to fn, or reports it.
+func (d *doc) pass(rec *record, n int64, line int) error {
+	if dev := rec.finish(); dev != nil {
+		d.st.Records++
+		if err := d.fn(*dev); err != nil {
+			return errStop{err}
+		}
+		return nil
+	}
+	dev := rec.d
+	key := dev.DI
+	if key == "" {
+		key = dev.RecordKey
+	}
+	return d.report(&RecordError{File: d.file, Entry: d.entry, Record: n, Line: line, Key: key, Fields: rec.errs, Device: &dev})
+}

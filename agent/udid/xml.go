@@ -31,46 +31,24 @@ const (
 
 // xmlDoc is one XML document being read.
 type xmlDoc struct {
-	r     *Reader
-	s     *scanner
-	file  string
-	entry string
-	fn    func(Device) error
-	st    *Stats
-	text  []byte
-	rec   record
-	n     int64 // records seen
+	doc
+	s    *scanner
+	text []byte
+	rec  record
 }
-
-// errStop carries an error that ends reading and is returned as is
-// (from fn or Problem).
-type errStop struct{ err error }
-
-func (e errStop) Error() string { return e.err.Error() }
 
 func (r *Reader) readXML(src io.Reader, file, entry string, fn func(Device) error, st *Stats) error {
 	rep := Repair(src)
-	x := &xmlDoc{r: r, s: newScanner(rep), file: file, entry: entry, fn: fn, st: st}
+	x := &xmlDoc{doc: doc{r: r, file: file, entry: entry, fn: fn, st: st}, s: newScanner(rep)}
 	st.Documents++
 	err := x.document()
 	st.Repairs.add(rep.Repairs())
-	var stop errStop
-	if errors.As(err, &stop) {
-		return stop.err
-	}
-	if err != nil {
-		return r.problem(st, x.fileError(err))
-	}
-	return nil
+	return x.end(err, x.fileError)
 }
 
 // fileError turns a reading error into a *FileError.
 func (x *xmlDoc) fileError(err error) *FileError {
-	var fe *FileError
-	if errors.As(err, &fe) {
-		return fe
-	}
-	fe = &FileError{File: x.file, Entry: x.entry, Records: x.n}
+	fe := &FileError{File: x.file, Entry: x.entry, Records: x.n}
 	var se *syntaxError
 	switch {
 	case x.s.encoding != "":
@@ -152,6 +130,17 @@ func (x *xmlDoc) fieldText() (v string, nested bool, err error) {
 	}
 }
 
+// field reads the text of the field element just opened; a field
+// holding elements is a bad field of the record (ok false).
+func (x *xmlDoc) field(name string) (v string, ok bool, err error) {
+	v, nested, err := x.fieldText()
+	if err != nil || !nested {
+		return v, err == nil, err
+	}
+	x.rec.fail(name, v, "holds elements, not text", ErrValue)
+	return "", false, nil
+}
+
 // skip skips the rest of the element just opened.
 func (x *xmlDoc) skip() error {
 	depth := len(x.s.stack)
@@ -163,120 +152,80 @@ func (x *xmlDoc) skip() error {
 	return nil
 }
 
-// device reads one <device> element and passes it on.
-func (x *xmlDoc) device() error {
+// children calls each with the name of every child element of the
+// element just opened, its start tag read; each must read the child to
+// its end.
+func (x *xmlDoc) children(each func(name string) error) error {
 	s := x.s
-	x.n++
-	line := s.line()
-	rec := &x.rec
-	rec.reset()
 	depth := len(s.stack)
 	for len(s.stack) >= depth {
 		k, err := s.next()
 		if err != nil {
 			return err
 		}
-		if k != tStart {
-			continue
-		}
-		switch name := s.name; name {
-		case xPacking, xStorage:
-			if err := x.list(name); err != nil {
+		if k == tStart {
+			if err := each(s.name); err != nil {
 				return err
 			}
-		default:
-			if _, keep := deviceFields[name]; !keep {
-				if err := x.skip(); err != nil {
-					return err
-				}
-				continue
-			}
-			v, nested, err := x.fieldText()
-			if err != nil {
-				return err
-			}
-			if nested {
-				rec.fail(name, v, "holds elements, not text", ErrValue)
-				continue
-			}
-			rec.set(name, v)
 		}
 	}
-	return x.deliver(line)
+	return nil
+}
+
+// device reads one <device> element and passes it on.
+func (x *xmlDoc) device() error {
+	x.n++
+	line := x.s.line()
+	rec := &x.rec
+	rec.reset()
+	err := x.children(func(name string) error {
+		switch name {
+		case xPacking, xStorage:
+			return x.list(name)
+		}
+		if _, keep := deviceFields[name]; !keep {
+			return x.skip()
+		}
+		v, ok, err := x.field(name)
+		if ok {
+			rec.set(name, v)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return x.pass(rec, x.n, line)
 }
 
 // list reads a packingList or storageList: each child element is a row,
 // each grandchild a field.
 func (x *xmlDoc) list(listName string) error {
-	s := x.s
 	rec := &x.rec
 	prefix := "packing"
 	if listName == xStorage {
 		prefix = "storage"
 	}
-	depth := len(s.stack)
 	i := 0
-	for len(s.stack) >= depth {
-		k, err := s.next()
-		if err != nil {
-			return err
-		}
-		if k != tStart {
-			continue
-		}
+	return x.children(func(string) error {
 		if listName == xPacking {
 			rec.d.Packing = append(rec.d.Packing, Packing{})
 		} else {
 			rec.d.Storage = append(rec.d.Storage, Storage{})
 		}
-		rowDepth := len(s.stack)
-		for len(s.stack) >= rowDepth {
-			k, err := s.next()
-			if err != nil {
-				return err
-			}
-			if k != tStart {
-				continue
-			}
-			name := s.name
+		err := x.children(func(name string) error {
 			field := listField(prefix, i, name)
-			v, nested, err := x.fieldText()
-			if err != nil {
-				return err
-			}
-			if nested {
-				rec.fail(field, v, "holds elements, not text", ErrValue)
-				continue
-			}
-			if listName == xPacking {
+			v, ok, err := x.field(field)
+			switch {
+			case !ok:
+			case listName == xPacking:
 				rec.setPacking(&rec.d.Packing[i], name, field, v)
-			} else {
+			default:
 				rec.setStorage(&rec.d.Storage[i], name, v)
 			}
-		}
+			return err
+		})
 		i++
-	}
-	return nil
-}
-
-// deliver finishes the record and passes it to fn, or reports it.
-func (x *xmlDoc) deliver(line int) error {
-	rec := &x.rec
-	if d := rec.finish(); d != nil {
-		x.st.Records++
-		if err := x.fn(*d); err != nil {
-			return errStop{err}
-		}
-		return nil
-	}
-	d := rec.d
-	key := d.DI
-	if key == "" {
-		key = d.RecordKey
-	}
-	re := &RecordError{File: x.file, Entry: x.entry, Record: x.n, Line: line, Key: key, Fields: rec.errs, Device: &d}
-	if err := x.r.problem(x.st, re); err != nil {
-		return errStop{err}
-	}
-	return nil
+		return err
+	})
 }
