@@ -101,6 +101,7 @@ func splitList(v string) []string {
 type stats struct {
 	records int // data records met (CSV rows after the header, JSON elements)
 	blank   int // CSV rows whose fields are all empty, skipped
+	kept    int // records whose entry was good
 }
 
 // rawRows holds the values of the good rows of a file as read, by
@@ -110,13 +111,14 @@ type rawRows struct {
 	used []bool // columns set in some row
 }
 
-// parseStats reads a UTF-8 file of the schema's kind and calls build for
-// each record; build reports problems through the row and returns false
-// to leave the record out. raw, when not nil, receives the values of the
-// records kept.
-func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool), raw *rawRows) ([]T, []RowError, stats, error) {
+// parseRows reads text, a UTF-8 file of the schema's kind, and calls
+// build for each record; build reports problems through the row and
+// returns false to leave the record out. keep, when not nil, receives
+// each good entry, until a bad row is met when partial is not set (the
+// file is then refused whole, and the entries need not be kept). raw,
+// when not nil, receives the values of the good records.
+func parseRows[T any](text []byte, format string, s *schema, build func(*row) (T, bool), keep func(T), partial bool, raw *rawRows) ([]RowError, stats, error) {
 	var (
-		out  []T
 		errs []RowError
 		st   stats
 	)
@@ -124,7 +126,10 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 		st.records++
 		if !r.failed {
 			if v, ok := build(r); ok && !r.failed {
-				out = append(out, v)
+				st.kept++
+				if keep != nil && (partial || len(errs) == 0) {
+					keep(v)
+				}
 				if raw != nil {
 					raw.add(r)
 				}
@@ -139,16 +144,16 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 	var err error
 	switch strings.ToLower(strings.TrimPrefix(format, ".")) {
 	case FormatCSV:
-		err = readCSV(rd, s, &st, emit)
+		err = readCSV(text, s, &st, emit)
 	case FormatJSON:
-		err = readJSON(rd, s, emit)
+		err = readJSON(text, s, emit)
 	default:
 		err = fmt.Errorf("master: %s: %w: %q (csv or json)", s.what, ErrFormat, format)
 	}
 	if err != nil {
-		return nil, nil, st, err
+		return nil, st, err
 	}
-	return out, errs, st, nil
+	return errs, st, nil
 }
 
 func (w *rawRows) add(r *row) {
@@ -164,8 +169,8 @@ func (w *rawRows) add(r *row) {
 // readCSV reads a CSV file whose first row names the columns. A file
 // whose first line has tabs and no commas is read as tab-separated, as
 // Excel writes "Unicode text" and hospital systems export tables.
-func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
-	br := bufio.NewReaderSize(rd, 64<<10)
+func readCSV(text []byte, s *schema, st *stats, emit func(*row)) error {
+	br := bufio.NewReaderSize(bytes.NewReader(text), 64<<10)
 	cr := csv.NewReader(br)
 	first, _ := br.Peek(br.Size()) // as much as there is, up to the size
 	if i := bytes.IndexByte(first, '\n'); i >= 0 {
@@ -277,9 +282,22 @@ func (s *schema) names() string {
 }
 
 // readJSON reads a JSON array of objects whose keys are column names.
-func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
-	dec := json.NewDecoder(bufio.NewReaderSize(rd, 64<<10))
-	dec.UseNumber()
+func readJSON(text []byte, s *schema, emit func(*row)) error {
+	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
+	return jsonArray(text, s, func(i int, raw json.RawMessage) {
+		r.reset()
+		r.index = i
+		jsonRow(r, raw)
+		emit(r)
+	})
+}
+
+// jsonArray reads text, a JSON array, with encoding/json's decoder, one
+// element at a time, passing each to each when each is not nil, and
+// returns the first error that makes text not such an array.
+func jsonArray(text []byte, s *schema, each func(i int, raw json.RawMessage)) error {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber() // a number too large for a float64 is not the error
 	fail := func(err error) error {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return fmt.Errorf("master: %s: %w: the JSON ends before the array is closed", s.what, ErrFormat)
@@ -300,16 +318,14 @@ func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
 	if d, ok := t.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("master: %s: %w: the file must be a JSON array of objects", s.what, ErrFormat)
 	}
-	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return fail(err)
 		}
-		r.reset()
-		r.index = i
-		jsonRow(r, raw)
-		emit(r)
+		if each != nil {
+			each(i, raw)
+		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return fail(err)
