@@ -10,6 +10,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Formats the parsers read.
@@ -282,14 +284,42 @@ func (s *schema) names() string {
 }
 
 // readJSON reads a JSON array of objects whose keys are column names.
+// A valid file (json.Valid, which allocates nothing) is read in place by
+// jsonLexer, one string allocated a row as for CSV; encoding/json's
+// decoder reads an invalid one, to say where it is invalid.
 func readJSON(text []byte, s *schema, emit func(*row)) error {
+	if !json.Valid(text) {
+		return jsonError(text, s)
+	}
+	l := jsonLexer{b: text, spans: make([][2]int, len(s.cols))}
+	l.space()
+	if l.peek() != '[' {
+		return fmt.Errorf("master: %s: %w: the file must be a JSON array of objects", s.what, ErrFormat)
+	}
+	l.off++
 	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
-	return jsonArray(text, s, func(i int, raw json.RawMessage) {
+	for i := 0; ; i++ {
+		if l.space(); l.peek() == ']' {
+			return nil // json.Valid: nothing follows
+		}
+		if i > 0 {
+			l.off++ // ,
+			l.space()
+		}
 		r.reset()
 		r.index = i
-		jsonRow(r, raw)
+		l.row(r)
 		emit(r)
-	})
+	}
+}
+
+// jsonError returns the error of text, which is not valid JSON, as
+// encoding/json's decoder finds it reading the array element by element.
+func jsonError(text []byte, s *schema) error {
+	if err := jsonArray(text, s, nil); err != nil {
+		return err
+	}
+	return fmt.Errorf("master: %s: %w: not valid JSON", s.what, ErrFormat)
 }
 
 // jsonArray reads text, a JSON array, with encoding/json's decoder, one
@@ -336,77 +366,238 @@ func jsonArray(text []byte, s *schema, each func(i int, raw json.RawMessage)) er
 	return nil
 }
 
-// jsonRow fills r from one array element, reporting what does not fit.
-func jsonRow(r *row, raw json.RawMessage) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	t, err := d.Token()
-	if d, ok := t.(json.Delim); err != nil || !ok || d != '{' {
+// jsonLexer reads the rows of a valid JSON file (json.Valid) in place.
+// The values of a row are unescaped into buf, one after the other, and
+// made one string when the row ends: a row costs one allocation.
+type jsonLexer struct {
+	b     []byte
+	off   int
+	buf   []byte   // the values of the row being read
+	key   []byte   // the key being read
+	spans [][2]int // where each column's value is in buf, by column
+}
+
+func (l *jsonLexer) peek() byte { return l.b[l.off] }
+
+// space skips white space.
+func (l *jsonLexer) space() {
+	for l.off < len(l.b) {
+		switch l.b[l.off] {
+		case ' ', '\t', '\n', '\r':
+			l.off++
+		default:
+			return
+		}
+	}
+}
+
+// row reads one array element into r, reporting what does not fit.
+func (l *jsonLexer) row(r *row) {
+	if l.peek() != '{' {
 		r.report("", "is not an object")
+		l.skip()
 		return
 	}
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			r.report("", "unreadable object")
-			return
+	l.off++
+	l.buf = l.buf[:0]
+	for first := true; ; first = false {
+		if l.space(); l.peek() == '}' {
+			l.off++
+			break
 		}
-		k, _ := t.(string)
-		var v any
-		if err := d.Decode(&v); err != nil {
-			r.report(k, "unreadable value")
-			return
+		if !first {
+			l.off++ // ,
+			l.space()
 		}
+		l.key = l.str(l.key[:0])
+		l.space()
+		l.off++ // :
+		l.space()
 		c := -1
 		for i, col := range r.s.cols {
-			if col.name == k {
+			if col.name == string(l.key) {
 				c = i
 				break
 			}
 		}
 		if c < 0 {
-			r.report(k, "unknown key (known: "+r.s.names()+")")
+			r.report(string(l.key), "unknown key (known: "+r.s.names()+")")
+			l.skip()
 			continue
 		}
+		k := r.s.cols[c].name
 		if r.set[c] {
 			r.report(k, "given twice")
+			l.skip()
 			continue
 		}
-		col := r.s.cols[c]
-		bad := func(what string) { r.report(k, "is "+what+", not a string") }
-		switch x := v.(type) {
-		case nil:
-			continue
-		case string:
-			r.vals[c] = strings.TrimSpace(x)
-		case json.Number:
-			r.vals[c] = x.String()
-		case bool:
-			r.vals[c] = fmt.Sprint(x)
-		case []any:
-			if !col.list {
-				bad("an array")
-				continue
-			}
-			parts := make([]string, 0, len(x))
-			ok := true
-			for _, e := range x {
-				s, isStr := e.(string)
-				if !isStr || strings.ContainsAny(s, ";|") {
-					ok = false
-					break
-				}
-				parts = append(parts, strings.TrimSpace(s))
-			}
-			if !ok {
-				r.report(k, "must be an array of strings")
-				continue
-			}
-			r.vals[c] = strings.Join(parts, ";")
-		default:
-			bad("an object")
-			continue
+		if l.value(r, c) {
+			r.set[c] = true
 		}
-		r.set[c] = true
 	}
+	text := string(l.buf)
+	for c, set := range r.set {
+		if set {
+			r.vals[c] = strings.TrimSpace(text[l.spans[c][0]:l.spans[c][1]])
+		}
+	}
+}
+
+// value reads the value of column c into buf, reporting a value of the
+// wrong type; it returns whether the column is set.
+func (l *jsonLexer) value(r *row, c int) bool {
+	col := r.s.cols[c]
+	start := len(l.buf)
+	switch b := l.peek(); {
+	case b == '"':
+		l.buf = l.str(l.buf)
+	case b == 'n':
+		l.skip()
+		return false
+	case b == '[':
+		l.off++
+		ok := true
+		for n := 0; ; n++ {
+			if l.space(); l.peek() == ']' {
+				l.off++
+				break
+			}
+			if n > 0 {
+				l.off++ // ,
+				l.space()
+			}
+			if l.peek() != '"' {
+				ok = false
+				l.skip()
+				continue
+			}
+			if n > 0 {
+				l.buf = append(l.buf, ';')
+			}
+			from := len(l.buf)
+			l.buf = l.str(l.buf)
+			item := l.buf[from:]
+			ok = ok && bytes.IndexAny(item, ";|") < 0
+			l.buf = append(l.buf[:from], bytes.TrimSpace(item)...)
+		}
+		switch {
+		case !col.list:
+			r.report(col.name, "is an array, not a string")
+		case !ok:
+			r.report(col.name, "must be an array of strings")
+		default:
+			l.spans[c] = [2]int{start, len(l.buf)}
+			return true
+		}
+		l.buf = l.buf[:start]
+		return false
+	case b == '{':
+		l.skip()
+		r.report(col.name, "is an object, not a string")
+		return false
+	default: // a number, true or false: as written
+		from := l.off
+		l.skip()
+		l.buf = append(l.buf, l.b[from:l.off]...)
+	}
+	l.spans[c] = [2]int{start, len(l.buf)}
+	return true
+}
+
+// skip reads past one value.
+func (l *jsonLexer) skip() {
+	for depth := 0; ; {
+		l.space()
+		switch l.peek() {
+		case '"':
+			l.str(nil)
+		case '{', '[':
+			depth++
+			l.off++
+			continue
+		case '}', ']':
+			depth--
+			l.off++
+		case ',', ':':
+			l.off++
+			continue
+		default: // a number, true, false or null
+			for l.off < len(l.b) && !strings.ContainsRune(",:]} \t\n\r", rune(l.b[l.off])) {
+				l.off++
+			}
+		}
+		if depth == 0 {
+			return
+		}
+	}
+}
+
+// str appends the string at the offset, unescaped, to dst and reads
+// past it. (A UTF-16 surrogate not in a pair becomes U+FFFD, as
+// encoding/json has it.)
+func (l *jsonLexer) str(dst []byte) []byte {
+	i := l.off + 1
+	for {
+		switch c := l.b[i]; c {
+		case '"':
+			l.off = i + 1
+			return dst
+		case '\\':
+			switch e := l.b[i+1]; e {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(l.b[i+2 : i+6])
+				i += 4
+				if utf16.IsSurrogate(r) {
+					next := rune(-1)
+					if i+8 <= len(l.b) && l.b[i+2] == '\\' && l.b[i+3] == 'u' {
+						next = hex4(l.b[i+4 : i+8])
+					}
+					if d := utf16.DecodeRune(r, next); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+			default: // " \ /
+				dst = append(dst, e)
+			}
+			i += 2
+		default:
+			j := i + 1
+			for l.b[j] != '"' && l.b[j] != '\\' {
+				j++
+			}
+			dst = append(dst, l.b[i:j]...)
+			i = j
+		}
+	}
+}
+
+// hex4 returns the value of four hexadecimal digits.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
