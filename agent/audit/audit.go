@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
@@ -287,16 +288,12 @@ func product(m agent.Movement) string {
 	return productOfKey(m.Item)
 }
 
-// productOfKey returns the GTIN of a "(01)GTIN…" key, or the HIBC product
-// part of a "+LICPCNUOM/…" key.
+// productOfKey returns the product of an item key as code.SplitKey reads
+// it (a GTIN, an HIBC product, an MA DI), or the key itself when it has
+// none (an AHM code, a tag's raw key).
 func productOfKey(key string) string {
-	if len(key) >= 18 && key[:4] == "(01)" {
-		return key[4:18]
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i]
-		}
+	if p := code.SplitKey(key).Product; p != "" {
+		return p
 	}
 	return key
 }

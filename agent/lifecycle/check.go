@@ -2,10 +2,10 @@ package lifecycle
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/code"
 )
 
 // Item is what a Checker needs to know about a product from the catalogue.
@@ -178,7 +178,7 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 	}
 	serial := m.Serial
 	if serial == "" {
-		serial = serialOf(m.Item)
+		serial = code.SplitKey(m.Item).Serial
 	}
 	expiry := m.Expiry
 	if expiry == "" {
@@ -381,32 +381,11 @@ func sortReasons(rs []Reason) {
 }
 
 // productKey returns the catalogue key of m's product: its GTIN, or the
-// GTIN in its item key, or the HIBC labeler, product and unit of measure
-// of its item key.
+// product of its item key as code.SplitKey reads it (a GTIN, an HIBC
+// labeler, product and unit of measure, an MA DI).
 func productKey(m agent.Movement) string {
 	if m.GTIN != "" {
 		return m.GTIN
 	}
-	k := m.Item
-	if strings.HasPrefix(k, "(01)") && len(k) >= 18 {
-		return k[4:18]
-	}
-	if strings.HasPrefix(k, "+") {
-		if i := strings.IndexByte(k, '/'); i > 0 {
-			return k[:i]
-		}
-		return k
-	}
-	return ""
-}
-
-// serialOf returns the serial in a GS1 or HIBC item key, "" if none.
-func serialOf(key string) string {
-	if i := strings.Index(key, "(21)"); i >= 0 && strings.HasPrefix(key, "(01)") {
-		return key[i+4:]
-	}
-	if i := strings.Index(key, "/S"); i >= 0 && strings.HasPrefix(key, "+") {
-		return key[i+2:]
-	}
-	return ""
+	return code.SplitKey(m.Item).Product
 }

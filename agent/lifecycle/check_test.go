@@ -379,6 +379,25 @@ func TestHIBCProductKey(t *testing.T) {
 	}
 }
 
+// TestMAProductKey checks that an MA item is looked up by its DI, as a GS1
+// item by its GTIN: the catalogue, recalls by serial and the product key.
+func TestMAProductKey(t *testing.T) {
+	const di = "MA.156.M0.100761.21234561"
+	f := newFixture()
+	f.items[di] = Item{GTIN: di, Imported: true}
+	f.recalls[di+"//x00008"] = "field safety notice"
+	m := agent.Movement{Kind: agent.KindUse, Item: di + ".Sx00008", Lot: "20220117"}
+	d := f.checker(nil).Check(m, true)
+	if want := []CheckCode{CheckRecalled, CheckImported, CheckNeverReceived}; !slices.Equal(codes(d), want) {
+		t.Errorf("%v", codes(d))
+	}
+	for key, want := range map[string]string{di + ".Sx00008": di, di + ".L2201": di, di: di} {
+		if got := productKey(agent.Movement{Item: key}); got != want {
+			t.Errorf("productKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
 func TestOutcomeString(t *testing.T) {
 	for o, want := range map[Outcome]string{Accept: "accepted", Warn: "warned", Pending: "pending", Block: "blocked", 9: "Outcome(9)"} {
 		if o.String() != want {
