@@ -27,6 +27,12 @@ var (
 // its CRC-32C appended, in one transaction of its own, beside the
 // movement writer's; a nil value deletes the name. Names not in values
 // keep their values. It returns ErrReadOnly on a read-only ledger.
+//
+// The values are not changed. A value whose capacity already holds its
+// CRC-32C after its length (master.Data.MarshalSets leaves it there) is
+// stored as it is; any other is copied with its checksum appended. A
+// catalogue of 100,000 products is a value of about 9 MB, which is so
+// not held twice while bbolt writes it.
 func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 	if l.readOnly {
 		return ErrReadOnly
@@ -52,10 +58,7 @@ func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 				}
 				continue
 			}
-			framed := make([]byte, 0, len(v)+4)
-			framed = append(framed, v...)
-			framed = binary.LittleEndian.AppendUint32(framed, crc32.Checksum(v, castagnoli))
-			if err := mb.Put([]byte(name), framed); err != nil {
+			if err := mb.Put([]byte(name), frame(v)); err != nil {
 				return err
 			}
 		}
@@ -70,7 +73,8 @@ func (l *Ledger) PutMasterSets(values map[string][]byte) error {
 // MasterSets returns a copy of every stored master data value whose
 // CRC-32C holds, by name, without the checksum, and the names, sorted,
 // of those whose checksum does not hold. A ledger without master data
-// returns an empty map.
+// returns an empty map. Each copy holds its checksum in its capacity, so
+// that storing it again (PutMasterSets) does not copy it again.
 func (l *Ledger) MasterSets() (map[string][]byte, []string, error) {
 	values := map[string][]byte{}
 	var damaged []string
@@ -84,7 +88,7 @@ func (l *Ledger) MasterSets() (map[string][]byte, []string, error) {
 		}
 		return mb.ForEach(func(k, v []byte) error {
 			if p, ok := unframe(v); ok {
-				values[string(k)] = bytes.Clone(p)
+				values[string(k)] = bytes.Clone(v)[:len(p)]
 			} else {
 				damaged = append(damaged, string(k))
 			}
@@ -136,6 +140,21 @@ func verifyMaster(tx *bolt.Tx) []error {
 		return nil
 	})
 	return errs
+}
+
+// frame returns v followed by its CRC-32C, little-endian: v's own
+// memory when its capacity holds the checksum already, else a copy. v is
+// not changed.
+func frame(v []byte) []byte {
+	sum := crc32.Checksum(v, castagnoli)
+	if cap(v)-len(v) >= 4 {
+		if f := v[:len(v)+4]; binary.LittleEndian.Uint32(f[len(v):]) == sum {
+			return f
+		}
+	}
+	framed := make([]byte, 0, len(v)+4)
+	framed = append(framed, v...)
+	return binary.LittleEndian.AppendUint32(framed, sum)
 }
 
 // unframe checks a stored value's trailing CRC-32C and returns the value

@@ -3,7 +3,9 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"maps"
 	"os"
 	"path/filepath"
@@ -307,5 +309,44 @@ func TestMasterDeprecated(t *testing.T) {
 	back, damaged, err := master.Load(l)
 	if err != nil || damaged != nil || !reflect.DeepEqual(back.Sets(), d.Sets()) {
 		t.Fatalf("Load of PutMaster's value: %v %v", err, damaged)
+	}
+}
+
+// TestMasterSetsFrameInPlace: a value whose capacity holds its CRC-32C
+// after it (as master.Data.MarshalSets leaves it) is framed in its own
+// memory, not copied; any other is copied, and no value is ever written
+// to, not even in its capacity (where a caller may keep other data).
+// Values read back hold their checksum the same way, so that storing
+// one again does not copy it either.
+func TestMasterSetsFrameInPlace(t *testing.T) {
+	sealed := binary.LittleEndian.AppendUint32([]byte("catalogue value"), crc32.Checksum([]byte("catalogue value"), castagnoli))
+	sealed = sealed[:len(sealed)-4]
+	if f := frame(sealed); &f[0] != &sealed[0] || len(f) != len(sealed)+4 {
+		t.Error("a sealed value was copied")
+	}
+	other := []byte("recalls value####")
+	v := other[:len("recalls value")]
+	if f := frame(v); &f[0] == &v[0] || string(f[:len(v)]) != "recalls value" {
+		t.Errorf("a value without its checksum was framed in place: %q", f)
+	}
+
+	l := openTest(t, Options{})
+	if err := l.PutMasterSets(map[string][]byte{"catalogue": sealed, "recalls": v}); err != nil {
+		t.Fatal(err)
+	}
+	if string(other) != "recalls value####" {
+		t.Errorf("the capacity of a value was written to: %q", other)
+	}
+	values, bad, err := l.MasterSets()
+	if err != nil || bad != nil || string(values["catalogue"]) != "catalogue value" || string(values["recalls"]) != "recalls value" {
+		t.Fatalf("%q %v %v", values, bad, err)
+	}
+	for name, v := range values {
+		if f := frame(v); &f[0] != &v[0] {
+			t.Errorf("%s as read back would be copied to be stored again", name)
+		}
+	}
+	if errs := l.VerifyMaster(); errs != nil {
+		t.Error(errs)
 	}
 }

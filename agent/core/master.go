@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -118,7 +117,8 @@ func (g *Gateway) ApplyCentral(set, format string, data []byte, version uint64) 
 		if held := cur.SetVersion(set); version <= held && held <= uint64(limit) {
 			return nil, fmt.Errorf("%w: %s version %d, holding %d", ErrStaleMaster, set, version, held)
 		}
-		d, _, err := cur.Import(set, bytes.NewReader(data), master.ImportOptions{Format: format, AllowEmpty: true,
+		// Read in place: the set is not copied, and nothing keeps data.
+		d, _, err := cur.ImportBytes(set, data, master.ImportOptions{Format: format, AllowEmpty: true,
 			Version: fmt.Sprintf("central %s v%d", set, version), SetVersion: version})
 		if err != nil {
 			return nil, fmt.Errorf("master data %s version %d rejected: %w", set, version, err)

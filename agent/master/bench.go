@@ -23,6 +23,11 @@ const (
 	// GoalLoad is the most decoding a GoalCatalogue-entry set
 	// (UnmarshalBinary, indexes included) may take.
 	GoalLoad = time.Second
+	// GoalApplyMemory is the most memory, above idle, that a gateway may
+	// take to receive and apply a GoalCatalogue-row catalogue from the
+	// central service, stored before it is used (the peak of the heap in
+	// use and of the resident set).
+	GoalApplyMemory = 50 << 20
 )
 
 // Synthetic is synthetic for benchmarks outside this package: a
@@ -112,7 +117,7 @@ type query struct{ product, lot, serial string }
 // does not know, and one in twenty for a product not in the catalogue.
 func queries(d *Data, n int) []query {
 	rng := rand.New(rand.NewPCG(3, 4))
-	products := len(d.cat)
+	products := d.cat.len()
 	q := make([]query, n)
 	for i := range q {
 		var x query

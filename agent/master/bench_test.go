@@ -28,8 +28,28 @@ func bigData(b *testing.B) *Data {
 
 // BenchmarkDecision times the lookups of one point-of-use decision over a
 // 100,000-product catalogue with 10,000 recalled lots.
-func BenchmarkDecision(b *testing.B) {
-	d := bigData(b)
+func BenchmarkDecision(b *testing.B) { benchDecision(b, bigData(b)) }
+
+// BenchmarkDecisionLoaded is BenchmarkDecision over the set as a gateway
+// holds it after a restart: loaded from its stored values (LoadSets), the
+// catalogue read where its value lies.
+func BenchmarkDecisionLoaded(b *testing.B) {
+	values, err := bigData(b).MarshalSets()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, v := range values {
+		values[name] = bytes.Clone(v) // as the ledger returns them
+	}
+	d, damaged := LoadSets(values, nil)
+	if damaged != nil || d.Counts().Catalogue != GoalCatalogue {
+		b.Fatal(damaged, d.Counts())
+	}
+	benchDecision(b, d)
+}
+
+// benchDecision times the decisions of queries over d.
+func benchDecision(b *testing.B, d *Data) {
 	qs := queries(d, 1<<16)
 	b.ResetTimer()
 	i, sink := 0, 0

@@ -109,16 +109,31 @@ func TestLookups(t *testing.T) {
 	}
 }
 
+// TestLookupsDoNotAllocate: over a set built and over one loaded from
+// its stored values (whose catalogue entries are decoded where they lie).
 func TestLookupsDoNotAllocate(t *testing.T) {
-	d := demo(t)
-	n := testing.AllocsPerRun(100, func() {
-		d.Lookup("06901234100013")
-		d.LookupHIBC("A999", "1234", '5')
-		d.Recalled("06901234200010", "B2309012", "100104")
-		d.LotStatus("06901234100013", "21A-78")
-	})
-	if n != 0 {
-		t.Errorf("%v allocations per decision", n)
+	built := demo(t)
+	values, err := built.MarshalSets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, damaged := LoadSets(stored(values), nil)
+	if damaged != nil {
+		t.Fatal(damaged)
+	}
+	for _, d := range []*Data{built, loaded} {
+		if e, ok := d.Lookup("06901234100013"); !ok || e.UnitPrice != 685000 {
+			t.Fatalf("Lookup: %+v %v", e, ok)
+		}
+		n := testing.AllocsPerRun(100, func() {
+			d.Lookup("06901234100013")
+			d.LookupHIBC("A999", "1234", '5')
+			d.Recalled("06901234200010", "B2309012", "100104")
+			d.LotStatus("06901234100013", "21A-78")
+		})
+		if n != 0 {
+			t.Errorf("%v allocations per decision", n)
+		}
 	}
 }
 

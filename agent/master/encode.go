@@ -45,13 +45,12 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 	if d == nil {
 		d = empty
 	}
-	s := d.shared()
-	b := make([]byte, 0, 64+len(d.Version)+encodedSize(&s, SetNames...))
+	b := make([]byte, 0, 64+len(d.Version)+encodedSize(&d.sets, SetNames...)+16*len(d.versions))
 	b = append(b, encMagic...)
 	b = append(b, encVersion)
 	b = putString(b, d.Version)
 	for _, name := range SetNames {
-		b = sections[name].put(b, &s)
+		b = sections[name].put(b, &d.sets)
 	}
 	names := slices.Sorted(maps.Keys(d.versions))
 	b = binary.AppendUvarint(b, uint64(len(names)))
@@ -63,84 +62,65 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 }
 
 // encodedSize estimates the encoded size of the named sets of s.
-func encodedSize(s *Sets, names ...string) int {
+func encodedSize(s *sets, names ...string) int {
 	size := 0
 	for _, name := range names {
 		switch name {
 		case "catalogue":
-			for i := range s.Catalogue {
-				e := &s.Catalogue[i]
-				size += 24 + len(e.GTIN) + len(e.HIBC) + len(e.Name) + len(e.Model) + len(e.Manufacturer) +
-					len(e.Registration) + len(e.InsuranceCode) + len(e.ChargeCode)
-			}
+			size += binary.MaxVarintLen64 + len(s.cat.body())
 		case "recalls":
-			size += 64 * len(s.Recalls)
+			size += 64 * len(s.recalls)
 		case "lots":
-			size += 64 * len(s.Lots)
+			size += 64 * len(s.lots)
 		case "settlements":
-			size += 64 * len(s.Settlements)
+			size += 64 * len(s.settlements)
 		case "schedules":
-			size += 128 * len(s.Schedules)
+			size += 128 * len(s.schedules)
 		case "par":
-			size += 64 * len(s.ParLevels)
+			size += 64 * len(s.pars)
 		}
 	}
-	return size + 16*len(s.Versions)
+	return size
 }
 
 // section encodes and decodes one set: a count, then its entries.
 type section struct {
-	put func(b []byte, s *Sets) []byte
-	get func(r *decoder, s *Sets)
+	put func(b []byte, s *sets) []byte
+	get func(r *decoder, s *sets)
 }
 
 // sections are the sets' encodings, by set name.
 var sections = map[string]section{
 	"catalogue": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.Catalogue)))
-			for i := range s.Catalogue {
-				e := &s.Catalogue[i]
-				for _, x := range [...]string{e.GTIN, e.HIBC, e.Name, e.Model, e.Manufacturer, e.Registration, e.InsuranceCode, e.ChargeCode} {
-					b = putString(b, x)
-				}
-				b = binary.AppendVarint(b, int64(e.UnitPrice))
-				var f byte
-				if e.HighValue {
-					f |= 1
-				}
-				if e.Imported {
-					f |= 2
-				}
-				if e.Tracking == TrackSerial {
-					f |= 4
-				}
-				b = append(b, f)
-			}
-			return b
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(s.cat.len()))
+			return append(b, s.cat.body()...)
 		},
-		get: func(r *decoder, s *Sets) {
-			s.Catalogue = entries[CatalogueEntry](r.count(10))
-			for i := range s.Catalogue {
-				e := &s.Catalogue[i]
-				for _, p := range [...]*string{&e.GTIN, &e.HIBC, &e.Name, &e.Model, &e.Manufacturer, &e.Registration, &e.InsuranceCode, &e.ChargeCode} {
-					*p = r.str()
-				}
-				e.UnitPrice = Amount(r.varint())
-				f := r.byte()
-				e.HighValue, e.Imported = f&1 != 0, f&2 != 0
-				e.Tracking = TrackLot
-				if f&4 != 0 {
-					e.Tracking = TrackSerial
-				}
+		// get decodes the catalogue of an older ledger's single value
+		// into a stored value of its own (as LoadSets adopts the values
+		// of ledgers that store each set on its own).
+		get: func(r *decoder, s *sets) {
+			n := r.count(minEntry)
+			w := newCatalogueWriter(len(r.s)-r.off, n)
+			for range n {
+				var e CatalogueEntry
+				getEntry(r, &e)
+				w.add(&e)
+			}
+			if r.bad {
+				return
+			}
+			var err error
+			if s.cat, err = w.finish(0); err != nil {
+				r.bad = true
 			}
 		},
 	},
 	"recalls": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.Recalls)))
-			for i := range s.Recalls {
-				r := &s.Recalls[i]
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.recalls)))
+			for i := range s.recalls {
+				r := &s.recalls[i]
 				b = putString(b, r.GTIN)
 				b = putString(b, r.HIBC)
 				b = putStrings(b, r.Lots)
@@ -150,10 +130,10 @@ var sections = map[string]section{
 			}
 			return b
 		},
-		get: func(r *decoder, s *Sets) {
-			s.Recalls = entries[Recall](r.count(6))
-			for i := range s.Recalls {
-				rc := &s.Recalls[i]
+		get: func(r *decoder, s *sets) {
+			s.recalls = entries[Recall](r.count(6))
+			for i := range s.recalls {
+				rc := &s.recalls[i]
 				rc.GTIN, rc.HIBC = r.str(), r.str()
 				rc.Lots, rc.Serials = r.strs(), r.strs()
 				rc.Reason, rc.Date = r.str(), r.str()
@@ -161,29 +141,29 @@ var sections = map[string]section{
 		},
 	},
 	"lots": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.Lots)))
-			for i := range s.Lots {
-				l := &s.Lots[i]
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.lots)))
+			for i := range s.lots {
+				l := &s.lots[i]
 				for _, x := range [...]string{l.GTIN, l.HIBC, l.Lot, string(l.Status)} {
 					b = putString(b, x)
 				}
 			}
 			return b
 		},
-		get: func(r *decoder, s *Sets) {
-			s.Lots = entries[LotStatus](r.count(4))
-			for i := range s.Lots {
-				l := &s.Lots[i]
+		get: func(r *decoder, s *sets) {
+			s.lots = entries[LotStatus](r.count(4))
+			for i := range s.lots {
+				l := &s.lots[i]
 				l.GTIN, l.HIBC, l.Lot, l.Status = r.str(), r.str(), r.str(), Status(r.str())
 			}
 		},
 	},
 	"settlements": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.Settlements)))
-			for i := range s.Settlements {
-				st := &s.Settlements[i]
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.settlements)))
+			for i := range s.settlements {
+				st := &s.settlements[i]
 				for _, x := range [...]string{st.ID, st.Patient, st.Case, st.InsuranceCode, st.Item, st.GTIN, st.Lot} {
 					b = putString(b, x)
 				}
@@ -192,10 +172,10 @@ var sections = map[string]section{
 			}
 			return b
 		},
-		get: func(r *decoder, s *Sets) {
-			s.Settlements = entries[Settlement](r.count(9))
-			for i := range s.Settlements {
-				st := &s.Settlements[i]
+		get: func(r *decoder, s *sets) {
+			s.settlements = entries[Settlement](r.count(9))
+			for i := range s.settlements {
+				st := &s.settlements[i]
 				for _, p := range [...]*string{&st.ID, &st.Patient, &st.Case, &st.InsuranceCode, &st.Item, &st.GTIN, &st.Lot} {
 					*p = r.str()
 				}
@@ -205,20 +185,20 @@ var sections = map[string]section{
 		},
 	},
 	"schedules": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.Schedules)))
-			for i := range s.Schedules {
-				sc := &s.Schedules[i]
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.schedules)))
+			for i := range s.schedules {
+				sc := &s.schedules[i]
 				for _, x := range [...]string{sc.Case, sc.Patient, sc.Room, sc.Start.Format(time.RFC3339Nano), sc.End.Format(time.RFC3339Nano), sc.Procedure} {
 					b = putString(b, x)
 				}
 			}
 			return b
 		},
-		get: func(r *decoder, s *Sets) {
-			s.Schedules = entries[Schedule](r.count(6))
-			for i := range s.Schedules {
-				sc := &s.Schedules[i]
+		get: func(r *decoder, s *sets) {
+			s.schedules = entries[Schedule](r.count(6))
+			for i := range s.schedules {
+				sc := &s.schedules[i]
 				sc.Case, sc.Patient, sc.Room = r.str(), r.str(), r.str()
 				sc.Start, sc.End = r.time(), r.time()
 				sc.Procedure = r.str()
@@ -226,10 +206,10 @@ var sections = map[string]section{
 		},
 	},
 	"par": {
-		put: func(b []byte, s *Sets) []byte {
-			b = binary.AppendUvarint(b, uint64(len(s.ParLevels)))
-			for i := range s.ParLevels {
-				p := &s.ParLevels[i]
+		put: func(b []byte, s *sets) []byte {
+			b = binary.AppendUvarint(b, uint64(len(s.pars)))
+			for i := range s.pars {
+				p := &s.pars[i]
 				for _, x := range [...]string{p.Location, p.GTIN, p.HIBC} {
 					b = putString(b, x)
 				}
@@ -238,10 +218,10 @@ var sections = map[string]section{
 			}
 			return b
 		},
-		get: func(r *decoder, s *Sets) {
-			s.ParLevels = entries[ParLevel](r.count(5))
-			for i := range s.ParLevels {
-				p := &s.ParLevels[i]
+		get: func(r *decoder, s *sets) {
+			s.pars = entries[ParLevel](r.count(5))
+			for i := range s.pars {
+				p := &s.pars[i]
 				p.Location, p.GTIN, p.HIBC = r.str(), r.str(), r.str()
 				p.Min, p.Max = int(r.uvarint()), int(r.uvarint())
 			}
@@ -307,7 +287,10 @@ func unmarshalBody(body []byte) (*Data, error) {
 	// One string holds every text; the fields are substrings of it.
 	r := &decoder{s: string(body), off: len(encMagic) + 1}
 	version := r.str()
-	var s Sets
+	var (
+		s        sets
+		versions map[string]uint64
+	)
 	names := SetNames
 	if v == 1 {
 		names = SetNames[:4] // catalogue, recalls, lots, settlements
@@ -317,17 +300,17 @@ func unmarshalBody(body []byte) (*Data, error) {
 	}
 	if v >= 2 {
 		if k := r.count(2); k > 0 {
-			s.Versions = make(map[string]uint64, k)
+			versions = make(map[string]uint64, k)
 			for range k {
 				name := r.str()
-				s.Versions[name] = r.uvarint()
+				versions[name] = r.uvarint()
 			}
 		}
 	}
 	if r.bad || r.off != len(r.s) {
 		return nil, fmt.Errorf("master: %w: malformed at byte %d", ErrCorrupt, r.off)
 	}
-	return fromSets(version, s), nil
+	return fromSets(version, s, versions), nil
 }
 
 // decoder reads the encoding; after the first fault bad is set and every

@@ -30,9 +30,10 @@ func FuzzParseCatalogueCSV(f *testing.F) {
 	f.Add([]byte("gtin,name,unit_price\n06901234100013,Caf\xe9,1\n"), false, false)
 	f.Fuzz(func(t *testing.T, in []byte, partial, allowEmpty bool) {
 		opt := ImportOptions{Format: FormatCSV, Partial: partial, AllowEmpty: allowEmpty}
-		var s Sets
-		_, rep, err := readSet("catalogue", bytes.NewReader(in), opt, &s, nil)
-		text, _, terr := readText("catalogue", bytes.NewReader(in), "")
+		var got sets
+		_, rep, err := readSet("catalogue", in, opt, &got, nil)
+		s := got.export()
+		text, _, terr := decodeText("catalogue", in, "")
 		if (terr != nil) != (rep.Encoding == "") {
 			t.Fatalf("encoding %q reported, text error %v", rep.Encoding, terr)
 		}
@@ -106,6 +107,13 @@ func FuzzLoadSets(f *testing.F) {
 		name := names[int(which)%len(names)]
 		got, damaged := LoadSets(map[string][]byte{name: v}, nil)
 		got.Recalled("06901234200010", "B2309011", "SN1")
+		// The catalogue is decoded where it lies, entry by entry, when
+		// looked up: every entry a key leads to decodes to that key.
+		for _, e := range got.Catalogue() {
+			if f, ok := got.Lookup(e.Product()); !ok || (f.GTIN != e.GTIN && f.HIBC != e.HIBC) {
+				t.Fatalf("Lookup(%q) = %+v, %v", e.Product(), f, ok)
+			}
+		}
 		got.ScheduledCase("OR-1", time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 		if !reflect.DeepEqual(damaged, got.Damaged()) {
 			t.Fatalf("damaged %v, Data says %v", damaged, got.Damaged())

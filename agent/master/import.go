@@ -58,37 +58,115 @@ type Report struct {
 // encoding.
 func (r *Report) Converted() bool { return r.Encoding != "" && r.Encoding != EncodingUTF8 }
 
-// setDef is how one set is read: its schema, a reader that parses a
-// UTF-8 file into the set's field of a Sets, and a function that moves
-// that field from one Sets to another.
+// setDef is how one set is read, moved and indexed.
 type setDef struct {
 	schema *schema
-	read   func(r io.Reader, format string, dst *Sets, raw *rawRows) (kept int, errs []RowError, st stats, err error)
-	take   func(dst, src *Sets)
+	// read parses a UTF-8 file into the set's field of dst, or, with dst
+	// nil, only checks it. Entries are kept only while every row is good
+	// or partial is set: a file with a bad row is otherwise refused.
+	read func(text []byte, format string, o readOptions, dst *sets, raw *rawRows) (errs []RowError, st stats, err error)
+	// take moves the set from src to dst.
+	take func(dst, src *sets)
+	// index builds a Data's indexes of the set and returns the
+	// duplicates met.
+	index func(d *Data) []Duplicate
+}
+
+// readOptions are what a set's reader needs of ImportOptions.
+type readOptions struct {
+	partial bool
+	version uint64 // the set's central version, kept in a stored catalogue
 }
 
 // defineSet returns the setDef of the set with schema s, whose entries
-// build makes and field holds.
-func defineSet[T any](s *schema, build func(*row) (T, bool), field func(*Sets) *[]T) setDef {
+// build makes, field holds and index indexes.
+func defineSet[T any](s *schema, build func(*row) (T, bool), field func(*sets) *[]T, index func(*Data) []Duplicate) setDef {
 	return setDef{
 		schema: s,
-		read: func(r io.Reader, format string, dst *Sets, raw *rawRows) (int, []RowError, stats, error) {
-			out, errs, st, err := parseStats(r, format, s, build, raw)
-			*field(dst) = out
-			return len(out), errs, st, err
+		read: func(text []byte, format string, o readOptions, dst *sets, raw *rawRows) ([]RowError, stats, error) {
+			var (
+				out  []T
+				keep func(T)
+			)
+			if dst != nil {
+				out = make([]T, 0, rowsIn(text, format))
+				keep = func(v T) { out = append(out, v) }
+			}
+			errs, st, err := parseRows(text, format, s, build, keep, o.partial, raw)
+			if err == nil && dst != nil && st.kept > 0 {
+				if cap(out)-len(out) > len(out)/8+64 {
+					out = slices.Clone(out)
+				}
+				*field(dst) = out
+			}
+			return errs, st, err
 		},
-		take: func(dst, src *Sets) { *field(dst) = *field(src) },
+		take:  func(dst, src *sets) { *field(dst) = *field(src) },
+		index: index,
 	}
 }
 
 // setDefs are the sets, by name.
 var setDefs = map[string]setDef{
-	"catalogue":   defineSet(catalogueSchema, buildCatalogue, func(s *Sets) *[]CatalogueEntry { return &s.Catalogue }),
-	"recalls":     defineSet(recallSchema, buildRecall, func(s *Sets) *[]Recall { return &s.Recalls }),
-	"lots":        defineSet(lotSchema, buildLotStatus, func(s *Sets) *[]LotStatus { return &s.Lots }),
-	"settlements": defineSet(settlementSchema, buildSettlement, func(s *Sets) *[]Settlement { return &s.Settlements }),
-	"schedules":   defineSet(scheduleSchema, buildSchedule, func(s *Sets) *[]Schedule { return &s.Schedules }),
-	"par":         defineSet(parSchema, buildParLevel, func(s *Sets) *[]ParLevel { return &s.ParLevels }),
+	"catalogue": {
+		schema: catalogueSchema,
+		read:   readCatalogue,
+		take:   func(dst, src *sets) { dst.cat = src.cat },
+		index:  (*Data).indexCatalogue,
+	},
+	"recalls":     defineSet(recallSchema, buildRecall, func(s *sets) *[]Recall { return &s.recalls }, (*Data).indexRecalls),
+	"lots":        defineSet(lotSchema, buildLotStatus, func(s *sets) *[]LotStatus { return &s.lots }, (*Data).indexLots),
+	"settlements": defineSet(settlementSchema, buildSettlement, func(s *sets) *[]Settlement { return &s.settlements }, (*Data).indexSettlements),
+	"schedules":   defineSet(scheduleSchema, buildSchedule, func(s *sets) *[]Schedule { return &s.schedules }, (*Data).indexSchedules),
+	"par":         defineSet(parSchema, buildParLevel, func(s *sets) *[]ParLevel { return &s.pars }, (*Data).indexPars),
+}
+
+// readCatalogue is the catalogue's read: it encodes the entries into
+// their stored form as they are read, in one buffer sized from the file.
+func readCatalogue(text []byte, format string, o readOptions, dst *sets, raw *rawRows) ([]RowError, stats, error) {
+	var (
+		w    *catalogueWriter
+		keep func(CatalogueEntry)
+	)
+	if dst != nil {
+		n := rowsIn(text, format)
+		w = newCatalogueWriter(catalogueSize(text, format, n), n)
+		keep = func(e CatalogueEntry) { w.add(&e) }
+	}
+	errs, st, err := parseRows(text, format, catalogueSchema, buildCatalogue, keep, o.partial, raw)
+	if err == nil && dst != nil && st.kept > 0 && (len(errs) == 0 || o.partial) {
+		dst.cat, err = w.finish(o.version)
+	}
+	return errs, st, err
+}
+
+// catalogueSize estimates the encoded size of the catalogue in text, of
+// about n rows: the bytes of the values, plus eight string lengths and
+// the flags a row, give or take its price (a varint in place of the
+// digits) and yes/no values (bits of the flags). The values are the
+// file less the separators of CSV, less the keys and separators of JSON.
+func catalogueSize(text []byte, format string, n int) int {
+	size := len(text) - bytes.Count(text, []byte{','}) + 9*n + 64
+	if !strings.EqualFold(strings.TrimPrefix(format, "."), FormatJSON) {
+		return size - bytes.Count(text, []byte{'\t'})
+	}
+	quotes := bytes.Count(text, []byte{'"'})
+	for _, c := range catalogueSchema.cols {
+		key := `"` + c.name + `"`
+		k := bytes.Count(text, []byte(key))
+		size -= k * (len(key) + 1) // with its colon
+		quotes -= 2 * k
+	}
+	return size - quotes // those of the string values
+}
+
+// rowsIn returns at least the number of records of a file: its lines
+// (CSV) or opening braces (JSON), plus one.
+func rowsIn(text []byte, format string) int {
+	if strings.EqualFold(strings.TrimPrefix(format, "."), FormatJSON) {
+		return bytes.Count(text, []byte{'{'}) + 1
+	}
+	return bytes.Count(text, []byte{'\n'}) + 1
 }
 
 // knownSet returns the definition of set, or an error wrapping ErrFormat.
@@ -100,47 +178,70 @@ func knownSet(set string) (setDef, error) {
 	return def, nil
 }
 
-// readSet reads a file of set under opt's rules into set's field of dst
-// (left as it was on error) and returns the file's text, as UTF-8, and
-// the report. raw, when not nil, receives the good rows' values.
-func readSet(set string, r io.Reader, opt ImportOptions, dst *Sets, raw *rawRows) ([]byte, Report, error) {
-	rep := Report{Set: set}
+// checkSet returns the definition of set after checking that it is a
+// set and format one of the formats.
+func checkSet(set, format string) (setDef, error) {
 	def, err := knownSet(set)
+	if err != nil {
+		return def, err
+	}
+	switch strings.ToLower(strings.TrimPrefix(format, ".")) {
+	case FormatCSV, FormatJSON:
+		return def, nil
+	}
+	return def, fmt.Errorf("master: %s: %w: %q (csv or json)", def.schema.what, ErrFormat, format)
+}
+
+// readSet reads file, a whole file of set, under opt's rules into set's
+// field of dst (left as it was on error; with dst nil the file is only
+// checked) and returns the file's text, as UTF-8, and the report. raw,
+// when not nil, receives the good rows' values. file is neither kept nor
+// changed: the text returned is file itself, or part of it, when it was
+// UTF-8.
+func readSet(set string, file []byte, opt ImportOptions, dst *sets, raw *rawRows) ([]byte, Report, error) {
+	rep := Report{Set: set}
+	def, err := checkSet(set, opt.Format)
 	if err != nil {
 		return nil, rep, err
 	}
 	what := def.schema.what
-	switch strings.ToLower(strings.TrimPrefix(opt.Format, ".")) {
-	case FormatCSV, FormatJSON:
-	default:
-		return nil, rep, fmt.Errorf("master: %s: %w: %q (csv or json)", what, ErrFormat, opt.Format)
+	if len(file) > fileLimit {
+		return nil, rep, tooLarge(what)
 	}
-	text, enc, err := readText(what, r, opt.Encoding)
+	text, enc, err := decodeText(what, file, opt.Encoding)
 	if err != nil {
 		return nil, rep, err
 	}
 	rep.Encoding = enc
 	empty := fmt.Errorf("master: %s: %w: the file has no rows, and importing it would empty the set (an empty file is imported only when asked for)", what, ErrEmpty)
-	var got Sets
+	var got sets
+	into := &got
+	if dst == nil {
+		into = nil
+	}
 	if len(bytes.TrimSpace(text)) == 0 {
 		if !opt.AllowEmpty {
 			return nil, rep, empty
 		}
-		def.take(dst, &got)
+		if dst != nil {
+			def.take(dst, &got)
+		}
 		return text, rep, nil
 	}
-	kept, errs, st, err := def.read(bytes.NewReader(text), opt.Format, &got, raw)
+	errs, st, err := def.read(text, opt.Format, readOptions{partial: opt.Partial, version: opt.SetVersion}, into, raw)
 	rep.Records = st.records - st.blank
 	switch {
 	case err != nil:
 		return nil, rep, err
-	case len(errs) > 0 && (!opt.Partial || (kept == 0 && !opt.AllowEmpty)):
+	case len(errs) > 0 && (!opt.Partial || (st.kept == 0 && !opt.AllowEmpty)):
 		return nil, rep, &BadRowsError{Set: set, Records: rep.Records, Bad: badRows(errs), Rows: errs, Partial: opt.Partial}
 	case rep.Records == 0 && !opt.AllowEmpty:
 		return nil, rep, empty
 	}
-	rep.Kept, rep.Rejected = kept, errs
-	def.take(dst, &got)
+	rep.Kept, rep.Rejected = st.kept, errs
+	if dst != nil {
+		def.take(dst, &got)
+	}
 	return text, rep, nil
 }
 
@@ -161,29 +262,53 @@ func badRows(errs []RowError) int {
 // version. A set d holds as damaged (Damaged) is no longer damaged in
 // the new Data. d is not changed, and on error no Data is returned: a
 // failed import leaves everything as it was. Errors are those of
-// ParseCatalogue, ErrFormat for an unknown set, and Build's.
+// ParseCatalogue, and ErrFormat for an unknown set.
+//
+// The file is read whole, into a buffer of its size when r tells it
+// (Len, as bytes.Reader has, or Stat of a regular file). The new Data
+// shares d's other sets and their indexes.
 func (d *Data) Import(set string, r io.Reader, opt ImportOptions) (*Data, Report, error) {
-	s := d.Sets()
-	_, rep, err := readSet(set, r, opt, &s, nil)
+	_, file, err := readSetFile(set, r, opt.Format)
+	if err != nil {
+		return nil, Report{Set: set}, err
+	}
+	return d.ImportBytes(set, file, opt)
+}
+
+// readSetFile checks that set is a set and format a format, then reads
+// the whole file r.
+func readSetFile(set string, r io.Reader, format string) (setDef, []byte, error) {
+	def, err := checkSet(set, format)
+	if err != nil {
+		return def, nil, err
+	}
+	file, err := readFile(def.schema.what, r)
+	return def, file, err
+}
+
+// parseSet reads a whole file of set on its own, under opt.
+func parseSet(set string, r io.Reader, opt ImportOptions) (sets, Report, error) {
+	var s sets
+	_, file, err := readSetFile(set, r, opt.Format)
+	if err != nil {
+		return s, Report{Set: set}, err
+	}
+	_, rep, err := readSet(set, file, opt, &s, nil)
+	return s, rep, err
+}
+
+// ImportBytes is Import of a file held in memory, as the central
+// service's sets arrive. file is read in place: it is neither copied
+// (unless it must be converted to UTF-8), kept, nor changed. Every row
+// is checked as Import checks it.
+func (d *Data) ImportBytes(set string, file []byte, opt ImportOptions) (*Data, Report, error) {
+	var got sets
+	_, rep, err := readSet(set, file, opt, &got, nil)
 	if err != nil {
 		return nil, rep, err
 	}
-	if s.Versions == nil {
-		s.Versions = map[string]uint64{}
-	}
-	if opt.SetVersion == 0 {
-		delete(s.Versions, set)
-	} else {
-		s.Versions[set] = opt.SetVersion
-	}
-	n, err := Build(opt.Version, s)
-	if err != nil {
-		return nil, rep, err
-	}
-	if d != nil {
-		n.damaged = slices.DeleteFunc(slices.Clone(d.damaged), func(x string) bool { return x == set })
-		n.legacy = d.legacy
-	}
+	n := d.with(set, &got, opt.SetVersion)
+	n.Version = opt.Version
 	return n, rep, nil
 }
 
@@ -208,15 +333,21 @@ func (d *Data) WithSet(version, set, format string, r io.Reader, setVersion uint
 // that a gateway reading it strictly gets the same entries. Errors are
 // those of ParseCatalogue, and ErrFormat for an unknown set.
 func PrepareSet(set string, r io.Reader, opt ImportOptions) ([]byte, Report, error) {
-	var (
-		s   Sets
-		raw rawRows
-	)
-	text, rep, err := readSet(set, r, opt, &s, &raw)
+	def, file, err := readSetFile(set, r, opt.Format)
+	if err != nil {
+		return nil, Report{Set: set}, err
+	}
+	// The entries are checked, not kept; the rows are kept only when a
+	// partial import may leave some out.
+	var raw *rawRows
+	if opt.Partial {
+		raw = new(rawRows)
+	}
+	text, rep, err := readSet(set, file, opt, nil, raw)
 	if err != nil || len(rep.Rejected) == 0 {
 		return text, rep, err
 	}
-	return raw.write(setDefs[set].schema, opt.Format), rep, nil
+	return raw.write(def.schema, opt.Format), rep, nil
 }
 
 // write writes the rows in format, naming the columns some row set.

@@ -306,8 +306,8 @@ func TestPrepareSet(t *testing.T) {
 		{"recalls", FormatCSV, []byte(recalls), 2},
 	} {
 		t.Run(c.set+"."+c.format, func(t *testing.T) {
-			var direct Sets
-			_, _, err := readSet(c.set, bytes.NewReader(c.in), ImportOptions{Format: c.format, Partial: true}, &direct, nil)
+			var direct sets
+			_, _, err := readSet(c.set, c.in, ImportOptions{Format: c.format, Partial: true}, &direct, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,12 +315,12 @@ func TestPrepareSet(t *testing.T) {
 			if err != nil || rep.Kept != c.kept || len(rep.Rejected) == 0 {
 				t.Fatalf("%v, %+v", err, rep)
 			}
-			var again Sets
-			_, rep, err = readSet(c.set, bytes.NewReader(out), ImportOptions{Format: c.format}, &again, nil)
+			var again sets
+			_, rep, err = readSet(c.set, out, ImportOptions{Format: c.format}, &again, nil)
 			if err != nil || rep.Kept != c.kept {
 				t.Fatalf("the prepared file, read strictly: %v\n%s", err, out)
 			}
-			if !reflect.DeepEqual(again, direct) {
+			if !reflect.DeepEqual(again.export(), direct.export()) {
 				t.Errorf("prepared file gives %+v\nthe file partially %+v\n%s", again, direct, out)
 			}
 		})

@@ -10,6 +10,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Formats the parsers read.
@@ -101,6 +103,7 @@ func splitList(v string) []string {
 type stats struct {
 	records int // data records met (CSV rows after the header, JSON elements)
 	blank   int // CSV rows whose fields are all empty, skipped
+	kept    int // records whose entry was good
 }
 
 // rawRows holds the values of the good rows of a file as read, by
@@ -110,13 +113,14 @@ type rawRows struct {
 	used []bool // columns set in some row
 }
 
-// parseStats reads a UTF-8 file of the schema's kind and calls build for
-// each record; build reports problems through the row and returns false
-// to leave the record out. raw, when not nil, receives the values of the
-// records kept.
-func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) (T, bool), raw *rawRows) ([]T, []RowError, stats, error) {
+// parseRows reads text, a UTF-8 file of the schema's kind, and calls
+// build for each record; build reports problems through the row and
+// returns false to leave the record out. keep, when not nil, receives
+// each good entry, until a bad row is met when partial is not set (the
+// file is then refused whole, and the entries need not be kept). raw,
+// when not nil, receives the values of the good records.
+func parseRows[T any](text []byte, format string, s *schema, build func(*row) (T, bool), keep func(T), partial bool, raw *rawRows) ([]RowError, stats, error) {
 	var (
-		out  []T
 		errs []RowError
 		st   stats
 	)
@@ -124,7 +128,10 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 		st.records++
 		if !r.failed {
 			if v, ok := build(r); ok && !r.failed {
-				out = append(out, v)
+				st.kept++
+				if keep != nil && (partial || len(errs) == 0) {
+					keep(v)
+				}
 				if raw != nil {
 					raw.add(r)
 				}
@@ -139,16 +146,16 @@ func parseStats[T any](rd io.Reader, format string, s *schema, build func(*row) 
 	var err error
 	switch strings.ToLower(strings.TrimPrefix(format, ".")) {
 	case FormatCSV:
-		err = readCSV(rd, s, &st, emit)
+		err = readCSV(text, s, &st, emit)
 	case FormatJSON:
-		err = readJSON(rd, s, emit)
+		err = readJSON(text, s, emit)
 	default:
 		err = fmt.Errorf("master: %s: %w: %q (csv or json)", s.what, ErrFormat, format)
 	}
 	if err != nil {
-		return nil, nil, st, err
+		return nil, st, err
 	}
-	return out, errs, st, nil
+	return errs, st, nil
 }
 
 func (w *rawRows) add(r *row) {
@@ -164,8 +171,8 @@ func (w *rawRows) add(r *row) {
 // readCSV reads a CSV file whose first row names the columns. A file
 // whose first line has tabs and no commas is read as tab-separated, as
 // Excel writes "Unicode text" and hospital systems export tables.
-func readCSV(rd io.Reader, s *schema, st *stats, emit func(*row)) error {
-	br := bufio.NewReaderSize(rd, 64<<10)
+func readCSV(text []byte, s *schema, st *stats, emit func(*row)) error {
+	br := bufio.NewReaderSize(bytes.NewReader(text), 64<<10)
 	cr := csv.NewReader(br)
 	first, _ := br.Peek(br.Size()) // as much as there is, up to the size
 	if i := bytes.IndexByte(first, '\n'); i >= 0 {
@@ -277,9 +284,50 @@ func (s *schema) names() string {
 }
 
 // readJSON reads a JSON array of objects whose keys are column names.
-func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
-	dec := json.NewDecoder(bufio.NewReaderSize(rd, 64<<10))
-	dec.UseNumber()
+// A valid file (json.Valid, which allocates nothing) is read in place by
+// jsonLexer, one string allocated a row as for CSV; encoding/json's
+// decoder reads an invalid one, to say where it is invalid.
+func readJSON(text []byte, s *schema, emit func(*row)) error {
+	if !json.Valid(text) {
+		return jsonError(text, s)
+	}
+	l := jsonLexer{b: text, spans: make([][2]int, len(s.cols))}
+	l.space()
+	if l.peek() != '[' {
+		return fmt.Errorf("master: %s: %w: the file must be a JSON array of objects", s.what, ErrFormat)
+	}
+	l.off++
+	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
+	for i := 0; ; i++ {
+		if l.space(); l.peek() == ']' {
+			return nil // json.Valid: nothing follows
+		}
+		if i > 0 {
+			l.off++ // ,
+			l.space()
+		}
+		r.reset()
+		r.index = i
+		l.row(r)
+		emit(r)
+	}
+}
+
+// jsonError returns the error of text, which is not valid JSON, as
+// encoding/json's decoder finds it reading the array element by element.
+func jsonError(text []byte, s *schema) error {
+	if err := jsonArray(text, s, nil); err != nil {
+		return err
+	}
+	return fmt.Errorf("master: %s: %w: not valid JSON", s.what, ErrFormat)
+}
+
+// jsonArray reads text, a JSON array, with encoding/json's decoder, one
+// element at a time, passing each to each when each is not nil, and
+// returns the first error that makes text not such an array.
+func jsonArray(text []byte, s *schema, each func(i int, raw json.RawMessage)) error {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber() // a number too large for a float64 is not the error
 	fail := func(err error) error {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return fmt.Errorf("master: %s: %w: the JSON ends before the array is closed", s.what, ErrFormat)
@@ -300,16 +348,14 @@ func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
 	if d, ok := t.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("master: %s: %w: the file must be a JSON array of objects", s.what, ErrFormat)
 	}
-	r := &row{s: s, vals: make([]string, len(s.cols)), set: make([]bool, len(s.cols))}
 	for i := 0; dec.More(); i++ {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return fail(err)
 		}
-		r.reset()
-		r.index = i
-		jsonRow(r, raw)
-		emit(r)
+		if each != nil {
+			each(i, raw)
+		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return fail(err)
@@ -320,77 +366,238 @@ func readJSON(rd io.Reader, s *schema, emit func(*row)) error {
 	return nil
 }
 
-// jsonRow fills r from one array element, reporting what does not fit.
-func jsonRow(r *row, raw json.RawMessage) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	t, err := d.Token()
-	if d, ok := t.(json.Delim); err != nil || !ok || d != '{' {
+// jsonLexer reads the rows of a valid JSON file (json.Valid) in place.
+// The values of a row are unescaped into buf, one after the other, and
+// made one string when the row ends: a row costs one allocation.
+type jsonLexer struct {
+	b     []byte
+	off   int
+	buf   []byte   // the values of the row being read
+	key   []byte   // the key being read
+	spans [][2]int // where each column's value is in buf, by column
+}
+
+func (l *jsonLexer) peek() byte { return l.b[l.off] }
+
+// space skips white space.
+func (l *jsonLexer) space() {
+	for l.off < len(l.b) {
+		switch l.b[l.off] {
+		case ' ', '\t', '\n', '\r':
+			l.off++
+		default:
+			return
+		}
+	}
+}
+
+// row reads one array element into r, reporting what does not fit.
+func (l *jsonLexer) row(r *row) {
+	if l.peek() != '{' {
 		r.report("", "is not an object")
+		l.skip()
 		return
 	}
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			r.report("", "unreadable object")
-			return
+	l.off++
+	l.buf = l.buf[:0]
+	for first := true; ; first = false {
+		if l.space(); l.peek() == '}' {
+			l.off++
+			break
 		}
-		k, _ := t.(string)
-		var v any
-		if err := d.Decode(&v); err != nil {
-			r.report(k, "unreadable value")
-			return
+		if !first {
+			l.off++ // ,
+			l.space()
 		}
+		l.key = l.str(l.key[:0])
+		l.space()
+		l.off++ // :
+		l.space()
 		c := -1
 		for i, col := range r.s.cols {
-			if col.name == k {
+			if col.name == string(l.key) {
 				c = i
 				break
 			}
 		}
 		if c < 0 {
-			r.report(k, "unknown key (known: "+r.s.names()+")")
+			r.report(string(l.key), "unknown key (known: "+r.s.names()+")")
+			l.skip()
 			continue
 		}
+		k := r.s.cols[c].name
 		if r.set[c] {
 			r.report(k, "given twice")
+			l.skip()
 			continue
 		}
-		col := r.s.cols[c]
-		bad := func(what string) { r.report(k, "is "+what+", not a string") }
-		switch x := v.(type) {
-		case nil:
-			continue
-		case string:
-			r.vals[c] = strings.TrimSpace(x)
-		case json.Number:
-			r.vals[c] = x.String()
-		case bool:
-			r.vals[c] = fmt.Sprint(x)
-		case []any:
-			if !col.list {
-				bad("an array")
-				continue
-			}
-			parts := make([]string, 0, len(x))
-			ok := true
-			for _, e := range x {
-				s, isStr := e.(string)
-				if !isStr || strings.ContainsAny(s, ";|") {
-					ok = false
-					break
-				}
-				parts = append(parts, strings.TrimSpace(s))
-			}
-			if !ok {
-				r.report(k, "must be an array of strings")
-				continue
-			}
-			r.vals[c] = strings.Join(parts, ";")
-		default:
-			bad("an object")
-			continue
+		if l.value(r, c) {
+			r.set[c] = true
 		}
-		r.set[c] = true
 	}
+	text := string(l.buf)
+	for c, set := range r.set {
+		if set {
+			r.vals[c] = strings.TrimSpace(text[l.spans[c][0]:l.spans[c][1]])
+		}
+	}
+}
+
+// value reads the value of column c into buf, reporting a value of the
+// wrong type; it returns whether the column is set.
+func (l *jsonLexer) value(r *row, c int) bool {
+	col := r.s.cols[c]
+	start := len(l.buf)
+	switch b := l.peek(); {
+	case b == '"':
+		l.buf = l.str(l.buf)
+	case b == 'n':
+		l.skip()
+		return false
+	case b == '[':
+		l.off++
+		ok := true
+		for n := 0; ; n++ {
+			if l.space(); l.peek() == ']' {
+				l.off++
+				break
+			}
+			if n > 0 {
+				l.off++ // ,
+				l.space()
+			}
+			if l.peek() != '"' {
+				ok = false
+				l.skip()
+				continue
+			}
+			if n > 0 {
+				l.buf = append(l.buf, ';')
+			}
+			from := len(l.buf)
+			l.buf = l.str(l.buf)
+			item := l.buf[from:]
+			ok = ok && bytes.IndexAny(item, ";|") < 0
+			l.buf = append(l.buf[:from], bytes.TrimSpace(item)...)
+		}
+		switch {
+		case !col.list:
+			r.report(col.name, "is an array, not a string")
+		case !ok:
+			r.report(col.name, "must be an array of strings")
+		default:
+			l.spans[c] = [2]int{start, len(l.buf)}
+			return true
+		}
+		l.buf = l.buf[:start]
+		return false
+	case b == '{':
+		l.skip()
+		r.report(col.name, "is an object, not a string")
+		return false
+	default: // a number, true or false: as written
+		from := l.off
+		l.skip()
+		l.buf = append(l.buf, l.b[from:l.off]...)
+	}
+	l.spans[c] = [2]int{start, len(l.buf)}
+	return true
+}
+
+// skip reads past one value.
+func (l *jsonLexer) skip() {
+	for depth := 0; ; {
+		l.space()
+		switch l.peek() {
+		case '"':
+			l.str(nil)
+		case '{', '[':
+			depth++
+			l.off++
+			continue
+		case '}', ']':
+			depth--
+			l.off++
+		case ',', ':':
+			l.off++
+			continue
+		default: // a number, true, false or null
+			for l.off < len(l.b) && !strings.ContainsRune(",:]} \t\n\r", rune(l.b[l.off])) {
+				l.off++
+			}
+		}
+		if depth == 0 {
+			return
+		}
+	}
+}
+
+// str appends the string at the offset, unescaped, to dst and reads
+// past it. (A UTF-16 surrogate not in a pair becomes U+FFFD, as
+// encoding/json has it.)
+func (l *jsonLexer) str(dst []byte) []byte {
+	i := l.off + 1
+	for {
+		switch c := l.b[i]; c {
+		case '"':
+			l.off = i + 1
+			return dst
+		case '\\':
+			switch e := l.b[i+1]; e {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(l.b[i+2 : i+6])
+				i += 4
+				if utf16.IsSurrogate(r) {
+					next := rune(-1)
+					if i+8 <= len(l.b) && l.b[i+2] == '\\' && l.b[i+3] == 'u' {
+						next = hex4(l.b[i+4 : i+8])
+					}
+					if d := utf16.DecodeRune(r, next); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+			default: // " \ /
+				dst = append(dst, e)
+			}
+			i += 2
+		default:
+			j := i + 1
+			for l.b[j] != '"' && l.b[j] != '\\' {
+				j++
+			}
+			dst = append(dst, l.b[i:j]...)
+			i = j
+		}
+	}
+}
+
+// hex4 returns the value of four hexadecimal digits.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }

@@ -63,9 +63,8 @@ var scheduleSchema = &schema{
 // local time zone. Errors about the case and patient columns never quote
 // the value.
 func ParseSchedules(r io.Reader, opt ImportOptions) ([]Schedule, Report, error) {
-	var s Sets
-	_, rep, err := readSet("schedules", r, opt, &s, nil)
-	return s.Schedules, rep, err
+	s, rep, err := parseSet("schedules", r, opt)
+	return s.schedules, rep, err
 }
 
 func buildSchedule(r *row) (Schedule, bool) {
@@ -203,9 +202,8 @@ var parSchema = &schema{
 // ParseParLevels reads a par level file; options, results and errors as
 // for ParseCatalogue.
 func ParseParLevels(r io.Reader, opt ImportOptions) ([]ParLevel, Report, error) {
-	var s Sets
-	_, rep, err := readSet("par", r, opt, &s, nil)
-	return s.ParLevels, rep, err
+	s, rep, err := parseSet("par", r, opt)
+	return s.pars, rep, err
 }
 
 func buildParLevel(r *row) (ParLevel, bool) {

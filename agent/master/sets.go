@@ -53,9 +53,8 @@ var catalogueSchema = &schema{
 // opt.Partial, or with no good row (*BadRowsError, ErrBadRows); a file
 // with no rows without opt.AllowEmpty (ErrEmpty).
 func ParseCatalogue(r io.Reader, opt ImportOptions) ([]CatalogueEntry, Report, error) {
-	var s Sets
-	_, rep, err := readSet("catalogue", r, opt, &s, nil)
-	return s.Catalogue, rep, err
+	s, rep, err := parseSet("catalogue", r, opt)
+	return s.cat.entries(), rep, err
 }
 
 func buildCatalogue(r *row) (CatalogueEntry, bool) {
@@ -126,9 +125,8 @@ var recallSchema = &schema{
 // ParseCatalogue. A row with neither lots nor serials recalls every item
 // of its product.
 func ParseRecalls(r io.Reader, opt ImportOptions) ([]Recall, Report, error) {
-	var s Sets
-	_, rep, err := readSet("recalls", r, opt, &s, nil)
-	return s.Recalls, rep, err
+	s, rep, err := parseSet("recalls", r, opt)
+	return s.recalls, rep, err
 }
 
 func buildRecall(r *row) (Recall, bool) {
@@ -179,9 +177,8 @@ var lotSchema = &schema{
 // ParseLotStatuses reads a lot status file; options, results and errors
 // as for ParseCatalogue.
 func ParseLotStatuses(r io.Reader, opt ImportOptions) ([]LotStatus, Report, error) {
-	var s Sets
-	_, rep, err := readSet("lots", r, opt, &s, nil)
-	return s.Lots, rep, err
+	s, rep, err := parseSet("lots", r, opt)
+	return s.lots, rep, err
 }
 
 func buildLotStatus(r *row) (LotStatus, bool) {
@@ -236,9 +233,8 @@ var settlementSchema = &schema{
 // as for ParseCatalogue. Errors about the patient and case columns never
 // quote the value.
 func ParseSettlements(r io.Reader, opt ImportOptions) ([]Settlement, Report, error) {
-	var s Sets
-	_, rep, err := readSet("settlements", r, opt, &s, nil)
-	return s.Settlements, rep, err
+	s, rep, err := parseSet("settlements", r, opt)
+	return s.settlements, rep, err
 }
 
 func buildSettlement(r *row) (Settlement, bool) {

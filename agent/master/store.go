@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unsafe"
 )
 
 // Names of stored values other than the sets (see MarshalSets).
@@ -38,11 +39,14 @@ const (
 type SetStore interface {
 	// MasterSets returns every stored value whose checksum holds, by
 	// name, without the checksum, and the names of those whose checksum
-	// does not hold.
+	// does not hold. The values are the caller's to keep (LoadSets
+	// keeps the catalogue's); they must not be changed afterwards.
 	MasterSets() (values map[string][]byte, damaged []string, err error)
 	// PutMasterSets durably stores each value under its name, in one
 	// transaction; a nil value deletes the name. Other names keep their
-	// values.
+	// values. It does not change the values. A value whose capacity
+	// holds its CRC-32C (Castagnoli, little-endian) after its length, as
+	// MarshalSets leaves it, may be stored without being copied.
 	PutMasterSets(values map[string][]byte) error
 }
 
@@ -88,33 +92,41 @@ func (d *Data) Damaged() []string {
 // loaded from an older ledger's single value, every set is encoded, and,
 // when none is damaged, a nil value under StoredLegacy deletes that
 // value. It returns an error wrapping ErrFormat for an unknown set.
-func (d *Data) MarshalSets(sets ...string) (map[string][]byte, error) {
+//
+// The catalogue's value is d's own memory, not a copy (d holds the
+// catalogue in its stored form): it must not be changed. Each value's
+// capacity holds its CRC-32C after it, which a SetStore that frames
+// values with it (agent/bolt's Ledger) uses instead of copying the value.
+func (d *Data) MarshalSets(names ...string) (map[string][]byte, error) {
 	if d == nil {
 		d = empty
 	}
-	for _, name := range sets {
+	for _, name := range names {
 		if _, err := knownSet(name); err != nil {
 			return nil, err
 		}
 	}
-	if len(sets) == 0 || d.legacy {
-		sets = SetNames
+	if len(names) == 0 || d.legacy {
+		names = SetNames
 	}
-	s := d.shared()
-	out := make(map[string][]byte, len(sets)+2)
-	for _, name := range sets {
+	out := make(map[string][]byte, len(names)+2)
+	for _, name := range names {
 		if slices.Contains(d.damaged, name) {
 			continue
 		}
-		b := make([]byte, 0, 32+encodedSize(&s, name))
+		if name == "catalogue" {
+			out[name] = d.cat.stored(d.versions[name])
+			continue
+		}
+		b := make([]byte, 0, 32+encodedSize(&d.sets, name)+4)
 		b = append(b, setMagic...)
 		b = append(b, storeVersion)
 		b = putString(b, name)
 		b = binary.AppendUvarint(b, d.versions[name])
-		out[name] = sections[name].put(b, &s)
+		out[name] = seal(sections[name].put(b, &d.sets))
 	}
-	label := append([]byte(labelMagic), storeVersion)
-	out[StoredLabel] = putString(label, d.Version)
+	label := append(make([]byte, 0, len(labelMagic)+1+binary.MaxVarintLen64+len(d.Version)+4), labelMagic...)
+	out[StoredLabel] = seal(putString(append(label, storeVersion), d.Version))
 	if d.legacy && len(d.damaged) == 0 {
 		out[StoredLegacy] = nil
 	}
@@ -130,14 +142,18 @@ func (d *Data) MarshalSets(sets ...string) (map[string][]byte, error) {
 // version, and named in the returned list and in the Data's Damaged; the
 // other sets are used. Values of unknown names are ignored. The entries
 // are not checked again: the store's checksum guards them.
+//
+// The Data keeps the catalogue's value as it is, without a copy: it must
+// not be changed afterwards.
 func LoadSets(values map[string][]byte, damaged []string) (*Data, []string) {
 	bad := make(map[string]bool, len(damaged))
 	for _, name := range damaged {
 		bad[name] = true
 	}
 	var (
-		s       Sets
-		version string
+		s        sets
+		versions map[string]uint64
+		version  string
 	)
 	legacy, legacyBad := bad[StoredLegacy], bad[StoredLegacy]
 	if v, ok := values[StoredLegacy]; ok {
@@ -145,8 +161,8 @@ func LoadSets(values map[string][]byte, damaged []string) (*Data, []string) {
 		if old, err := unmarshalBody(v); err != nil {
 			legacyBad = true
 		} else {
-			s, version = old.shared(), old.Version
-			maps.DeleteFunc(s.Versions, func(name string, _ uint64) bool { return !slices.Contains(SetNames, name) })
+			s, versions, version = old.sets, old.versions, old.Version
+			maps.DeleteFunc(versions, func(name string, _ uint64) bool { return !slices.Contains(SetNames, name) })
 		}
 	}
 	if v, ok := values[StoredLabel]; ok {
@@ -158,27 +174,33 @@ func LoadSets(values map[string][]byte, damaged []string) (*Data, []string) {
 	for _, name := range SetNames {
 		v, ok := values[name]
 		if ok {
-			if err := decodeSet(name, v, &s); err == nil {
+			if err := decodeSet(name, v, &s, &versions); err == nil {
 				continue
 			}
 		} else if !bad[name] && !legacyBad {
 			continue
 		}
-		setDefs[name].take(&s, &Sets{})
-		delete(s.Versions, name)
+		setDefs[name].take(&s, &sets{})
+		delete(versions, name)
 		out = append(out, name)
 	}
-	d := fromSets(version, s)
+	d := fromSets(version, s, versions)
 	d.damaged, d.legacy = out, legacy
 	return d, slices.Clone(out)
 }
 
 // decodeSet decodes the stored value of set name into s: its entries,
-// and its central version into s.Versions. It returns an error wrapping
+// and its central version into versions. It returns an error wrapping
 // ErrCorrupt or ErrVersion, and leaves s as it was, when v is not such a
-// value.
-func decodeSet(name string, v []byte, s *Sets) error {
-	r, err := storedValue(v, setMagic)
+// value. The catalogue keeps v as it is.
+func decodeSet(name string, v []byte, s *sets, versions *map[string]uint64) error {
+	var text string
+	if name == "catalogue" && len(v) > 0 {
+		text = unsafe.String(unsafe.SliceData(v), len(v))
+	} else {
+		text = string(v) // the other sets' strings are substrings of a copy
+	}
+	r, err := storedValue(text, setMagic)
 	if err != nil {
 		return err
 	}
@@ -186,25 +208,31 @@ func decodeSet(name string, v []byte, s *Sets) error {
 		return fmt.Errorf("master: %w: the value of set %s holds set %q", ErrCorrupt, name, got)
 	}
 	version := r.uvarint()
-	var n Sets
-	sections[name].get(r, &n)
+	var n sets
+	if name == "catalogue" && !r.bad {
+		if n.cat, err = adoptCatalogue(v, r, version); err != nil {
+			return err
+		}
+	} else {
+		sections[name].get(r, &n)
+	}
 	if r.bad || r.off != len(r.s) {
 		return fmt.Errorf("master: %w: set %s malformed at byte %d", ErrCorrupt, name, r.off)
 	}
 	setDefs[name].take(s, &n)
-	delete(s.Versions, name)
+	delete(*versions, name)
 	if version != 0 {
-		if s.Versions == nil {
-			s.Versions = map[string]uint64{}
+		if *versions == nil {
+			*versions = map[string]uint64{}
 		}
-		s.Versions[name] = version
+		(*versions)[name] = version
 	}
 	return nil
 }
 
 // decodeLabel decodes the stored label.
 func decodeLabel(v []byte) (string, error) {
-	r, err := storedValue(v, labelMagic)
+	r, err := storedValue(string(v), labelMagic)
 	if err != nil {
 		return "", err
 	}
@@ -217,12 +245,12 @@ func decodeLabel(v []byte) (string, error) {
 
 // storedValue checks the magic and version of a stored value and returns
 // a decoder after them.
-func storedValue(v []byte, magic string) (*decoder, error) {
-	if len(v) < len(magic)+1 || string(v[:len(magic)]) != magic {
+func storedValue(v string, magic string) (*decoder, error) {
+	if len(v) < len(magic)+1 || v[:len(magic)] != magic {
 		return nil, fmt.Errorf("master: %w: not a stored master data value", ErrCorrupt)
 	}
 	if v[len(magic)] != storeVersion {
 		return nil, fmt.Errorf("master: %w: stored value version %d (this build reads %d)", ErrVersion, v[len(magic)], storeVersion)
 	}
-	return &decoder{s: string(v), off: len(magic) + 1}, nil
+	return &decoder{s: v, off: len(magic) + 1}, nil
 }

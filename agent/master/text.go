@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"unicode/utf8"
 
@@ -34,21 +35,47 @@ var (
 	bomUTF16BE = []byte{0xFE, 0xFF}
 )
 
-// readText reads a whole input file of set what and returns it as UTF-8
+// readFile reads a whole input file of set what, at most fileLimit
+// bytes (ErrTooLarge beyond), into a buffer of its size when r tells it:
+// Len (bytes.Reader, strings.Reader, bytes.Buffer) or Stat (a regular
+// file).
+func readFile(what string, r io.Reader) ([]byte, error) {
+	size := 0
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		size = x.Len()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := x.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = int(min(fi.Size(), int64(fileLimit)+1))
+		}
+	}
+	// The room of one read more, so that reading the end does not grow
+	// the buffer.
+	b := bytes.NewBuffer(make([]byte, 0, min(size, fileLimit+1)+bytes.MinRead))
+	if _, err := b.ReadFrom(io.LimitReader(r, int64(fileLimit)+1)); err != nil {
+		return nil, fmt.Errorf("master: %s: %w", what, err)
+	}
+	if b.Len() > fileLimit {
+		return nil, tooLarge(what)
+	}
+	return b.Bytes(), nil
+}
+
+// tooLarge returns the error of a file of set what larger than
+// fileLimit.
+func tooLarge(what string) error {
+	return fmt.Errorf("master: %s: %w: more than %d bytes (%d MiB)", what, ErrTooLarge, fileLimit, fileLimit>>20)
+}
+
+// decodeText returns b, a whole input file of set what, as UTF-8
 // without a byte order mark, with the name of the encoding it was in.
+// UTF-8 is returned in place (b or a part of it); b is never changed.
 // forced names the encoding ("utf-8", "gb18030" or "gbk", "utf-16",
 // "utf-16le", "utf-16be"); "" detects it: a UTF-16 byte order mark means
 // UTF-16; valid UTF-8 (after a UTF-8 byte order mark, if any) is UTF-8;
 // anything else is GB18030 (of which GBK and GB2312 are subsets) when
 // the whole file decodes as such, and refused otherwise.
-func readText(what string, r io.Reader, forced string) ([]byte, string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, int64(fileLimit)+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("master: %s: %w", what, err)
-	}
-	if len(b) > fileLimit {
-		return nil, "", fmt.Errorf("master: %s: %w: more than %d bytes (%d MiB)", what, ErrTooLarge, fileLimit, fileLimit>>20)
-	}
+func decodeText(what string, b []byte, forced string) ([]byte, string, error) {
 	fail := func(format string, args ...any) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("master: %s: %w: %s", what, ErrEncoding, fmt.Sprintf(format, args...))
 	}
