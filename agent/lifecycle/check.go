@@ -2,10 +2,12 @@ package lifecycle
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // Item is what a Checker needs to know about a product from the catalogue.
@@ -22,6 +24,11 @@ type Item struct {
 	Imported bool
 	// Tracking is how the product is identified: TrackSerial or TrackLot.
 	Tracking Tracking
+	// Label lists the production identifiers the product's label carries.
+	Label master.Label
+	// Withdrawn is the date the product was withdrawn from the market,
+	// "2026-03-14"; "" if it was not.
+	Withdrawn string
 }
 
 // Tracking is how a product is identified on its label.
@@ -272,8 +279,8 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 		}
 	}
 
-	// The catalogue: unknown item, imported item.
-	if c.Catalogue != nil && (on(CheckUnknownItem) || on(CheckImported)) {
+	// The catalogue: unknown item, imported item, the label, withdrawn.
+	if c.Catalogue != nil && (on(CheckUnknownItem) || on(CheckImported) || on(CheckLabelIncomplete) || on(CheckWithdrawn)) {
 		item, ok := Item{}, false
 		if product != "" {
 			item, ok = c.Catalogue(product)
@@ -283,6 +290,17 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 			fire(CheckUnknownItem, "unknown item: not in the catalogue, recorded")
 		case ok && item.Imported && use && on(CheckImported):
 			fire(CheckImported, "imported item: a necessity justification is needed")
+		}
+		// A tag read is no label: only a barcode scan is held to it.
+		if ok && m.Tag == "" && on(CheckLabelIncomplete) {
+			if missing := labelMissing(item.Label, lot, serial, expiry, m.Production); missing != "" {
+				fire(CheckLabelIncomplete, "label incomplete: no "+missing+" read, though the product's label carries it")
+			}
+		}
+		if ok && item.Withdrawn != "" && c.Now != nil && on(CheckWithdrawn) {
+			if day, err := time.ParseInLocation(time.DateOnly, item.Withdrawn, loc); err == nil && !now.Before(day) {
+				fire(CheckWithdrawn, "withdrawn from the market on "+item.Withdrawn)
+			}
 		}
 	}
 
@@ -388,4 +406,20 @@ func productKey(m agent.Movement) string {
 		return m.GTIN
 	}
 	return code.SplitKey(m.Item).Product
+}
+
+// labelMissing names the identifiers label declares that the scan (and
+// the item's history) did not give, "" when none is missing.
+func labelMissing(label master.Label, lot, serial, expiry, production string) string {
+	var out []string
+	for _, x := range []struct {
+		bit  master.Label
+		have string
+		name string
+	}{{master.LabelLot, lot, "lot"}, {master.LabelSerial, serial, "serial"}, {master.LabelProduction, production, "production date"}, {master.LabelExpiry, expiry, "expiry"}} {
+		if label&x.bit != 0 && x.have == "" {
+			out = append(out, x.name)
+		}
+	}
+	return strings.Join(out, ", ")
 }

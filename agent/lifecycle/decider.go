@@ -138,11 +138,15 @@ func (d *Decision) add(r Reason) {
 
 func catalogueOf(data *master.Data) func(string) (Item, bool) {
 	return func(product string) (Item, bool) {
-		e, ok := data.Lookup(product)
+		// A package's DI stands for the product it packs; its label is
+		// its own.
+		own, ok := data.Lookup(product)
 		if !ok {
 			return Item{}, false
 		}
-		return Item{GTIN: e.GTIN, Name: e.Name, HighValue: e.HighValue, Imported: e.Imported, Tracking: Tracking(e.Tracking)}, true
+		e, _, _ := data.Resolve(product)
+		return Item{GTIN: e.Product(), Name: e.Name, HighValue: e.HighValue, Imported: e.Imported, Tracking: Tracking(e.Tracking),
+			Label: own.Label, Withdrawn: e.Withdrawn}, true
 	}
 }
 

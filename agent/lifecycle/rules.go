@@ -38,6 +38,14 @@ const (
 	// CheckNeverReceived: the item is used or issued but was never
 	// received nor commissioned.
 	CheckNeverReceived CheckCode = "never-received"
+	// CheckLabelIncomplete: a barcode scan lacks a production identifier
+	// (lot, serial, production date, expiry) that the catalogue says the
+	// product's label carries (the NMPA UDI database's declaration), and
+	// the item's history does not give it either.
+	CheckLabelIncomplete CheckCode = "label-incomplete"
+	// CheckWithdrawn: the product was withdrawn from the market (its
+	// catalogue entry's withdrawal date is past).
+	CheckWithdrawn CheckCode = "withdrawn"
 )
 
 // Checks lists every check in the order reasons of equal severity are
@@ -45,7 +53,7 @@ const (
 var Checks = []CheckCode{
 	CheckExpired, CheckRecalled, CheckUsedTwice, CheckQuarantined,
 	CheckLotStatus, CheckImported, CheckNoCase, CheckUnknownItem,
-	CheckExpiringSoon, CheckNeverReceived,
+	CheckExpiringSoon, CheckNeverReceived, CheckLabelIncomplete, CheckWithdrawn,
 }
 
 // Valid reports whether c is one of Checks.
@@ -112,8 +120,9 @@ type Rules map[CheckCode]Severity
 
 // DefaultRules returns the default severity of every check: expired,
 // recalled, used twice and quarantined block; an unknown lot status, an
-// unknown item, no open case and expiring soon warn; an imported item is
-// pending; never received is recorded.
+// unknown item, no open case, expiring soon, an incomplete label and a
+// withdrawn product warn; an imported item is pending; never received is
+// recorded.
 func DefaultRules() Rules {
 	return Rules{
 		CheckExpired:       SeverityBlock,
@@ -125,7 +134,9 @@ func DefaultRules() Rules {
 		CheckNoCase:        SeverityWarn,
 		CheckUnknownItem:   SeverityWarn,
 		CheckExpiringSoon:  SeverityWarn,
-		CheckNeverReceived: SeverityRecord,
+		CheckNeverReceived:   SeverityRecord,
+		CheckLabelIncomplete: SeverityWarn,
+		CheckWithdrawn:       SeverityWarn,
 	}
 }
 

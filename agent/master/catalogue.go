@@ -180,7 +180,20 @@ func (w *catalogueWriter) finish(version uint64) (catalogue, error) {
 	return catalogue{value: v, text: unsafe.String(unsafe.SliceData(v), len(v)), at: at, version: version}, nil
 }
 
-// putEntry appends the encoding of e to b: its strings, price and flags.
+// Flags of an encoded entry. flagMore says that the fields added since
+// the first format follow the flags, as one length-prefixed block
+// (putMore): an entry of the first format has none and reads with them
+// zero, and a block a later build made longer is read as far as this
+// build knows it.
+const (
+	flagHighValue = 1 << iota
+	flagImported
+	flagSerial
+	flagMore
+)
+
+// putEntry appends the encoding of e to b: its strings, price and flags,
+// then the block of the later fields when any is set.
 func putEntry(b []byte, e *CatalogueEntry) []byte {
 	for _, x := range [...]string{e.GTIN, e.HIBC, e.Name, e.Model, e.Manufacturer, e.Registration, e.InsuranceCode, e.ChargeCode} {
 		b = putString(b, x)
@@ -188,15 +201,64 @@ func putEntry(b []byte, e *CatalogueEntry) []byte {
 	b = binary.AppendVarint(b, int64(e.UnitPrice))
 	var f byte
 	if e.HighValue {
-		f |= 1
+		f |= flagHighValue
 	}
 	if e.Imported {
-		f |= 2
+		f |= flagImported
 	}
 	if e.Tracking == TrackSerial {
-		f |= 4
+		f |= flagSerial
 	}
-	return append(b, f)
+	if !e.more() {
+		return append(b, f)
+	}
+	b = append(b, f|flagMore)
+	// The block's length is written in a fixed 3 bytes (at most 2 MiB:
+	// its strings are each bounded far below), so that it need not be
+	// measured first.
+	at := len(b)
+	b = append(b, 0, 0, 0)
+	b = putMore(b, e)
+	n := len(b) - at - 3
+	b[at], b[at+1], b[at+2] = byte(n), byte(n>>8), byte(n>>16)
+	return b
+}
+
+// more reports whether e has a field of the block putMore writes.
+func (e *CatalogueEntry) more() bool {
+	return e.GenericName != "" || e.PackageOf != "" || e.PackageQuantity != 0 || e.UseUnit != "" ||
+		e.UseUnits != 0 || e.Label != 0 || e.RFID || e.SingleUse || e.Sterile || e.Storage != "" ||
+		e.Withdrawn != "" || e.Implant || e.Intervention || e.Restriction != "" || e.Procurement ||
+		e.PriceCap != 0 || e.AgreedVolume != 0 || e.OutsideDRG || e.Supplier != ""
+}
+
+// Flags of the block of later fields.
+const (
+	moreRFID = 1 << iota
+	moreSingleUse
+	moreSterile
+	moreImplant
+	moreIntervention
+	moreProcurement
+	moreOutsideDRG
+)
+
+// putMore appends the later fields of e.
+func putMore(b []byte, e *CatalogueEntry) []byte {
+	for _, x := range [...]string{e.GenericName, e.PackageOf, e.UseUnit, e.Storage, e.Withdrawn, e.Restriction, e.Supplier} {
+		b = putString(b, x)
+	}
+	b = binary.AppendUvarint(b, uint64(e.PackageQuantity))
+	b = binary.AppendUvarint(b, uint64(e.UseUnits))
+	b = binary.AppendUvarint(b, uint64(e.AgreedVolume))
+	b = binary.AppendVarint(b, int64(e.PriceCap))
+	var f byte
+	for i, on := range [...]bool{e.RFID, e.SingleUse, e.Sterile, e.Implant, e.Intervention, e.Procurement, e.OutsideDRG} {
+		if on {
+			f |= 1 << i
+		}
+	}
+	return append(b, byte(e.Label), f)
 }
 
 // getEntry decodes an entry putEntry encoded.
@@ -205,11 +267,32 @@ func getEntry(r *decoder, e *CatalogueEntry) {
 	e.Manufacturer, e.Registration, e.InsuranceCode, e.ChargeCode = r.str(), r.str(), r.str(), r.str()
 	e.UnitPrice = Amount(r.varint())
 	f := r.byte()
-	e.HighValue, e.Imported = f&1 != 0, f&2 != 0
+	e.HighValue, e.Imported = f&flagHighValue != 0, f&flagImported != 0
 	e.Tracking = TrackLot
-	if f&4 != 0 {
+	if f&flagSerial != 0 {
 		e.Tracking = TrackSerial
 	}
+	if f&flagMore == 0 {
+		return
+	}
+	n := int(r.byte()) | int(r.byte())<<8 | int(r.byte())<<16
+	if r.bad || n > len(r.s)-r.off {
+		r.bad = true
+		return
+	}
+	end := r.off + n
+	m := decoder{s: r.s[:end], off: r.off}
+	e.GenericName, e.PackageOf, e.UseUnit, e.Storage = m.str(), m.str(), m.str(), m.str()
+	e.Withdrawn, e.Restriction, e.Supplier = m.str(), m.str(), m.str()
+	e.PackageQuantity, e.UseUnits, e.AgreedVolume = int(m.uvarint()), int(m.uvarint()), int(m.uvarint())
+	e.PriceCap = Amount(m.varint())
+	e.Label = Label(m.byte())
+	g := m.byte()
+	e.RFID, e.SingleUse, e.Sterile = g&moreRFID != 0, g&moreSingleUse != 0, g&moreSterile != 0
+	e.Implant, e.Intervention = g&moreImplant != 0, g&moreIntervention != 0
+	e.Procurement, e.OutsideDRG = g&moreProcurement != 0, g&moreOutsideDRG != 0
+	r.bad = r.bad || m.bad
+	r.off = end
 }
 
 // skipEntry reads past an entry putEntry encoded. It decodes it, so
@@ -227,6 +310,10 @@ func entrySize(cat []CatalogueEntry) int {
 		e := &cat[i]
 		size += 24 + len(e.GTIN) + len(e.HIBC) + len(e.Name) + len(e.Model) + len(e.Manufacturer) +
 			len(e.Registration) + len(e.InsuranceCode) + len(e.ChargeCode)
+		if e.more() {
+			size += 40 + len(e.GenericName) + len(e.PackageOf) + len(e.UseUnit) + len(e.Storage) +
+				len(e.Withdrawn) + len(e.Restriction) + len(e.Supplier)
+		}
 	}
 	return size
 }

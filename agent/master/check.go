@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/nhsa"
 )
 
 // Limits on field lengths, in bytes.
@@ -64,17 +65,25 @@ func normGTIN(v string, report reporter, col string) string {
 	return "00000000000000"[:14-len(v)] + v
 }
 
-// checkHIBC checks an HIBC product key: "+", a 4-character labeler code
-// starting with a letter, a product number of 1 to 18 letters and digits,
-// and a unit-of-measure digit.
+// checkHIBC checks the product key of a product without a GTIN: an HIBC
+// product ("+", a 4-character labeler code starting with a letter, a
+// product number of 1 to 18 letters and digits, and a unit-of-measure
+// digit) or an MA DI ("MA.", the country code, the industry code, the
+// registrant and the product, as code.SplitKey reads an MA item key).
 func checkHIBC(v string, report reporter, col string) {
 	if v == "" {
+		return
+	}
+	if strings.HasPrefix(v, "MA.") {
+		if !isMADI(v) {
+			report(col, quote(v)+` is not an MA DI: "MA.", the country code, the industry code, the registrant and the product, separated by dots`)
+		}
 		return
 	}
 	bad := func(why string) { report(col, quote(v)+" is not an HIBC product: "+why) }
 	switch {
 	case v[0] != '+':
-		bad(`it must start with "+"`)
+		bad(`it must start with "+" (an HIBC product) or "MA." (an MA DI)`)
 	case len(v) < 7:
 		bad("it needs a 4-character labeler code, a product number and a unit-of-measure digit")
 	case len(v) > 24:
@@ -93,18 +102,27 @@ func checkHIBC(v string, report reporter, col string) {
 	}
 }
 
-// checkProduct checks that exactly the GTIN or the HIBC product, or both
-// when both is true, is set and well-formed; it returns the GTIN padded.
-func checkProduct(gtin, hibc string, both bool, report reporter) string {
-	if gtin == "" && hibc == "" {
-		report("gtin", "missing: give a gtin or an hibc product")
-		return ""
+// checkProduct checks that exactly the GTIN or the other product key
+// (HIBC or MA), or both when both is true, is set and well-formed; it
+// pads the GTIN. An MA DI given as the GTIN (a "di" column holding both
+// kinds, as the national database's exports do) moves to hibc.
+func checkProduct(gtin, hibc *string, both bool, report reporter) {
+	if strings.HasPrefix(*gtin, "MA.") || strings.HasPrefix(*gtin, "ma.") {
+		if *hibc != "" {
+			report("gtin", quote(*gtin)+" is an MA DI, and the row gives another product key in the hibc column")
+			return
+		}
+		*hibc, *gtin = "MA."+(*gtin)[3:], ""
 	}
-	if !both && gtin != "" && hibc != "" {
+	if *gtin == "" && *hibc == "" {
+		report("gtin", "missing: give a gtin, an hibc product or an MA DI")
+		return
+	}
+	if !both && *gtin != "" && *hibc != "" {
 		report("hibc", "give either a gtin or an hibc product, not both")
 	}
-	checkHIBC(hibc, report, "hibc")
-	return normGTIN(gtin, report, "gtin")
+	checkHIBC(*hibc, report, "hibc")
+	*gtin = normGTIN(*gtin, report, "gtin")
 }
 
 // oneLine turns the line breaks and tabs of a spreadsheet cell into
@@ -143,13 +161,16 @@ func checkText(v string, max int, required bool, report reporter, col string) {
 
 // checkInsurance checks a national medical-insurance consumable code: 20
 // characters, "C" and 19 digits.
-func checkInsurance(v string, report reporter, col string) {
+func checkInsurance(v string, report reporter, col string) string {
 	if v == "" {
-		return
+		return ""
 	}
-	if len(v) != 20 || v[0] != 'C' || !allDigits(v[1:]) {
-		report(col, quote(v)+" is not a national insurance consumable code: it has 20 characters, \"C\" and 19 digits")
+	c, err := nhsa.ParseCode(v)
+	if err != nil {
+		report(col, quote(v)+" is not a national insurance consumable code: "+strings.TrimPrefix(err.Error(), "nhsa: "))
+		return v
 	}
+	return string(c)
 }
 
 // gs1Set82 marks the characters of GS1 character set 82, which GS1 lots
@@ -313,4 +334,72 @@ func normItem(v string, report reporter, col string) (key, gtin, lot string) {
 		return v, "", ""
 	}
 	return key, c.GTIN, c.Lot
+}
+
+// parseLabel reads the production identifiers a label carries: a list of
+// lot, serial, production, expiry (or 批号, 序列号, 生产日期, 失效日期).
+func parseLabel(v string, report reporter, col string) Label {
+	var l Label
+	for _, x := range splitList(v) {
+		switch strings.ToLower(x) {
+		case "lot", "batch", "批号", "生产批号":
+			l |= LabelLot
+		case "serial", "序列号":
+			l |= LabelSerial
+		case "production", "production_date", "生产日期":
+			l |= LabelProduction
+		case "expiry", "expiry_date", "失效日期", "有效期", "有效期至":
+			l |= LabelExpiry
+		default:
+			report(col, quote(x)+" is not a production identifier (lot, serial, production or expiry)")
+		}
+	}
+	return l
+}
+
+// parseUnits reads a number of units: "" is 0, otherwise a whole number
+// from 1 to 1,000,000,000.
+func parseUnits(v string, report reporter, col string) int {
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000_000 {
+		report(col, quote(v)+" is not a whole number of units from 1")
+		return 0
+	}
+	return n
+}
+
+// parseDay reads a calendar date, "2026-03-14", "2026/03/14" or
+// "20260314", with a time after it ignored; it returns "2026-03-14".
+func parseDay(v string, report reporter, col string) string {
+	if v == "" {
+		return ""
+	}
+	day, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+	for _, layout := range []string{"2006-01-02", "2006/01/02", "20060102", "2006/1/2", "2006-1-2"} {
+		if t, err := time.Parse(layout, day); err == nil {
+			return t.Format("2006-01-02")
+		}
+	}
+	report(col, quote(v)+" is not a date (write 2026-03-14)")
+	return ""
+}
+
+// checkDI checks a device identifier named by another (a package's
+// contents, a unit of use): a GTIN, padded to 14 digits, an HIBC product
+// or an MA DI. It returns the DI as product keys are written.
+func checkDI(v string, report reporter, col string) string {
+	if v == "" {
+		return ""
+	}
+	if allDigits(v) {
+		return normGTIN(v, report, col)
+	}
+	if strings.HasPrefix(v, "ma.") {
+		v = "MA." + v[3:]
+	}
+	checkHIBC(v, report, col)
+	return v
 }

@@ -502,6 +502,37 @@ func (d *Data) Lookup(product string) (CatalogueEntry, bool) {
 	return d.cat.entry(off), true
 }
 
+// maxPackageDepth bounds the levels Resolve follows (a pallet of cases of
+// boxes of units is three).
+const maxPackageDepth = 8
+
+// Resolve returns the catalogue entry of the product a scanned DI stands
+// for and how many of its units the DI holds: for a package DI
+// (CatalogueEntry.PackageOf) the unit it packs, through every level, and
+// the product of the quantities; for any other DI its own entry and 1.
+// A package whose unit is not in the catalogue resolves to the package's
+// own entry, quantity 1, with ok true; a chain of packages that loops or
+// is deeper than 8 levels the same way.
+func (d *Data) Resolve(product string) (e CatalogueEntry, quantity int, ok bool) {
+	e, ok = d.Lookup(product)
+	if !ok {
+		return CatalogueEntry{}, 0, false
+	}
+	q, cur := 1, e
+	for range maxPackageDepth {
+		if cur.PackageOf == "" {
+			return cur, q, true
+		}
+		next, found := d.Lookup(cur.PackageOf)
+		if !found {
+			break
+		}
+		q *= max(cur.PackageQuantity, 1)
+		cur = next
+	}
+	return e, 1, true
+}
+
 // LookupHIBC returns the catalogue entry of an HIBC product, given as the
 // fields of code.HIBC: labeler code, product number, unit-of-measure digit.
 func (d *Data) LookupHIBC(labeler, product string, uom byte) (CatalogueEntry, bool) {

@@ -136,7 +136,7 @@ func TestParseCatalogueBadCSV(t *testing.T) {
 		{8, "insurance_code", `"C03010300100006" is not a national insurance consumable code`},
 		{11, "high_value", `"maybe" is not yes or no`},
 		{11, "tracking", `"box" is not a tracking mode`},
-		{12, "gtin", "missing: give a gtin or an hibc product"},
+		{12, "gtin", "missing: give a gtin, an hibc product or an MA DI"},
 		{13, "", "has 9 fields, the header names 8"},
 	})
 	var gtins []string

@@ -227,7 +227,7 @@ func parseCount(v string, report reporter, col string) int {
 func (p *ParLevel) normalize(report reporter) {
 	p.Location = oneLine(p.Location)
 	checkText(p.Location, maxText, true, report, "location")
-	p.GTIN = checkProduct(p.GTIN, p.HIBC, false, report)
+	checkProduct(&p.GTIN, &p.HIBC, false, report)
 	if p.Min > p.Max {
 		report("max", "below min")
 	}

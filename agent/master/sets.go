@@ -19,6 +19,25 @@ const (
 	catHighValue
 	catImported
 	catTracking
+	catGeneric
+	catPackageOf
+	catPackageQty
+	catUseUnit
+	catUseUnits
+	catLabel
+	catRFID
+	catSingleUse
+	catSterile
+	catStorage
+	catWithdrawn
+	catImplant
+	catIntervention
+	catRestriction
+	catProcurement
+	catPriceCap
+	catAgreedVolume
+	catOutsideDRG
+	catSupplier
 )
 
 var catalogueSchema = &schema{
@@ -36,6 +55,25 @@ var catalogueSchema = &schema{
 		catHighValue:    {name: "high_value", aliases: []string{"高值", "高值耗材"}},
 		catImported:     {name: "imported", aliases: []string{"进口"}},
 		catTracking:     {name: "tracking", aliases: []string{"追溯方式"}},
+		catGeneric:      {name: "generic_name", aliases: []string{"通用名称", "通用名", "产品通用名称"}},
+		catPackageOf:    {name: "package_of", aliases: []string{"包装内含产品标识", "内含产品标识", "包装内含小一级包装产品标识"}},
+		catPackageQty:   {name: "package_quantity", aliases: []string{"包装内含数量", "内含数量", "包装内含小一级产品标识数量"}},
+		catUseUnit:      {name: "use_unit", aliases: []string{"使用单元产品标识"}},
+		catUseUnits:     {name: "use_units", aliases: []string{"使用单元数量", "最小销售单元中使用单元的数量"}},
+		catLabel:        {name: "label", aliases: []string{"生产标识", "标签生产标识"}, list: true},
+		catRFID:         {name: "rfid", aliases: []string{"RFID", "射频标签"}},
+		catSingleUse:    {name: "single_use", aliases: []string{"一次性使用", "是否一次性使用"}},
+		catSterile:      {name: "sterile", aliases: []string{"无菌", "无菌包装"}},
+		catStorage:      {name: "storage", aliases: []string{"储存条件", "储运条件"}},
+		catWithdrawn:    {name: "withdrawn", aliases: []string{"退市日期"}},
+		catImplant:      {name: "implant", aliases: []string{"植入", "植入类"}},
+		catIntervention: {name: "intervention", aliases: []string{"介入", "介入类"}},
+		catRestriction:  {name: "restriction", aliases: []string{"限用范围", "医保限用范围"}},
+		catProcurement:  {name: "procurement", aliases: []string{"集采", "集采中选"}},
+		catPriceCap:     {name: "price_cap", aliases: []string{"限价", "支付标准", "最高限价"}},
+		catAgreedVolume: {name: "agreed_volume", aliases: []string{"约定采购量"}},
+		catOutsideDRG:   {name: "outside_drg", aliases: []string{"除外支付"}},
+		catSupplier:     {name: "supplier", aliases: []string{"供应商", "配送企业"}},
 	},
 	anyOf: []int{catGTIN, catHIBC},
 }
@@ -75,23 +113,61 @@ func buildCatalogue(r *row) (CatalogueEntry, bool) {
 	if e.HighValue {
 		def = TrackSerial
 	}
+	e.Label = parseLabel(r.get(catLabel), r.report, "label")
+	if e.Label&LabelSerial != 0 {
+		def = TrackSerial
+	}
 	e.Tracking = parseTracking(r.get(catTracking), def, r.report, "tracking")
+	e.GenericName, e.PackageOf, e.UseUnit = r.get(catGeneric), r.get(catPackageOf), r.get(catUseUnit)
+	e.PackageQuantity = parseUnits(r.get(catPackageQty), r.report, "package_quantity")
+	e.UseUnits = parseUnits(r.get(catUseUnits), r.report, "use_units")
+	e.RFID = parseBool(r.get(catRFID), r.report, "rfid")
+	e.SingleUse = parseBool(r.get(catSingleUse), r.report, "single_use")
+	e.Sterile = parseBool(r.get(catSterile), r.report, "sterile")
+	e.Storage, e.Restriction, e.Supplier = r.get(catStorage), r.get(catRestriction), r.get(catSupplier)
+	e.Withdrawn = parseDay(r.get(catWithdrawn), r.report, "withdrawn")
+	e.Implant = parseBool(r.get(catImplant), r.report, "implant")
+	e.Intervention = parseBool(r.get(catIntervention), r.report, "intervention")
+	e.Procurement = parseBool(r.get(catProcurement), r.report, "procurement")
+	if v := r.get(catPriceCap); v != "" {
+		e.PriceCap = parseAmountCol(v, false, r.report, "price_cap")
+	}
+	e.AgreedVolume = parseUnits(r.get(catAgreedVolume), r.report, "agreed_volume")
+	e.OutsideDRG = parseBool(r.get(catOutsideDRG), r.report, "outside_drg")
 	e.normalize(r.report)
 	return e, true
 }
 
 // normalize checks e and pads its GTIN, reporting every problem.
 func (e *CatalogueEntry) normalize(report reporter) {
-	e.GTIN = checkProduct(e.GTIN, e.HIBC, true, report)
+	checkProduct(&e.GTIN, &e.HIBC, true, report)
 	e.Name, e.Model, e.Manufacturer = oneLine(e.Name), oneLine(e.Model), oneLine(e.Manufacturer)
 	checkText(e.Name, maxText, true, report, "name")
 	checkText(e.Model, maxText, false, report, "model")
 	checkText(e.Manufacturer, maxText, false, report, "manufacturer")
 	checkText(e.Registration, maxCode, false, report, "registration")
-	checkInsurance(e.InsuranceCode, report, "insurance_code")
+	e.InsuranceCode = checkInsurance(e.InsuranceCode, report, "insurance_code")
 	checkText(e.ChargeCode, maxCode, false, report, "charge_code")
 	if e.UnitPrice < 0 {
 		report("unit_price", "is negative")
+	}
+	e.GenericName, e.Storage, e.Restriction, e.Supplier = oneLine(e.GenericName), oneLine(e.Storage), oneLine(e.Restriction), oneLine(e.Supplier)
+	checkText(e.GenericName, maxText, false, report, "generic_name")
+	checkText(e.Storage, maxText, false, report, "storage")
+	checkText(e.Restriction, maxText, false, report, "restriction")
+	checkText(e.Supplier, maxText, false, report, "supplier")
+	e.PackageOf = checkDI(e.PackageOf, report, "package_of")
+	e.UseUnit = checkDI(e.UseUnit, report, "use_unit")
+	switch {
+	case e.PackageOf != "" && e.PackageQuantity == 0:
+		report("package_quantity", "missing: a package names how many units of package_of it holds")
+	case e.PackageOf == "" && e.PackageQuantity != 0:
+		report("package_of", "missing: package_quantity says how many units of the product it names")
+	case e.PackageOf != "" && (e.PackageOf == e.GTIN || e.PackageOf == e.HIBC):
+		report("package_of", "names the product itself")
+	}
+	if e.PriceCap < 0 {
+		report("price_cap", "is negative")
 	}
 	if e.Tracking != TrackSerial && e.Tracking != TrackLot {
 		report("tracking", quote(string(e.Tracking))+" is not a tracking mode (serial or lot)")
@@ -143,7 +219,7 @@ func buildRecall(r *row) (Recall, bool) {
 }
 
 func (rc *Recall) normalize(report reporter) {
-	rc.GTIN = checkProduct(rc.GTIN, rc.HIBC, false, report)
+	checkProduct(&rc.GTIN, &rc.HIBC, false, report)
 	for _, l := range rc.Lots {
 		checkLot(l, true, report, "lots")
 	}
@@ -189,7 +265,7 @@ func buildLotStatus(r *row) (LotStatus, bool) {
 }
 
 func (s *LotStatus) normalize(report reporter) {
-	s.GTIN = checkProduct(s.GTIN, s.HIBC, false, report)
+	checkProduct(&s.GTIN, &s.HIBC, false, report)
 	checkLot(s.Lot, true, report, "lot")
 	switch s.Status {
 	case StatusApproved, StatusOnHold, StatusRecalled, StatusQuarantined, StatusExpired:
@@ -257,7 +333,7 @@ func (s *Settlement) normalize(report reporter) {
 	checkText(s.ID, maxCode, true, report, "id")
 	checkPrivate(s.Patient, report, "patient")
 	checkPrivate(s.Case, report, "case")
-	checkInsurance(s.InsuranceCode, report, "insurance_code")
+	s.InsuranceCode = checkInsurance(s.InsuranceCode, report, "insurance_code")
 	if s.Item == "" && s.GTIN == "" {
 		report("item", "missing: give an item code, or a gtin and lot")
 	}

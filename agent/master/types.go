@@ -1,6 +1,10 @@
 package master
 
-import "github.com/udi-edge/udi-edge/agent/code"
+import (
+	"strings"
+
+	"github.com/udi-edge/udi-edge/agent/code"
+)
 
 // Tracking says how the items of a product are identified one by one.
 type Tracking string
@@ -43,9 +47,12 @@ type CatalogueEntry struct {
 	// GTIN is the product's GTIN, 14 digits with a valid check digit
 	// (GTIN-8, -12 and -13 are left-padded with zeros when parsed).
 	GTIN string
-	// HIBC is the HIBC product as the item key begins: "+", the 4-character
-	// labeler code, the product number and the unit-of-measure digit, for
-	// example "+A123BJC5D61". At least one of GTIN and HIBC is set.
+	// HIBC is the product key of a product without a GTIN, as its item
+	// keys begin: an HIBC product, "+", the 4-character labeler code, the
+	// product number and the unit-of-measure digit ("+A123BJC5D61"), or an
+	// MA (IDcode) DI ("MA.156.M0.100350.01004YA10017"). At least one of
+	// GTIN and HIBC is set. (Recalls, lot statuses and par levels name
+	// products the same way.)
 	HIBC string
 	// Name is the product's name as the hospital shows it.
 	Name string
@@ -57,7 +64,8 @@ type CatalogueEntry struct {
 	// (注册证号), if known.
 	Registration string
 	// InsuranceCode is the national medical-insurance consumable code
-	// (医保耗材编码): 20 characters, "C" and 19 digits; "" if none.
+	// (医保耗材编码): 27 characters (current releases), or the 20 of the
+	// older classification, "C" and digits (agent/nhsa); "" if none.
 	InsuranceCode string
 	// ChargeCode is the hospital's own charge code for the item; "" if none.
 	ChargeCode string
@@ -70,7 +78,88 @@ type CatalogueEntry struct {
 	Imported bool
 	// Tracking says whether items are tracked by serial or by lot.
 	Tracking Tracking
+
+	// The fields below come mostly from the national sources: the NMPA
+	// UDI database (agent/udid) and the NHSA consumables catalogue
+	// (agent/nhsa), joined by agent/national; a hospital's own file may
+	// give them too.
+
+	// GenericName is the product's generic name (通用名称), by which
+	// volume-based procurement groups products.
+	GenericName string
+	// PackageOf is the product key of the unit this DI packs (a box of
+	// ten: the single unit's DI), PackageQuantity how many of them one
+	// package holds; "" and 0 for a product's own unit. A scan of a
+	// package DI resolves to that product and quantity (Data.Resolve).
+	PackageOf       string
+	PackageQuantity int
+	// UseUnit is the DI of the unit of use (使用单元产品标识) when it
+	// differs from the sales unit; UseUnits how many one sales unit holds.
+	UseUnit  string
+	UseUnits int
+	// Label lists the production identifiers the product's label carries
+	// (lot, serial, production date, expiry): a scan lacking one is
+	// flagged (lifecycle.CheckLabelIncomplete).
+	Label Label
+	// RFID marks a product whose UDI carrier includes an RFID tag.
+	RFID bool
+	// SingleUse and Sterile mark single-use and sterile products.
+	SingleUse, Sterile bool
+	// Storage is the storage condition in words, such as "2-8 °C".
+	Storage string
+	// Withdrawn is the date the product was withdrawn from the market
+	// (退市日期), "2026-03-14"; a use after it is flagged. "" if none.
+	Withdrawn string
+	// Implant and Intervention mark implants (kept forever in the implant
+	// record) and interventional devices, as the NHSA catalogue says.
+	Implant, Intervention bool
+	// Restriction is the insurance's usage restriction (医保限用范围), in
+	// words; "" when the product is not restricted.
+	Restriction string
+	// Procurement marks a product selected in volume-based procurement
+	// (集采中选); PriceCap is the highest price insurance pays for one
+	// unit (0: no cap) and AgreedVolume the volume agreed for the year.
+	Procurement  bool
+	PriceCap     Amount
+	AgreedVolume int
+	// OutsideDRG marks a device paid outside the DRG/DIP case payment
+	// (除外支付): a case's cost shows it apart.
+	OutsideDRG bool
+	// Supplier names the supplier (配送企业), where known.
+	Supplier string
 }
+
+// Label is a set of production identifiers a label carries.
+type Label uint8
+
+// Production identifiers.
+const (
+	LabelLot Label = 1 << iota
+	LabelSerial
+	LabelProduction
+	LabelExpiry
+)
+
+var labelNames = [...]string{"lot", "serial", "production", "expiry"}
+
+// Names returns the identifiers of l by name, in the order lot, serial,
+// production, expiry.
+func (l Label) Names() []string {
+	var out []string
+	for i, n := range labelNames {
+		if l&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// String returns l's names joined with ";", "" for none.
+func (l Label) String() string { return strings.Join(l.Names(), ";") }
+
+// MA reports whether the entry's product key is an MA (IDcode) DI, which
+// the HIBC field holds (see Product).
+func (e *CatalogueEntry) MA() bool { return isMADI(e.HIBC) }
 
 // Product returns the product key of e: the GTIN, or the HIBC product
 // when there is no GTIN.
@@ -141,8 +230,8 @@ type Settlement struct {
 }
 
 // ProductKey returns the product key under which c is looked up: its
-// GTIN, or for an HIBC code "+" labeler, product and unit of measure; ""
-// when c is not an item code.
+// GTIN, for an HIBC code "+" labeler, product and unit of measure, for an
+// MA code its DI; "" when c is not an item code.
 func ProductKey(c *code.Code) string {
 	if c == nil {
 		return ""
@@ -153,6 +242,9 @@ func ProductKey(c *code.Code) string {
 	if c.Kind == code.KindHIBC && c.HIBC != nil && c.HIBC.Labeler != "" {
 		return "+" + c.HIBC.Labeler + c.HIBC.Product + string(rune(c.HIBC.UnitOfMeasure))
 	}
+	if c.Kind == code.KindMA && c.MA != nil {
+		return code.SplitKey(c.Key()).Product
+	}
 	return ""
 }
 
@@ -161,4 +253,15 @@ func productOf(gtin, hibc string) string {
 		return gtin
 	}
 	return hibc
+}
+
+// isMADI reports whether v is an MA DI alone, "MA." and its four dotted
+// parts, as the code parser reads one (its check character is not
+// required to match: a mismatch is recorded at a scan, never refused).
+func isMADI(v string) bool {
+	if !strings.HasPrefix(v, "MA.") || strings.Count(v, ".") != 4 {
+		return false
+	}
+	c, err := code.Any(v)
+	return err == nil && c.Kind == code.KindMA && c.MA != nil && c.MA.DI == v
 }

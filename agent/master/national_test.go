@@ -1,0 +1,105 @@
+package master
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// nationalCSV is a catalogue with the national sources' columns: a GS1
+// implant with its package and use unit, an MA product given in the di
+// column, a 27-character insurance code.
+const nationalCSV = `di,name,unit_price,insurance_code,generic_name,package_of,package_quantity,use_unit,label,rfid,single_use,sterile,storage,withdrawn,implant,intervention,restriction,procurement,price_cap,agreed_volume,outside_drg,supplier
+06901234567892,Hip stem,7000.00,C09100100000000211790000049,髋关节假体,,,06901234567809,lot;serial;expiry,true,是,是,室温,2027/06/30,1,0,限髋关节置换,true,7200.00,120,false,华东医药
+16901234567899,Hip stem box of 5,35000.00,,,06901234567892,5,,,,,,,,,,,,,,,
+MA.156.M0.100350.01004YA10017,Coronary stent,750.00,C0910010000000021179,冠脉支架,,,,lot;expiry,,,,,,,true,,true,800,1000,,
+`
+
+func TestCatalogueNationalFields(t *testing.T) {
+	cat, _, err := ParseCatalogue(strings.NewReader(nationalCSV), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hip := cat[0]
+	want := CatalogueEntry{
+		GTIN: "06901234567892", Name: "Hip stem", UnitPrice: 700000, InsuranceCode: "C09100100000000211790000049",
+		Tracking: TrackSerial, GenericName: "髋关节假体", UseUnit: "06901234567809", Label: LabelLot | LabelSerial | LabelExpiry,
+		RFID: true, SingleUse: true, Sterile: true, Storage: "室温", Withdrawn: "2027-06-30", Implant: true,
+		Restriction: "限髋关节置换", Procurement: true, PriceCap: 720000, AgreedVolume: 120, Supplier: "华东医药",
+	}
+	if !reflect.DeepEqual(hip, want) {
+		t.Errorf("hip:\n got %+v\nwant %+v", hip, want)
+	}
+	if box := cat[1]; box.PackageOf != "06901234567892" || box.PackageQuantity != 5 {
+		t.Errorf("box: %+v", box)
+	}
+	ma := cat[2]
+	if ma.GTIN != "" || ma.HIBC != "MA.156.M0.100350.01004YA10017" || !ma.MA() || ma.Product() != ma.HIBC ||
+		ma.InsuranceCode != "C0910010000000021179" || ma.Label != LabelLot|LabelExpiry || ma.Tracking != TrackLot || !ma.Intervention {
+		t.Errorf("MA: %+v", ma)
+	}
+
+	// Stored and loaded again, every field comes back.
+	d, _, err := (&Data{}).Import("catalogue", strings.NewReader(nationalCSV), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{values: map[string][]byte{}, damaged: map[string]bool{}}
+	if err := Save(st, d); err != nil {
+		t.Fatal(err)
+	}
+	back, damaged, err := Load(st)
+	if err != nil || damaged != nil {
+		t.Fatalf("%v, damaged %v", err, damaged)
+	}
+	if !reflect.DeepEqual(back.Catalogue(), cat) {
+		t.Errorf("loaded:\n%+v\nwant\n%+v", back.Catalogue(), cat)
+	}
+
+	// A box resolves to the stem, five of them; the stem to itself.
+	if e, q, ok := back.Resolve("16901234567899"); !ok || e.GTIN != "06901234567892" || q != 5 {
+		t.Errorf("box resolves to %s × %d, %v", e.GTIN, q, ok)
+	}
+	if e, q, ok := back.Resolve("MA.156.M0.100350.01004YA10017"); !ok || e.Name != "Coronary stent" || q != 1 {
+		t.Errorf("MA resolves to %q × %d, %v", e.Name, q, ok)
+	}
+	if _, _, ok := back.Resolve("06900000000000"); ok {
+		t.Error("an unknown DI resolves")
+	}
+}
+
+// TestCatalogueNationalFieldsRefused: each bad value of the new columns
+// is named by its column.
+func TestCatalogueNationalFieldsRefused(t *testing.T) {
+	for name, tc := range map[string]struct{ row, col, says string }{
+		"insurance code 26 chars": {"06901234567892,A,1,C0910010000000021179000004,,,,,,", "insurance_code", "characters"},
+		"insurance code no C":     {"06901234567892,A,1,09100100000000211790000049,,,,,,", "insurance_code", "C"},
+		"package without count":   {"06901234567892,A,1,,06901234567809,,,,,", "package_quantity", "missing"},
+		"count without package":   {"06901234567892,A,1,,,3,,,,", "package_of", "missing"},
+		"package of itself":       {"06901234567892,A,1,,06901234567892,2,,,,", "package_of", "itself"},
+		"package of a bad GTIN":   {"06901234567892,A,1,,06901234567801,2,,,,", "package_of", "check digit"},
+		"label word":              {"06901234567892,A,1,,,,lot;colour,,,", "label", "colour"},
+		"withdrawn date":          {"06901234567892,A,1,,,,,31.12.2026,,", "withdrawn", "date"},
+		"price cap":               {"06901234567892,A,1,,,,,,-3,", "price_cap", ""},
+		"bad MA DI":               {"MA.156.X,A,1,,,,,,,", "hibc", "MA DI"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := "di,name,unit_price,insurance_code,package_of,package_quantity,label,withdrawn,price_cap,agreed_volume\n" + tc.row + "\n"
+			_, _, err := ParseCatalogue(strings.NewReader(file), ImportOptions{Format: FormatCSV})
+			var be *BadRowsError
+			if !errors.As(err, &be) || len(be.Rows) == 0 {
+				t.Fatalf("%v", err)
+			}
+			found := false
+			for _, re := range be.Rows {
+				if re.Column == tc.col && strings.Contains(re.Reason, tc.says) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%v: want column %s saying %q", err, tc.col, tc.says)
+			}
+		})
+	}
+}
