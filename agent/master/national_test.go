@@ -103,3 +103,23 @@ func TestCatalogueNationalFieldsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteCatalogueJSON: what WriteCatalogueJSON writes reads back as
+// the same entries.
+func TestWriteCatalogueJSON(t *testing.T) {
+	cat, _, err := ParseCatalogue(strings.NewReader(nationalCSV), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteCatalogueJSON(&b, cat); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := ParseCatalogue(strings.NewReader(b.String()), ImportOptions{Format: FormatJSON})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if !reflect.DeepEqual(back, cat) {
+		t.Errorf("read back:\n%+v\nwant\n%+v", back, cat)
+	}
+}
