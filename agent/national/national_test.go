@@ -31,8 +31,8 @@ func stem() udid.Device {
 		Model: "12/14", Registrant: "Acme Ortho", Registrations: []string{"国械注准20193130001", "国械注准20193130002"},
 		InsuranceCode: stemCode, SingleUse: udid.Yes, Sterile: udid.Yes, LabelLot: udid.Yes, LabelSerial: udid.Yes,
 		LabelExpiry: udid.Yes, Withdrawn: time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC),
-		Packing:     []udid.Packing{{DI: stemBox, ContainsDI: stemDI, Quantity: 5, Level: "盒"}},
-		Storage:     []udid.Storage{{Condition: "温度", Min: "2", Max: "30", Unit: "℃"}},
+		Packing: []udid.Packing{{DI: stemBox, ContainsDI: stemDI, Quantity: 5, Level: "盒"}},
+		Storage: []udid.Storage{{Condition: "温度", Min: "2", Max: "30", Unit: "℃"}},
 	}
 }
 
