@@ -17,6 +17,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // Client asks a running agent through its control socket.
@@ -252,6 +253,20 @@ func (c *Client) Import(ctx context.Context, set string, r io.Reader, opt core.I
 	var out core.ImportResult
 	_, err := c.do(ctx, http.MethodPut, "/v1/master/"+url.PathEscape(set), v, r, &out)
 	return out, err
+}
+
+// Catalogue returns the catalogue the agent holds.
+func (c *Client) Catalogue(ctx context.Context) ([]master.CatalogueEntry, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/v1/master/catalogue", nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	cat, _, err := master.ParseCatalogue(resp.Body, master.ImportOptions{Format: master.FormatJSON, AllowEmpty: true})
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: catalogue: %w", c.socket, err)
+	}
+	return cat, nil
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -103,6 +103,7 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("POST /v1/doors/{zone}", true, false, s.door)
 	s.handle("POST /v1/justify", true, false, s.justify)
 	s.handle("PUT /v1/master/{set}", true, true, s.importSet)
+	s.handle("GET /v1/master/catalogue", false, true, s.catalogue)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})
@@ -481,6 +482,17 @@ func (s *Server) importSet(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// catalogue writes the catalogue as a catalogue JSON file
+// (master.WriteCatalogueJSON), the form PUT /v1/master/catalogue takes.
+func (s *Server) catalogue(w http.ResponseWriter, r *http.Request) error {
+	cat, err := s.core.Catalogue(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return master.WriteCatalogueJSON(w, cat)
 }
 
 // Serve serves the API on every listener until ctx ends, then stops: what

@@ -12,6 +12,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
@@ -30,6 +31,7 @@ type gateway interface {
 	Door(ctx context.Context, zone string, open bool) error
 	Justify(ctx context.Context, code, reason, actor string) (agent.Movement, error)
 	Import(ctx context.Context, set string, r io.Reader, opt core.ImportOptions) (core.ImportResult, error)
+	Catalogue(ctx context.Context) ([]master.CatalogueEntry, error)
 }
 
 var (

@@ -8,14 +8,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
 
 func importCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par FILE",
+	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par|udid|nhsa FILE",
 		"Replace one set of master data (the catalogue, recalls, lot statuses, settlement\n"+
 			"records, surgical case schedules or par levels) with the rows of FILE (CSV with a\n"+
 			"header row, or a JSON array; see firmware-notes/master-data.md), in UTF-8, GBK/GB18030\n"+
@@ -23,22 +25,37 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 			"bad row listed by line, unless --partial keeps the good ones; an empty file is refused\n"+
 			"unless --allow-empty. The new set is stored in the ledger file and used offline.\n"+
 			"Works on a running agent (through its local API) and on a stopped agent's file (the\n"+
-			"gateway id is the one the file records).")
+			"gateway id is the one the file records).\n\n"+
+			"udid and nhsa bring the catalogue up to date from China's national sources: udid the\n"+
+			"NMPA UDI database (its download: ZIP, nested ZIPs, XML parts; or the data-sharing\n"+
+			"API's JSON pages), nhsa the NHSA consumables catalogue (interface 1306). The file is\n"+
+			"read here, streamed; the products of the catalogue are joined with it (the hospital's\n"+
+			"name, charge code and price stay; packages, label, withdrawal, implant and national\n"+
+			"code are the file's), and with --all every product it describes is added. A bad\n"+
+			"record of a product the catalogue holds refuses the file unless --partial.")
 	var cf configFlags
 	cf.register(fs, false)
 	format := fs.String("format", "", "csv or json (default: from the file's extension)")
 	partial := fs.Bool("partial", false, "import the good rows of a file that has bad ones")
 	allowEmpty := fs.Bool("allow-empty", false, "import a file with no rows (it empties the set)")
 	encoding := fs.String("encoding", "", "the file's character encoding: utf-8, gb18030 (gbk), utf-16 (default: detected)")
+	all := fs.Bool("all", false, "udid, nhsa: add every product the file describes, not only the catalogue's")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("want: import %s FILE", strings.Join(master.SetNames, "|"))
+		return usagef("want: import %s|udid|nhsa FILE", strings.Join(master.SetNames, "|"))
 	}
 	set, file := fs.Arg(0), fs.Arg(1)
+	if set == core.SourceUDID || set == core.SourceNHSA {
+		cfg, err := cf.load()
+		if err != nil {
+			return err
+		}
+		return importNational(ctx, env, cfg, set, file, core.NationalOptions{All: *all, Partial: *partial})
+	}
 	if !slices.Contains(master.SetNames, set) {
-		return usagef("%q: want one of %s", set, strings.Join(master.SetNames, ", "))
+		return usagef("%q: want one of %s, udid, nhsa", set, strings.Join(master.SetNames, ", "))
 	}
 	f := *format
 	if f == "" {
@@ -99,5 +116,38 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "%s: converted from %s\n", file, res.Encoding)
 	}
 	fmt.Fprintf(env.Stdout, "%s: %d row(s) imported, %d rejected; master data version %s\n", set, res.Rows, len(res.RowErrors), res.Version)
+	return nil
+}
+
+// importNational joins a national file with the gateway's catalogue.
+func importNational(ctx context.Context, env *Env, cfg edge.Config, source, file string, opt core.NationalOptions) error {
+	g, _, closeG, err := openGateway(ctx, cfg, readWrite)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	start := time.Now()
+	res, err := core.ImportNational(ctx, g, source, file, opt)
+	j := res.Join
+	for _, p := range j.Problems {
+		fmt.Fprintf(env.Stderr, "%s: %s\n", file, p)
+	}
+	var bad *master.BadRowsError
+	if errors.As(err, &bad) {
+		for i := range bad.Rows {
+			fmt.Fprintf(env.Stderr, "%s: catalogue after the join: %s\n", file, bad.Rows[i].Error())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: nothing imported: %w", source, file, err)
+	}
+	took := time.Since(start)
+	if source == core.SourceUDID {
+		fmt.Fprintf(env.Stdout, "%s: %d device(s) read in %v (%.0f/s), %d kept, %d bad record(s) passed over, %d repair(s) of the XML\n",
+			file, j.Devices, took.Round(time.Millisecond), float64(j.Devices)/max(took.Seconds(), 1e-9), j.Kept, j.Bad, res.Repairs)
+	} else {
+		fmt.Fprintf(env.Stdout, "%s: %d row(s) read, %d matched a product\n", file, j.NHSARows, j.Matched)
+	}
+	fmt.Fprintf(env.Stdout, "catalogue: %d product(s), %d added, %d updated; master data version %s\n", res.Rows, j.Added, j.Updated, res.Version)
 	return nil
 }
