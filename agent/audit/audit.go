@@ -23,6 +23,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/insurance"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
@@ -40,6 +41,11 @@ const (
 	QuantityMismatch     = "quantity-mismatch"
 	PendingJustification = "pending-justification"
 	UsedWithoutCase      = "used-without-case"
+	// The national codes ("three codes in one"), as agent/insurance names
+	// them for fee-detail lines.
+	NoNationalCode = insurance.NoNationalCode
+	WithdrawnCode  = insurance.WithdrawnCode
+	OutdatedCode   = insurance.OutdatedCode
 )
 
 // DefaultLinkWithin is how long an item taken from a cabinet may stay
@@ -72,6 +78,11 @@ type Auditor struct {
 	// before Now and not linked since (lifecycle.LinksRemoval) is reported.
 	Now        time.Time
 	LinkWithin time.Duration
+	// Codes maps a national insurance code along the NHSA's releases (the
+	// old→new and withdrawn tables, agent/nhsa's Releases): the code in
+	// force now, and whether it is withdrawn. Nil: every code stands as
+	// written.
+	Codes insurance.CodeMapper
 
 	items map[string]*lifecycle.History
 	order []string // item keys, in the order they first moved
@@ -246,18 +257,7 @@ func (a *Auditor) Reconcile() []Finding {
 		}
 	}
 	out = append(out, a.billedNeverScanned(uses)...)
-	for _, s := range a.Data.Settlements() {
-		if s.InsuranceCode != "" {
-			p := s.GTIN
-			if p == "" {
-				p = productOfKey(s.Item)
-			}
-			if e, ok := a.Data.Lookup(p); ok && e.InsuranceCode != "" && e.InsuranceCode != s.InsuranceCode {
-				out = append(out, Finding{Kind: InsuranceMismatch, Item: s.Item, Case: s.Case, Settlement: s.ID,
-					Text: fmt.Sprintf("billed as %s, the catalogue says %s", s.InsuranceCode, e.InsuranceCode)})
-			}
-		}
-	}
+	out = append(out, a.nationalCodes(uses)...)
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -266,6 +266,72 @@ func (a *Auditor) Reconcile() []Finding {
 	for _, k := range keys {
 		if g := groups[k]; g.billed > 0 && g.used > 0 && g.billed != g.used {
 			out = append(out, Finding{Kind: QuantityMismatch, Text: fmt.Sprintf("%s: billed %d, used %d", k, g.billed, g.used)})
+		}
+	}
+	return out
+}
+
+// nationalCodes returns the disagreements of the three codes: a line
+// whose national code is not its item's (a 20-character code matches the
+// 27 that extends it; both are first taken along the releases), a line or
+// a used product whose code is withdrawn or replaced, and a used product
+// the catalogue gives no national code (once a product).
+func (a *Auditor) nationalCodes(uses []standingUse) []Finding {
+	var out []Finding
+	mapped := func(c string) (string, bool) {
+		if a.Codes == nil || c == "" {
+			return c, false
+		}
+		return a.Codes(c)
+	}
+	for _, s := range a.Data.Settlements() {
+		if s.InsuranceCode == "" {
+			continue
+		}
+		now, withdrawn := mapped(s.InsuranceCode)
+		switch {
+		case withdrawn:
+			out = append(out, Finding{Kind: WithdrawnCode, Item: s.Item, Case: s.Case, Settlement: s.ID,
+				Text: fmt.Sprintf("billed as %s, a withdrawn national code", s.InsuranceCode)})
+			continue
+		case now != s.InsuranceCode:
+			out = append(out, Finding{Kind: OutdatedCode, Item: s.Item, Case: s.Case, Settlement: s.ID,
+				Text: fmt.Sprintf("billed as %s, replaced by %s", s.InsuranceCode, now)})
+		}
+		p := s.GTIN
+		if p == "" {
+			p = productOfKey(s.Item)
+		}
+		e, _, ok := a.Data.Resolve(p)
+		if !ok || e.InsuranceCode == "" {
+			continue
+		}
+		if cat, _ := mapped(e.InsuranceCode); !insurance.CodesMatch(now, cat) {
+			out = append(out, Finding{Kind: InsuranceMismatch, Item: s.Item, Case: s.Case, Settlement: s.ID,
+				Text: fmt.Sprintf("billed as %s, the catalogue says %s", s.InsuranceCode, e.InsuranceCode)})
+		}
+	}
+	seen := map[string]bool{}
+	for _, u := range uses {
+		p := product(u.Movement)
+		if p == "" || seen[p] {
+			continue
+		}
+		seen[p] = true
+		e, _, ok := a.Data.Resolve(p)
+		if !ok {
+			continue // unknown items are the checks' and anomalies' to report
+		}
+		switch now, withdrawn := mapped(e.InsuranceCode); {
+		case e.InsuranceCode == "":
+			out = append(out, Finding{Kind: NoNationalCode, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
+				Text: fmt.Sprintf("product %s (%s) has no national insurance code in the catalogue: no settlement line can name it", p, e.Name)})
+		case withdrawn:
+			out = append(out, Finding{Kind: WithdrawnCode, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
+				Text: fmt.Sprintf("product %s carries %s, a withdrawn national code", p, e.InsuranceCode)})
+		case now != e.InsuranceCode:
+			out = append(out, Finding{Kind: OutdatedCode, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
+				Text: fmt.Sprintf("product %s carries %s, replaced by %s", p, e.InsuranceCode, now)})
 		}
 	}
 	return out
