@@ -30,7 +30,7 @@ func TestReconcileThreeCodes(t *testing.T) {
 		return master.Settlement{ID: id, Patient: "P1", Case: "C1", Item: "(01)" + g + "(21)" + serial, GTIN: g, Quantity: 1, Amount: 100, InsuranceCode: code}
 	}
 	sets := []master.Settlement{
-		line("L1", stem, "1", stemCode[:20]),                  // the 20 of the item's 27: agrees
+		line("L1", stem, "1", stemCode[:20]),                 // the 20 of the item's 27: agrees
 		line("L2", stem, "2", "C09100100000000211790000072"), // another code
 		line("L3", cup, "3", "C09100100000000211790000083"),  // withdrawn
 		line("L4", cup, "4", cupOld),                         // replaced, and the item's is too

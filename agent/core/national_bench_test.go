@@ -94,8 +94,8 @@ func BenchmarkImportUDID(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if res.Join.Devices != int64(n) || res.Join.Kept != int64(len(own)) {
-				b.Fatalf("read %d devices, kept %d; want %d, %d", res.Join.Devices, res.Join.Kept, n, len(own))
+			if res.Join.Devices != int64(n) || res.Join.Kept < int64(len(own)) {
+				b.Fatalf("read %d devices, kept %d; want %d, at least %d", res.Join.Devices, res.Join.Kept, n, len(own))
 			}
 			recs += res.Join.Devices
 			l.Close()
