@@ -123,3 +123,43 @@ func TestWriteCatalogueJSON(t *testing.T) {
 		t.Errorf("read back:\n%+v\nwant\n%+v", back, cat)
 	}
 }
+
+// TestScheduleCaseFields: a case's DRG/DIP group, payment standard,
+// surgeon and medical record number are read and stored; a schedule set
+// stored before them still loads.
+func TestScheduleCaseFields(t *testing.T) {
+	const file = "case,patient,room,start,end,group,payment_standard,surgeon,record_no\n" +
+		"C-1,P-1,OR-3,2026-11-25T08:00:00+08:00,2026-11-25T10:00:00+08:00,IC29,52000.00,王医生,BA0012345\n" +
+		"C-2,P-2,OR-3,2026-11-25T11:00:00+08:00,2026-11-25T12:00:00+08:00,,,,\n"
+	d, _, err := (&Data{}).Import("schedules", strings.NewReader(file), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{values: map[string][]byte{}, damaged: map[string]bool{}}
+	if err := Save(st, d); err != nil {
+		t.Fatal(err)
+	}
+	back, damaged, err := Load(st)
+	if err != nil || damaged != nil {
+		t.Fatalf("%v %v", err, damaged)
+	}
+	got := back.Schedules()
+	if len(got) != 2 || got[0].Group != "IC29" || got[0].Standard != 5200000 || got[0].Surgeon != "王医生" || got[0].Record != "BA0012345" || got[1].Group != "" {
+		t.Errorf("loaded %+v", got)
+	}
+	// Without the new fields the stored form is the earlier one.
+	old, _, err := (&Data{}).Import("schedules", strings.NewReader("case,room,start,end\nC-1,OR-3,2026-11-25 08:00,2026-11-25 10:00\n"), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := old.MarshalSets("schedules")
+	v2, _ := d.MarshalSets("schedules")
+	if len(v2["schedules"]) <= len(v1["schedules"]) {
+		t.Errorf("the fields were not stored: %d against %d bytes", len(v2["schedules"]), len(v1["schedules"]))
+	}
+	// A bad medical record number is named, never quoted.
+	_, _, err = ParseSchedules(strings.NewReader("case,room,start,end,record_no\nC-1,OR-3,2026-11-25 08:00,2026-11-25 10:00,"+strings.Repeat("9", 80)+"\n"), ImportOptions{Format: FormatCSV})
+	if err == nil || !strings.Contains(err.Error(), "record_no") || strings.Contains(err.Error(), "99999") {
+		t.Errorf("bad record_no: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/binary"
 	"io"
 	"slices"
 	"strconv"
@@ -26,6 +27,17 @@ type Schedule struct {
 	Start, End time.Time
 	// Procedure describes the operation; free text, may be "".
 	Procedure string
+	// Group is the case's DRG or DIP group (病组, 病种分值) and Standard
+	// its payment standard (支付标准), when known: a case's cost is shown
+	// against it. "" and 0 when not.
+	Group    string
+	Standard Amount
+	// Surgeon is the operating surgeon (主刀医生), as the implant record
+	// names them; "" if not given.
+	Surgeon string
+	// Record is the patient's medical record number (病案号); it
+	// identifies a person and is never logged. "" if not given.
+	Record string
 }
 
 // ScheduleSlack is how far before its start and after its end a scheduled
@@ -43,6 +55,10 @@ const (
 	schStart
 	schEnd
 	schProcedure
+	schGroup
+	schStandard
+	schSurgeon
+	schRecord
 )
 
 var scheduleSchema = &schema{
@@ -54,6 +70,10 @@ var scheduleSchema = &schema{
 		schStart:     {name: "start", aliases: []string{"开始时间"}, required: true},
 		schEnd:       {name: "end", aliases: []string{"结束时间"}, required: true},
 		schProcedure: {name: "procedure", aliases: []string{"手术名称"}},
+		schGroup:     {name: "group", aliases: []string{"drg", "dip", "病组", "drg分组", "dip病种"}},
+		schStandard:  {name: "payment_standard", aliases: []string{"支付标准"}},
+		schSurgeon:   {name: "surgeon", aliases: []string{"主刀医生", "术者"}},
+		schRecord:    {name: "record_no", aliases: []string{"病案号", "住院号"}, private: true},
 	},
 }
 
@@ -73,6 +93,12 @@ func buildSchedule(r *row) (Schedule, bool) {
 		Patient:   r.get(schPatient),
 		Room:      r.get(schRoom),
 		Procedure: r.get(schProcedure),
+		Group:     r.get(schGroup),
+		Surgeon:   r.get(schSurgeon),
+		Record:    r.get(schRecord),
+	}
+	if v := r.get(schStandard); v != "" {
+		s.Standard = parseAmountCol(v, false, r.report, "payment_standard")
 	}
 	var okStart, okEnd bool
 	s.Start, okStart = parseTime(r.get(schStart), r.report, "start")
@@ -111,6 +137,13 @@ func (s *Schedule) check(report reporter, times bool) {
 	checkText(s.Room, maxText, true, report, "room")
 	s.Procedure = oneLine(s.Procedure)
 	checkText(s.Procedure, maxText, false, report, "procedure")
+	s.Group, s.Surgeon = oneLine(s.Group), oneLine(s.Surgeon)
+	checkText(s.Group, maxCode, false, report, "group")
+	checkText(s.Surgeon, maxText, false, report, "surgeon")
+	checkText(s.Record, maxCode, false, report, "record_no")
+	if s.Standard < 0 {
+		report("payment_standard", "is negative")
+	}
 	switch {
 	case !times:
 	case s.Start.IsZero() || s.End.IsZero():
@@ -252,4 +285,40 @@ func (d *Data) ParLevels() []ParLevel {
 		return nil
 	}
 	return slices.Clone(d.pars)
+}
+
+// putSchedulesMore appends the fields added to schedules after their
+// first stored form, when any schedule has one: a count (the number of
+// schedules), then per schedule its group, payment standard, surgeon and
+// medical record number. A stored set without them ends after the
+// schedules and reads with them empty.
+func putSchedulesMore(b []byte, ss []Schedule) []byte {
+	if !slices.ContainsFunc(ss, func(s Schedule) bool {
+		return s.Group != "" || s.Standard != 0 || s.Surgeon != "" || s.Record != ""
+	}) {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for i := range ss {
+		s := &ss[i]
+		b = putString(b, s.Group)
+		b = binary.AppendVarint(b, int64(s.Standard))
+		b = putString(b, s.Surgeon)
+		b = putString(b, s.Record)
+	}
+	return b
+}
+
+// getSchedulesMore reads what putSchedulesMore wrote into ss.
+func getSchedulesMore(r *decoder, ss []Schedule) {
+	if n := r.uvarint(); n != uint64(len(ss)) {
+		r.bad = true
+		return
+	}
+	for i := range ss {
+		s := &ss[i]
+		s.Group = r.str()
+		s.Standard = Amount(r.varint())
+		s.Surgeon, s.Record = r.str(), r.str()
+	}
 }

@@ -123,7 +123,11 @@ func (d *Data) MarshalSets(names ...string) (map[string][]byte, error) {
 		b = append(b, storeVersion)
 		b = putString(b, name)
 		b = binary.AppendUvarint(b, d.versions[name])
-		out[name] = seal(sections[name].put(b, &d.sets))
+		b = sections[name].put(b, &d.sets)
+		if name == "schedules" {
+			b = putSchedulesMore(b, d.sets.schedules)
+		}
+		out[name] = seal(b)
 	}
 	label := append(make([]byte, 0, len(labelMagic)+1+binary.MaxVarintLen64+len(d.Version)+4), labelMagic...)
 	out[StoredLabel] = seal(putString(append(label, storeVersion), d.Version))
@@ -215,6 +219,9 @@ func decodeSet(name string, v []byte, s *sets, versions *map[string]uint64) erro
 		}
 	} else {
 		sections[name].get(r, &n)
+		if name == "schedules" && !r.bad && r.off < len(r.s) {
+			getSchedulesMore(r, n.schedules)
+		}
 	}
 	if r.bad || r.off != len(r.s) {
 		return fmt.Errorf("master: %w: set %s malformed at byte %d", ErrCorrupt, name, r.off)
