@@ -71,6 +71,12 @@ type InventoryResponse struct {
 	Items []string `json:"items"`
 }
 
+// ImplantsResponse is the body of GET /v1/implants: the implant record
+// (personal data: patients and medical record numbers).
+type ImplantsResponse struct {
+	Records []audit.ImplantRecord `json:"records"`
+}
+
 // DoorRequest is the body of POST /v1/doors/{zone}.
 type DoorRequest struct {
 	Open bool `json:"open"`

@@ -255,6 +255,24 @@ func (c *Client) Import(ctx context.Context, set string, r io.Reader, opt core.I
 	return out, err
 }
 
+// CaseCost returns what a case's consumables cost.
+func (c *Client) CaseCost(ctx context.Context, caseID string) (audit.CaseCost, error) {
+	var out audit.CaseCost
+	_, err := c.do(ctx, http.MethodGet, "/v1/cases/"+url.PathEscape(caseID)+"/cost", nil, nil, &out)
+	return out, err
+}
+
+// Implants returns the implant record of patient ("" every patient).
+func (c *Client) Implants(ctx context.Context, patient string) ([]audit.ImplantRecord, error) {
+	v := url.Values{}
+	if patient != "" {
+		v.Set("patient", patient)
+	}
+	var out ImplantsResponse
+	_, err := c.do(ctx, http.MethodGet, "/v1/implants", v, nil, &out)
+	return out.Records, err
+}
+
 // Catalogue returns the catalogue the agent holds.
 func (c *Client) Catalogue(ctx context.Context) ([]master.CatalogueEntry, error) {
 	resp, err := c.do(ctx, http.MethodGet, "/v1/master/catalogue", nil, nil, nil)

@@ -104,6 +104,8 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("POST /v1/justify", true, false, s.justify)
 	s.handle("PUT /v1/master/{set}", true, true, s.importSet)
 	s.handle("GET /v1/master/catalogue", false, true, s.catalogue)
+	s.handle("GET /v1/cases/{case}/cost", false, true, s.caseCost)
+	s.handle("GET /v1/implants", false, true, s.implants)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})
@@ -481,6 +483,27 @@ func (s *Server) importSet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// caseCost answers a case's cost.
+func (s *Server) caseCost(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.core.CaseCost(r.Context(), r.PathValue("case"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// implants answers the implant record of ?patient= (every patient when
+// absent).
+func (s *Server) implants(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.core.Implants(r.Context(), r.URL.Query().Get("patient"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ImplantsResponse{Records: rs})
 	return nil
 }
 

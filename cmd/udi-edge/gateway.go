@@ -32,6 +32,8 @@ type gateway interface {
 	Justify(ctx context.Context, code, reason, actor string) (agent.Movement, error)
 	Import(ctx context.Context, set string, r io.Reader, opt core.ImportOptions) (core.ImportResult, error)
 	Catalogue(ctx context.Context) ([]master.CatalogueEntry, error)
+	CaseCost(ctx context.Context, caseID string) (audit.CaseCost, error)
+	Implants(ctx context.Context, patient string) ([]audit.ImplantRecord, error)
 }
 
 var (

@@ -63,6 +63,8 @@ func init() {
 		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
 		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile the uses with the settlement records", Run: reconcileCmd},
+		{Name: "cost", Summary: "list a surgical case's consumables with prices, against its DRG/DIP payment standard", Run: costCmd},
+		{Name: "implants", Summary: "export the implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "rejects", Summary: "list the reads that could not be understood, with their bytes", Run: rejectsCmd},
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document", Run: exportCmd},
 		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file", Run: importCmd},

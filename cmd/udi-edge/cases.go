@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
+)
+
+func costCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "cost", "[flags] CASE",
+		"List the consumables used in a surgical case with their prices and totals: the\n"+
+			"materials inside the case payment and, when the schedule gives the case's DRG/DIP\n"+
+			"group and payment standard, their share of it; devices paid outside DRG/DIP apart.\n"+
+			"Works on a running agent and on a stopped agent's file.")
+	var cf configFlags
+	cf.register(fs, false)
+	asJSON := fs.Bool("json", false, "the cost as one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want: cost CASE")
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	c, err := g.CaseCost(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return show.CaseCost(env.Stdout, c, *asJSON)
+}
+
+func implantsCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "implants", "[flags]",
+		"Export the implant record regulation requires to be kept: every implant used, with\n"+
+			"the patient, medical record number, case, surgeon, item, registration number, lot,\n"+
+			"serial, expiry, manufacturer and supplier (implants as the catalogue marks them; the\n"+
+			"record number and surgeon from the case schedule). It holds personal data.\n"+
+			"Works on a running agent and on a stopped agent's file.")
+	var cf configFlags
+	cf.register(fs, false)
+	patient := fs.String("patient", "", "only this patient's implants")
+	format := fs.String("format", "table", "table, json or csv")
+	outPath := fs.StringP("output", "o", "", "write to this file (0600) instead of standard output")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		return usagef("--format: %q: want table, json or csv", *format)
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	rs, err := g.Implants(ctx, *patient)
+	if err != nil {
+		return err
+	}
+	if *outPath == "" {
+		return show.Implants(env.Stdout, rs, *format)
+	}
+	f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := show.Implants(f, rs, *format); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%d implant record(s) written to %s\n", len(rs), *outPath)
+	return nil
+}
