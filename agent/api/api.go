@@ -10,8 +10,11 @@
 //	GET  /v1/rejects?station=&since=&limit=  rejected reads, with their bytes
 //	GET  /v1/anomalies?link_within=&offset=&limit=
 //	GET  /v1/reconcile?offset=&limit=
+//	POST /v1/reconcile/fees?format=csv|json&name=&offset=&limit=   body: a fee-detail file (2301), or a
+//	                                         multipart form: withdrawn and transcode tables, then fees
 //	GET  /v1/verify                          the ledger's hash chain and structure
 //	GET  /v1/export/epcis?from=&include_patient=&include_actor=
+//	GET  /v1/export/insurance?from=&to=&case=&drop_gs=   3501–3506 records, or a case's trace codes
 //	GET  /v1/inventory/{zone}                what a cabinet zone holds
 //	POST /v1/doors/{zone}                    {"open": true|false}
 //	POST /v1/justify                         {"code": …, "reason": …, "actor": …}
@@ -95,9 +98,10 @@ type JustifyResponse struct {
 	Movement Movement `json:"movement"`
 }
 
-// ExportHeader is the header of GET /v1/export/epcis's answer that
-// carries the counts of the document that follows, as
-// "written=N skipped=M".
+// ExportHeader is the header of an export's answer that carries the
+// counts of the document that follows: "written=N skipped=M" for
+// /v1/export/epcis, "records=N skipped=M problems=K" for
+// /v1/export/insurance.
 const ExportHeader = "X-Udi-Export"
 
 // Error kinds, in ErrorResponse.Kind.

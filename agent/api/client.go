@@ -42,6 +42,11 @@ func NewClient(socket string) *Client {
 // do sends one request; out, if not nil, receives the JSON answer. An
 // error answer is an *Error; no agent on the socket is ErrNoAgent.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader, out any) (*http.Response, error) {
+	return c.doType(ctx, method, path, q, "application/octet-stream", body, out)
+}
+
+// doType is do with the body's Content-Type.
+func (c *Client) doType(ctx context.Context, method, path string, q url.Values, contentType string, body io.Reader, out any) (*http.Response, error) {
 	u := "http://agent" + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -51,7 +56,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -99,6 +99,8 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("GET /v1/reconcile", false, true, s.reconcile)
 	s.handle("GET /v1/verify", false, true, s.verify)
 	s.handle("GET /v1/export/epcis", false, true, s.export)
+	s.handle("GET /v1/export/insurance", false, true, s.exportInsurance)
+	s.handle("POST /v1/reconcile/fees", false, true, s.reconcileFees)
 	s.handle("GET /v1/inventory/{zone}", false, false, s.inventory)
 	s.handle("POST /v1/doors/{zone}", true, false, s.door)
 	s.handle("POST /v1/justify", true, false, s.justify)
@@ -321,16 +323,23 @@ func (s *Server) rejects(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// page reads the offset and limit of a page of findings: limit at most
+// MaxPage, and MaxPage when not given.
+func (s *Server) page(r *http.Request) (offset, limit int, err error) {
+	if offset, err = intParam(r, "offset", 0); err != nil {
+		return 0, 0, err
+	}
+	if limit, err = intParam(r, "limit", s.limits.MaxPage); err != nil {
+		return 0, 0, err
+	}
+	return offset, min(limit, s.limits.MaxPage), nil
+}
+
 func (s *Server) findings(w http.ResponseWriter, r *http.Request, fs []audit.Finding) error {
-	offset, err := intParam(r, "offset", 0)
+	offset, limit, err := s.page(r)
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", s.limits.MaxPage)
-	if err != nil {
-		return err
-	}
-	limit = min(limit, s.limits.MaxPage)
 	out := FindingsResponse{Offset: offset, Total: len(fs), Findings: []audit.Finding{}}
 	if offset < len(fs) {
 		out.Findings = fs[offset:min(len(fs), offset+limit)]
@@ -372,9 +381,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// export builds the EPCIS document in a temporary file first, so that an
-// error is answered as one instead of cutting the document short, and
-// memory stays bounded whatever the ledger's size.
+// export answers the EPCIS document, built first (serveBuilt).
 func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	var opt core.ExportOptions
 	from, err := intParam(r, "from", 1)
@@ -388,21 +395,32 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	if opt.IncludeActor, err = boolParam(r, "include_actor"); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp("", "udi-edge-export-*.jsonld")
+	return s.serveBuilt(w, "application/ld+json", func(f io.Writer) (string, error) {
+		written, skipped, err := s.core.ExportEPCIS(r.Context(), f, opt)
+		return fmt.Sprintf("written=%d skipped=%d", written, skipped), err
+	})
+}
+
+// serveBuilt answers with a document build writes into a temporary file
+// first, so that an error is answered as one instead of cutting the
+// document short, and memory stays bounded whatever its size; build's
+// counts go in ExportHeader.
+func (s *Server) serveBuilt(w http.ResponseWriter, contentType string, build func(io.Writer) (string, error)) error {
+	tmp, err := os.CreateTemp("", "udi-edge-export-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	written, skipped, err := s.core.ExportEPCIS(r.Context(), tmp, opt)
+	counts, err := build(tmp)
 	if err != nil {
 		return err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/ld+json")
-	w.Header().Set(ExportHeader, fmt.Sprintf("written=%d skipped=%d", written, skipped))
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set(ExportHeader, counts)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, tmp); err != nil {
 		s.log.Warn("export not delivered", "err", err)

@@ -10,6 +10,10 @@
 // and when an item taken from a cabinet is accounted for is
 // lifecycle.LinksRemoval, the running agent's rule too.
 //
+// The same standing uses are reconciled with the fee detail of the
+// national insurance platform (ReconcileFees, by agent/insurance's
+// rules), over the catalogue as that package reads it (Catalogue).
+//
 // It reads movements in sequence order and master data; it never changes
 // either, does no I/O and never logs. Its findings name items, cases and
 // settlement lines, never patients.
@@ -87,6 +91,9 @@ type Auditor struct {
 	items map[string]*lifecycle.History
 	order []string // item keys, in the order they first moved
 	uses  []useRef // every use recorded, in order: cancelled ones too
+	// gtins holds the GTIN read with an item whose key names another
+	// product, or none (an AHM code): the product is the GTIN (product).
+	gtins map[string]string
 }
 
 // useRef names a use movement of an item.
@@ -114,6 +121,12 @@ func (a *Auditor) Add(m agent.Movement) {
 		a.order = append(a.order, m.Item)
 	}
 	h.Add(m)
+	if m.GTIN != "" && m.GTIN != code.SplitKey(m.Item).Product {
+		if a.gtins == nil {
+			a.gtins = map[string]string{}
+		}
+		a.gtins[m.Item] = m.GTIN
+	}
 	if m.Kind == agent.KindUse && m.Decision != agent.DecisionBlocked {
 		a.uses = append(a.uses, useRef{m.Item, m.Gateway, m.Seq})
 	}

@@ -23,8 +23,9 @@ func (g *Gateway) Verify(ctx context.Context) (agent.VerifyReport, error) {
 }
 
 // auditor feeds every movement of the ledger, in order, to an auditor
-// over the master data held, checking ctx between movements.
-func (g *Gateway) auditor(ctx context.Context, linkWithin time.Duration) (*audit.Auditor, error) {
+// over the master data held, and to each of also, checking ctx between
+// movements.
+func (g *Gateway) auditor(ctx context.Context, linkWithin time.Duration, also ...func(agent.Movement)) (*audit.Auditor, error) {
 	a := &audit.Auditor{Data: g.master.Load(), Now: g.cfg.Now(), LinkWithin: linkWithin}
 	n := 0
 	err := g.store.Range(1, func(m agent.Movement) error {
@@ -34,6 +35,9 @@ func (g *Gateway) auditor(ctx context.Context, linkWithin time.Duration) (*audit
 			}
 		}
 		a.Add(m)
+		for _, fn := range also {
+			fn(m)
+		}
 		return nil
 	})
 	return a, err

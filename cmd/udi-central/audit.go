@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/cmd/internal/fees"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/wire"
@@ -73,20 +74,25 @@ func anomaliesCmd(ctx context.Context, env *Env, args []string) error {
 }
 
 func reconcileCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "reconcile", "--site SITE --settlements FILE [flags]",
+	fs := newFlags(env, "reconcile", "--site SITE --settlements FILE | --fees FILE --master catalogue=FILE [flags]",
 		"Reconcile the uses recorded on every gateway of a site with its insurance settlement\n"+
 			"records (a file of the settlements set, as published to the gateways): a use no\n"+
 			"settlement line bills, a line billing what no gateway saw used, a line billing another\n"+
 			"product or insurance code than the catalogue's (with --master catalogue=FILE). Uses\n"+
 			"are read across gateways: an item issued at the store's gateway and used at an OR's is\n"+
-			"one use. Asks a running service (--http-url) or reads the store (--store). Exits 1\n"+
-			"when there are findings.")
+			"one use. With --fees instead of --settlements, reconcile the fee detail the hospital\n"+
+			"uploads to the insurance platform (interface 2301), visit (mdtrt_id) by case, with the\n"+
+			"uses of every gateway, against the catalogue (--master catalogue=FILE, required) and\n"+
+			"the release tables of --withdrawn and --transcode. Asks a running service (--http-url)\n"+
+			"or reads the store (--store). Exits 1 when there are findings.")
 	var sf sourceFlags
 	sf.register(fs)
 	site := fs.String("site", "", "the site (required)")
-	settlements := fs.String("settlements", "", "the settlement records: a file of the settlements set (csv or json; required)")
+	settlements := fs.String("settlements", "", "the settlement records: a file of the settlements set (csv or json; required without --fees)")
 	asJSON := fs.Bool("json", false, "one JSON object per finding")
 	files := masterFlag(fs)
+	var ff fees.Flags
+	ff.Register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -95,6 +101,14 @@ func reconcileCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := siteFlag(*site); err != nil {
 		return err
+	}
+	if used, err := ff.Used(); err != nil {
+		return err
+	} else if used {
+		if *settlements != "" {
+			return usagef("--settlements and --fees are two reconciliations: give one")
+		}
+		return reconcileFees(ctx, env, &sf, *site, *files, &ff, *asJSON)
 	}
 	if *settlements == "" {
 		return usagef("--settlements is required")

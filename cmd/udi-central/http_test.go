@@ -271,6 +271,18 @@ func TestRunHTTPBeyondLoopback(t *testing.T) {
 	if code, _, errs := runMain(t, "reconcile", "--site", "st-marys", "--settlements", js, "--http-url", base, "--http-ca", f.pki.CAFile); code == ExitOK || !strings.Contains(errs, "401") {
 		t.Errorf("reconcile without a credential: exit %d, stderr %q", code, errs)
 	}
+	// A fee-detail reconciliation changes nothing: the auditor may run it.
+	cat := writeFile(t, t.TempDir(), "catalogue.csv", "gtin,name,insurance_code,charge_code,unit_price,tracking\n06901234100037,knee,C0301020010000300001,HC310403,7980.00,serial\n", 0o600)
+	fees := writeFile(t, t.TempDir(), "fees.csv", "feedetl_sn,mdtrt_id,psn_no,fee_ocur_time,med_list_codg,medins_list_codg,det_item_fee_sumamt,cnt,pric\n"+
+		"F1,V1,P1,2026-12-06 10:00:00,C0301020010000300001,HC310403,7980.00,1,7980.00\n", 0o600)
+	feeArgs := []string{"reconcile", "--site", "st-marys", "--fees", fees, "--master", "catalogue=" + cat, "--json", "--http-url", base, "--http-ca", f.pki.CAFile}
+	if code, out, errs := runMain(t, append(feeArgs, "--http-token-file", f.auditorFile)...); code != ExitFailure ||
+		!strings.Contains(out, `{"kind":"billed-not-scanned","case":"V1","line":"F1","code":"C0301020010000300001"`) || !strings.Contains(errs, "1 finding(s)") {
+		t.Errorf("reconcile --fees with the auditor's token: exit %d, %q, stderr %q", code, out, errs)
+	}
+	if code, _, errs := runMain(t, feeArgs...); code == ExitOK || !strings.Contains(errs, "401") {
+		t.Errorf("reconcile --fees without a credential: exit %d, stderr %q", code, errs)
+	}
 	csv := writeFile(t, t.TempDir(), "recalls.csv", "gtin,lot,serial,reason,date\n04012345678901,L1,,recall,2026-11-25\n", 0o600)
 	if code, _, errs := runMain(t, "publish", "--http-url", base, "--http-ca", f.pki.CAFile, "--http-token-file", f.auditorFile, "--site", "st-marys", "recalls", csv); code == ExitOK || !strings.Contains(errs, "may not publish") {
 		t.Errorf("publish with the auditor's token: exit %d, stderr %q", code, errs)

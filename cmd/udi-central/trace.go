@@ -46,11 +46,19 @@ func (f *sourceFlags) getJSON(ctx context.Context, path string, v any) error {
 // call makes a request of the service's API and decodes its JSON answer
 // into v.
 func (f *sourceFlags) call(ctx context.Context, method, path string, body io.Reader, v any) error {
+	return f.callType(ctx, method, path, "", body, v)
+}
+
+// callType is call with the body's Content-Type ("" for none).
+func (f *sourceFlags) callType(ctx context.Context, method, path, contentType string, body io.Reader, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.httpURL, "/")+path, body)
 	if err != nil {
 		return usagef("--http-url: %v", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	c, err := f.api.client()
 	if err != nil {

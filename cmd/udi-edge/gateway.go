@@ -12,6 +12,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/audit"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/insurance"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 )
@@ -27,6 +28,8 @@ type gateway interface {
 	Reconcile(ctx context.Context) ([]audit.Finding, error)
 	Verify(ctx context.Context) (agent.VerifyReport, error)
 	ExportEPCIS(ctx context.Context, w io.Writer, opt core.ExportOptions) (written, skipped int, err error)
+	ReconcileFees(ctx context.Context, fees io.Reader, name, format string, opt core.FeeOptions) ([]insurance.Finding, error)
+	ExportInsurance(ctx context.Context, w io.Writer, opt core.InsuranceOptions) (core.InsuranceCounts, error)
 	Inventory(ctx context.Context, zone string) ([]string, error)
 	Door(ctx context.Context, zone string, open bool) error
 	Justify(ctx context.Context, code, reason, actor string) (agent.Movement, error)

@@ -96,6 +96,9 @@ type ErrorResponse struct {
 //	                                    (SiteAnomalies; link_within=8h for cabinet removals)
 //	POST /v1/reconcile?site=S&format=csv|json   body: the site's settlement records (the settlements
 //	                                    set's file); the uses of every gateway reconciled with them
+//	POST /v1/reconcile/fees?site=S&format=csv|json   body: a multipart form: the catalogue (a file of
+//	                                    the catalogue set, .csv or .json), withdrawn and transcode tables,
+//	                                    then the fee-detail file (2301), last; SiteReconcileFees
 //	POST /v1/master?site=S&set=X&format=csv|json   body: the data; publishes it as the set's next version,
 //	                                    once it reads as a gateway reads it; partial=1 publishes the good
 //	                                    rows of a file with bad ones, allow_empty=1 a file with no rows,
@@ -120,6 +123,7 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
 	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
 	mux.HandleFunc("POST /v1/reconcile", g.route(PermRead, true, s.serveReconcile))
+	mux.HandleFunc("POST /v1/reconcile/fees", g.route(PermRead, true, s.serveReconcileFees))
 	mux.HandleFunc("POST /v1/master", g.route(PermPublish, true, s.serveMaster))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such resource: %s %s", r.Method, r.URL.Path))
