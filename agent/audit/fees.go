@@ -31,7 +31,8 @@ func (c catalogue) Product(item string) (insurance.Product, bool) {
 	if !ok {
 		p = productOfKey(item)
 	}
-	e, ok := c.a.Data.Lookup(p)
+	// A package's DI is billed as the product it packs.
+	e, _, ok := c.a.Data.Resolve(p)
 	if !ok {
 		return insurance.Product{}, false
 	}
@@ -49,7 +50,11 @@ func InsuranceProduct(e master.CatalogueEntry) insurance.Product {
 		NationalCode: e.InsuranceCode,
 		Manufacturer: e.Manufacturer,
 		Registration: e.Registration,
+		Supplier:     e.Supplier,
 		UnitPrice:    e.UnitPrice,
+		// The procurement cap: the price insurance pays at most for a
+		// product selected in volume-based procurement.
+		PriceCap: e.PriceCap,
 	}
 }
 
