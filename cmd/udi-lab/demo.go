@@ -32,7 +32,9 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 			"into a temporary ledger; a simulated RFID cabinet counts a dozen tagged implants, one\n"+
 			"is taken out and used in OR 3; the items' traces are printed. Then an OR morning: a\n"+
 			"case opens by wristband, implants are checked (accepted, expired and blocked, imported\n"+
-			"and pending a justification), settlements arrive, reconcile and anomalies print,\n"+
+			"and pending a justification, a stent with a Chinese MA label), settlements arrive with\n"+
+			"27-character national codes, reconcile and anomalies print, the MA stent is traced\n"+
+			"and the case's cost is shown against its DRG group's payment standard,\n"+
 			"verify passes and a tampered copy fails it. The gateway starts offline; an embedded\n"+
 			"MQTT broker and the central service (udi-central) run in process, come up, go down\n"+
 			"and come back: everything recorded offline reaches the centre, whose trace of the hip\n"+
