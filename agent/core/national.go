@@ -21,7 +21,8 @@ const (
 	// ZIPs, XML parts) or the data-sharing API's JSON pages saved as files.
 	SourceUDID = "udid"
 	// SourceNHSA is the NHSA consumables catalogue (interface 1306, tab
-	// separated, with or without its header).
+	// separated, with or without its header), or a code release workbook
+	// saved as CSV (national code ↔ UDI-DI, old code → 27-character code).
 	SourceNHSA = "nhsa"
 )
 
@@ -101,7 +102,21 @@ func ImportNational(ctx context.Context, g Cataloguer, source, path string, opt 
 			return res, err
 		}
 		defer f.Close()
-		if _, err := nhsa.ReadCatalogue(f, filepath.Base(path), nhsa.Options{SkipBadRows: opt.Partial}, j.NHSA); err != nil {
+		// A 1306 catalogue, or a code release workbook saved as CSV: the
+		// workbook's header is no catalogue's.
+		_, err = nhsa.ReadCatalogue(f, filepath.Base(path), nhsa.Options{SkipBadRows: opt.Partial}, j.NHSA)
+		if errors.Is(err, nhsa.ErrHeader) {
+			if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+				return res, serr
+			}
+			j = national.NewJoin(cur)
+			j.All, j.Partial = opt.All, opt.Partial
+			if _, err2 := nhsa.ReadSpecs(f, filepath.Base(path), nhsa.Options{SkipBadRows: opt.Partial}, j.Spec); err2 != nil {
+				return res, fmt.Errorf("%w; read as a code release workbook: %w", err, err2)
+			}
+			err = nil
+		}
+		if err != nil {
 			return res, err
 		}
 	default:

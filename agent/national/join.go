@@ -183,3 +183,36 @@ func (j *Join) NHSA(it nhsa.Item) error {
 	}
 	return nil
 }
+
+// Spec takes one row of an NHSA code release workbook (the row function
+// of nhsa.ReadSpecs): the products it names by DI, and those carrying the
+// code it replaces or its 20-character code, take its 27-character code
+// (an old code mapped to its new one).
+func (j *Join) Spec(sp nhsa.Spec) error {
+	j.stats.NHSARows++
+	hit := map[int]bool{}
+	for _, di := range sp.UDIDI {
+		if i, ok := j.entries[Key(di)]; ok {
+			hit[i] = true
+		}
+	}
+	for i := range j.list {
+		switch c := j.list[i].InsuranceCode; {
+		case c == "":
+		case sp.OldCode != "" && c == string(sp.OldCode), c == string(sp.Code.Short()):
+			hit[i] = true
+		}
+	}
+	if len(hit) > 0 {
+		j.stats.Matched++
+	}
+	for i := range hit {
+		j.list[i].InsuranceCode = string(sp.Code)
+		if j.list[i].Registration == "" {
+			j.list[i].Registration = sp.Registration
+		}
+		j.stats.Updated++
+	}
+	j.byCode = nil
+	return nil
+}

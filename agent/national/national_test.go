@@ -195,3 +195,28 @@ func TestJoinProblem(t *testing.T) {
 		t.Errorf("partial: %v", err)
 	}
 }
+
+// TestJoinSpec: a release workbook's row gives the products it names by
+// DI, and those carrying the code it replaces or its 20, its 27-character
+// code.
+func TestJoinSpec(t *testing.T) {
+	own := []master.CatalogueEntry{
+		{GTIN: stemDI, Name: "stem", Tracking: master.TrackLot},
+		{GTIN: stemUse, Name: "old code", InsuranceCode: "C09100100000000211790000050", Tracking: master.TrackLot},
+		{GTIN: stemBox, Name: "20", InsuranceCode: stemShort, Tracking: master.TrackLot},
+		{GTIN: "06901234000016", Name: "other", InsuranceCode: "C0910010000000099999", Tracking: master.TrackLot},
+	}
+	j := NewJoin(own)
+	if err := j.Spec(nhsa.Spec{UDIDI: []string{"6901234567892"}, OldCode: "C09100100000000211790000050", Code: stemCode}); err != nil {
+		t.Fatal(err)
+	}
+	es := j.Entries()
+	for i, want := range []string{stemCode, stemCode, stemCode, "C0910010000000099999"} {
+		if es[i].InsuranceCode != want {
+			t.Errorf("%s: %s, want %s", es[i].Name, es[i].InsuranceCode, want)
+		}
+	}
+	if st := j.Stats(); st.Matched != 1 || st.Updated != 3 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -95,6 +95,17 @@ func TestImportNational(t *testing.T) {
 		t.Errorf("after nhsa: %+v", ea)
 	}
 
+	// A code release workbook saved as CSV maps the product's code to the
+	// release's 27-character code.
+	wb := testkit.WriteFile(t, "release.csv", "GOODS_ID,UDI,原27位码,27位码\nG1,"+a.DI+",C09100100000000211790000049,C09100100000000211790000061\n")
+	code, out, errOut = runMain(t, "", "import", "--store", store, "nhsa", wb)
+	if code != ExitOK || !strings.Contains(out, "1 row(s) read, 1 matched") {
+		t.Fatalf("release workbook: %d\n%s\n%s", code, out, errOut)
+	}
+	if e, _ := ag.Core().Master().Lookup(national.Key(a.DI)); e.InsuranceCode != "C09100100000000211790000061" || !e.Implant {
+		t.Errorf("after the release: %+v", e)
+	}
+
 	// A bad record of a stocked product refuses the file, naming it.
 	bad := testkit.WriteFile(t, "bad.xml", "<udid><devices><device><zxxsdycpbs>"+a.DI+"</zxxsdycpbs><cpmctymc>x</cpmctymc><tsrq>not a date</tsrq></device></devices></udid>")
 	code, _, errOut = runMain(t, "", "import", "--store", store, "udid", bad)
