@@ -157,7 +157,7 @@ func (w *catalogueWriter) finish(version uint64) (catalogue, error) {
 	if len(w.at) == 0 {
 		return catalogue{}, nil
 	}
-	if len(w.b) > 1<<32-1 {
+	if uint64(len(w.b)) > 1<<32-1 {
 		return catalogue{}, fmt.Errorf("master: %w: the catalogue takes %d bytes encoded, more than 4 GiB", ErrInvalid, len(w.b))
 	}
 	var h [headRoom]byte
