@@ -80,6 +80,11 @@ type ImplantsResponse struct {
 	Records []audit.ImplantRecord `json:"records"`
 }
 
+// ProcurementResponse is the body of GET /v1/procurement.
+type ProcurementResponse struct {
+	Lines []audit.VolumeLine `json:"lines"`
+}
+
 // DoorRequest is the body of POST /v1/doors/{zone}.
 type DoorRequest struct {
 	Open bool `json:"open"`

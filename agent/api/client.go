@@ -278,6 +278,21 @@ func (c *Client) Implants(ctx context.Context, patient string) ([]audit.ImplantR
 	return out.Records, err
 }
 
+// Procurement returns the volume-based procurement report of the uses
+// from from to to (zero: open bounds).
+func (c *Client) Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error) {
+	v := url.Values{}
+	if !from.IsZero() {
+		v.Set("from", from.Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		v.Set("to", to.Format(time.RFC3339Nano))
+	}
+	var out ProcurementResponse
+	_, err := c.do(ctx, http.MethodGet, "/v1/procurement", v, nil, &out)
+	return out.Lines, err
+}
+
 // Catalogue returns the catalogue the agent holds.
 func (c *Client) Catalogue(ctx context.Context) ([]master.CatalogueEntry, error) {
 	resp, err := c.do(ctx, http.MethodGet, "/v1/master/catalogue", nil, nil, nil)

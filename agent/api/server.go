@@ -108,6 +108,7 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("GET /v1/master/catalogue", false, true, s.catalogue)
 	s.handle("GET /v1/cases/{case}/cost", false, true, s.caseCost)
 	s.handle("GET /v1/implants", false, true, s.implants)
+	s.handle("GET /v1/procurement", false, true, s.procurement)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})
@@ -522,6 +523,25 @@ func (s *Server) implants(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, ImplantsResponse{Records: rs})
+	return nil
+}
+
+// procurement answers the volume-based procurement report of
+// ?from=&to= (core.ParseTimeBound's forms).
+func (s *Server) procurement(w http.ResponseWriter, r *http.Request) error {
+	from, err := core.ParseTimeBound(r.URL.Query().Get("from"), false)
+	if err != nil {
+		return badRequest("from: %v", err)
+	}
+	to, err := core.ParseTimeBound(r.URL.Query().Get("to"), true)
+	if err != nil {
+		return badRequest("to: %v", err)
+	}
+	ls, err := s.core.Procurement(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ProcurementResponse{Lines: ls})
 	return nil
 }
 

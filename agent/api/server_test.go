@@ -200,7 +200,7 @@ func TestSnakeCase(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/v1/status", "/v1/trace?code=09520123456788", "/v1/verify", "/v1/anomalies", "/v1/reconcile",
-		"/v1/rejects", "/v1/nowhere", "/v1/trace?code=PATIENT-1"} {
+		"/v1/rejects", "/v1/nowhere", "/v1/trace?code=PATIENT-1", "/v1/cases/K1/cost", "/v1/implants", "/v1/procurement"} {
 		resp, err := http.Get("http://" + s.tcp + path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/code"
@@ -163,5 +165,77 @@ func (a *Auditor) Implants(patient string) []ImplantRecord {
 			Manufacturer: e.Manufacturer, Supplier: e.Supplier, Gateway: u.Gateway, Seq: u.Seq,
 		})
 	}
+	return out
+}
+
+// VolumeLine is one product's use against its volume-based procurement
+// (集采) agreement.
+type VolumeLine struct {
+	Product     string `json:"product"`
+	Name        string `json:"name"`
+	GenericName string `json:"generic_name"`
+	// Selected marks a product selected in the procurement; a product
+	// that was not is listed when a selected one shares its generic name
+	// (used instead of a selected one).
+	Selected bool `json:"selected"`
+	// Agreed is the volume agreed for the year (selected products); Used
+	// the units used in the period (a package's DI counts its units).
+	Agreed int `json:"agreed,omitempty"`
+	Used   int `json:"used"`
+}
+
+// Procurement returns the agreed against the used volumes of the
+// products the catalogue marks selected in volume-based procurement, and
+// the use of the products that were not selected but share a generic
+// name with one that was, over the uses that stand recorded from from
+// (inclusive) to to (exclusive; zero times are open bounds); by generic
+// name, then selected products first, then by product.
+func (a *Auditor) Procurement(from, to time.Time) []VolumeLine {
+	selected := map[string]bool{} // generic names with a selected product
+	for _, e := range a.Data.Catalogue() {
+		if e.Procurement && e.GenericName != "" {
+			selected[e.GenericName] = true
+		}
+	}
+	lines := map[string]*VolumeLine{}
+	line := func(e master.CatalogueEntry) *VolumeLine {
+		l := lines[e.Product()]
+		if l == nil {
+			l = &VolumeLine{Product: e.Product(), Name: e.Name, GenericName: e.GenericName, Selected: e.Procurement, Agreed: e.AgreedVolume}
+			lines[e.Product()] = l
+		}
+		return l
+	}
+	for _, e := range a.Data.Catalogue() {
+		if e.Procurement && e.PackageOf == "" {
+			line(e)
+		}
+	}
+	for _, u := range a.standing() {
+		if !from.IsZero() && u.Time.Before(from) || !to.IsZero() && !u.Time.Before(to) {
+			continue
+		}
+		e, q, ok := a.Data.Resolve(product(u.Movement))
+		if !ok || !(e.Procurement || selected[e.GenericName]) {
+			continue
+		}
+		line(e).Used += q
+	}
+	out := make([]VolumeLine, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(x, y VolumeLine) int {
+		if c := strings.Compare(x.GenericName, y.GenericName); c != 0 {
+			return c
+		}
+		if x.Selected != y.Selected {
+			if x.Selected {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.Product, y.Product)
+	})
 	return out
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,5 +97,43 @@ func TestImplants(t *testing.T) {
 	}
 	if all := a.Implants(""); len(all) != 2 || all[1].Patient != "P2" {
 		t.Errorf("every patient: %+v", all)
+	}
+}
+
+// TestProcurement: agreed against used volumes of the selected products,
+// a box counted as its units, the non-selected product of the same
+// generic name listed, a product of another generic name not, uses out
+// of the period not counted.
+func TestProcurement(t *testing.T) {
+	cat := []master.CatalogueEntry{
+		{GTIN: "06901234100013", Name: "stent A", GenericName: "冠脉支架", Procurement: true, AgreedVolume: 100, Tracking: "serial"},
+		{GTIN: "16901234100010", Name: "stent A ×5", GenericName: "冠脉支架", PackageOf: "06901234100013", PackageQuantity: 5, Tracking: "lot"},
+		{GTIN: "06901234100020", Name: "stent B", GenericName: "冠脉支架", Tracking: "serial"},
+		{GTIN: "06901234100037", Name: "hip", GenericName: "髋关节", Tracking: "serial"},
+	}
+	d, err := master.NewData("t", cat, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Data: d}
+	g := func(gtin string) func(*agent.Movement) {
+		return func(m *agent.Movement) { m.GTIN, m.Item = gtin, "(01)"+gtin+"(21)"+m.Serial }
+	}
+	for _, m := range []agent.Movement{
+		mv(1, agent.KindUse, "1", at(21, 9)),
+		mv(2, agent.KindUse, "2", at(21, 9), g("16901234100010")),
+		mv(3, agent.KindUse, "3", at(21, 9), g("06901234100020")),
+		mv(4, agent.KindUse, "4", at(21, 9), g("06901234100037")),
+		mv(5, agent.KindUse, "5", at(25, 9)),
+	} {
+		a.Add(m)
+	}
+	got := a.Procurement(at(20, 0), at(24, 0))
+	want := []VolumeLine{
+		{Product: "06901234100013", Name: "stent A", GenericName: "冠脉支架", Selected: true, Agreed: 100, Used: 6},
+		{Product: "06901234100020", Name: "stent B", GenericName: "冠脉支架", Used: 1},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }

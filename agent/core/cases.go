@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent/audit"
 )
@@ -28,4 +29,16 @@ func (g *Gateway) Implants(ctx context.Context, patient string) ([]audit.Implant
 		return nil, err
 	}
 	return a.Implants(patient), nil
+}
+
+// Procurement returns the agreed against the used volumes of the
+// products selected in volume-based procurement, and the use of the
+// products not selected that share their generic names, over the uses
+// recorded from from to to (audit.Auditor.Procurement).
+func (g *Gateway) Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error) {
+	a, err := g.auditor(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	return a.Procurement(from, to), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 )
 
@@ -89,4 +90,45 @@ func implantsCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "%d implant record(s) written to %s\n", len(rs), *outPath)
 	return nil
+}
+
+func procurementCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "procurement", "[flags]",
+		"Report volume-based procurement (集采): for each product the catalogue marks selected,\n"+
+			"the volume agreed for the year against the units used; and the use of products not\n"+
+			"selected that share a generic name with a selected one. Works on a running agent and\n"+
+			"on a stopped agent's file.")
+	var cf configFlags
+	cf.register(fs, false)
+	fromS := fs.String("from", "", "count the uses from this day (2026-01-01, China time) or RFC 3339 time")
+	toS := fs.String("to", "", "count the uses up to this day, included, or RFC 3339 time, excluded")
+	asJSON := fs.Bool("json", false, "the report as a JSON array")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	from, err := core.ParseTimeBound(*fromS, false)
+	if err != nil {
+		return usagef("--from: %v", err)
+	}
+	to, err := core.ParseTimeBound(*toS, true)
+	if err != nil {
+		return usagef("--to: %v", err)
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	ls, err := g.Procurement(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	return show.Procurement(env.Stdout, ls, *asJSON)
 }

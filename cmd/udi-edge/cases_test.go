@@ -42,10 +42,10 @@ func TestCostAndImplants(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cat := testkit.WriteFile(t, "catalogue.csv", "di,name,unit_price,implant,registration,manufacturer,supplier,package_of,package_quantity,insurance_code\n"+
-		stent+",冠脉支架,750.00,true,国械注准20213130999,某某医疗,华东医药,,,C09100100000000211790000049\n"+
-		"06901234100020,纱布,2.50,,,,,,,\n"+
-		"16901234100027,纱布 盒,25.00,,,,,06901234100020,10,\n")
+	cat := testkit.WriteFile(t, "catalogue.csv", "di,name,unit_price,implant,registration,manufacturer,supplier,package_of,package_quantity,insurance_code,generic_name,procurement,agreed_volume\n"+
+		stent+",冠脉支架,750.00,true,国械注准20213130999,某某医疗,华东医药,,,C09100100000000211790000049,冠脉支架,true,120\n"+
+		"06901234100020,纱布,2.50,,,,,,,,,,\n"+
+		"16901234100027,纱布 盒,25.00,,,,,06901234100020,10,,,,\n")
 	sched := testkit.WriteFile(t, "schedules.csv", "case,patient,room,start,end,procedure,group,payment_standard,surgeon,record_no\n"+
 		"C-7,P-4711,OR-3,2026-11-25T08:00:00+08:00,2026-11-25T12:00:00+08:00,PCI,FM19,30000.00,李医生,BA-77\n")
 	for set, f := range map[string]string{"catalogue": cat, "schedules": sched} {
@@ -90,5 +90,20 @@ func TestCostAndImplants(t *testing.T) {
 	}
 	if code, _, _ := runMain(t, "", "implants", "--store", store, "--format", "xml"); code != ExitUsage {
 		t.Errorf("bad format: exit %d", code)
+	}
+
+	// Volume-based procurement: the stent's agreed volume against its
+	// use in the period; none before it.
+	code, out, errOut = runMain(t, "", "procurement", "--store", store, "--from", "2026-11-01", "--to", "2026-11-30")
+	if code != ExitOK || !strings.Contains(out, "冠脉支架") || !strings.Contains(out, "0.8% of the agreed volume") {
+		t.Fatalf("procurement: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runMain(t, "", "procurement", "--store", store, "--to", "2026-11-24", "--json")
+	var ls []audit.VolumeLine
+	if code != ExitOK || json.Unmarshal([]byte(out), &ls) != nil || len(ls) != 1 || ls[0].Used != 0 || ls[0].Agreed != 120 {
+		t.Fatalf("procurement before the use: %d %s", code, out)
+	}
+	if code, _, errOut := runMain(t, "", "procurement", "--store", store, "--from", "yesterday"); code != ExitUsage || !strings.Contains(errOut, "--from") {
+		t.Errorf("bad --from: %d %s", code, errOut)
 	}
 }

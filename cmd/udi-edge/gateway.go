@@ -37,6 +37,7 @@ type gateway interface {
 	Catalogue(ctx context.Context) ([]master.CatalogueEntry, error)
 	CaseCost(ctx context.Context, caseID string) (audit.CaseCost, error)
 	Implants(ctx context.Context, patient string) ([]audit.ImplantRecord, error)
+	Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error)
 }
 
 var (

@@ -100,3 +100,30 @@ func implantRow(r audit.ImplantRecord) []string {
 	return []string{r.Patient, r.Record, r.Case, r.Surgeon, r.Procedure, r.Time.Format(time.RFC3339), r.Location, r.Item, r.Product,
 		r.Name, r.Model, r.Registration, r.Lot, r.Serial, r.Expiry, r.Manufacturer, r.Supplier, r.Gateway, strconv.FormatUint(r.Seq, 10)}
 }
+
+// Procurement prints the volume-based procurement report.
+func Procurement(w io.Writer, ls []audit.VolumeLine, asJSON bool) error {
+	if asJSON {
+		if ls == nil {
+			ls = []audit.VolumeLine{}
+		}
+		return json.NewEncoder(w).Encode(ls)
+	}
+	if len(ls) == 0 {
+		fmt.Fprintln(w, "no product of the catalogue is marked selected in volume-based procurement")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GENERIC NAME\tPRODUCT\tNAME\tSELECTED\tAGREED\tUSED\tNOTE")
+	for _, l := range ls {
+		sel, agreed, note := "no", "-", "used instead of a selected product"
+		if l.Selected {
+			sel, agreed, note = "yes", strconv.Itoa(l.Agreed), ""
+			if l.Agreed > 0 {
+				note = fmt.Sprintf("%.1f%% of the agreed volume", float64(l.Used)*100/float64(l.Agreed))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", Dash(l.GenericName), l.Product, l.Name, sel, agreed, l.Used, Dash(note))
+	}
+	return tw.Flush()
+}
