@@ -8,17 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/national"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
 )
 
@@ -84,13 +82,13 @@ func BenchmarkImportUDID(b *testing.B) {
 				b.Fatal(err)
 			}
 			runtime.GC()
-			resetPeakRSS()
-			w := watchHeap()
+			testkit.ResetPeakRSS()
+			w := testkit.WatchHeap()
 			b.StartTimer()
 			res, err := core.ImportNational(context.Background(), g, core.SourceUDID, path, core.NationalOptions{})
 			b.StopTimer()
-			peak = max(peak, w.end())
-			rss = max(rss, peakRSS())
+			peak = max(peak, w.End())
+			rss = max(rss, testkit.PeakRSS())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -138,56 +136,4 @@ func BenchmarkImportUDID(b *testing.B) {
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
 	})
-}
-
-// resetPeakRSS resets the process's VmHWM (Linux: clear_refs 5).
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS returns the process's VmHWM in MiB, 0 where unknown.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// heapWatch samples the heap in use while an import runs.
-type heapWatch struct {
-	stop, done chan struct{}
-	peak       atomic.Uint64
-}
-
-func watchHeap() *heapWatch {
-	w := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > w.peak.Load() {
-				w.peak.Store(v)
-			}
-			select {
-			case <-w.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return w
-}
-
-func (w *heapWatch) end() float64 {
-	close(w.stop)
-	<-w.done
-	return float64(w.peak.Load()) / (1 << 20)
 }

@@ -7,13 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
 // benchFile is the generated file shared by the benchmarks of one run.
@@ -67,41 +64,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// peakHeap samples the heap in use while it runs.
-type peakHeap struct {
-	stop chan struct{}
-	done chan struct{}
-	peak atomic.Uint64
-}
-
-func watchHeap() *peakHeap {
-	p := &peakHeap{stop: make(chan struct{}), done: make(chan struct{})}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > p.peak.Load() {
-				p.peak.Store(v)
-			}
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return p
-}
-
-func (p *peakHeap) end() float64 {
-	close(p.stop)
-	<-p.done
-	return float64(p.peak.Load()) / (1 << 20)
-}
-
 // BenchmarkReadXML reads a generated download part of 1,000,000 devices
 // (10,000 with -short) and reports records/s and the peak heap, beside
 // a bare encoding/xml token scan of the same file (the ceiling).
@@ -110,7 +72,7 @@ func BenchmarkReadXML(b *testing.B) {
 	b.Run("udid", func(b *testing.B) {
 		b.SetBytes(size)
 		runtime.GC()
-		peak := watchHeap()
+		peak := testkit.WatchHeap()
 		var recs int64
 		for b.Loop() {
 			f, err := os.Open(path)
@@ -129,8 +91,8 @@ func BenchmarkReadXML(b *testing.B) {
 			recs += st.Records
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-		b.ReportMetric(peak.end(), "peak-heap-MiB")
-		if rss := peakRSS(); rss > 0 {
+		b.ReportMetric(peak.End(), "peak-heap-MiB")
+		if rss := testkit.PeakRSS(); rss > 0 {
 			b.ReportMetric(rss, "peak-RSS-MiB")
 		}
 	})
@@ -168,7 +130,7 @@ func BenchmarkReadXML(b *testing.B) {
 func scanFile(b *testing.B, path string, n int, size int64, scan func(io.Reader) error) {
 	b.SetBytes(size)
 	runtime.GC()
-	peak := watchHeap()
+	peak := testkit.WatchHeap()
 	for b.Loop() {
 		f, err := os.Open(path)
 		if err != nil {
@@ -181,23 +143,5 @@ func scanFile(b *testing.B, path string, n int, size int64, scan func(io.Reader)
 		}
 	}
 	b.ReportMetric(float64(int64(n)*int64(b.N))/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(peak.end(), "peak-heap-MiB")
-}
-
-// peakRSS returns the process's peak resident set (VmHWM) in MiB, 0
-// where /proc does not tell.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err == nil {
-				return float64(kb) / 1024
-			}
-		}
-	}
-	return 0
+	b.ReportMetric(peak.End(), "peak-heap-MiB")
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
@@ -74,22 +72,7 @@ func implantsCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *outPath == "" {
-		return show.Implants(env.Stdout, rs, *format)
-	}
-	f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := show.Implants(f, rs, *format); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "%d implant record(s) written to %s\n", len(rs), *outPath)
-	return nil
+	return show.ImplantsTo(env.Stdout, *outPath, rs, *format)
 }
 
 func procurementCmd(ctx context.Context, env *Env, args []string) error {

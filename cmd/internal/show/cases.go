@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -94,6 +95,27 @@ func Implants(w io.Writer, rs []audit.ImplantRecord, format string) error {
 			Dash(r.Manufacturer), Dash(r.Supplier))
 	}
 	return tw.Flush()
+}
+
+// ImplantsTo writes the implant record to the file path (created 0600:
+// it holds personal data) and says so on out; with no path, to out.
+func ImplantsTo(out io.Writer, path string, rs []audit.ImplantRecord, format string) error {
+	if path == "" {
+		return Implants(out, rs, format)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := Implants(f, rs, format); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d implant record(s) written to %s\n", len(rs), path)
+	return nil
 }
 
 func implantRow(r audit.ImplantRecord) []string {
