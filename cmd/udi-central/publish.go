@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,22 +37,10 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 			"more than a day ahead of their clock. With --http-url a running service publishes it;\n"+
 			"otherwise this command opens the store (the service must not be running) and connects\n"+
 			"to the broker.")
-	var bf brokerFlags
-	bf.register(fs, fmt.Sprintf("udi-central-publish-%s-%d", hostname(), os.Getpid()))
-	sites := fs.StringSlice("site", nil, "site id(s) to publish to (repeat or comma-separate); required")
+	var pf publishFlags
+	pf.register(fs, "publish")
 	format := fs.String("format", "", "csv (also tab-separated text) or json (default: from FILE's extension)")
 	encoding := fs.String("encoding", "", "FILE's encoding: utf-8, gbk or gb18030, utf-16 (default: detected)")
-	partial := fs.Bool("partial", false, "publish the good rows of a file with bad ones, listing the bad ones")
-	allowEmpty := fs.Bool("allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
-	store := fs.String("store", DefaultStore, "the service's store, for the version; "+storeHelp)
-	httpURL := fs.String("http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the broker (for each message) or the service")
-	maxPacket := maxPacketFlag(fs)
-	minVersion := fs.Uint64("min-version", 0, "publish as at least this version: to replace a version ahead of the clock that gateways hold (sync/PROTOCOL.md)")
-	var api apiClientFlags
-	api.register(fs)
-	key := keyFlag(fs, "signs the parts")
-	unsigned := fs.Bool("unsigned", false, "publish unsigned parts (gateways that pin the centre's key refuse them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,13 +51,8 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if err := wire.ValidSet(set); err != nil {
 		return usagef("SET: %v", err)
 	}
-	if len(*sites) == 0 {
-		return usagef("--site is required")
-	}
-	for _, s := range *sites {
-		if err := wire.ValidID(s); err != nil {
-			return usagef("--site: %v", err)
-		}
+	if err := pf.check(fs); err != nil {
+		return err
 	}
 	if *format == "" {
 		*format = strings.TrimPrefix(strings.ToLower(filepath.Ext(file)), ".")
@@ -76,95 +60,214 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if *format != wire.FormatCSV && *format != wire.FormatJSON {
 		return usagef("--format %q: want csv or json", *format)
 	}
-	if *maxPacket < central.MinMaxPacket {
-		return usagef("--max-packet %d: at least %d", *maxPacket, central.MinMaxPacket)
-	}
-	if *httpURL != "" && (fs.Changed("max-packet") || fs.Changed("min-version")) {
-		return usagef("--max-packet and --min-version publish straight to the broker, not with --http-url (the service has its own)")
-	}
-	opt := central.MasterOptions{Format: *format, Encoding: *encoding, Partial: *partial, AllowEmpty: *allowEmpty,
-		MaxPacket: *maxPacket, MinVersion: *minVersion}
+	opt := pf.options(*format, *encoding)
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	// Check the file before anything is opened or contacted, with the
 	// rules the service and every gateway apply.
+	checked, err := checkMaster(env, file, set, data, opt)
+	if err != nil {
+		return err
+	}
+	pub, err := pf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	for _, site := range pf.sites {
+		if err := pub.publish(ctx, env, site, file, set, data, checked, opt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishFlags are the flags of the commands that publish master data
+// (publish, catalogue): the sites, how a file is checked, and how it is
+// published (through a running service, or the store and the broker).
+type publishFlags struct {
+	bf         brokerFlags
+	api        apiClientFlags
+	sites      []string
+	partial    bool
+	allowEmpty bool
+	store      string
+	httpURL    string
+	timeout    time.Duration
+	maxPacket  *int
+	minVersion uint64
+	key        *string
+	unsigned   bool
+}
+
+// register registers the flags on fs; name names the command in the
+// default client id.
+func (f *publishFlags) register(fs *pflag.FlagSet, name string) {
+	f.bf.register(fs, fmt.Sprintf("udi-central-%s-%s-%d", name, hostname(), os.Getpid()))
+	fs.StringSliceVar(&f.sites, "site", nil, "site id(s) to publish to (repeat or comma-separate); required")
+	fs.BoolVar(&f.partial, "partial", false, "publish the good rows of a file with bad ones, listing the bad ones")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
+	fs.StringVar(&f.store, "store", DefaultStore, "the service's store, for the version; "+storeHelp)
+	fs.StringVar(&f.httpURL, "http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the broker (for each message) or the service")
+	f.maxPacket = maxPacketFlag(fs)
+	fs.Uint64Var(&f.minVersion, "min-version", 0, "publish as at least this version: to replace a version ahead of the clock that gateways hold (sync/PROTOCOL.md)")
+	f.api.register(fs)
+	f.key = keyFlag(fs, "signs the parts")
+	fs.BoolVar(&f.unsigned, "unsigned", false, "publish unsigned parts (gateways that pin the centre's key refuse them)")
+}
+
+// check checks the flags once parsed.
+func (f *publishFlags) check(fs *pflag.FlagSet) error {
+	if len(f.sites) == 0 {
+		return usagef("--site is required")
+	}
+	for _, s := range f.sites {
+		if err := wire.ValidID(s); err != nil {
+			return usagef("--site: %v", err)
+		}
+	}
+	if *f.maxPacket < central.MinMaxPacket {
+		return usagef("--max-packet %d: at least %d", *f.maxPacket, central.MinMaxPacket)
+	}
+	if f.httpURL != "" && (fs.Changed("max-packet") || fs.Changed("min-version")) {
+		return usagef("--max-packet and --min-version publish straight to the broker, not with --http-url (the service has its own)")
+	}
+	return nil
+}
+
+// options returns how a file of format and encoding is checked and
+// published.
+func (f *publishFlags) options(format, encoding string) central.MasterOptions {
+	return central.MasterOptions{Format: format, Encoding: encoding, Partial: f.partial, AllowEmpty: f.allowEmpty,
+		MaxPacket: *f.maxPacket, MinVersion: f.minVersion}
+}
+
+// checked is a master data file as every gateway reads it.
+type checked struct {
+	prepared []byte
+	rep      master.Report
+}
+
+// checkMaster checks data, the file named file, as the service and every
+// gateway read set: a refused file's bad rows are printed and its error
+// returned; the rows --partial leaves out are printed.
+func checkMaster(env *Env, file, set string, data []byte, opt central.MasterOptions) (checked, error) {
 	prepared, rep, err := master.PrepareSet(set, bytes.NewReader(data), master.ImportOptions{
 		Format: opt.Format, Encoding: opt.Encoding, Partial: opt.Partial, AllowEmpty: opt.AllowEmpty,
 	})
 	if err != nil {
-		return refused(env, file, err)
+		return checked{}, refused(env, file, err)
 	}
 	for _, e := range rep.Rejected {
 		fmt.Fprintf(env.Stderr, "%s: %s (left out)\n", file, e.Error())
 	}
-	var publish func(site string) (uint64, int, error)
-	if *httpURL != "" {
-		c, err := api.client()
+	return checked{prepared, rep}, nil
+}
+
+// publisher publishes master data through a running service or the
+// store and the broker.
+type publisher struct {
+	http  *apiClient
+	url   string
+	store central.Store // nil with --http-url
+	mq    *central.MQTT
+	key   ed25519.PrivateKey
+	f     *publishFlags
+}
+
+// open opens what the flags say to publish through: the service's API
+// (--http-url), or the store (the service must not be running) and a
+// connection to the broker.
+func (f *publishFlags) open(ctx context.Context, env *Env) (*publisher, error) {
+	p := &publisher{f: f}
+	if f.httpURL != "" {
+		c, err := f.api.client()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		p.http, p.url = c, f.httpURL
+		return p, nil
+	}
+	if !f.unsigned {
+		path, err := keyPath(*f.key, f.store)
+		if err != nil {
+			return nil, err
+		}
+		if p.key, err = loadKey(path); err != nil {
+			return nil, err
+		}
+	}
+	mc, err := f.bf.config()
+	if err != nil {
+		return nil, err
+	}
+	mc.CleanSession = true
+	st, err := openStore(ctx, f.store)
+	if err != nil {
+		return nil, fmt.Errorf("--store %s: %w", storeName(f.store), err)
+	}
+	p.store = st
+	mq, err := central.NewMQTT(mc)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p.mq = mq
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	if err := mq.Connect(cctx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close closes the connection and the store.
+func (p *publisher) Close() {
+	if p.mq != nil {
+		p.mq.Close()
+	}
+	if p.store != nil {
+		p.store.Close()
+	}
+}
+
+// publish publishes data, the file named file checked as c, as set to
+// site and prints the version published.
+func (p *publisher) publish(ctx context.Context, env *Env, site, file, set string, data []byte, c checked, opt central.MasterOptions) error {
+	var (
+		version uint64
+		parts   int
+		err     error
+	)
+	if p.http != nil {
+		ctx, cancel := context.WithTimeout(ctx, p.f.timeout)
 		defer cancel()
-		publish = func(site string) (uint64, int, error) {
-			v, err := publishHTTP(ctx, env, c, *httpURL, file, site, set, data, opt)
-			return v, 0, err
-		}
+		version, err = publishHTTP(ctx, env, p.http, p.url, file, site, set, data, opt)
 	} else {
-		opt.PublishTimeout = *timeout
-		if !*unsigned {
-			path, err := keyPath(*key, *store)
-			if err != nil {
-				return err
-			}
-			if opt.Key, err = loadKey(path); err != nil {
-				return err
-			}
-		}
-		mc, err := bf.config()
-		if err != nil {
-			return err
-		}
-		mc.CleanSession = true
-		st, err := openStore(ctx, *store)
-		if err != nil {
-			return fmt.Errorf("--store %s: %w", storeName(*store), err)
-		}
-		defer st.Close()
-		mq, err := central.NewMQTT(mc)
-		if err != nil {
-			return err
-		}
-		defer mq.Close()
-		cctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		if err := mq.Connect(cctx); err != nil {
-			return err
-		}
-		publish = func(site string) (uint64, int, error) {
-			pub, err := central.PublishMaster(ctx, st, mq, site, set, data, opt)
-			return pub.Version, pub.Parts, err
-		}
+		opt.PublishTimeout, opt.Key = p.f.timeout, p.key
+		var pub central.Published
+		pub, err = central.PublishMaster(ctx, p.store, p.mq, site, set, data, opt)
+		version, parts = pub.Version, pub.Parts
+	}
+	if err != nil {
+		return fmt.Errorf("site %s: %w", site, err)
 	}
 	var note string
-	if rep.Converted() {
-		note = ", converted from " + rep.Encoding
+	if c.rep.Converted() {
+		note = ", converted from " + c.rep.Encoding
 	}
-	if n := len(rep.Rejected); n > 0 {
-		note += fmt.Sprintf(", %d row(s) left out", rep.Records-rep.Kept)
+	if n := len(c.rep.Rejected); n > 0 {
+		note += fmt.Sprintf(", %d row(s) left out", c.rep.Records-c.rep.Kept)
 	}
-	for _, site := range *sites {
-		v, parts, err := publish(site)
-		if err != nil {
-			return fmt.Errorf("site %s: %w", site, err)
-		}
-		inParts := ""
-		if parts > 1 {
-			inParts = fmt.Sprintf(" in %d parts", parts)
-		}
-		fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d rows, %d bytes%s%s)\n", set, v, site, rep.Kept, len(prepared), inParts, note)
+	inParts := ""
+	if parts > 1 {
+		inParts = fmt.Sprintf(" in %d parts", parts)
 	}
+	fmt.Fprintf(env.Stdout, "published %s version %d to site %s (%d rows, %d bytes%s%s)\n", set, version, site, c.rep.Kept, len(c.prepared), inParts, note)
 	return nil
 }
 

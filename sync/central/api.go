@@ -74,6 +74,14 @@ type FindingsResponse struct {
 	Findings []audit.Finding `json:"findings"`
 }
 
+// ReceivedResponse is the body of GET /v1/received.
+type ReceivedResponse struct {
+	Site string `json:"site"`
+	// Products are the product keys of what the site's gateways have
+	// received, sorted.
+	Products []string `json:"products"`
+}
+
 // ErrorResponse is the body of every error answer.
 type ErrorResponse struct {
 	Error string `json:"error"`
@@ -94,6 +102,8 @@ type ErrorResponse struct {
 //	GET  /v1/gateways                   every gateway: site, current ledger, head, status, counters
 //	GET  /v1/anomalies?site=S           what an auditor should look at across the site's gateways
 //	                                    (SiteAnomalies; link_within=8h for cabinet removals)
+//	GET  /v1/received?site=S            the product keys of what the site's gateways have received
+//	                                    (ReceivedProducts), for the site's catalogue
 //	POST /v1/reconcile?site=S&format=csv|json   body: the site's settlement records (the settlements
 //	                                    set's file); the uses of every gateway reconciled with them
 //	POST /v1/reconcile/fees?site=S&format=csv|json   body: a multipart form: the catalogue (a file of
@@ -122,6 +132,7 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /v1/trace", g.route(PermRead, false, s.serveTrace))
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
 	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
+	mux.HandleFunc("GET /v1/received", g.route(PermRead, false, s.serveReceived))
 	mux.HandleFunc("POST /v1/reconcile", g.route(PermRead, true, s.serveReconcile))
 	mux.HandleFunc("POST /v1/reconcile/fees", g.route(PermRead, true, s.serveReconcileFees))
 	mux.HandleFunc("POST /v1/master", g.route(PermPublish, true, s.serveMaster))
@@ -303,20 +314,30 @@ func (s *Service) auditSite(w http.ResponseWriter, r *http.Request) (string, boo
 
 // writeFindings answers an audit.
 func (s *Service) writeFindings(w http.ResponseWriter, what, site string, found []audit.Finding, err error) {
+	if s.writeFailure(w, what, site, err) {
+		return
+	}
+	if found == nil {
+		found = []audit.Finding{}
+	}
+	writeJSON(w, http.StatusOK, FindingsResponse{Site: site, Findings: found})
+}
+
+// writeFailure answers err, the failure of a read of the site's
+// movements, and reports whether there was one.
+func (s *Service) writeFailure(w http.ResponseWriter, what, site string, err error) bool {
 	switch {
+	case err == nil:
+		return false
 	case errors.Is(err, ErrInvalid):
 		writeError(w, http.StatusBadRequest, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, fmt.Errorf("the %s did not complete within the request's deadline", what))
-	case err != nil:
+	default:
 		s.log.Error(what+" failed", "site", site, "err", err)
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("the %s failed", what))
-	default:
-		if found == nil {
-			found = []audit.Finding{}
-		}
-		writeJSON(w, http.StatusOK, FindingsResponse{Site: site, Findings: found})
 	}
+	return true
 }
 
 func (s *Service) serveAnomalies(w http.ResponseWriter, r *http.Request) {

@@ -67,9 +67,9 @@ func gtin(base string) string {
 // dev is a device of a hand-written UDID part.
 type dev struct {
 	DI, Name, Code, Use string
-	Version            int
-	VersionTime        string
-	Box                string // a package of 10
+	Version             int
+	VersionTime         string
+	Box                 string // a package of 10
 	// Extra is raw XML put in the record (a bad field).
 	Extra string
 }
@@ -110,9 +110,9 @@ var nhsaHeader = []string{"医疗目录编码", "耗材名称", "医疗器械唯
 
 // row is a row of a synthetic 1306 file.
 type row struct {
-	Code, Name, DIs                                        string
+	Code, Name, DIs                                     string
 	HighValue, Implant, Intervention, Restricted, Valid string // "1", "0" or ""
-	Scope                                                  string
+	Scope                                               string
 }
 
 // writeNHSA writes rows as a tab-separated 1306 file with a header to

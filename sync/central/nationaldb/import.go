@@ -251,9 +251,9 @@ func (w *writer) rows(batch []nhsa.Item) error {
 // txn is one write transaction with its buckets and the changes of the
 // counters.
 type txn struct {
-	tx                                  *bolt.Tx
+	tx                                   *bolt.Tx
 	meta, devices, keys, codes, rows, di *bolt.Bucket
-	nDevices, nKeys, nRows              int64
+	nDevices, nKeys, nRows               int64
 }
 
 func newTxn(tx *bolt.Tx) *txn {

@@ -252,8 +252,8 @@ func TestBadRecords(t *testing.T) {
 // row's 27-character code; a row naming nothing; a bad row.
 type nhsaFixture struct {
 	d1, d2, b2, d3, c1, c2, short, c3 string
-	udid                               string
-	rows                               []row
+	udid                              string
+	rows                              []row
 }
 
 func newNHSAFixture(t *testing.T, dir string) nhsaFixture {

@@ -1,0 +1,170 @@
+package nationaldb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent/udid"
+)
+
+// benchFile is the generated UDID file shared by the benchmarks of a run.
+var benchFile struct {
+	once sync.Once
+	dir  string
+	path string
+	n    int
+	err  error
+}
+
+// benchUDID generates, once per run, a download part of 1,000,000
+// devices (20,000 with -short) in a temporary directory removed at exit.
+func benchUDID(b *testing.B) (string, int) {
+	benchFile.once.Do(func() {
+		n := 1_000_000
+		if testing.Short() {
+			n = 20_000
+		}
+		dir, err := os.MkdirTemp("", "nationaldb-bench-")
+		if err != nil {
+			benchFile.err = err
+			return
+		}
+		benchFile.dir = dir
+		path := filepath.Join(dir, "UDID_FULL_DOWNLOAD_PART1_Of_1.xml")
+		f, err := os.Create(path)
+		if err != nil {
+			benchFile.err = err
+			return
+		}
+		benchFile.err = udid.Generate(f, n, 1)
+		if err := f.Close(); err != nil && benchFile.err == nil {
+			benchFile.err = err
+		}
+		benchFile.path, benchFile.n = path, n
+	})
+	if benchFile.err != nil {
+		b.Fatal(benchFile.err)
+	}
+	return benchFile.path, benchFile.n
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchFile.dir != "" {
+		os.RemoveAll(benchFile.dir)
+	}
+	os.Exit(code)
+}
+
+// heapWatch samples the heap in use (objects and unused spans) until
+// end, and returns the peak in MiB.
+type heapWatch struct {
+	stop, done chan struct{}
+	peak       atomic.Uint64
+}
+
+func watchHeap() *heapWatch {
+	h := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	go func() {
+		defer close(h.done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > h.peak.Load() {
+				h.peak.Store(v)
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapWatch) end() float64 {
+	close(h.stop)
+	<-h.done
+	return float64(h.peak.Load()) / (1 << 20)
+}
+
+// BenchmarkImportUDID imports a generated download part of 1,000,000
+// devices (20,000 with -short) into a new index, then again into the
+// full index (every device replaced: the monthly re-import), and
+// reports records/s, the peak heap and the index's size per device,
+// beside the bare udid reader over the same file (the ceiling).
+func BenchmarkImportUDID(b *testing.B) {
+	path, n := benchUDID(b)
+	ctx := context.Background()
+	b.Run("reader", func(b *testing.B) {
+		runtime.GC()
+		heap := watchHeap()
+		var recs int64
+		for b.Loop() {
+			st, err := udid.Open(path, func(udid.Device) error { return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			recs += st.Records
+		}
+		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
+		b.ReportMetric(heap.end(), "peak-heap-MiB")
+	})
+	for _, again := range []bool{false, true} {
+		name := "index"
+		if again {
+			name = "reindex"
+		}
+		b.Run(name, func(b *testing.B) {
+			var (
+				recs     int64
+				heapPeak float64
+				size     int64
+			)
+			for b.Loop() {
+				b.StopTimer()
+				dir, err := os.MkdirTemp(filepath.Dir(path), "index-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				db, err := Open(filepath.Join(dir, "national.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if again {
+					if _, err := db.ImportUDID(ctx, path, Options{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				heap := watchHeap()
+				b.StartTimer()
+				st, err := db.ImportUDID(ctx, path, Options{})
+				b.StopTimer()
+				heapPeak = max(heapPeak, heap.end())
+				if err != nil || st.Read != int64(n) || st.Bad != 0 || st.Kept+st.Unkeyed != int64(n) {
+					b.Fatalf("%+v %v", st, err)
+				}
+				recs += st.Read
+				in, _ := db.Info()
+				size = in.Bytes / max(in.Devices, 1)
+				db.Close()
+				os.RemoveAll(dir)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(heapPeak, "peak-heap-MiB")
+			b.ReportMetric(float64(size), "file-bytes/device")
+		})
+	}
+}
