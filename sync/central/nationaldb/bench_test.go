@@ -152,7 +152,7 @@ func BenchmarkImportUDID(b *testing.B) {
 				st, err := db.ImportUDID(ctx, path, Options{})
 				b.StopTimer()
 				heapPeak = max(heapPeak, heap.end())
-				if err != nil || st.Read != int64(n) || st.Bad != 0 || st.Kept+st.Unkeyed != int64(n) {
+				if err != nil || st.Read != int64(n) || st.Bad != 0 || st.Kept+st.Unkeyed+st.Stale != int64(n) {
 					b.Fatalf("%+v %v", st, err)
 				}
 				recs += st.Read

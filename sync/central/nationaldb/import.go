@@ -111,8 +111,8 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		return st, ErrReadOnly
 	}
 	start := time.Now()
-	w := &writer{db: db, st: &st}
-	batch := make([]udid.Device, 0, opt.batch())
+	w := &writer{db: db, st: Stats{File: path}}
+	p := startPipe(opt.batch(), w.devices)
 	r := udid.Reader{TempDir: opt.TempDir, Problem: func(err error) error {
 		var re *udid.RecordError
 		if errors.As(err, &re) {
@@ -123,23 +123,20 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		st.note("%v", err)
 		return nil
 	}}
+	n := 0
 	rs, err := r.Open(path, func(d udid.Device) error {
-		batch = append(batch, d)
-		if len(batch) < cap(batch) {
-			return nil
+		if n++; n%opt.batch() == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := w.devices(batch)
-		clear(batch)
-		batch = batch[:0]
-		return err
+		return p.add(d)
 	})
-	if err == nil {
-		err = w.devices(batch)
+	if werr := p.close(ctx.Err() != nil); err == nil {
+		err = werr
 	}
 	st.Read = rs.Records + rs.Bad
+	st.merge(&w.st)
 	st.Elapsed = time.Since(start)
 	return st, err
 }
@@ -163,23 +160,19 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 		return st, fmt.Errorf("nationaldb: %w", err)
 	}
 	defer f.Close()
-	w := &writer{db: db, st: &st}
-	batch := make([]nhsa.Item, 0, opt.batch())
+	w := &writer{db: db, st: Stats{File: path}}
+	p := startPipe(opt.batch(), w.rows)
+	n := 0
 	sum, err := nhsa.ReadCatalogue(f, path, nhsa.Options{Encoding: opt.Encoding, SkipBadRows: true}, func(it nhsa.Item) error {
-		batch = append(batch, it)
-		if len(batch) < cap(batch) {
-			return nil
+		if n++; n%opt.batch() == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := w.rows(batch)
-		clear(batch)
-		batch = batch[:0]
-		return err
+		return p.add(it)
 	})
-	if err == nil {
-		err = w.rows(batch)
+	if werr := p.close(ctx.Err() != nil); err == nil {
+		err = werr
 	}
 	st.Read, st.Bad = int64(sum.Rows), int64(sum.RejectedRows)
 	rejected := sum.Rejected
@@ -190,14 +183,24 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 	for _, re := range rejected {
 		st.note("%v", &re)
 	}
+	st.merge(&w.st)
 	st.Elapsed = time.Since(start)
 	return st, err
 }
 
-// writer writes batches of records in one transaction each.
+// merge adds what the writer counted and noted to s.
+func (s *Stats) merge(w *Stats) {
+	s.Kept, s.Stale, s.Unkeyed, s.SkippedDIs, s.Taken, s.Matched = w.Kept, w.Stale, w.Unkeyed, w.SkippedDIs, w.Taken, w.Matched
+	for _, p := range w.Problems {
+		s.note("%s", p)
+	}
+}
+
+// writer writes batches of records in one transaction each, counting
+// and noting in st what it did (it runs in a goroutine of its own).
 type writer struct {
 	db *DB
-	st *Stats
+	st Stats
 }
 
 // devices writes a batch of devices, in the order of their keys (the
@@ -219,7 +222,7 @@ func (w *writer) devices(batch []udid.Device) error {
 	return w.db.db.Update(func(tx *bolt.Tx) error {
 		t := newTxn(tx)
 		for _, it := range items {
-			if err := t.putDevice(it.key, it.d, w.st); err != nil {
+			if err := t.putDevice(it.key, it.d, &w.st); err != nil {
 				return err
 			}
 		}
@@ -240,7 +243,7 @@ func (w *writer) rows(batch []nhsa.Item) error {
 	return w.db.db.Update(func(tx *bolt.Tx) error {
 		t := newTxn(tx)
 		for _, it := range items {
-			if err := t.putRow(it, w.st); err != nil {
+			if err := t.putRow(it, &w.st); err != nil {
 				return err
 			}
 		}
@@ -324,7 +327,9 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 	}
 	if len(rec.keys) == 0 {
 		st.Unkeyed++
-		st.note("device %s: no DI can be a product key (%s): left out", d.DI, strings.Join(skipped, ", "))
+		if d.Coding != udid.CodingAHM { // AHM codes are never product keys: counted, not listed
+			st.note("%s: device %s: no DI can be a product key (%s): left out", st.File, d.DI, strings.Join(skipped, ", "))
+		}
 		if oldValue != nil {
 			t.nDevices--
 			return t.devices.Delete([]byte(key))
@@ -337,7 +342,7 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 			t.nKeys++
 		case string(held) != key:
 			st.Taken++
-			st.note("device %s: DI %s is also a DI of device %s; the device imported last holds it", key, k, held)
+			st.note("%s: device %s: DI %s is also a DI of device %s; the device imported last holds it", st.File, key, k, held)
 		}
 		if err := t.keys.Put([]byte(k), []byte(key)); err != nil {
 			return err
