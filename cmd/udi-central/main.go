@@ -3,7 +3,8 @@
 // hash chains, stores them durably, acknowledges them, publishes master
 // data, and answers cross-gateway traces (sync/central).
 //
-// Subcommands: run, trace, gateways, publish, version. Exit codes: 0 ok, 1 failure,
+// Subcommands: run, trace, gateways, anomalies, reconcile, publish, import,
+// catalogue, key, version, bench. Exit codes: 0 ok, 1 failure,
 // 2 bad usage. It logs with log/slog to stderr and never logs a patient
 // identifier.
 package main
@@ -57,6 +58,8 @@ func init() {
 		{Name: "cost", Summary: "list a case's consumables across a site's gateways, priced, against its DRG/DIP payment standard", Run: costCmd},
 		{Name: "implants", Summary: "export a site's implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
+		{Name: "import", Summary: "import the national files (NMPA UDI database, NHSA catalogue) into the centre's national index", Run: importCmd},
+		{Name: "catalogue", Summary: "publish to a site the catalogue of what it stocks, from the national index", Run: catalogueCmd},
 		{Name: "key", Summary: "print the centre's public key, which gateways pin", Run: keyCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},
 		{Name: "bench", Summary: "measure the centre under a fleet of simulated gateways, beside the raw ceiling of its store", Run: benchCmd},

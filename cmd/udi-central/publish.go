@@ -109,7 +109,7 @@ func (f *publishFlags) register(fs *pflag.FlagSet, name string) {
 	fs.StringSliceVar(&f.sites, "site", nil, "site id(s) to publish to (repeat or comma-separate); required")
 	fs.BoolVar(&f.partial, "partial", false, "publish the good rows of a file with bad ones, listing the bad ones")
 	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "publish a file with no rows, emptying the set on the gateways")
-	fs.StringVar(&f.store, "store", DefaultStore, "the service's store, for the version; "+storeHelp)
+	fs.StringVar(&f.store, "store", DefaultStore, "the service's store: the versions of master data (and the movements catalogue --received reads); "+storeHelp)
 	fs.StringVar(&f.httpURL, "http-url", "", "base URL of a running service's HTTP API; used instead of --store and the broker flags")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the broker (for each message) or the service")
 	f.maxPacket = maxPacketFlag(fs)
