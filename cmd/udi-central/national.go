@@ -59,7 +59,7 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 			"a file again changes nothing. A bad record is counted, the first ones named, and passed\n"+
 			"over (one bad record of three million does not hold back the rest). A document that cannot\n"+
 			"be read to its end fails the command (exit 1), what was read before it kept. The service\n"+
-			"may run meanwhile; catalogue waits for an import to end.")
+			"may run meanwhile; catalogue cannot read the index while an import runs (it waits --timeout).")
 	national := nationalFlag(fs)
 	store := fs.String("store", DefaultStore, "the service's store, beside which the index is by default; "+storeHelp)
 	config := configFlag(fs, "national and store")
@@ -130,7 +130,7 @@ func printImport(env *Env, source string, st *nationaldb.Stats) {
 		n    int64
 		what string
 	}{{st.Stale, "stale (the index holds a later version)"}, {st.Unkeyed, "without a DI that can be a product key"},
-		{st.Taken, "DI(s) taken from another device"}, {int64(st.Damaged), "damaged document(s)"}} {
+		{st.Conflicts, "DI(s) another device gives too"}, {int64(st.Damaged), "damaged document(s)"}} {
 		if c.n > 0 {
 			fmt.Fprintf(&b, ", %d %s", c.n, c.what)
 		}
@@ -143,7 +143,7 @@ func printImport(env *Env, source string, st *nationaldb.Stats) {
 	for _, p := range st.Problems {
 		fmt.Fprintln(env.Stderr, p)
 	}
-	if shown := int64(len(st.Problems)); st.Bad+st.Taken+int64(st.Damaged) > shown && shown == nationaldb.MaxProblems {
+	if shown := int64(len(st.Problems)); st.Bad+st.Conflicts+int64(st.Damaged) > shown && shown == nationaldb.MaxProblems {
 		fmt.Fprintf(env.Stderr, "%s: the first %d problems are shown\n", st.File, shown)
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
 )
 
@@ -63,52 +61,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// heapWatch samples the heap in use (objects and unused spans) until
-// end, and returns the peak in MiB.
-type heapWatch struct {
-	stop, done chan struct{}
-	peak       atomic.Uint64
-}
-
-func watchHeap() *heapWatch {
-	h := &heapWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	go func() {
-		defer close(h.done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > h.peak.Load() {
-				h.peak.Store(v)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return h
-}
-
-func (h *heapWatch) end() float64 {
-	close(h.stop)
-	<-h.done
-	return float64(h.peak.Load()) / (1 << 20)
-}
-
 // BenchmarkImportUDID imports a generated download part of 1,000,000
-// devices (20,000 with -short) into a new index, then again into the
-// full index (every device replaced: the monthly re-import), and
-// reports records/s, the peak heap and the index's size per device,
-// beside the bare udid reader over the same file (the ceiling).
+// devices (20,000 with -short) into a new index, in transactions of
+// DefaultBatch and of 2,500 records, then again into the full index
+// (every device replaced: a re-import), and reports records/s, the peak
+// heap and the index's size per device, beside the bare udid reader over
+// the same file (the ceiling).
 func BenchmarkImportUDID(b *testing.B) {
 	path, n := benchUDID(b)
 	ctx := context.Background()
 	b.Run("reader", func(b *testing.B) {
 		runtime.GC()
-		heap := watchHeap()
+		heap := testkit.WatchHeap()
 		var recs int64
 		for b.Loop() {
 			st, err := udid.Open(path, func(udid.Device) error { return nil })
@@ -118,14 +82,15 @@ func BenchmarkImportUDID(b *testing.B) {
 			recs += st.Records
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-		b.ReportMetric(heap.end(), "peak-heap-MiB")
+		b.ReportMetric(heap.End(), "peak-heap-MiB")
 	})
-	for _, again := range []bool{false, true} {
-		name := "index"
-		if again {
-			name = "reindex"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		again bool
+		batch int
+	}{{"index", false, DefaultBatch}, {"index-batch2500", false, 2500}, {"reindex", true, DefaultBatch}} {
+		again := c.again
+		b.Run(c.name, func(b *testing.B) {
 			var (
 				recs     int64
 				heapPeak float64
@@ -147,11 +112,11 @@ func BenchmarkImportUDID(b *testing.B) {
 					}
 				}
 				runtime.GC()
-				heap := watchHeap()
+				heap := testkit.WatchHeap()
 				b.StartTimer()
-				st, err := db.ImportUDID(ctx, path, Options{})
+				st, err := db.ImportUDID(ctx, path, Options{Batch: c.batch})
 				b.StopTimer()
-				heapPeak = max(heapPeak, heap.end())
+				heapPeak = max(heapPeak, heap.End())
 				if err != nil || st.Read != int64(n) || st.Bad != 0 || st.Kept+st.Unkeyed+st.Stale != int64(n) {
 					b.Fatalf("%+v %v", st, err)
 				}

@@ -64,9 +64,10 @@ type Stats struct {
 	// device, left out for that reason.
 	Unkeyed    int64 `json:"unkeyed,omitempty"`
 	SkippedDIs int64 `json:"skipped_dis,omitempty"`
-	// Taken counts product keys a device took from another device that
-	// gave the same DI (the last one imported holds it).
-	Taken int64 `json:"taken,omitempty"`
+	// Conflicts counts DIs of a device that another device gives too: the
+	// device whose sales unit the DI is holds it, else the device written
+	// last.
+	Conflicts int64 `json:"conflicts,omitempty"`
 	// Damaged is the number of documents (XML parts, JSON files, ZIP
 	// entries) that could not be read to their end: the records after the
 	// fault are missing from the import.
@@ -190,7 +191,7 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 
 // merge adds what the writer counted and noted to s.
 func (s *Stats) merge(w *Stats) {
-	s.Kept, s.Stale, s.Unkeyed, s.SkippedDIs, s.Taken, s.Matched = w.Kept, w.Stale, w.Unkeyed, w.SkippedDIs, w.Taken, w.Matched
+	s.Kept, s.Stale, s.Unkeyed, s.SkippedDIs, s.Conflicts, s.Matched = w.Kept, w.Stale, w.Unkeyed, w.SkippedDIs, w.Conflicts, w.Matched
 	for _, p := range w.Problems {
 		s.note("%s", p)
 	}
@@ -219,7 +220,7 @@ func (w *writer) devices(batch []udid.Device) error {
 		items[i] = item{national.Key(batch[i].DI), &batch[i]}
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
-	return w.db.db.Update(func(tx *bolt.Tx) error {
+	return w.update(func(tx *bolt.Tx) error {
 		t := newTxn(tx)
 		for _, it := range items {
 			if err := t.putDevice(it.key, it.d, &w.st); err != nil {
@@ -228,6 +229,14 @@ func (w *writer) devices(batch []udid.Device) error {
 		}
 		return t.commitCounts()
 	})
+}
+
+// update runs fn in a write transaction; its error says what failed.
+func (w *writer) update(fn func(tx *bolt.Tx) error) error {
+	if err := w.db.db.Update(fn); err != nil {
+		return fmt.Errorf("nationaldb: %s: write: %w", w.db.path, err)
+	}
+	return nil
 }
 
 // rows writes a batch of NHSA rows, in the order of their codes.
@@ -240,7 +249,7 @@ func (w *writer) rows(batch []nhsa.Item) error {
 		items[i] = &batch[i]
 	}
 	slices.SortStableFunc(items, func(a, b *nhsa.Item) int { return strings.Compare(string(a.Code), string(b.Code)) })
-	return w.db.db.Update(func(tx *bolt.Tx) error {
+	return w.update(func(tx *bolt.Tx) error {
 		t := newTxn(tx)
 		for _, it := range items {
 			if err := t.putRow(it, &w.st); err != nil {
@@ -337,12 +346,22 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 		return nil
 	}
 	for _, k := range rec.keys {
-		switch held := t.keys.Get([]byte(k)); {
-		case held == nil:
+		switch held := string(t.keys.Get([]byte(k))); {
+		case held == "":
 			t.nKeys++
-		case string(held) != key:
-			st.Taken++
-			st.note("%s: device %s: DI %s is also a DI of device %s; the device imported last holds it", st.File, key, k, held)
+		case held == key:
+		case held == k:
+			// k is the sales unit of the device that holds it: a package
+			// or unit of use of another never takes it.
+			st.Conflicts++
+			st.note("%s: device %s: DI %s is the sales unit of device %s, which keeps it", st.File, key, k, held)
+			continue
+		case k == key:
+			st.Conflicts++
+			st.note("%s: device %s: its sales unit was a DI of device %s; it is the sales unit's now", st.File, key, held)
+		default:
+			st.Conflicts++
+			st.note("%s: device %s: DI %s is also a DI of device %s; device %s, written last, holds it", st.File, key, k, held, key)
 		}
 		if err := t.keys.Put([]byte(k), []byte(key)); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/national"
 	"github.com/udi-edge/udi-edge/agent/nhsa"
 	"github.com/udi-edge/udi-edge/agent/udid"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestRecordRoundTrip: a device and an NHSA row come back from their
@@ -122,14 +123,15 @@ func TestReimportIdempotent(t *testing.T) {
 	if after := dump(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatalf("re-import changed the index: %d entries before, %d after", len(before), len(after))
 	}
-	if again.Kept != first.Kept || again.Taken != 0 || again.Stale != 0 {
+	if again.Kept != first.Kept || again.Conflicts != 0 || again.Stale != 0 {
 		t.Fatalf("first %+v, again %+v", first, again)
 	}
 }
 
 // TestReplaceVersions: a newer version of a device replaces it and the
 // DIs it no longer has; an older one is stale and changes nothing; a DI
-// two devices give belongs to the one imported last.
+// two devices give belongs to the device whose sales unit it is, else to
+// the one written last.
 func TestReplaceVersions(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
@@ -173,7 +175,7 @@ func TestReplaceVersions(t *testing.T) {
 
 	// d3 gives d2's box as its own: the last imported holds it.
 	st := importUDID(t, db, writeUDID(t, dir, "v3.xml", dev{DI: d3, Name: "三", Version: 1, VersionTime: "2025-06-01", Box: b2}))
-	if st.Taken != 1 || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], b2) {
+	if st.Conflicts != 1 || len(st.Problems) != 1 || !strings.Contains(st.Problems[0], b2) {
 		t.Fatalf("v3: %+v", st)
 	}
 	if e, ok, _ := db.Lookup(b2); !ok || e.PackageOf != d3 {
@@ -194,6 +196,26 @@ func TestReplaceVersions(t *testing.T) {
 	}
 	if in, _ := db.Info(); in.Devices != 3 || in.Keys != 5 {
 		t.Fatalf("info: %+v", in)
+	}
+
+	// A DI that is a device's sales unit stays that device's, whichever
+	// comes first.
+	d5 := gtin("0690000000005")
+	st = importUDID(t, db, writeUDID(t, dir, "v5.xml", dev{DI: d5, Name: "五", Version: 1, VersionTime: "2025-01-01", Box: d1}))
+	if st.Conflicts != 1 || !strings.Contains(st.Problems[0], "is the sales unit of device "+d1) {
+		t.Fatalf("a package DI that is another's sales unit: %+v", st)
+	}
+	if e, _, _ := db.Lookup(d1); e.PackageOf != "" || e.Name != "新名" {
+		t.Fatalf("d1 became a package: %+v", e)
+	}
+	importUDID(t, db, writeUDID(t, dir, "v6.xml", dev{DI: b2, Name: "六", Version: 1, VersionTime: "2025-01-01"}))
+	for range 2 {
+		if e, _, _ := db.Lookup(b2); e.PackageOf != "" || e.Name != "六" {
+			t.Fatalf("b2, a sales unit now: %+v", e)
+		}
+		if st := importUDID(t, db, v1); st.Conflicts != 1 {
+			t.Fatalf("d2 again: %+v", st)
+		}
 	}
 }
 
@@ -464,5 +486,25 @@ func TestOpen(t *testing.T) {
 	os.WriteFile(other, make([]byte, 8192), 0o600)
 	if _, err := Open(other); err == nil {
 		t.Fatal("a file of zeros opened as an index")
+	}
+}
+
+// TestCorrupt: a record of the file that does not decode stops an import
+// that would replace it, naming the file, and fails a lookup; neither
+// reads it as something else.
+func TestCorrupt(t *testing.T) {
+	db := openDB(t)
+	dir := t.TempDir()
+	d1 := gtin("0690000000031")
+	path := writeUDID(t, dir, "a.xml", dev{DI: d1, Name: "一", Version: 1, VersionTime: "2025-01-01"})
+	importUDID(t, db, path)
+	if err := db.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDevices).Put([]byte(d1), []byte{recordFormat, 0xff}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportUDID(context.Background(), path, Options{}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("import over a corrupt record: %v", err)
+	}
+	if _, _, err := db.Lookup(d1); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("lookup of a corrupt record: %v", err)
 	}
 }
