@@ -3,9 +3,9 @@
 // hash chains, stores them durably, acknowledges them, publishes master
 // data, and answers cross-gateway traces (sync/central).
 //
-// Subcommands: run, trace, gateways, anomalies, reconcile, publish, import,
-// catalogue, key, version, bench. Exit codes: 0 ok, 1 failure,
-// 2 bad usage. It logs with log/slog to stderr and never logs a patient
+// Subcommands: run, trace, gateways, anomalies, reconcile, cost, implants,
+// publish, import, catalogue, key, version, bench. Exit codes: 0 ok, 1
+// failure, 2 bad usage. It logs with log/slog to stderr and never logs a patient
 // identifier.
 package main
 
