@@ -18,7 +18,7 @@ import (
 
 // DefaultBatch is the number of records an import writes in one
 // transaction.
-const DefaultBatch = 10_000
+const DefaultBatch = 2_500
 
 // MaxProblems bounds the problems an import lists (it counts them all).
 const MaxProblems = 20
