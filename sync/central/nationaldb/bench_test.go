@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 
 // BenchmarkImportUDID imports a generated download part of 1,000,000
 // devices (20,000 with -short) into a new index, in transactions of
-// DefaultBatch and of 2,500 records, then again into the full index
+// DefaultBatch and of 10,000 records, then again into the full index
 // (every device replaced: a re-import), and reports records/s, the peak
 // heap and the index's size per device, beside the bare udid reader over
 // the same file (the ceiling).
@@ -88,7 +88,7 @@ func BenchmarkImportUDID(b *testing.B) {
 		name  string
 		again bool
 		batch int
-	}{{"index", false, DefaultBatch}, {"index-batch2500", false, 2500}, {"reindex", true, DefaultBatch}} {
+	}{{"index", false, DefaultBatch}, {"index-batch10000", false, 10000}, {"reindex", true, DefaultBatch}} {
 		again := c.again
 		b.Run(c.name, func(b *testing.B) {
 			var (
