@@ -101,6 +101,7 @@ func TestDeployUnit(t *testing.T) {
 		"/etc/udi-central/gateways.txt":       writeFile(t, dir, "gateways.txt", sign.Line("st-marys", "or-3", sign.Public(gwKey))+"\n", 0o644),
 		"/etc/udi-central/central.key":        filepath.Join(dir, "group.key"),
 		"/var/lib/udi-central/central.db":     store,
+		"/var/lib/udi-central/national.db":    filepath.Join(dir, "national.db"),
 		"/var/lib/udi-central/central.key":    filepath.Join(dir, "central.key"),
 	}
 	pathRE := regexp.MustCompile(`"(/[^"]*)"`)
