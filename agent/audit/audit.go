@@ -84,8 +84,9 @@ type Auditor struct {
 	LinkWithin time.Duration
 	// Codes maps a national insurance code along the NHSA's releases (the
 	// old→new and withdrawn tables, agent/nhsa's Releases): the code in
-	// force now, and whether it is withdrawn. Nil: every code stands as
-	// written.
+	// force now, and whether it is withdrawn. Nil: the code releases of
+	// Data (its "codes" set, master.Data.MapCode) when it holds any, else
+	// every code stands as written.
 	Codes insurance.CodeMapper
 
 	items map[string]*lifecycle.History
@@ -291,11 +292,12 @@ func (a *Auditor) Reconcile() []Finding {
 // the catalogue gives no national code (once a product).
 func (a *Auditor) nationalCodes(uses []standingUse) []Finding {
 	var out []Finding
+	codes := a.codeMapper()
 	mapped := func(c string) (string, bool) {
-		if a.Codes == nil || c == "" {
+		if codes == nil || c == "" {
 			return c, false
 		}
-		return a.Codes(c)
+		return codes(c)
 	}
 	for _, s := range a.Data.Settlements() {
 		if s.InsuranceCode == "" {
@@ -348,6 +350,18 @@ func (a *Auditor) nationalCodes(uses []standingUse) []Finding {
 		}
 	}
 	return out
+}
+
+// codeMapper returns the code releases reconciliation maps codes with:
+// Codes, else those of Data, else nil.
+func (a *Auditor) codeMapper() insurance.CodeMapper {
+	if a.Codes != nil {
+		return a.Codes
+	}
+	if a.Data.Counts().Codes > 0 {
+		return a.Data.MapCode
+	}
+	return nil
 }
 
 // lotKey groups the lines that name a product (and lot) in a case.

@@ -64,10 +64,14 @@ func InsuranceProduct(e master.CatalogueEntry) insurance.Product {
 // as the case barcode, the schedule and the settlement lines name it
 // (Bills), a use linked to a case later counting in that case. Each
 // visit is reconciled by insurance.Reconcile over Catalogue, with
-// mapCode (nil: codes as billed); the findings come visit by visit in
-// the order each visit first appears among lines. Only the visits of
-// lines are reconciled: a case no line names is not in the file.
+// mapCode (nil: the code releases of the master data, if any); the
+// findings come visit by visit in the order each visit first appears
+// among lines. Only the visits of lines are reconciled: a case no line
+// names is not in the file.
 func (a *Auditor) ReconcileFees(lines []insurance.FeeLine, mapCode insurance.CodeMapper) []insurance.Finding {
+	if mapCode == nil {
+		mapCode = a.codeMapper() // the code releases imported as master data
+	}
 	var visits []string
 	byVisit := map[string][]insurance.FeeLine{}
 	for _, l := range lines {

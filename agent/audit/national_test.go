@@ -77,3 +77,25 @@ func TestReconcileThreeCodes(t *testing.T) {
 		t.Errorf("without releases: %+v", got)
 	}
 }
+
+// TestReconcileCodesFromMasterData: the code releases imported as master
+// data (the codes set) apply when no tables are given.
+func TestReconcileCodesFromMasterData(t *testing.T) {
+	const stem = "06901234100013"
+	const old, cur = "C09100100000000211790000050", "C09100100000000211790000061"
+	cat := []master.CatalogueEntry{{GTIN: stem, Name: "stem", InsuranceCode: old, Tracking: "serial"}}
+	d, err := master.NewData("t", cat, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err = d.Import("codes", strings.NewReader("code,new_code\n"+old+","+cur+"\n"), master.ImportOptions{Format: master.FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{Data: d}
+	a.Add(agent.Movement{Seq: 1, Kind: agent.KindUse, Item: "(01)" + stem + "(21)1", GTIN: stem, Case: "C1", Time: time.Date(2026, 11, 21, 10, 0, 0, 0, cst)})
+	out := kinds(a.Reconcile())[OutdatedCode]
+	if len(out) != 1 || !strings.Contains(out[0].Text, cur) {
+		t.Errorf("outdated: %+v", out)
+	}
+}

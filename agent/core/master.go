@@ -61,7 +61,7 @@ type ImportResult struct {
 func setSize(d *master.Data, set string) int {
 	c := d.Counts()
 	return map[string]int{"catalogue": c.Catalogue, "recalls": c.Recalls, "lots": c.LotStatuses,
-		"settlements": c.Settlements, "schedules": c.Schedules, "par": c.ParLevels}[set]
+		"settlements": c.Settlements, "schedules": c.Schedules, "par": c.ParLevels, "codes": c.Codes}[set]
 }
 
 // Import replaces one set of the master data with the rows read from r,

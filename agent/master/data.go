@@ -29,6 +29,7 @@ type Data struct {
 	byItem       map[string][]int32
 	byRoom       map[string][]int32 // room → schedules
 	par          map[pair]int32     // location, product → pars
+	codeRel      map[string]int32   // national code → codes
 
 	// dups are the duplicates met when each set was indexed, by set
 	// name.
@@ -51,6 +52,7 @@ type sets struct {
 	settlements []Settlement
 	schedules   []Schedule
 	pars        []ParLevel
+	codes       []CodeRelease
 }
 
 // pair is a product key with a lot or serial.
@@ -85,6 +87,8 @@ type Counts struct {
 	Settlements int `json:"settlements"`
 	Schedules   int `json:"schedules"`
 	ParLevels   int `json:"par"`
+	// Codes counts the code releases (replaced and withdrawn codes).
+	Codes int `json:"codes"`
 	// RecalledLots, RecalledSerials and RecalledProducts count the
 	// indexed recall keys.
 	RecalledLots     int `json:"recalled_lots"`
@@ -108,7 +112,11 @@ type Sets struct {
 
 // SetNames are the names of the master data sets, as the import command
 // and the sync protocol give them.
-var SetNames = []string{"catalogue", "recalls", "lots", "settlements", "schedules", "par"}
+var SetNames = []string{"catalogue", "recalls", "lots", "settlements", "schedules", "par", "codes"}
+
+// legacySets are the sets the single value of older ledgers holds
+// (MarshalBinary), in order.
+var legacySets = SetNames[:6]
 
 // NewData is Build with the first four sets.
 func NewData(version string, cat []CatalogueEntry, recalls []Recall, lots []LotStatus, settlements []Settlement) (*Data, error) {
@@ -484,7 +492,7 @@ func (d *Data) Counts() Counts {
 	}
 	return Counts{
 		Catalogue: d.cat.len(), Recalls: len(d.recalls), LotStatuses: len(d.lots), Settlements: len(d.settlements),
-		Schedules: len(d.schedules), ParLevels: len(d.pars),
+		Schedules: len(d.schedules), ParLevels: len(d.pars), Codes: len(d.codes),
 		RecalledLots: len(d.recallLot), RecalledSerials: len(d.recallSerial), RecalledProducts: len(d.recallAll),
 	}
 }

@@ -45,11 +45,11 @@ func (d *Data) MarshalBinary() ([]byte, error) {
 	if d == nil {
 		d = empty
 	}
-	b := make([]byte, 0, 64+len(d.Version)+encodedSize(&d.sets, SetNames...)+16*len(d.versions))
+	b := make([]byte, 0, 64+len(d.Version)+encodedSize(&d.sets, legacySets...)+16*len(d.versions))
 	b = append(b, encMagic...)
 	b = append(b, encVersion)
 	b = putString(b, d.Version)
-	for _, name := range SetNames {
+	for _, name := range legacySets {
 		b = sections[name].put(b, &d.sets)
 	}
 	names := slices.Sorted(maps.Keys(d.versions))
@@ -78,6 +78,8 @@ func encodedSize(s *sets, names ...string) int {
 			size += 128 * len(s.schedules)
 		case "par":
 			size += 64 * len(s.pars)
+		case "codes":
+			size += 72 * len(s.codes)
 		}
 	}
 	return size
@@ -205,6 +207,7 @@ var sections = map[string]section{
 			}
 		},
 	},
+	"codes": {put: putCodes, get: getCodes},
 	"par": {
 		put: func(b []byte, s *sets) []byte {
 			b = binary.AppendUvarint(b, uint64(len(s.pars)))
@@ -291,7 +294,7 @@ func unmarshalBody(body []byte) (*Data, error) {
 		s        sets
 		versions map[string]uint64
 	)
-	names := SetNames
+	names := legacySets
 	if v == 1 {
 		names = SetNames[:4] // catalogue, recalls, lots, settlements
 	}

@@ -119,6 +119,7 @@ var setDefs = map[string]setDef{
 	"settlements": defineSet(settlementSchema, buildSettlement, func(s *sets) *[]Settlement { return &s.settlements }, (*Data).indexSettlements),
 	"schedules":   defineSet(scheduleSchema, buildSchedule, func(s *sets) *[]Schedule { return &s.schedules }, (*Data).indexSchedules),
 	"par":         defineSet(parSchema, buildParLevel, func(s *sets) *[]ParLevel { return &s.pars }, (*Data).indexPars),
+	"codes":       defineSet(codesSchema, buildCode, func(s *sets) *[]CodeRelease { return &s.codes }, (*Data).indexCodes),
 }
 
 // readCatalogue is the catalogue's read: it encodes the entries into

@@ -163,3 +163,58 @@ func TestScheduleCaseFields(t *testing.T) {
 		t.Errorf("bad record_no: %v", err)
 	}
 }
+
+// TestCodes: the NHSA's code releases as master data: an old code mapped
+// along its chain to the code in force, a withdrawn code, a loop ended,
+// bad rows named; stored and loaded.
+func TestCodes(t *testing.T) {
+	const file = "原代码,新代码,停用,日期\n" +
+		"C09100100000000211790000049,C09100100000000211790000050,,2026-01-01\n" +
+		"C09100100000000211790000050,C09100100000000211790000061,,2026-06-01\n" +
+		"C09100100000000211790000072,,是,2026-03-01\n" +
+		"C09100100000000211790000083,C09100100000000211790000094,,\n" +
+		"C09100100000000211790000094,C09100100000000211790000083,,\n"
+	d, _, err := (&Data{}).Import("codes", strings.NewReader(file), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]struct {
+		now       string
+		withdrawn bool
+	}{
+		"C09100100000000211790000049": {"C09100100000000211790000061", false},
+		"C09100100000000211790000061": {"C09100100000000211790000061", false},
+		"C09100100000000211790000072": {"C09100100000000211790000072", true},
+		"C09100100000000211790000083": {"C09100100000000211790000094", false},
+		"C0910010000000021179":        {"C0910010000000021179", false},
+	} {
+		if now, w := d.MapCode(code); now != want.now || w != want.withdrawn {
+			t.Errorf("MapCode(%s) = %s, %v; want %s, %v", code, now, w, want.now, want.withdrawn)
+		}
+	}
+	st := &memStore{values: map[string][]byte{}, damaged: map[string]bool{}}
+	if err := Save(st, d); err != nil {
+		t.Fatal(err)
+	}
+	back, damaged, err := Load(st)
+	if err != nil || damaged != nil || !reflect.DeepEqual(back.Codes(), d.Codes()) || back.Counts().Codes != 5 {
+		t.Fatalf("loaded %+v %v %v", back.Codes(), damaged, err)
+	}
+	for name, row := range map[string]struct{ row, col, says string }{
+		"neither":    {"C09100100000000211790000049,,,", "new_code", "missing"},
+		"both":       {"C09100100000000211790000049,C09100100000000211790000050,true,", "withdrawn", "one or the other"},
+		"itself":     {"C09100100000000211790000049,C09100100000000211790000049,,", "new_code", "itself"},
+		"bad code":   {"C091,C09100100000000211790000050,,", "code", "national insurance"},
+		"bad date":   {"C09100100000000211790000049,,true,1.1.2026", "date", "date"},
+		"no code":    {",C09100100000000211790000050,,", "code", "missing"},
+		"bad new":    {"C09100100000000211790000049,X,,", "new_code", "national insurance"},
+		"withdrawn?": {"C09100100000000211790000049,,maybe,", "withdrawn", "yes or no"},
+	} {
+		_, _, err := ParseCodes(strings.NewReader("code,new_code,withdrawn,date\n"+row.row+"\n"), ImportOptions{Format: FormatCSV})
+		var be *BadRowsError
+		if !errors.As(err, &be) || len(be.Rows) == 0 || !strings.Contains(be.Rows[0].Column+": "+be.Rows[0].Reason, row.col+": ") ||
+			!strings.Contains(be.Rows[0].Reason, row.says) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

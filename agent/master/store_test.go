@@ -183,6 +183,8 @@ func TestStoredLegacy(t *testing.T) {
 			file = "case,room,start,end\nC-1,OR-3,2026-11-25 08:00,2026-11-25 09:00\n"
 		case "par":
 			file = "location,gtin,min,max\ncab-1,06901234100013,2,6\n"
+		case "codes":
+			file = "code,new_code\nC0910010000000021179,C09100100000000211790000049\n"
 		}
 		n, _, err := got.Import(name, strings.NewReader(file), ImportOptions{Format: FormatCSV})
 		if err != nil {

@@ -179,7 +179,7 @@ func printFindings(env *Env, found []audit.Finding, asJSON bool) error {
 // masterFlag registers --master SET=FILE, repeatable.
 func masterFlag(fs *pflag.FlagSet) *map[string]string {
 	m := map[string]string{}
-	fs.Var(&masterFiles{m}, "master", "master data to audit against: SET=FILE, a file of a set as published\n(catalogue, recalls, lots, settlements, schedules, par; csv or json by its extension; repeatable)")
+	fs.Var(&masterFiles{m}, "master", "master data to audit against: SET=FILE, a file of a set as published\n(catalogue, recalls, lots, settlements, schedules, par, codes; csv or json by its extension; repeatable)")
 	return &m
 }
 

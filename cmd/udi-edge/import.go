@@ -17,10 +17,11 @@ import (
 )
 
 func importCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par|udid|nhsa FILE",
+	fs := newFlags(env, "import", "[flags] catalogue|recalls|lots|settlements|schedules|par|codes|udid|nhsa FILE",
 		"Replace one set of master data (the catalogue, recalls, lot statuses, settlement\n"+
-			"records, surgical case schedules or par levels) with the rows of FILE (CSV with a\n"+
-			"header row, or a JSON array; see firmware-notes/master-data.md), in UTF-8, GBK/GB18030\n"+
+			"records, surgical case schedules, par levels or national code releases) with the\n"+
+			"rows of FILE (CSV with a header row, or a JSON array; see\n"+
+			"firmware-notes/master-data.md), in UTF-8, GBK/GB18030\n"+
 			"or UTF-16 (detected, or --encoding). A file with any bad row is refused whole, every\n"+
 			"bad row listed by line, unless --partial keeps the good ones; an empty file is refused\n"+
 			"unless --allow-empty. The new set is stored in the ledger file and used offline.\n"+

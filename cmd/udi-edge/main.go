@@ -68,7 +68,7 @@ func init() {
 		{Name: "procurement", Summary: "report volume-based procurement: agreed against used volumes, non-selected products used", Run: procurementCmd},
 		{Name: "rejects", Summary: "list the reads that could not be understood, with their bytes", Run: rejectsCmd},
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document, or as the insurance platform's 3501–3506 records", Run: exportCmd},
-		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par) from a file, or join the national udid/nhsa files", Run: importCmd},
+		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par, codes) from a file, or join the national udid/nhsa files", Run: importCmd},
 		{Name: "bench", Summary: "measure ingest, latency, RFID reads, verify, trace and decisions on this machine's disk", Run: benchCmd},
 		{Name: "key", Summary: "print the line that enrols this gateway's signing key at the centre", Run: keyCmd},
 		{Name: "version", Summary: "print the version", Run: versionCmd},

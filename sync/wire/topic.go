@@ -47,18 +47,21 @@ const (
 	SetSchedules = "schedules"
 	// SetPar is the par levels.
 	SetPar = "par"
+	// SetCodes is the NHSA's code releases (replaced and withdrawn
+	// national codes).
+	SetCodes = "codes"
 )
 
 // Sets returns the names of the master data sets, in a fixed order.
 func Sets() []string {
-	return []string{SetCatalogue, SetRecalls, SetLots, SetSettlements, SetSchedules, SetPar}
+	return []string{SetCatalogue, SetRecalls, SetLots, SetSettlements, SetSchedules, SetPar, SetCodes}
 }
 
 // ValidSet returns nil when set is one of the master data sets, an
 // *IDError otherwise.
 func ValidSet(set string) error {
 	switch set {
-	case SetCatalogue, SetRecalls, SetLots, SetSettlements, SetSchedules, SetPar:
+	case SetCatalogue, SetRecalls, SetLots, SetSettlements, SetSchedules, SetPar, SetCodes:
 		return nil
 	}
 	return &IDError{What: "set", ID: cut(set, 80), Reason: "not a master data set"}
