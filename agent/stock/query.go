@@ -119,16 +119,12 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 		}
 		return e
 	}
-	// Rows are sorted, merged, then made lines: a row is a fifth of a
-	// Line to move.
-	type row struct {
-		loc string
-		r   resolved
-		id  *ident
-		t   tally
-	}
-	var rows []row
-	visit := func(loc uint32, id *ident, t *tally) {
+	// A location's lines come in order (see place); lines of several
+	// locations, of a product, or of a package DI, which counts as the
+	// product it packs, are sorted when they do not.
+	var out []Line
+	inOrder := true
+	emit := func(loc string, id *ident, t *tally) {
 		r := s.resolved.resolve(d, id.product)
 		if want != "" && r.product != want {
 			return
@@ -138,18 +134,23 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 				return
 			}
 		}
-		rows = append(rows, row{s.names.name(loc), r, id, *t})
+		l := Line{Location: loc, Product: r.product, Name: r.name, Lot: id.lot, Expiry: id.expiry,
+			Units: t.units * r.quantity, Quarantined: t.held * r.quantity}
+		if n := len(out); n > 0 && inOrder && compareLines(out[n-1], l) > 0 {
+			inOrder = false
+		}
+		out = append(out, l)
 	}
 	switch {
 	case q.Location != "":
 		loc, ok := s.names.ids[q.Location]
-		if !ok {
+		if !ok || s.byLoc[loc] == nil {
 			return nil
 		}
-		at := s.byLoc[loc]
-		rows = make([]row, 0, len(at))
-		for id, t := range at {
-			visit(loc, id, t)
+		p := s.byLoc[loc]
+		out = make([]Line, 0, len(p.order))
+		for _, r := range p.order {
+			emit(q.Location, r.id, r.t)
 		}
 	case q.Product != "":
 		for di, lines := range s.byProduct {
@@ -157,51 +158,39 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 				continue
 			}
 			for k, t := range lines {
-				visit(k.loc, k.id, t)
+				emit(s.names.name(k.loc), k.id, t)
 			}
 		}
 	default:
-		for loc, at := range s.byLoc {
-			for id, t := range at {
-				visit(loc, id, t)
+		locs := make([]uint32, 0, len(s.byLoc))
+		for loc := range s.byLoc {
+			locs = append(locs, loc)
+		}
+		slices.SortFunc(locs, func(a, b uint32) int { return strings.Compare(s.names.name(a), s.names.name(b)) })
+		for _, loc := range locs {
+			for _, r := range s.byLoc[loc].order {
+				emit(s.names.name(loc), r.id, r.t)
 			}
 		}
 	}
-	// Sorted by index: rows hold pointers, and swapping them would cost
-	// a write barrier each.
-	order := make([]int32, len(rows))
-	for i := range order {
-		order[i] = int32(i)
+	if !inOrder {
+		slices.SortFunc(out, compareLines)
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		a, b := &rows[i], &rows[j]
-		if a.loc != b.loc {
-			return strings.Compare(a.loc, b.loc)
-		}
-		if a.r.product != b.r.product {
-			return strings.Compare(a.r.product, b.r.product)
-		}
-		if c := compareExpiry(a.id.expiry, b.id.expiry); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id.lot, b.id.lot)
-	})
-	// One line for the rows of one product, lot and expiry that came
+	// One line for the lines of one product, lot and expiry that came
 	// from several DIs (a package and its unit); none for those that came
 	// to nothing (a lot's count below zero met by another's above).
-	out := make([]Line, 0, len(rows))
-	for _, i := range order {
-		x := &rows[i]
-		units, held := x.t.units*x.r.quantity, x.t.held*x.r.quantity
-		if n := len(out); n > 0 {
-			if l := &out[n-1]; l.Location == x.loc && l.Product == x.r.product && l.Lot == x.id.lot && l.Expiry == x.id.expiry {
-				l.Units += units
-				l.Quarantined += held
+	merged := out[:0]
+	for _, l := range out {
+		if n := len(merged); n > 0 {
+			if m := &merged[n-1]; m.Location == l.Location && m.Product == l.Product && m.Lot == l.Lot && m.Expiry == l.Expiry {
+				m.Units += l.Units
+				m.Quarantined += l.Quarantined
 				continue
 			}
 		}
-		out = append(out, Line{Location: x.loc, Product: x.r.product, Name: x.r.name, Lot: x.id.lot, Expiry: x.id.expiry, Units: units, Quarantined: held})
+		merged = append(merged, l)
 	}
+	out = merged
 	out = slices.DeleteFunc(out, func(l Line) bool { return l.Units == 0 && l.Quarantined == 0 })
 	if !q.Now.IsZero() {
 		days := make([]int, len(out))

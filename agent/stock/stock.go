@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,7 +30,7 @@ type Stock struct {
 	lastIdent *ident
 	// byLoc and byProduct index the lines: the counts of one ident at
 	// one location.
-	byLoc     map[uint32]map[*ident]*tally
+	byLoc     map[uint32]*place
 	byProduct map[string]map[lineKey]*tally
 	// resolved caches what the DIs stand for in the catalogue last asked.
 	resolved resolver
@@ -61,7 +62,7 @@ func New() *Stock {
 		lots:      map[string]*lot{},
 		alias:     map[string]string{},
 		idents:    map[ident]*ident{},
-		byLoc:     map[uint32]map[*ident]*tally{},
+		byLoc:     map[uint32]*place{},
 		byProduct: map[string]map[lineKey]*tally{},
 	}
 	s.names.init()
@@ -230,21 +231,52 @@ func (s *Stock) identOf(prev *ident, key string, m agent.Movement) *ident {
 	return p
 }
 
+// place is the lines of one location, in the order Lines gives them
+// when no package is resolved (product, expiry with none last, lot), so
+// that a location's lines are read without sorting them.
+type place struct {
+	lines map[*ident]*tally
+	order []lineRef
+}
+
+// lineRef is one line of a place.
+type lineRef struct {
+	id *ident
+	t  *tally
+}
+
+// compareIdents orders idents by product, expiry (none last), lot.
+func compareIdents(a, b *ident) int {
+	if a.product != b.product {
+		return strings.Compare(a.product, b.product)
+	}
+	if c := compareExpiry(a.expiry, b.expiry); c != 0 {
+		return c
+	}
+	return strings.Compare(a.lot, b.lot)
+}
+
+func (p *place) at(id *ident) int {
+	i, _ := slices.BinarySearchFunc(p.order, id, func(r lineRef, id *ident) int { return compareIdents(r.id, id) })
+	return i
+}
+
 // add changes the line of id at loc by units and held, and drops the
 // line when both come to zero.
 func (s *Stock) add(loc uint32, id *ident, units, held int) {
 	if units == 0 && held == 0 {
 		return
 	}
-	at := s.byLoc[loc]
-	if at == nil {
-		at = map[*ident]*tally{}
-		s.byLoc[loc] = at
+	p := s.byLoc[loc]
+	if p == nil {
+		p = &place{lines: map[*ident]*tally{}}
+		s.byLoc[loc] = p
 	}
-	t := at[id]
+	t := p.lines[id]
 	if t == nil {
 		t = &tally{}
-		at[id] = t
+		p.lines[id] = t
+		p.order = slices.Insert(p.order, p.at(id), lineRef{id, t})
 		byP := s.byProduct[id.product]
 		if byP == nil {
 			byP = map[lineKey]*tally{}
@@ -255,8 +287,9 @@ func (s *Stock) add(loc uint32, id *ident, units, held int) {
 	t.units += units
 	t.held += held
 	if t.units == 0 && t.held == 0 {
-		delete(at, id)
-		if len(at) == 0 {
+		delete(p.lines, id)
+		p.order = slices.Delete(p.order, p.at(id), p.at(id)+1)
+		if len(p.lines) == 0 {
 			delete(s.byLoc, loc)
 		}
 		byP := s.byProduct[id.product]

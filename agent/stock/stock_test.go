@@ -168,14 +168,20 @@ func TestPackages(t *testing.T) {
 		mv(agent.KindReceive, "WH"),
 		mv(agent.KindReceive, "WH", func(m *agent.Movement) { m.Item, m.GTIN, m.Serial = "(01)"+box+"(21)B1", box, "B1" }),
 		mv(agent.KindReceive, "WH", func(m *agent.Movement) { m.Item, m.GTIN, m.Serial = "(01)"+box+"(10)L1", box, "" }),
+		// A product between the unit's DI and the box's, in the order
+		// the location keeps its lines.
+		mv(agent.KindReceive, "WH", func(m *agent.Movement) { m.Item, m.GTIN = "(01)09999999999994(21)X", "09999999999994" }),
 	)
-	if got, want := show(s, Query{}, d), []string{"WH " + gtin + " L1 2027-06-30 21"}; !slices.Equal(got, want) {
+	if got, want := show(s, Query{}, d), []string{"WH " + gtin + " L1 2027-06-30 21", "WH 09999999999994 L1 2027-06-30 1"}; !slices.Equal(got, want) {
+		t.Errorf("with the catalogue: %q, want %q", got, want)
+	}
+	if got, want := show(s, Query{Location: "WH"}, d), []string{"WH " + gtin + " L1 2027-06-30 21", "WH 09999999999994 L1 2027-06-30 1"}; !slices.Equal(got, want) {
 		t.Errorf("with the catalogue: %q, want %q", got, want)
 	}
 	if ls := s.Lines(Query{Product: box}, d); len(ls) != 1 || ls[0].Units != 21 || ls[0].Name != "hip stem" {
 		t.Errorf("asked by the box's DI: %+v", ls)
 	}
-	if got, want := show(s, Query{}, nil), []string{"WH " + gtin + " L1 2027-06-30 1", "WH " + box + " L1 2027-06-30 2"}; !slices.Equal(got, want) {
+	if got, want := show(s, Query{}, nil), []string{"WH " + gtin + " L1 2027-06-30 1", "WH 09999999999994 L1 2027-06-30 1", "WH " + box + " L1 2027-06-30 2"}; !slices.Equal(got, want) {
 		t.Errorf("with no catalogue: %q, want %q", got, want)
 	}
 }
