@@ -64,8 +64,24 @@ func TestAgreesWithLifecycle(t *testing.T) {
 				want[k+" held"]++
 			}
 		}
+		all := s.Lines(Query{}, nil)
+		if !slices.IsSortedFunc(all, compareLines) {
+			t.Fatalf("round %d: lines out of order: %+v", round, all)
+		}
+		for _, loc := range locs {
+			at := s.Lines(Query{Location: loc}, nil)
+			var want []Line
+			for _, l := range all {
+				if l.Location == loc {
+					want = append(want, l)
+				}
+			}
+			if loc != "" && fmt.Sprint(at) != fmt.Sprint(want) {
+				t.Fatalf("round %d: %s: %+v, want %+v", round, loc, at, want)
+			}
+		}
 		got := map[string]int{}
-		for _, l := range s.Lines(Query{}, nil) {
+		for _, l := range all {
 			k := fmt.Sprintf("%s %s %s %s", l.Location, l.Product, l.Lot, l.Expiry)
 			if l.Units != 0 {
 				got[k+" units"] = l.Units

@@ -33,11 +33,12 @@ var benchLocs = func() []string {
 	return out
 }()
 
-// benchLife returns the movements of item i, about 3.8 on average, as a
-// hospital's ledger holds them: received at the warehouse, transferred
-// to a ward, then six in ten issued and used there; two in ten still on
-// the ward's shelf (counted there); one in ten stocked in a cabinet and
-// counted twice; one in ten used, the use cancelled, used again.
+// benchLife returns the four movements of item i, as a hospital's
+// ledger holds them: received at the warehouse, then six in ten
+// transferred to a ward, issued and used there; two in ten transferred,
+// counted on the ward's shelf, used later; one in ten stocked in a
+// ward's cabinet, counted, used; one in ten used, the use cancelled,
+// used again.
 func benchLife(i int) []agent.Movement {
 	p := i % benchProducts
 	gtin := fmt.Sprintf("0952012%07d", p)
@@ -53,44 +54,53 @@ func benchLife(i int) []agent.Movement {
 		m.Kind, m.Location, m.From = k, loc, from
 		return m
 	}
-	rcv := at(agent.KindReceive, "WH", "")
+	rcv, use := at(agent.KindReceive, "WH", ""), at(agent.KindUse, ward, "")
 	switch d := i % 10; {
 	case d < 6:
-		return []agent.Movement{rcv, at(agent.KindTransfer, ward, "WH"), at(agent.KindIssue, ward, ""), at(agent.KindUse, ward, "")}
+		return []agent.Movement{rcv, at(agent.KindTransfer, ward, "WH"), at(agent.KindIssue, ward, ""), use}
 	case d < 8:
-		return []agent.Movement{rcv, at(agent.KindTransfer, ward, "WH"), at(agent.KindCount, ward, "")}
+		return []agent.Movement{rcv, at(agent.KindTransfer, ward, "WH"), at(agent.KindCount, ward, ""), use}
 	case d < 9:
-		return []agent.Movement{rcv, at(agent.KindStock, ward, ""), at(agent.KindCount, ward, ""), at(agent.KindCount, ward, "")}
+		return []agent.Movement{rcv, at(agent.KindStock, ward, ""), at(agent.KindCount, ward, ""), use}
 	}
 	// The cancellation names the use by its sequence number, filled in
 	// when the use is written (see benchMovements).
-	return []agent.Movement{rcv, at(agent.KindUse, ward, ""), at(agent.KindAdjust, ward, ""), at(agent.KindUse, ward, "")}
+	return []agent.Movement{rcv, use, at(agent.KindAdjust, ward, ""), use}
 }
 
 // benchMovements calls fn with n movements of benchLife items, in the
-// order days bring them: items come in blocks of 10,000, all received,
-// then their second movements in no order, then their third, and so on.
-// seq is the sequence number the ledger will give the next movement.
+// order days bring them: each day a block of 10,000 items is received,
+// and the block before takes its second step, the one before that its
+// third, and so on, each block's in no order. The stock on hand stays
+// what about three days bring, however long the ledger: the lines of a
+// location do not grow with it.
 func benchMovements(n int, fn func(m agent.Movement)) {
 	const block = 10_000
 	r := rand.New(rand.NewPCG(1, 2))
 	seq, useSeq := uint64(1), map[int]uint64{}
-	for first, done := 0, 0; done < n; first += block {
-		lives := make([][]agent.Movement, block)
-		for j := range lives {
-			lives[j] = benchLife(first + j)
+	var lives [][][]agent.Movement // the lives of the blocks still moving, the newest last
+	for day, done := 0, 0; done < n; day++ {
+		b := make([][]agent.Movement, block)
+		for j := range b {
+			b[j] = benchLife(day*block + j)
 		}
-		for step := 0; step < 4 && done < n; step++ {
+		lives = append(lives, b)
+		if len(lives) > 4 {
+			lives = lives[1:]
+		}
+		for k := len(lives) - 1; k >= 0 && done < n; k-- {
+			step, first := len(lives)-1-k, (day-(len(lives)-1-k))*block
 			for _, j := range r.Perm(block) {
-				if step >= len(lives[j]) || done == n {
-					continue
+				if done == n {
+					break
 				}
-				m := lives[j][step]
+				m := lives[k][j][step]
 				switch {
-				case m.Kind == agent.KindUse:
+				case m.Kind == agent.KindUse && step == 1: // the use the next step cancels
 					useSeq[first+j] = seq
 				case m.Kind == agent.KindAdjust:
 					m.Reason = agent.CancelReason(agent.KindUse, useSeq[first+j])
+					delete(useSeq, first+j)
 				}
 				fn(m)
 				seq++

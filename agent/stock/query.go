@@ -149,9 +149,7 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 		}
 		p := s.byLoc[loc]
 		out = make([]Line, 0, len(p.order))
-		for _, r := range p.order {
-			emit(q.Location, r.id, r.t)
-		}
+		p.each(func(r lineRef) { emit(q.Location, r.id, r.t) })
 	case q.Product != "":
 		for di, lines := range s.byProduct {
 			if di != want && s.resolved.resolve(d, di).product != want {
@@ -168,9 +166,8 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 		}
 		slices.SortFunc(locs, func(a, b uint32) int { return strings.Compare(s.names.name(a), s.names.name(b)) })
 		for _, loc := range locs {
-			for _, r := range s.byLoc[loc].order {
-				emit(s.names.name(loc), r.id, r.t)
-			}
+			name := s.names.name(loc)
+			s.byLoc[loc].each(func(r lineRef) { emit(name, r.id, r.t) })
 		}
 	}
 	if !inOrder {

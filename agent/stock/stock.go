@@ -50,9 +50,11 @@ type lineKey struct {
 }
 
 // tally is a line's counts, in the ident's own units (a package DI's
-// packages): on hand, and held (quarantined).
+// packages): on hand, and held (quarantined); pos is the line's index in
+// its place's order.
 type tally struct {
 	units, held int
+	pos         int
 }
 
 // New returns an empty Stock.
@@ -231,12 +233,18 @@ func (s *Stock) identOf(prev *ident, key string, m agent.Movement) *ident {
 	return p
 }
 
-// place is the lines of one location, in the order Lines gives them
-// when no package is resolved (product, expiry with none last, lot), so
-// that a location's lines are read without sorting them.
+// place is the lines of one location. order lists them, kept in the
+// order Lines gives them when no package is resolved (product, expiry
+// with none last, lot) lazily: a new or emptied line only marks it
+// unsorted, and the next query of the location sorts it once (under mu,
+// as queries run side by side), so that folding a movement never moves
+// the whole list and a location's query sorts only after lines came or
+// went.
 type place struct {
-	lines map[*ident]*tally
-	order []lineRef
+	lines  map[*ident]*tally
+	mu     sync.Mutex
+	order  []lineRef
+	sorted bool
 }
 
 // lineRef is one line of a place.
@@ -256,9 +264,21 @@ func compareIdents(a, b *ident) int {
 	return strings.Compare(a.lot, b.lot)
 }
 
-func (p *place) at(id *ident) int {
-	i, _ := slices.BinarySearchFunc(p.order, id, func(r lineRef, id *ident) int { return compareIdents(r.id, id) })
-	return i
+// each calls fn with p's lines in order, sorting them first if lines
+// came or went since; the caller holds s.mu for reading.
+func (p *place) each(fn func(lineRef)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.sorted {
+		slices.SortFunc(p.order, func(a, b lineRef) int { return compareIdents(a.id, b.id) })
+		for i, r := range p.order {
+			r.t.pos = i
+		}
+		p.sorted = true
+	}
+	for _, r := range p.order {
+		fn(r)
+	}
 }
 
 // add changes the line of id at loc by units and held, and drops the
@@ -269,14 +289,15 @@ func (s *Stock) add(loc uint32, id *ident, units, held int) {
 	}
 	p := s.byLoc[loc]
 	if p == nil {
-		p = &place{lines: map[*ident]*tally{}}
+		p = &place{lines: map[*ident]*tally{}, sorted: true}
 		s.byLoc[loc] = p
 	}
 	t := p.lines[id]
 	if t == nil {
-		t = &tally{}
+		t = &tally{pos: len(p.order)}
 		p.lines[id] = t
-		p.order = slices.Insert(p.order, p.at(id), lineRef{id, t})
+		p.order = append(p.order, lineRef{id, t})
+		p.sorted = len(p.order) == 1
 		byP := s.byProduct[id.product]
 		if byP == nil {
 			byP = map[lineKey]*tally{}
@@ -288,7 +309,12 @@ func (s *Stock) add(loc uint32, id *ident, units, held int) {
 	t.held += held
 	if t.units == 0 && t.held == 0 {
 		delete(p.lines, id)
-		p.order = slices.Delete(p.order, p.at(id), p.at(id)+1)
+		if last := len(p.order) - 1; t.pos != last {
+			p.order[t.pos] = p.order[last]
+			p.order[t.pos].t.pos = t.pos
+			p.sorted = false
+		}
+		p.order = p.order[:len(p.order)-1]
 		if len(p.lines) == 0 {
 			delete(s.byLoc, loc)
 		}
