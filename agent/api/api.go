@@ -19,6 +19,7 @@
 //	POST /v1/doors/{zone}                    {"open": true|false}
 //	POST /v1/justify                         {"code": …, "reason": …, "actor": …}
 //	PUT  /v1/master/{set}?format=csv|json&partial=&allow_empty=&encoding=&name=   body: the file
+//	GET  /v1/stock?location=&product=&expiring_days=&offset=&limit=   the stock on hand
 //
 // The server is bounded: the size of a request body, the number of
 // requests served at once (others wait a little, then get 503), and a

@@ -109,6 +109,7 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("GET /v1/cases/{case}/cost", false, true, s.caseCost)
 	s.handle("GET /v1/implants", false, true, s.implants)
 	s.handle("GET /v1/procurement", false, true, s.procurement)
+	s.handle("GET /v1/stock", false, true, s.stock)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})
@@ -186,7 +187,7 @@ func (s *Server) classify(err error) *Error {
 		kind = KindNotFound
 	case errors.Is(err, core.ErrNothingPending), errors.Is(err, core.ErrStaleMaster):
 		kind = KindConflict
-	case errors.Is(err, core.ErrBadCode), errors.Is(err, core.ErrNoCode), errors.Is(err, master.ErrFormat),
+	case errors.Is(err, core.ErrBadCode), errors.Is(err, core.ErrNoCode), errors.Is(err, core.ErrStockQuery), errors.Is(err, master.ErrFormat),
 		errors.Is(err, master.ErrHeader), errors.Is(err, master.ErrEncoding),
 		errors.Is(err, master.ErrTooLarge):
 		kind = KindBadRequest

@@ -173,11 +173,11 @@ func (a *Auditor) Anomalies() []Finding {
 			out = append(out, Finding{Kind: UsedTwice, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("used %d times: movements %v", len(seqs), seqs)})
 		}
-		if exp, ok := parseDate(u.Expiry); ok && !u.Time.Before(time.Date(exp.Year(), exp.Month(), exp.Day()+1, 0, 0, 0, 0, u.Time.Location())) {
+		if _, expired, ok := lifecycle.DaysLeft(u.Expiry, u.Time); ok && expired {
 			out = append(out, Finding{Kind: UsedAfterExpiry, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("used %s, expired %s", u.Time.Format("2006-01-02"), u.Expiry)})
 		}
-		if r, ok := a.Data.Recalled(product(u), u.Lot, u.Serial); ok {
+		if r, ok := a.Data.Recalled(lifecycle.Product(u), u.Lot, u.Serial); ok {
 			out = append(out, Finding{Kind: UsedFromRecall, Item: u.Item, Gateway: u.Gateway, Seq: u.Seq, Case: u.Case,
 				Text: fmt.Sprintf("recalled %s: %s", r.Date, r.Reason)})
 		}
@@ -315,7 +315,7 @@ func (a *Auditor) nationalCodes(uses []standingUse) []Finding {
 		}
 		p := s.GTIN
 		if p == "" {
-			p = productOfKey(s.Item)
+			p = lifecycle.KeyProduct(s.Item)
 		}
 		e, _, ok := a.Data.Resolve(p)
 		if !ok || e.InsuranceCode == "" {
@@ -328,7 +328,7 @@ func (a *Auditor) nationalCodes(uses []standingUse) []Finding {
 	}
 	seen := map[string]bool{}
 	for _, u := range uses {
-		p := product(u.Movement)
+		p := lifecycle.Product(u.Movement)
 		if p == "" || seen[p] {
 			continue
 		}
@@ -372,29 +372,4 @@ func billedWhat(s master.Settlement) string {
 		return s.Item
 	}
 	return "(01)" + s.GTIN + "(10)" + s.Lot
-}
-
-func product(m agent.Movement) string {
-	if m.GTIN != "" {
-		return m.GTIN
-	}
-	return productOfKey(m.Item)
-}
-
-// productOfKey returns the product of an item key as code.SplitKey reads
-// it (a GTIN, an HIBC product, an MA DI), or the key itself when it has
-// none (an AHM code, a tag's raw key).
-func productOfKey(key string) string {
-	if p := code.SplitKey(key).Product; p != "" {
-		return p
-	}
-	return key
-}
-
-func parseDate(s string) (time.Time, bool) {
-	if len(s) < 10 {
-		return time.Time{}, false
-	}
-	t, err := time.Parse("2006-01-02", s[:10])
-	return t, err == nil
 }

@@ -115,6 +115,19 @@ func TestExpiryIsLocalDay(t *testing.T) {
 	}
 }
 
+// TestExpiryHourAsTheChecks: a label that gives the hour expires at the
+// end of that hour, for the audit as for the point-of-use checks
+// (lifecycle.DaysLeft): used at 17:00 after "…T16" is used after expiry,
+// used at 16:59 is not.
+func TestExpiryHourAsTheChecks(t *testing.T) {
+	a := &Auditor{Data: data(t)}
+	a.Add(mv(1, agent.KindUse, "1", time.Date(2026, 11, 24, 17, 0, 0, 0, cst), func(m *agent.Movement) { m.Expiry = "2026-11-24T16" }))
+	a.Add(mv(2, agent.KindUse, "2", time.Date(2026, 11, 24, 16, 59, 0, 0, cst), func(m *agent.Movement) { m.Expiry = "2026-11-24T16" }))
+	if got := kinds(a.Anomalies())[UsedAfterExpiry]; len(got) != 1 || got[0].Seq != 1 {
+		t.Fatalf("%+v", got)
+	}
+}
+
 // TestUseLinkedLater: a use scanned with no case open counts in the case
 // a later link names, for reconciliation too; one never linked is an
 // anomaly.

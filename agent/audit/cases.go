@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/code"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -69,7 +70,7 @@ func (a *Auditor) CaseCost(caseID string) CaseCost {
 			continue
 		}
 		l := CostLine{Item: u.Item, Lot: u.Lot, Quantity: 1, Gateway: u.Gateway, Seq: u.Seq, Time: u.Time}
-		e, q, ok := a.Data.Resolve(product(u.Movement))
+		e, q, ok := a.Data.Resolve(lifecycle.Product(u.Movement))
 		if !ok {
 			l.Unknown = true
 			out.Unpriced++
@@ -136,7 +137,7 @@ func (a *Auditor) Implants(patient string) []ImplantRecord {
 		if patient != "" && u.Patient != "" && u.Patient != patient {
 			continue
 		}
-		e, _, ok := a.Data.Resolve(product(u.Movement))
+		e, _, ok := a.Data.Resolve(lifecycle.Product(u.Movement))
 		if !ok || !e.Implant {
 			continue
 		}
@@ -215,7 +216,7 @@ func (a *Auditor) Procurement(from, to time.Time) []VolumeLine {
 		if !from.IsZero() && u.Time.Before(from) || !to.IsZero() && !u.Time.Before(to) {
 			continue
 		}
-		e, q, ok := a.Data.Resolve(product(u.Movement))
+		e, q, ok := a.Data.Resolve(lifecycle.Product(u.Movement))
 		if !ok || !(e.Procurement || selected[e.GenericName]) {
 			continue
 		}

@@ -3,6 +3,7 @@ package audit
 import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/insurance"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -29,7 +30,7 @@ type catalogue struct{ a *Auditor }
 func (c catalogue) Product(item string) (insurance.Product, bool) {
 	p, ok := c.a.gtins[item]
 	if !ok {
-		p = productOfKey(item)
+		p = lifecycle.KeyProduct(item)
 	}
 	// A package's DI is billed as the product it packs.
 	e, _, ok := c.a.Data.Resolve(p)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -25,7 +26,7 @@ func Bills(s master.Settlement, use agent.Movement) bool {
 	if s.Item != "" {
 		return s.Item == use.Item
 	}
-	return use.Case != "" && s.Case == use.Case && s.GTIN != "" && s.GTIN == product(use) &&
+	return use.Case != "" && s.Case == use.Case && s.GTIN != "" && s.GTIN == lifecycle.Product(use) &&
 		(s.Lot == "" || s.Lot == use.Lot)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/station"
+	"github.com/udi-edge/udi-edge/agent/stock"
 )
 
 // ErrNotRunning is returned for what only a running gateway can do (a
@@ -142,6 +143,7 @@ type Gateway struct {
 	ingest   *station.Ingest
 	cabinet  *cabinet.Service
 	importMu sync.Mutex
+	stock    *stock.Keeper
 }
 
 // New returns the core over deps.Store. It loads the stored master data
@@ -154,6 +156,14 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	if g.cfg.Now == nil {
 		g.cfg.Now = time.Now
+	}
+	// Every movement the core writes passes through the store: the stock
+	// is kept there. A running gateway rebuilds it at once, a stopped
+	// agent's file when first asked.
+	g.stock = stock.NewKeeper(deps.Store.Range)
+	g.store = stockStore{Store: deps.Store, stock: g.stock}
+	if cfg.Live {
+		g.stock.Start()
 	}
 	if g.masters != nil {
 		d, damaged, err := g.masters.LoadMaster()

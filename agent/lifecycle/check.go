@@ -178,7 +178,7 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 		return d
 	}
 
-	product := productKey(m)
+	product := Product(m)
 	lot := m.Lot
 	if lot == "" {
 		lot = st.Lot
@@ -213,10 +213,9 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 
 	// Expired, and expiring soon.
 	if c.Now != nil && (on(CheckExpired) || on(CheckExpiringSoon)) {
-		if last, ok := parseExpiry(expiry); ok {
-			left := daysBetween(now, last.date)
+		if left, expired, ok := DaysLeft(expiry, now); ok {
 			switch {
-			case now.Compare(last.end(loc)) >= 0:
+			case expired:
 				if on(CheckExpired) {
 					fire(CheckExpired, "expired "+expiry)
 				}
@@ -398,14 +397,26 @@ func sortReasons(rs []Reason) {
 	}
 }
 
-// productKey returns the catalogue key of m's product: its GTIN, or the
-// product of its item key as code.SplitKey reads it (a GTIN, an HIBC
-// labeler, product and unit of measure, an MA DI).
-func productKey(m agent.Movement) string {
+// Product returns the product key of m's item: the GTIN read with it,
+// else the product its item key names (KeyProduct). It is the one rule
+// by which the checks ask the catalogue, the recalls and the lots'
+// statuses, the audit bills and counts, and the stock groups items.
+func Product(m agent.Movement) string {
 	if m.GTIN != "" {
 		return m.GTIN
 	}
-	return code.SplitKey(m.Item).Product
+	return KeyProduct(m.Item)
+}
+
+// KeyProduct returns the product an item key names, as code.SplitKey
+// reads it (a GTIN, an HIBC labeler, product and unit of measure, an MA
+// DI); for a key that names none (an AHM code, a tag's raw key), the key
+// itself, which stands for its own product (no catalogue entry has it).
+func KeyProduct(key string) string {
+	if p := code.SplitKey(key).Product; p != "" {
+		return p
+	}
+	return key
 }
 
 // labelMissing names the identifiers label declares that the scan (and

@@ -372,9 +372,9 @@ func TestHIBCProductKey(t *testing.T) {
 	if want := []CheckCode{CheckRecalled, CheckImported, CheckNeverReceived}; !slices.Equal(codes(d), want) {
 		t.Errorf("%v", codes(d))
 	}
-	for key, want := range map[string]string{"(01)09506000134352(21)1": "09506000134352", "+A123BJC5D61/$L": "+A123BJC5D61", "+A123BJC5D61": "+A123BJC5D61", "E2801160": ""} {
-		if got := productKey(agent.Movement{Item: key}); got != want {
-			t.Errorf("productKey(%q) = %q", key, got)
+	for key, want := range map[string]string{"(01)09506000134352(21)1": "09506000134352", "+A123BJC5D61/$L": "+A123BJC5D61", "+A123BJC5D61": "+A123BJC5D61", "E2801160": "E2801160"} {
+		if got := Product(agent.Movement{Item: key}); got != want {
+			t.Errorf("Product(%q) = %q", key, got)
 		}
 	}
 }
@@ -392,8 +392,8 @@ func TestMAProductKey(t *testing.T) {
 		t.Errorf("%v", codes(d))
 	}
 	for key, want := range map[string]string{di + ".Sx00008": di, di + ".L2201": di, di: di} {
-		if got := productKey(agent.Movement{Item: key}); got != want {
-			t.Errorf("productKey(%q) = %q, want %q", key, got, want)
+		if got := Product(agent.Movement{Item: key}); got != want {
+			t.Errorf("Product(%q) = %q, want %q", key, got, want)
 		}
 	}
 }

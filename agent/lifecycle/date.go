@@ -46,6 +46,22 @@ func parseExpiry(s string) (expiry, bool) {
 	return e, true
 }
 
+// DaysLeft reads expiry, an agent.Movement.Expiry ("2026-11-24", or
+// "2026-11-24T16" for a label that gives the hour), at the instant now:
+// the calendar days from now's date, in now's zone, to the expiry's date
+// (0 on that day, 1 the day before, negative once past), and whether the
+// item is expired (now is at or after the end of that day, or of that
+// hour). A label's date has no zone: it is the hospital's date, taken in
+// now's zone. ok is false when expiry is not such a date. It is the one
+// rule of expiry for the point-of-use checks, the audit and the stock.
+func DaysLeft(expiry string, now time.Time) (days int, expired, ok bool) {
+	e, ok := parseExpiry(expiry)
+	if !ok {
+		return 0, false, false
+	}
+	return daysBetween(now, e.date), now.Compare(e.end(now.Location())) >= 0, true
+}
+
 // end returns the first instant, in loc, at which the item is expired:
 // the start of the day after the date, or of the hour after the hour.
 func (e expiry) end(loc *time.Location) time.Time {

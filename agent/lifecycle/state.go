@@ -1,10 +1,10 @@
 package lifecycle
 
 import (
-	"strings"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/code"
 )
 
 // Status is where an item stands in its lifecycle.
@@ -181,21 +181,13 @@ type State struct {
 	ManyGateways bool
 }
 
-// Unit reports whether key names one physical item: a GS1 key with a
-// serial ("(01)…(21)…") or an HIBC key with a serial ("+…/S…"). A key
-// naming a lot or a product names many items, so using it again is no
-// anomaly; Apply keeps the state of such keys but raises no flag about
-// them other than FlagNeverReceived.
-func Unit(key string) bool {
-	if strings.HasPrefix(key, "(01)") {
-		return strings.Contains(key, "(21)")
-	}
-	if strings.HasPrefix(key, "+") {
-		return strings.Contains(key, "/S")
-	}
-	// Any other key is a tag bound to an item by commissioning: one item.
-	return key != ""
-}
+// Unit reports whether key names one physical item, as code.SplitKey
+// reads it (KeyParts.Unit): a GS1, HIBC or MA key with a serial, an AHM
+// code, a tag bound to an item by commissioning. A key naming a lot or a
+// product names many items, so using it again is no anomaly; Apply keeps
+// the state of such keys but raises no flag about them other than
+// FlagNeverReceived.
+func Unit(key string) bool { return code.SplitKey(key).Unit() }
 
 // Apply folds m into prev, the state of m's item, and returns the new
 // state with the flags naming what the lifecycle did not expect, in the

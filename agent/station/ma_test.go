@@ -163,11 +163,9 @@ func decideUse(t *testing.T, sts map[string]agent.Station, st string, now time.T
 }
 
 // TestMALotChecksAsGS1: a lot-tracked item used twice is no "used twice"
-// (its key names the lot, not one item), for MA as for GS1. It needs
-// lifecycle.Unit (and productKey, serialOf) to read keys with
-// code.SplitKey; until then the MA lot is taken for one item and blocked.
+// (its key names the lot, not one item), for MA as for GS1: lifecycle.Unit
+// reads keys with code.SplitKey.
 func TestMALotChecksAsGS1(t *testing.T) {
-	t.Skip("needs agent/lifecycle to split item keys with code.SplitKey (Unit, productKey, serialOf)")
 	now := time.Date(2021, 9, 1, 9, 0, 0, 0, time.UTC)
 	ward := map[string]agent.Station{"ward": {ID: "ward", Location: "W-3", Kind: agent.KindUse}}
 	var got [2]agent.Movement

@@ -38,6 +38,7 @@ type gateway interface {
 	CaseCost(ctx context.Context, caseID string) (audit.CaseCost, error)
 	Implants(ctx context.Context, patient string) ([]audit.ImplantRecord, error)
 	Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error)
+	Stock(ctx context.Context, q core.StockQuery) (core.StockReport, error)
 }
 
 var (

@@ -66,6 +66,7 @@ func init() {
 		{Name: "cost", Summary: "list a surgical case's consumables with prices, against its DRG/DIP payment standard", Run: costCmd},
 		{Name: "implants", Summary: "export the implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "procurement", Summary: "report volume-based procurement: agreed against used volumes, non-selected products used", Run: procurementCmd},
+		{Name: "stock", Summary: "show the stock on hand per location, product, lot and expiry; what expires within N days", Run: stockCmd},
 		{Name: "rejects", Summary: "list the reads that could not be understood, with their bytes", Run: rejectsCmd},
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document, or as the insurance platform's 3501–3506 records", Run: exportCmd},
 		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par, codes) from a file, or join the national udid/nhsa files", Run: importCmd},

@@ -1,0 +1,144 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/stock"
+)
+
+// ErrStockQuery is wrapped by the error for a stock query that cannot be
+// answered as asked (a negative window, offset or limit).
+var ErrStockQuery = errors.New("bad stock query")
+
+// MaxStockLimit bounds the lines one stock answer holds; DefaultStockLimit
+// is the limit of a query that asks for none.
+const (
+	MaxStockLimit     = MaxTraceLimit
+	DefaultStockLimit = MaxStockLimit
+)
+
+// StockQuery asks for the stock on hand (see stock.Query): every line, or
+// those of one location, one product, or expiring within some days.
+type StockQuery struct {
+	// Location and Product, when set, select the lines of that location,
+	// of that product (a product key, or a package's DI).
+	Location string
+	Product  string
+	// ExpiringDays, when above 0, selects the lines expiring at most that
+	// many days from today (the gateway's clock), those expired
+	// included.
+	ExpiringDays int
+	// Offset and Limit select a page of the lines (Limit DefaultStockLimit
+	// when 0, at most MaxStockLimit).
+	Offset, Limit int
+}
+
+// StockReport is a page of the stock on hand, with the totals of every
+// line the query selects.
+type StockReport struct {
+	// AsOf is the sequence number of the last movement the stock holds.
+	AsOf uint64 `json:"as_of_seq"`
+	// Day is today's date on the gateway's clock, from which the lines'
+	// days left are counted.
+	Day    string       `json:"day"`
+	Lines  []stock.Line `json:"lines"`
+	Offset int          `json:"offset"`
+	// Total is how many lines the query selects, on every page.
+	Total int `json:"total"`
+	// Locations totals the selected lines per location, in order.
+	Locations []StockTotal `json:"locations"`
+}
+
+// StockTotal is the total of a location's selected lines.
+type StockTotal struct {
+	Location    string `json:"location"`
+	Lines       int    `json:"lines"`
+	Units       int    `json:"units"`
+	Quarantined int    `json:"quarantined,omitempty"`
+	// Expired counts the units on hand whose expiry is past.
+	Expired int `json:"expired,omitempty"`
+}
+
+// Stock returns the stock on hand q selects, from the stock the gateway
+// keeps (rebuilt from the ledger when the core opens, then kept as each
+// movement is written); the first question of a core over a stopped
+// agent's file waits for the rebuild.
+func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) {
+	switch {
+	case q.ExpiringDays < 0:
+		return StockReport{}, fmt.Errorf("%w: expiring within %d days", ErrStockQuery, q.ExpiringDays)
+	case q.Offset < 0 || q.Limit < 0:
+		return StockReport{}, fmt.Errorf("%w: offset %d, limit %d", ErrStockQuery, q.Offset, q.Limit)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultStockLimit
+	}
+	limit = min(limit, MaxStockLimit)
+	st, err := g.stock.Stock(ctx)
+	if err != nil {
+		return StockReport{}, err
+	}
+	now := g.cfg.Now()
+	asOf := st.Last()
+	ls := st.Lines(stock.Query{Location: q.Location, Product: q.Product, ExpiringDays: q.ExpiringDays, Now: now}, g.master.Load())
+	r := StockReport{AsOf: asOf, Day: now.Format("2006-01-02"), Offset: q.Offset, Total: len(ls), Lines: []stock.Line{}, Locations: []StockTotal{}}
+	for _, l := range ls {
+		if n := len(r.Locations); n == 0 || r.Locations[n-1].Location != l.Location {
+			r.Locations = append(r.Locations, StockTotal{Location: l.Location})
+		}
+		t := &r.Locations[len(r.Locations)-1]
+		t.Lines++
+		t.Units += l.Units
+		t.Quarantined += l.Quarantined
+		if l.Expired && l.Units > 0 {
+			t.Expired += l.Units
+		}
+	}
+	if q.Offset < len(ls) {
+		r.Lines = ls[q.Offset:min(len(ls), q.Offset+limit)]
+	}
+	return r, nil
+}
+
+// stockStore is the gateway's ledger as the core writes to it: every
+// movement written, by the stations, the cabinets or the core itself
+// (a justification), is folded into the stock kept before its outcome is
+// told.
+type stockStore struct {
+	Store
+	stock *stock.Keeper
+}
+
+// Submit submits m to the ledger; once written, it is folded into the
+// stock, then done is told.
+func (s stockStore) Submit(m agent.Movement, done func(agent.Movement, error)) {
+	s.Store.Submit(m, func(got agent.Movement, err error) {
+		if err == nil {
+			s.stock.Written(got)
+		}
+		if done != nil {
+			done(got, err)
+		}
+	})
+}
+
+// Append records m through Submit (so that it is folded too) and waits
+// until it is durable or ctx ends, as agent/bolt's Ledger.Append does.
+func (s stockStore) Append(ctx context.Context, m agent.Movement) (agent.Movement, error) {
+	type result struct {
+		m   agent.Movement
+		err error
+	}
+	ch := make(chan result, 1)
+	s.Submit(m, func(m agent.Movement, err error) { ch <- result{m, err} })
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-ctx.Done():
+		return agent.Movement{}, ctx.Err()
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+
+	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
+)
+
+func stockCmd(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "stock", "[flags]",
+		"Show the stock on hand, folded from the ledger's movements: for each location, product,\n"+
+			"lot and expiry, the units on hand and quarantined, the first to expire first, and\n"+
+			"each location's totals. An item with a serial is one unit; a scan of a lot is one\n"+
+			"unit of it; a package's DI counts the units it packs (the catalogue's package_of).\n"+
+			"Works on a running agent and on a stopped agent's file.")
+	var cf configFlags
+	cf.register(fs, false)
+	location := fs.String("location", "", "only this location")
+	product := fs.String("product", "", "only this product: a GTIN, an HIBC product key or an MA DI (a package's DI: its product)")
+	expiring := fs.Int("expiring", 0, "only what expires within this many days (expired included)")
+	asJSON := fs.Bool("json", false, "the report as one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if fs.Changed("expiring") && *expiring < 1 {
+		return usagef("--expiring %d: want a whole number of days, 1 or more", *expiring)
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	if err != nil {
+		return err
+	}
+	defer closeG()
+	r, err := g.Stock(ctx, core.StockQuery{Location: *location, Product: *product, ExpiringDays: *expiring})
+	if err != nil {
+		return err
+	}
+	return show.Stock(env.Stdout, r, *expiring, *asJSON)
+}
