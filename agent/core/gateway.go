@@ -177,7 +177,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 				"sets", damaged)
 		}
 	}
-	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"))
+	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"), g.selectedInStock)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,10 @@ type Item struct {
 	// Withdrawn is the date the product was withdrawn from the market,
 	// "2026-03-14"; "" if it was not.
 	Withdrawn string
+	// GenericName is the product's generic name; Procurement says it was
+	// selected in volume-based procurement.
+	GenericName string
+	Procurement bool
 }
 
 // Tracking is how a product is identified on its label.
@@ -133,6 +137,10 @@ type Checker struct {
 	LotStatus func(gtin, lot string) string
 	// State returns the state of an item by its key.
 	State func(itemKey string) (State, bool)
+	// SelectedInStock reports whether a product selected in volume-based
+	// procurement, of generic name generic, is on hand at location, and
+	// names it. Nil: the procurement check does not run.
+	SelectedInStock func(generic, location string) (product string, ok bool)
 	// Gateway is the id of the gateway the checks run on. A movement
 	// about to be recorded has no Gateway yet (the ledger stamps it):
 	// Check takes it as this gateway's, so that a station's CANCEL LAST
@@ -279,7 +287,7 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 	}
 
 	// The catalogue: unknown item, imported item, the label, withdrawn.
-	if c.Catalogue != nil && (on(CheckUnknownItem) || on(CheckImported) || on(CheckLabelIncomplete) || on(CheckWithdrawn)) {
+	if c.Catalogue != nil && (on(CheckUnknownItem) || on(CheckImported) || on(CheckLabelIncomplete) || on(CheckWithdrawn) || on(CheckProcurement)) {
 		item, ok := Item{}, false
 		if product != "" {
 			item, ok = c.Catalogue(product)
@@ -294,6 +302,11 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 		if ok && m.Tag == "" && on(CheckLabelIncomplete) {
 			if missing := labelMissing(item.Label, lot, serial, expiry, m.Production); missing != "" {
 				fire(CheckLabelIncomplete, "label incomplete: no "+missing+" read, though the product's label carries it")
+			}
+		}
+		if ok && use && !item.Procurement && item.GenericName != "" && c.SelectedInStock != nil && on(CheckProcurement) {
+			if sel, in := c.SelectedInStock(item.GenericName, m.Location); in {
+				fire(CheckProcurement, "not the procurement's selected product: "+sel+" ("+item.GenericName+") is in stock here; a justification is needed")
 			}
 		}
 		if ok && item.Withdrawn != "" && c.Now != nil && on(CheckWithdrawn) {

@@ -35,6 +35,9 @@ type DeciderConfig struct {
 	// HistoryError, if set, is told of each failure of History, for the
 	// caller's log. The decision says so itself (CheckHistoryUnreadable).
 	HistoryError func(itemKey string, err error)
+	// SelectedInStock is the Checker's (the procurement check); nil, the
+	// check does not run.
+	SelectedInStock func(generic, location string) (product string, ok bool)
 }
 
 // Decider makes the point-of-use decision of a gateway's agent: a Checker
@@ -71,7 +74,8 @@ func NewDecider(cfg DeciderConfig) (*Decider, error) {
 		return nil, err
 	}
 	return &Decider{
-		base:    Checker{Now: cfg.Now, Rules: cfg.Rules, ExpiringDays: cfg.ExpiringDays, Gateway: cfg.Gateway},
+		base: Checker{Now: cfg.Now, Rules: cfg.Rules, ExpiringDays: cfg.ExpiringDays, Gateway: cfg.Gateway,
+			SelectedInStock: cfg.SelectedInStock},
 		master:  cfg.Master,
 		history: cfg.History,
 		onErr:   cfg.HistoryError,
@@ -146,7 +150,7 @@ func catalogueOf(data *master.Data) func(string) (Item, bool) {
 		}
 		e, _, _ := data.Resolve(product)
 		return Item{GTIN: e.Product(), Name: e.Name, HighValue: e.HighValue, Imported: e.Imported, Tracking: Tracking(e.Tracking),
-			Label: own.Label, Withdrawn: e.Withdrawn}, true
+			Label: own.Label, Withdrawn: e.Withdrawn, GenericName: e.GenericName, Procurement: e.Procurement}, true
 	}
 }
 

@@ -89,3 +89,57 @@ func TestDeciderPackage(t *testing.T) {
 		t.Errorf("box: %v %v", got.Flags, got.Reasons)
 	}
 }
+
+// TestCheckProcurement: a non-selected product of a generic name with a
+// selected one in stock at the location is pending; a selected product,
+// one of another generic name, one with nothing selected in stock, and a
+// movement other than a use are not held.
+func TestCheckProcurement(t *testing.T) {
+	f := newFixture()
+	it := f.items[gtin]
+	it.GenericName = "髋关节"
+	f.items[gtin] = it
+	f.stocked("(01)" + gtin + "(21)S1")
+	c := f.checker(nil)
+	var asked []string
+	c.SelectedInStock = func(generic, location string) (string, bool) {
+		asked = append(asked, generic+"@"+location)
+		return "06901234999990", location == "OR-3"
+	}
+	d := c.Check(use(gtin, "S1"), true)
+	if d.Outcome != Pending || !slices.Contains(codes(d), CheckProcurement) || !slices.Equal(asked, []string{"髋关节@OR-3"}) {
+		t.Fatalf("non-selected: %v %v %v", d.Outcome, codes(d), asked)
+	}
+	m := use(gtin, "S1")
+	m.Location = "OR-5"
+	if d := c.Check(m, true); slices.Contains(codes(d), CheckProcurement) {
+		t.Errorf("nothing selected in stock at OR-5: %v", codes(d))
+	}
+	it.Procurement = true
+	f.items[gtin] = it
+	if d := c.Check(use(gtin, "S1"), true); slices.Contains(codes(d), CheckProcurement) {
+		t.Errorf("a selected product held: %v", codes(d))
+	}
+	it.Procurement, it.GenericName = false, ""
+	f.items[gtin] = it
+	if d := c.Check(use(gtin, "S1"), true); slices.Contains(codes(d), CheckProcurement) {
+		t.Errorf("no generic name: %v", codes(d))
+	}
+	it.GenericName = "髋关节"
+	f.items[gtin] = it
+	m = use(gtin, "S1")
+	m.Kind = agent.KindIssue
+	if d := c.Check(m, true); slices.Contains(codes(d), CheckProcurement) {
+		t.Errorf("an issue held: %v", codes(d))
+	}
+	off := f.checker(Rules{CheckProcurement: SeverityOff})
+	off.SelectedInStock = c.SelectedInStock
+	if d := off.Check(use(gtin, "S1"), true); slices.Contains(codes(d), CheckProcurement) {
+		t.Errorf("check off: %v", codes(d))
+	}
+	block := f.checker(Rules{CheckProcurement: SeverityBlock})
+	block.SelectedInStock = c.SelectedInStock
+	if d := block.Check(use(gtin, "S1"), true); d.Outcome != Block {
+		t.Errorf("check set to block: %v", d.Outcome)
+	}
+}

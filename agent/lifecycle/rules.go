@@ -46,6 +46,11 @@ const (
 	// CheckWithdrawn: the product was withdrawn from the market (its
 	// catalogue entry's withdrawal date is past).
 	CheckWithdrawn CheckCode = "withdrawn"
+	// CheckProcurement: a product not selected in volume-based
+	// procurement is used while one that was selected, of the same
+	// generic name, is in stock at the location; the use needs a
+	// justification, as an imported item's does.
+	CheckProcurement CheckCode = "procurement-unjustified"
 )
 
 // Checks lists every check in the order reasons of equal severity are
@@ -53,7 +58,7 @@ const (
 var Checks = []CheckCode{
 	CheckExpired, CheckRecalled, CheckUsedTwice, CheckQuarantined,
 	CheckLotStatus, CheckImported, CheckNoCase, CheckUnknownItem,
-	CheckExpiringSoon, CheckNeverReceived, CheckLabelIncomplete, CheckWithdrawn,
+	CheckExpiringSoon, CheckNeverReceived, CheckLabelIncomplete, CheckWithdrawn, CheckProcurement,
 }
 
 // Valid reports whether c is one of Checks.
@@ -121,7 +126,8 @@ type Rules map[CheckCode]Severity
 // DefaultRules returns the default severity of every check: expired,
 // recalled, used twice and quarantined block; an unknown lot status, an
 // unknown item, no open case, expiring soon, an incomplete label and a
-// withdrawn product warn; an imported item is pending; never received is
+// withdrawn product warn; an imported item and a non-selected product
+// used while a selected one is in stock are pending; never received is
 // recorded.
 func DefaultRules() Rules {
 	return Rules{
@@ -137,6 +143,7 @@ func DefaultRules() Rules {
 		CheckNeverReceived:   SeverityRecord,
 		CheckLabelIncomplete: SeverityWarn,
 		CheckWithdrawn:       SeverityWarn,
+		CheckProcurement:     SeverityPending,
 	}
 }
 

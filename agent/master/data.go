@@ -27,9 +27,10 @@ type Data struct {
 	lotStatus    map[pair]int32    // product, lot → lots
 	byCase       map[string][]int32
 	byItem       map[string][]int32
-	byRoom       map[string][]int32 // room → schedules
-	par          map[pair]int32     // location, product → pars
-	codeRel      map[string]int32   // national code → codes
+	byRoom       map[string][]int32  // room → schedules
+	par          map[pair]int32      // location, product → pars
+	codeRel      map[string]int32    // national code → codes
+	selected     map[string][]string // generic name → products selected in procurement
 
 	// dups are the duplicates met when each set was indexed, by set
 	// name.
@@ -307,6 +308,36 @@ func (l *dupList) pair(what string, k pair, i int, m map[pair]int32) {
 // for 100,000 GTINs) and reads the catalogue's value only at the entry
 // it found: the keys inside the value lie as far apart as the entries.
 func (d *Data) indexCatalogue() []Duplicate {
+	dups := d.indexProducts()
+	d.indexSelected()
+	return dups
+}
+
+// indexSelected indexes the products selected in volume-based
+// procurement by generic name (Selected).
+func (d *Data) indexSelected() {
+	d.selected = nil
+	for _, off := range d.cat.at {
+		if e := d.cat.entry(off); e.Procurement && e.GenericName != "" && e.PackageOf == "" {
+			if d.selected == nil {
+				d.selected = map[string][]string{}
+			}
+			d.selected[e.GenericName] = append(d.selected[e.GenericName], e.Product())
+		}
+	}
+}
+
+// Selected returns the products of generic name generic selected in
+// volume-based procurement, in catalogue order.
+func (d *Data) Selected(generic string) []string {
+	if d == nil {
+		return nil
+	}
+	return d.selected[generic]
+}
+
+// indexProducts indexes the catalogue's entries by product key.
+func (d *Data) indexProducts() []Duplicate {
 	c := &d.cat
 	n, size := 0, 0
 	for _, off := range c.at {
@@ -353,7 +384,7 @@ func (d *Data) indexCatalogue() []Duplicate {
 	// The offsets of the entries kept are no longer valid, the value not
 	// larger: it cannot fail.
 	*c, _ = w.finish(c.version)
-	d.indexCatalogue() // no duplicate left without a key
+	d.indexProducts() // no duplicate left without a key
 	return dups
 }
 

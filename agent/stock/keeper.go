@@ -97,6 +97,11 @@ func (k *Keeper) build(done chan struct{}) {
 	close(done)
 }
 
+// Ready returns the stock kept, or nil while it is not built yet (a
+// build running, or none started): it never waits, for the callers that
+// must answer at once (the point-of-use checks).
+func (k *Keeper) Ready() *Stock { return k.ready.Load() }
+
 // Stock returns the stock kept, building it first when it is not built
 // (or the last build failed): it waits for the build until ctx ends. A
 // build that fails returns its error; the next call tries again.

@@ -209,7 +209,7 @@ func benchDecisions(path string, items, n int) (p50, p99 time.Duration, err erro
 	}
 	var st master.Store
 	st.Replace(d)
-	dec, err := core.NewDecider(l.Gateway(), core.Config{Now: time.Now}, &st, l, slog.New(slog.DiscardHandler))
+	dec, err := core.NewDecider(l.Gateway(), core.Config{Now: time.Now}, &st, l, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return 0, 0, err
 	}
