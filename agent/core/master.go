@@ -1,15 +1,20 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/agent/nhsa"
 )
 
 // ErrStaleMaster is returned by ApplyCentral for a set no newer than the
@@ -76,9 +81,26 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 	if opt.Name != "" {
 		version += "-" + filepath.Base(opt.Name)
 	}
+	// A codes file may be one of the NHSA's own release tables: kept to
+	// read it again as one.
+	var file []byte
+	if set == "codes" {
+		var err error
+		if file, err = io.ReadAll(io.LimitReader(r, master.MaxFileSize+1)); err != nil {
+			return res, err
+		}
+		r = bytes.NewReader(file)
+	}
 	_, err := g.changeMaster(set, func(cur *master.Data) (*master.Data, error) {
 		d, rep, err := cur.Import(set, r, master.ImportOptions{Format: opt.Format, Partial: opt.Partial,
 			AllowEmpty: opt.AllowEmpty, Encoding: opt.Encoding, Version: version})
+		if set == "codes" && errors.Is(err, master.ErrHeader) && opt.Format != master.FormatJSON {
+			rows, terr := releaseTable(cur, file, opt.Name)
+			if terr != nil {
+				return nil, fmt.Errorf("%w; read as the NHSA's withdrawn-codes or old→new table: %w", err, terr)
+			}
+			d, rep, err = cur.ImportBytes(set, rows, master.ImportOptions{Format: master.FormatCSV, Version: version})
+		}
 		for i := range rep.Rejected {
 			res.RowErrors = append(res.RowErrors, rep.Rejected[i].Error())
 		}
@@ -156,4 +178,39 @@ func (g *Gateway) MasterVersion() (version string, counts master.Counts, damaged
 	damaged = append(damaged, g.damaged...)
 	g.importMu.Unlock()
 	return d.Version, d.Counts(), damaged
+}
+
+// releaseTable reads file as one of the NHSA's release tables (a
+// withdrawn-codes table, 停用表, or an old→new table, 转码表, CSV in their
+// own headers: agent/nhsa) and returns the code releases held in cur
+// with the table's rows added (a row replacing the one of the same code),
+// as a codes file: releases accumulate, each table adding to the ones
+// imported before.
+func releaseTable(cur *master.Data, file []byte, name string) ([]byte, error) {
+	rs := new(nhsa.Releases)
+	if _, err := rs.ReadWithdrawn(bytes.NewReader(file), name, nhsa.Options{}); err != nil {
+		rs = new(nhsa.Releases)
+		if _, err2 := rs.ReadTranscode(bytes.NewReader(file), name, nhsa.Options{}); err2 != nil {
+			return nil, fmt.Errorf("as a withdrawn-codes table: %w; as an old→new table: %w", err, err2)
+		}
+	}
+	rows := map[string]master.CodeRelease{}
+	for _, c := range cur.Codes() {
+		rows[c.Code] = c
+	}
+	for _, t := range rs.Transcodes() {
+		rows[string(t.Old)] = master.CodeRelease{Code: string(t.Old), NewCode: string(t.New)}
+	}
+	for _, w := range rs.Withdrawals() {
+		rows[string(w.Code)] = master.CodeRelease{Code: string(w.Code), Withdrawn: true}
+	}
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	_ = cw.Write([]string{"code", "new_code", "withdrawn", "date"})
+	for _, code := range slices.Sorted(maps.Keys(rows)) {
+		c := rows[code]
+		_ = cw.Write([]string{c.Code, c.NewCode, strconv.FormatBool(c.Withdrawn), c.Date})
+	}
+	cw.Flush()
+	return b.Bytes(), cw.Error()
 }

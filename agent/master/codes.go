@@ -32,8 +32,10 @@ const (
 var codesSchema = &schema{
 	what: "codes",
 	cols: []column{
-		relCode:      {name: "code", aliases: []string{"原代码", "旧代码", "原27位码", "医保耗材代码", "停用代码"}, required: true},
-		relNew:       {name: "new_code", aliases: []string{"新代码", "新27位码", "27位码"}},
+		// The NHSA's own tables (停用表, 转码表, with 27位码 and 原27位码
+		// headers) are read by agent/nhsa, not here (core.Import).
+		relCode:      {name: "code", aliases: []string{"原代码", "旧代码"}, required: true},
+		relNew:       {name: "new_code", aliases: []string{"新代码"}},
 		relWithdrawn: {name: "withdrawn", aliases: []string{"停用"}},
 		relDate:      {name: "date", aliases: []string{"日期", "生效日期", "停用日期"}},
 	},

@@ -2,7 +2,9 @@ package nhsa
 
 import (
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Transcode is one row of an old→new table (转码表) of a code release.
@@ -248,3 +250,23 @@ func (rs *Releases) Withdrawal(c Code) (Withdrawal, bool) {
 // Len returns the number of old codes the old→new tables replace and the
 // number of codes the withdrawn-codes tables list.
 func (rs *Releases) Len() (transcodes, withdrawn int) { return len(rs.next), len(rs.gone) }
+
+// Transcodes returns the old→new rows held, by old code.
+func (r *Releases) Transcodes() []Transcode {
+	out := make([]Transcode, 0, len(r.next))
+	for _, t := range r.next {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Transcode) int { return strings.Compare(string(a.Old), string(b.Old)) })
+	return out
+}
+
+// Withdrawals returns the withdrawn codes held, by code.
+func (r *Releases) Withdrawals() []Withdrawal {
+	out := make([]Withdrawal, 0, len(r.gone))
+	for _, w := range r.gone {
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b Withdrawal) int { return strings.Compare(string(a.Code), string(b.Code)) })
+	return out
+}
