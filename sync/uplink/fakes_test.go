@@ -202,6 +202,7 @@ type fakeConn struct {
 	wills      []Will
 	lost       func(error)
 	subs       map[string]func(string, []byte)
+	subCount   map[string]int // Subscribes of each filter, over every connection
 	connectErr int // how many Connects fail from now on
 	publishErr int // how many movement publishes fail from now on
 	pubs       chan pub
@@ -245,7 +246,18 @@ func (f *fakeConn) Subscribe(_ context.Context, filter string, handle func(strin
 		return ErrNotConnected
 	}
 	f.subs[filter] = handle
+	if f.subCount == nil {
+		f.subCount = map[string]int{}
+	}
+	f.subCount[filter]++
 	return nil
+}
+
+// subscribes returns how many times filter was subscribed to.
+func (f *fakeConn) subscribes(filter string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.subCount[filter]
 }
 
 func (f *fakeConn) Disconnect() {

@@ -225,6 +225,14 @@ func (u *Uplink) session(parent context.Context) error {
 	// After every (re)connect: from the cursor + 1, at once.
 	u.next, u.inflight = u.cursor+1, nil
 	u.setInflight()
+	// The master subscription is made again once, with the first status
+	// after connecting: a broker whose retained messages reach its nodes
+	// asynchronously (a NATS cluster after a node's loss) can miss, in a
+	// subscription made just after a publication, the retained parts
+	// published; a SUBSCRIBE of the same filter replaces the subscription
+	// and has the broker send the retained messages again (MQTT 3.1.1
+	// 3.8.4). The versions held come again and are passed over silently.
+	renew := u.cfg.Apply != nil
 	for {
 		if err := u.handleInbox(); err != nil {
 			return err
@@ -246,6 +254,12 @@ func (u *Uplink) session(parent context.Context) error {
 				return fmt.Errorf("publish status: %w", err)
 			}
 			statusAt = now
+			if renew {
+				renew = false
+				if err := u.subscribe(ctx, wire.MasterFilter(u.cfg.Site), u.onMaster); err != nil {
+					return fmt.Errorf("subscribe to master data again: %w", err)
+				}
+			}
 		}
 		if len(u.inflight) > 0 && now.Sub(u.progress) >= u.cfg.AckTimeout {
 			u.log.Warn("uplink: no ack progress; sending again from the cursor", "acked", u.cursor, "in_flight", len(u.inflight), "timeout", u.cfg.AckTimeout)

@@ -530,3 +530,30 @@ func TestStatusIsPeriodic(t *testing.T) {
 		t.Fatalf("after the interval: %+v, want one status at %v with last 10, acked 10", got, r.clock.Now())
 	}
 }
+
+// TestMasterSubscriptionRenewed: the master subscription is made again
+// once, with the first status after connecting (so that a broker that
+// missed a retained part in the first sends it again), and not after.
+func TestMasterSubscriptionRenewed(t *testing.T) {
+	r := newRig(t, Config{BatchMax: 10, AckTimeout: time.Hour, StatusInterval: time.Minute,
+		Apply: func(string, string, []byte, uint64) error { return nil }}, 0)
+	filter := wire.MasterFilter(testSite)
+	r.waitConnected(1)
+	if n := r.conn.subscribes(filter); n != 1 {
+		t.Fatalf("%d master subscriptions at connect", n)
+	}
+	r.clock.Advance(time.Minute)
+	checkFor(t, wait, "the master subscription made again", func() bool { return r.conn.subscribes(filter) == 2 })
+	r.clock.Advance(time.Minute)
+	time.Sleep(quiet)
+	if n := r.conn.subscribes(filter); n != 2 {
+		t.Errorf("%d master subscriptions after two intervals, want 2", n)
+	}
+	r.conn.drop()
+	checkFor(t, wait, "reconnected", func() bool {
+		r.clock.Advance(time.Second)
+		s := r.u.Stats()
+		return s.Connected && s.Connects >= 2
+	})
+	checkFor(t, wait, "subscribed at the reconnect", func() bool { return r.conn.subscribes(filter) == 3 })
+}
