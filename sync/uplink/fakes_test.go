@@ -203,8 +203,8 @@ type fakeConn struct {
 	lost       func(error)
 	subs       map[string]func(string, []byte)
 	subCount   map[string]int // Subscribes of each filter, over every connection
-	connectErr int // how many Connects fail from now on
-	publishErr int // how many movement publishes fail from now on
+	connectErr int            // how many Connects fail from now on
+	publishErr int            // how many movement publishes fail from now on
 	pubs       chan pub
 }
 
