@@ -81,19 +81,28 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 	if opt.Name != "" {
 		version += "-" + filepath.Base(opt.Name)
 	}
-	// A codes file may be one of the NHSA's own release tables: kept to
-	// read it again as one.
+	mopt := master.ImportOptions{Format: opt.Format, Partial: opt.Partial, AllowEmpty: opt.AllowEmpty,
+		Encoding: opt.Encoding, Version: version}
+	// A codes file may be one of the NHSA's own release tables: held to
+	// be read again as one.
 	var file []byte
 	if set == "codes" {
 		var err error
 		if file, err = io.ReadAll(io.LimitReader(r, master.MaxFileSize+1)); err != nil {
 			return res, err
 		}
-		r = bytes.NewReader(file)
 	}
 	_, err := g.changeMaster(set, func(cur *master.Data) (*master.Data, error) {
-		d, rep, err := cur.Import(set, r, master.ImportOptions{Format: opt.Format, Partial: opt.Partial,
-			AllowEmpty: opt.AllowEmpty, Encoding: opt.Encoding, Version: version})
+		var (
+			d   *master.Data
+			rep master.Report
+			err error
+		)
+		if set == "codes" {
+			d, rep, err = cur.ImportBytes(set, file, mopt)
+		} else {
+			d, rep, err = cur.Import(set, r, mopt)
+		}
 		if set == "codes" && errors.Is(err, master.ErrHeader) && opt.Format != master.FormatJSON {
 			rows, terr := releaseTable(cur, file, opt.Name)
 			if terr != nil {

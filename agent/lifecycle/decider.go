@@ -148,7 +148,7 @@ func catalogueOf(data *master.Data) func(string) (Item, bool) {
 		if !ok {
 			return Item{}, false
 		}
-		e, _, _ := data.Resolve(product)
+		e, _ := data.Unit(own)
 		return Item{GTIN: e.Product(), Name: e.Name, HighValue: e.HighValue, Imported: e.Imported, Tracking: Tracking(e.Tracking),
 			Label: own.Label, Withdrawn: e.Withdrawn, GenericName: e.GenericName, Procurement: e.Procurement}, true
 	}

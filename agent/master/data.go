@@ -557,10 +557,18 @@ func (d *Data) Resolve(product string) (e CatalogueEntry, quantity int, ok bool)
 	if !ok {
 		return CatalogueEntry{}, 0, false
 	}
+	e, quantity = d.Unit(e)
+	return e, quantity, true
+}
+
+// Unit returns what the catalogue entry e stands for, as Resolve: for a
+// package the entry of the unit it packs, through every level, and the
+// product of the quantities; for any other entry e itself and 1.
+func (d *Data) Unit(e CatalogueEntry) (CatalogueEntry, int) {
 	q, cur := 1, e
 	for range maxPackageDepth {
 		if cur.PackageOf == "" {
-			return cur, q, true
+			return cur, q
 		}
 		next, found := d.Lookup(cur.PackageOf)
 		if !found {
@@ -569,7 +577,7 @@ func (d *Data) Resolve(product string) (e CatalogueEntry, quantity int, ok bool)
 		q *= max(cur.PackageQuantity, 1)
 		cur = next
 	}
-	return e, 1, true
+	return e, 1
 }
 
 // LookupHIBC returns the catalogue entry of an HIBC product, given as the

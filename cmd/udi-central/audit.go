@@ -57,11 +57,7 @@ func anomaliesCmd(ctx context.Context, env *Env, args []string) error {
 		}
 		found = r.Findings
 	} else {
-		data, err := readMasterFiles(*files)
-		if err != nil {
-			return err
-		}
-		st, err := sf.openStore()
+		st, data, err := sf.openWith(*files)
 		if err != nil {
 			return err
 		}
@@ -137,11 +133,7 @@ func reconcileCmd(ctx context.Context, env *Env, args []string) error {
 		found = r.Findings
 	} else {
 		(*files)[wire.SetSettlements] = *settlements
-		data, err := readMasterFiles(*files)
-		if err != nil {
-			return err
-		}
-		st, err := sf.openStore()
+		st, data, err := sf.openWith(*files)
 		if err != nil {
 			return err
 		}
@@ -242,4 +234,19 @@ func readMasterFiles(files map[string]string) (*master.Data, error) {
 		data[set], formats[set] = b, f
 	}
 	return central.ReadMaster(data, formats)
+}
+
+// openWith reads the master data files (readMasterFiles), then opens the
+// store: what a command that audits a site's store with master data does
+// first.
+func (f *sourceFlags) openWith(files map[string]string) (central.Store, *master.Data, error) {
+	data, err := readMasterFiles(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.openStore()
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, data, nil
 }

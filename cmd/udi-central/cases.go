@@ -29,11 +29,7 @@ func costCmd(ctx context.Context, env *Env, args []string) error {
 	if sf.httpURL != "" {
 		return usagef("cost reads the store (--store), with the master data given")
 	}
-	data, err := readMasterFiles(*files)
-	if err != nil {
-		return err
-	}
-	st, err := sf.openStore()
+	st, data, err := sf.openWith(*files)
 	if err != nil {
 		return err
 	}
@@ -72,11 +68,7 @@ func implantsCmd(ctx context.Context, env *Env, args []string) error {
 	if sf.httpURL != "" {
 		return usagef("implants reads the store (--store), with the master data given")
 	}
-	data, err := readMasterFiles(*files)
-	if err != nil {
-		return err
-	}
-	st, err := sf.openStore()
+	st, data, err := sf.openWith(*files)
 	if err != nil {
 		return err
 	}

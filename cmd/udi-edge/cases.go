@@ -22,11 +22,7 @@ func costCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want: cost CASE")
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -59,11 +55,7 @@ func implantsCmd(ctx context.Context, env *Env, args []string) error {
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return usagef("--format: %q: want table, json or csv", *format)
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -100,11 +92,7 @@ func procurementCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("--to: %v", err)
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}

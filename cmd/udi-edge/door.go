@@ -18,11 +18,7 @@ func doorCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() != 2 || (fs.Arg(1) != "open" && fs.Arg(1) != "closed") {
 		return usagef("want ZONE open|closed")
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -46,11 +42,7 @@ func inventoryCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want ZONE")
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}

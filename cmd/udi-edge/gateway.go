@@ -107,3 +107,14 @@ func openWritable(cfg edge.Config, wait time.Duration) (*bolt.Ledger, error) {
 	}
 	return bolt.Open(bolt.Options{Path: cfg.Store, Gateway: gw, LockTimeout: wait})
 }
+
+// open loads the configuration of f and opens its gateway (openGateway):
+// what a command that asks a gateway does first.
+func (f *configFlags) open(ctx context.Context, mode access) (gateway, func() error, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	g, _, closeG, err := openGateway(ctx, cfg, mode)
+	return g, closeG, err
+}

@@ -20,11 +20,7 @@ func justifyCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() != 2 || fs.Arg(1) == "" {
 		return usagef("want CODE REASON")
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readWrite)
+	g, closeG, err := cf.open(ctx, readWrite)
 	if err != nil {
 		return err
 	}

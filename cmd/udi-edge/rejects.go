@@ -43,11 +43,7 @@ func rejectsCmd(ctx context.Context, env *Env, args []string) error {
 			return usagef("--since %q: want an RFC 3339 time or a duration such as 2h", *since)
 		}
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}

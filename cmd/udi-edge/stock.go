@@ -29,11 +29,7 @@ func stockCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.Changed("expiring") && *expiring < 1 {
 		return usagef("--expiring %d: want a whole number of days, 1 or more", *expiring)
 	}
-	cfg, err := cf.load()
-	if err != nil {
-		return err
-	}
-	g, _, closeG, err := openGateway(ctx, cfg, readOnly)
+	g, closeG, err := cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
