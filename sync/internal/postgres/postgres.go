@@ -13,6 +13,7 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -251,7 +252,9 @@ func (s *Server) start() error {
 		"-c", "logging_collector=off",
 		"-c", "log_min_messages=warning",
 		"-c", "log_line_prefix=%m [%p] %d ")
-	cmd.SysProcAttr.Setpgid = true // Kill takes the backends down with it
+	// Its own process group; each backend makes a session of its own
+	// (InitPostmasterChild calls setsid), so Kill finds them by parent.
+	cmd.SysProcAttr.Setpgid = true
 	if err := s.proc.Start(cmd, func() { log.Close() }); err != nil {
 		log.Close()
 		return err
@@ -358,9 +361,49 @@ func (s *Server) Running() bool { return s.proc.Running() }
 // the server is not running.
 func (s *Server) Kill() {
 	if s.proc.Running() {
-		_ = syscall.Kill(-int(s.pid.Load()), syscall.SIGKILL)
+		pid := int(s.pid.Load())
+		// As a machine that dies takes every process with it: the
+		// postmaster is stopped (it forks no more), its backends (each
+		// the leader of a session of its own, so not in its group) are
+		// killed, then the postmaster. Killed alone, it leaves backends
+		// that finish their transaction before they notice.
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+		for _, child := range childrenOf(pid) {
+			_ = syscall.Kill(child, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
 	_, _ = s.proc.Signal(syscall.SIGKILL, stopTimeout)
+}
+
+// childrenOf returns the processes whose parent is pid, from /proc.
+func childrenOf(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so the fields
+		// are read after its closing parenthesis.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Stop stops the server with SIGINT, PostgreSQL's fast shutdown (SIGTERM
