@@ -229,7 +229,7 @@ func (e *CatalogueEntry) more() bool {
 	return e.GenericName != "" || e.PackageOf != "" || e.PackageQuantity != 0 || e.UseUnit != "" ||
 		e.UseUnits != 0 || e.Label != 0 || e.RFID || e.SingleUse || e.Sterile || e.Storage != "" ||
 		e.Withdrawn != "" || e.Implant || e.Intervention || e.Restriction != "" || e.Procurement ||
-		e.PriceCap != 0 || e.AgreedVolume != 0 || e.OutsideDRG || e.Supplier != ""
+		e.PriceCap != 0 || e.AgreedVolume != 0 || e.OutsideDRG || e.Supplier != "" || e.Consigned || e.LeadDays != 0
 }
 
 // Flags of the block of later fields.
@@ -241,6 +241,7 @@ const (
 	moreIntervention
 	moreProcurement
 	moreOutsideDRG
+	moreConsigned
 )
 
 // putMore appends the later fields of e.
@@ -253,12 +254,15 @@ func putMore(b []byte, e *CatalogueEntry) []byte {
 	b = binary.AppendUvarint(b, uint64(e.AgreedVolume))
 	b = binary.AppendVarint(b, int64(e.PriceCap))
 	var f byte
-	for i, on := range [...]bool{e.RFID, e.SingleUse, e.Sterile, e.Implant, e.Intervention, e.Procurement, e.OutsideDRG} {
+	for i, on := range [...]bool{e.RFID, e.SingleUse, e.Sterile, e.Implant, e.Intervention, e.Procurement, e.OutsideDRG, e.Consigned} {
 		if on {
 			f |= 1 << i
 		}
 	}
-	return append(b, byte(e.Label), f)
+	// Fields added later follow, so that a block stored before them
+	// ends here and reads them as zero.
+	b = append(b, byte(e.Label), f)
+	return binary.AppendUvarint(b, uint64(e.LeadDays))
 }
 
 // getEntry decodes an entry putEntry encoded.
@@ -290,7 +294,10 @@ func getEntry(r *decoder, e *CatalogueEntry) {
 	g := m.byte()
 	e.RFID, e.SingleUse, e.Sterile = g&moreRFID != 0, g&moreSingleUse != 0, g&moreSterile != 0
 	e.Implant, e.Intervention = g&moreImplant != 0, g&moreIntervention != 0
-	e.Procurement, e.OutsideDRG = g&moreProcurement != 0, g&moreOutsideDRG != 0
+	e.Procurement, e.OutsideDRG, e.Consigned = g&moreProcurement != 0, g&moreOutsideDRG != 0, g&moreConsigned != 0
+	if m.off < end {
+		e.LeadDays = int(m.uvarint())
+	}
 	r.bad = r.bad || m.bad
 	r.off = end
 }

@@ -264,3 +264,77 @@ func FuzzImportSets(f *testing.F) {
 		}
 	})
 }
+
+// TestCatalogueConsignment: a consigned product names its supplier and
+// lead time, kept through the store; a consigned product with no
+// supplier is refused, naming the column; a block stored before the
+// lead time existed reads it as zero.
+func TestCatalogueConsignment(t *testing.T) {
+	const file = "gtin,name,unit_price,supplier,consigned,lead_days\n" +
+		"06901234567892,Stent,750.00,华东医药,是,3\n" +
+		"06901234567809,Gauze,1.00,,false,\n"
+	d, _, err := (&Data{}).Import("catalogue", strings.NewReader(file), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{values: map[string][]byte{}, damaged: map[string]bool{}}
+	if err := Save(st, d); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Load(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stent, ok := back.Lookup("06901234567892")
+	if !ok || !stent.Consigned || stent.Supplier != "华东医药" || stent.LeadDays != 3 {
+		t.Errorf("stent: %+v", stent)
+	}
+	if gauze, _ := back.Lookup("06901234567809"); gauze.Consigned || gauze.LeadDays != 0 {
+		t.Errorf("gauze: %+v", gauze)
+	}
+
+	_, _, err = ParseCatalogue(strings.NewReader("gtin,name,unit_price,consigned\n06901234567892,Stent,1,yes\n"), ImportOptions{Format: FormatCSV})
+	var be *BadRowsError
+	if !errors.As(err, &be) || be.Rows[0].Column != "supplier" {
+		t.Fatalf("consigned without supplier: %v", err)
+	}
+
+	// The block as stored before lead_days: the same, less its last byte.
+	e := CatalogueEntry{GTIN: "06901234567892", Name: "Stent", Supplier: "S", Consigned: true}
+	b := putEntry(nil, &e)
+	if b[len(b)-1] != 0 {
+		t.Fatalf("lead days 0 encodes as %x", b[len(b)-1])
+	}
+	var got CatalogueEntry
+	r := decoder{s: string(shorten(t, b))}
+	getEntry(&r, &got)
+	if r.bad || !got.Consigned || got.Supplier != "S" || got.LeadDays != 0 || r.off != len(r.s) {
+		t.Errorf("old block: bad %v, %+v, read %d of %d", r.bad, got, r.off, len(r.s))
+	}
+}
+
+// shorten returns b, an encoded entry ending with its lead days (one
+// byte), as an older version wrote it: without them, the block's length
+// one less.
+func shorten(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var e CatalogueEntry
+	r := decoder{s: string(b)}
+	getEntry(&r, &e)
+	if r.bad || r.off != len(b) {
+		t.Fatalf("entry does not decode: %v at %d of %d", r.bad, r.off, len(b))
+	}
+	// The block's 3 length bytes precede it; find them as the position
+	// whose value is the rest of the entry's length.
+	for i := 0; i+3 <= len(b); i++ {
+		n := int(b[i]) | int(b[i+1])<<8 | int(b[i+2])<<16
+		if n == len(b)-i-3 && i > 0 && b[i-1]&flagMore != 0 {
+			out := slices.Clone(b[:len(b)-1])
+			n--
+			out[i], out[i+1], out[i+2] = byte(n), byte(n>>8), byte(n>>16)
+			return out
+		}
+	}
+	t.Fatal("no block length found")
+	return nil
+}

@@ -38,6 +38,8 @@ const (
 	catAgreedVolume
 	catOutsideDRG
 	catSupplier
+	catConsigned
+	catLeadDays
 )
 
 var catalogueSchema = &schema{
@@ -74,6 +76,8 @@ var catalogueSchema = &schema{
 		catAgreedVolume: {name: "agreed_volume", aliases: []string{"约定采购量"}},
 		catOutsideDRG:   {name: "outside_drg", aliases: []string{"除外支付"}},
 		catSupplier:     {name: "supplier", aliases: []string{"供应商", "配送企业"}},
+		catConsigned:    {name: "consigned", aliases: []string{"寄售", "是否寄售"}},
+		catLeadDays:     {name: "lead_days", aliases: []string{"供货周期", "供货天数"}},
 	},
 	anyOf: []int{catGTIN, catHIBC},
 }
@@ -134,6 +138,8 @@ func buildCatalogue(r *row) (CatalogueEntry, bool) {
 	}
 	e.AgreedVolume = parseUnits(r.get(catAgreedVolume), r.report, "agreed_volume")
 	e.OutsideDRG = parseBool(r.get(catOutsideDRG), r.report, "outside_drg")
+	e.Consigned = parseBool(r.get(catConsigned), r.report, "consigned")
+	e.LeadDays = parseUnits(r.get(catLeadDays), r.report, "lead_days")
 	e.normalize(r.report)
 	return e, true
 }
@@ -156,6 +162,9 @@ func (e *CatalogueEntry) normalize(report reporter) {
 	checkText(e.Storage, maxText, false, report, "storage")
 	checkText(e.Restriction, maxText, false, report, "restriction")
 	checkText(e.Supplier, maxText, false, report, "supplier")
+	if e.Consigned && e.Supplier == "" {
+		report("supplier", "is empty, but the product is consigned: name the supplier who owns it")
+	}
 	e.PackageOf = checkDI(e.PackageOf, report, "package_of")
 	e.UseUnit = checkDI(e.UseUnit, report, "use_unit")
 	switch {

@@ -127,6 +127,15 @@ type CatalogueEntry struct {
 	OutsideDRG bool
 	// Supplier names the supplier (配送企业), where known.
 	Supplier string
+	// Consigned marks a product the supplier consigns (寄售): the
+	// supplier owns each unit received until it is used, and a use is a
+	// consumption the supplier invoices and refills. Receipts of it are
+	// recorded as the Supplier's (agent.ConsignedFlag).
+	Consigned bool
+	// LeadDays is how many days a replenishment of the product takes to
+	// arrive (供货周期); 0: the gateway's default. The reorder point
+	// computed from the forecast covers it.
+	LeadDays int
 }
 
 // Label is a set of production identifiers a label carries.

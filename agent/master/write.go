@@ -40,6 +40,8 @@ type catalogueRow struct {
 	AgreedVolume    string   `json:"agreed_volume,omitempty"`
 	OutsideDRG      bool     `json:"outside_drg,omitempty"`
 	Supplier        string   `json:"supplier,omitempty"`
+	Consigned       bool     `json:"consigned,omitempty"`
+	LeadDays        int      `json:"lead_days,omitempty"`
 }
 
 func count(n int) string {
@@ -68,6 +70,7 @@ func WriteCatalogueJSON(w io.Writer, entries []CatalogueEntry) error {
 			SingleUse: e.SingleUse, Sterile: e.Sterile, Storage: e.Storage, Withdrawn: e.Withdrawn,
 			Implant: e.Implant, Intervention: e.Intervention, Restriction: e.Restriction,
 			Procurement: e.Procurement, AgreedVolume: count(e.AgreedVolume), OutsideDRG: e.OutsideDRG, Supplier: e.Supplier,
+			Consigned: e.Consigned, LeadDays: e.LeadDays,
 		}
 		if e.PriceCap != 0 {
 			row.PriceCap = e.PriceCap.String()

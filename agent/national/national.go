@@ -283,5 +283,6 @@ func Merge(own, nat master.CatalogueEntry) master.CatalogueEntry {
 	}
 	e.OutsideDRG = own.OutsideDRG || nat.OutsideDRG
 	e.Supplier = firstOf(own.Supplier, nat.Supplier)
+	e.Consigned, e.LeadDays = own.Consigned, own.LeadDays // the hospital's terms, never the nation's
 	return e
 }

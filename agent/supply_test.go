@@ -1,0 +1,33 @@
+package agent
+
+import "testing"
+
+func TestRequestRoundTrip(t *testing.T) {
+	r := Request{Quantity: 7, Urgency: UrgencyUrgent, OnHand: 0, ReorderPoint: 3, Max: 7}
+	m := Movement{Kind: KindContext, Flags: []string{FlagReplenish}, Reason: RequestReason(r)}
+	got, ok := ReadRequest(m)
+	if !ok || got != r {
+		t.Fatalf("ReadRequest(%q) = %+v, %v; want %+v", m.Reason, got, ok, r)
+	}
+	for _, bad := range []Movement{
+		{Kind: KindUse, Flags: []string{FlagReplenish}, Reason: RequestReason(r)},
+		{Kind: KindContext, Reason: RequestReason(r)},
+		{Kind: KindContext, Flags: []string{FlagReplenish}, Reason: "replenish x urgency urgent on-hand 0 reorder-point 3 max 7"},
+		{Kind: KindContext, Flags: []string{FlagReplenish}, Reason: "replenish 0 urgency urgent on-hand 0 reorder-point 3 max 7"},
+		{Kind: KindContext, Flags: []string{FlagReplenish}, Reason: "replenish 3"},
+	} {
+		if got, ok := ReadRequest(bad); ok {
+			t.Errorf("ReadRequest(%s %v %q) = %+v, want not a request", bad.Kind, bad.Flags, bad.Reason, got)
+		}
+	}
+}
+
+func TestConsignor(t *testing.T) {
+	m := Movement{Flags: []string{"expired", ConsignedFlag("上海医疗器械有限公司")}}
+	if s, ok := Consignor(m); !ok || s != "上海医疗器械有限公司" {
+		t.Fatalf("Consignor = %q, %v", s, ok)
+	}
+	if s, ok := Consignor(Movement{Flags: []string{"consigned:", "expired"}}); ok {
+		t.Fatalf("an empty supplier is no consignor, got %q", s)
+	}
+}
