@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,10 @@ type Item struct {
 	// selected in volume-based procurement.
 	GenericName string
 	Procurement bool
+	// Consigned marks a product its Supplier consigns: a receipt that
+	// names no owner is recorded as the Supplier's.
+	Consigned bool
+	Supplier  string
 }
 
 // Tracking is how a product is identified on its label.
@@ -103,7 +108,8 @@ type Decision struct {
 	Reasons []Reason
 	// Flags are what to record in the movement's flags: the codes of the
 	// checks that fired, then the lifecycle flags Apply raises for the
-	// movement, without repeats.
+	// movement, then who owned the item (agent.ConsignedFlag, and
+	// agent.FlagLoan for a loan set's item), without repeats.
 	Flags []string
 }
 
@@ -141,6 +147,11 @@ type Checker struct {
 	// procurement, of generic name generic, is on hand at location, and
 	// names it. Nil: the procurement check does not run.
 	SelectedInStock func(generic, location string) (product string, ok bool)
+	// EarlierOnShelf reports whether a unit of product expiring before
+	// expiry is on hand at location, other than the item key item, and
+	// gives its lot and expiry (the first to expire). Nil: the FEFO check
+	// does not run.
+	EarlierOnShelf func(product, location, expiry, item string) (lot, earlier string, ok bool)
 	// Gateway is the id of the gateway the checks run on. A movement
 	// about to be recorded has no Gateway yet (the ledger stamps it):
 	// Check takes it as this gateway's, so that a station's CANCEL LAST
@@ -171,15 +182,25 @@ func (c *Checker) Check(m agent.Movement, openCase bool) Decision {
 // check is Check with the item's state given: history says whether the
 // item's history was read at all (st is its state, the zero State when
 // known is false); without it, the checks that need it do not run.
-func (c *Checker) check(m agent.Movement, openCase, history bool, st State, known bool) Decision {
-	var d Decision
+func (c *Checker) check(m agent.Movement, openCase, history bool, st State, known bool) (d Decision) {
 	if m.Gateway == "" {
 		m.Gateway = c.Gateway
+	}
+	own := c.ownership(m, st, known)
+	if len(own) > 0 {
+		m.Flags = append(slices.Clip(m.Flags), own...)
 	}
 	var lifecycleFlags []string
 	if history {
 		_, lifecycleFlags = Apply(st, m)
 	}
+	defer func() {
+		for _, f := range own {
+			if !contains(d.Flags, f) {
+				d.Flags = append(d.Flags, f)
+			}
+		}
+	}()
 	use := m.Kind == agent.KindUse
 	if !use && m.Kind != agent.KindIssue {
 		d.Flags = lifecycleFlags
@@ -316,6 +337,17 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 		}
 	}
 
+	// First expired, first out.
+	if c.EarlierOnShelf != nil && on(CheckFEFO) && product != "" && m.Location != "" && expiry != "" {
+		if lot, earlier, ok := c.EarlierOnShelf(product, m.Location, expiry, m.Item); ok {
+			text := "first expired, first out: a unit expiring " + earlier
+			if lot != "" {
+				text += " (lot " + lot + ")"
+			}
+			fire(CheckFEFO, text+" is on the shelf here; this one expires "+expiry)
+		}
+	}
+
 	if use && !openCase && on(CheckNoCase) {
 		fire(CheckNoCase, "no open case: scan the wristband or the case")
 	}
@@ -334,6 +366,43 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 		}
 	}
 	return d
+}
+
+// ownership returns the flags saying who owned m's item, which Check
+// records on m (agent/supply.go): on a receipt that names no owner, the
+// catalogue's consigning supplier; on a use, the supplier who owned the
+// item until then: its receipt's, else (never received) the loan set's
+// that declared it, with agent.FlagLoan, else the catalogue's.
+func (c *Checker) ownership(m agent.Movement, st State, known bool) []string {
+	if _, ok := agent.Consignor(m); ok || (m.Kind != agent.KindReceive && m.Kind != agent.KindUse) {
+		return nil
+	}
+	if m.Kind == agent.KindUse && known {
+		switch {
+		case st.Received || st.Commissioned:
+			if st.Owner != "" {
+				return []string{agent.ConsignedFlag(st.Owner)}
+			}
+			return nil
+		case st.LoanSet != "":
+			var f []string
+			if !slices.Contains(m.Flags, agent.FlagLoan) {
+				f = append(f, agent.FlagLoan)
+			}
+			return append(f, agent.ConsignedFlag(st.LoanSet))
+		}
+	}
+	if c.Catalogue == nil {
+		return nil
+	}
+	product := Product(m)
+	if product == "" {
+		return nil
+	}
+	if item, ok := c.Catalogue(product); ok && item.Consigned && item.Supplier != "" {
+		return []string{agent.ConsignedFlag(item.Supplier)}
+	}
+	return nil
 }
 
 func (c *Checker) expiringDays() int {

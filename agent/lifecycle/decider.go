@@ -38,6 +38,9 @@ type DeciderConfig struct {
 	// SelectedInStock is the Checker's (the procurement check); nil, the
 	// check does not run.
 	SelectedInStock func(generic, location string) (product string, ok bool)
+	// EarlierOnShelf is the Checker's (the FEFO check); nil, that check
+	// does not run.
+	EarlierOnShelf func(product, location, expiry, item string) (lot, earlier string, ok bool)
 }
 
 // Decider makes the point-of-use decision of a gateway's agent: a Checker
@@ -75,7 +78,7 @@ func NewDecider(cfg DeciderConfig) (*Decider, error) {
 	}
 	return &Decider{
 		base: Checker{Now: cfg.Now, Rules: cfg.Rules, ExpiringDays: cfg.ExpiringDays, Gateway: cfg.Gateway,
-			SelectedInStock: cfg.SelectedInStock},
+			SelectedInStock: cfg.SelectedInStock, EarlierOnShelf: cfg.EarlierOnShelf},
 		master:  cfg.Master,
 		history: cfg.History,
 		onErr:   cfg.HistoryError,
@@ -150,7 +153,8 @@ func catalogueOf(data *master.Data) func(string) (Item, bool) {
 		}
 		e, _ := data.Unit(own)
 		return Item{GTIN: e.Product(), Name: e.Name, HighValue: e.HighValue, Imported: e.Imported, Tracking: Tracking(e.Tracking),
-			Label: own.Label, Withdrawn: e.Withdrawn, GenericName: e.GenericName, Procurement: e.Procurement}, true
+			Label: own.Label, Withdrawn: e.Withdrawn, GenericName: e.GenericName, Procurement: e.Procurement,
+			Consigned: e.Consigned, Supplier: e.Supplier}, true
 	}
 }
 

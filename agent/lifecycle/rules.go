@@ -51,6 +51,10 @@ const (
 	// generic name, is in stock at the location; the use needs a
 	// justification, as an imported item's does.
 	CheckProcurement CheckCode = "procurement-unjustified"
+	// CheckFEFO: an item is issued or used while a unit of the same
+	// product expiring earlier is on hand at the location (first
+	// expired, first out).
+	CheckFEFO CheckCode = "fefo"
 )
 
 // Checks lists every check in the order reasons of equal severity are
@@ -58,7 +62,7 @@ const (
 var Checks = []CheckCode{
 	CheckExpired, CheckRecalled, CheckUsedTwice, CheckQuarantined,
 	CheckLotStatus, CheckImported, CheckNoCase, CheckUnknownItem,
-	CheckExpiringSoon, CheckNeverReceived, CheckLabelIncomplete, CheckWithdrawn, CheckProcurement,
+	CheckExpiringSoon, CheckNeverReceived, CheckLabelIncomplete, CheckWithdrawn, CheckProcurement, CheckFEFO,
 }
 
 // Valid reports whether c is one of Checks.
@@ -126,7 +130,8 @@ type Rules map[CheckCode]Severity
 // DefaultRules returns the default severity of every check: expired,
 // recalled, used twice and quarantined block; an unknown lot status, an
 // unknown item, no open case, expiring soon, an incomplete label and a
-// withdrawn product warn; an imported item and a non-selected product
+// withdrawn product warn, and so does an item taken while one expiring
+// earlier is on the shelf (FEFO); an imported item and a non-selected product
 // used while a selected one is in stock are pending; never received is
 // recorded.
 func DefaultRules() Rules {
@@ -144,6 +149,7 @@ func DefaultRules() Rules {
 		CheckLabelIncomplete: SeverityWarn,
 		CheckWithdrawn:       SeverityWarn,
 		CheckProcurement:     SeverityPending,
+		CheckFEFO:            SeverityWarn,
 	}
 }
 

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -130,6 +131,10 @@ type Life struct {
 	// or picked for a case) that no movement since has linked (see
 	// LinksRemoval); the zero Removal when none is outstanding.
 	Removal Removal
+	// Owner is the supplier who owns the item on consignment, as its
+	// receipt says (agent.Consignor); "" when the hospital owns it.
+	// Ownership passes to the hospital at use: a use leaves it "".
+	Owner string
 }
 
 // Removal identifies the issue movement that took an item out.
@@ -179,6 +184,10 @@ type State struct {
 	// ManyGateways stays false (see CancelsLast).
 	Gateway      string
 	ManyGateways bool
+	// LoanSet is the supplier of a loan set that declared the item
+	// (agent.FlagLoanSet) while it was not received here: its use is a
+	// loan (agent.FlagLoan), not an item never received. "" if none.
+	LoanSet string
 }
 
 // Unit reports whether key names one physical item, as code.SplitKey
@@ -203,6 +212,14 @@ func Unit(key string) bool { return code.SplitKey(key).Unit() }
 // a cancellation that CancelsLast restores the Life before the cancelled
 // movement. Apply is deterministic and does not modify m.
 func Apply(prev State, m agent.Movement) (next State, flags []string) {
+	if m.Kind == agent.KindContext && slices.Contains(m.Flags, agent.FlagLoanSet) {
+		// A loan set's declaration moves nothing; it says whose the
+		// item is, should it be used without a receipt.
+		if s, ok := agent.Consignor(m); ok {
+			prev.LoanSet = s
+		}
+		return prev, nil
+	}
 	if m.Kind == agent.KindReject || m.Kind == agent.KindContext || m.Decision == agent.DecisionBlocked {
 		// A blocked attempt is on record but did not happen.
 		return prev, nil
@@ -247,6 +264,7 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 	switch m.Kind {
 	case agent.KindReceive:
 		next.Received = true
+		next.Owner, _ = agent.Consignor(m)
 		switch {
 		case prev.Status == StatusQuarantined:
 		case prev.Status == StatusCommissioned && !prev.Received:
@@ -272,6 +290,11 @@ func Apply(prev State, m agent.Movement) (next State, flags []string) {
 		}
 	case agent.KindUse:
 		next.Status = StatusUsed
+		next.Owner = ""
+		if slices.Contains(m.Flags, agent.FlagLoan) {
+			// A loan set's item: its use stands for its receipt.
+			next.Received = true
+		}
 		if next.Uses == 0 {
 			next.UseCase, next.UseTime, next.UseGateway, next.UseSeq = m.Case, m.Time, m.Gateway, m.Seq
 		}
@@ -422,7 +445,8 @@ func (s flagSet) list() []string {
 func flagsFor(prev State, m agent.Movement, unit bool) flagSet {
 	var f flagSet
 	k := m.Kind
-	if !prev.Received && !prev.Commissioned && k != agent.KindReceive && k != agent.KindCommission {
+	if !prev.Received && !prev.Commissioned && k != agent.KindReceive && k != agent.KindCommission &&
+		(k != agent.KindUse || !slices.Contains(m.Flags, agent.FlagLoan)) {
 		f.add(FlagNeverReceived)
 	}
 	if !unit {
