@@ -109,6 +109,8 @@ type Config struct {
 	// without it, what only a running gateway can answer (a cabinet's
 	// door, what it holds) is ErrNotRunning.
 	Live bool
+	// Supply configures replenishment and expiry alerts.
+	Supply SupplyConfig
 }
 
 // Deps are the adapters the core runs on.
@@ -144,6 +146,7 @@ type Gateway struct {
 	cabinet  *cabinet.Service
 	importMu sync.Mutex
 	stock    *stock.Keeper
+	supply   *supplier
 }
 
 // New returns the core over deps.Store. It loads the stored master data
@@ -160,8 +163,13 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	// Every movement the core writes passes through the store: the stock
 	// is kept there. A running gateway rebuilds it at once, a stopped
 	// agent's file when first asked.
-	g.stock = stock.NewKeeper(deps.Store.Range)
-	g.store = stockStore{Store: deps.Store, stock: g.stock}
+	g.stock = stock.NewKeeper(deps.Store.Range, g.master.Load)
+	g.supply = newSupplier(g)
+	ss := stockStore{Store: deps.Store, stock: g.stock}
+	if cfg.Live {
+		ss.after = g.supply.touch
+	}
+	g.store = ss
 	if cfg.Live {
 		g.stock.Start()
 	}
@@ -177,7 +185,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 				"sets", damaged)
 		}
 	}
-	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"), g.selectedInStock)
+	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"), g.stock)
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +253,14 @@ func (g *Gateway) TagRead(t agent.TagRead) {
 // scans of encoding stations still arrive until then), and returns once
 // every read handled has been answered.
 func (g *Gateway) Run(ctx context.Context, scannersDone <-chan struct{}) {
+	supplyDone := make(chan struct{})
+	go func() {
+		defer close(supplyDone)
+		if g.cfg.Live {
+			g.supply.run(ctx)
+		}
+	}()
+	defer func() { <-supplyDone }()
 	if g.cabinet != nil {
 		g.cabinet.Run(ctx, scannersDone)
 	} else {

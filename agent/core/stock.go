@@ -1,9 +1,11 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/stock"
@@ -50,6 +52,33 @@ type StockReport struct {
 	Total int `json:"total"`
 	// Locations totals the selected lines per location, in order.
 	Locations []StockTotal `json:"locations"`
+	// Pars are the par levels of the selected locations and products,
+	// with what is on hand and asked for; Requests the replenishment
+	// requests open there (stock.Need raised them, a delivery clears
+	// them). Neither is paged.
+	Pars     []ParStatus     `json:"pars"`
+	Requests []stock.Request `json:"requests"`
+}
+
+// ParStatus is a par level with the stock it is compared with.
+type ParStatus struct {
+	Location     string `json:"location"`
+	Product      string `json:"product"`
+	Name         string `json:"name,omitempty"`
+	OnHand       int    `json:"on_hand"`
+	ReorderPoint int    `json:"reorder_point"`
+	Max          int    `json:"max"`
+	// Below says on hand is below the reorder point; Requested is what
+	// the open request still awaits (0 when none is open).
+	Below     bool `json:"below,omitempty"`
+	Requested int  `json:"requested,omitempty"`
+}
+
+// HorizonUnits counts the units on hand expiring within an expiry
+// horizon (SupplyConfig.ExpiryHorizons), those expired included.
+type HorizonUnits struct {
+	Days  int `json:"days"`
+	Units int `json:"units"`
 }
 
 // StockTotal is the total of a location's selected lines.
@@ -58,8 +87,10 @@ type StockTotal struct {
 	Lines       int    `json:"lines"`
 	Units       int    `json:"units"`
 	Quarantined int    `json:"quarantined,omitempty"`
-	// Expired counts the units on hand whose expiry is past.
-	Expired int `json:"expired,omitempty"`
+	// Expired counts the units on hand whose expiry is past; Expiring
+	// those within each expiry horizon, largest first.
+	Expired  int            `json:"expired,omitempty"`
+	Expiring []HorizonUnits `json:"expiring,omitempty"`
 }
 
 // Stock returns the stock on hand q selects, from the stock the gateway
@@ -84,8 +115,10 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 	}
 	now := g.cfg.Now()
 	asOf := st.Last()
-	ls := st.Lines(stock.Query{Location: q.Location, Product: q.Product, ExpiringDays: q.ExpiringDays, Now: now}, g.master.Load())
+	d := g.master.Load()
+	ls := st.Lines(stock.Query{Location: q.Location, Product: q.Product, ExpiringDays: q.ExpiringDays, Now: now}, d)
 	r := StockReport{AsOf: asOf, Day: now.Format("2006-01-02"), Offset: q.Offset, Total: len(ls), Lines: []stock.Line{}, Locations: []StockTotal{}}
+	hs := g.horizons()
 	for _, l := range ls {
 		if n := len(r.Locations); n == 0 || r.Locations[n-1].Location != l.Location {
 			r.Locations = append(r.Locations, StockTotal{Location: l.Location})
@@ -97,7 +130,45 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 		if l.Expired && l.Units > 0 {
 			t.Expired += l.Units
 		}
+		if l.DaysLeft != nil && l.Units > 0 {
+			for i, h := range hs {
+				if *l.DaysLeft <= h {
+					if t.Expiring == nil {
+						t.Expiring = make([]HorizonUnits, len(hs))
+						for j, x := range hs {
+							t.Expiring[j].Days = x
+						}
+					}
+					t.Expiring[i].Units += l.Units
+				}
+			}
+		}
 	}
+	product := q.Product
+	if product != "" {
+		if e, _, ok := d.Resolve(product); ok {
+			product = e.Product()
+		}
+	}
+	r.Requests = slices.DeleteFunc(st.Requests(q.Location), func(x stock.Request) bool { return product != "" && x.Product != product })
+	r.Pars = []ParStatus{}
+	for _, p := range d.ParLevels() {
+		if q.Location != "" && p.Location != q.Location || product != "" && p.Product() != product {
+			continue
+		}
+		ps := ParStatus{Location: p.Location, Product: p.Product(), OnHand: st.Units(p.Location, p.Product(), d), ReorderPoint: p.Min, Max: p.Max}
+		if e, ok := d.Lookup(ps.Product); ok {
+			ps.Name = e.Name
+		}
+		ps.Below = ps.OnHand < ps.ReorderPoint
+		if o, ok := st.Open(p.Location, ps.Product); ok {
+			ps.Requested = o.Quantity - o.Arrived
+		}
+		r.Pars = append(r.Pars, ps)
+	}
+	slices.SortFunc(r.Pars, func(a, b ParStatus) int {
+		return cmp.Or(cmp.Compare(a.Location, b.Location), cmp.Compare(a.Product, b.Product))
+	})
 	if q.Offset < len(ls) {
 		r.Lines = ls[q.Offset:min(len(ls), q.Offset+limit)]
 	}
@@ -111,6 +182,7 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 type stockStore struct {
 	Store
 	stock *stock.Keeper
+	after func(agent.Movement) // told each movement once folded; must not block
 }
 
 // Submit submits m to the ledger; once written, it is folded into the
@@ -119,6 +191,9 @@ func (s stockStore) Submit(m agent.Movement, done func(agent.Movement, error)) {
 	s.Store.Submit(m, func(got agent.Movement, err error) {
 		if err == nil {
 			s.stock.Written(got)
+			if s.after != nil {
+				s.after(got)
+			}
 		}
 		if done != nil {
 			done(got, err)

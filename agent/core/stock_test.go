@@ -91,7 +91,8 @@ func TestStockKeptAndRebuilt(t *testing.T) {
 	if kept.AsOf != l.LastSeq() {
 		t.Errorf("the stock holds movements up to %d of %d: the justification the core wrote was not folded", kept.AsOf, l.LastSeq())
 	}
-	if len(kept.Locations) != 2 || kept.Locations[1] != (core.StockTotal{Location: "WH", Lines: 2, Units: 3}) {
+	if len(kept.Locations) != 2 || !reflect.DeepEqual(kept.Locations[1], core.StockTotal{Location: "WH", Lines: 2, Units: 3,
+		Expiring: []core.HorizonUnits{{Days: 90, Units: 3}, {Days: 60, Units: 3}, {Days: 30, Units: 3}}}) {
 		t.Errorf("totals: %+v", kept.Locations)
 	}
 	soon, err := g.Stock(ctx, core.StockQuery{ExpiringDays: 14, Location: "WH"})

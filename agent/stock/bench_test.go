@@ -180,7 +180,7 @@ func benchRebuild(b *testing.B, n int) {
 		runtime.ReadMemStats(&before)
 		w := testkit.WatchHeap()
 		start := time.Now()
-		st, err = NewKeeper(l.Range).Stock(context.Background())
+		st, err = NewKeeper(l.Range, nil).Stock(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}

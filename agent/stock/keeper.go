@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // RangeFunc reads a ledger: fn for every movement from sequence number
@@ -24,7 +25,8 @@ type RangeFunc func(from uint64, fn func(agent.Movement) error) error
 // the stock ends as the fold of every movement, each once. Until a
 // build has started, Written keeps nothing: the build will read it.
 type Keeper struct {
-	rangeFn RangeFunc
+	rangeFn   RangeFunc
+	catalogue func() *master.Data
 
 	ready atomic.Pointer[Stock]
 
@@ -34,8 +36,11 @@ type Keeper struct {
 	err      error // why the last build failed
 }
 
-// NewKeeper returns a Keeper over the ledger read by rangeFn.
-func NewKeeper(rangeFn RangeFunc) *Keeper { return &Keeper{rangeFn: rangeFn} }
+// NewKeeper returns a Keeper over the ledger read by rangeFn; catalogue,
+// when not nil, is the stock's (Stock.SetCatalogue).
+func NewKeeper(rangeFn RangeFunc, catalogue func() *master.Data) *Keeper {
+	return &Keeper{rangeFn: rangeFn, catalogue: catalogue}
+}
 
 // Written folds m, a movement the ledger has just written, into the
 // stock; while a build runs, it keeps m for the build to fold. It never
@@ -77,6 +82,7 @@ func (k *Keeper) startLocked() chan struct{} {
 // written meanwhile, and makes it the kept one.
 func (k *Keeper) build(done chan struct{}) {
 	st := New()
+	st.catalogue = k.catalogue
 	err := k.rangeFn(1, func(m agent.Movement) error {
 		st.apply(m) // st is not shared yet
 		return nil

@@ -70,7 +70,7 @@ func units(t *testing.T, k *Keeper) int {
 // come.
 func TestKeeperBuildAndWrites(t *testing.T) {
 	l := &ledger{pause: make(chan struct{}), at: 3}
-	k := NewKeeper(l.Range)
+	k := NewKeeper(l.Range, nil)
 	for range 3 {
 		l.write(k) // no build yet: kept by the ledger alone
 	}
@@ -96,7 +96,7 @@ func TestKeeperBuildAndWrites(t *testing.T) {
 func TestKeeperBuildFails(t *testing.T) {
 	damaged := errors.New("damaged page")
 	l := &ledger{fail: damaged}
-	k := NewKeeper(l.Range)
+	k := NewKeeper(l.Range, nil)
 	if _, err := k.Stock(context.Background()); !errors.Is(err, damaged) {
 		t.Fatalf("err %v", err)
 	}
@@ -111,7 +111,7 @@ func TestKeeperBuildFails(t *testing.T) {
 // build goes on for the next.
 func TestKeeperWaitEnds(t *testing.T) {
 	l := &ledger{pause: make(chan struct{})}
-	k := NewKeeper(l.Range)
+	k := NewKeeper(l.Range, nil)
 	l.write(k)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

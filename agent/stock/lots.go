@@ -61,6 +61,9 @@ func (s *Stock) applyLot(key string, m agent.Movement) {
 	l.undo = s.lotMoves(l, m, l.undo[:0])
 	for _, d := range l.undo {
 		s.countLot(l, d.loc, d.n)
+		if d.n > 0 && arrives(m.Kind) {
+			s.arrived(d.loc, l.u.id.product, d.n)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ type Line struct {
 	Name   string `json:"name,omitempty"`
 	Lot    string `json:"lot,omitempty"`
 	Expiry string `json:"expiry,omitempty"`
+	// Owner is the supplier who owns the units on consignment (as their
+	// receipt said); "" when the hospital owns them.
+	Owner string `json:"owner,omitempty"`
 	// DaysLeft is lifecycle.DaysLeft's count of days from the query's
 	// Now to the expiry (negative once past); nil when the expiry is no
 	// date or the query gave no Now. Expired says the expiry is past.
@@ -134,7 +137,7 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 				return
 			}
 		}
-		l := Line{Location: loc, Product: r.product, Name: r.name, Lot: id.lot, Expiry: id.expiry,
+		l := Line{Location: loc, Product: r.product, Name: r.name, Lot: id.lot, Expiry: id.expiry, Owner: id.owner,
 			Units: t.units * r.quantity, Quarantined: t.held * r.quantity}
 		if n := len(out); n > 0 && inOrder && compareLines(out[n-1], l) > 0 {
 			inOrder = false
@@ -179,7 +182,7 @@ func (s *Stock) Lines(q Query, d *master.Data) []Line {
 	merged := out[:0]
 	for _, l := range out {
 		if n := len(merged); n > 0 {
-			if m := &merged[n-1]; m.Location == l.Location && m.Product == l.Product && m.Lot == l.Lot && m.Expiry == l.Expiry {
+			if m := &merged[n-1]; m.Location == l.Location && m.Product == l.Product && m.Lot == l.Lot && m.Expiry == l.Expiry && m.Owner == l.Owner {
 				m.Units += l.Units
 				m.Quarantined += l.Quarantined
 				continue
@@ -221,7 +224,10 @@ func compareLines(a, b Line) int {
 	if c := compareExpiry(a.Expiry, b.Expiry); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Lot, b.Lot)
+	if c := strings.Compare(a.Lot, b.Lot); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Owner, b.Owner)
 }
 
 // compareExpiry orders ISO expiry dates, the earliest first, and "" last.

@@ -8,6 +8,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // Stock is the stock on hand folded from movements. The zero Stock is
@@ -34,13 +35,21 @@ type Stock struct {
 	byProduct map[string]map[lineKey]*tally
 	// resolved caches what the DIs stand for in the catalogue last asked.
 	resolved resolver
+	// requests holds the open replenishment requests, one at most per
+	// location and product (see supply.go); catalogue, when set, gives
+	// the catalogue that resolves what arrives to the product asked for.
+	requests  map[reqKey]*Request
+	refills   map[reqKey]int
+	catalogue func() *master.Data
 }
 
 // ident is what an item is, for the stock: its product key (a package's
-// DI as scanned; Lines resolves it), lot and expiry. Idents are interned:
-// two items of the same product, lot and expiry share one.
+// DI as scanned; Lines resolves it), lot, expiry and owner (the supplier
+// who consigned it, as its receipt says; "" for the hospital). Idents are
+// interned: two items of the same product, lot, expiry and owner share
+// one.
 type ident struct {
-	product, lot, expiry string
+	product, lot, expiry, owner string
 }
 
 // lineKey names one line: an ident at a location.
@@ -66,6 +75,8 @@ func New() *Stock {
 		idents:    map[ident]*ident{},
 		byLoc:     map[uint32]*place{},
 		byProduct: map[string]map[lineKey]*tally{},
+		requests:  map[reqKey]*Request{},
+		refills:   map[reqKey]int{},
 	}
 	s.names.init()
 	return s
@@ -125,8 +136,17 @@ func (s *Stock) apply(m agent.Movement) {
 		}
 		s.last = m.Seq
 	}
+	if r, ok := agent.ReadRequest(m); ok {
+		s.request(m, r)
+		return
+	}
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {
 		return
+	}
+	if m.Kind == agent.KindUse && m.Location != "" {
+		if _, ok := agent.Consignor(m); ok {
+			s.consumed(m)
+		}
 	}
 	key := m.Item
 	if to, ok := s.alias[key]; ok {
@@ -177,6 +197,21 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 	u.id = s.identOf(old.id, key, m)
 	s.count(old, -1)
 	s.count(*u, +1)
+	if arrives(m.Kind) && onHand(*u) && (!onHand(old) || old.loc != u.loc) {
+		s.arrived(u.loc, u.id.product, 1)
+	}
+}
+
+// onHand reports whether u's unit counts as on hand.
+func onHand(u unit) bool {
+	if u.id == nil {
+		return false
+	}
+	switch lifecycle.Statuses[u.status] {
+	case lifecycle.StatusReceived, lifecycle.StatusCommissioned, lifecycle.StatusStocked, lifecycle.StatusReturned:
+		return true
+	}
+	return false
 }
 
 // count adds sign times u's unit to the line it stands on, if any.
@@ -196,13 +231,20 @@ func (s *Stock) count(u unit, sign int) {
 // m's (lifecycle.Product); the lot and expiry m carries, else those it
 // had (else, for a lot key, the key's lot).
 func (s *Stock) identOf(prev *ident, key string, m agent.Movement) *ident {
-	if prev != nil && (m.Lot == "" || m.Lot == prev.lot) && (m.Expiry == "" || m.Expiry == prev.expiry) {
+	owner, receipt := "", m.Kind == agent.KindReceive
+	if receipt {
+		owner, _ = agent.Consignor(m)
+	} else if prev != nil {
+		owner = prev.owner
+	}
+	if prev != nil && (m.Lot == "" || m.Lot == prev.lot) && (m.Expiry == "" || m.Expiry == prev.expiry) && owner == prev.owner {
 		return prev
 	}
 	var id ident
 	if prev != nil {
 		id = *prev
 	}
+	id.owner = owner
 	if id.product == "" {
 		id.product = lifecycle.Product(agent.Movement{GTIN: m.GTIN, Item: key})
 	}
@@ -226,7 +268,7 @@ func (s *Stock) identOf(prev *ident, key string, m agent.Movement) *ident {
 	}
 	// Interned, so that the idents of one product share its string and
 	// compare by pointer when the lines are sorted.
-	id = ident{s.names.intern(id.product), s.names.intern(id.lot), s.names.intern(id.expiry)}
+	id = ident{s.names.intern(id.product), s.names.intern(id.lot), s.names.intern(id.expiry), s.names.intern(id.owner)}
 	p := &id
 	s.idents[id] = p
 	s.lastIdent = p
@@ -261,7 +303,10 @@ func compareIdents(a, b *ident) int {
 	if c := compareExpiry(a.expiry, b.expiry); c != 0 {
 		return c
 	}
-	return strings.Compare(a.lot, b.lot)
+	if c := strings.Compare(a.lot, b.lot); c != 0 {
+		return c
+	}
+	return strings.Compare(a.owner, b.owner)
 }
 
 // each calls fn with p's lines in order, sorting them first if lines

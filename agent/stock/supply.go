@@ -1,0 +1,264 @@
+package stock
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/master"
+)
+
+// Par is the par level of a product at a location: the reorder point
+// on-hand must not fall below, and the level a replenishment fills up
+// to. A Par with Max 0 is none.
+type Par struct {
+	ReorderPoint int `json:"reorder_point"`
+	Max          int `json:"max"`
+}
+
+// Request is a replenishment request the ledger holds and the stock has
+// not seen met: the request movement (agent.ReadRequest) and how much of
+// the product has arrived at its location since.
+type Request struct {
+	Location string `json:"location"`
+	// Product is the product key asked for (a package's units count as
+	// the product they pack when they arrive).
+	Product string `json:"product"`
+	// Supplier is the supplier the request goes to when the product is
+	// consigned (agent.Consignor of the request); "" otherwise.
+	Supplier string    `json:"supplier,omitempty"`
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	agent.Request
+	// Arrived counts the units of the product that arrived at the
+	// location since the request (received, stocked or transferred
+	// there); the request is met, and leaves the stock, once they reach
+	// its Quantity.
+	Arrived int `json:"arrived"`
+}
+
+// reqKey names the one open request of a product at a location.
+type reqKey struct {
+	loc     uint32
+	product string
+}
+
+// arrives reports whether a movement of kind k brings units to its
+// location as a delivery does: a receipt, a put-away, a transfer. A
+// return is no delivery: what comes back was never asked for.
+func arrives(k agent.Kind) bool {
+	return k == agent.KindReceive || k == agent.KindStock || k == agent.KindTransfer
+}
+
+// SetCatalogue gives the stock the catalogue held (called for each
+// arrival folded) that resolves a package arriving to the units of the
+// product a request asked for. Without one, only the product's own DI
+// counts. The counts of the lines need none: they are resolved when
+// asked.
+func (s *Stock) SetCatalogue(fn func() *master.Data) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catalogue = fn
+}
+
+// request folds a replenishment request movement: it is the open
+// request of its product at its location from now on.
+func (s *Stock) request(m agent.Movement, r agent.Request) {
+	if m.Item == "" || m.Location == "" {
+		return
+	}
+	supplier, _ := agent.Consignor(m)
+	key := reqKey{s.names.id(m.Location), s.names.intern(m.Item)}
+	delete(s.refills, key)
+	s.requests[key] = &Request{Location: s.names.name(key.loc), Product: key.product, Supplier: strings.Clone(supplier),
+		Seq: m.Seq, Time: m.Time, Request: r}
+}
+
+// productOf returns the product a DI stands for and how many of its
+// units the DI holds, in the catalogue the stock was given (none: the
+// DI itself, 1).
+func (s *Stock) productOf(di string) (string, int) {
+	if s.catalogue != nil {
+		if d := s.catalogue(); d != nil {
+			r := s.resolved.resolve(d, di)
+			return r.product, r.quantity
+		}
+	}
+	return di, 1
+}
+
+// consumed counts the use of a consigned unit: its supplier refills it
+// (Need), unless a request of the product at the location follows.
+func (s *Stock) consumed(m agent.Movement) {
+	p, q := s.productOf(lifecycle.Product(m))
+	s.refills[reqKey{s.names.id(m.Location), s.names.intern(p)}] += q
+}
+
+// Refills returns the locations and products with consigned units used
+// since their last request, location then product: each needs one
+// (Need), even across a restart between the use and its request.
+func (s *Stock) Refills() [][2]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([][2]string, 0, len(s.refills))
+	for k := range s.refills {
+		out = append(out, [2]string{s.names.name(k.loc), k.product})
+	}
+	slices.SortFunc(out, func(a, b [2]string) int {
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
+	})
+	return out
+}
+
+// arrived credits n units of the DI di arriving at loc to the open
+// request of the product di stands for there, which leaves once met.
+func (s *Stock) arrived(loc uint32, di string, n int) {
+	if len(s.requests) == 0 {
+		return
+	}
+	product, q := s.productOf(di)
+	key := reqKey{loc, product}
+	r := s.requests[key]
+	if r == nil {
+		return
+	}
+	r.Arrived += n * q
+	if r.Arrived >= r.Quantity {
+		delete(s.requests, key)
+	}
+}
+
+// Requests returns the open replenishment requests at location (every
+// location: ""), ordered by location then product.
+func (s *Stock) Requests(location string) []Request {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Request{}
+	for _, r := range s.requests {
+		if location == "" || r.Location == location {
+			out = append(out, *r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Request) int {
+		return cmp.Or(strings.Compare(a.Location, b.Location), strings.Compare(a.Product, b.Product))
+	})
+	return out
+}
+
+// Open returns the open request of product at location, if any.
+func (s *Stock) Open(location, product string) (Request, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.names.ids[location]
+	if !ok {
+		return Request{}, false
+	}
+	r := s.requests[reqKey{loc, product}]
+	if r == nil {
+		return Request{}, false
+	}
+	return *r, true
+}
+
+// used returns how many consigned units of product were used at
+// location since its last request.
+func (s *Stock) used(location, product string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.names.ids[location]
+	if !ok {
+		return 0
+	}
+	return s.refills[reqKey{loc, product}]
+}
+
+// Units returns how many units of product are on hand at location, a
+// package's DI counted by the units it packs (d resolves them; nil: no
+// package is known). Its work is proportional to the lines at the
+// location.
+func (s *Stock) Units(location, product string, d *master.Data) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.names.ids[location]
+	if !ok {
+		return 0
+	}
+	p := s.byLoc[loc]
+	if p == nil {
+		return 0
+	}
+	n := 0
+	if d.Counts().Catalogue == 0 {
+		for id, t := range p.lines {
+			if id.product == product {
+				n += t.units
+			}
+		}
+		return n
+	}
+	for id, t := range p.lines {
+		if id.product == product {
+			n += t.units
+		} else if r := s.resolved.resolve(d, id.product); r.product == product {
+			n += t.units * r.quantity
+		}
+	}
+	return n
+}
+
+// Need is the one rule of replenishment: whether product at location
+// needs a request now, and which. It needs one when no request of it is
+// open there and either on-hand has fallen below the par's reorder point
+// (urgent when none is left, routine otherwise) or consigned units of it
+// were used there since its last request (the supplier refills what was
+// used: up to the par's Max, or as many units as were used with no
+// par). The quantity is what brings on-hand to Max (at least 1).
+func (s *Stock) Need(location, product string, par Par, d *master.Data) (agent.Request, bool) {
+	if _, open := s.Open(location, product); open {
+		return agent.Request{}, false
+	}
+	used := s.used(location, product)
+	refill := used > 0
+	on := s.Units(location, product, d)
+	r := agent.Request{OnHand: on, ReorderPoint: par.ReorderPoint, Max: par.Max}
+	switch {
+	case par.Max > 0 && on < par.ReorderPoint:
+		r.Urgency = agent.UrgencyRoutine
+		if on <= 0 {
+			r.Urgency = agent.UrgencyUrgent
+		}
+		r.Quantity = max(par.Max-on, 1)
+	case refill && par.Max > 0:
+		if on >= par.Max {
+			return agent.Request{}, false
+		}
+		r.Urgency, r.Quantity = agent.UrgencyRefill, par.Max-on
+	case refill:
+		r.Urgency, r.Quantity = agent.UrgencyRefill, used
+	default:
+		return agent.Request{}, false
+	}
+	return r, true
+}
+
+// EarlierOnShelf returns the first unit of product on hand at location
+// that expires before expiry and not before after (an ISO date: units
+// already expired are no better choice), with its lot: what first
+// expired, first out would have taken. ok is false when none does.
+func (s *Stock) EarlierOnShelf(location, product, expiry, after string, d *master.Data) (lot, earlier string, ok bool) {
+	if expiry == "" {
+		return "", "", false
+	}
+	for _, l := range s.OnHand(location, product, d) {
+		if l.Expiry == "" || l.Expiry >= expiry {
+			break // in order: the first to expire first, none last
+		}
+		if l.Expiry >= after {
+			return l.Lot, l.Expiry, true
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,160 @@
+package stock
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/master"
+)
+
+func consigned(s string) func(*agent.Movement) {
+	return func(m *agent.Movement) { m.Flags = append(m.Flags, agent.ConsignedFlag(s)) }
+}
+
+func serial(sn, lot, expiry string) func(*agent.Movement) {
+	return func(m *agent.Movement) {
+		m.Item, m.Serial, m.Lot, m.Expiry = "(01)"+gtin+"(21)"+sn, sn, lot, expiry
+	}
+}
+
+// requestAt is the request movement for the hip stem at loc.
+func requestAt(loc string, r agent.Request, mods ...func(*agent.Movement)) agent.Movement {
+	m := agent.Movement{Gateway: "gw", Time: day, Kind: agent.KindContext, Item: gtin, Location: loc,
+		Flags: []string{agent.FlagReplenish}, Reason: agent.RequestReason(r)}
+	for _, f := range mods {
+		f(&m)
+	}
+	return m
+}
+
+// TestOwnerLines: units received as a supplier's are on their own line,
+// named by the supplier; those received as the hospital's are not.
+func TestOwnerLines(t *testing.T) {
+	s := fold(
+		mv(agent.KindReceive, "WH", serial("S1", "L1", "2027-06-30"), consigned("华东医药")),
+		mv(agent.KindReceive, "WH", serial("S2", "L1", "2027-06-30"), consigned("华东医药")),
+		mv(agent.KindReceive, "WH", serial("S3", "L1", "2027-06-30")),
+		mv(agent.KindUse, "WH", serial("S2", "L1", "2027-06-30")),
+	)
+	var got []string
+	for _, l := range s.Lines(Query{}, nil) {
+		got = append(got, l.Location+" "+l.Lot+" "+l.Owner+" "+strings.Repeat("*", l.Units))
+	}
+	want := []string{"WH L1  *", "WH L1 华东医药 *"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+}
+
+// TestRequests: a request is open until as many units arrived at its
+// location (received, stocked, transferred: a box counting as the units
+// it packs); a return is no arrival, nor is an arrival elsewhere or of
+// another product; a later request replaces none while one is open.
+func TestRequests(t *testing.T) {
+	const box = "19520123456785" // a box of 2 stems
+	d, _, err := (&master.Data{}).Import("catalogue", strings.NewReader("gtin,name,unit_price,package_of,package_quantity\n"+
+		gtin+",Stem,1,,\n"+box+",Stem box,2,"+gtin+",2\n"), master.ImportOptions{Format: master.FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New()
+	s.SetCatalogue(func() *master.Data { return d })
+	seq := uint64(0)
+	apply := func(m agent.Movement) {
+		seq++
+		m.Seq = seq
+		s.Apply(m)
+	}
+	apply(requestAt("OR-3", agent.Request{Quantity: 4, Urgency: agent.UrgencyUrgent, Max: 4}, consigned("华东医药")))
+	r, ok := s.Open("OR-3", gtin)
+	if !ok || r.Quantity != 4 || r.Supplier != "华东医药" || r.Seq != 1 {
+		t.Fatalf("open request: %+v %v", r, ok)
+	}
+	apply(mv(agent.KindReceive, "WH", serial("S1", "L1", "2027-06-30")))    // elsewhere
+	apply(mv(agent.KindReturn, "OR-3", serial("S9", "L1", "2027-06-30")))   // a return
+	apply(mv(agent.KindTransfer, "OR-3", serial("S1", "L1", "2027-06-30"))) // 1 arrived
+	apply(mv(agent.KindStock, "OR-3", serial("S1", "L1", "2027-06-30")))    // already here
+	if r, _ := s.Open("OR-3", gtin); r.Arrived != 1 {
+		t.Fatalf("arrived %d, want 1 (the transfer only)", r.Arrived)
+	}
+	boxScan := agent.Movement{Gateway: "gw", Time: day, Kind: agent.KindReceive, Item: "(01)" + box + "(10)B2", GTIN: box, Lot: "B2", Location: "OR-3"}
+	apply(boxScan) // 2 more: 3
+	if r, ok := s.Open("OR-3", gtin); !ok || r.Arrived != 3 {
+		t.Fatalf("after a box: %+v %v", r, ok)
+	}
+	apply(mv(agent.KindReceive, "OR-3", serial("S5", "L1", "2027-06-30")))
+	if r, ok := s.Open("OR-3", gtin); ok {
+		t.Fatalf("met request still open: %+v", r)
+	}
+	if rs := s.Requests(""); len(rs) != 0 {
+		t.Fatalf("requests %+v", rs)
+	}
+}
+
+// TestNeed: the replenishment rule.
+func TestNeed(t *testing.T) {
+	s := fold(
+		mv(agent.KindReceive, "OR-3", serial("S1", "L1", "2027-06-30")),
+		mv(agent.KindReceive, "OR-3", serial("S2", "L1", "2027-06-30")),
+	)
+	used := fold(
+		mv(agent.KindReceive, "OR-3", serial("S1", "L1", "2027-06-30"), consigned("S")),
+		mv(agent.KindReceive, "OR-3", serial("S2", "L1", "2027-06-30"), consigned("S")),
+		mv(agent.KindReceive, "OR-3", serial("S3", "L1", "2027-06-30"), consigned("S")),
+		mv(agent.KindUse, "OR-3", serial("S3", "L1", "2027-06-30"), consigned("S")),
+	)
+	par := Par{ReorderPoint: 3, Max: 6}
+	for _, tc := range []struct {
+		name string
+		s    *Stock
+		par  Par
+		want agent.Request
+		ok   bool
+	}{
+		{"below the reorder point", s, par, agent.Request{Quantity: 4, Urgency: agent.UrgencyRoutine, OnHand: 2, ReorderPoint: 3, Max: 6}, true},
+		{"at the reorder point", s, Par{ReorderPoint: 2, Max: 6}, agent.Request{}, false},
+		{"none left", New(), par, agent.Request{Quantity: 6, Urgency: agent.UrgencyUrgent, ReorderPoint: 3, Max: 6}, true},
+		{"consigned use above the point", used, Par{ReorderPoint: 1, Max: 6}, agent.Request{Quantity: 4, Urgency: agent.UrgencyRefill, OnHand: 2, ReorderPoint: 1, Max: 6}, true},
+		{"consigned use at max", used, Par{ReorderPoint: 1, Max: 2}, agent.Request{}, false},
+		{"consigned use, no par", used, Par{}, agent.Request{Quantity: 1, Urgency: agent.UrgencyRefill, OnHand: 2}, true},
+		{"no par, no refill", s, Par{}, agent.Request{}, false},
+	} {
+		got, ok := tc.s.Need("OR-3", gtin, tc.par, nil)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: %+v %v, want %+v %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got := used.Refills(); !slices.Equal(got, [][2]string{{"OR-3", gtin}}) {
+		t.Errorf("refills %q", got)
+	}
+	for _, x := range []*Stock{s, used} {
+		x.Apply(requestAt("OR-3", agent.Request{Quantity: 4, Urgency: agent.UrgencyRoutine}))
+		if r, ok := x.Need("OR-3", gtin, par, nil); ok {
+			t.Errorf("a second request while one is open: %+v", r)
+		}
+	}
+	if got := used.Refills(); len(got) != 0 {
+		t.Errorf("refills after the request %q", got)
+	}
+}
+
+// TestEarlierOnShelf: the first unexpired unit expiring earlier.
+func TestEarlierOnShelf(t *testing.T) {
+	s := fold(
+		mv(agent.KindReceive, "OR-3", serial("S1", "L0", "2026-11-30")), // expired
+		mv(agent.KindReceive, "OR-3", serial("S2", "L1", "2027-01-31")),
+		mv(agent.KindReceive, "OR-3", serial("S3", "L2", "2027-06-30")),
+		mv(agent.KindReceive, "WH", serial("S4", "L9", "2026-12-31")),
+	)
+	if lot, e, ok := s.EarlierOnShelf("OR-3", gtin, "2027-06-30", "2026-12-06", nil); !ok || lot != "L1" || e != "2027-01-31" {
+		t.Errorf("got %s %s %v, want L1 2027-01-31", lot, e, ok)
+	}
+	if _, _, ok := s.EarlierOnShelf("OR-3", gtin, "2027-01-31", "2026-12-06", nil); ok {
+		t.Error("the earliest unexpired unit taken: no warning due")
+	}
+	if _, _, ok := s.EarlierOnShelf("OR-3", gtin, "", "2026-12-06", nil); ok {
+		t.Error("no expiry read: nothing to compare")
+	}
+}
