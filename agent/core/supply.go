@@ -67,8 +67,10 @@ func (s *supplier) touch(m agent.Movement) {
 	switch m.Kind {
 	case agent.KindUse, agent.KindWaste, agent.KindDispose, agent.KindIssue:
 		locs = append(locs, m.From, m.Location)
-	case agent.KindTransfer, agent.KindStock:
-		locs = append(locs, m.From)
+	case agent.KindTransfer, agent.KindStock, agent.KindReceive:
+		// Where it came from has less; where it went may have met a
+		// request, and refills waiting on it are due.
+		locs = append(locs, m.From, m.Location)
 	default:
 		return
 	}
