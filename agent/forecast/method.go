@@ -64,7 +64,8 @@ type Method struct {
 }
 
 // String describes the method and the parameters it uses, defaults
-// applied, e.g. "Croston–SBA α=0.1".
+// applied, e.g. "Croston–SBA α=0.1"; a Method with no Name (Choose's to
+// make) is "chosen by pattern".
 func (m Method) String() string {
 	m = m.withDefaults()
 	a := strconv.FormatFloat(m.Alpha, 'g', -1, 64)
@@ -83,6 +84,8 @@ func (m Method) String() string {
 		return "Croston–SBA α=" + a
 	case TSB:
 		return "TSB α=" + a + " β=" + strconv.FormatFloat(m.Beta, 'g', -1, 64)
+	case "":
+		return "chosen by pattern"
 	}
 	return "method " + strconv.Quote(string(m.Name))
 }

@@ -125,6 +125,7 @@ func TestMethodDefaultsAndNames(t *testing.T) {
 		{Method{Name: SBA}, "Croston–SBA α=0.1"},
 		{Method{Name: TSB, Beta: 0.05}, "TSB α=0.1 β=0.05"},
 		{Method{Name: "holt"}, `method "holt"`},
+		{Method{Alpha: 0.2}, "chosen by pattern"},
 	} {
 		if got := c.m.String(); got != c.want {
 			t.Errorf("%+v.String() = %q, want %q", c.m, got, c.want)

@@ -170,12 +170,8 @@ func table(t map[string][]tally, methods []Method) string {
 			if i >= len(t[group]) || t[group][i].n == 0 {
 				continue
 			}
-			name := m.String()
-			if m.Name == "" {
-				name = "chosen by pattern"
-			}
 			x := t[group][i]
-			fmt.Fprintf(&b, "%-13s %-24s %4d %7.3f %7.3f %8.1f\n", group, name, x.n, x.MASE(), x.RMSSE(), x.SPIS())
+			fmt.Fprintf(&b, "%-13s %-24v %4d %7.3f %7.3f %8.1f\n", group, m, x.n, x.MASE(), x.RMSSE(), x.SPIS())
 		}
 	}
 	return b.String()
