@@ -18,8 +18,10 @@
 //	GET  /v1/inventory/{zone}                what a cabinet zone holds
 //	POST /v1/doors/{zone}                    {"open": true|false}
 //	POST /v1/justify                         {"code": …, "reason": …, "actor": …}
+//	POST /v1/loans                           {"supplier": …, "case": …, "location": …, "codes": […], "actor": …}
 //	PUT  /v1/master/{set}?format=csv|json&partial=&allow_empty=&encoding=&name=   body: the file
-//	GET  /v1/stock?location=&product=&expiring_days=&offset=&limit=   the stock on hand
+//	GET  /v1/stock?location=&product=&expiring_days=&offset=&limit=   the stock on hand, par levels, open requests
+//	GET  /v1/forecast?location=&product=     demand forecasts and reorder points
 //
 // The server is bounded: the size of a request body, the number of
 // requests served at once (others wait a little, then get 503), and a
@@ -102,6 +104,12 @@ type JustifyRequest struct {
 // records the justification.
 type JustifyResponse struct {
 	Movement Movement `json:"movement"`
+}
+
+// LoanResponse is the answer to POST /v1/loans (body: core.LoanSet): the
+// movements that declare the set's items.
+type LoanResponse struct {
+	Movements []Movement `json:"movements"`
 }
 
 // ExportHeader is the header of an export's answer that carries the

@@ -239,6 +239,24 @@ func (c *Client) Justify(ctx context.Context, code, reason, actor string) (agent
 	return out.Movement.Movement()
 }
 
+// DeclareLoan declares a supplier's loan set (core.Gateway.DeclareLoan).
+func (c *Client) DeclareLoan(ctx context.Context, set core.LoanSet) ([]agent.Movement, error) {
+	b, _ := json.Marshal(set)
+	var out LoanResponse
+	if _, err := c.do(ctx, http.MethodPost, "/v1/loans", nil, bytesReader(b), &out); err != nil {
+		return nil, err
+	}
+	ms := make([]agent.Movement, 0, len(out.Movements))
+	for _, x := range out.Movements {
+		m, err := x.Movement()
+		if err != nil {
+			return ms, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
 // Import sends a master data file to replace one set.
 func (c *Client) Import(ctx context.Context, set string, r io.Reader, opt core.ImportOptions) (core.ImportResult, error) {
 	v := url.Values{}

@@ -104,12 +104,14 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("GET /v1/inventory/{zone}", false, false, s.inventory)
 	s.handle("POST /v1/doors/{zone}", true, false, s.door)
 	s.handle("POST /v1/justify", true, false, s.justify)
+	s.handle("POST /v1/loans", true, false, s.loan)
 	s.handle("PUT /v1/master/{set}", true, true, s.importSet)
 	s.handle("GET /v1/master/catalogue", false, true, s.catalogue)
 	s.handle("GET /v1/cases/{case}/cost", false, true, s.caseCost)
 	s.handle("GET /v1/implants", false, true, s.implants)
 	s.handle("GET /v1/procurement", false, true, s.procurement)
 	s.handle("GET /v1/stock", false, true, s.stock)
+	s.handle("GET /v1/forecast", false, true, s.forecast)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})
@@ -188,6 +190,7 @@ func (s *Server) classify(err error) *Error {
 	case errors.Is(err, core.ErrNothingPending), errors.Is(err, core.ErrStaleMaster):
 		kind = KindConflict
 	case errors.Is(err, core.ErrBadCode), errors.Is(err, core.ErrNoCode), errors.Is(err, core.ErrStockQuery), errors.Is(err, master.ErrFormat),
+		errors.Is(err, core.ErrLoanSet),
 		errors.Is(err, master.ErrHeader), errors.Is(err, master.ErrEncoding),
 		errors.Is(err, master.ErrTooLarge):
 		kind = KindBadRequest
@@ -482,6 +485,23 @@ func (s *Server) justify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, JustifyResponse{Movement: FromMovement(m)})
+	return nil
+}
+
+func (s *Server) loan(w http.ResponseWriter, r *http.Request) error {
+	var req core.LoanSet
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	ms, err := s.core.DeclareLoan(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	out := LoanResponse{Movements: make([]Movement, len(ms))}
+	for i, m := range ms {
+		out.Movements[i] = FromMovement(m)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -84,3 +84,32 @@ func (c *Client) Stock(ctx context.Context, q core.StockQuery) (core.StockReport
 	}
 	return core.StockReport{}, fmt.Errorf("control socket %s: stock: movements kept being written while its %d pages were read; ask again", c.socket, stockRetries)
 }
+
+// ForecastResponse is the answer to GET /v1/forecast?location=&product=.
+type ForecastResponse struct {
+	Lines []core.ForecastLine `json:"lines"`
+}
+
+// forecast answers GET /v1/forecast?location=&product=: the demand
+// forecasts and reorder points (core.Gateway.Forecast).
+func (s *Server) forecast(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.core.Forecast(r.Context(), core.ForecastQuery{Location: r.URL.Query().Get("location"), Product: r.URL.Query().Get("product")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ForecastResponse{Lines: ls})
+	return nil
+}
+
+// Forecast returns the agent's demand forecasts q selects.
+func (c *Client) Forecast(ctx context.Context, q core.ForecastQuery) ([]core.ForecastLine, error) {
+	v := url.Values{}
+	for k, x := range map[string]string{"location": q.Location, "product": q.Product} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	var out ForecastResponse
+	_, err := c.do(ctx, http.MethodGet, "/v1/forecast", v, nil, &out)
+	return out.Lines, err
+}

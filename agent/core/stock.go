@@ -68,6 +68,9 @@ type ParStatus struct {
 	OnHand       int    `json:"on_hand"`
 	ReorderPoint int    `json:"reorder_point"`
 	Max          int    `json:"max"`
+	// Computed says the reorder point (and a max above the par's) is the
+	// forecast's: the par level gave no min.
+	Computed bool `json:"computed,omitempty"`
 	// Below says on hand is below the reorder point; Requested is what
 	// the open request still awaits (0 when none is open).
 	Below     bool `json:"below,omitempty"`
@@ -152,11 +155,13 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 	}
 	r.Requests = slices.DeleteFunc(st.Requests(q.Location), func(x stock.Request) bool { return product != "" && x.Product != product })
 	r.Pars = []ParStatus{}
-	for _, p := range d.ParLevels() {
+	for _, p := range g.parLevels(d) {
 		if q.Location != "" && p.Location != q.Location || product != "" && p.Product() != product {
 			continue
 		}
-		ps := ParStatus{Location: p.Location, Product: p.Product(), OnHand: st.Units(p.Location, p.Product(), d), ReorderPoint: p.Min, Max: p.Max}
+		par := g.par(st, d, p.Location, p.Product())
+		ps := ParStatus{Location: p.Location, Product: p.Product(), OnHand: st.Units(p.Location, p.Product(), d), ReorderPoint: par.ReorderPoint, Max: par.Max,
+			Computed: p.Min == 0}
 		if e, ok := d.Lookup(ps.Product); ok {
 			ps.Name = e.Name
 		}

@@ -3,7 +3,10 @@ package core
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +22,17 @@ type SupplyConfig struct {
 	// ExpiryHorizons are the days before expiry at which stock on hand
 	// is alerted, largest first (DefaultExpiryHorizons when nil).
 	ExpiryHorizons []int
+	// LeadDays is how many days a replenishment takes to arrive, where
+	// the catalogue does not say (DefaultLeadDays when 0); ReviewDays
+	// how often stock is reviewed (DefaultReviewDays); ServiceLevel the
+	// chance of not running out over a lead time the safety stock is
+	// sized for (DefaultServiceLevel); HistoryDays how many days of uses
+	// a forecast reads (DefaultHistoryDays).
+	LeadDays, ReviewDays, HistoryDays int
+	ServiceLevel                      float64
+	// Pars are par levels configured on the gateway, for the products
+	// and locations the master data's par levels do not name.
+	Pars []master.ParLevel
 	// Sweep is how often every par level, refill and expiry horizon is
 	// looked at again (DefaultSweep when 0): the requests a movement
 	// raises come at once, the sweep raises those a restart or a new
@@ -127,7 +141,7 @@ func (s *supplier) run(ctx context.Context) {
 		s.mu.Unlock()
 		d := s.g.master.Load()
 		if all {
-			for _, p := range d.ParLevels() {
+			for _, p := range s.g.parLevels(d) {
 				keys[stockKey{p.Location, p.Product()}] = struct{}{}
 			}
 			for _, r := range st.Refills() {
@@ -139,9 +153,7 @@ func (s *supplier) run(ctx context.Context) {
 		for k := range keys {
 			ordered = append(ordered, k)
 		}
-		slices.SortFunc(ordered, func(a, b stockKey) int {
-			return cmp.Or(cmp.Compare(a.location, b.location), cmp.Compare(a.product, b.product))
-		})
+		sortKeys(ordered)
 		for _, k := range ordered {
 			if ctx.Err() != nil {
 				return
@@ -151,19 +163,62 @@ func (s *supplier) run(ctx context.Context) {
 	}
 }
 
-// par returns the par level of product at location: the master data's.
-func par(d *master.Data, location, product string) stock.Par {
-	p, ok := d.Par(location, product)
+// sortKeys orders keys by location, then product.
+func sortKeys(keys []stockKey) {
+	slices.SortFunc(keys, func(a, b stockKey) int {
+		return cmp.Or(cmp.Compare(a.location, b.location), cmp.Compare(a.product, b.product))
+	})
+}
+
+// parLevel returns the par level of product at location: the master
+// data's, else the configuration's.
+func (g *Gateway) parLevel(d *master.Data, location, product string) (master.ParLevel, bool) {
+	if p, ok := d.Par(location, product); ok {
+		return p, true
+	}
+	for _, p := range g.cfg.Supply.Pars {
+		if p.Location == location && p.Product() == product {
+			return p, true
+		}
+	}
+	return master.ParLevel{}, false
+}
+
+// parLevels returns every par level: the master data's, then the
+// configuration's the master data does not name.
+func (g *Gateway) parLevels(d *master.Data) []master.ParLevel {
+	ps := d.ParLevels()
+	for _, p := range g.cfg.Supply.Pars {
+		if _, ok := d.Par(p.Location, p.Product()); !ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// par returns the par level stock.Need compares with: a par level's min
+// and max; a par level whose min is 0 takes the reorder point the
+// forecast gives (and its order-up-to level when that is above its
+// max).
+func (g *Gateway) par(st *stock.Stock, d *master.Data, location, product string) stock.Par {
+	p, ok := g.parLevel(d, location, product)
 	if !ok {
 		return stock.Par{}
 	}
-	return stock.Par{ReorderPoint: p.Min, Max: p.Max}
+	out := stock.Par{ReorderPoint: p.Min, Max: p.Max}
+	if p.Min == 0 {
+		if f := g.forecastOf(st, d, stockKey{location, product}); f.Error == "" {
+			out.ReorderPoint = f.ReorderPoint
+			out.Max = max(out.Max, f.OrderUpTo)
+		}
+	}
+	return out
 }
 
 // raise records the request k needs, if any (stock.Need), and waits
 // until it is written.
 func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k stockKey) {
-	r, ok := st.Need(k.location, k.product, par(d, k.location, k.product), d)
+	r, ok := st.Need(k.location, k.product, s.g.par(st, d, k.location, k.product), d)
 	if !ok {
 		return
 	}
@@ -241,4 +296,84 @@ func horizonOf(hs []int, days int) int {
 		}
 	}
 	return h
+}
+
+// ErrLoanSet is wrapped by the error for a loan set that cannot be
+// declared as given.
+var ErrLoanSet = errors.New("bad loan set")
+
+// MaxLoanItems bounds the codes of one loan set.
+const MaxLoanItems = 1000
+
+// LoanSet is a supplier's loan set brought for one operation ("bill
+// only"): the items it holds, never received at this site. Declared, a
+// use of one of them is a loan (agent.FlagLoan): the supplier's, with
+// the use standing for its receipt, not an item never received.
+type LoanSet struct {
+	// Supplier is who owns the set; required.
+	Supplier string `json:"supplier"`
+	// Case and Location are the operation's, where known.
+	Case     string `json:"case,omitempty"`
+	Location string `json:"location,omitempty"`
+	// Codes are the items, each a code in any form that names one item
+	// or one lot (a product alone names no item of a set).
+	Codes []string `json:"codes"`
+	// Actor is who declared the set (staff id).
+	Actor string `json:"actor,omitempty"`
+}
+
+// DeclareLoan records a loan set: one context movement per item
+// (agent.FlagLoanSet, the supplier's agent.ConsignedFlag), naming its
+// item key, so that the item's history says whose it is. Every code is
+// read before anything is written: one bad code refuses the set, naming
+// it. A code given twice is recorded once.
+func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movement, error) {
+	supplier := strings.TrimSpace(set.Supplier)
+	switch {
+	case supplier == "":
+		return nil, fmt.Errorf("%w: no supplier: name who owns the set", ErrLoanSet)
+	case len(supplier) > 200 || strings.ContainsAny(supplier, "\r\n\t"):
+		return nil, fmt.Errorf("%w: supplier %.40q: want one line of at most 200 bytes", ErrLoanSet, supplier)
+	case len(set.Codes) == 0:
+		return nil, fmt.Errorf("%w: no item codes", ErrLoanSet)
+	case len(set.Codes) > MaxLoanItems:
+		return nil, fmt.Errorf("%w: %d item codes, at most %d", ErrLoanSet, len(set.Codes), MaxLoanItems)
+	}
+	var keys []string
+	for i, c := range set.Codes {
+		lks, err := codeLookups(c)
+		if err != nil {
+			return nil, fmt.Errorf("%w: code %d (%.60q): %w", ErrLoanSet, i+1, c, err)
+		}
+		key := ""
+		for _, lk := range lks {
+			if !lk.Prefix {
+				key = lk.Key
+				break
+			}
+		}
+		if key == "" {
+			return nil, fmt.Errorf("%w: code %d (%.60q) names a product, not an item or a lot: scan the item's own label", ErrLoanSet, i+1, c)
+		}
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	reason := "loan set of " + supplier
+	if set.Case != "" {
+		reason += " for case " + set.Case
+	}
+	out := make([]agent.Movement, 0, len(keys))
+	for _, k := range keys {
+		m, err := g.store.Append(ctx, agent.Movement{
+			Time: g.cfg.Now(), Kind: agent.KindContext, Item: k, Location: set.Location, Case: set.Case,
+			Station: "api", Actor: set.Actor, Reason: reason,
+			Flags: []string{agent.FlagLoanSet, agent.ConsignedFlag(supplier)},
+		})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

@@ -40,6 +40,7 @@ type Stock struct {
 	// the catalogue that resolves what arrives to the product asked for.
 	requests  map[reqKey]*Request
 	refills   map[reqKey]int
+	demand    map[reqKey]*series
 	catalogue func() *master.Data
 }
 
@@ -77,6 +78,7 @@ func New() *Stock {
 		byProduct: map[string]map[lineKey]*tally{},
 		requests:  map[reqKey]*Request{},
 		refills:   map[reqKey]int{},
+		demand:    map[reqKey]*series{},
 	}
 	s.names.init()
 	return s
@@ -144,9 +146,13 @@ func (s *Stock) apply(m agent.Movement) {
 		return
 	}
 	if m.Kind == agent.KindUse && m.Location != "" {
+		s.useOf(m, s.names.id(m.Location), 1)
 		if _, ok := agent.Consignor(m); ok {
 			s.consumed(m)
 		}
+	}
+	if k, _, ok := agent.Cancelled(m); ok && k == agent.KindUse && m.Location != "" {
+		s.useOf(m, s.names.id(m.Location), -1)
 	}
 	key := m.Item
 	if to, ok := s.alias[key]; ok {

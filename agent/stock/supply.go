@@ -107,10 +107,15 @@ func (s *Stock) Refills() [][2]string {
 	for k := range s.refills {
 		out = append(out, [2]string{s.names.name(k.loc), k.product})
 	}
+	sortPairs(out)
+	return out
+}
+
+// sortPairs orders location and product pairs.
+func sortPairs(out [][2]string) {
 	slices.SortFunc(out, func(a, b [2]string) int {
 		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
 	})
-	return out
 }
 
 // arrived credits n units of the DI di arriving at loc to the open

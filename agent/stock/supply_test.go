@@ -158,3 +158,38 @@ func TestEarlierOnShelf(t *testing.T) {
 		t.Error("no expiry read: nothing to compare")
 	}
 }
+
+// TestDemand: the daily uses of a product at a location, days without a
+// use as zero, a cancelled use taken back, the series starting at the
+// first use; another location's uses apart.
+func TestDemand(t *testing.T) {
+	at := func(days int) func(*agent.Movement) {
+		return func(m *agent.Movement) { m.Time = day.AddDate(0, 0, days) }
+	}
+	s := fold(
+		mv(agent.KindUse, "OR-3", serial("S1", "L1", "2027-06-30"), at(0)),
+		mv(agent.KindUse, "OR-3", serial("S2", "L1", "2027-06-30"), at(0)),
+		mv(agent.KindUse, "OR-3", serial("S3", "L1", "2027-06-30"), at(3)),
+		mv(agent.KindUse, "OR-3", serial("S4", "L1", "2027-06-30"), at(3)),
+		cancel(agent.KindUse, 4, "OR-3", serial("S4", "L1", "2027-06-30"), at(3)),
+		mv(agent.KindUse, "OR-5", serial("S5", "L1", "2027-06-30"), at(1)),
+	)
+	got := s.Demand("OR-3", gtin, day.AddDate(0, 0, 5), 30)
+	if want := []float64{2, 0, 0, 1, 0, 0}; !slices.Equal(got, want) {
+		t.Errorf("OR-3 demand %v, want %v", got, want)
+	}
+	if got := s.Demand("OR-3", gtin, day.AddDate(0, 0, 5), 3); !slices.Equal(got, []float64{1, 0, 0}) {
+		t.Errorf("last 3 days %v", got)
+	}
+	if got := s.Demand("OR-9", gtin, day, 30); got != nil {
+		t.Errorf("no uses: %v", got)
+	}
+	if got := s.Demanded(); !slices.Equal(got, [][2]string{{"OR-3", gtin}, {"OR-5", gtin}}) {
+		t.Errorf("demanded %v", got)
+	}
+	// Older than kept: the series keeps its last DemandDays days.
+	s.Apply(mv(agent.KindUse, "OR-3", serial("S6", "L1", "2027-06-30"), at(DemandDays+10)))
+	if got := s.Demand("OR-3", gtin, day.AddDate(0, 0, DemandDays+10), 2*DemandDays); len(got) != DemandDays || got[len(got)-1] != 1 {
+		t.Errorf("a year on: %d days, last %v", len(got), got[len(got)-1])
+	}
+}

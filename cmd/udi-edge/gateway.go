@@ -33,12 +33,14 @@ type gateway interface {
 	Inventory(ctx context.Context, zone string) ([]string, error)
 	Door(ctx context.Context, zone string, open bool) error
 	Justify(ctx context.Context, code, reason, actor string) (agent.Movement, error)
+	DeclareLoan(ctx context.Context, set core.LoanSet) ([]agent.Movement, error)
 	Import(ctx context.Context, set string, r io.Reader, opt core.ImportOptions) (core.ImportResult, error)
 	Catalogue(ctx context.Context) ([]master.CatalogueEntry, error)
 	CaseCost(ctx context.Context, caseID string) (audit.CaseCost, error)
 	Implants(ctx context.Context, patient string) ([]audit.ImplantRecord, error)
 	Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error)
 	Stock(ctx context.Context, q core.StockQuery) (core.StockReport, error)
+	Forecast(ctx context.Context, q core.ForecastQuery) ([]core.ForecastLine, error)
 }
 
 var (
@@ -82,7 +84,7 @@ func openGateway(ctx context.Context, cfg edge.Config, mode access) (g gateway, 
 		}
 		return nil, false, nil, err
 	}
-	core, err := core.New(core.Config{Site: cfg.Site}, core.Deps{Store: l, Master: l})
+	core, err := core.New(core.Config{Site: cfg.Site, Supply: cfg.Stock.Supply()}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		l.Close()
 		return nil, false, nil, err

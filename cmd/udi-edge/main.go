@@ -61,6 +61,7 @@ func init() {
 		{Name: "verify", Summary: "check that no movement in the ledger was changed, removed, inserted or reordered", Run: verifyCmd},
 		{Name: "reindex", Summary: "rebuild the ledger's item index from its movements (the agent stopped)", Run: reindexCmd},
 		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
+		{Name: "loan", Summary: "declare a supplier's loan set brought for an operation (bill only)", Run: loanCmd},
 		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile the uses with the settlement records, or with the insurance fee detail (--fees)", Run: reconcileCmd},
 		{Name: "cost", Summary: "list a surgical case's consumables with prices, against its DRG/DIP payment standard", Run: costCmd},

@@ -47,7 +47,7 @@ func TestStockCommand(t *testing.T) {
 	rows := func(out string) []string {
 		var got []string
 		for _, line := range strings.Split(out, "\n") {
-			if f := strings.Fields(line); len(f) == 8 && f[0] != "LOCATION" && !strings.HasSuffix(f[0], ":") {
+			if f := strings.Fields(line); len(f) == 9 && f[0] != "LOCATION" && !strings.HasSuffix(f[0], ":") {
 				got = append(got, strings.Join([]string{f[0], f[1], f[3], f[4], f[5], f[6]}, " "))
 			}
 		}

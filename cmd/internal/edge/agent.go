@@ -108,6 +108,7 @@ func (a *Agent) Open() (err error) {
 	a.core, err = core.New(core.Config{
 		Site: a.Config.Site, Stations: a.Config.stations(), Patterns: patterns,
 		Rules: rules, ExpiringDays: a.Config.Checks.ExpiringDays, Cabinet: cc, Live: true,
+		Supply: a.Config.Stock.Supply(),
 	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState})
 	if err != nil {
 		return err

@@ -59,6 +59,8 @@ type Config struct {
 	Patterns PatternsConfig `json:"patterns"`
 	// Checks set which point-of-use checks block, warn or only record.
 	Checks ChecksConfig `json:"checks"`
+	// Stock sets expiry alerts, replenishment and forecasts.
+	Stock StockConfig `json:"stock"`
 	// Sync connects the gateway to the central service; without brokers
 	// it works offline.
 	Sync SyncConfig `json:"sync"`
@@ -401,6 +403,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Checks.ExpiringDays < 0 {
 		return cfgErr("checks.expiring_days", "%d: want 0 or more", c.Checks.ExpiringDays)
+	}
+	if err := c.Stock.validate(); err != nil {
+		return err
 	}
 	if err := c.Sync.validate(c.Site); err != nil {
 		return err
