@@ -14,6 +14,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
 	"github.com/udi-edge/udi-edge/agent/testkit"
 )
 
@@ -209,6 +210,29 @@ func benchRebuild(b *testing.B, n int) {
 		st.Lines(Query{Product: p, Now: now}, nil)
 		byProduct = append(byProduct, time.Since(t0))
 	}
+	// The replenishment check a use adds (stock.Need for its product at
+	// its location), beside the use's own decision: the point-of-use
+	// checks over the item's history read from the ledger.
+	dec, err := lifecycle.NewDecider(lifecycle.DeciderConfig{Gateway: "gw-bench", Now: func() time.Time { return now },
+		History: func(key string) ([]agent.Movement, error) { return l.Trace(context.Background(), key) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var need, decide []time.Duration
+	for i := range 2000 {
+		life := benchLife(r.IntN(n / 4))
+		use := life[len(life)-1]
+		t0 := time.Now()
+		dec.Decide(use, true)
+		decide = append(decide, time.Since(t0))
+		t0 = time.Now()
+		st.Need(use.Location, use.GTIN, Par{ReorderPoint: 5 + i%3, Max: 10}, nil)
+		need = append(need, time.Since(t0))
+	}
+	b.ReportMetric(float64(quantile(need, 99).Microseconds()), "replenish-check-p99-µs")
+	b.ReportMetric(float64(quantile(decide, 99).Microseconds()), "use-decision-p99-µs")
+	b.ReportMetric(100, "goal-replenish-check-p99-µs")
+	b.ReportMetric(1000, "goal-query-location-p99-µs")
 	b.ReportMetric(float64(n)/rebuild.Seconds(), "rebuild-movements/s")
 	b.ReportMetric(float64(n)/ceiling.Seconds(), "range-movements/s")
 	b.ReportMetric(rebuild.Seconds(), "rebuild-s")
