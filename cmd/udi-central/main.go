@@ -55,6 +55,7 @@ func init() {
 		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
 		{Name: "anomalies", Summary: "list what an auditor should look at across every gateway of a site", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile every gateway's uses of a site with its settlement records", Run: reconcileCmd},
+		{Name: "stock", Summary: "show the stock on hand and open replenishment requests of a site's gateways, folded from the movements held", Run: stockCmd},
 		{Name: "cost", Summary: "list a case's consumables across a site's gateways, priced, against its DRG/DIP payment standard", Run: costCmd},
 		{Name: "implants", Summary: "export a site's implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
