@@ -113,4 +113,3 @@ func findBranch(heads []Head, gateway string, created int64, branch int) (Head, 
 	}
 	return Head{}, false
 }
-
