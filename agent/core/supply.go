@@ -89,8 +89,17 @@ func (s *supplier) touch(m agent.Movement) {
 		return
 	}
 	product := lifecycle.Product(m)
-	if e, _, ok := s.g.master.Load().Resolve(product); ok {
+	d := s.g.master.Load()
+	if e, _, ok := d.Resolve(product); ok {
 		product = e.Product()
+	}
+	// Where a unit was before the movement the ledger knows, not the
+	// movement: every location with a par level of the product is asked.
+	locs = append(locs, d.ParLocations(product)...)
+	for _, p := range s.g.cfg.Supply.Pars {
+		if p.Product() == product {
+			locs = append(locs, p.Location)
+		}
 	}
 	s.mu.Lock()
 	for _, l := range locs {

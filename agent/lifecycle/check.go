@@ -148,7 +148,9 @@ type Checker struct {
 	// names it. Nil: the procurement check does not run.
 	SelectedInStock func(generic, location string) (product string, ok bool)
 	// EarlierOnShelf reports whether a unit of product expiring before
-	// expiry is on hand at location, other than the item key item, and
+	// expiry is on hand at location (the shelf the item is taken from:
+	// the movement's From, else where the ledger has the item, else where
+	// it is scanned), other than the item key item, and
 	// gives its lot and expiry (the first to expire). Nil: the FEFO check
 	// does not run.
 	EarlierOnShelf func(product, location, expiry, item string) (lot, earlier string, ok bool)
@@ -338,8 +340,17 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 	}
 
 	// First expired, first out.
-	if c.EarlierOnShelf != nil && on(CheckFEFO) && product != "" && m.Location != "" && expiry != "" {
-		if lot, earlier, ok := c.EarlierOnShelf(product, m.Location, expiry, m.Item); ok {
+	// The shelf is the one the item was taken from: the movement's From,
+	// else where the ledger has it, else where it is scanned.
+	shelf := m.From
+	if shelf == "" && known && st.Status != StatusUsed {
+		shelf = st.Location
+	}
+	if shelf == "" {
+		shelf = m.Location
+	}
+	if c.EarlierOnShelf != nil && on(CheckFEFO) && product != "" && shelf != "" && expiry != "" {
+		if lot, earlier, ok := c.EarlierOnShelf(product, shelf, expiry, m.Item); ok {
 			text := "first expired, first out: a unit expiring " + earlier
 			if lot != "" {
 				text += " (lot " + lot + ")"

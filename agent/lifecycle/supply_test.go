@@ -86,19 +86,24 @@ func TestCheckFEFO(t *testing.T) {
 	var asked []string
 	c.EarlierOnShelf = func(product, location, expiry, item string) (string, string, bool) {
 		asked = append(asked, product+"@"+location+"<"+expiry+" not "+item)
-		return "L2401", "2026-12-31", location == "OR-3"
+		return "L2401", "2026-12-31", location == "CAB-1"
 	}
+	// Taken from the cabinet where the ledger has it, used in OR-3: the
+	// cabinet's shelf is compared.
 	d := c.Check(use(gtin, "S1"), true)
-	if d.Outcome != Warn || !slices.Contains(codes(d), CheckFEFO) || !slices.Equal(asked, []string{gtin + "@OR-3<2027-06-30 not (01)" + gtin + "(21)S1"}) {
+	if d.Outcome != Warn || !slices.Contains(codes(d), CheckFEFO) || !slices.Equal(asked, []string{gtin + "@CAB-1<2027-06-30 not (01)" + gtin + "(21)S1"}) {
 		t.Fatalf("FEFO: %v %v %v", d.Outcome, codes(d), asked)
 	}
 	if d.Reasons[0].Text != "first expired, first out: a unit expiring 2026-12-31 (lot L2401) is on the shelf here; this one expires 2027-06-30" {
 		t.Errorf("text %q", d.Reasons[0].Text)
 	}
 	m := use(gtin, "S1")
-	m.Location = "OR-5"
+	m.From = "CAB-2"
 	if d := c.Check(m, true); slices.Contains(codes(d), CheckFEFO) {
-		t.Errorf("nothing earlier at OR-5: %v", codes(d))
+		t.Errorf("taken from CAB-2, nothing earlier there: %v", codes(d))
+	}
+	if d := c.Check(use(gtin, "NEW"), true); slices.Contains(codes(d), CheckFEFO) || asked[len(asked)-1] != gtin+"@OR-3<2027-06-30 not (01)"+gtin+"(21)NEW" {
+		t.Errorf("an item the ledger does not place: asked %v, %v", asked[len(asked)-1], codes(d))
 	}
 	m = use(gtin, "S1")
 	m.Expiry = ""

@@ -29,6 +29,7 @@ type Data struct {
 	byItem       map[string][]int32
 	byRoom       map[string][]int32  // room → schedules
 	par          map[pair]int32      // location, product → pars
+	parsOf       map[string][]int32  // product → its pars
 	codeRel      map[string]int32    // national code → codes
 	selected     map[string][]string // generic name → products selected in procurement
 
@@ -463,6 +464,11 @@ func (d *Data) indexPars() []Duplicate {
 		l.pair("at", pair{p.Product(), p.Location}, i, d.par)
 	}
 	d.pars = keep(d.pars, d.par)
+	d.parsOf = make(map[string][]int32)
+	for i := range d.pars {
+		p := d.pars[i].Product()
+		d.parsOf[p] = append(d.parsOf[p], int32(i))
+	}
 	return l.list
 }
 

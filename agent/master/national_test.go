@@ -338,3 +338,31 @@ func shorten(t *testing.T, b []byte) []byte {
 	t.Fatal("no block length found")
 	return nil
 }
+
+// TestParLocations: the locations with a par level of a product, kept
+// through the store.
+func TestParLocations(t *testing.T) {
+	d, _, err := (&Data{}).Import("par", strings.NewReader("location,gtin,min,max\nOR-3,06901234567892,1,2\nWH,06901234567892,5,9\nWH,06901234567809,0,4\n"), ImportOptions{Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memStore{values: map[string][]byte{}, damaged: map[string]bool{}}
+	if err := Save(st, d); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Load(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Data{d, back} {
+		if got := x.ParLocations("06901234567892"); !slices.Equal(got, []string{"OR-3", "WH"}) {
+			t.Errorf("stem at %v", got)
+		}
+		if got := x.ParLocations("06900000000000"); len(got) != 0 {
+			t.Errorf("unknown product at %v", got)
+		}
+	}
+	if got := (*Data)(nil).ParLocations("06901234567892"); got != nil {
+		t.Errorf("nil data: %v", got)
+	}
+}

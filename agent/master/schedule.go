@@ -279,6 +279,20 @@ func (d *Data) Par(location, product string) (ParLevel, bool) {
 	return d.pars[i], true
 }
 
+// ParLocations returns the locations with a par level of product (its
+// product key), in the par levels' order.
+func (d *Data) ParLocations(product string) []string {
+	if d == nil {
+		return nil
+	}
+	ix := d.parsOf[product]
+	out := make([]string, len(ix))
+	for i, j := range ix {
+		out[i] = d.pars[j].Location
+	}
+	return out
+}
+
 // ParLevels returns a copy of the par levels.
 func (d *Data) ParLevels() []ParLevel {
 	if d == nil {
