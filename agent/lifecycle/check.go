@@ -355,7 +355,7 @@ func (c *Checker) check(m agent.Movement, openCase, history bool, st State, know
 			if lot != "" {
 				text += " (lot " + lot + ")"
 			}
-			fire(CheckFEFO, text+" is on the shelf here; this one expires "+expiry)
+			fire(CheckFEFO, text+" is on hand at "+shelf+"; this one expires "+expiry)
 		}
 	}
 

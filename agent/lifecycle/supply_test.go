@@ -94,7 +94,7 @@ func TestCheckFEFO(t *testing.T) {
 	if d.Outcome != Warn || !slices.Contains(codes(d), CheckFEFO) || !slices.Equal(asked, []string{gtin + "@CAB-1<2027-06-30 not (01)" + gtin + "(21)S1"}) {
 		t.Fatalf("FEFO: %v %v %v", d.Outcome, codes(d), asked)
 	}
-	if d.Reasons[0].Text != "first expired, first out: a unit expiring 2026-12-31 (lot L2401) is on the shelf here; this one expires 2027-06-30" {
+	if d.Reasons[0].Text != "first expired, first out: a unit expiring 2026-12-31 (lot L2401) is on hand at CAB-1; this one expires 2027-06-30" {
 		t.Errorf("text %q", d.Reasons[0].Text)
 	}
 	m := use(gtin, "S1")

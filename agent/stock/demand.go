@@ -2,9 +2,6 @@ package stock
 
 import (
 	"time"
-
-	"github.com/udi-edge/udi-edge/agent"
-	"github.com/udi-edge/udi-edge/agent/lifecycle"
 )
 
 // DemandDays is how many days of use history the stock keeps per
@@ -59,13 +56,6 @@ func (s *Stock) demanded(loc uint32, product string, t time.Time, n int) {
 		sr.counts = append(sr.counts[:0], sr.counts[over:]...)
 		sr.first += int32(over)
 	}
-}
-
-// useOf counts m in the demand if it is a use (a cancellation of a use
-// is folded by the caller as n = -1).
-func (s *Stock) useOf(m agent.Movement, loc uint32, n int) {
-	p, q := s.productOf(lifecycle.Product(m))
-	s.demanded(loc, p, m.Time, n*q)
 }
 
 // Demand returns the daily uses of product at location over the days

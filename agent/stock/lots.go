@@ -54,6 +54,9 @@ func (s *Stock) applyLot(key string, m agent.Movement) {
 	if cancel {
 		for _, d := range l.undo {
 			s.countLot(l, d.loc, -d.n)
+			if prev.LastKind == agent.KindUse && d.n < 0 {
+				s.used(m, d.loc, -1, l.u.id.owner != "")
+			}
 		}
 		l.undo = l.undo[:0]
 		return
@@ -63,6 +66,10 @@ func (s *Stock) applyLot(key string, m agent.Movement) {
 		s.countLot(l, d.loc, d.n)
 		if d.n > 0 && arrives(m.Kind) {
 			s.arrived(d.loc, l.u.id.product, d.n)
+		}
+		if d.n < 0 && m.Kind == agent.KindUse {
+			_, consigned := agent.Consignor(m)
+			s.used(m, d.loc, 1, consigned)
 		}
 	}
 }

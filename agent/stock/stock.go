@@ -145,15 +145,7 @@ func (s *Stock) apply(m agent.Movement) {
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {
 		return
 	}
-	if m.Kind == agent.KindUse && m.Location != "" {
-		s.useOf(m, s.names.id(m.Location), 1)
-		if _, ok := agent.Consignor(m); ok {
-			s.consumed(m)
-		}
-	}
-	if k, _, ok := agent.Cancelled(m); ok && k == agent.KindUse && m.Location != "" {
-		s.useOf(m, s.names.id(m.Location), -1)
-	}
+
 	key := m.Item
 	if to, ok := s.alias[key]; ok {
 		key = to
@@ -189,6 +181,7 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 		old = *u
 	}
 	prev := s.state(key, &old)
+	cancel := lifecycle.CancelsLast(prev, m)
 	next, _ := lifecycle.Apply(prev, m)
 	if next.Movements == prev.Movements {
 		return // not applied (blocked, rejected, context)
@@ -205,6 +198,21 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 	s.count(*u, +1)
 	if arrives(m.Kind) && onHand(*u) && (!onHand(old) || old.loc != u.loc) {
 		s.arrived(u.loc, u.id.product, 1)
+	}
+	if m.Kind == agent.KindUse {
+		// Drawn from the shelf it was on, else where it is used.
+		from := old.loc
+		if !onHand(old) {
+			from = s.names.id(m.Location)
+		}
+		_, consigned := agent.Consignor(m)
+		s.used(m, from, 1, consigned)
+	} else if cancel && prev.LastKind == agent.KindUse {
+		from := u.loc
+		if !onHand(*u) {
+			from = s.names.id(m.Location)
+		}
+		s.used(m, from, -1, u.id != nil && u.id.owner != "")
 	}
 }
 

@@ -90,11 +90,20 @@ func (s *Stock) productOf(di string) (string, int) {
 	return di, 1
 }
 
-// consumed counts the use of a consigned unit: its supplier refills it
-// (Need), unless a request of the product at the location follows.
-func (s *Stock) consumed(m agent.Movement) {
+// used counts n uses (n < 0: cancelled) of m's product drawn from the
+// stock at loc: the demand the forecasts read, and for a consigned unit
+// (the use names its supplier; a cancellation, the unit's owner)
+// the refill its supplier owes (Need), until a request of the product
+// at the location follows.
+func (s *Stock) used(m agent.Movement, loc uint32, n int, consigned bool) {
 	p, q := s.productOf(lifecycle.Product(m))
-	s.refills[reqKey{s.names.id(m.Location), s.names.intern(p)}] += q
+	s.demanded(loc, p, m.Time, n*q)
+	if consigned {
+		key := reqKey{loc, s.names.intern(p)}
+		if s.refills[key] += n * q; s.refills[key] <= 0 {
+			delete(s.refills, key)
+		}
+	}
 }
 
 // Refills returns the locations and products with consigned units used
@@ -168,9 +177,9 @@ func (s *Stock) Open(location, product string) (Request, bool) {
 	return *r, true
 }
 
-// used returns how many consigned units of product were used at
-// location since its last request.
-func (s *Stock) used(location, product string) int {
+// usedSince returns how many consigned units of product were drawn
+// from location since its last request.
+func (s *Stock) usedSince(location, product string) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	loc, ok := s.names.ids[location]
@@ -225,7 +234,7 @@ func (s *Stock) Need(location, product string, par Par, d *master.Data) (agent.R
 	if _, open := s.Open(location, product); open {
 		return agent.Request{}, false
 	}
-	used := s.used(location, product)
+	used := s.usedSince(location, product)
 	refill := used > 0
 	on := s.Units(location, product, d)
 	r := agent.Request{OnHand: on, ReorderPoint: par.ReorderPoint, Max: par.Max}

@@ -193,3 +193,25 @@ func TestDemand(t *testing.T) {
 		t.Errorf("a year on: %d days, last %v", len(got), got[len(got)-1])
 	}
 }
+
+// TestRefillWhereDrawn: a consigned unit used in the OR is owed to the
+// shelf it was drawn from; its use cancelled, nothing is owed.
+func TestRefillWhereDrawn(t *testing.T) {
+	s := fold(
+		mv(agent.KindReceive, "WH", serial("S1", "L1", "2027-06-30"), consigned("S")),
+		mv(agent.KindUse, "OR-3", serial("S1", "L1", "2027-06-30"), consigned("S")),
+	)
+	if got := s.Refills(); !slices.Equal(got, [][2]string{{"WH", gtin}}) {
+		t.Fatalf("refills %q, want the warehouse's", got)
+	}
+	if got := s.Demand("WH", gtin, day, 1); !slices.Equal(got, []float64{1}) {
+		t.Errorf("warehouse demand %v", got)
+	}
+	s.Apply(cancel(agent.KindUse, 2, "OR-3", serial("S1", "L1", "2027-06-30")))
+	if got := s.Refills(); len(got) != 0 {
+		t.Errorf("refills after the cancellation %q", got)
+	}
+	if got := s.Demand("WH", gtin, day, 1); !slices.Equal(got, []float64{0}) {
+		t.Errorf("warehouse demand after the cancellation %v", got)
+	}
+}

@@ -38,7 +38,10 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 			"verify passes and a tampered copy fails it. The gateway starts offline; an embedded\n"+
 			"MQTT broker and the central service (udi-central) run in process, come up, go down\n"+
 			"and come back: everything recorded offline reaches the centre, whose trace of the hip\n"+
-			"stem matches the gateway's. No hardware, no external services.")
+			"stem matches the gateway's. Then a compressed week of the warehouse: consigned stents\n"+
+			"arrive, uses draw them below their reorder point (a FEFO warning on the way), the\n"+
+			"refill request reaches udi-central, the delivery meets it, and what expires soon is\n"+
+			"shown. No hardware, no external services.")
 	keep := fs.String("dir", "", "keep the demo's ledger in this directory instead of a temporary one")
 	verbose := fs.Bool("verbose", false, "show the agent's log on stderr")
 	if err := parse(fs, args); err != nil {
@@ -289,6 +292,9 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	fmt.Fprintf(out, "sync    the gateway reconnects and sends movements %d to %d, recorded while offline; acknowledged up to %d\n",
 		offlineFrom+1, st.LastSeq, st.Sync.Acked)
 	if err := demoCentreTrace(ctx, out, lab, centre, "(01)09520123456788(21)00042"); err != nil {
+		return err
+	}
+	if err := demoWarehouseWeek(ctx, out, lab, desk, or3, outcomes, centre, cfg.Site); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nledger: %d movement(s) on disk in %s\n", lab.agent.Ledger().LastSeq(), cfg.Store)

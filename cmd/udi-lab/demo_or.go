@@ -21,12 +21,12 @@ import (
 // Demo master data: the catalogue the OR's checks use, and the settlement
 // records that arrive after the case.
 const (
-	demoCatalogue = `gtin,name,manufacturer,insurance_code,unit_price,high_value,imported,tracking,implant,registration,supplier,outside_drg
-09520123456788,hip stem cementless size 12,East China Orthopaedics,C03010100100001000010000012,6850.00,true,false,serial,true,国械注准20193130001,华东医药,false
-06901234100037,knee femoral component size 4,East China Orthopaedics,C03010200100003000010000025,7980.00,true,false,serial,true,国械注准20193130002,华东医药,false
-06901234200010,drug-eluting coronary stent 3.0x18mm,Southern Cardiovascular,C02010100100004000020000031,798.00,true,false,serial,true,国械注准20203130101,南方医药,false
-06901234200027,pacemaker dual chamber,Cardiomed GmbH,C0201050010000500003,28600.00,true,true,serial,true,国械注进20183120777,国药器械,true
-MA.156.M0.100350.01004YA10017,coronary balloon-expandable stent (MA label),Beijing Vascular,C02010100100004000030000043,750.00,true,false,serial,true,国械注准20213130999,南方医药,false
+	demoCatalogue = `gtin,name,manufacturer,insurance_code,unit_price,high_value,imported,tracking,implant,registration,supplier,outside_drg,consigned,lead_days
+09520123456788,hip stem cementless size 12,East China Orthopaedics,C03010100100001000010000012,6850.00,true,false,serial,true,国械注准20193130001,华东医药,false,,
+06901234100037,knee femoral component size 4,East China Orthopaedics,C03010200100003000010000025,7980.00,true,false,serial,true,国械注准20193130002,华东医药,false,,
+06901234200010,drug-eluting coronary stent 3.0x18mm,Southern Cardiovascular,C02010100100004000020000031,798.00,true,false,serial,true,国械注准20203130101,南方医药,false,true,2
+06901234200027,pacemaker dual chamber,Cardiomed GmbH,C0201050010000500003,28600.00,true,true,serial,true,国械注进20183120777,国药器械,true,,
+MA.156.M0.100350.01004YA10017,coronary balloon-expandable stent (MA label),Beijing Vascular,C02010100100004000030000043,750.00,true,false,serial,true,国械注准20213130999,南方医药,false,,
 `
 	demoSettlements = `id,patient,case,insurance_code,item,gtin,lot,quantity,amount
 JS20261125001,004217,K20261125-01,C0301010010000100001,(01)09520123456788(21)00042,,,1,6850.00

@@ -91,6 +91,11 @@ func supply(w io.Writer, r core.StockReport) {
 		}
 		tw.Flush()
 	}
+	Requests(w, r)
+}
+
+// Requests prints the open replenishment requests of a stock report.
+func Requests(w io.Writer, r core.StockReport) {
 	if len(r.Requests) > 0 {
 		fmt.Fprintf(w, "\nopen replenishment requests: %d\n", len(r.Requests))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
