@@ -56,6 +56,13 @@ func TestDemo(t *testing.T) {
 		"group IC29, payment standard 52000.00 yuan: materials are 16.8% of it",
 		"$ udi-central trace '(01)09520123456788(21)00042'",
 		"the centre's trace matches the gateway's: 2 movements, same sequence numbers and hashes",
+		"consigned:南方医药",
+		"1 expiring within 60 days",
+		"first expired, first out: a unit expiring",
+		"(lot ST2611) is on hand at warehouse",
+		"refill   0        南方医药",
+		"for 南方医药, movement 48",
+		"the request is met",
 		"intact: ",
 		"NOT INTACT: movement 35 changed",
 	} {
