@@ -14,6 +14,10 @@ type Station struct {
 	// RequireSerial rejects item codes without a serial number: implants
 	// and other serialised items must carry one.
 	RequireSerial bool
+	// Consignor, if set, names the supplier who owns what this station
+	// receives (a consignment receiving desk): its receipts are flagged
+	// ConsignedFlag(Consignor), whatever the catalogue says.
+	Consignor string
 }
 
 // Verdict is the answer a station gets for one read.

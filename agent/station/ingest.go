@@ -101,6 +101,9 @@ func (in *Ingest) Movement(r agent.Read) agent.Movement {
 	}
 	m.Item = c.Key()
 	m.Flags, m.Reason = warnings(c.Warnings)
+	if st.Consignor != "" && m.Kind == agent.KindReceive {
+		m.Flags = append(m.Flags, agent.ConsignedFlag(st.Consignor))
+	}
 	m.GTIN = c.GTIN
 	m.Serial = c.Serial
 	m.Lot = c.Lot

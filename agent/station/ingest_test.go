@@ -115,3 +115,20 @@ func TestLabelWarningsRecorded(t *testing.T) {
 		t.Fatalf("a clean label carries no warning: %v %q", clean.Flags, clean.Reason)
 	}
 }
+
+// TestConsignmentDesk: what a consignment desk receives is flagged as the
+// supplier's; its other movements and other stations' are not.
+func TestConsignmentDesk(t *testing.T) {
+	sts := map[string]agent.Station{
+		"cdesk": {ID: "cdesk", Location: "warehouse", Kind: agent.KindReceive, Consignor: "华东医药"},
+		"desk":  stations["desk"],
+	}
+	in := &station.Ingest{Parser: code.Parser{}, Stations: sts}
+	implant := "]d20109520123456788172805311021A-77\x1d2100042"
+	if m := in.Movement(read("cdesk", implant)); !slices.Contains(m.Flags, agent.ConsignedFlag("华东医药")) {
+		t.Errorf("consignment desk receipt flags %v", m.Flags)
+	}
+	if m := in.Movement(read("desk", implant)); len(m.Flags) != 0 {
+		t.Errorf("hospital desk receipt flags %v", m.Flags)
+	}
+}

@@ -178,6 +178,9 @@ type ScannerConfig struct {
 	Kind     string `json:"kind"`
 	// RequireSerial rejects item codes without a serial number.
 	RequireSerial bool `json:"require_serial"`
+	// ConsignedBy makes a receiving station a consignment desk: what it
+	// receives is the named supplier's until used.
+	ConsignedBy string `json:"consigned_by"`
 	// EncoderZone makes the scanner an encoding station's: each item scanned
 	// is bound to the tag read in this zone (role encoder); kind must be
 	// commission.
@@ -386,7 +389,10 @@ func (c *Config) Validate() error {
 		if !k.Valid() || !k.MovesItem() {
 			return cfgErr(p+".kind", "%q: want one of %s", s.Kind, kindList())
 		}
-		if other, dup := devices[s.Device]; dup && s.Device != "" {
+		if s.ConsignedBy != "" && (k != agent.KindReceive || len(s.ConsignedBy) > 200 || strings.ContainsAny(s.ConsignedBy, "\r\n\t")) {
+			return cfgErr(p+".consigned_by", "%.40q: a consignment desk receives (kind receive) and names its supplier in one line of at most 200 bytes", s.ConsignedBy)
+		}
+				if other, dup := devices[s.Device]; dup && s.Device != "" {
 			return cfgErr(p+".device", "%q is already used by scanner %q", s.Device, other)
 		}
 		devices[s.Device] = s.ID
@@ -456,7 +462,7 @@ func (s ScannerConfig) barcodeConfig() barcode.Config {
 func (c *Config) stations() map[string]agent.Station {
 	m := make(map[string]agent.Station, len(c.Scanners))
 	for _, s := range c.Scanners {
-		m[s.ID] = agent.Station{ID: s.ID, Location: s.Location, Kind: agent.Kind(s.Kind), RequireSerial: s.RequireSerial}
+		m[s.ID] = agent.Station{ID: s.ID, Location: s.Location, Kind: agent.Kind(s.Kind), RequireSerial: s.RequireSerial, Consignor: s.ConsignedBy}
 	}
 	return m
 }
@@ -522,6 +528,8 @@ func (c *Config) applyScannerFlag(v string) error {
 			s.Kind = val
 		case "require_serial":
 			s.RequireSerial, err = strconv.ParseBool(val)
+		case "consigned_by":
+			s.ConsignedBy = val
 		case "encoder_zone":
 			s.EncoderZone = val
 		case "write_epc":

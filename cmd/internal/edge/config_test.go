@@ -107,6 +107,16 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"sync cert without key", func(c *Config) {
 			c.Site, c.Sync.Brokers, c.Sync.CertFile = "s", []string{"ssl://b:8883"}, "/etc/hostname"
 		}, "sync.cert_file"},
+		{"consignment desk that uses", func(c *Config) { c.Scanners[0].ConsignedBy = "华东医药" }, "scanners[0].consigned_by"},
+		{"stock horizon", func(c *Config) { c.Stock.ExpiryHorizons = []int{90, 0} }, "stock.expiry_horizons[1]"},
+		{"stock horizon twice", func(c *Config) { c.Stock.ExpiryHorizons = []int{30, 30} }, "stock.expiry_horizons[1]"},
+		{"stock service level", func(c *Config) { c.Stock.ServiceLevel = 1 }, "stock.service_level"},
+		{"stock lead days", func(c *Config) { c.Stock.LeadDays = -1 }, "stock.lead_days"},
+		{"stock sweep", func(c *Config) { c.Stock.Sweep = Duration(time.Millisecond) }, "stock.sweep"},
+		{"stock par", func(c *Config) { c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "123", Min: 1, Max: 2}} }, "stock.par_levels"},
+		{"stock par min above max", func(c *Config) {
+			c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "09520123456788", Min: 5, Max: 2}}
+		}, "stock.par_levels"},
 		{"sync missing ca", func(c *Config) {
 			c.Site, c.Sync.Brokers, c.Sync.CAFile = "s", []string{"ssl://b:8883"}, "/nonexistent/ca.pem"
 		}, "sync.ca_file"},
