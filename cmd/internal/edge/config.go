@@ -392,7 +392,7 @@ func (c *Config) Validate() error {
 		if s.ConsignedBy != "" && (k != agent.KindReceive || len(s.ConsignedBy) > 200 || strings.ContainsAny(s.ConsignedBy, "\r\n\t")) {
 			return cfgErr(p+".consigned_by", "%.40q: a consignment desk receives (kind receive) and names its supplier in one line of at most 200 bytes", s.ConsignedBy)
 		}
-				if other, dup := devices[s.Device]; dup && s.Device != "" {
+		if other, dup := devices[s.Device]; dup && s.Device != "" {
 			return cfgErr(p+".device", "%q is already used by scanner %q", s.Device, other)
 		}
 		devices[s.Device] = s.ID
