@@ -17,12 +17,15 @@ type Command string
 
 // Commands. Return and Waste change the kind of the station's next item
 // scan; CancelLast records an adjustment that cancels the station's last
-// movement (nothing is rewritten); CloseCase closes the open case.
+// movement (nothing is rewritten); CloseCase closes the open case; Loan
+// confirms that the station's next use is of a supplier's loan item
+// never received here (FlagLoan).
 const (
 	CmdReturn     Command = "return"
 	CmdWaste      Command = "waste"
 	CmdCancelLast Command = "cancel-last"
 	CmdCloseCase  Command = "close-case"
+	CmdLoan       Command = "loan"
 )
 
 // FlagCaseLink marks the movement that links a use recorded with no case

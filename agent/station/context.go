@@ -70,6 +70,7 @@ type stationContext struct {
 	actor           string
 	last            time.Time        // last scan at the station
 	next            agent.Kind       // kind of the next item scan, set by a command
+	loan            bool             // the next use is a loan item (CmdLoan)
 	lastItem        agent.Movement   // last item movement recorded, for cancel-last
 	held            []agent.Movement // uses recorded with no case, oldest first
 }
@@ -173,6 +174,9 @@ func (c *stationContext) contextMovement(m agent.Movement, what, id string) agen
 		case agent.CmdWaste:
 			c.next = agent.KindWaste
 			m.Reason = "next scan records waste"
+		case agent.CmdLoan:
+			c.loan = true
+			m.Reason = "next use is a supplier's loan item (bill only)"
 		case agent.CmdCloseCase:
 			m.Reason = "case closed"
 			m.Case, m.Patient = c.caseID, c.patient
@@ -204,6 +208,12 @@ func (c *stationContext) applyContext(m agent.Movement, schedule func(room strin
 	if c.next != "" {
 		m.Kind = c.next
 		c.next = ""
+	}
+	if c.loan {
+		if m.Kind == agent.KindUse {
+			m.Flags = append(m.Flags, agent.FlagLoan)
+		}
+		c.loan = false
 	}
 	if m.Kind == agent.KindUse || m.Kind == agent.KindReturn || m.Kind == agent.KindWaste {
 		m.Case, m.Patient = c.caseID, c.patient

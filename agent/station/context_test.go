@@ -24,7 +24,7 @@ func stationIngest(t *testing.T) (*station.Ingest, *testkit.MemLedger, *time.Tim
 			Wristband:    regexp.MustCompile(`^PAT-(\d{6})$`),
 			Case:         regexp.MustCompile(`^CASE-([A-Z0-9-]+)$`),
 			Badge:        regexp.MustCompile(`^BADGE-(\w+)$`),
-			Commands:     map[string]agent.Command{"CMD-RETURN": agent.CmdReturn, "CMD-WASTE": agent.CmdWaste, "CMD-CANCEL": agent.CmdCancelLast, "CMD-CLOSE": agent.CmdCloseCase},
+			Commands:     map[string]agent.Command{"CMD-RETURN": agent.CmdReturn, "CMD-WASTE": agent.CmdWaste, "CMD-CANCEL": agent.CmdCancelLast, "CMD-CLOSE": agent.CmdCloseCase, "CMD-LOAN": agent.CmdLoan},
 			CaseIdle:     2 * time.Hour,
 			BadgeTimeout: 30 * time.Minute,
 		},
@@ -248,5 +248,29 @@ func TestScheduledCaseLink(t *testing.T) {
 	in.Handle(r)
 	if o := outcomes(); o[0].Movement.Case != "" || slices.Contains(o[0].Movement.Flags, agent.FlagScheduled) {
 		t.Fatalf("use outside the schedule: %+v", o[0].Movement)
+	}
+}
+
+// TestLoanCommand: LOAN confirms the station's next use as a loan item's;
+// only that one use.
+func TestLoanCommand(t *testing.T) {
+	in, _, _, outcomes := stationIngest(t)
+	scan := func(code string) agent.Movement {
+		t.Helper()
+		in.Handle(read("or1", code))
+		o := outcomes()
+		if len(o) != 1 {
+			t.Fatalf("%q: %d outcomes", code, len(o))
+		}
+		return o[0].Movement
+	}
+	if m := scan("CMD-LOAN"); m.Kind != agent.KindContext || !strings.Contains(m.Reason, "loan item") {
+		t.Fatalf("LOAN: %+v", m)
+	}
+	if m := scan(implant("L1")); m.Kind != agent.KindUse || !slices.Contains(m.Flags, agent.FlagLoan) {
+		t.Fatalf("use after LOAN: %s %v", m.Kind, m.Flags)
+	}
+	if m := scan(implant("L2")); slices.Contains(m.Flags, agent.FlagLoan) {
+		t.Fatalf("LOAN must apply to one use: %v", m.Flags)
 	}
 }
