@@ -103,6 +103,9 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if *check {
 		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s, %s\n",
 			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), storeName(*store), hf.describe(apiCfg), describeEnrolment(enrolled, *sites))
+		if len(supply.ids) > 0 {
+			fmt.Fprintf(env.Stdout, "supplier topics: %s (cursor %s)\n", supply.ids, cursor)
+		}
 		return nil
 	}
 	priv, made, err := sign.LoadOrCreate(keyFile)
