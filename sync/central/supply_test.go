@@ -3,6 +3,8 @@ package central_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -300,4 +302,63 @@ func boolStr(open bool) string {
 		return "open"
 	}
 	return "filled"
+}
+
+// TestSupplyAPI: GET /v1/supply/consumption and /v1/supply/requests
+// answer pages of the records (priced from the service's catalogue, the
+// next page's offset), and refuse a bad day or page naming the
+// parameter.
+func TestSupplyAPI(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	feed(t, st, supplyLedger(t))
+	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: st, Conn: testkit.NewConn(),
+		Catalogue: supplyCatalogue(t), Now: func() time.Time { return day0.AddDate(0, 0, 2) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	h := svc.Handler()
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	// The service reads days in local time: the day of the movements
+	// (08:00 to 08:32 UTC) there.
+	d := day0.Add(8 * time.Hour).In(time.Local).Format(central.DayLayout)
+	code, body := get("/v1/supply/consumption?" + central.SupplyParams("", d, d, 0, 1).Encode())
+	var p central.ConsumptionPage
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &p) != nil {
+		t.Fatalf("%d %s", code, body)
+	}
+	if len(p.Records) != 1 || p.Records[0].Price != "750.00" || !p.More || p.NextOffset != 1 || p.Since != d || p.Until != d {
+		t.Errorf("first page: %s", body)
+	}
+	code, body = get("/v1/supply/consumption?" + central.SupplyParams("", d, d, 1, 1).Encode())
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &p) != nil || len(p.Records) != 1 || p.More || p.Records[0].Supplier != "BETA" {
+		t.Errorf("second page: %d %s", code, body)
+	}
+	var rp central.RequestPage
+	code, body = get("/v1/supply/requests?" + central.SupplyParams("ACME", d, d, 0, 0).Encode())
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &rp) != nil || len(rp.Records) != 1 || rp.Records[0].Received != 1 || !rp.Records[0].Open {
+		t.Errorf("ACME's requests: %d %s", code, body)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"since=2026-02-30", `since \"2026-02-30\" is not a day`},
+		{"until=tomorrow", `until \"tomorrow\" is not a day`},
+		{"since=2026-11-26&until=2026-11-25", "since 2026-11-26 is after until 2026-11-25"},
+		{"limit=many", "parameter limit"},
+		{"limit=100000", "limit 100000"},
+		{"offset=-3", "offset -3"},
+	} {
+		for _, path := range []string{"/v1/supply/consumption?", "/v1/supply/requests?"} {
+			if code, body := get(path + c.query); code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+				t.Errorf("%s%s: %d %s, want 400 saying %s", path, c.query, code, body, c.want)
+			}
+		}
+	}
 }
