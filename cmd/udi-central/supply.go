@@ -212,21 +212,21 @@ var (
 )
 
 // movementColumns are the columns naming a record's movement.
-func movementColumns(supplier, site, gateway string, ledger int64, branch int, seq uint64, t time.Time) []string {
-	return []string{supplier, site, gateway, strconv.FormatInt(ledger, 10), strconv.Itoa(branch),
-		strconv.FormatUint(seq, 10), t.Format(time.RFC3339)}
+func movementColumns(r central.SupplyMovement) []string {
+	return []string{r.Supplier, r.Site, r.Gateway, strconv.FormatInt(r.Ledger, 10), strconv.Itoa(r.Branch),
+		strconv.FormatUint(r.Seq, 10), r.Time.Format(time.RFC3339)}
 }
 
 func writeConsumptionCSV(w io.Writer, rs []central.ConsumptionRecord) error {
 	return writeCSV(w, consumptionColumns, rs, func(r central.ConsumptionRecord) []string {
-		return append(movementColumns(r.Supplier, r.Site, r.Gateway, r.Ledger, r.Branch, r.Seq, r.Time),
+		return append(movementColumns(r.SupplyMovement),
 			r.Product, r.Name, r.Item, r.Lot, r.Serial, r.Expiry, r.Case, r.Location, strconv.FormatBool(r.Loan), r.Price)
 	})
 }
 
 func writeRequestsCSV(w io.Writer, rs []central.RequestRecord) error {
 	return writeCSV(w, requestColumns, rs, func(r central.RequestRecord) []string {
-		return append(movementColumns(r.Supplier, r.Site, r.Gateway, r.Ledger, r.Branch, r.Seq, r.Time),
+		return append(movementColumns(r.SupplyMovement),
 			r.Location, r.Product, r.Name, strconv.Itoa(r.Quantity), r.Urgency, strconv.Itoa(r.OnHand),
 			strconv.Itoa(r.ReorderPoint), strconv.Itoa(r.Max), strconv.Itoa(r.Received), strconv.FormatBool(r.Open))
 	})

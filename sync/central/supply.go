@@ -63,16 +63,15 @@ const (
 	monthLayout      = "200601"
 )
 
-// ConsumptionRecord is one use of a supplier's item: a consigned item
-// (agent.Consignor) or an item of a loan set (agent.FlagLoan) used on a
-// case. It is what the supplier invoices and refills from. It never holds
-// the patient.
-type ConsumptionRecord struct {
-	// Version is SupplySchema; Type is TypeConsumption.
+// SupplyMovement is what every supply record says of the movement it
+// is read from.
+type SupplyMovement struct {
+	// Version is SupplySchema; Type is TypeConsumption or TypeRequest.
 	Version int    `json:"version"`
 	Type    string `json:"type"`
 	// Supplier is the supplier as the movement's consigned flag names
-	// it, else the catalogue's, else "".
+	// it, else the catalogue's, else "" (a request listed under
+	// Unassigned).
 	Supplier string `json:"supplier"`
 	// Site, Gateway, Ledger (the ledger's created time), Branch and Seq
 	// name the movement: together they are the record's identity.
@@ -81,8 +80,22 @@ type ConsumptionRecord struct {
 	Ledger  int64  `json:"ledger"`
 	Branch  int    `json:"branch"`
 	Seq     uint64 `json:"seq"`
-	// Time is when the item was used, as the gateway recorded it.
+	// Time is the movement's, as the gateway recorded it.
 	Time time.Time `json:"time"`
+}
+
+// supplyMovement returns the SupplyMovement of x.
+func supplyMovement(x Traced, typ, supplier string) SupplyMovement {
+	return SupplyMovement{Version: SupplySchema, Type: typ, Supplier: supplier, Site: x.Site, Gateway: x.Movement.Gateway,
+		Ledger: x.Created, Branch: x.Branch, Seq: x.Movement.Seq, Time: x.Movement.Time}
+}
+
+// ConsumptionRecord is one use of a supplier's item: a consigned item
+// (agent.Consignor) or an item of a loan set (agent.FlagLoan) used on a
+// case. It is what the supplier invoices and refills from. It never holds
+// the patient.
+type ConsumptionRecord struct {
+	SupplyMovement
 	// Product is the product key (lifecycle.Product), Name the
 	// catalogue's name of it ("" when the catalogue lacks it).
 	Product string `json:"product"`
@@ -108,20 +121,7 @@ type ConsumptionRecord struct {
 
 // RequestRecord is one replenishment request of a gateway (agent.Request).
 type RequestRecord struct {
-	// Version is SupplySchema; Type is TypeRequest.
-	Version int    `json:"version"`
-	Type    string `json:"type"`
-	// Supplier is the supplier as the request's consigned flag names it,
-	// else the catalogue's, else "" (listed under Unassigned).
-	Supplier string `json:"supplier"`
-	// Site, Gateway, Ledger, Branch and Seq name the movement.
-	Site    string `json:"site"`
-	Gateway string `json:"gateway"`
-	Ledger  int64  `json:"ledger"`
-	Branch  int    `json:"branch"`
-	Seq     uint64 `json:"seq"`
-	// Time is when the gateway asked.
-	Time time.Time `json:"time"`
+	SupplyMovement
 	// Location and Product are what is asked for, where; Name the
 	// catalogue's name of the product.
 	Location string `json:"location"`
@@ -296,9 +296,7 @@ func NewConsumptionRecord(x Traced, data *master.Data) (ConsumptionRecord, bool)
 	if !ok {
 		supplier = e.Supplier
 	}
-	r := ConsumptionRecord{Version: SupplySchema, Type: TypeConsumption, Supplier: supplier,
-		Site: x.Site, Gateway: m.Gateway, Ledger: x.Created, Branch: x.Branch, Seq: m.Seq, Time: m.Time,
-		Product: product, Name: e.Name, Item: m.Item, Lot: m.Lot, Serial: m.Serial, Expiry: m.Expiry,
+	r := ConsumptionRecord{SupplyMovement: supplyMovement(x, TypeConsumption, supplier), Product: product, Name: e.Name, Item: m.Item, Lot: m.Lot, Serial: m.Serial, Expiry: m.Expiry,
 		Case: m.Case, Location: m.Location, Loan: slices.Contains(m.Flags, agent.FlagLoan)}
 	if known {
 		r.Price = e.UnitPrice.String()
@@ -320,9 +318,7 @@ func NewRequestRecord(x Traced, data *master.Data) (RequestRecord, bool) {
 	if !ok {
 		supplier = e.Supplier
 	}
-	return RequestRecord{Version: SupplySchema, Type: TypeRequest, Supplier: supplier,
-		Site: x.Site, Gateway: m.Gateway, Ledger: x.Created, Branch: x.Branch, Seq: m.Seq, Time: m.Time,
-		Location: m.Location, Product: m.Item, Name: e.Name, Quantity: req.Quantity, Urgency: req.Urgency,
+	return RequestRecord{SupplyMovement: supplyMovement(x, TypeRequest, supplier), Location: m.Location, Product: m.Item, Name: e.Name, Quantity: req.Quantity, Urgency: req.Urgency,
 		OnHand: req.OnHand, ReorderPoint: req.ReorderPoint, Max: req.Max, Open: true}, true
 }
 

@@ -282,7 +282,7 @@ func TestSupplyQueryRefused(t *testing.T) {
 // TestRequestReceived: the rule of an open request counts only receipts
 // at its location after it, in units.
 func TestRequestReceived(t *testing.T) {
-	r := central.RequestRecord{Ledger: 10, Seq: 5, Location: "OR-3", Quantity: 6}
+	r := central.RequestRecord{SupplyMovement: central.SupplyMovement{Ledger: 10, Seq: 5}, Location: "OR-3", Quantity: 6}
 	got := central.RequestReceived(r, []central.SupplyReceipt{
 		{Ledger: 10, Seq: 4, Location: "OR-3", Units: 100}, // before it
 		{Ledger: 10, Seq: 6, Location: "WARD", Units: 100}, // elsewhere
