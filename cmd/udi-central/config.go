@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -25,16 +26,20 @@ import (
 // (national, store, sites, the broker's, signing_key); a command skips
 // the keys whose flags it does not have (run has no --national).
 type fileConfig struct {
-	Sites      []string   `json:"sites" flag:"site"`
-	Store      string     `json:"store" flag:"store"`
-	National   string     `json:"national" flag:"national"`
-	SigningKey string     `json:"signing_key" flag:"signing-key"`
-	Enrolment  string     `json:"enrolment" flag:"enrolment"`
-	Shared     *bool      `json:"shared" flag:"shared"`
-	MaxPacket  int        `json:"max_packet" flag:"max-packet"`
-	Broker     brokerFile `json:"broker"`
-	HTTP       httpFile   `json:"http"`
-	Log        logFile    `json:"log"`
+	Sites      []string `json:"sites" flag:"site"`
+	Store      string   `json:"store" flag:"store"`
+	National   string   `json:"national" flag:"national"`
+	SigningKey string   `json:"signing_key" flag:"signing-key"`
+	Enrolment  string   `json:"enrolment" flag:"enrolment"`
+	Shared     *bool    `json:"shared" flag:"shared"`
+	MaxPacket  int      `json:"max_packet" flag:"max-packet"`
+	// Suppliers maps supplier ids to supplier names (--supplier-id).
+	Suppliers       map[string]string `json:"suppliers" flag:"supplier-id"`
+	SupplyCatalogue string            `json:"supply_catalogue" flag:"supply-catalogue"`
+	SupplyCursor    string            `json:"supply_cursor" flag:"supply-cursor"`
+	Broker          brokerFile        `json:"broker"`
+	HTTP            httpFile          `json:"http"`
+	Log             logFile           `json:"log"`
 }
 
 type brokerFile struct {
@@ -130,6 +135,10 @@ func setFlags(fs *pflag.FlagSet, v reflect.Value, path string, except []string) 
 		case reflect.Pointer:
 			if !fv.IsNil() {
 				values = []string{fmt.Sprint(fv.Elem().Interface())}
+			}
+		case reflect.Map: // of strings: one KEY=VALUE each, in order
+			for _, k := range slices.Sorted(maps.Keys(fv.Interface().(map[string]string))) {
+				values = append(values, k+"="+fv.MapIndex(reflect.ValueOf(k)).String())
 			}
 		case reflect.Slice:
 			if fv.Len() == 0 {

@@ -3,7 +3,7 @@
 // hash chains, stores them durably, acknowledges them, publishes master
 // data, and answers cross-gateway traces (sync/central).
 //
-// Subcommands: run, trace, gateways, anomalies, reconcile, cost, implants,
+// Subcommands: run, trace, gateways, anomalies, reconcile, cost, implants, supply,
 // publish, import, catalogue, key, version, bench. Exit codes: 0 ok, 1
 // failure, 2 bad usage. It logs with log/slog to stderr and never logs a patient
 // identifier.
@@ -57,6 +57,7 @@ func init() {
 		{Name: "reconcile", Summary: "reconcile every gateway's uses of a site with its settlement records", Run: reconcileCmd},
 		{Name: "stock", Summary: "show the stock on hand and open replenishment requests of a site's gateways, folded from the movements held", Run: stockCmd},
 		{Name: "cost", Summary: "list a case's consumables across a site's gateways, priced, against its DRG/DIP payment standard", Run: costCmd},
+		{Name: "supply", Summary: "export each supplier's consumption (consigned and loan-set uses) and the replenishment requests", Run: supplyCmd},
 		{Name: "implants", Summary: "export a site's implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "publish", Summary: "publish a master data file to a site's gateways", Run: publishCmd},
 		{Name: "import", Summary: "import the national files (NMPA UDI database, NHSA catalogue) into the centre's national index", Run: importCmd},

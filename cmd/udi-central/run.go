@@ -41,6 +41,8 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	key := keyFlag(fs, "signs acks and master data; made at first start (every instance needs the same file)")
 	enrolment := fs.String("enrolment", "", "the enrolment file: one line per gateway, \"site gateway ed25519:KEY\" as udi-edge key prints it;\nonly these gateways' batches are taken, and only signed by their key (without it, any gateway's, for trials)")
 	maxPacket := maxPacketFlag(fs)
+	var supply supplyFlags
+	supply.register(fs)
 	config := fs.String("config", "", "configuration file (JSON; keys as in deploy/udi-central.json); flags given win over it")
 	check := fs.Bool("check", false, "validate the flags and the files they name (broker and HTTP credentials), print a summary and exit")
 	if err := parse(fs, args); err != nil {
@@ -94,9 +96,16 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 			return usagef("--enrolment: %v", err)
 		}
 	}
+	catalogue, cursor, err := supply.config(*store, *sites, enrolled)
+	if err != nil {
+		return err
+	}
 	if *check {
 		fmt.Fprintf(env.Stdout, "configuration ok: site(s) %s, broker(s) %s, store %s, %s, %s\n",
 			strings.Join(*sites, ","), strings.Join(mc.Brokers, ","), storeName(*store), hf.describe(apiCfg), describeEnrolment(enrolled, *sites))
+		if len(supply.ids) > 0 {
+			fmt.Fprintf(env.Stdout, "supplier topics: %s (cursor %s)\n", supply.ids, cursor)
+		}
 		return nil
 	}
 	priv, made, err := sign.LoadOrCreate(keyFile)
@@ -118,9 +127,18 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	svc, err := central.NewService(central.Config{Sites: *sites, Store: st, Conn: mq, Shared: *shared, Logger: log,
-		Enrolment: enrolled, Key: priv, MaxPacket: *maxPacket})
+		Enrolment: enrolled, Key: priv, MaxPacket: *maxPacket, Catalogue: catalogue})
 	if err != nil {
 		return err
+	}
+	pub, err := supply.publisher(st, mq, catalogue, cursor, log)
+	if err != nil {
+		return err
+	}
+	if pub != nil {
+		mq.OnConnect(pub.Wake)
+		pub.Start()
+		defer pub.Close() // on an early return; Close is idempotent
 	}
 	if err := svc.Start(ctx); err != nil { // records the subscriptions: made on connect
 		return err
@@ -146,6 +164,9 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	mq.Close() // no more batches
 	_ = svc.Close()
+	if pub != nil {
+		_ = pub.Close()
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}

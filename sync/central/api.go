@@ -104,6 +104,11 @@ type ErrorResponse struct {
 //	                                    (SiteAnomalies; link_within=8h for cabinet removals)
 //	GET  /v1/received?site=S            the product keys of what the site's gateways have received
 //	                                    (ReceivedProducts), for the site's catalogue
+//	GET  /v1/supply/consumption?supplier=S&since=DAY&until=DAY&offset=N&limit=N
+//	                                    a page of the uses of suppliers' items (Consumption), days
+//	                                    YYYY-MM-DD in the service's local time, both included
+//	GET  /v1/supply/requests?supplier=S&since=DAY&until=DAY&offset=N&limit=N
+//	                                    a page of the gateways' replenishment requests (Requests)
 //	POST /v1/reconcile?site=S&format=csv|json   body: the site's settlement records (the settlements
 //	                                    set's file); the uses of every gateway reconciled with them
 //	POST /v1/reconcile/fees?site=S&format=csv|json   body: a multipart form: the catalogue (a file of
@@ -133,6 +138,8 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
 	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
 	mux.HandleFunc("GET /v1/received", g.route(PermRead, false, s.serveReceived))
+	mux.HandleFunc("GET /v1/supply/consumption", g.route(PermRead, false, s.serveConsumption))
+	mux.HandleFunc("GET /v1/supply/requests", g.route(PermRead, false, s.serveRequests))
 	mux.HandleFunc("POST /v1/reconcile", g.route(PermRead, true, s.serveReconcile))
 	mux.HandleFunc("POST /v1/reconcile/fees", g.route(PermRead, true, s.serveReconcileFees))
 	mux.HandleFunc("POST /v1/master", g.route(PermPublish, true, s.serveMaster))

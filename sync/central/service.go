@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/sync/sign"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
@@ -85,6 +86,10 @@ type Config struct {
 	// CounterFlush is how often the counters are added to the Store's
 	// totals (and on Close); DefaultCounterFlush when zero.
 	CounterFlush time.Duration
+	// Catalogue is the centre's catalogue, which the supply API prices
+	// consumption records from and finds requests' suppliers in (see
+	// Consumption); nil for none.
+	Catalogue *master.Data
 }
 
 // Counters count what the centre did for one gateway. The Store keeps

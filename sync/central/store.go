@@ -196,6 +196,7 @@ type Store interface {
 	Close() error
 }
 
-// IndexKeys returns the keys a movement is traced under
-// (agent.Movement.TraceKeys), as the gateway's ledger indexes them.
-func IndexKeys(m *agent.Movement) []string { return m.TraceKeys() }
+// IndexKeys returns the keys a movement is indexed under: those it is
+// traced under (agent.Movement.TraceKeys), as the gateway's ledger
+// indexes them, and those of the supply index (SupplyKeys).
+func IndexKeys(m *agent.Movement) []string { return append(m.TraceKeys(), SupplyKeys(m)...) }
