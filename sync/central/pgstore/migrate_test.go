@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
 	"github.com/udi-edge/udi-edge/sync/central/pgstore"
 	"github.com/udi-edge/udi-edge/sync/central/storetest"
@@ -146,5 +149,44 @@ func TestMigrationToBranches(t *testing.T) {
 	}
 	if err := st.Verify(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifyWithoutSupplyKeys: a store whose movements were stored
+// before the supply index (their supply keys missing) verifies; a
+// missing trace key, or a key no movement has, does not.
+func TestVerifyWithoutSupplyKeys(t *testing.T) {
+	url := newDB(t)
+	st := open(t, url)
+	l := testkit.NewLedger("st-marys", "or-3", storetest.Created)
+	at := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	l.Add(t, agent.Movement{Time: at, Kind: agent.KindReceive, Item: "(01)06901234567892(21)S1", Location: "WH", Decision: "accepted"})
+	l.Add(t, agent.Movement{Time: at, Kind: agent.KindUse, Item: "(01)06901234567892(21)S1", Location: "OR-3", Decision: "accepted",
+		Flags: []string{agent.ConsignedFlag("华东医药")}})
+	storetest.MustAppend(t, st, l, 1, 2)
+	if err := st.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	supply := 0
+	for i := range l.Movements {
+		for _, k := range central.SupplyKeys(&l.Movements[i]) {
+			supply++
+			exec(t, url, "DELETE FROM trace_keys WHERE key = $1", []byte(k))
+		}
+	}
+	if supply == 0 {
+		t.Fatal("the receipt and the consigned use have no supply keys to remove")
+	}
+	if err := st.Verify(ctx); err != nil {
+		t.Fatalf("without the supply keys: %v", err)
+	}
+	exec(t, url, "INSERT INTO trace_keys (key, ledger, seq) SELECT 'bogus', ledger, seq FROM trace_keys LIMIT 1")
+	if err := st.Verify(ctx); !errors.Is(err, pgstore.ErrCorrupt) {
+		t.Fatalf("a key no movement has: %v", err)
+	}
+	exec(t, url, "DELETE FROM trace_keys WHERE key = 'bogus'")
+	exec(t, url, "DELETE FROM trace_keys WHERE key = $1", []byte("(01)06901234567892(21)S1"))
+	if err := st.Verify(ctx); !errors.Is(err, pgstore.ErrCorrupt) {
+		t.Fatalf("a trace key missing: %v", err)
 	}
 }
