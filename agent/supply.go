@@ -111,3 +111,39 @@ func ReadRequest(m Movement) (Request, bool) {
 	}
 	return r, true
 }
+
+// FlagMet marks a context movement that says a replenishment request was
+// met: enough of its product arrived at its location (the gateway's
+// stock decides, agent/stock). Its Item and Location are the request's,
+// its Reason MetReason's. A request is open from its movement until the
+// movement that meets it: the centre and a supplier's system read that,
+// never a rule of their own.
+const FlagMet = "replenished"
+
+// MetReason is the Reason of the movement meeting request seq, arrived
+// units having come: "meets replenishment request SEQ: ARRIVED arrived".
+// ReadMet reads it back.
+func MetReason(seq uint64, arrived int) string {
+	return fmt.Sprintf("meets replenishment request %d: %d arrived", seq, arrived)
+}
+
+// ReadMet reports whether m meets a replenishment request (a context
+// movement flagged FlagMet), which one, and how many units arrived for
+// it.
+func ReadMet(m Movement) (seq uint64, arrived int, ok bool) {
+	if m.Kind != KindContext || !slices.Contains(m.Flags, FlagMet) {
+		return 0, 0, false
+	}
+	rest, ok := strings.CutPrefix(m.Reason, "meets replenishment request ")
+	if !ok {
+		return 0, 0, false
+	}
+	n, a, ok := strings.Cut(rest, ": ")
+	a, ok2 := strings.CutSuffix(a, " arrived")
+	s, err := strconv.ParseUint(n, 10, 64)
+	c, err2 := strconv.Atoi(a)
+	if !ok || !ok2 || err != nil || err2 != nil || s == 0 {
+		return 0, 0, false
+	}
+	return s, c, true
+}

@@ -31,3 +31,18 @@ func TestConsignor(t *testing.T) {
 		t.Fatalf("an empty supplier is no consignor, got %q", s)
 	}
 }
+
+func TestMetRoundTrip(t *testing.T) {
+	m := Movement{Kind: KindContext, Flags: []string{FlagMet}, Reason: MetReason(42, 5)}
+	if seq, n, ok := ReadMet(m); !ok || seq != 42 || n != 5 {
+		t.Fatalf("ReadMet(%q) = %d %d %v", m.Reason, seq, n, ok)
+	}
+	for _, r := range []string{"meets replenishment request 0: 1 arrived", "meets replenishment request x: 1 arrived", "meets replenishment request 4", "replenish 4"} {
+		if _, _, ok := ReadMet(Movement{Kind: KindContext, Flags: []string{FlagMet}, Reason: r}); ok {
+			t.Errorf("ReadMet(%q) ok", r)
+		}
+	}
+	if _, _, ok := ReadMet(Movement{Kind: KindContext, Reason: MetReason(42, 5)}); ok {
+		t.Error("no flag, no met")
+	}
+}

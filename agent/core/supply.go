@@ -163,6 +163,12 @@ func (s *supplier) run(ctx context.Context) {
 			ordered = append(ordered, k)
 		}
 		sortKeys(ordered)
+		for _, r := range st.Met() {
+			if ctx.Err() != nil {
+				return
+			}
+			s.announce(ctx, r)
+		}
 		for _, k := range ordered {
 			if ctx.Err() != nil {
 				return
@@ -255,6 +261,26 @@ func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k
 	}
 	s.g.log.Info("replenishment requested", "location", k.location, "product", k.product, "quantity", r.Quantity,
 		"urgency", r.Urgency, "on_hand", r.OnHand, "reorder_point", r.ReorderPoint, "max", r.Max, "seq", got.Seq)
+}
+
+// announce records that request r was met (agent.FlagMet), and waits
+// until it is written; the stock then forgets it.
+func (s *supplier) announce(ctx context.Context, r stock.Request) {
+	m := agent.Movement{
+		Time: s.g.cfg.Now(), Kind: agent.KindContext, Item: r.Product, Location: r.Location,
+		Station: "replenishment", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(r.Seq, r.Arrived),
+	}
+	if r.Supplier != "" {
+		m.Flags = append(m.Flags, agent.ConsignedFlag(r.Supplier))
+	}
+	got, err := s.g.store.Append(ctx, m)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.g.log.Error("replenishment met, not recorded: recorded at the next sweep", "location", r.Location, "product", r.Product, "request", r.Seq, "err", err)
+		}
+		return
+	}
+	s.g.log.Info("replenishment request met", "location", r.Location, "product", r.Product, "request", r.Seq, "arrived", r.Arrived, "seq", got.Seq)
 }
 
 // alertExpiring logs, once per line and horizon, the stock on hand that

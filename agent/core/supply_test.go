@@ -149,6 +149,7 @@ func TestReplenishment(t *testing.T) {
 	if len(rep.Requests) != 1 || rep.Requests[0].Quantity != 2 || rep.Pars[0].OnHand != 1 || !rep.Pars[0].Below || rep.Pars[0].Requested != 2 {
 		t.Fatalf("one request open: %+v %+v", rep.Requests, rep.Pars)
 	}
+	first := rep.Requests[0]
 	for _, sn := range []string{"S4", "S5"} {
 		scan(g, "desk", gs1(stent, "270630", "L3", sn), now)
 	}
@@ -157,6 +158,17 @@ func TestReplenishment(t *testing.T) {
 	if len(rep.Requests) != 0 || rep.Pars[0].OnHand != 3 {
 		t.Fatalf("delivered, still open: %+v %+v", rep.Requests, rep.Pars)
 	}
+	// The gateway records that the request was met, for the centre.
+	waitFor(t, "the request's meeting recorded", func() bool {
+		n := 0
+		_ = l.Range(1, func(m agent.Movement) error {
+			if seq, arrived, ok := agent.ReadMet(m); ok && seq == first.Seq && arrived == 2 && slices.Contains(m.Flags, agent.ConsignedFlag("华东医药")) {
+				n++
+			}
+			return nil
+		})
+		return n == 1
+	})
 	// The second use's refill is asked for now that none is open.
 	waitFor(t, "the second refill", func() bool { return len(requests(t, l)) == 2 })
 	if got := requests(t, l)[1]; got.Quantity != 1 || got.Urgency != agent.UrgencyRefill {

@@ -39,6 +39,7 @@ type Stock struct {
 	// location and product (see supply.go); catalogue, when set, gives
 	// the catalogue that resolves what arrives to the product asked for.
 	requests  map[reqKey]*Request
+	met       map[uint64]*Request // met, the movement saying so not yet folded
 	refills   map[reqKey]int
 	demand    map[reqKey]*series
 	catalogue func() *master.Data
@@ -77,6 +78,7 @@ func New() *Stock {
 		byLoc:     map[uint32]*place{},
 		byProduct: map[string]map[lineKey]*tally{},
 		requests:  map[reqKey]*Request{},
+		met:       map[uint64]*Request{},
 		refills:   map[reqKey]int{},
 		demand:    map[reqKey]*series{},
 	}
@@ -140,6 +142,10 @@ func (s *Stock) apply(m agent.Movement) {
 	}
 	if r, ok := agent.ReadRequest(m); ok {
 		s.request(m, r)
+		return
+	}
+	if seq, _, ok := agent.ReadMet(m); ok {
+		delete(s.met, seq)
 		return
 	}
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {

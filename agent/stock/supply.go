@@ -142,7 +142,26 @@ func (s *Stock) arrived(loc uint32, di string, n int) {
 	r.Arrived += n * q
 	if r.Arrived >= r.Quantity {
 		delete(s.requests, key)
+		if r.Seq != 0 {
+			s.met[r.Seq] = r
+		}
 	}
+}
+
+// Met returns the requests met whose meeting the ledger does not record
+// yet (agent.FlagMet), oldest first: the gateway records each, so that
+// the centre and the suppliers read when a request was met, from the
+// gateway's own rule. A restarted gateway's stock finds those a crash
+// left unrecorded.
+func (s *Stock) Met() []Request {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Request, 0, len(s.met))
+	for _, r := range s.met {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b Request) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
 }
 
 // Requests returns the open replenishment requests at location (every

@@ -91,6 +91,14 @@ func TestRequests(t *testing.T) {
 	if rs := s.Requests(""); len(rs) != 0 {
 		t.Fatalf("requests %+v", rs)
 	}
+	met := s.Met()
+	if len(met) != 1 || met[0].Seq != 1 || met[0].Arrived != 4 {
+		t.Fatalf("met %+v", met)
+	}
+	apply(agent.Movement{Kind: agent.KindContext, Item: gtin, Location: "OR-3", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(1, 4)})
+	if met := s.Met(); len(met) != 0 {
+		t.Fatalf("met after its movement %+v", met)
+	}
 }
 
 // TestNeed: the replenishment rule.

@@ -194,7 +194,7 @@ func (s *supplyStore) consumption(ctx context.Context, x supplyExport, offset in
 }
 
 func (s *supplyStore) requests(ctx context.Context, x supplyExport, offset int) ([]central.RequestRecord, bool, error) {
-	return central.Requests(ctx, s.st, s.data, s.query(x, offset), time.Now())
+	return central.Requests(ctx, s.st, s.data, s.query(x, offset))
 }
 
 func writeSupplyJSON(w io.Writer, x supplyExport) error {

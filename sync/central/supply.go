@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,9 +59,8 @@ const (
 const (
 	supplyUseKey     = "~supply/use/"     // + UTC hour 2006010215
 	supplyRequestKey = "~supply/request/" // + UTC hour
-	supplyReceiptKey = "~supply/receipt/" // + gateway / product / UTC month 200601
+	supplyMetKey     = "~supply/met/"     // + gateway / request's sequence number
 	hourLayout       = "2006010215"
-	monthLayout      = "200601"
 )
 
 // SupplyMovement is what every supply record says of the movement it
@@ -134,8 +134,10 @@ type RequestRecord struct {
 	OnHand       int    `json:"on_hand"`
 	ReorderPoint int    `json:"reorder_point"`
 	Max          int    `json:"max"`
-	// Received is how many units the gateway has received since, at the
-	// location (RequestReceived); Open says Received < Quantity.
+	// Open says the gateway has not recorded the request met (the
+	// movement agent.ReadMet reads, written when its stock saw enough
+	// arrive: the gateway's rule, not one of the centre's); Received is
+	// how many units had arrived then, 0 while open.
 	Received int  `json:"received"`
 	Open     bool `json:"open"`
 }
@@ -143,8 +145,8 @@ type RequestRecord struct {
 // SupplyKeys returns the keys of the supply index m is stored under, none
 // for most movements: a use of a supplier's item (consigned or of a loan
 // set) and a cancellation of a use, under the UTC hour of their time; a
-// replenishment request under its UTC hour; a receipt not blocked under
-// its gateway, product and UTC month.
+// replenishment request under its UTC hour; the movement saying a request
+// was met under its gateway and the request's sequence number.
 func SupplyKeys(m *agent.Movement) []string {
 	switch {
 	case m.Kind == agent.KindUse && m.Decision != agent.DecisionBlocked && supplied(*m):
@@ -157,8 +159,9 @@ func SupplyKeys(m *agent.Movement) []string {
 		if _, ok := agent.ReadRequest(*m); ok {
 			return []string{supplyRequestKey + m.Time.UTC().Format(hourLayout)}
 		}
-	case m.Kind == agent.KindReceive && m.Decision != agent.DecisionBlocked:
-		return []string{receiptKey(m.Gateway, lifecycle.Product(*m), m.Time)}
+		if seq, _, ok := agent.ReadMet(*m); ok {
+			return []string{metKey(m.Gateway, seq)}
+		}
 	}
 	return nil
 }
@@ -170,8 +173,8 @@ func supplied(m agent.Movement) bool {
 	return ok || slices.Contains(m.Flags, agent.FlagLoan)
 }
 
-func receiptKey(gateway, product string, t time.Time) string {
-	return supplyReceiptKey + gateway + "/" + product + "/" + t.UTC().Format(monthLayout)
+func metKey(gateway string, seq uint64) string {
+	return supplyMetKey + gateway + "/" + strconv.FormatUint(seq, 10)
 }
 
 // SupplyQuery selects supply records: of one supplier ("" every one,
@@ -323,11 +326,10 @@ func NewRequestRecord(x Traced, data *master.Data) (RequestRecord, bool) {
 }
 
 // Requests returns a page of the replenishment requests q selects, each
-// with what its gateway received since (RequestReceived), read up to now;
-// data's catalogue (nil: none) gives the suppliers of requests whose
-// flags name none, the products' names, and the packages received whole
-// for a product.
-func Requests(ctx context.Context, t Tracer, data *master.Data, q SupplyQuery, now time.Time) ([]RequestRecord, bool, error) {
+// open unless its gateway recorded it met (agent.ReadMet; one index
+// lookup a request); data's catalogue (nil: none) gives the suppliers of
+// requests whose flags name none and the products' names.
+func Requests(ctx context.Context, t Tracer, data *master.Data, q SupplyQuery) ([]RequestRecord, bool, error) {
 	q, err := q.check()
 	if err != nil {
 		return nil, false, err
@@ -360,100 +362,30 @@ hours:
 			out = append(out, r)
 		}
 	}
-	if err := fillReceived(ctx, t, data, out, now); err != nil {
+	if err := fillMet(ctx, t, out); err != nil {
 		return nil, false, err
 	}
 	return out, more, nil
 }
 
-// SupplyReceipt is a receipt as RequestReceived reads it: which movement
-// of the gateway's ledgers it is, where, and how many units of the
-// request's product it brought.
-type SupplyReceipt struct {
-	Ledger   int64
-	Seq      uint64
-	Location string
-	Units    int
-}
-
-// RequestReceived is the rule of an open request, in one place: the
-// units of its product received at its location by its gateway after it
-// (a later ledger, or a later movement of its own), blocked receipts
-// left out (receipts holds only those of its gateway and product). The
-// request stays open while they add up to less than its Quantity.
-func RequestReceived(r RequestRecord, receipts []SupplyReceipt) int {
-	n := 0
-	for _, x := range receipts {
-		if x.Location == r.Location && (x.Ledger > r.Ledger || x.Ledger == r.Ledger && x.Seq > r.Seq) {
-			n += x.Units
-		}
-	}
-	return n
-}
-
-// fillReceived sets Received and Open of every request of rs: for each
-// gateway and product, the receipts of the product and of its packages
-// (data's catalogue) are read once, month by month from the month before
-// the earliest request to now's.
-func fillReceived(ctx context.Context, t Tracer, data *master.Data, rs []RequestRecord, now time.Time) error {
-	type gp struct{ gateway, product string }
-	since := map[gp]time.Time{}
-	for _, r := range rs {
-		k := gp{r.Gateway, r.Product}
-		if s, ok := since[k]; !ok || r.Time.Before(s) {
-			since[k] = r.Time
-		}
-	}
-	if len(since) == 0 {
-		return nil
-	}
-	packs := packagesOf(data)
-	got := map[gp][]SupplyReceipt{}
-	for k, from := range since {
-		for _, product := range append([]string{k.product}, packs[k.product]...) {
-			units := 1
-			if _, q, ok := data.Resolve(product); ok {
-				units = q
-			}
-			start := time.Date(from.UTC().Year(), from.UTC().Month()-1, 1, 0, 0, 0, 0, time.UTC)
-			for m := start; !m.After(now.UTC()); m = m.AddDate(0, 1, 0) {
-				ts, err := t.Trace(ctx, receiptKey(k.gateway, product, m))
-				if err != nil {
-					return err
-				}
-				for _, x := range ts {
-					if x.Movement.Kind == agent.KindReceive && x.Movement.Decision != agent.DecisionBlocked && x.Movement.Gateway == k.gateway {
-						got[k] = append(got[k], SupplyReceipt{Ledger: x.Created, Seq: x.Movement.Seq, Location: x.Movement.Location, Units: units})
-					}
-				}
-			}
-		}
-	}
+// fillMet sets Open and Received of every request of rs from the
+// movement of its gateway's ledger saying it was met, if the centre
+// holds one.
+func fillMet(ctx context.Context, t Tracer, rs []RequestRecord) error {
 	for i := range rs {
 		r := &rs[i]
-		r.Received = RequestReceived(*r, got[gp{r.Gateway, r.Product}])
-		r.Open = r.Received < r.Quantity
+		ts, err := t.Trace(ctx, metKey(r.Gateway, r.Seq))
+		if err != nil {
+			return err
+		}
+		for _, x := range ts {
+			if x.Created != r.Ledger || x.Movement.Gateway != r.Gateway {
+				continue // another ledger of the gateway numbers its own
+			}
+			if seq, arrived, ok := agent.ReadMet(x.Movement); ok && seq == r.Seq {
+				r.Open, r.Received = false, arrived
+			}
+		}
 	}
 	return nil
 }
-
-// packagesOf maps each product of data's catalogue to the packages that
-// resolve to it (master.Data.Unit), at any depth.
-func packagesOf(data *master.Data) map[string][]string {
-	out := map[string][]string{}
-	if data == nil {
-		return out
-	}
-	for _, e := range data.Catalogue() {
-		if e.PackageOf == "" {
-			continue
-		}
-		if u, q := data.Unit(e); q > 0 && productKey(u) != productKey(e) {
-			out[productKey(u)] = append(out[productKey(u)], productKey(e))
-		}
-	}
-	return out
-}
-
-// productKey is the key a catalogue entry is looked up by.
-func productKey(e master.CatalogueEntry) string { return cmp.Or(e.GTIN, e.HIBC) }

@@ -88,6 +88,9 @@ func supplyLedger(t *testing.T) *testkit.Ledger {
 	l.Add(t, supplyMovement(agent.KindReceive, gtinCatheter, "C1", "OR-3", 30, acme))   // 12: 1 of 2 catheters
 	l.Add(t, supplyMovement(agent.KindReceive, gtinCatheter, "C2", "WARD-2", 31, acme)) // 13: elsewhere
 	l.Add(t, supplyMovement(agent.KindReceive, gtinGauzeBox, "GB1", "OR-3", 32))        // 14: 5 gauze
+	// 15: the gateway's stock saw the gauze request (10) met, and says so.
+	l.Add(t, agent.Movement{Time: day0.Add(8*time.Hour + 33*time.Minute), Kind: agent.KindContext, Item: gtinGauze, Location: "OR-3",
+		Flags: []string{agent.FlagMet}, Reason: agent.MetReason(10, 5)})
 	// The next day: outside a window of day0.
 	next := supplyMovement(agent.KindUse, gtinStent, "S4", "OR-3", 24*60, acme)
 	l.Add(t, next)
@@ -150,8 +153,7 @@ var supplyStores = []struct {
 // catalogue, never the patient; cancelled, blocked, hospital-owned and
 // out-of-window uses left out) and the replenishment requests (the
 // supplier from the flag or the catalogue, else unassigned; open until
-// the gateway receives their quantity at their location after them,
-// packages counted in units), in pages, on both stores.
+// the gateway records them met), in pages, on both stores.
 func TestSupplyRecords(t *testing.T) {
 	for _, sk := range supplyStores {
 		t.Run(sk.name, func(t *testing.T) {
@@ -215,7 +217,7 @@ func TestSupplyRecords(t *testing.T) {
 				t.Errorf("the next day's consumption: %+v", cs)
 			}
 
-			rs, more, err := central.Requests(ctx, st, data, day, day0.AddDate(0, 0, 2))
+			rs, more, err := central.Requests(ctx, st, data, day)
 			if err != nil || more {
 				t.Fatalf("requests: %v (more %v)", err, more)
 			}
@@ -224,7 +226,7 @@ func TestSupplyRecords(t *testing.T) {
 				got = append(got, strings.Join([]string{r.Supplier, r.Product, r.Urgency, itoa(r.Quantity), itoa(r.Received), boolStr(r.Open)}, " "))
 			}
 			want = []string{
-				"ACME " + gtinCatheter + " refill 2 1 open",
+				"ACME " + gtinCatheter + " refill 2 0 open",
 				"GAMMA " + gtinGauze + " routine 5 5 filled",
 				" " + gtinUnknown + " urgent 1 0 open",
 			}
@@ -233,7 +235,7 @@ func TestSupplyRecords(t *testing.T) {
 			}
 			unassigned := day
 			unassigned.Supplier = central.Unassigned
-			if rs, _, _ := central.Requests(ctx, st, data, unassigned, day0.AddDate(0, 0, 2)); len(rs) != 1 || rs[0].Product != gtinUnknown {
+			if rs, _, _ := central.Requests(ctx, st, data, unassigned); len(rs) != 1 || rs[0].Product != gtinUnknown {
 				t.Errorf("unassigned requests: %+v", rs)
 			}
 		})
@@ -276,22 +278,6 @@ func TestSupplyQueryRefused(t *testing.T) {
 	since, until, err := central.SupplyWindow("", "2026-11-25", time.UTC, day0)
 	if err != nil || !since.Equal(day0.AddDate(0, 0, 1-central.DefaultSupplyDays)) || !until.Equal(day0.AddDate(0, 0, 1)) {
 		t.Errorf("default window: %v..%v %v", since, until, err)
-	}
-}
-
-// TestRequestReceived: the rule of an open request counts only receipts
-// at its location after it, in units.
-func TestRequestReceived(t *testing.T) {
-	r := central.RequestRecord{SupplyMovement: central.SupplyMovement{Ledger: 10, Seq: 5}, Location: "OR-3", Quantity: 6}
-	got := central.RequestReceived(r, []central.SupplyReceipt{
-		{Ledger: 10, Seq: 4, Location: "OR-3", Units: 100}, // before it
-		{Ledger: 10, Seq: 6, Location: "WARD", Units: 100}, // elsewhere
-		{Ledger: 10, Seq: 7, Location: "OR-3", Units: 5},
-		{Ledger: 11, Seq: 1, Location: "OR-3", Units: 1},   // a later ledger of the gateway
-		{Ledger: 9, Seq: 99, Location: "OR-3", Units: 100}, // an earlier ledger
-	})
-	if got != 6 {
-		t.Errorf("received %d, want 6", got)
 	}
 }
 
@@ -344,7 +330,7 @@ func TestSupplyAPI(t *testing.T) {
 	}
 	var rp central.RequestPage
 	code, body = get("/v1/supply/requests?" + central.SupplyParams("ACME", d, d, 0, 0).Encode())
-	if code != http.StatusOK || json.Unmarshal([]byte(body), &rp) != nil || len(rp.Records) != 1 || rp.Records[0].Received != 1 || !rp.Records[0].Open {
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &rp) != nil || len(rp.Records) != 1 || rp.Records[0].Received != 0 || !rp.Records[0].Open {
 		t.Errorf("ACME's requests: %d %s", code, body)
 	}
 	for _, c := range []struct{ query, want string }{

@@ -135,7 +135,7 @@ func (s *Service) serveRequests(w http.ResponseWriter, r *http.Request) {
 	if s.writeFailure(w, "supply query", "", err) {
 		return
 	}
-	rs, more, err := Requests(r.Context(), s.store, s.cfg.Catalogue, q, s.now())
+	rs, more, err := Requests(r.Context(), s.store, s.cfg.Catalogue, q)
 	if !s.writeFailure(w, "read of the replenishment requests", "", err) {
 		writeJSON(w, http.StatusOK, page(q, rs, more))
 	}

@@ -164,7 +164,7 @@ func TestSupplierTopics(t *testing.T) {
 		"udi/supply/acme/consumption consumption 4",
 		"udi/supply/acme/consumption consumption 4 cancelled=true",
 		"udi/supply/acme/requests request 9",
-		"udi/supply/acme/consumption consumption 15",
+		"udi/supply/acme/consumption consumption 16",
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("acme received:\n got %q\nwant %q", got, want)
