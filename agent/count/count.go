@@ -86,8 +86,11 @@ type Difference struct {
 	// Item is the item key (a lot's key for LotCount).
 	Item    string `json:"item"`
 	Product string `json:"product,omitempty"`
-	Lot     string `json:"lot,omitempty"`
-	Expiry  string `json:"expiry,omitempty"`
+	// Name is the catalogue's name of the product, "" when unknown (the
+	// caller fills it).
+	Name   string `json:"name,omitempty"`
+	Lot    string `json:"lot,omitempty"`
+	Expiry string `json:"expiry,omitempty"`
 	// LedgerLocation and LedgerStatus are where the ledger had the item
 	// and in which status, when it was found (not for Missing, Untagged
 	// and LotCount: here, on hand).
