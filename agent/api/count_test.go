@@ -151,8 +151,14 @@ func TestCountsOverTheAPI(t *testing.T) {
 		kind string
 		says string
 	}{
-		{func() error { _, err := c.StartCount(ctx, core.CountRequest{Stations: []string{"nowhere"}}); return err }, api.KindBadRequest, "nowhere"},
-		{func() error { _, err := c.StartCount(ctx, core.CountRequest{Stations: []string{"hand"}, Zone: "z"}); return err }, api.KindBadRequest, "zone"},
+		{func() error {
+			_, err := c.StartCount(ctx, core.CountRequest{Stations: []string{"nowhere"}})
+			return err
+		}, api.KindBadRequest, "nowhere"},
+		{func() error {
+			_, err := c.StartCount(ctx, core.CountRequest{Stations: []string{"hand"}, Zone: "z"})
+			return err
+		}, api.KindBadRequest, "zone"},
 		{func() error { _, err := c.EndCount(ctx, s.ID, ""); return err }, api.KindConflict, "ended"},
 		{func() error { _, err := c.CountCabinet(ctx, core.CountRequest{Location: "WH"}); return err }, api.KindNotFound, "RFID"},
 	} {
