@@ -199,6 +199,13 @@ func (c *counts) unregister(s *CountSession) {
 	}
 }
 
+// copyOf returns a copy of s, a session of counts.sessions.
+func (g *Gateway) copyOf(s *CountSession) CountSession {
+	g.counts.mu.RLock()
+	defer g.counts.mu.RUnlock()
+	return *s
+}
+
 // session returns a copy of session id, once the sessions are loaded.
 func (g *Gateway) session(ctx context.Context, id uint64) (*CountSession, error) {
 	if err := g.loadCounts(ctx, false); err != nil {
@@ -220,7 +227,9 @@ func (g *Gateway) session(ctx context.Context, id uint64) (*CountSession, error)
 // movement is a count at the session's location whose Reason names the
 // session, and the checks add their flags (a count is never refused: a
 // block is recorded as a warning). A plain code a pattern claims (a
-// badge, a command) is left to the station.
+// badge, a wristband) is left to the station, but a command is refused
+// (recorded as a rejected read): it would act on the station's movements
+// from before the count.
 func (g *Gateway) countScan(r agent.Read) bool {
 	_ = g.loadCounts(context.Background(), true)
 	c := &g.counts
@@ -233,7 +242,12 @@ func (g *Gateway) countScan(r agent.Read) bool {
 	m := g.ingest.Movement(r)
 	switch m.Kind {
 	case agent.KindContext:
-		return false
+		if p := g.cfg.Patterns; p == nil || p.Commands[string(r.Data)] == "" {
+			return false
+		}
+		// A command (CANCEL LAST, RETURN...) would act on the station's
+		// own movements from before the count: refused, with its reason.
+		m.Kind, m.Reason = agent.KindReject, fmt.Sprintf("station counts in cycle count %d: commands are taken once it ends", id)
 	case agent.KindReject:
 	default:
 		m.Kind = agent.KindCount
@@ -323,15 +337,12 @@ func (g *Gateway) StartCount(ctx context.Context, req CountRequest) (CountSessio
 	if err := g.free(loc, req.Stations); err != nil {
 		return CountSession{}, err
 	}
-	s, err := g.recordStart(ctx, loc, agent.CountStart{Stations: req.Stations}, req.Actor)
+	s, err := g.start(ctx, loc, agent.CountStart{Stations: req.Stations}, req.Actor)
 	if err != nil {
 		return CountSession{}, err
 	}
-	c.mu.Lock()
-	c.register(s)
-	c.mu.Unlock()
 	g.log.Info("cycle count started", "session", s.ID, "location", loc, "stations", req.Stations)
-	return *s, nil
+	return g.copyOf(s), nil
 }
 
 // free reports an error when location or one of stations counts in an
@@ -351,29 +362,63 @@ func (g *Gateway) free(location string, stations []string) error {
 	return nil
 }
 
-// recordStart records the movement that starts a session.
-func (g *Gateway) recordStart(ctx context.Context, location string, start agent.CountStart, actor string) (*CountSession, error) {
+// start records the movement that starts a session and makes it open.
+// It holds counts.mu meanwhile, so that a scan at its stations is
+// recorded as their own movement before the start, or as a count of the
+// session after it. The caller holds counts.change.
+func (g *Gateway) start(ctx context.Context, location string, start agent.CountStart, actor string) (*CountSession, error) {
 	m := agent.Movement{Time: g.cfg.Now(), Kind: agent.KindContext, Item: agent.CountKey(location), Location: location, Actor: actor,
 		Flags: []string{agent.FlagCountStart}, Reason: agent.CountStartReason(start)}
 	if len(start.Stations) > 0 {
 		m.Station = start.Stations[0]
 	}
+	c := &g.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	got, err := g.store.Append(context.WithoutCancel(ctx), m)
 	if err != nil {
 		return nil, fmt.Errorf("recording the start of the cycle count: %w", err)
 	}
-	return &CountSession{ID: got.Seq, Location: location, Stations: start.Stations, Zones: start.Zones, Actor: actor, Started: got.Time}, nil
+	s := &CountSession{ID: got.Seq, Location: location, Stations: start.Stations, Zones: start.Zones, Actor: actor, Started: got.Time}
+	c.register(s)
+	return s, nil
 }
 
-// recordEnd records the movement that ends s and notes it in s.
-func (g *Gateway) recordEnd(ctx context.Context, s *CountSession, actor string) error {
+// submitEnd submits the movement that ends s; its answer comes on the
+// channel returned. Submitted while counts.mu is held, it is recorded
+// after every scan of s and before any scan recorded as its stations'
+// own once s is no longer open.
+func (g *Gateway) submitEnd(s *CountSession, actor string) <-chan appended {
+	ch := make(chan appended, 1)
 	m := agent.Movement{Time: g.cfg.Now(), Kind: agent.KindContext, Item: agent.CountKey(s.Location), Location: s.Location, Actor: actor,
 		Flags: []string{agent.FlagCountEnd}, Reason: agent.CountEndReason(s.ID)}
-	got, err := g.store.Append(context.WithoutCancel(ctx), m)
-	if err != nil {
-		return fmt.Errorf("recording the end of cycle count %d: %w", s.ID, err)
+	g.store.Submit(m, func(got agent.Movement, err error) { ch <- appended{got, err} })
+	return ch
+}
+
+// appended is a movement's answer from the ledger.
+type appended struct {
+	m   agent.Movement
+	err error
+}
+
+// end ends the open session s: no scan counts for it from now on, and
+// the movement that ends it is recorded, or s is open again. The caller
+// holds counts.change.
+func (g *Gateway) end(s *CountSession, actor string) error {
+	c := &g.counts
+	c.mu.Lock()
+	c.unregister(s)
+	ch := g.submitEnd(s, actor)
+	c.mu.Unlock()
+	a := <-ch
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a.err != nil {
+		c.register(s)
+		return fmt.Errorf("recording the end of cycle count %d: %w", s.ID, a.err)
 	}
-	s.EndSeq, s.Ended = got.Seq, got.Time
+	s.EndSeq, s.Ended = a.m.Seq, a.m.Time
 	return nil
 }
 
@@ -387,26 +432,20 @@ func (g *Gateway) EndCount(ctx context.Context, id uint64, actor string) (CountR
 	if err := g.loadCounts(ctx, false); err != nil {
 		return CountReport{}, err
 	}
-	c.mu.Lock()
+	c.mu.RLock()
 	s := c.sessions[id]
+	c.mu.RUnlock()
 	switch {
 	case s == nil:
-		c.mu.Unlock()
 		return CountReport{}, fmt.Errorf("%w: the ledger holds no cycle count %d", ErrNoCount, id)
 	case !s.Open():
-		c.mu.Unlock()
 		return CountReport{}, fmt.Errorf("%w: cycle count %d ended at movement %d", ErrCountState, id, s.EndSeq)
 	}
-	c.unregister(s) // no scan is between its look-up and its submission now
-	c.mu.Unlock()
-	if err := g.recordEnd(ctx, s, actor); err != nil {
-		c.mu.Lock()
-		c.register(s)
-		c.mu.Unlock()
+	if err := g.end(s, actor); err != nil {
 		return CountReport{}, err
 	}
 	g.log.Info("cycle count ended", "session", id, "location", s.Location)
-	r, err := g.countReport(ctx, *s)
+	r, err := g.countReport(ctx, g.copyOf(s))
 	if err != nil {
 		return CountReport{}, err
 	}
@@ -466,13 +505,10 @@ func (g *Gateway) CountCabinet(ctx context.Context, req CountRequest) (CountRepo
 	}
 	slices.Sort(tags)
 	tags = slices.Compact(tags)
-	s, err := g.recordStart(ctx, loc, agent.CountStart{Zones: zones}, req.Actor)
+	s, err := g.start(ctx, loc, agent.CountStart{Zones: zones}, req.Actor)
 	if err != nil {
 		return CountReport{}, err
 	}
-	c.mu.Lock()
-	c.register(s)
-	c.mu.Unlock()
 	ms := make([]agent.Movement, len(tags))
 	for i, tag := range tags {
 		ms[i] = agent.Movement{Time: g.cfg.Now(), Kind: agent.KindCount, Item: tag, Location: loc, Actor: req.Actor, Reason: agent.CountReason(s.ID)}
@@ -481,16 +517,10 @@ func (g *Gateway) CountCabinet(ctx context.Context, req CountRequest) (CountRepo
 	if _, err := g.submitAll(ms); err != nil {
 		return CountReport{}, fmt.Errorf("cycle count %d: the snapshot not recorded whole (end it with count end %d): %w", s.ID, s.ID, err)
 	}
-	c.mu.Lock()
-	c.unregister(s)
-	c.mu.Unlock()
-	if err := g.recordEnd(ctx, s, req.Actor); err != nil {
-		c.mu.Lock()
-		c.register(s)
-		c.mu.Unlock()
+	if err := g.end(s, req.Actor); err != nil {
 		return CountReport{}, err
 	}
-	r, err := g.countReport(ctx, *s)
+	r, err := g.countReport(ctx, g.copyOf(s))
 	if err != nil {
 		return CountReport{}, err
 	}

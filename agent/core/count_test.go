@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +48,8 @@ func openCountGateway(t *testing.T, path string) *countGateway {
 		"ward": {ID: "ward", Location: "W5", Kind: agent.KindTransfer},
 		"or":   {ID: "or", Location: "OR-3", Kind: agent.KindUse},
 	}
-	patterns := &station.Patterns{Wristband: regexp.MustCompile(`^PAT(\d{6})$`), Badge: regexp.MustCompile(`^BADGE-(\w+)$`)}
+	patterns := &station.Patterns{Wristband: regexp.MustCompile(`^PAT(\d{6})$`), Badge: regexp.MustCompile(`^BADGE-(\w+)$`),
+		Commands: map[string]agent.Command{"CMD-CANCEL": agent.CmdCancelLast}}
 	log := slog.New(slog.NewTextHandler(cg.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cg.g, err = core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return cg.now }},
 		core.Deps{Store: l, Master: l, Log: log})
@@ -128,7 +130,7 @@ func TestCountSession(t *testing.T) {
 		t.Errorf("a second count at WH: %v", err)
 	}
 	outs := cg.scan("hand", stem("S1"), stem("S4"), stem("S5"), stem("S6"), stem("S7"), stem("S9"), gauzeG1, gauzeG1, gauzeG1, gauzeG2,
-		"]C0BADGE-N7", "]C0NOT-A-CODE")
+		"]C0BADGE-N7", "]C0NOT-A-CODE", "]C0CMD-CANCEL")
 	for i, o := range outs[:10] {
 		if o.Movement.Kind != agent.KindCount || o.Movement.Location != "WH" || !strings.HasPrefix(o.Movement.Reason, agent.CountReason(s.ID)) {
 			t.Errorf("scan %d during the count: %s at %s %q", i, o.Movement.Kind, o.Movement.Location, o.Movement.Reason)
@@ -139,6 +141,11 @@ func TestCountSession(t *testing.T) {
 	}
 	if outs[10].Movement.Kind != agent.KindContext || outs[11].Movement.Kind != agent.KindReject {
 		t.Errorf("a badge and garbage during the count: %s, %s", outs[10].Movement.Kind, outs[11].Movement.Kind)
+	}
+	// CANCEL LAST would cancel the station's last movement before the
+	// count: refused.
+	if m := outs[12].Movement; m.Kind != agent.KindReject || !strings.Contains(m.Reason, "commands are taken once it ends") {
+		t.Errorf("a command during the count: %s %q", m.Kind, m.Reason)
 	}
 	// Meanwhile the warehouse works: S3 is used, S8 received, S4 (already
 	// counted) issued.
@@ -294,5 +301,61 @@ func TestCountAdjustNeedsTheEnd(t *testing.T) {
 	}
 	if _, err := cg.g.AdjustCount(context.Background(), s.ID, core.CountAdjustment{Apply: true}); !errors.Is(err, core.ErrCountState) {
 		t.Errorf("adjusting an open session: %v", err)
+	}
+}
+
+// TestCountEndAfterEveryScan: scans arrive at a counting station while
+// the session ends: each scan is either a count of the session, recorded
+// before the movement that ends it, or the station's own movement after
+// it; none is lost.
+func TestCountEndAfterEveryScan(t *testing.T) {
+	cg := openCountGateway(t, filepath.Join(t.TempDir(), "ledger.db"))
+	ctx := context.Background()
+	s, err := cg.g.StartCount(ctx, core.CountRequest{Stations: []string{"hand"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scanner goes on until 20 scans after the end, 5,000 at most.
+	var answered, sent atomic.Int64
+	var ended atomic.Bool
+	cg.g.OnAnswer = func(string, agent.Outcome) { answered.Add(1) }
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for after := 0; after < 20 && sent.Load() < 5000; sent.Add(1) {
+			if ended.Load() {
+				after++
+			}
+			scan(cg.g, "hand", stem(fmt.Sprintf("C%04d", sent.Load())), cg.now)
+		}
+	}()
+	testkit.Eventually(t, 10*time.Second, "a few scans answered", func() bool { return answered.Load() >= 30 })
+	r, err := cg.g.EndCount(ctx, s.ID, "")
+	ended.Store(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	cg.g.Wait()
+	n := int(sent.Load())
+	counted, stocked := 0, 0
+	err = cg.l.Range(s.ID+1, func(m agent.Movement) error {
+		id, ok := agent.CountSession(m)
+		switch {
+		case m.Kind == agent.KindCount && ok && id == s.ID:
+			counted++
+			if m.Seq > r.Session.EndSeq {
+				t.Errorf("count %d recorded after the end %d", m.Seq, r.Session.EndSeq)
+			}
+		case m.Kind == agent.KindStock:
+			stocked++
+			if m.Seq < r.Session.EndSeq {
+				t.Errorf("stock %d recorded before the end %d", m.Seq, r.Session.EndSeq)
+			}
+		}
+		return nil
+	})
+	if err != nil || counted+stocked != n || counted != r.Scans || counted < 30 || stocked == 0 {
+		t.Errorf("%d counted (the report says %d), %d stocked, of %d scans: %v", counted, r.Scans, stocked, n, err)
 	}
 }

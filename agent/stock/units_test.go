@@ -3,6 +3,7 @@ package stock
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
@@ -60,5 +61,40 @@ func TestUnitsAndLotsAt(t *testing.T) {
 	}
 	if s.UnitsAt("nowhere") != nil || s.LotsAt("nowhere") != nil || s.LotsAt("OR-3") != nil {
 		t.Error("a location with nothing")
+	}
+}
+
+// BenchmarkUnitsAt measures what a cycle count asks of the stock: the
+// items at one location (UnitsAt walks every item key the stock follows)
+// beside the lines of the same location (Lines, which reads only that
+// location's), over the benchmark hospital's ledger of n movements.
+func BenchmarkUnitsAt(b *testing.B) {
+	for _, n := range []int{1_000_000, 4_000_000} {
+		b.Run(fmt.Sprintf("movements=%d", n), func(b *testing.B) {
+			st := New()
+			seq := uint64(0)
+			benchMovements(n, func(m agent.Movement) {
+				seq++
+				m.Seq = seq
+				st.apply(m)
+			})
+			var units, lines int
+			var walk, ceiling time.Duration
+			for b.Loop() {
+				for _, loc := range benchLocs {
+					t0 := time.Now()
+					units += len(st.UnitsAt(loc))
+					t1 := time.Now()
+					lines += len(st.Lines(Query{Location: loc}, nil))
+					walk, ceiling = walk+t1.Sub(t0), ceiling+time.Since(t1)
+				}
+			}
+			q := float64(b.N * len(benchLocs))
+			b.ReportMetric(float64(st.Items()), "items")
+			b.ReportMetric(float64(units)/q, "units/location")
+			b.ReportMetric(walk.Seconds()*1e3/q, "unitsat-ms")
+			b.ReportMetric(float64(lines)/q, "lines/location")
+			b.ReportMetric(ceiling.Seconds()*1e3/q, "lines-ms")
+		})
 	}
 }
