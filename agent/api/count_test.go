@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,20 +42,8 @@ func TestCountsOverTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "agent.sock")
-	ln, err := api.ListenUnix(sock, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcp, err := api.ListenLoopback("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- api.NewServer(g, api.Limits{MaxPage: 1}, nil).Serve(ctx, ln, tcp) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c := api.NewClient(sock)
+	srv := serveCore(t, g, api.Limits{MaxPage: 1})
+	c, ctx := srv.client, context.Background()
 
 	s, err := c.StartCount(ctx, core.CountRequest{Stations: []string{"hand"}, Actor: "badge-9"})
 	if err != nil || s.Location != "WH" || s.ID != 4 {
@@ -96,25 +83,9 @@ func TestCountsOverTheAPI(t *testing.T) {
 		t.Errorf("adjust: %+v %v", res, err)
 	}
 
-	key := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, y := range x {
-				if !key.MatchString(k) {
-					t.Errorf("%s: key %q is not snake_case", path, k)
-				}
-				walk(path+"."+k, y)
-			}
-		case []any:
-			for _, y := range x {
-				walk(path+"[]", y)
-			}
-		}
-	}
+	walk := snakeCase(t)
 	ask := func(method, path, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, "http://"+tcp.Addr().String()+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, "http://"+srv.tcp+path, strings.NewReader(body))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
