@@ -29,8 +29,10 @@ func StateAt(ms []agent.Movement, key string, upto, session uint64) (st lifecycl
 		}
 		cancel := lifecycle.CancelsLast(st, m)
 		next, _ := lifecycle.Apply(st, m)
-		if next.Movements == st.Movements {
-			continue // not applied: blocked, rejected, context
+		applied := next.Movements != st.Movements
+		st = next // a context movement may say something (a loan set) without moving the item
+		if !applied {
+			continue // blocked, rejected, context
 		}
 		switch {
 		case cancel:
@@ -44,7 +46,6 @@ func StateAt(ms []agent.Movement, key string, upto, session uint64) (st lifecycl
 				consumed = false
 			}
 		}
-		st = next
 	}
 	return st, consumed
 }
