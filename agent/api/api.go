@@ -22,6 +22,12 @@
 //	PUT  /v1/master/{set}?format=csv|json&partial=&allow_empty=&encoding=&name=   body: the file
 //	GET  /v1/stock?location=&product=&expiring_days=&offset=&limit=   the stock on hand, par levels, open requests
 //	GET  /v1/forecast?location=&product=     demand forecasts and reorder points
+//	GET  /v1/counts?offset=&limit=           the cycle count sessions
+//	POST /v1/counts                          {"location": …, "stations": […], "actor": …}: start one
+//	POST /v1/counts/cabinet?offset=&limit=   {"location"|"zone": …, "actor": …}: an RFID snapshot, its report
+//	GET  /v1/counts/{session}?offset=&limit= what a session found against the ledger
+//	POST /v1/counts/{session}/end?offset=&limit=   {"actor": …}: end it, its report
+//	POST /v1/counts/{session}/adjust         {"items": […], "apply": true|false, "actor": …}
 //
 // The server is bounded: the size of a request body, the number of
 // requests served at once (others wait a little, then get 503), and a

@@ -112,6 +112,7 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	s.handle("GET /v1/procurement", false, true, s.procurement)
 	s.handle("GET /v1/stock", false, true, s.stock)
 	s.handle("GET /v1/forecast", false, true, s.forecast)
+	s.countRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindNotFound, Error: fmt.Sprintf("no such resource: %s %s", r.Method, r.URL.Path)}})
 	})

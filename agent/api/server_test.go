@@ -49,7 +49,14 @@ func serve(t *testing.T, limits api.Limits) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "agent.sock")
+	return serveCore(t, g, limits)
+}
+
+// serveCore serves the local API of g on a unix socket (and a loopback
+// TCP address) with limits, until the test ends.
+func serveCore(t *testing.T, g *core.Gateway, limits api.Limits) *served {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
 	ln, err := api.ListenUnix(sock, "")
 	if err != nil {
 		t.Fatal(err)
@@ -179,9 +186,9 @@ func TestTCPIsReadOnly(t *testing.T) {
 	}
 }
 
-// TestSnakeCase: every key of every JSON answer is snake_case.
-func TestSnakeCase(t *testing.T) {
-	s := serve(t, api.Limits{})
+// snakeCase returns a walk of a decoded JSON answer that reports every
+// key not in snake_case, naming it by its path.
+func snakeCase(t *testing.T) func(path string, v any) {
 	key := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
@@ -199,6 +206,13 @@ func TestSnakeCase(t *testing.T) {
 			}
 		}
 	}
+	return walk
+}
+
+// TestSnakeCase: every key of every JSON answer is snake_case.
+func TestSnakeCase(t *testing.T) {
+	s := serve(t, api.Limits{})
+	walk := snakeCase(t)
 	for _, path := range []string{"/v1/status", "/v1/trace?code=09520123456788", "/v1/verify", "/v1/anomalies", "/v1/reconcile",
 		"/v1/rejects", "/v1/nowhere", "/v1/trace?code=PATIENT-1", "/v1/cases/K1/cost", "/v1/implants", "/v1/procurement"} {
 		resp, err := http.Get("http://" + s.tcp + path)

@@ -147,6 +147,7 @@ type Gateway struct {
 	importMu sync.Mutex
 	stock    *stock.Keeper
 	supply   *supplier
+	counts   counts // cycle count sessions (count.go)
 }
 
 // New returns the core over deps.Store. It loads the stored master data
@@ -239,6 +240,9 @@ func (g *Gateway) Scan(r agent.Read) {
 		g.cabinet.OfferCommission(r)
 		return
 	}
+	if g.countScan(r) {
+		return
+	}
 	g.ingest.Handle(r)
 }
 
@@ -266,11 +270,14 @@ func (g *Gateway) Run(ctx context.Context, scannersDone <-chan struct{}) {
 	} else {
 		<-scannersDone
 	}
-	g.ingest.Wait()
+	g.Wait()
 }
 
 // Wait blocks until every scan handled so far has been answered.
-func (g *Gateway) Wait() { g.ingest.Wait() }
+func (g *Gateway) Wait() {
+	g.ingest.Wait()
+	g.counts.wg.Wait()
+}
 
 // Door tells the cabinet zone's tracker that its door opened or closed.
 func (g *Gateway) Door(ctx context.Context, zone string, open bool) error {

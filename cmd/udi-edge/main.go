@@ -7,7 +7,7 @@
 //
 // Subcommands: run, trace, decode, door, inventory, status, verify,
 // reindex, justify, anomalies, reconcile, rejects, export, import, bench,
-// key, version. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
+// key, version, count. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
 package main
 
 import (
@@ -68,6 +68,7 @@ func init() {
 		{Name: "implants", Summary: "export the implant record (patient, case, surgeon, item, registration, lot, serial, expiry)", Run: implantsCmd},
 		{Name: "procurement", Summary: "report volume-based procurement: agreed against used volumes, non-selected products used", Run: procurementCmd},
 		{Name: "stock", Summary: "show the stock on hand per location, product, lot and expiry; what expires within N days", Run: stockCmd},
+		{Name: "count", Summary: "cycle counts: a cabinet's RFID snapshot or a barcode session against the ledger; adjust the differences", Run: countCmd},
 		{Name: "rejects", Summary: "list the reads that could not be understood, with their bytes", Run: rejectsCmd},
 		{Name: "export", Summary: "export the movements as an EPCIS 2.0 document, or as the insurance platform's 3501–3506 records", Run: exportCmd},
 		{Name: "import", Summary: "replace one set of master data (catalogue, recalls, lots, settlements, schedules, par, codes) from a file, or join the national udid/nhsa files", Run: importCmd},
