@@ -93,5 +93,26 @@ func TestAgreesWithLifecycle(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("round %d: stock %v, lifecycle %v", round, got, want)
 		}
+		// The index of each location's units holds what the lifecycle
+		// places there, on hand or held.
+		for _, loc := range locs {
+			var keys, wantKeys []string
+			for _, u := range s.UnitsAt(loc) {
+				keys = append(keys, u.Key)
+			}
+			for key, ms := range byItem {
+				st, _ := lifecycle.Replay(ms)
+				switch st.Status {
+				case lifecycle.StatusReceived, lifecycle.StatusCommissioned, lifecycle.StatusStocked, lifecycle.StatusReturned, lifecycle.StatusQuarantined:
+					if st.Location == loc {
+						wantKeys = append(wantKeys, key)
+					}
+				}
+			}
+			slices.Sort(wantKeys)
+			if loc != "" && fmt.Sprint(keys) != fmt.Sprint(wantKeys) {
+				t.Fatalf("round %d: units at %s %v, lifecycle %v", round, loc, keys, wantKeys)
+			}
+		}
 	}
 }

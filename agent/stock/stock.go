@@ -24,6 +24,10 @@ type Stock struct {
 	// lots that of every key that names many (a lot, a product).
 	units map[string]*unit
 	lots  map[string]*lot
+	// present indexes, per location, the units there (on hand or held)
+	// by key, so that a location's units are read without a walk of
+	// every item.
+	present map[uint32]map[string]*unit
 	// alias leads a tag commissioned to an item to the item's key.
 	alias map[string]string
 	// idents interns what an item is (product, lot, expiry).
@@ -72,6 +76,7 @@ type tally struct {
 func New() *Stock {
 	s := &Stock{
 		units:     map[string]*unit{},
+		present:   map[uint32]map[string]*unit{},
 		lots:      map[string]*lot{},
 		alias:     map[string]string{},
 		idents:    map[ident]*ident{},
@@ -172,6 +177,9 @@ func (s *Stock) apply(m agent.Movement) {
 func (s *Stock) bind(tag, item string) {
 	if u, ok := s.units[tag]; ok {
 		s.count(*u, -1)
+		if isPresent(*u) {
+			s.unplace(u.loc, tag)
+		}
 		delete(s.units, tag)
 	}
 	s.alias[strings.Clone(tag)] = strings.Clone(item)
@@ -202,6 +210,14 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 	u.id = s.identOf(old.id, key, m)
 	s.count(old, -1)
 	s.count(*u, +1)
+	if was, is := isPresent(old), isPresent(*u); was != is || was && old.loc != u.loc {
+		if was {
+			s.unplace(old.loc, key)
+		}
+		if is {
+			s.place(u.loc, key, u)
+		}
+	}
 	if arrives(m.Kind) && onHand(*u) && (!onHand(old) || old.loc != u.loc) {
 		s.arrived(u.loc, u.id.product, 1)
 	}
@@ -219,6 +235,31 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 			from = s.names.id(m.Location)
 		}
 		s.used(m, from, -1, u.id != nil && u.id.owner != "")
+	}
+}
+
+// isPresent reports whether u's unit is at its location: on hand or
+// held there.
+func isPresent(u unit) bool {
+	return onHand(u) || u.id != nil && lifecycle.Statuses[u.status] == lifecycle.StatusQuarantined
+}
+
+// place and unplace keep the index of the units at each location.
+func (s *Stock) place(loc uint32, key string, u *unit) {
+	at := s.present[loc]
+	if at == nil {
+		at = map[string]*unit{}
+		s.present[loc] = at
+	}
+	at[strings.Clone(key)] = u
+}
+
+func (s *Stock) unplace(loc uint32, key string) {
+	if at := s.present[loc]; at != nil {
+		delete(at, key)
+		if len(at) == 0 {
+			delete(s.present, loc)
+		}
 	}
 }
 

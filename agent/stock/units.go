@@ -37,18 +37,18 @@ type LotAt struct {
 }
 
 // UnitsAt returns the items named by their serial that are at location
-// (on hand or quarantined), ordered by key. It looks at every item key
-// the stock follows: its work grows with them, not with the location's
-// lines (a cycle count asks it once).
+// (on hand or quarantined), ordered by key. Its work grows with the
+// units at the location (an index kept as movements are folded), not
+// with every item the stock follows.
 func (s *Stock) UnitsAt(location string) []UnitAt {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	loc, ok := s.names.ids[location]
-	if !ok || s.byLoc[loc] == nil {
+	if !ok {
 		return nil
 	}
 	var out []UnitAt
-	for key, u := range s.units {
+	for key, u := range s.present[loc] {
 		if u.loc != loc || u.id == nil {
 			continue
 		}
