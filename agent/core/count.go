@@ -728,9 +728,8 @@ func (g *Gateway) countReport(ctx context.Context, s CountSession) (CountReport,
 		}
 	}
 	for _, u := range units {
-		if scans[u.Key] != nil {
-			continue
-		}
+		// Found or not, an item the ledger has here throughout is
+		// expected (Compare judges only those not found).
 		cu := count.Unit{Key: u.Key, Product: u.Product, Lot: u.Lot, Expiry: u.Expiry}
 		if u.LastSeq > s.ID || in.RFID {
 			ms, err := trace(u.Key)
@@ -742,7 +741,9 @@ func (g *Gateway) countReport(ctx context.Context, s CountSession) (CountReport,
 				a, _ := count.StateAt(ms, u.Key, s.ID, s.ID)
 				b, _ := count.StateAt(ms, u.Key, upto, s.ID)
 				if !count.OnHandAt(a, s.Location) || !count.OnHandAt(b, s.Location) {
-					rep.Moved++
+					if scans[u.Key] == nil {
+						rep.Moved++ // found ones are judged as found (below)
+					}
 					continue
 				}
 				if cu.Product == "" {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/core"
@@ -141,7 +139,7 @@ func countCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printCountReport(env.Stdout, r, f.asJSON)
+	return show.CountReport(env.Stdout, r, f.asJSON)
 }
 
 // open opens the gateway of f for a count command.
@@ -208,7 +206,7 @@ func (f *countFlags) end(ctx context.Context, env *Env, id uint64) error {
 	if err != nil {
 		return err
 	}
-	return printCountReport(env.Stdout, r, f.asJSON)
+	return show.CountReport(env.Stdout, r, f.asJSON)
 }
 
 // show prints the report of session id.
@@ -222,7 +220,7 @@ func (f *countFlags) show(ctx context.Context, env *Env, id uint64) error {
 	if err != nil {
 		return err
 	}
-	return printCountReport(env.Stdout, r, f.asJSON)
+	return show.CountReport(env.Stdout, r, f.asJSON)
 }
 
 // list prints the sessions.
@@ -251,12 +249,12 @@ func (f *countFlags) list(ctx context.Context, env *Env) error {
 	for _, s := range ss {
 		ended, adjusted := "open", "-"
 		if !s.Open() {
-			ended = stamp(s.Ended)
+			ended = show.Stamp(s.Ended)
 		}
 		if s.AdjustedSeq != 0 {
 			adjusted = fmt.Sprintf("%d movement(s)", s.Adjustments)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Location, countBy(s), stamp(s.Started), ended, adjusted)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Location, show.CountBy(s), show.Stamp(s.Started), ended, adjusted)
 	}
 	return tw.Flush()
 }
@@ -307,55 +305,3 @@ func (f *countFlags) adjust(ctx context.Context, env *Env, id uint64) error {
 	}
 	return nil
 }
-
-// printCountReport prints a session's report: a summary, then a line
-// per difference; or the report as one JSON object.
-func printCountReport(w io.Writer, r core.CountReport, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(w).Encode(r)
-	}
-	s := r.Session
-	state := "counting"
-	if !s.Open() {
-		state = "ended " + stamp(s.Ended)
-	}
-	fmt.Fprintf(w, "cycle count %d at %s by %s: started %s, %s (as of movement %d)\n", s.ID, s.Location, countBy(s), stamp(s.Started), state, r.AsOf)
-	fmt.Fprintf(w, "%d scan(s) found %d key(s); %d expected; %d matched; %d moved while counted (not judged); %d alert(s)\n",
-		r.Scans, r.Found, r.Expected, r.Matched, r.Moved, r.Alerts)
-	if len(r.Differences) == 0 {
-		fmt.Fprintln(w, "no differences")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIFFERENCE\tITEM\tNAME\tLOT\tLEDGER\tCOUNTED\tEXPECTED\tACTION")
-	for _, d := range r.Differences {
-		kind := string(d.Kind)
-		if d.Alert {
-			kind = strings.ToUpper(kind)
-		}
-		ledger := "-"
-		if d.LedgerStatus != "" {
-			ledger = d.LedgerStatus + " at " + show.Dash(d.LedgerLocation)
-		}
-		expected := strconv.Itoa(d.Expected)
-		if d.Changed {
-			expected = fmt.Sprintf("%d (%d at the start)", d.Expected, d.ExpectedAtStart)
-		}
-		action := string(d.Action)
-		if d.Adjusted != 0 {
-			action += fmt.Sprintf(" (movement %d)", d.Adjusted)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", kind, d.Item, show.Dash(d.Name), show.Dash(d.Lot), ledger, d.Counted, expected, action)
-	}
-	return tw.Flush()
-}
-
-// countBy says who counted: the stations, or the RFID zones.
-func countBy(s core.CountSession) string {
-	if len(s.Zones) > 0 {
-		return "RFID " + strings.Join(s.Zones, ",")
-	}
-	return strings.Join(s.Stations, ",")
-}
-
-func stamp(t time.Time) string { return t.Format("2006-01-02 15:04:05") }

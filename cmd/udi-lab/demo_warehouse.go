@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/code"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/stock"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
@@ -134,7 +136,53 @@ func demoWarehouseWeek(ctx context.Context, out io.Writer, lab *demoLab, desk, o
 	); err != nil {
 		return err
 	}
-	return printStock(ctx, out, lab, core.StockQuery{Location: "warehouse", Product: demoStent})
+	if err := printStock(ctx, out, lab, core.StockQuery{Location: "warehouse", Product: demoStent}); err != nil {
+		return err
+	}
+	return demoCycleCount(ctx, out, lab, day, at("desk-1", "", stent(later, "ST2705", "")))
+}
+
+// demoCycleCount counts the warehouse's shelf by scanning at the
+// receiving desk: one stent is not found, the count reports it missing
+// (an alert) and its write-off is written as a movement with its reason.
+func demoCycleCount(ctx context.Context, out io.Writer, lab *demoLab, day func(string, ...demoScan) error, stent demoScan) error {
+	sess, err := lab.api.StartCount(ctx, core.CountRequest{Location: "warehouse", Stations: []string{"desk-1"}, Actor: "W-017"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nSaturday: a cycle count of the warehouse shelf\n$ udi-edge count start --station desk-1 --location warehouse\ncycle count %d started: desk-1's scans are counts at warehouse until it ends\n", sess.ID)
+	hibcBody := "+H123ORTHO551/$$3281130LOT8812/SSN000193"
+	check, err := code.HIBCCheck(hibcBody)
+	if err != nil {
+		return err
+	}
+	scans := []demoScan{{"desk-1", []byte(hibcBody + string(check)), "the bone screw"}}
+	for _, sn := range []string{"W003", "W004", "W005", "W006"} {
+		s := stent
+		s.wire = append(slices.Clone(s.wire), sn...)
+		s.what = "a stent on the shelf"
+		scans = append(scans, s)
+	}
+	if err := day("desk-1 scans what is on the shelf (one stent, W007, is not there)", scans...); err != nil {
+		return err
+	}
+	rep, err := lab.api.EndCount(ctx, sess.ID, "W-017")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n$ udi-edge count end %d\n", sess.ID)
+	if err := show.CountReport(out, rep, false); err != nil {
+		return err
+	}
+	res, err := lab.api.AdjustCount(ctx, sess.ID, core.CountAdjustment{Apply: true, Actor: "W-017"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n$ udi-edge count adjust %d --apply   (the warehouse manager confirms: written off, never a silent edit)\n", sess.ID)
+	for _, m := range res.Movements {
+		fmt.Fprintf(out, "movement %d: %s %s at %s: %s\n", m.Seq, m.Kind, m.Item, m.Location, m.Reason)
+	}
+	return nil
 }
 
 // printStock prints the stock q asks for as `udi-edge stock` does.

@@ -63,6 +63,8 @@ func TestDemo(t *testing.T) {
 		"refill   0        南方医药",
 		"for 南方医药, movement 48",
 		"the request is met",
+		"MISSING     (01)06901234200010(21)W007",
+		"written off as lost",
 		"intact: ",
 		"NOT INTACT: movement 35 changed",
 	} {
