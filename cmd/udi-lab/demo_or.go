@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
-	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
@@ -74,19 +73,8 @@ func demoORMorning(ctx context.Context, out io.Writer, lab *demoLab, dir string,
 		{"]C0CMD-CLOSE-CASE", "CLOSE CASE"},
 	}
 	for _, s := range scans {
-		fmt.Fprintf(out, "%-7s scans %-40s %s\n", "or3-1", s.what, api.Printable([]byte(s.label)))
-		if _, err := or3.master.Write([]byte(s.label + "\r")); err != nil {
+		if err := demoScanAnswer(ctx, out, or3, demoScan{"or3-1", []byte(s.label), s.what}, outcomes); err != nil {
 			return err
-		}
-		select {
-		case o := <-outcomes:
-			if err := printOutcome(out, o); err != nil {
-				return err
-			}
-		case <-time.After(10 * time.Second):
-			return errors.New("no answer for a scan at or3-1 within 10s")
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	if resp, err = lab.api.Import(ctx, "settlements", strings.NewReader(demoSettlements), core.ImportOptions{Format: "csv", Name: "settlements.csv"}); err != nil {

@@ -45,23 +45,12 @@ func demoWarehouseWeek(ctx context.Context, out io.Writer, lab *demoLab, desk, o
 	day := func(name string, scans ...demoScan) error {
 		fmt.Fprintf(out, "\n%s\n", name)
 		for _, s := range scans {
-			m := desk.master
+			sc := desk
 			if s.station == "or3-1" {
-				m = or3.master
+				sc = or3
 			}
-			fmt.Fprintf(out, "%-7s scans %-40s %s\n", s.station, s.what, api.Printable(s.wire))
-			if _, err := m.Write(append(s.wire, '\r')); err != nil {
+			if err := demoScanAnswer(ctx, out, sc, s, outcomes); err != nil {
 				return err
-			}
-			select {
-			case o := <-outcomes:
-				if err := printOutcome(out, o); err != nil {
-					return err
-				}
-			case <-time.After(10 * time.Second):
-				return fmt.Errorf("no answer for a scan at %s within 10s", s.station)
-			case <-ctx.Done():
-				return ctx.Err()
 			}
 		}
 		return nil
@@ -252,4 +241,21 @@ func printCentreRequests(out io.Writer, r central.SiteStockReport) error {
 		return errors.New("demo: the centre holds no open request")
 	}
 	return nil
+}
+
+// demoScanAnswer sends s's code (without its suffix) from the simulated
+// scanner sc, as a nurse's scan, and prints the station's answer.
+func demoScanAnswer(ctx context.Context, out io.Writer, sc *demoScanner, s demoScan, outcomes <-chan agent.Outcome) error {
+	fmt.Fprintf(out, "%-7s scans %-40s %s\n", s.station, s.what, api.Printable(s.wire))
+	if _, err := sc.master.Write(append(slices.Clip(s.wire), '\r')); err != nil {
+		return fmt.Errorf("simulated scanner: %w", err)
+	}
+	select {
+	case o := <-outcomes:
+		return printOutcome(out, o)
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("no answer for a scan at %s within 10s", s.station)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
