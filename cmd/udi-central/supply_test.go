@@ -223,6 +223,20 @@ func TestSupplyExport(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(js, "华东医药.json")); err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("华东医药.json: %v %v", st.Mode(), err)
 		}
+		// The same gateway's stock as the centre folds it: its open
+		// request, as the gateway has it.
+		code, stdout, errs := runMain(t, "stock", "--site", "st-marys", "--store", store, "--json")
+		var rep central.SiteStockReport
+		if code != ExitOK || json.Unmarshal([]byte(stdout), &rep) != nil || len(rep.Gateways) != 1 || rep.Gateways[0].Gateway != "or-3" ||
+			len(rep.Gateways[0].Requests) != 1 || rep.Gateways[0].Requests[0].Product != stentGTIN || rep.Gateways[0].Requests[0].Supplier != "华东医药" {
+			t.Errorf("stock --json: exit %d %s %s", code, stdout, errs)
+		}
+		if code, stdout, _ := runMain(t, "stock", "--site", "st-marys", "--store", store); code != ExitOK || !strings.Contains(stdout, "open replenishment requests: 1") {
+			t.Errorf("stock: exit %d\n%s", code, stdout)
+		}
+		if code, _, errs := runMain(t, "stock", "--store", store); code != ExitUsage || !strings.Contains(errs, "--site") {
+			t.Errorf("stock without a site: exit %d %s", code, errs)
+		}
 	})
 	t.Run("bad input", func(t *testing.T) {
 		for _, c := range []struct {
