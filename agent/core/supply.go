@@ -371,6 +371,13 @@ func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movemen
 		return nil, fmt.Errorf("%w: supplier %.40q: want one line of at most 200 bytes", ErrLoanSet, supplier)
 	case len(set.Codes) == 0:
 		return nil, fmt.Errorf("%w: no item codes", ErrLoanSet)
+	}
+	for _, f := range []struct{ name, v string }{{"case", set.Case}, {"location", set.Location}, {"actor", set.Actor}} {
+		if len(f.v) > 200 || strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return nil, fmt.Errorf("%w: %s %.40q: want one line of at most 200 bytes", ErrLoanSet, f.name, f.v)
+		}
+	}
+	switch {
 	case len(set.Codes) > MaxLoanItems:
 		return nil, fmt.Errorf("%w: %d item codes, at most %d", ErrLoanSet, len(set.Codes), MaxLoanItems)
 	}

@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -215,5 +216,44 @@ func TestReplenishment(t *testing.T) {
 	waitFor(t, "the expiry alert", func() bool { return strings.Contains(log.String(), "stock expiring") })
 	if n := strings.Count(log.String(), "msg=\"stock expiring\""); n != 1 || !strings.Contains(log.String(), "horizon_days=60") {
 		t.Errorf("expiry alerts %d:\n%s", n, log.String())
+	}
+}
+
+// TestDeclareLoanRefused: a loan set that cannot be declared as given is
+// refused whole, naming what is wrong, and writes nothing.
+func TestDeclareLoanRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-or"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := gs1(stent, "270630", "L2", "S1")
+	for _, tc := range []struct {
+		set  core.LoanSet
+		says string
+	}{
+		{core.LoanSet{Codes: []string{item}}, "no supplier"},
+		{core.LoanSet{Supplier: "S"}, "no item codes"},
+		{core.LoanSet{Supplier: "S", Codes: []string{item}, Case: "C\n7"}, "case"},
+		{core.LoanSet{Supplier: "S", Codes: []string{item}, Location: strings.Repeat("L", 201)}, "location"},
+		{core.LoanSet{Supplier: "S", Codes: []string{item, "]d201" + stent}}, "code 2"},
+		{core.LoanSet{Supplier: "S", Codes: []string{item, "\x01\x02"}}, "code 2"},
+		{core.LoanSet{Supplier: "S\nT", Codes: []string{item}}, "supplier"},
+	} {
+		if _, err := g.DeclareLoan(context.Background(), tc.set); !errors.Is(err, core.ErrLoanSet) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%+v: %v, want ErrLoanSet saying %q", tc.set, err, tc.says)
+		}
+	}
+	if n := l.LastSeq(); n != 0 {
+		t.Errorf("%d movements written by refused sets", n)
+	}
+	ms, err := g.DeclareLoan(context.Background(), core.LoanSet{Supplier: "骨科器械", Case: "C-7", Codes: []string{item, item}})
+	if err != nil || len(ms) != 1 || !slices.Contains(ms[0].Flags, agent.FlagLoanSet) || ms[0].Case != "C-7" {
+		t.Fatalf("a set naming one item twice: %+v %v", ms, err)
 	}
 }
