@@ -171,9 +171,6 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		ss.after = g.supply.touch
 	}
 	g.store = ss
-	if cfg.Live {
-		g.stock.Start()
-	}
 	if g.masters != nil {
 		d, damaged, err := g.masters.LoadMaster()
 		if err != nil {
@@ -185,6 +182,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 			g.log.Warn("master data damaged: the checks that need these sets run as with none; import them again",
 				"sets", damaged)
 		}
+	}
+	if cfg.Live {
+		// After the master data: the fold resolves what arrives with the
+		// catalogue (a request met by boxes).
+		g.stock.Start()
 	}
 	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"), g.stock)
 	if err != nil {
