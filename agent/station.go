@@ -19,13 +19,16 @@ type Command string
 // scan; CancelLast records an adjustment that cancels the station's last
 // movement (nothing is rewritten); CloseCase closes the open case; Loan
 // confirms that the station's next use is of a supplier's loan item
-// never received here (FlagLoan).
+// never received here (FlagLoan); CountStart and CountEnd start and end a
+// cycle count at the station (agent/core).
 const (
 	CmdReturn     Command = "return"
 	CmdWaste      Command = "waste"
 	CmdCancelLast Command = "cancel-last"
 	CmdCloseCase  Command = "close-case"
 	CmdLoan       Command = "loan"
+	CmdCountStart Command = "count-start"
+	CmdCountEnd   Command = "count-end"
 )
 
 // FlagCaseLink marks the movement that links a use recorded with no case

@@ -49,7 +49,7 @@ func openCountGateway(t *testing.T, path string) *countGateway {
 		"or":   {ID: "or", Location: "OR-3", Kind: agent.KindUse},
 	}
 	patterns := &station.Patterns{Wristband: regexp.MustCompile(`^PAT(\d{6})$`), Badge: regexp.MustCompile(`^BADGE-(\w+)$`),
-		Commands: map[string]agent.Command{"CMD-CANCEL": agent.CmdCancelLast}}
+		Commands: map[string]agent.Command{"CMD-CANCEL": agent.CmdCancelLast, "CMD-COUNT-START": agent.CmdCountStart, "CMD-COUNT-END": agent.CmdCountEnd}}
 	log := slog.New(slog.NewTextHandler(cg.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cg.g, err = core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return cg.now }},
 		core.Deps{Store: l, Master: l, Log: log})
@@ -359,5 +359,42 @@ func TestCountEndAfterEveryScan(t *testing.T) {
 	})
 	if err != nil || counted+stocked != n || counted != r.Scans || counted < 30 || stocked == 0 {
 		t.Errorf("%d counted (the report says %d), %d stocked, of %d scans: %v", counted, r.Scans, stocked, n, err)
+	}
+}
+
+// TestCountByBarcode: COUNT START and COUNT END barcodes run a count at
+// a station with no keyboard: the scans between are counts, the end
+// reports the difference; a command that cannot be done is recorded as
+// a rejected read with its reason.
+func TestCountByBarcode(t *testing.T) {
+	cg := openCountGateway(t, filepath.Join(t.TempDir(), "ledger.db"))
+	cg.scan("desk", stem("S1"), stem("S2"))
+	outs := cg.scan("hand", "]C0CMD-COUNT-END", "]C0CMD-COUNT-START", stem("S1"), "]C0CMD-COUNT-START", "]C0CMD-COUNT-END")
+	if len(outs) != 5 {
+		t.Fatalf("%d answers", len(outs))
+	}
+	if o := outs[0]; o.Verdict != agent.VerdictRejected || !strings.Contains(o.Movement.Reason, "no cycle count is open at station hand") {
+		t.Errorf("END with none open: %v %q", o.Verdict, o.Movement.Reason)
+	}
+	start := outs[1]
+	if start.Verdict != agent.VerdictAccepted || !strings.Contains(start.Movement.Reason, "started at WH") || start.Movement.Seq == 0 {
+		t.Fatalf("START: %v %+v", start.Verdict, start.Movement)
+	}
+	if m := outs[2].Movement; m.Kind != agent.KindCount || !strings.HasPrefix(m.Reason, agent.CountReason(start.Movement.Seq)) {
+		t.Errorf("a scan during the count: %s %q", m.Kind, m.Reason)
+	}
+	if o := outs[3]; o.Verdict != agent.VerdictRejected || !strings.Contains(o.Movement.Reason, "count command refused") {
+		t.Errorf("START while counting: %v %q", o.Verdict, o.Movement.Reason)
+	}
+	if o := outs[4]; o.Verdict != agent.VerdictAccepted || !strings.Contains(o.Movement.Reason, "1 difference(s), 1 alert(s)") {
+		t.Errorf("END: %v %q", o.Verdict, o.Movement.Reason)
+	}
+	r, err := cg.g.CountReport(context.Background(), start.Movement.Seq)
+	if err != nil || r.Session.Open() || len(r.Differences) != 1 || r.Differences[0].Item != stemKey("S2") {
+		t.Fatalf("report: %+v %v", r, err)
+	}
+	// After the count the station records as it did before.
+	if m := cg.scan("hand", stem("S1"))[0].Movement; m.Kind != agent.KindStock {
+		t.Errorf("after the count: %s", m.Kind)
 	}
 }

@@ -242,7 +242,7 @@ func (g *Gateway) Scan(r agent.Read) {
 		g.cabinet.OfferCommission(r)
 		return
 	}
-	if g.countScan(r) {
+	if g.countCommand(r) || g.countScan(r) {
 		return
 	}
 	g.ingest.Handle(r)

@@ -137,10 +137,10 @@ func (p PatternsConfig) compile() (*station.Patterns, error) {
 	sort.Strings(codes)
 	for _, c := range codes {
 		switch cmd := agent.Command(p.Commands[c]); cmd {
-		case agent.CmdReturn, agent.CmdWaste, agent.CmdCancelLast, agent.CmdCloseCase, agent.CmdLoan:
+		case agent.CmdReturn, agent.CmdWaste, agent.CmdCancelLast, agent.CmdCloseCase, agent.CmdLoan, agent.CmdCountStart, agent.CmdCountEnd:
 			out.Commands[c] = cmd
 		default:
-			return nil, cfgErr("patterns.commands."+c, "%q: want return, waste, cancel-last, close-case or loan", p.Commands[c])
+			return nil, cfgErr("patterns.commands."+c, "%q: want return, waste, cancel-last, close-case, loan, count-start or count-end", p.Commands[c])
 		}
 	}
 	return out, nil
