@@ -18,7 +18,14 @@
     if (!window.EventSource) { return; }
     var es = new EventSource(url);
     es.onopen = function () { conn.hidden = true; };
-    es.onerror = function () { conn.hidden = false; };
+    es.onerror = function () {
+      conn.hidden = false;
+      // The browser reconnects by itself after a dropped stream, but not
+      // after a refusal (too many screens, a restart's moment): try anew.
+      if (es.readyState === EventSource.CLOSED) {
+        setTimeout(function () { follow(url, handlers); }, 5000);
+      }
+    };
     Object.keys(handlers).forEach(function (name) { es.addEventListener(name, handlers[name]); });
   }
 
