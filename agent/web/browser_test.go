@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -69,16 +69,8 @@ func buildAgent(t *testing.T, dir string) string {
 	return bin
 }
 
-// freePort returns a loopback address free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// pageAddr is the address the agent's log says its page listens on.
+var pageAddr = regexp.MustCompile(`msg="station page" address=(\S+)`)
 
 // TestBrowser runs the real agent (the udi-edge binary) with an operating
 // room's scanner on a pseudo-terminal and its station page on a free
@@ -92,7 +84,6 @@ func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildAgent(t, dir)
 	scanner := testkit.New(t, filepath.Join(dir, "or3-scanner"))
-	addr := freePort(t)
 	store := filepath.Join(dir, "ledger.db")
 	cfg := map[string]any{
 		"gateway": "gw-page", "site": "h1", "store": store,
@@ -100,7 +91,8 @@ func TestBrowser(t *testing.T) {
 			"feedback": map[string]string{"accept": "06", "warn": "07", "reject": "15", "failed": "18"}}},
 		"patterns": map[string]any{"wristband": `^PAT(\d{6})$`, "badge": `^BADGE-(\w+)$`,
 			"commands": map[string]string{closeCode: "close-case"}},
-		"page": map[string]any{"listen": addr, "lang": "en"},
+		// A free port, chosen by the agent: its log says which.
+		"page": map[string]any{"listen": "127.0.0.1:0", "lang": "en"},
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -135,7 +127,13 @@ func TestBrowser(t *testing.T) {
 	})
 	ctx := context.Background()
 	client := api.NewClient(store + ".sock")
+	var addr string
 	testkit.CheckFor(t, 20*time.Second, func() error {
+		m := pageAddr.FindStringSubmatch(logs.String())
+		if m == nil {
+			return fmt.Errorf("the agent has not said where its page is")
+		}
+		addr = m[1]
 		st, err := client.Status(ctx)
 		if err != nil {
 			return err
