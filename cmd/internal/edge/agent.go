@@ -14,6 +14,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/web"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 	"github.com/udi-edge/udi-edge/reader/bb7e"
 	"github.com/udi-edge/udi-edge/reader/mercury"
@@ -47,6 +48,8 @@ type Agent struct {
 	mercury   map[string]*mercury.Reader // the readers that can write an encoding station's tags
 	readers   map[string]tagReader
 	uplink    *uplink.Uplink
+	page      *web.Server  // the station page; nil when page.listen is not set
+	pageLn    net.Listener // the page's listener
 	wg        sync.WaitGroup
 }
 
@@ -114,6 +117,9 @@ func (a *Agent) Open() (err error) {
 		return err
 	}
 	a.core.OnAnswer = a.answer
+	if err := a.openPage(); err != nil {
+		return err
+	}
 	if v, c, _ := a.core.MasterVersion(); v != "" {
 		a.Log.Info("master data loaded", "version", v, "catalogue", c.Catalogue, "recalls", c.Recalls)
 	}
@@ -153,6 +159,30 @@ func (a *Agent) Open() (err error) {
 	return nil
 }
 
+// openPage builds the station page over the core and listens on its
+// address, when page.listen is set.
+func (a *Agent) openPage() error {
+	pc := a.Config.Page
+	if pc.Listen == "" {
+		return nil
+	}
+	wc, err := pc.webConfig(time.Duration(a.Config.Patterns.CaseIdle), a.Log.With("component", "page"))
+	if err != nil {
+		return err
+	}
+	if a.page, err = web.New(a.core, wc); err != nil {
+		return &ConfigError{Where: "page", Err: err}
+	}
+	if err := a.page.Check(pc.Listen); err != nil {
+		return &ConfigError{Where: "page.listen", Err: err}
+	}
+	if a.pageLn, err = net.Listen("tcp", pc.Listen); err != nil {
+		return fmt.Errorf("station page: %w", err)
+	}
+	a.Log.Info("station page", "address", a.pageLn.Addr().String(), "tls", wc.TLS != nil)
+	return nil
+}
+
 // Ledger returns the open ledger.
 func (a *Agent) Ledger() *bolt.Ledger { return a.ledger }
 
@@ -166,6 +196,9 @@ func (a *Agent) Core() *core.Gateway { return a.core }
 func (a *Agent) answer(station string, o agent.Outcome) {
 	if a.OnAnswer != nil {
 		a.OnAnswer(station, o)
+	}
+	if a.page != nil {
+		a.page.Publish(station, o)
 	}
 	s := a.scanners[station]
 	if s == nil {
@@ -214,6 +247,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.Log.Error("control socket stopped", "err", err)
 		}
 	}()
+	if a.page != nil {
+		serve.Add(1)
+		go func() {
+			defer serve.Done()
+			if err := a.page.Serve(ctx, a.pageLn); err != nil {
+				a.Log.Error("station page stopped", "err", err)
+			}
+		}()
+	}
 	for _, sc := range a.Config.Scanners {
 		s := a.scanners[sc.ID]
 		a.wg.Add(1)
@@ -270,6 +312,12 @@ func (a *Agent) Close() error {
 		}
 	}
 	a.listeners = nil
+	if a.pageLn != nil {
+		if err := a.pageLn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+		a.pageLn = nil
+	}
 	if a.ledger != nil {
 		errs = append(errs, a.ledger.Close())
 		a.ledger = nil

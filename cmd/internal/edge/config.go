@@ -64,6 +64,9 @@ type Config struct {
 	// Sync connects the gateway to the central service; without brokers
 	// it works offline.
 	Sync SyncConfig `json:"sync"`
+	// Page serves the station page (agent/web); off unless page.listen
+	// is set.
+	Page PageConfig `json:"page"`
 }
 
 // ControlConfig opens the local API (agent/api) to more than the agent's
@@ -420,6 +423,9 @@ func (c *Config) Validate() error {
 		if err := api.CheckLoopback(c.Control.Listen); err != nil {
 			return &ConfigError{Where: "control.listen", Err: err}
 		}
+	}
+	if err := c.Page.validate(c); err != nil {
+		return err
 	}
 	return c.validateRFID()
 }
