@@ -64,6 +64,9 @@ type Config struct {
 	// Sync connects the gateway to the central service; without brokers
 	// it works offline.
 	Sync SyncConfig `json:"sync"`
+	// Metrics serves the metrics, /healthz and /readyz, and sets the
+	// alerts' bounds.
+	Metrics MetricsConfig `json:"metrics"`
 }
 
 // ControlConfig opens the local API (agent/api) to more than the agent's
@@ -420,6 +423,9 @@ func (c *Config) Validate() error {
 		if err := api.CheckLoopback(c.Control.Listen); err != nil {
 			return &ConfigError{Where: "control.listen", Err: err}
 		}
+	}
+	if err := c.Metrics.validate(); err != nil {
+		return err
 	}
 	return c.validateRFID()
 }
