@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -131,7 +132,7 @@ func (o *observability) observe(now time.Time) gatewayState {
 	}
 	o.mu.Unlock()
 	s.sync = y
-	s.disk.free, s.disk.size, s.disk.err = metrics.DiskSpace(a.Config.Store)
+	s.disk.free, s.disk.size, s.disk.err = metrics.DiskSpace(filepath.Dir(a.Config.Store))
 	return s
 }
 
@@ -181,6 +182,7 @@ func (o *observability) ready(ctx context.Context) []metrics.Check {
 // check raises and clears the alerts from the gateway's state now.
 func (o *observability) check(now time.Time) {
 	s := o.observe(now)
+	defer o.metrics.checks.Inc()
 	al := o.metrics.alerts
 	lost := o.a.Config.Metrics.readerLostAfter()
 	for _, d := range s.devices {

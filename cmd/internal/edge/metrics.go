@@ -74,6 +74,7 @@ type gatewayMetrics struct {
 	kinds            map[agent.Kind]prometheus.Counter
 	removedNotLinked prometheus.Counter
 	failedCommits    prometheus.Counter
+	checks           prometheus.Counter
 	decision         prometheus.Histogram
 	fsync            prometheus.Histogram
 	expiring         atomic.Pointer[[]core.ExpiringUnits]
@@ -92,11 +93,13 @@ func newGatewayMetrics(a *Agent) *gatewayMetrics {
 		Help: "Items taken from a cabinet and not used, returned or put back in time (the removed-but-not-linked alert)."})
 	m.failedCommits = prometheus.NewCounter(prometheus.CounterOpts{Name: "udi_edge_ledger_failed_transactions_total",
 		Help: "Ledger transactions that failed: their reads were answered failed."})
+	m.checks = prometheus.NewCounter(prometheus.CounterOpts{Name: "udi_edge_alert_checks_total",
+		Help: "Times the agent's main loop checked its devices, uplink and disk for the alerts (about once a second while it runs)."})
 	m.decision = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "udi_edge_decision_seconds",
 		Help: "Time of each point-of-use decision (the checks run on an item movement before it is recorded).", Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10)})
 	m.fsync = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "udi_edge_ledger_fsync_seconds",
 		Help: "Time of each ledger commit: writing its pages and the fdatasyncs that make it durable before its scans are answered.", Buckets: prometheus.ExponentialBuckets(100e-6, 3, 11)})
-	m.reg.MustRegister(m.reads, m.rejected, m.movements, m.removedNotLinked, m.failedCommits, m.decision, m.fsync,
+	m.reg.MustRegister(m.reads, m.rejected, m.movements, m.removedNotLinked, m.failedCommits, m.checks, m.decision, m.fsync,
 		&expiringCollector{m}, &stateCollector{a})
 	for _, k := range agent.Kinds {
 		m.kinds[k] = m.movements.WithLabelValues(string(k))

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,4 +205,88 @@ func TestRemovedNotLinkedCounted(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMetricsListen: an address beyond loopback needs metrics.remote; a
+// configured address in use fails the start naming metrics.listen; the
+// default address in use is logged and the agent runs without metrics.
+func TestMetricsListen(t *testing.T) {
+	str := func(s string) *string { return &s }
+	pct := func(f float64) *float64 { return &f }
+	for _, c := range []struct {
+		m     MetricsConfig
+		where string
+	}{
+		{MetricsConfig{Listen: str("0.0.0.0:8711")}, "metrics.listen"},
+		{MetricsConfig{Listen: str("8711")}, "metrics.listen"},
+		{MetricsConfig{Listen: str("0.0.0.0:8711"), Remote: true}, ""},
+		{MetricsConfig{Listen: str("")}, ""},
+		{MetricsConfig{DiskLowPercent: pct(100)}, "metrics.disk_low_percent"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Gateway, cfg.Metrics = "gw", c.m
+		err := cfg.Validate()
+		var ce *ConfigError
+		if c.where == "" && err != nil || c.where != "" && (!errors.As(err, &ce) || ce.Where != c.where) {
+			t.Errorf("%+v: %v, want an error at %q", c.m, err, c.where)
+		}
+	}
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := DefaultConfig()
+	cfg.Gateway, cfg.Store, cfg.Metrics.Listen = "gw", filepath.Join(t.TempDir(), "ledger.db"), str(taken.Addr().String())
+	a := NewAgent(cfg, nil)
+	var ce *ConfigError
+	if err := a.Open(); !errors.As(err, &ce) || ce.Where != "metrics.listen" {
+		t.Fatalf("open with metrics.listen in use: %v", err)
+	}
+
+	if def, err := net.Listen("tcp", DefaultMetricsListen); err == nil {
+		defer def.Close() // else something else holds it: taken all the same
+	}
+	var logs testkit.LogBuffer
+	cfg.Metrics.Listen = nil
+	a = NewAgent(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	runAgent(t, a)
+	if a.obs.ln != nil || !strings.Contains(logs.String(), `level=WARN msg="metrics, /healthz and /readyz not served: the default address is taken; set metrics.listen"`) {
+		t.Fatalf("default address in use: listener %v, log:\n%s", a.obs.ln, logs.String())
+	}
+}
+
+// TestHealthWatchdogWithheldWhileTheWriterIsStuck: the watchdog's beat is
+// withheld while the ledger's writer has been on one transaction for
+// longer than the beat's interval, and sent again once it is done.
+func TestHealthWatchdogWithheldWhileTheWriterIsStuck(t *testing.T) {
+	cfg := DefaultConfig()
+	off := ""
+	cfg.Gateway, cfg.Store, cfg.Metrics.Listen = "gw", filepath.Join(t.TempDir(), "ledger.db"), &off
+	a := NewAgent(cfg, nil)
+	if err := a.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.obs.alive(time.Millisecond); err != nil {
+		t.Fatalf("an idle writer: %v", err)
+	}
+	release, done := make(chan struct{}), make(chan struct{})
+	a.Ledger().Submit(agent.Movement{Kind: agent.KindReject, Station: "desk", Reason: "test"}, func(agent.Movement, error) {
+		<-release
+		close(done)
+	})
+	checkFor(t, 10*time.Second, func() error {
+		if err := a.obs.alive(time.Millisecond); err == nil || !strings.Contains(err.Error(), "ledger's writer") {
+			return fmt.Errorf("alive: %v", err)
+		}
+		return nil
+	})
+	if err := a.obs.alive(time.Hour); err != nil {
+		t.Errorf("within the bound: %v", err)
+	}
+	close(release)
+	<-done
+	checkFor(t, 10*time.Second, func() error { return a.obs.alive(time.Millisecond) })
 }
