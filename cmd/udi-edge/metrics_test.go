@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -269,40 +268,9 @@ func TestMetricsSyncLag(t *testing.T) {
 // its scanner is open, keeps sending WATCHDOG=1, and STOPPING=1 on
 // SIGTERM.
 func TestNotifySystemdReadyAndWatchdog(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	t.Setenv("NOTIFY_SOCKET", path)
+	next := metricstest.NotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "400000") // a beat every 200 ms
 	t.Setenv("WATCHDOG_PID", "")
-	got := make(chan string, 256)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				close(got)
-				return
-			}
-			got <- string(buf[:n])
-		}
-	}()
-	next := func() string {
-		t.Helper()
-		select {
-		case m, ok := <-got:
-			if !ok {
-				t.Fatal("notify socket closed")
-			}
-			return m
-		case <-time.After(15 * time.Second):
-			t.Fatal("no notification")
-		}
-		return ""
-	}
 	p := newAgentProc(t, edge.Config{}, procScanner{"desk", "warehouse", "receive"})
 	if m := next(); m != "READY=1\nSTATUS=recording" {
 		t.Fatalf("first notification %q, want READY=1", m)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,52 +22,15 @@ import (
 	"github.com/udi-edge/udi-edge/cmd/internal/metrics/metricstest"
 )
 
-// notifySocket listens on a unix datagram socket as systemd does and
-// sets NOTIFY_SOCKET to it; it returns the messages received.
-func notifySocket(t *testing.T) <-chan string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	out := make(chan string, 64)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				close(out)
-				return
-			}
-			out <- string(buf[:n])
-		}
-	}()
-	return out
-}
-
-func receive(t *testing.T, ch <-chan string) string {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no notification")
-	}
-	return ""
-}
-
 // TestNotifyOverARealSocket: the datagrams reach a real unixgram socket,
 // states joined by newlines; without NOTIFY_SOCKET nothing is sent.
 func TestNotifyOverARealSocket(t *testing.T) {
-	ch := notifySocket(t)
+	next := metricstest.NotifySocket(t)
 	n := metrics.NotifierFromEnv()
 	if err := n.Notify("READY=1", "STATUS=running"); err != nil {
 		t.Fatal(err)
 	}
-	if m := receive(t, ch); m != "READY=1\nSTATUS=running" {
+	if m := next(); m != "READY=1\nSTATUS=running" {
 		t.Fatalf("received %q", m)
 	}
 	t.Setenv("NOTIFY_SOCKET", "")
@@ -110,7 +72,7 @@ func TestWatchdogInterval(t *testing.T) {
 // TestWatchdogWithholdsBeats: a beat is sent while the daemon is alive,
 // withheld (and logged once) while it is not.
 func TestWatchdogWithholdsBeats(t *testing.T) {
-	ch := notifySocket(t)
+	next := metricstest.NotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "2000000")
 	t.Setenv("WATCHDOG_PID", "")
 	var log bytes.Buffer
@@ -119,20 +81,21 @@ func TestWatchdogWithholdsBeats(t *testing.T) {
 		t.Fatalf("every %v", w.Every)
 	}
 	w.Beat(nil)
-	if m := receive(t, ch); m != "WATCHDOG=1" {
+	if m := next(); m != "WATCHDOG=1" {
 		t.Fatalf("received %q", m)
 	}
 	stuck := errors.New("the ledger writer is stuck")
 	w.Beat(stuck)
 	w.Beat(stuck)
-	w.Beat(nil)
-	if m := receive(t, ch); m != "WATCHDOG=1" {
-		t.Fatalf("received %q", m)
+	if err := metrics.NotifierFromEnv().Notify("MARK"); err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case m := <-ch:
+	if m := next(); m != "MARK" {
 		t.Fatalf("a beat was sent while stuck: %q", m)
-	default:
+	}
+	w.Beat(nil)
+	if m := next(); m != "WATCHDOG=1" {
+		t.Fatalf("received %q", m)
 	}
 	if n := strings.Count(log.String(), "watchdog not fed"); n != 1 || !strings.Contains(log.String(), "watchdog fed again") {
 		t.Fatalf("log:\n%s", log.String())

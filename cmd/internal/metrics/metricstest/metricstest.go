@@ -5,8 +5,11 @@ package metricstest
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"path/filepath"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -92,4 +95,44 @@ func has(m *dto.Metric, labels []string) bool {
 		}
 	}
 	return true
+}
+
+// NotifySocket listens on a unix datagram socket as systemd does for a
+// Type=notify service, sets NOTIFY_SOCKET to it for the test (and the
+// processes it starts), and returns a function that waits up to 15
+// seconds for the next message and returns it.
+func NotifySocket(t testing.TB) (next func() string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	t.Setenv("NOTIFY_SOCKET", path)
+	got := make(chan string, 256)
+	go func() {
+		defer close(got)
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	return func() string {
+		t.Helper()
+		select {
+		case m, ok := <-got:
+			if !ok {
+				t.Fatal("notify socket closed")
+			}
+			return m
+		case <-time.After(15 * time.Second):
+			t.Fatal("no notification within 15s")
+		}
+		return ""
+	}
 }
