@@ -220,6 +220,8 @@ type Ledger struct {
 
 	changeMu sync.Mutex
 	change   chan struct{} // closed at the next commit; nil when nobody waits
+
+	obs observation // the commit observer and the writer's busy time (metrics.go)
 }
 
 var _ agent.Ledger = (*Ledger)(nil)
@@ -868,7 +870,7 @@ func (l *Ledger) run() {
 		if !ok {
 			return
 		}
-		l.flush(batch)
+		l.flushTimed(batch)
 		l.q.recycle(batch)
 	}
 }
@@ -905,6 +907,7 @@ func (l *Ledger) flush(batch []request) {
 		l.stats.IndexDamaged = l.noMerge
 		l.stats.Invalid += uint64(len(batch) - valid)
 		l.statsMu.Unlock()
+		l.observe(batch, commit, err)
 		if err != nil {
 			if ok, skipped := l.failLog.allow(time.Now()); ok {
 				l.log.Error("ledger transaction failed", "movements", valid, "err", err, "failures_not_logged", skipped)

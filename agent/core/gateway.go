@@ -122,6 +122,8 @@ type Deps struct {
 	Devices func() []Device
 	// Sync, if set, reports the link to the central service.
 	Sync func() *SyncState
+	// Observer, if set, is told what the core does, for metrics.
+	Observer Observer
 }
 
 // Gateway is a gateway's application core: it turns reads into movements
@@ -148,13 +150,14 @@ type Gateway struct {
 	stock    *stock.Keeper
 	supply   *supplier
 	counts   counts // cycle count sessions (count.go)
+	observer Observer
 }
 
 // New returns the core over deps.Store. It loads the stored master data
 // (a damaged set is left out and reported, never fatal) and builds the
 // stations and cabinets of cfg.
 func New(cfg Config, deps Deps) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, store: deps.Store, masters: deps.Master, log: deps.Log, devices: deps.Devices, sync: deps.Sync}
+	g := &Gateway{cfg: cfg, store: deps.Store, masters: deps.Master, log: deps.Log, devices: deps.Devices, sync: deps.Sync, observer: deps.Observer}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -192,7 +195,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	decide := dec.Decide
+	decide := g.timed(dec.Decide)
 	g.ingest = &station.Ingest{
 		Ledger:   g.store,
 		Gateway:  g.store.Gateway(),

@@ -288,7 +288,9 @@ func (s *supplier) announce(ctx context.Context, r stock.Request) {
 func (s *supplier) alertExpiring(st *stock.Stock, d *master.Data) {
 	hs := s.g.horizons()
 	now := s.g.cfg.Now()
-	for _, l := range st.Lines(stock.Query{ExpiringDays: hs[0], Now: now}, d) {
+	lines := st.Lines(stock.Query{ExpiringDays: hs[0], Now: now}, d)
+	s.g.observeExpiring(lines, hs)
+	for _, l := range lines {
 		if l.Units <= 0 || l.DaysLeft == nil {
 			continue
 		}

@@ -39,6 +39,7 @@ type fileConfig struct {
 	SupplyCursor    string            `json:"supply_cursor" flag:"supply-cursor"`
 	Broker          brokerFile        `json:"broker"`
 	HTTP            httpFile          `json:"http"`
+	Metrics         metricsFile       `json:"metrics"`
 	Log             logFile           `json:"log"`
 }
 
@@ -64,6 +65,12 @@ type httpFile struct {
 	Auth          string  `json:"auth" flag:"http-auth"`
 	MaxConcurrent int     `json:"max_concurrent" flag:"http-max-concurrent"`
 	Timeout       string  `json:"timeout" flag:"http-timeout"`
+}
+
+type metricsFile struct {
+	// Listen is the metrics endpoint's address; "" for none.
+	Listen *string `json:"listen" flag:"metrics"`
+	Remote *bool   `json:"remote" flag:"metrics-remote"`
 }
 
 type logFile struct {

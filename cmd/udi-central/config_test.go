@@ -31,7 +31,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatalf("flags over the file: exit %d, %q", code, out)
 	}
 	for _, c := range []struct{ name, body, want string }{
-		{"unknown key", `{"sites": ["s"], "passwd": "x"}`, "passwd: unknown key (known keys: broker, enrolment, http, log, max_packet, national, shared, signing_key, sites, store, suppliers, supply_catalogue, supply_cursor)"},
+		{"unknown key", `{"sites": ["s"], "passwd": "x"}`, "passwd: unknown key (known keys: broker, enrolment, http, log, max_packet, metrics, national, shared, signing_key, sites, store, suppliers, supply_catalogue, supply_cursor)"},
 		{"password inline", `{"broker": {"password": "secret"}}`, "broker.password: unknown key"},
 		{"wrong type", `{"sites": "st-marys"}`, "sites: want []string, got string"},
 		{"wrong type deep", `{"http": {"max_concurrent": "many"}}`, "http.max_concurrent: want int"},

@@ -35,6 +35,8 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	store := fs.String("store", DefaultStore, storeHelp)
 	var hf httpFlags
 	hf.register(fs)
+	var mf metricsFlags
+	mf.register(fs)
 	shared := fs.Bool("shared", false, "subscribe to movements with the shared subscription $share/"+wire.SharedGroup+"/..., for several instances on one PostgreSQL --store")
 	forceShared := fs.Bool("force-shared", false, "with --shared, accept a bbolt --store: only when no other instance subscribes in the group")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -58,6 +60,9 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	if len(*sites) == 0 {
 		return usagef("--site is required")
+	}
+	if err := mf.check(); err != nil {
+		return err
 	}
 	for _, s := range *sites {
 		if err := wire.ValidID(s); err != nil {
@@ -126,10 +131,19 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := central.NewService(central.Config{Sites: *sites, Store: st, Conn: mq, Shared: *shared, Logger: log,
+	om := newCentreMetrics()
+	svc, err := central.NewService(central.Config{Sites: *sites, Store: om.timed(st), Conn: mq, Shared: *shared, Logger: log,
 		Enrolment: enrolled, Key: priv, MaxPacket: *maxPacket, Catalogue: catalogue})
 	if err != nil {
 		return err
+	}
+	metricsLn, err := mf.listen(log)
+	if err != nil {
+		_ = svc.Close()
+		return err
+	}
+	if metricsLn != nil {
+		defer metricsLn.Close() // on an early return; served until ctx ends
 	}
 	pub, err := supply.publisher(st, mq, catalogue, cursor, log)
 	if err != nil {
@@ -157,7 +171,7 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 		}
 	}()
 
-	<-ctx.Done()
+	om.observe(ctx, metricsLn, svc, mq, st, log) // until ctx ends
 	log.Info("stopping")
 	if httpDone != nil {
 		<-httpDone // never held up by a client for more than a short grace

@@ -48,8 +48,9 @@ type Agent struct {
 	mercury   map[string]*mercury.Reader // the readers that can write an encoding station's tags
 	readers   map[string]tagReader
 	uplink    *uplink.Uplink
-	page      *web.Server  // the station page; nil when page.listen is not set
-	pageLn    net.Listener // the page's listener
+	page      *web.Server    // the station page; nil when page.listen is not set
+	pageLn    net.Listener   // the page's listener
+	obs       *observability // metrics, health, alerts (health.go)
 	wg        sync.WaitGroup
 }
 
@@ -82,6 +83,8 @@ func (a *Agent) Open() (err error) {
 			a.Close()
 		}
 	}()
+	a.obs = newObservability(a)
+	a.ledger.Observe(a.obs.metrics.committed)
 	a.mercury, a.readers = map[string]*mercury.Reader{}, map[string]tagReader{}
 	for _, rc := range a.Config.Readers {
 		// The driver adds the reader's id to its log lines itself.
@@ -112,7 +115,7 @@ func (a *Agent) Open() (err error) {
 		Site: a.Config.Site, Stations: a.Config.stations(), Patterns: patterns,
 		Rules: rules, ExpiringDays: a.Config.Checks.ExpiringDays, Cabinet: cc, Live: true,
 		Supply: a.Config.Stock.Supply(),
-	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState})
+	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState, Observer: a.obs.metrics})
 	if err != nil {
 		return err
 	}
@@ -156,7 +159,8 @@ func (a *Agent) Open() (err error) {
 			return err
 		}
 	}
-	return nil
+	a.obs.ln, err = a.listenMetrics()
+	return err
 }
 
 // openPage builds the station page over the core and listens on its
@@ -194,6 +198,7 @@ func (a *Agent) Core() *core.Gateway { return a.core }
 // (an answer that cannot be written is counted, never carried over to a
 // later scan: barcode.Scanner.Answer).
 func (a *Agent) answer(station string, o agent.Outcome) {
+	a.obs.metrics.answered(station, o)
 	if a.OnAnswer != nil {
 		a.OnAnswer(station, o)
 	}
@@ -240,7 +245,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.Log.Info("agent running", "gateway", a.Config.Gateway, "site", a.Config.Site,
 		"scanners", len(a.Config.Scanners), "readers", len(a.Config.Readers), "ledger", a.Config.Store, "last_seq", a.ledger.LastSeq())
 	var serve sync.WaitGroup
-	serve.Add(1)
+	serve.Add(2)
 	go func() {
 		defer serve.Done()
 		if err := a.api.Serve(ctx, a.listeners...); err != nil {
@@ -256,6 +261,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	go func() {
+		defer serve.Done()
+		a.obs.serve(ctx)
+	}()
 	for _, sc := range a.Config.Scanners {
 		s := a.scanners[sc.ID]
 		a.wg.Add(1)
@@ -290,7 +299,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(coreDone)
 		a.core.Run(ctx, scannersDone)
 	}()
-	<-ctx.Done()
+	a.obs.supervise(ctx) // until ctx ends
 	a.wg.Wait()
 	close(scannersDone)
 	<-coreDone
@@ -318,6 +327,7 @@ func (a *Agent) Close() error {
 		}
 		a.pageLn = nil
 	}
+	a.obs.close()
 	if a.ledger != nil {
 		errs = append(errs, a.ledger.Close())
 		a.ledger = nil

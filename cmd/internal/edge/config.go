@@ -67,6 +67,9 @@ type Config struct {
 	// Page serves the station page (agent/web); off unless page.listen
 	// is set.
 	Page PageConfig `json:"page"`
+	// Metrics serves the metrics, /healthz and /readyz, and sets the
+	// alerts' bounds.
+	Metrics MetricsConfig `json:"metrics"`
 }
 
 // ControlConfig opens the local API (agent/api) to more than the agent's
@@ -425,6 +428,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Page.validate(c); err != nil {
+		return err
+	}
+	if err := c.Metrics.validate(); err != nil {
 		return err
 	}
 	return c.validateRFID()
