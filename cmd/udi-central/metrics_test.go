@@ -111,6 +111,11 @@ func TestMetricsOfARunningCentre(t *testing.T) {
 		if held := s.Must("udi_central_gateway_held_seq", gw...); held != 3 {
 			return fmt.Errorf("the centre holds movements up to %v of or-3", held)
 		}
+		// The batch's bytes are released once its ack is sent, a moment
+		// after the head moves.
+		if p := s.Must("udi_central_pending_bytes"); p != 0 {
+			return fmt.Errorf("%v bytes still pending", p)
+		}
 		return nil
 	})
 	for _, c := range []struct {
