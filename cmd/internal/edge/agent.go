@@ -167,7 +167,8 @@ func (a *Agent) Open() (err error) {
 // address, when page.listen is set.
 func (a *Agent) openPage() error {
 	pc := a.Config.Page
-	if pc.Listen == "" {
+	addr, explicit := pc.addr()
+	if addr == "" {
 		return nil
 	}
 	wc, err := pc.webConfig(time.Duration(a.Config.Patterns.CaseIdle), a.Log.With("component", "page"))
@@ -177,10 +178,17 @@ func (a *Agent) openPage() error {
 	if a.page, err = web.New(a.core, wc); err != nil {
 		return &ConfigError{Where: "page", Err: err}
 	}
-	if err := a.page.Check(pc.Listen); err != nil {
+	if err := a.page.Check(addr); err != nil {
 		return &ConfigError{Where: "page.listen", Err: err}
 	}
-	if a.pageLn, err = net.Listen("tcp", pc.Listen); err != nil {
+	if a.pageLn, err = net.Listen("tcp", addr); err != nil {
+		if !explicit {
+			// The default address taken (another agent on this machine):
+			// the agent runs, its page is not served.
+			a.Log.Warn("station page not served: its default address is in use; set page.listen", "address", addr, "err", err)
+			a.page = nil
+			return nil
+		}
 		return fmt.Errorf("station page: %w", err)
 	}
 	a.Log.Info("station page", "address", a.pageLn.Addr().String(), "tls", wc.TLS != nil)

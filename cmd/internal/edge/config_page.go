@@ -9,12 +9,16 @@ import (
 	"github.com/udi-edge/udi-edge/agent/web"
 )
 
-// PageConfig configures the station page (agent/web): off unless Listen
-// is set.
+// DefaultPageListen is where the station page is served when page.listen
+// is not set: the gateway's own screen.
+const DefaultPageListen = "127.0.0.1:8780"
+
+// PageConfig configures the station page (agent/web).
 type PageConfig struct {
-	// Listen is the page's address, "127.0.0.1:8780" for the station's
-	// own screen; beyond loopback it needs TLS and credentials.
-	Listen string `json:"listen"`
+	// Listen is the page's address: not set, DefaultPageListen (where an
+	// address in use is logged and the agent runs without the page);
+	// "", no page; beyond loopback it needs TLS and credentials.
+	Listen *string `json:"listen"`
 	// Lang is the language of a station given none: zh (default) or en.
 	Lang string `json:"lang"`
 	// Stations set a station's screen, by scanner id.
@@ -45,14 +49,23 @@ type PageStationConfig struct {
 	Lang string `json:"lang"`
 }
 
+// addr returns the page's address ("" for none) and whether it was set.
+func (p PageConfig) addr() (string, bool) {
+	if p.Listen == nil {
+		return DefaultPageListen, false
+	}
+	return *p.Listen, true
+}
+
 // validate checks the page's keys against the scanners configured; it
 // reads no file (open does).
 func (p PageConfig) validate(c *Config) error {
-	if p.Listen == "" {
+	addr, _ := p.addr()
+	if addr == "" {
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(p.Listen); err != nil {
-		return cfgErr("page.listen", "%q: want host:port, such as 127.0.0.1:8780", p.Listen)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return cfgErr("page.listen", "%q: want host:port, such as 127.0.0.1:8780", addr)
 	}
 	if p.Lang != "" && !web.ValidLang(p.Lang) {
 		return cfgErr("page.lang", "%q: want zh or en", p.Lang)
@@ -88,7 +101,7 @@ func (p PageConfig) validate(c *Config) error {
 	if p.AuthAlways && !creds {
 		return cfgErr("page.auth_always", "needs page.tokens_file or page.client_ca")
 	}
-	if err := web.CheckExposure(p.Listen, p.TLSCert != "", creds); err != nil {
+	if err := web.CheckExposure(addr, p.TLSCert != "", creds); err != nil {
 		return &ConfigError{Where: "page.listen", Err: err}
 	}
 	return nil

@@ -67,7 +67,8 @@ func TestAgentServesPage(t *testing.T) {
 	cfg.Gateway, cfg.Store = "gw-page", filepath.Join(dir, "ledger.db")
 	cfg.Scanners = []ScannerConfig{{ID: "or3", Device: pt.Link, Location: "OR-3", Kind: "use"}}
 	cfg.Patterns = PatternsConfig{Wristband: `^PAT(\d{6})$`}
-	cfg.Page = PageConfig{Listen: "127.0.0.1:0", Lang: "en"}
+	addr := "127.0.0.1:0"
+	cfg.Page = PageConfig{Listen: &addr, Lang: "en"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
