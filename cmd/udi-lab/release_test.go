@@ -228,6 +228,16 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("release wrote %q, want %q", names, want)
 	}
 	checkSums(t, out, want[1:])
+	// Built again from the same commit, every file is the same.
+	again := t.TempDir()
+	if code, stdout, errOut := runMain(t, "release", "--out", again, "--version", testVersion, "--arch", "amd64", "--source", "../.."); code != 0 {
+		t.Fatalf("release again: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	first, _ := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
+	second, _ := os.ReadFile(filepath.Join(again, "SHA256SUMS"))
+	if len(first) == 0 || !bytes.Equal(first, second) {
+		t.Errorf("two releases of one commit differ:\n%s\n%s", first, second)
+	}
 	for _, bin := range []string{"udi-edge", "udi-central"} {
 		exe := filepath.Join(out, bin+"-linux-amd64")
 		checkReleaseBinary(t, bin, exe)
