@@ -551,9 +551,9 @@ func run(t *testing.T, exe string, args ...string) []byte {
 	return b
 }
 
-// checkUnitWithSystemd runs systemd-analyze verify on the packaged unit,
-// where it is installed, with the binary at the unit's path replaced by
-// exe.
+// checkUnitWithSystemd runs systemd-analyze verify and security on the
+// packaged unit, where it is installed, with the binary at the unit's
+// path replaced by exe.
 func checkUnitWithSystemd(t *testing.T, bin, unit, exe string) {
 	t.Helper()
 	sa, err := exec.LookPath("systemd-analyze")
@@ -569,6 +569,11 @@ func checkUnitWithSystemd(t *testing.T, bin, unit, exe string) {
 	defer cancel()
 	if b, err := exec.CommandContext(ctx, sa, "verify", "--man=no", path).CombinedOutput(); err != nil || len(b) > 0 {
 		t.Errorf("systemd-analyze verify %s: %v\n%s", bin, err, b)
+	}
+	// Hardened: an exposure of at most 2.0 ("OK"; the threshold is in
+	// tenths). The agent keeps access to devices for its serial lines.
+	if b, err := exec.CommandContext(ctx, sa, "security", "--offline=true", "--threshold=20", path).CombinedOutput(); err != nil {
+		t.Errorf("systemd-analyze security %s: %v\n%s", bin, err, b)
 	}
 }
 
