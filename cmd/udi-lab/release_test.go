@@ -295,15 +295,24 @@ func checkReleaseBinary(t *testing.T, bin, exe string) {
 		t.Errorf("%s help fly: %v %q, want exit 2 naming the command", bin, err, stderr.String())
 	}
 
+	// Every command but version has flags: one with only --help did not
+	// give its flag set to the completion (its Run must parse first).
+	script := run(t, exe, "completion", "bash")
+	for _, m := range regexp.MustCompile(`(?m)^    ([a-z-]+)\) flags='--help -h'`).FindAllSubmatch(script, -1) {
+		if string(m[1]) != "version" {
+			t.Errorf("%s completion: command %s offers no flags: does its Run parse them with cli.Parse first?", bin, m[1])
+		}
+	}
+
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Log("no bash")
 		return
 	}
 	fn := "_" + strings.ReplaceAll(bin, "-", "_")
-	script := "source <(" + exe + " completion bash); complete -p " + bin +
+	line := "source <(" + exe + " completion bash); complete -p " + bin +
 		"; COMP_WORDS=(" + bin + " run --c); COMP_CWORD=2; " + fn + "; echo \"${COMPREPLY[*]}\""
-	b, err := exec.Command(bash, "--norc", "--noprofile", "-c", script).CombinedOutput()
+	b, err := exec.Command(bash, "--norc", "--noprofile", "-c", line).CombinedOutput()
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if err != nil || len(lines) != 2 || lines[0] != "complete -o default -F "+fn+" "+bin {
 		t.Fatalf("bash completion of %s: %v\n%s", bin, err, b)
