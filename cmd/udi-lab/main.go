@@ -5,7 +5,7 @@
 // gateway's figures and the sync drain to a real Mosquitto and
 // udi-central). The udi-edge binary links none of it.
 //
-// Subcommands: demo, bench. Exit codes: 0 ok, 1 failure, 2 bad usage.
+// Subcommands: demo, bench, release. Exit codes: 0 ok, 1 failure, 2 bad usage.
 package main
 
 import (
@@ -45,6 +45,7 @@ func init() {
 	program.Commands = []cli.Command[*Env]{
 		{Name: "demo", Summary: "run a self-contained demonstration on simulated scanners and an RFID cabinet", Run: demoCmd},
 		{Name: "bench", Summary: "the gateway's benchmarks and the sync drain to a real Mosquitto and udi-central", Run: benchCmd},
+		{Name: "release", Summary: "build the release binaries for amd64, arm64 and armv7, their checksums and Debian packages", Run: releaseCmd},
 	}
 }
 
