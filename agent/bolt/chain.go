@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -42,6 +43,13 @@ type ChainSummary struct {
 	// example by the central service, it shows later that no movement up
 	// to LastSeq was changed, even by someone who recomputed every hash.
 	LastHash []byte
+	// Anchor is where the chain starts after retention (nil when no
+	// movement was ever retained away): the walk starts at Anchor.Seq from
+	// Anchor.PrevHash, and Carried movements before it were checked
+	// against Anchor.CarriedDigest. Movements counts those from the
+	// anchor on.
+	Anchor  *Anchor
+	Carried uint64
 	// Warnings, set by VerifyAll only, are what it found that loses
 	// nothing: bbolt's meta page that is not in use is damaged (rewritten
 	// at the next commit), the tip file is missing or damaged (a lost
@@ -162,6 +170,9 @@ type chainWalker struct {
 	q    uint64
 	want [hashSize]byte
 	n    uint64
+	// anchor is the retention anchor's first movement, 0 when the ledger
+	// was never cut: the chain starts there, from the anchor's hash.
+	anchor uint64
 	// broken is the first movement not in place, and why.
 	broken    chainRec
 	self      bool // broken's hash verifies under its own sequence number
@@ -181,7 +192,25 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, p *place) (ChainSummary, erro
 	}
 	genesis := genesisHash(string(gw), binary.BigEndian.Uint64(created))
 	w := &chainWalker{ctx: ctx, tx: tx, p: p, want: genesis}
-	err := walkRecords(ctx, tx, 1, p, func(r *chainRec) bool {
+	anchor, cut, err := anchorIn(tx)
+	if err != nil {
+		return ChainSummary{}, err
+	}
+	from := uint64(1)
+	var carried uint64
+	if cut {
+		// The chain goes on from the anchor: what came before was
+		// retained away, but for the carried movements.
+		if carried, err = verifyCarried(ctx, tx, &anchor); err != nil {
+			return ChainSummary{}, err
+		}
+		w.q, w.want, w.anchor, from = anchor.Seq-1, [hashSize]byte(anchor.PrevHash), anchor.Seq, anchor.Seq
+	} else if cb := tx.Bucket(bucketCarried); cb != nil {
+		if k, _ := cb.Cursor().First(); k != nil {
+			return ChainSummary{}, &ChainError{Kind: ChainInserted, Reason: "the ledger carries movements, but has no retention anchor (meta anchor): the anchor was removed, or the carried movements put in"}
+		}
+	}
+	err = walkRecords(ctx, tx, from, p, func(r *chainRec) bool {
 		if r.bad == nil && r.seq == w.q+1 {
 			w.self = chainHash(r.seq, &r.prev, &r.digest) == r.hash
 			w.link = r.prev == w.want
@@ -212,12 +241,62 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, p *place) (ChainSummary, erro
 		return ChainSummary{}, &ChainError{Seq: w.q + 1, Kind: ChainRemoved,
 			Reason: fmt.Sprintf("the ledger's last hash (meta last_hash) is not the hash of movement %d, the last one stored: movements after it were removed (or movement %d was replaced and its hash recomputed)", w.q, w.q)}
 	}
-	return ChainSummary{
+	sum := ChainSummary{
 		Movements: w.n,
 		LastSeq:   w.q,
 		Genesis:   genesis[:],
 		LastHash:  append([]byte(nil), w.want[:]...),
-	}, nil
+		Carried:   carried,
+	}
+	if cut {
+		sum.Anchor = &anchor
+	}
+	return sum, nil
+}
+
+// verifyCarried checks the movements retention carried (see Anchor):
+// each one's hash verifies under its own sequence number, one that
+// follows another carried movement links to it, movement Seq-1 when
+// carried has the anchor's PrevHash for Hash, and together they are the
+// ones the anchor names (its count and digest). It returns how many
+// there are, or a *ChainError naming the first that is not as written.
+func verifyCarried(ctx context.Context, tx *bolt.Tx, a *Anchor) (uint64, error) {
+	d := newCarriedDigest()
+	cb := tx.Bucket(bucketCarried)
+	if cb != nil {
+		var prevSeq uint64
+		var prevHash [hashSize]byte
+		c := cb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if d.n%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return 0, err
+				}
+			}
+			if len(k) != 8 {
+				return 0, corruptf(0, "carried movement key of %d bytes", len(k))
+			}
+			seq := binary.BigEndian.Uint64(k)
+			prev, hash, digest, err := record.Parts(seq, v)
+			if err != nil {
+				return 0, &ChainError{Seq: seq, Kind: ChainChanged, Reason: fmt.Sprintf("carried movement: its record is damaged (%v)", recordCorrupt(seq, err))}
+			}
+			switch {
+			case chainHash(seq, &prev, &digest) != hash:
+				return 0, &ChainError{Seq: seq, Kind: ChainChanged, Reason: "carried movement: its content no longer matches its hash"}
+			case prevSeq > 0 && seq == prevSeq+1 && prev != prevHash:
+				return 0, &ChainError{Seq: seq, Kind: ChainChanged, Reason: fmt.Sprintf("carried movement: it does not link to movement %d, carried before it", prevSeq)}
+			case seq == a.Seq-1 && !bytes.Equal(hash[:], a.PrevHash):
+				return 0, &ChainError{Seq: seq, Kind: ChainChanged, Reason: "carried movement: its hash is not the one the retention anchor names for it"}
+			}
+			prevSeq, prevHash = seq, hash
+			d.add(seq, hash[:])
+		}
+	}
+	if d.n != a.Carried || !bytes.Equal(d.digest(), a.CarriedDigest) {
+		return 0, &ChainError{Seq: a.Seq - 1, Kind: ChainRemoved, Reason: fmt.Sprintf("the ledger carries %d movements from before the retention anchor, but the anchor names %d others or another set: carried movements were removed, put in or changed", d.n, a.Carried)}
+	}
+	return d.n, nil
 }
 
 // find returns the first intact record from sequence number from on for
@@ -273,7 +352,11 @@ func (w *chainWalker) classify() (*ChainError, error) {
 	r := &w.broken
 	s, q := r.seq, w.q
 	prevName, afterPrev := "the genesis hash", "at the start of the ledger"
-	if q > 0 {
+	switch {
+	case w.anchor > 0 && q == w.anchor-1:
+		prevName = fmt.Sprintf("the retention anchor's hash (of movement %d, retained away)", q)
+		afterPrev = fmt.Sprintf("after the retention anchor (movement %d)", q)
+	case q > 0:
 		prevName = fmt.Sprintf("movement %d", q)
 		afterPrev = "after " + prevName
 	}
@@ -315,6 +398,9 @@ func (w *chainWalker) classify() (*ChainError, error) {
 		return &ChainError{Seq: s, Kind: ChainChanged, Reason: "its content no longer matches its hash (its PrevHash still links to " + prevName + ")"}, nil
 	}
 	if w.self { // intact itself, but chained to another predecessor
+		if w.anchor > 0 && q == w.anchor-1 {
+			return &ChainError{Seq: s, Kind: ChainChanged, Reason: fmt.Sprintf("movement %d verifies, but its PrevHash is not the retention anchor's hash (meta anchor): the anchor was changed", s)}, nil
+		}
 		if q == 0 {
 			return &ChainError{Kind: ChainChanged, Reason: "movement 1 verifies, but its PrevHash is not the genesis hash of the file's gateway id and creation time: the meta bucket was changed"}, nil
 		}

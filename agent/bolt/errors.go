@@ -61,7 +61,55 @@ var (
 	// not hold: a movement was changed, removed, inserted or reordered
 	// after it was written. See ChainError.
 	ErrChainBroken = errors.New("bolt: hash chain broken")
+
+	// ErrRetained is wrapped by a *RetainedError: the movement was taken
+	// out of the ledger by retention (acknowledged by the centre and older
+	// than the horizon, retention.go); the centre holds it.
+	ErrRetained = errors.New("bolt: movement retained away")
+
+	// ErrMapLimit is wrapped by a *MapLimitError: the ledger file is too
+	// large for bbolt to map on this 32-bit machine.
+	ErrMapLimit = errors.New("bolt: ledger file too large to map on a 32-bit machine")
 )
+
+// RetainedError reports a movement, or a range of them, that retention
+// took out of the ledger: its sequence number is below the anchor and it
+// was not carried (see Anchor). It wraps ErrRetained and ErrNotFound.
+type RetainedError struct {
+	// Seq is the movement asked for.
+	Seq uint64
+	// Anchor is where the ledger's movements now start.
+	Anchor Anchor
+}
+
+// Error implements error.
+func (e *RetainedError) Error() string {
+	return fmt.Sprintf("bolt: movement %d was retained away on %s (the ledger keeps movements from %d on: %s); the centre holds it",
+		e.Seq, e.Anchor.At.UTC().Format("2006-01-02"), e.Anchor.Seq, e.Anchor.Reason)
+}
+
+// Unwrap returns ErrRetained and ErrNotFound.
+func (e *RetainedError) Unwrap() []error { return []error{ErrRetained, ErrNotFound} }
+
+// MapLimitError reports a ledger file that bbolt cannot map on a 32-bit
+// machine, or that would outgrow the mapping (see CheckMapLimit). It
+// wraps ErrMapLimit.
+type MapLimitError struct {
+	// Path is the ledger file, Size its size in bytes, Limit the most
+	// this machine maps.
+	Path        string
+	Size, Limit int64
+}
+
+// Error implements error.
+func (e *MapLimitError) Error() string {
+	return fmt.Sprintf("bolt: ledger %s is %d MiB; bbolt on this 32-bit machine maps at most %d MiB: compact it with retention "+
+		"(udi-edge compact, ledger.retention and ledger.max_bytes) on this or a 64-bit machine before the agent opens it",
+		e.Path, e.Size>>20, e.Limit>>20)
+}
+
+// Unwrap returns ErrMapLimit.
+func (e *MapLimitError) Unwrap() error { return ErrMapLimit }
 
 // GatewayMismatchError reports a ledger file that belongs to another gateway
 // (Path set), or a movement that names another gateway than its ledger (Path

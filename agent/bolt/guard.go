@@ -83,6 +83,14 @@ func (l *Ledger) viewAt(p *place, fn func(tx *bolt.Tx) error) error {
 	if l.dbClosed.Load() {
 		return ErrClosed
 	}
+	l.swap.RLock() // compaction swaps the file in between, never during
+	defer l.swap.RUnlock()
+	return l.viewHeld(p, fn)
+}
+
+// viewHeld is viewAt for a caller that holds l.swap (compaction's last
+// step).
+func (l *Ledger) viewHeld(p *place, fn func(tx *bolt.Tx) error) error {
 	err := l.db.View(func(tx *bolt.Tx) error { return guard(p, func() error { return fn(tx) }) })
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
@@ -97,6 +105,9 @@ func (l *Ledger) update(p *place, fn func(tx *bolt.Tx) error) error {
 	if l.dbClosed.Load() {
 		return ErrClosed
 	}
+	l.swap.RLock()
+	defer l.swap.RUnlock()
+	l.sideWrites.Add(1)
 	err := guard(p, func() error { return l.db.Update(fn) })
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed

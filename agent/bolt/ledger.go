@@ -115,6 +115,9 @@ type Options struct {
 	// scan failed, never accepted — and serves status and verify, instead
 	// of dying at every start.
 	ReadOnlyWhenDamaged bool
+	// Retention, when set, makes the ledger look after its own size:
+	// retention, compaction and the disk budget (retention_maint.go).
+	Retention *Retention
 
 	// clock replaces the wall clock in batching tests.
 	clock clock
@@ -222,6 +225,17 @@ type Ledger struct {
 	change   chan struct{} // closed at the next commit; nil when nobody waits
 
 	obs observation // the commit observer and the writer's busy time (metrics.go)
+	// swap is held for reading by every transaction (and by the writer
+	// through each commit), and for writing by compaction while it puts
+	// the new file in place of the old (compact.go). sideWrites counts
+	// the transactions that are not the writer's (the sync cursor, the
+	// master data), which compaction copies again when they changed.
+	swap       sync.RWMutex
+	sideWrites atomic.Uint64
+	// compactMu is held by a compaction from start to end; maint is the
+	// maintenance loop's (retention_maint.go), nil when it does not run.
+	compactMu sync.Mutex
+	maint     *maintenance
 }
 
 var _ agent.Ledger = (*Ledger)(nil)
@@ -287,6 +301,10 @@ func Open(opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := openCompacted(opts.Path, log); err != nil {
+		lock.release()
+		return nil, err
+	}
 	l, err := open(opts, abs, log)
 	if err != nil && opts.ReadOnlyWhenDamaged && errors.Is(err, ErrCorrupt) {
 		if ro, rerr := OpenReadOnly(opts.Path, opts.LockTimeout); rerr == nil {
@@ -306,6 +324,9 @@ func Open(opts Options) (*Ledger, error) {
 	}
 	l.lock = lock
 	go l.run()
+	if opts.Retention != nil {
+		l.startMaintenance(*opts.Retention)
+	}
 	return l, nil
 }
 
@@ -667,8 +688,8 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if version != FormatVersion && version != formatIndexTree {
-		return 0, fmt.Errorf("%w: %s has format version %d, this build reads versions %d and %d", ErrVersion, l.path, version, formatIndexTree, FormatVersion)
+	if version != FormatVersion && version != formatIndexTree && version != formatRetained {
+		return 0, fmt.Errorf("%w: %s has format version %d, this build reads versions %d to %d", ErrVersion, l.path, version, formatIndexTree, formatRetained)
 	}
 	gw := meta.Get(metaGateway)
 	if len(gw) == 0 {
@@ -699,8 +720,13 @@ func (l *Ledger) readMeta(tx *bolt.Tx, meta *bolt.Bucket) (uint64, error) {
 	if version == formatIndexTree && tx.Bucket(bucketItems) == nil {
 		return 0, corruptf(0, "items bucket missing")
 	}
-	if version == FormatVersion && (tx.Bucket(bucketRuns) == nil || tx.Bucket(bucketIndex) == nil) {
+	if version >= FormatVersion && (tx.Bucket(bucketRuns) == nil || tx.Bucket(bucketIndex) == nil) {
 		return 0, corruptf(0, "runs or index bucket missing")
+	}
+	if a, cut, err := anchorIn(tx); err != nil {
+		return 0, err
+	} else if cut != (version == formatRetained) || cut && a.Seq > last {
+		return 0, corruptf(0, "format version %d with an anchor at movement %d (last %d): a file is of version %d exactly when it has an anchor before its last movement", version, a.Seq, last, formatRetained)
 	}
 	if l.unsafe[string(bucketMovements)] { // read-only: Verify names the damage
 		l.last.Store(last)
@@ -748,7 +774,9 @@ func (l *Ledger) Stats() Stats {
 	s.LastSeq = l.last.Load()
 	s.Queued = l.q.len()
 	if !l.dbClosed.Load() {
+		l.swap.RLock()
 		ts := l.db.Stats().TxStats
+		l.swap.RUnlock()
 		s.WriteTime = ts.GetWriteTime()
 	}
 	return s
@@ -842,10 +870,13 @@ func (l *Ledger) Append(ctx context.Context, m agent.Movement) (agent.Movement, 
 // closes the file. Calling it again returns the first call's result.
 func (l *Ledger) Close() error {
 	l.closeOnce.Do(func() {
+		l.stopMaintenance()
 		if !l.readOnly {
 			l.q.close()
 			<-l.stopped
 		}
+		l.compactMu.Lock() // a compaction under way ends first
+		defer l.compactMu.Unlock()
 		l.dbClosed.Store(true)
 		if err := l.db.Close(); err != nil {
 			l.closeErr = fmt.Errorf("bolt: close %s: %w", l.path, err)
@@ -941,6 +972,8 @@ func (l *Ledger) commit(batch []request, rejected uint64, valid int) (time.Durat
 	if g := l.gone.Load(); g != nil {
 		return 0, g
 	}
+	l.swap.RLock() // the file compaction puts in place is written only once it is
+	defer l.swap.RUnlock()
 	if l.lossPending {
 		if err := l.recordLoss(); err != nil {
 			return 0, err
@@ -1151,6 +1184,9 @@ func getMovement(tx *bolt.Tx, seq uint64) (agent.Movement, error) {
 		return agent.Movement{}, err
 	}
 	if !ok {
+		if m, cut, err := notLive(tx, seq); cut {
+			return m, err
+		}
 		return agent.Movement{}, notFound()
 	}
 	if seq > b.Last() {
@@ -1307,13 +1343,18 @@ func getIndexed(tx *bolt.Tx, seq uint64, item string) (agent.Movement, error) {
 // movement is left. Movements are read in chunks, each in its own short read
 // transaction, and fn is called outside any transaction, so a slow fn does
 // not hold up the writer; movements committed while Range runs are
-// included. A damaged batch or record returns a *CorruptError.
+// included. After retention, the movements before the anchor that were
+// carried come first (see Anchor). A damaged batch or record returns a
+// *CorruptError.
 func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
 	if err := l.safe(bucketMovements); err != nil {
 		return err
 	}
+	next, err := l.rangeCarried(max(from, 1), fn)
+	if err != nil {
+		return err
+	}
 	chunk := make([]agent.Movement, 0, rangeChunk)
-	next := max(from, 1)
 	p := &place{}
 	for {
 		chunk = chunk[:0]

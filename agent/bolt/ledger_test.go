@@ -697,7 +697,7 @@ func rawUpdate(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 }
 
 func TestOtherFormatRefused(t *testing.T) {
-	for _, version := range []byte{1, 2, FormatVersion + 1} {
+	for _, version := range []byte{1, 2, formatRetained + 1} {
 		t.Run(fmt.Sprint(version), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "ledger.db")
 			l, err := Open(Options{Path: path, Gateway: testGateway})

@@ -24,7 +24,8 @@ var (
 // the first, no more than maxBytes in all. The records are in the
 // canonical encoding of agent/record, hashes sealed; the first has
 // sequence number from. It returns no records when from is past the last
-// committed movement, and a *CorruptError for a damaged batch.
+// committed movement, a *RetainedError when from is before the
+// retention anchor (FirstSeq), and a *CorruptError for a damaged batch.
 func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, error) {
 	if from == 0 {
 		return nil, fmt.Errorf("bolt: read records from sequence number 0; the first is 1")
@@ -42,6 +43,12 @@ func (l *Ledger) ReadRecords(from uint64, maxCount, maxBytes int) ([][]byte, err
 	p := &place{}
 	p.at("movements", from, 0)
 	err := l.viewAt(p, func(tx *bolt.Tx) error {
+		if a, cut, err := anchorIn(tx); err != nil || cut && from < a.Seq {
+			if err != nil {
+				return err
+			}
+			return &RetainedError{Seq: from, Anchor: a}
+		}
 		c := tx.Bucket(bucketMovements).Cursor()
 		b, ok, err := findBatch(c, from)
 		if err != nil {

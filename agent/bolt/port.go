@@ -60,6 +60,9 @@ func (l *Ledger) VerifyReport(ctx context.Context) (agent.VerifyReport, error) {
 		res.Problems = append(res.Problems, e.Error())
 	}
 	res.Warnings = sum.Warnings
+	if sum.Anchor != nil {
+		res.Warnings = append(res.Warnings, sum.Anchor.describe())
+	}
 	res.Intact = res.Broken == nil && len(res.Problems) == 0
 	return res, nil
 }

@@ -55,6 +55,8 @@ func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 	// ledger is verified (a write transaction would hold every scan's
 	// answer for the whole walk). What the transaction reads stays as it
 	// was when it began.
+	l.swap.RLock()
+	defer l.swap.RUnlock()
 	tx, err := l.db.Begin(false)
 	if err != nil {
 		return sum, fmt.Errorf("bolt: verify: %w", err)
@@ -168,8 +170,8 @@ func (v *verifier) full() bool { return len(v.errs) >= maxVerifyErrors }
 // Top-level buckets and meta keys a ledger file holds; anything else is
 // damage (a changed name) or not the ledger's.
 var (
-	ledgerBuckets = [][]byte{bucketMeta, bucketMovements, bucketRuns, bucketIndex, bucketItems, bucketMaster, bucketSync, bucketRebuild}
-	ledgerMeta    = [][]byte{metaVersion, metaGateway, metaCreated, metaLastSeq, metaRejected, metaLastHash, []byte("run"), []byte("merge")}
+	ledgerBuckets = [][]byte{bucketMeta, bucketMovements, bucketRuns, bucketIndex, bucketItems, bucketMaster, bucketSync, bucketRebuild, bucketCarried, bucketRetained}
+	ledgerMeta    = [][]byte{metaVersion, metaGateway, metaCreated, metaLastSeq, metaRejected, metaLastHash, []byte("run"), []byte("merge"), metaAnchor}
 )
 
 // buckets checks the names of the top-level buckets and of the meta keys.
@@ -232,6 +234,14 @@ func (v *verifier) movements() error {
 		ik       []byte
 	)
 	v.seeds = newEntrySeeds()
+	first, err := firstLive(tx)
+	if err != nil {
+		v.add(err)
+	}
+	next = first
+	if err := v.carried(first, &rejected); err != nil {
+		return err
+	}
 	c := mb.Cursor()
 	for k, val := c.First(); k != nil; k, val = c.Next() {
 		if batches++; batches%256 == 0 {
@@ -406,6 +416,59 @@ func checkNextRun(tx *bolt.Tx) error {
 	next := tx.Bucket(bucketMeta).Get([]byte("run"))
 	if len(next) != 8 || len(k) != 8 || binary.BigEndian.Uint64(next) <= binary.BigEndian.Uint64(k) {
 		return corruptf(0, "item index: the next run id (meta run, %s) is not past the last run, %s", hexKey(next), hexKey(k))
+	}
+	return nil
+}
+
+// carried checks, after retention, the carried movements (each decodes,
+// names the file's gateway and comes before the anchor at first; their
+// keys go into the index's expected entries, their rejected reads into
+// the count) and the tombstones of the keys retained away. The carried
+// records' hashes are checked with the chain (verifyCarried).
+func (v *verifier) carried(first uint64, rejected *uint64) error {
+	var ik []byte
+	if cb := v.tx.Bucket(bucketCarried); cb != nil {
+		c := cb.Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			if err := v.ctx.Err(); err != nil {
+				return err
+			}
+			if len(k) != 8 || binary.BigEndian.Uint64(k) >= first {
+				if !v.add(corruptf(0, "carried movement under key %s, not a movement before the anchor %d", hexKey(k), first)) {
+					return nil
+				}
+				continue
+			}
+			seq := binary.BigEndian.Uint64(k)
+			v.p.at("carried", seq, 0)
+			m, err := decodeRecord(seq, val)
+			if err != nil {
+				if !v.add(err) {
+					return nil
+				}
+				continue
+			}
+			if m.Gateway != v.l.gateway {
+				v.add(corruptf(seq, "carried, but its gateway differs from the file's"))
+			}
+			if m.Kind == agent.KindReject {
+				*rejected++
+			}
+			for _, key := range m.TraceKeys() {
+				ik = appendIndexEntry(ik[:0], key, seq)
+				v.want.add(v.seeds, ik)
+			}
+		}
+	}
+	if rb := v.tx.Bucket(bucketRetained); rb != nil {
+		err := rb.ForEach(func(k, val []byte) error {
+			if _, err := parseTombstone(k, val); err != nil {
+				v.add(err)
+				return errors.New("stop")
+			}
+			return nil
+		})
+		_ = err // the first bad tombstone is enough
 	}
 	return nil
 }

@@ -1,0 +1,324 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/master"
+)
+
+// proofRounds bounds how often a plan carries more and proves again
+// when the stock from what stays differs from the stock from everything.
+const proofRounds = 4
+
+// errStop ends a Range early.
+var errStop = errors.New("stop")
+
+// cutPlan is what a cut takes out and what it carries.
+type cutPlan struct {
+	// anchor is the new anchor but for its PrevHash, CarriedDigest and
+	// Carried, which the copy fills in.
+	anchor Anchor
+	// carry lists the movements before anchor.Seq that stay, in order.
+	carry []uint64
+	// tombstones are the keys whose movements all leave, merged with
+	// the file's earlier tombstones of the same keys.
+	tombstones map[string]*RetainedKey
+	// removedRejects is how many rejected reads leave (the meta count).
+	removedRejects uint64
+	// removed is how many movements leave.
+	removed uint64
+}
+
+// planCut decides a cut at sequence number at: every movement before it
+// leaves, but those the folds need (need, and the stock proof), which
+// are carried. at must be past the current anchor and at most the sync
+// cursor. It returns a nil plan, and why, when the stock folded from
+// what would stay differs from the stock folded from every movement
+// even after carrying more (proofRounds times).
+func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need NeedFunc, now time.Time) (*cutPlan, string, error) {
+	if need == nil {
+		need = StockNeeds
+	}
+	old, cut, err := l.Anchor()
+	if err != nil {
+		return nil, "", err
+	}
+	first := uint64(1)
+	if cut {
+		first = old.Seq
+	}
+	cursor, err := l.SyncCursor()
+	if err != nil {
+		return nil, "", err
+	}
+	if at <= first || at > cursor {
+		return nil, "", fmt.Errorf("bolt: retention: a cut at movement %d must be after the first movement kept (%d) and at most the centre's acknowledgement (%d)", at, first, cursor)
+	}
+
+	// The keys of the movements after the cut: their groups stay whole.
+	later := map[string]bool{}
+	err = l.Range(at, func(m agent.Movement) error {
+		for _, k := range m.TraceKeys() {
+			later[k] = true
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+
+	// The groups of the movements before it: keys one movement names
+	// together are one group.
+	g := newGroups()
+	type cutMovement struct {
+		seq uint64
+		key int32 // -1: no key
+	}
+	var cutMs []cutMovement
+	p := &cutPlan{tombstones: map[string]*RetainedKey{}}
+	// A replenishment request met before the cut, with the movement
+	// recording it, is no one's concern after it: both leave, even from
+	// a group that stays (a request is closed in the stock by what
+	// arrived, which may leave), unless the proof finds their location
+	// and product need them.
+	requests := map[uint64]where{}
+	settled := map[uint64]where{} // request and met movements, by seq
+	err = l.Range(1, func(m agent.Movement) error {
+		if m.Seq >= at {
+			return errStop
+		}
+		if _, ok := agent.ReadRequest(m); ok {
+			requests[m.Seq] = where{m.Location, m.Item}
+		} else if rs, _, ok := agent.ReadMet(m); ok {
+			if w, ok := requests[rs]; ok {
+				settled[rs], settled[m.Seq] = w, w
+			}
+		}
+		keys := m.TraceKeys()
+		cm := cutMovement{seq: m.Seq, key: -1}
+		for i, k := range keys {
+			id := g.id(k)
+			if i == 0 {
+				cm.key = id
+			} else {
+				g.union(cm.key, id)
+			}
+		}
+		cutMs = append(cutMs, cm)
+		if len(cutMs)%4096 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, "", err
+	}
+	members := map[int32][]uint64{} // group root → its movements
+	for _, cm := range cutMs {
+		if cm.key >= 0 {
+			r := g.find(cm.key)
+			members[r] = append(members[r], cm.seq)
+		}
+	}
+	open := map[int32]bool{}
+	for k, id := range g.ids {
+		if later[k] {
+			open[g.find(id)] = true
+		}
+	}
+	later = nil
+	for r, seqs := range members {
+		if open[r] {
+			continue
+		}
+		ms, err := l.getAll(seqs)
+		if err != nil {
+			return nil, "", err
+		}
+		if need(ms) {
+			open[r] = true
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+	}
+
+	// Prove that the stock from what stays is the stock from
+	// everything; where it is not, carry every group with a movement at
+	// a location that differs, and prove again.
+	data, _, err := master.Load(l)
+	if err != nil {
+		data = new(master.Data)
+	}
+	pairs := map[where]bool{} // where settled requests stay
+	stays := func(m agent.Movement) bool {
+		keys := m.TraceKeys()
+		if len(keys) == 0 || !open[g.find(g.ids[keys[0]])] {
+			return false
+		}
+		w, ok := settled[m.Seq]
+		return !ok || pairs[w]
+	}
+	proved := false
+	var differs string
+	for round := 0; round < proofRounds && !proved; round++ {
+		proof := newStockProof(data)
+		var widen map[where]bool
+		err := l.Range(1, func(m agent.Movement) error {
+			if m.Seq >= at {
+				return errStop
+			}
+			proof.add(m, stays(m))
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return nil, "", err
+		}
+		differs, widen = proof.differ()
+		for w := range widen {
+			pairs[w] = true
+		}
+		if differs == "" {
+			proved = true
+			break
+		}
+		err = l.Range(1, func(m agent.Movement) error {
+			if m.Seq >= at {
+				return errStop
+			}
+			if keys := m.TraceKeys(); len(keys) > 0 && proof.touches(m, widen) {
+				open[g.find(g.ids[keys[0]])] = true
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return nil, "", err
+		}
+	}
+	if !proved {
+		return nil, "the stock folded from what would stay differs from the stock folded from every movement: " + differs, nil
+	}
+
+	// What stays and what leaves.
+	names := make([]string, len(g.parent))
+	for k, id := range g.ids {
+		names[id] = k
+	}
+	var removedSeqs []uint64
+	for _, cm := range cutMs {
+		w, pair := settled[cm.seq]
+		switch {
+		case cm.key >= 0 && open[g.find(cm.key)] && (!pair || pairs[w]):
+			p.carry = append(p.carry, cm.seq)
+		default:
+			removedSeqs = append(removedSeqs, cm.seq)
+		}
+	}
+	if err := l.tombstonesFor(removedSeqs, now, p); err != nil {
+		return nil, "", err
+	}
+	p.removed = uint64(len(removedSeqs))
+	p.anchor = Anchor{Seq: at, At: now, Reason: reason, Cursor: cursor, Removed: old.Removed + p.removed}
+	err = l.view(func(tx *bolt.Tx) error {
+		rec, err := recordAt(tx, at-1)
+		if err == nil {
+			_, hash := recordHashes(rec)
+			p.anchor.PrevHash = bytes.Clone(hash)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("bolt: retention: the hash of movement %d: %w", at-1, err)
+	}
+	return p, "", nil
+}
+
+// getAll returns the movements seqs (in order), read in one transaction.
+func (l *Ledger) getAll(seqs []uint64) ([]agent.Movement, error) {
+	out := make([]agent.Movement, 0, len(seqs))
+	err := l.viewAt(&place{bucket: "movements"}, func(tx *bolt.Tx) error {
+		for _, seq := range seqs {
+			m, err := getMovement(tx, seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// tombstonesFor fills p.tombstones and p.removedRejects from the
+// movements that leave, merged with the tombstones the file has.
+func (l *Ledger) tombstonesFor(seqs []uint64, now time.Time, p *cutPlan) error {
+	for chunk := range slices.Chunk(seqs, rangeChunk) {
+		ms, err := l.getAll(chunk)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.Kind == agent.KindReject {
+				p.removedRejects++
+			}
+			for _, k := range m.TraceKeys() {
+				t := p.tombstones[k]
+				if t == nil {
+					old, ok, err := l.Retained(k)
+					if err != nil {
+						return err
+					}
+					if ok {
+						t = &old
+					} else {
+						t = &RetainedKey{Key: k, First: m.Seq, FirstTime: m.Time}
+					}
+					p.tombstones[k] = t
+				}
+				t.Movements++
+				t.Last, t.LastTime, t.LastKind, t.At = m.Seq, m.Time, m.Kind, now
+			}
+		}
+	}
+	return nil
+}
+
+// groups is a union-find over item keys.
+type groups struct {
+	ids    map[string]int32
+	parent []int32
+}
+
+func newGroups() *groups { return &groups{ids: map[string]int32{}} }
+
+func (g *groups) id(k string) int32 {
+	if id, ok := g.ids[k]; ok {
+		return id
+	}
+	id := int32(len(g.parent))
+	g.ids[k] = id
+	g.parent = append(g.parent, id)
+	return id
+}
+
+func (g *groups) find(x int32) int32 {
+	for g.parent[x] != x {
+		g.parent[x] = g.parent[g.parent[x]]
+		x = g.parent[x]
+	}
+	return x
+}
+
+func (g *groups) union(a, b int32) {
+	if ra, rb := g.find(a), g.find(b); ra != rb {
+		g.parent[rb] = ra
+	}
+}

@@ -1,0 +1,190 @@
+package bolt
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/master"
+	"github.com/udi-edge/udi-edge/agent/stock"
+)
+
+// This is the one place the ledger reads the domain's folds: a cut must
+// leave the stock (agent/stock) and every item's state (agent/lifecycle)
+// as they were, and only those packages can say what they need. The
+// ledger asks them twice: per group of item keys, whether the group is
+// still open (StockNeeds), and, for the whole cut, whether the stock
+// folded from what stays equals the stock folded from everything
+// (stockProof).
+
+// NeedFunc reports whether the gateway's folds still need the movements
+// ms, those of one group of item keys (the keys one movement names
+// together, a tag and the item it was commissioned to, are one group),
+// oldest first, all of them before the cut and acknowledged. A group it
+// needs is carried across the cut; one it does not leaves the ledger.
+type NeedFunc func(ms []agent.Movement) bool
+
+// StockNeeds is the NeedFunc of the gateway: a group is needed while the
+// stock folded from it alone holds anything (a unit or a lot on hand or
+// held, below zero too, a consigned use not yet asked to be refilled, a
+// request met but not recorded met), while it holds a replenishment
+// request no movement records as met, or while the lifecycle says an
+// item of it is still in use: received, commissioned, stocked, issued
+// (taken out, not yet used or put back), returned or quarantined, or
+// with a removal outstanding. The life of an item used, wasted or
+// disposed of has ended: its movements may leave.
+func StockNeeds(ms []agent.Movement) bool {
+	met := map[uint64]bool{}
+	for _, m := range ms {
+		if seq, _, ok := agent.ReadMet(m); ok {
+			met[seq] = true
+		}
+	}
+	st := stock.New()
+	units := map[string][]agent.Movement{}
+	for _, m := range ms {
+		if _, ok := agent.ReadRequest(m); ok && !met[m.Seq] {
+			return true
+		}
+		st.Apply(m)
+		for _, k := range m.TraceKeys() {
+			if lifecycle.Unit(k) {
+				units[k] = append(units[k], m)
+			}
+		}
+	}
+	for _, line := range st.Lines(stock.Query{}, nil) {
+		if line.Units != 0 || line.Quarantined != 0 {
+			return true
+		}
+	}
+	if len(st.Refills()) > 0 || len(st.Met()) > 0 {
+		return true
+	}
+	for _, h := range units {
+		s, _ := lifecycle.Replay(h)
+		switch s.Status {
+		case lifecycle.StatusUsed, lifecycle.StatusWasted, lifecycle.StatusDisposed, lifecycle.StatusNone:
+		default:
+			return true
+		}
+		if s.Removal.Outstanding() {
+			return true
+		}
+	}
+	return false
+}
+
+// stockView is what stockProof compares of a stock: its lines, open
+// requests, consigned uses awaiting a refill request, and met requests
+// not recorded met.
+type stockView struct {
+	lines    []stock.Line
+	requests []stock.Request
+	refills  [][2]string
+	met      []stock.Request
+}
+
+func viewOf(st *stock.Stock, data *master.Data) stockView {
+	return stockView{lines: st.Lines(stock.Query{}, data), requests: st.Requests(""), refills: st.Refills(), met: st.Met()}
+}
+
+// stockProof folds the movements before a cut twice: all of them (all),
+// and those that stay (kept), and compares the two stocks.
+type stockProof struct {
+	data      *master.Data
+	all, kept *stock.Stock
+}
+
+func newStockProof(data *master.Data) *stockProof {
+	p := &stockProof{data: data, all: stock.New(), kept: stock.New()}
+	catalogue := func() *master.Data { return data }
+	p.all.SetCatalogue(catalogue)
+	p.kept.SetCatalogue(catalogue)
+	return p
+}
+
+// add folds m, the next movement before the cut, into both stocks or
+// into all only.
+func (p *stockProof) add(m agent.Movement, kept bool) {
+	p.all.Apply(m)
+	if kept {
+		p.kept.Apply(m)
+	}
+}
+
+// differ returns "" when the two stocks agree, else what differs first
+// and where: the locations and products that differ.
+func (p *stockProof) differ() (string, map[where]bool) {
+	a, k := viewOf(p.all, p.data), viewOf(p.kept, p.data)
+	at := map[where]bool{}
+	var first string
+	note := func(what string, loc, product string) {
+		if first == "" {
+			first = what
+		}
+		at[where{loc, product}] = true
+	}
+	lineKey := func(l stock.Line) string {
+		return l.Location + "\x00" + l.Product + "\x00" + l.Lot + "\x00" + l.Expiry + "\x00" + l.Owner
+	}
+	empty := func(l stock.Line) bool { return l.Units == 0 && l.Quarantined == 0 }
+	all := map[string]stock.Line{}
+	for _, l := range a.lines {
+		if !empty(l) {
+			all[lineKey(l)] = l
+		}
+	}
+	for _, l := range k.lines {
+		x := all[lineKey(l)]
+		delete(all, lineKey(l))
+		if x.Units != l.Units || x.Quarantined != l.Quarantined {
+			note(fmt.Sprintf("stock of %s lot %q at %s: %d on hand, %d held from what stays, %d and %d from every movement",
+				l.Product, l.Lot, l.Location, l.Units, l.Quarantined, x.Units, x.Quarantined), l.Location, l.Product)
+		}
+	}
+	for _, l := range all {
+		note(fmt.Sprintf("stock of %s lot %q at %s: %d on hand from every movement, none from what stays", l.Product, l.Lot, l.Location, l.Units), l.Location, l.Product)
+	}
+	reqs := func(what string, x, y []stock.Request) {
+		if !slices.EqualFunc(x, y, func(a, b stock.Request) bool {
+			return a.Location == b.Location && a.Product == b.Product && a.Seq == b.Seq && a.Arrived == b.Arrived
+		}) {
+			for _, r := range append(slices.Clone(x), y...) {
+				note(fmt.Sprintf("%s of %s at %s differ", what, r.Product, r.Location), r.Location, r.Product)
+			}
+		}
+	}
+	reqs("open replenishment requests", a.requests, k.requests)
+	reqs("met requests not recorded", a.met, k.met)
+	if !slices.Equal(a.refills, k.refills) {
+		for _, r := range append(slices.Clone(a.refills), k.refills...) {
+			note(fmt.Sprintf("consigned uses awaiting a refill of %s at %s differ", r[1], r[0]), r[0], r[1])
+		}
+	}
+	return first, at
+}
+
+// where is a location and a product.
+type where struct{ location, product string }
+
+// touches reports whether m moves, asks for or uses the product of one
+// of at at its location: the movements a stock that differs there is
+// folded from.
+func (p *stockProof) touches(m agent.Movement, at map[where]bool) bool {
+	raw := lifecycle.Product(m)
+	products := []string{raw, m.Item}
+	if e, _, ok := p.data.Resolve(raw); ok {
+		products = append(products, cmp.Or(e.GTIN, e.HIBC))
+	}
+	for _, loc := range []string{m.Location, m.From} {
+		for _, pr := range products {
+			if loc != "" && at[where{loc, pr}] {
+				return true
+			}
+		}
+	}
+	return false
+}

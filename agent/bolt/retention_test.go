@@ -1,0 +1,354 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
+)
+
+// keysOf returns every item key the ledger's movements name.
+func keysOf(t *testing.T, l *Ledger) map[string]bool {
+	t.Helper()
+	keys := map[string]bool{}
+	err := l.Range(1, func(m agent.Movement) error {
+		for _, k := range m.TraceKeys() {
+			keys[k] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// cutAt returns the first movement recorded on or after day d of the
+// simulation.
+func cutAt(t *testing.T, l *Ledger, d int) uint64 {
+	t.Helper()
+	first, _ := l.FirstSeq()
+	at, err := l.firstAfter(first, l.LastSeq(), orStart.AddDate(0, 0, d).Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// TestRetentionCut: a cut takes the acknowledged movements before it out
+// of the ledger, keeps what the stock and the items' states need, and
+// leaves a chain that verifies from its anchor.
+func TestRetentionCut(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 12)
+	sim.runDays(60)
+	last := l.LastSeq()
+	if err := l.SetSyncCursor(last - 40); err != nil {
+		t.Fatal(err)
+	}
+	before := stockOf(t, l)
+	keys := keysOf(t, l)
+	traces := map[string][]agent.Movement{}
+	for k := range keys {
+		ms, err := l.Trace(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces[k] = ms
+	}
+	usedBefore := dataSize(t, l)
+
+	at := cutAt(t, l, 40)
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: at, Reason: "older than 20d and acknowledged by the centre"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.NotCut != "" || sum.Anchor == nil || sum.Anchor.Seq != at {
+		t.Fatalf("cut at %d not made: %+v", at, sum)
+	}
+	if sum.Removed == 0 || sum.Carried == 0 || sum.Tombstones == 0 {
+		t.Fatalf("a cut of 40 days of an OR removes, carries and leaves tombstones: %+v", sum)
+	}
+	if used := dataSize(t, l); used >= usedBefore {
+		t.Errorf("%d bytes in use after the cut, %d before", used, usedBefore)
+	}
+	t.Logf("cut at %d of %d: removed %d, carried %d, tombstones %d, %d → %d bytes", at, last, sum.Removed, sum.Carried, sum.Tombstones, sum.Before, sum.After)
+
+	// The chain verifies from the anchor, which verify reports.
+	res, err := l.VerifyReport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Intact || res.Movements != last-at+1 {
+		t.Fatalf("verify after the cut: %+v", res)
+	}
+	if !slicesContain(res.Warnings, "retention anchor, movement") {
+		t.Errorf("verify does not report the anchor: %q", res.Warnings)
+	}
+	chain, err := l.VerifyChain(context.Background())
+	if err != nil || chain.Anchor == nil || chain.Anchor.Seq != at || chain.Carried != sum.Carried {
+		t.Fatalf("VerifyChain: %+v, %v", chain, err)
+	}
+	prev, err := l.Get(at)
+	if err != nil || !bytes.Equal(prev.PrevHash, chain.Anchor.PrevHash) {
+		t.Fatalf("movement %d's PrevHash is not the anchor's: %v", at, err)
+	}
+
+	// The stock is the same.
+	after := stockOf(t, l)
+	if diff, _ := (&stockProof{all: before, kept: after}).differ(); diff != "" {
+		t.Fatalf("stock changed by the cut: %s", diff)
+	}
+	for _, loc := range []string{"store", "OR-3"} {
+		if a, b := before.UnitsAt(loc), after.UnitsAt(loc); !reflect.DeepEqual(a, b) {
+			t.Errorf("units at %s: %d before, %d after", loc, len(a), len(b))
+		}
+	}
+
+	// Every key still in the ledger has its whole trace, and the state
+	// the checks read; every other one left a tombstone.
+	var kept, gone int
+	for k, want := range traces {
+		got, err := l.Trace(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			gone++
+			rk, ok, err := l.Retained(k)
+			if err != nil || !ok || rk.Movements != uint64(len(want)) || rk.Last != want[len(want)-1].Seq || rk.LastKind != want[len(want)-1].Kind {
+				t.Fatalf("key %s retained away without its tombstone: %+v %v %v (had %d movements)", k, rk, ok, err, len(want))
+			}
+			if st, _ := lifecycle.Replay(want); !ended(st) {
+				t.Fatalf("key %s retained away in status %s", k, st.Status)
+			}
+			continue
+		}
+		kept++
+		// Requests met before the cut leave with the movement recording
+		// it; nothing else of a key that stays does.
+		var wantKept []agent.Movement
+		for _, m := range want {
+			if _, req := agent.ReadRequest(m); req && m.Seq < at {
+				continue
+			}
+			if _, _, met := agent.ReadMet(m); met && m.Seq < at {
+				continue
+			}
+			wantKept = append(wantKept, m)
+		}
+		if g, w := seqsOf(got), seqsOf(want); !reflect.DeepEqual(g, w) && !reflect.DeepEqual(g, seqsOf(wantKept)) {
+			t.Fatalf("trace of %s: %v after the cut, %v before", k, g, w)
+		}
+		s1, _ := lifecycle.Replay(want)
+		s2, _ := lifecycle.Replay(got)
+		if s1 != s2 {
+			t.Fatalf("state of %s changed by the cut", k)
+		}
+	}
+	if kept == 0 || gone == 0 {
+		t.Fatalf("kept %d keys, retained %d away", kept, gone)
+	}
+
+	// A movement retained away says so; so does the outbox below the anchor.
+	var removed uint64
+	for seq := uint64(1); seq < at; seq++ {
+		if _, err := l.Get(seq); err != nil {
+			removed = seq
+			break
+		}
+	}
+	_, err = l.Get(removed)
+	var re *RetainedError
+	if !errors.As(err, &re) || !errors.Is(err, ErrNotFound) || re.Anchor.Seq != at {
+		t.Fatalf("Get(%d) of a movement retained away: %v", removed, err)
+	}
+	if _, err := l.ReadRecords(at-1, 10, 1<<20); !errors.Is(err, ErrRetained) {
+		t.Fatalf("ReadRecords before the anchor: %v", err)
+	}
+	recs, err := l.ReadRecords(at, 1, 1<<20)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("ReadRecords at the anchor: %d, %v", len(recs), err)
+	}
+
+	// New movements chain on; the file reopens.
+	sim.runDays(1)
+	if _, err := l.VerifyChain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ended(st lifecycle.State) bool {
+	switch st.Status {
+	case lifecycle.StatusUsed, lifecycle.StatusWasted, lifecycle.StatusDisposed, lifecycle.StatusNone:
+		return true
+	}
+	return false
+}
+
+func seqsOf(ms []agent.Movement) []uint64 {
+	out := make([]uint64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+func slicesContain(ss []string, sub string) bool {
+	for _, s := range ss {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRetentionNeverTakesUnacknowledged: nothing past the sync cursor
+// leaves, however old, and the movement the centre acknowledged last
+// stays; a cut asked past it is refused.
+func TestRetentionNeverTakesUnacknowledged(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 6)
+	sim.runDays(30)
+	cursor := l.LastSeq() / 2
+	if err := l.SetSyncCursor(cursor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Compact(context.Background(), CompactOptions{Cut: cursor + 1}); err == nil {
+		t.Fatalf("a cut past the sync cursor %d was made", cursor)
+	}
+	// Every movement is older than the horizon; the budget is long past.
+	l.maint = &maintenance{cfg: Retention{Horizon: time.Hour, MaxBytes: 1 << 10, Now: func() time.Time { return orStart.AddDate(5, 0, 0) }}.withDefaults()}
+	l.maint.warned.interval = time.Hour
+	rep, err := l.Maintain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Compacted == nil || rep.Compacted.Anchor == nil {
+		t.Fatalf("maintenance did not cut: %+v", rep)
+	}
+	if a := rep.Compacted.Anchor.Seq; a > cursor {
+		t.Fatalf("anchor %d past the sync cursor %d", a, cursor)
+	}
+	for seq := cursor; seq <= l.LastSeq(); seq++ {
+		if _, err := l.Get(seq); err != nil {
+			t.Fatalf("movement %d, not acknowledged or acknowledged last, is gone: %v", seq, err)
+		}
+	}
+	recs, err := l.ReadRecords(cursor+1, 1<<20, 1<<30)
+	if err != nil || uint64(len(recs)) != l.LastSeq()-cursor {
+		t.Fatalf("outbox after the cut: %d records, %v", len(recs), err)
+	}
+}
+
+// TestRetentionStockProof: when the stock folded from what would stay
+// differs from the stock folded from every movement, the cut carries
+// more until they agree, or is not made.
+func TestRetentionStockProof(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 8)
+	sim.runDays(30)
+	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	before := stockOf(t, l)
+	// A NeedFunc that needs nothing: every group would leave, the stock
+	// on hand with it. The proof must carry it back.
+	none := func([]agent.Movement) bool { return false }
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 25), Needed: none})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := stockOf(t, l)
+	if diff, _ := (&stockProof{all: before, kept: after}).differ(); diff != "" {
+		t.Fatalf("stock changed by a cut (%+v): %s", sum, diff)
+	}
+	if sum.NotCut == "" && sum.Carried == 0 {
+		t.Fatalf("a cut kept the stock on hand without carrying anything: %+v", sum)
+	}
+}
+
+// TestStockNeeds names what keeps a group of movements in the ledger.
+func TestStockNeeds(t *testing.T) {
+	key := unitKey(simGTIN, "X1")
+	at := func(k agent.Kind, seq uint64, flags ...string) agent.Movement {
+		return agent.Movement{Seq: seq, Kind: k, Item: key, Location: "OR-3", Time: orStart, Flags: flags}
+	}
+	lot := "(01)" + simLotGTIN + "(10)B1"
+	lotAt := func(k agent.Kind, seq uint64) agent.Movement {
+		return agent.Movement{Seq: seq, Kind: k, Item: lot, Location: "OR-3", Time: orStart}
+	}
+	req := agent.Movement{Seq: 1, Kind: agent.KindContext, Item: simGTIN, Location: "OR-3", Flags: []string{agent.FlagReplenish},
+		Reason: agent.RequestReason(agent.Request{Quantity: 2, Urgency: agent.UrgencyRoutine, Max: 2})}
+	met := agent.Movement{Seq: 2, Kind: agent.KindContext, Item: simGTIN, Location: "OR-3", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(1, 2)}
+	for _, c := range []struct {
+		name string
+		ms   []agent.Movement
+		want bool
+	}{
+		{"on hand", []agent.Movement{at(agent.KindReceive, 1)}, true},
+		{"used", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindUse, 2)}, false},
+		{"wasted", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindWaste, 2)}, false},
+		{"quarantined", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindQuarantine, 2)}, true},
+		{"disposed", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindQuarantine, 2), at(agent.KindDispose, 3)}, false},
+		{"issued, not used", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindIssue, 2)}, true},
+		{"consigned, used, no refill asked", []agent.Movement{at(agent.KindReceive, 1, agent.ConsignedFlag("ACME")), at(agent.KindUse, 2, agent.ConsignedFlag("ACME"))}, true},
+		{"lot used up", []agent.Movement{lotAt(agent.KindReceive, 1), lotAt(agent.KindUse, 2)}, false},
+		{"lot left", []agent.Movement{lotAt(agent.KindReceive, 1), lotAt(agent.KindReceive, 2), lotAt(agent.KindUse, 3)}, true},
+		{"lot used more than received", []agent.Movement{lotAt(agent.KindUse, 1)}, true},
+		{"request open", []agent.Movement{req}, true},
+		{"request met and recorded", []agent.Movement{req, met}, false},
+	} {
+		if got := StockNeeds(c.ms); got != c.want {
+			t.Errorf("%s: StockNeeds %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestVerifyCarriedTampered: a carried movement changed, or the anchor
+// changed, is a broken chain.
+func TestVerifyCarriedTampered(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 6)
+	sim.runDays(20)
+	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 15)}); err != nil {
+		t.Fatal(err)
+	}
+	path := l.Path()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, tx *boltTx)
+		kind string
+	}{
+		{"carried changed", func(t *testing.T, tx *boltTx) { tx.flipCarried(t) }, ChainChanged},
+		{"carried removed", func(t *testing.T, tx *boltTx) { tx.deleteCarried(t) }, ChainRemoved},
+		{"anchor changed", func(t *testing.T, tx *boltTx) { tx.changeAnchorHash(t) }, ChainChanged},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			copyPath := copyLedger(t, path)
+			editFile(t, copyPath, c.edit)
+			ro, err := OpenReadOnly(copyPath, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ro.Close()
+			_, err = ro.VerifyChain(context.Background())
+			var ce *ChainError
+			if !errors.As(err, &ce) || ce.Kind != c.kind {
+				t.Fatalf("VerifyChain: %v, want a %s ChainError", err, c.kind)
+			}
+		})
+	}
+}
