@@ -70,6 +70,10 @@ type CompactOptions struct {
 	Needed NeedFunc
 	// Now is the time of the cut; zero is the wall clock.
 	Now time.Time
+	// Retain, when set and Cut is 0, makes the cut the one it allows
+	// now (RetainNow): acknowledged movements past its horizon, or
+	// sooner past its disk budget.
+	Retain *Retention
 }
 
 // CompactSummary is what a compaction did.
@@ -163,6 +167,13 @@ func (l *Ledger) compact(ctx context.Context, opt CompactOptions, live bool) (Co
 	}
 	if fi, err := os.Stat(l.path); err == nil {
 		sum.Before = fi.Size()
+	}
+	if opt.Retain != nil && opt.Cut == 0 {
+		o, err := l.RetainNow(*opt.Retain)
+		if err != nil {
+			return sum, err
+		}
+		opt.Cut, opt.Reason, opt.Needed, opt.Now = o.Cut, o.Reason, o.Needed, o.Now
 	}
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()

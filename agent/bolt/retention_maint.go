@@ -159,7 +159,7 @@ func (l *Ledger) Maintain(ctx context.Context) (MaintainReport, error) {
 	rep.Budget = b
 	l.logBudget(b, cfg)
 
-	cut, why, err := l.dueCut(cfg, b)
+	cut, why, err := l.dueCut(cfg, b, retainMinShare)
 	if err != nil {
 		return rep, err
 	}
@@ -169,13 +169,7 @@ func (l *Ledger) Maintain(ctx context.Context) (MaintainReport, error) {
 	if why == "" {
 		return rep, nil
 	}
-	opt := CompactOptions{Cut: cut, Needed: cfg.Needed, Now: cfg.Now()}
-	switch why {
-	case "horizon":
-		opt.Reason = fmt.Sprintf("older than %s and acknowledged by the centre", formatHorizon(cfg.Horizon))
-	case "budget":
-		opt.Reason = fmt.Sprintf("the ledger reached its disk budget of %d MiB: acknowledged by the centre, taken out before their horizon", cfg.MaxBytes>>20)
-	}
+	opt := CompactOptions{Cut: cut, Reason: cutReason(cfg, why), Needed: cfg.Needed, Now: cfg.Now()}
 	sum, err := l.Compact(ctx, opt)
 	if err != nil {
 		return rep, err
@@ -189,6 +183,34 @@ func (l *Ledger) Maintain(ctx context.Context) (MaintainReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// cutReason is the anchor's Reason of a cut made for why.
+func cutReason(cfg Retention, why string) string {
+	switch why {
+	case "horizon":
+		return fmt.Sprintf("older than %s and acknowledged by the centre", formatHorizon(cfg.Horizon))
+	case "budget":
+		return fmt.Sprintf("the ledger reached its disk budget of %d MiB: acknowledged by the centre, taken out before their horizon", cfg.MaxBytes>>20)
+	}
+	return why
+}
+
+// RetainNow returns the cut retention r allows now on the ledger, and
+// why ("horizon" or "budget"), 0 and "" when none: what `udi-edge
+// compact` cuts. Unlike the maintenance loop it cuts however little is
+// due.
+func (l *Ledger) RetainNow(r Retention) (CompactOptions, error) {
+	r = r.withDefaults()
+	b, err := l.budget(r)
+	if err != nil {
+		return CompactOptions{}, err
+	}
+	cut, why, err := l.dueCut(r, b, 0)
+	if err != nil || why == "" {
+		return CompactOptions{}, err
+	}
+	return CompactOptions{Cut: cut, Reason: cutReason(r, why), Needed: r.Needed, Now: r.Now()}, nil
 }
 
 // budget measures the file.
@@ -227,8 +249,9 @@ func (l *Ledger) logBudget(b Budget, cfg Retention) {
 }
 
 // dueCut returns where a cut is due and why ("horizon", "budget"), ""
-// when none is.
-func (l *Ledger) dueCut(cfg Retention, b Budget) (uint64, string, error) {
+// when none is: a cut by age is due when it takes at least minShare of
+// the movements kept in sequence.
+func (l *Ledger) dueCut(cfg Retention, b Budget, minShare float64) (uint64, string, error) {
 	cursor, err := l.SyncCursor()
 	if err != nil || cursor == 0 {
 		return 0, "", err
@@ -258,7 +281,7 @@ func (l *Ledger) dueCut(cfg Retention, b Budget) (uint64, string, error) {
 			return over, "budget", nil
 		}
 	}
-	if at > first && float64(at-first) >= retainMinShare*float64(kept) {
+	if at > first && float64(at-first) >= minShare*float64(kept) {
 		return at, "horizon", nil
 	}
 	return 0, "", nil

@@ -60,6 +60,7 @@ func init() {
 		{Name: "status", Summary: "show a running agent's ledger, devices, master data and link to the centre", Run: statusCmd},
 		{Name: "verify", Summary: "check that no movement in the ledger was changed, removed, inserted or reordered", Run: verifyCmd},
 		{Name: "reindex", Summary: "rebuild the ledger's item index from its movements (the agent stopped)", Run: reindexCmd},
+		{Name: "compact", Summary: "write the ledger anew, live data only, cutting what retention lets go (the agent stopped)", Run: compactCmd},
 		{Name: "justify", Summary: "record the necessity justification for an imported item's pending use", Run: justifyCmd},
 		{Name: "loan", Summary: "declare a supplier's loan set brought for an operation (bill only)", Run: loanCmd},
 		{Name: "anomalies", Summary: "list items used twice, after expiry, from recalled lots, never received, billed but never scanned", Run: anomaliesCmd},

@@ -71,6 +71,8 @@ func (a *Agent) Open() (err error) {
 		MaxBatch: a.Config.Ledger.MaxBatch,
 		MaxDelay: time.Duration(a.Config.Ledger.MaxDelay),
 		Logger:   a.Log.With("component", "ledger"),
+		// Retention, compaction and the disk budget (config_retention.go).
+		Retention: a.Config.Ledger.retention(),
 		// A damaged ledger is served read-only, every scan answered
 		// failed: the agent never dies at start on its own damage.
 		ReadOnlyWhenDamaged: true,

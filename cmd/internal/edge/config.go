@@ -158,6 +158,11 @@ type LedgerConfig struct {
 	MaxBatch int `json:"max_batch"`
 	// MaxDelay flushes a transaction this long after its first movement.
 	MaxDelay Duration `json:"max_delay"`
+	// Retention, MaxBytes and CompactFree bound the ledger on disk; nil
+	// takes the default (config_retention.go).
+	Retention   *Age      `json:"retention"`
+	MaxBytes    *ByteSize `json:"max_bytes"`
+	CompactFree *float64  `json:"compact_free"`
 }
 
 // LogConfig sets logging.
@@ -363,6 +368,9 @@ func (c *Config) Validate() error {
 	}
 	if time.Duration(c.Ledger.MaxDelay) > time.Second {
 		return cfgErr("ledger.max_delay", "%s: at most 1s, a scan waits this long for its answer", time.Duration(c.Ledger.MaxDelay))
+	}
+	if err := c.Ledger.validateRetention(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
