@@ -272,7 +272,7 @@ func (l *Ledger) newCopier(plan *cutPlan) (*copier, error) {
 	c := &copier{l: l, plan: plan, tmp: fmt.Sprintf("%s%s%d", l.path, compactTempInfix, os.Getpid())}
 	_ = os.Remove(c.tmp)
 	var err error
-	c.dst, c.file, err = openDB(c.tmp, &bolt.Options{Timeout: time.Second, NoSync: true, InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
+	c.dst, c.file, err = openDB(c.tmp, &bolt.Options{Timeout: time.Second, NoSync: true, NoGrowSync: true, InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("bolt: compact: %w", err)
 	}
@@ -741,7 +741,10 @@ func (c *copier) finish(ctx context.Context, last uint64) error {
 			return fmt.Errorf("bolt: compact: copy the sync cursor and master data again: %w", err)
 		}
 	}
-	c.dst.NoSync = false
+	// The copy wrote without fsyncs and without growing the file ahead
+	// (NoGrowSync: the file ends where its data does, not up to 16 MiB
+	// beyond); from the last commit on, the writer's settings.
+	c.dst.NoSync, c.dst.NoGrowSync = false, false
 	// A last commit with fsync, then the whole file once more: the
 	// commits before it were not fsynced.
 	if err := c.dst.Update(c.putTip); err != nil {

@@ -135,11 +135,12 @@ func (s *orSim) oneDay() {
 	// unit, now and then a waste, a quarantine and its disposal, an
 	// issue never used.
 	s.add(agent.Movement{Time: next(), Kind: agent.KindContext, Location: "OR-3", Case: fmt.Sprintf("C%d", s.day), Reason: "case open"})
-	uses := min(len(s.shelf), s.perDay-1+s.rnd.IntN(3))
-	for i := range uses {
-		if s.rnd.IntN(10) == 0 { // stays on the shelf for long
+	uses, done := s.perDay-1+s.rnd.IntN(3), 0
+	for i := 0; i < len(s.shelf) && done < uses; i++ {
+		if s.rnd.IntN(10) == 0 { // stays on the shelf a while longer
 			continue
 		}
+		done++
 		key := s.shelf[i]
 		var flags []string
 		if gtinOf(key) == simConsGTIN {

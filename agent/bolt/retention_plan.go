@@ -85,21 +85,24 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	var cutMs []cutMovement
 	p := &cutPlan{tombstones: map[string]*RetainedKey{}}
 	// A replenishment request met before the cut, with the movement
-	// recording it, is no one's concern after it: both leave, even from
-	// a group that stays (a request is closed in the stock by what
-	// arrived, which may leave), unless the proof finds their location
-	// and product need them.
+	// recording it, or replaced by a later request, is no one's concern
+	// after it: it leaves (with the movement recording it met), even
+	// from a group that stays (a request is closed in the stock by what
+	// arrived, which may leave), unless it is the last at its location
+	// and product and the proof finds them in need of it.
 	requests := map[uint64]where{}
-	settled := map[uint64]where{} // request and met movements, by seq
+	lastReq := map[where]uint64{} // the last request of each location and product
+	settled := map[uint64]pair{}  // request and met movements, by seq
 	err = l.Range(1, func(m agent.Movement) error {
 		if m.Seq >= at {
 			return errStop
 		}
 		if _, ok := agent.ReadRequest(m); ok {
-			requests[m.Seq] = where{m.Location, m.Item}
+			w := where{m.Location, m.Item}
+			requests[m.Seq], lastReq[w] = w, m.Seq
 		} else if rs, _, ok := agent.ReadMet(m); ok {
 			if w, ok := requests[rs]; ok {
-				settled[rs], settled[m.Seq] = w, w
+				settled[rs], settled[m.Seq] = pair{w, rs}, pair{w, rs}
 			}
 		}
 		keys := m.TraceKeys()
@@ -120,6 +123,13 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, "", err
+	}
+	// A request followed by another of the same location and product
+	// was replaced by it: done too, met or not.
+	for rs, w := range requests {
+		if rs < lastReq[w] {
+			settled[rs] = pair{w, rs}
+		}
 	}
 	members := map[int32][]uint64{} // group root → its movements
 	for _, cm := range cutMs {
@@ -152,20 +162,23 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	}
 
 	// Prove that the stock from what stays is the stock from
-	// everything; where it is not, carry every group with a movement at
-	// a location that differs, and prove again.
+	// everything. Where it is not, at a location and product, carry
+	// what its supply state there is folded from: the last request
+	// there before the cut (which starts the request open at the cut and
+	// ends the refills owed before it) and every group with a movement
+	// there from that request on; and prove again.
 	data, _, err := master.Load(l)
 	if err != nil {
 		data = new(master.Data)
 	}
-	pairs := map[where]bool{} // where settled requests stay
+	widened := map[where]bool{}
 	stays := func(m agent.Movement) bool {
 		keys := m.TraceKeys()
 		if len(keys) == 0 || !open[g.find(g.ids[keys[0]])] {
 			return false
 		}
-		w, ok := settled[m.Seq]
-		return !ok || pairs[w]
+		sp, ok := settled[m.Seq]
+		return !ok || widened[sp.w] && sp.req >= lastReq[sp.w]
 	}
 	proved := false
 	var differs string
@@ -184,7 +197,7 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 		}
 		differs, widen = proof.differ()
 		for w := range widen {
-			pairs[w] = true
+			widened[w] = true
 		}
 		if differs == "" {
 			proved = true
@@ -194,8 +207,14 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 			if m.Seq >= at {
 				return errStop
 			}
-			if keys := m.TraceKeys(); len(keys) > 0 && proof.touches(m, widen) {
-				open[g.find(g.ids[keys[0]])] = true
+			keys := m.TraceKeys()
+			if len(keys) == 0 {
+				return nil
+			}
+			for _, w := range proof.touching(m) {
+				if widen[w] && m.Seq >= lastReq[w] {
+					open[g.find(g.ids[keys[0]])] = true
+				}
 			}
 			return nil
 		})
@@ -208,15 +227,11 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	}
 
 	// What stays and what leaves.
-	names := make([]string, len(g.parent))
-	for k, id := range g.ids {
-		names[id] = k
-	}
 	var removedSeqs []uint64
 	for _, cm := range cutMs {
-		w, pair := settled[cm.seq]
+		sp, isPair := settled[cm.seq]
 		switch {
-		case cm.key >= 0 && open[g.find(cm.key)] && (!pair || pairs[w]):
+		case cm.key >= 0 && open[g.find(cm.key)] && (!isPair || widened[sp.w] && sp.req >= lastReq[sp.w]):
 			p.carry = append(p.carry, cm.seq)
 		default:
 			removedSeqs = append(removedSeqs, cm.seq)
@@ -289,6 +304,12 @@ func (l *Ledger) tombstonesFor(seqs []uint64, now time.Time, p *cutPlan) error {
 		}
 	}
 	return nil
+}
+
+// pair names a replenishment request (req) and where it asks (w).
+type pair struct {
+	w   where
+	req uint64
 }
 
 // groups is a union-find over item keys.

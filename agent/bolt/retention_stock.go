@@ -28,24 +28,38 @@ type NeedFunc func(ms []agent.Movement) bool
 
 // StockNeeds is the NeedFunc of the gateway: a group is needed while the
 // stock folded from it alone holds anything (a unit or a lot on hand or
-// held, below zero too, a consigned use not yet asked to be refilled, a
-// request met but not recorded met), while it holds a replenishment
-// request no movement records as met, or while the lifecycle says an
-// item of it is still in use: received, commissioned, stocked, issued
-// (taken out, not yet used or put back), returned or quarantined, or
-// with a removal outstanding. The life of an item used, wasted or
-// disposed of has ended: its movements may leave.
+// held, below zero too), while it holds a replenishment request no
+// movement records as met nor a later request replaced, or while the lifecycle says an item of it is
+// still in use: received, commissioned, stocked, issued (taken out, not
+// yet used or put back), returned or quarantined, or with a removal
+// outstanding. The life of an item used, wasted or disposed of has
+// ended: its movements may leave. What the stock sums across groups (a
+// consigned use owed a refill request, the arrivals that meet a request)
+// is the proof's to keep right (see planCut).
 func StockNeeds(ms []agent.Movement) bool {
+	// The requests that may be open: the last of each location and
+	// product, unless a movement records it met.
+	last := map[[2]string]uint64{}
 	met := map[uint64]bool{}
 	for _, m := range ms {
-		if seq, _, ok := agent.ReadMet(m); ok {
+		if _, ok := agent.ReadRequest(m); ok {
+			last[[2]string{m.Location, m.Item}] = m.Seq
+		} else if seq, _, ok := agent.ReadMet(m); ok {
 			met[seq] = true
 		}
 	}
 	st := stock.New()
 	units := map[string][]agent.Movement{}
+	// A tag commissioned to an item is that item: its own reads do not
+	// make a life of their own (the stock counts them as the item's).
+	bound := map[string]bool{}
 	for _, m := range ms {
-		if _, ok := agent.ReadRequest(m); ok && !met[m.Seq] {
+		if m.Kind == agent.KindCommission && m.Tag != "" && m.Tag != m.Item {
+			bound[m.Tag] = true
+		}
+	}
+	for _, m := range ms {
+		if _, ok := agent.ReadRequest(m); ok && !met[m.Seq] && last[[2]string{m.Location, m.Item}] == m.Seq {
 			return true
 		}
 		st.Apply(m)
@@ -60,10 +74,10 @@ func StockNeeds(ms []agent.Movement) bool {
 			return true
 		}
 	}
-	if len(st.Refills()) > 0 || len(st.Met()) > 0 {
-		return true
-	}
-	for _, h := range units {
+	for k, h := range units {
+		if bound[k] {
+			continue
+		}
 		s, _ := lifecycle.Replay(h)
 		switch s.Status {
 		case lifecycle.StatusUsed, lifecycle.StatusWasted, lifecycle.StatusDisposed, lifecycle.StatusNone:
@@ -170,21 +184,21 @@ func (p *stockProof) differ() (string, map[where]bool) {
 // where is a location and a product.
 type where struct{ location, product string }
 
-// touches reports whether m moves, asks for or uses the product of one
-// of at at its location: the movements a stock that differs there is
-// folded from.
-func (p *stockProof) touches(m agent.Movement, at map[where]bool) bool {
+// touching returns the locations and products m moves, asks for or
+// uses: where a stock that differs is folded from.
+func (p *stockProof) touching(m agent.Movement) []where {
 	raw := lifecycle.Product(m)
 	products := []string{raw, m.Item}
 	if e, _, ok := p.data.Resolve(raw); ok {
 		products = append(products, cmp.Or(e.GTIN, e.HIBC))
 	}
+	var out []where
 	for _, loc := range []string{m.Location, m.From} {
 		for _, pr := range products {
-			if loc != "" && at[where{loc, pr}] {
-				return true
+			if loc != "" {
+				out = append(out, where{loc, pr})
 			}
 		}
 	}
-	return false
+	return out
 }
