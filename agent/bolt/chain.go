@@ -67,7 +67,7 @@ type ChainSummary struct {
 // stops the walk.
 func (l *Ledger) VerifyChain(ctx context.Context) (ChainSummary, error) {
 	var sum ChainSummary
-	if err := l.safe(bucketMovements); err != nil {
+	if err := l.safe(bucketMovements, bucketCarried); err != nil {
 		return sum, err
 	}
 	p := &place{bucket: "movements"}

@@ -28,6 +28,17 @@
 // chain and names the first movement that was changed, removed, inserted
 // or reordered after it was written.
 //
+// Retention (retention.go) takes the movements the centre has
+// acknowledged and that are older than a horizon out of the file, as a
+// cut before an anchor recorded in the meta bucket; the movements of
+// items the stock or the checks still need are carried (bucket
+// "carried"), those of items whose life ended leave a tombstone (bucket
+// "retained"). Compaction (compact.go) makes the cut, writing the file
+// anew while the writer goes on and swapping it in: bbolt never shrinks
+// its file. Opened with Options.Retention, the ledger does both by
+// itself and keeps to a disk budget. firmware-notes/retention.md has the
+// design and the figures.
+//
 // A damaged file is an error, never a crash: every transaction runs
 // through one guard (guard.go) that turns bbolt's panics and faults into
 // a *CorruptError naming where it was reading, and Open, OpenReadOnly and
@@ -47,7 +58,12 @@
 //     loss;
 //   - panic, fault or loop on a damaged file;
 //   - rewrite or delete a movement: the ledger only appends, and a sequence
-//     number, once committed, names the same record for ever;
+//     number, once committed, names the same record for ever. The one
+//     exception is retention (retention.go): movements the centre has
+//     acknowledged, older than the horizon (or past the disk budget) and
+//     that no fold of the gateway still needs leave the file, whole and
+//     in sequence, behind an anchor from which the chain verifies; a
+//     sequence number is never reused;
 //   - log item or patient data at info level or above: its log lines carry
 //     counts, sequence numbers, durations, the file's path and the gateway
 //     id, and its errors name sequence numbers, not item keys.

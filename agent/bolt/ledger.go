@@ -1202,7 +1202,7 @@ func getMovement(tx *bolt.Tx, seq uint64) (agent.Movement, error) {
 // ErrNotFound, or a *CorruptError.
 func (l *Ledger) Get(seq uint64) (agent.Movement, error) {
 	var m agent.Movement
-	if err := l.safe(bucketMovements); err != nil {
+	if err := l.safe(bucketMovements, bucketCarried); err != nil {
 		return m, err
 	}
 	p := &place{}
@@ -1223,7 +1223,7 @@ func (l *Ledger) Trace(ctx context.Context, key string) ([]agent.Movement, error
 	if key == "" {
 		return out, nil
 	}
-	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements); err != nil {
+	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements, bucketCarried); err != nil {
 		return nil, err
 	}
 	prefix := append([]byte(key), 0)
@@ -1272,7 +1272,7 @@ func (l *Ledger) TracePrefix(ctx context.Context, prefix string, limit int) ([]a
 	if prefix == "" {
 		return out, nil
 	}
-	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements); err != nil {
+	if err := l.safe(bucketIndex, bucketRuns, bucketItems, bucketMovements, bucketCarried); err != nil {
 		return nil, err
 	}
 	pre := []byte(prefix)
@@ -1347,7 +1347,7 @@ func getIndexed(tx *bolt.Tx, seq uint64, item string) (agent.Movement, error) {
 // carried come first (see Anchor). A damaged batch or record returns a
 // *CorruptError.
 func (l *Ledger) Range(from uint64, fn func(agent.Movement) error) error {
-	if err := l.safe(bucketMovements); err != nil {
+	if err := l.safe(bucketMovements, bucketCarried); err != nil {
 		return err
 	}
 	next, err := l.rangeCarried(max(from, 1), fn)

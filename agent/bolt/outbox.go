@@ -12,7 +12,7 @@ import (
 // movements with Changed, and keeps how far the central service has
 // acknowledged in the ledger file too (SetSyncCursor), in a bucket of its
 // own. Nothing is ever deleted here on acknowledgement: acknowledged
-// movements stay for trace.
+// movements stay for trace, until retention cuts them (retention.go).
 
 var (
 	bucketSync = []byte("sync")

@@ -80,7 +80,8 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 		return sum, fmt.Errorf("bolt: rebuild index: %w", l.unsafeError())
 	}
 	l.batchSize = batchValueSize(db.Info().PageSize)
-	var last uint64
+	var last, first uint64
+	var cut bool
 	p := &place{bucket: "meta"}
 	err = l.update(p, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -93,6 +94,12 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 		}
 		sum.Upgraded = version == formatIndexTree
 		last = l.last.Load()
+		// After retention the movements start at the anchor, and those
+		// carried from before it are indexed too (retention.go).
+		if first, err = firstLive(tx); err != nil {
+			return err
+		}
+		cut = first > 1
 		if tx.Bucket(bucketRebuild) != nil { // left by a rebuild that did not finish
 			if err := tx.DeleteBucket(bucketRebuild); err != nil {
 				return err
@@ -114,7 +121,36 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 	}
 	start := time.Now()
 	var a runindex.Arena
-	for next := uint64(1); next <= last; {
+	if cut {
+		p.at("carried", 0, 0)
+		err := l.update(p, func(tx *bolt.Tx) error {
+			var entries [][]byte
+			if cb := tx.Bucket(bucketCarried); cb != nil {
+				err := cb.ForEach(func(k, v []byte) error {
+					seq := binary.BigEndian.Uint64(k)
+					m, err := decodeRecord(seq, v)
+					if err != nil {
+						sum.Unreadable = append(sum.Unreadable, seq)
+						return nil
+					}
+					sum.Movements++
+					entries = indexEntries(entries, &m, seq, &a)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			slices.SortFunc(entries, bytes.Compare)
+			sum.Entries += uint64(len(entries))
+			rb := tx.Bucket(bucketRebuild)
+			return runindex.In(rb, rb.Bucket(bucketRuns), rb.Bucket(bucketIndex), indexConfigFor(l.batchSize), &a).Add(entries)
+		})
+		if err != nil {
+			return sum, fmt.Errorf("bolt: rebuild index: %w", indexErr(err))
+		}
+	}
+	for next := first; next <= last; {
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
@@ -195,7 +231,11 @@ func RebuildIndex(ctx context.Context, path string, timeout time.Duration, log *
 		if err := tx.DeleteBucket(bucketRebuild); err != nil {
 			return err
 		}
-		return meta.Put(metaVersion, binary.BigEndian.AppendUint64(nil, FormatVersion))
+		version := uint64(FormatVersion)
+		if cut {
+			version = formatRetained
+		}
+		return meta.Put(metaVersion, binary.BigEndian.AppendUint64(nil, version))
 	})
 	if err != nil {
 		return sum, fmt.Errorf("bolt: rebuild index: %w", err)

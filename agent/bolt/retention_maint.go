@@ -315,3 +315,14 @@ func formatHorizon(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// Budget measures the ledger file against its disk budget (MaxBytes of
+// Options.Retention; none when the ledger was opened without it): for
+// the status and the metrics.
+func (l *Ledger) Budget() (Budget, error) {
+	var cfg Retention
+	if l.maint != nil {
+		cfg = l.maint.cfg
+	}
+	return l.budget(cfg.withDefaults())
+}

@@ -368,3 +368,33 @@ func TestVerifyCarriedTampered(t *testing.T) {
 		})
 	}
 }
+
+// TestReindexAfterRetention: the item index rebuilt from a cut ledger
+// indexes the carried movements and those from the anchor on, names no
+// movement before the anchor unreadable, and leaves the file of the
+// format with an anchor.
+func TestReindexAfterRetention(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 8)
+	sim.runDays(30)
+	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 20)})
+	if err != nil || sum.Carried == 0 {
+		t.Fatalf("cut: %+v %v", sum, err)
+	}
+	path := l.Path()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := RebuildIndex(context.Background(), path, time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Unreadable) > 0 || rs.Movements != sum.Movements+sum.Carried {
+		t.Fatalf("reindex of a cut ledger: %d movements, %d unreadable (the ledger holds %d and %d carried)",
+			rs.Movements, len(rs.Unreadable), sum.Movements, sum.Carried)
+	}
+	checkFile(t, path)
+}

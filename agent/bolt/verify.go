@@ -113,7 +113,7 @@ func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 	v.p = &place{bucket: "meta"}
 	section("the ledger's buckets", nil, v.buckets)
 	v.p = &place{bucket: "movements"}
-	section("the movements", [][]byte{bucketMovements, bucketMeta}, v.movements)
+	section("the movements", [][]byte{bucketMovements, bucketMeta, bucketCarried, bucketRetained}, v.movements)
 	v.p = &place{bucket: "item index"}
 	section("the item index", [][]byte{bucketMovements, bucketMeta, bucketRuns, bucketIndex, bucketItems}, func() error {
 		for _, err := range l.verifyIndex(ctx, tx, v.seeds, v.want, v.wantSet) {
@@ -124,7 +124,7 @@ func (l *Ledger) VerifyAll(ctx context.Context) (ChainSummary, error) {
 		return nil
 	})
 	v.p = &place{bucket: "movements"}
-	section("the hash chain", [][]byte{bucketMovements, bucketMeta}, func() error {
+	section("the hash chain", [][]byte{bucketMovements, bucketMeta, bucketCarried}, func() error {
 		var err error
 		sum, err = verifyChain(ctx, tx, v.p)
 		return err
