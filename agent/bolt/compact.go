@@ -105,6 +105,10 @@ func (l *Ledger) Compact(ctx context.Context, opt CompactOptions) (CompactSummar
 	if l.readOnly || l.refused != nil {
 		return CompactSummary{}, fmt.Errorf("bolt: compact %s: %w", l.path, ErrReadOnly)
 	}
+	if loss := l.Loss(); loss != nil && loss.Recorded == 0 {
+		// The loss goes into the ledger first, as its next movement.
+		return CompactSummary{}, fmt.Errorf("bolt: compact %s: %w", l.path, loss)
+	}
 	l.compactMu.Lock()
 	defer l.compactMu.Unlock()
 	if l.dbClosed.Load() {

@@ -132,17 +132,7 @@ func TestCompactReclaimsFreePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Master data of 40 MB, then of nothing: 40 MB of free pages.
-	var cat []master.CatalogueEntry
-	for i := range 200000 {
-		cat = append(cat, master.CatalogueEntry{GTIN: withCheckDigit(fmt.Sprintf("0952%09d", i)), Name: strings.Repeat("x", 150), Tracking: "serial"})
-	}
-	big, err := master.NewData("big", cat, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.SaveMaster(big); err != nil {
-		t.Fatal(err)
-	}
+	saveBigCatalogue(t, l, 200000)
 	small, err := master.NewData("small", []master.CatalogueEntry{{GTIN: "09520123456788", Name: "stent", Tracking: "serial"}}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -404,6 +394,23 @@ func TestCompactCrash(t *testing.T) {
 	}
 	if swapped == 0 {
 		t.Fatalf("no kill left a half-written new file: the crash window was not exercised")
+	}
+}
+
+// saveBigCatalogue stores master data of n products of 150-byte names:
+// the pages a later, smaller set frees.
+func saveBigCatalogue(t *testing.T, l *Ledger, n int) {
+	t.Helper()
+	cat := make([]master.CatalogueEntry, 0, n)
+	for i := range n {
+		cat = append(cat, master.CatalogueEntry{GTIN: withCheckDigit(fmt.Sprintf("0952%09d", i)), Name: strings.Repeat("x", 150), Tracking: "serial"})
+	}
+	big, err := master.NewData("big", cat, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SaveMaster(big); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,7 +3,6 @@ package bolt
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -136,17 +135,7 @@ func TestMaintainFreePages(t *testing.T) {
 	if rep, err := l.Maintain(ctx); err != nil || rep.Compacted != nil {
 		t.Fatalf("compacted with few free pages: %+v %v", rep, err)
 	}
-	var cat []master.CatalogueEntry
-	for i := range 100000 {
-		cat = append(cat, master.CatalogueEntry{GTIN: withCheckDigit(fmt.Sprintf("0952%09d", i)), Name: strings.Repeat("y", 100), Tracking: "lot"})
-	}
-	big, err := master.NewData("big", cat, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.SaveMaster(big); err != nil {
-		t.Fatal(err)
-	}
+	saveBigCatalogue(t, l, 100000)
 	if err := l.SaveMaster(new(master.Data)); err != nil {
 		t.Fatal(err)
 	}
