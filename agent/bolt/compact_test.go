@@ -307,7 +307,7 @@ func TestCompactCrash(t *testing.T) {
 	// the time its first two took: spread from the plan to the swap,
 	// whatever the machine's speed (the race detector slows it).
 	const runs = 8
-	inCompaction, swapped := 0, 0
+	inCompaction, halfWritten := 0, 0
 	for run := range runs {
 		share := (float64(run) + 0.5) / runs
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCompactor$", "-test.count=1")
@@ -381,7 +381,7 @@ func TestCompactCrash(t *testing.T) {
 			}
 		}
 		if len(temps) > 0 && compacting {
-			swapped++ // the kill left the new file half written beside the old
+			halfWritten++ // the kill left the new file half written beside the old
 		}
 		t.Logf("run %d: killed %s into a compaction (still compacting: %v, temporary left: %d), %d movements reported durable, last %d, anchor %d",
 			run, delay, compacting, len(temps), len(reports), l.LastSeq(), a.Seq)
@@ -392,7 +392,7 @@ func TestCompactCrash(t *testing.T) {
 	if inCompaction < runs/2 {
 		t.Fatalf("only %d of %d kills fell inside a compaction", inCompaction, runs)
 	}
-	if swapped == 0 {
+	if halfWritten == 0 {
 		t.Fatalf("no kill left a half-written new file: the crash window was not exercised")
 	}
 }
