@@ -66,8 +66,8 @@ type CompactOptions struct {
 	Cut uint64
 	// Reason is the anchor's Reason for a cut.
 	Reason string
-	// Needed says which movements before the cut stay; nil is StockNeeds.
-	Needed NeedFunc
+	// Folds says which movements before the cut stay (see Folds).
+	Folds Folds
 	// Now is the time of the cut; zero is the wall clock.
 	Now time.Time
 	// Retain, when set and Cut is 0, makes the cut the one it allows
@@ -177,7 +177,7 @@ func (l *Ledger) compact(ctx context.Context, opt CompactOptions, live bool) (Co
 		if err != nil {
 			return sum, err
 		}
-		opt.Cut, opt.Reason, opt.Needed, opt.Now = o.Cut, o.Reason, o.Needed, o.Now
+		opt.Cut, opt.Reason, opt.Folds, opt.Now = o.Cut, o.Reason, o.Folds, o.Now
 	}
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
@@ -189,7 +189,7 @@ func (l *Ledger) compact(ctx context.Context, opt CompactOptions, live bool) (Co
 	var plan *cutPlan
 	if opt.Cut > first {
 		var why string
-		if plan, why, err = l.planCut(ctx, opt.Cut, opt.Reason, opt.Needed, opt.Now); err != nil {
+		if plan, why, err = l.planCut(ctx, opt.Cut, opt.Reason, opt.Folds, opt.Now); err != nil {
 			return sum, err
 		}
 		sum.NotCut = why

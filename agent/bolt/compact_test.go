@@ -75,7 +75,7 @@ func TestCompactWhileWriting(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	inside.Store(true)
-	sum, err := l.Compact(ctx, CompactOptions{Cut: 20000, Reason: "test"})
+	sum, err := l.Compact(ctx, CompactOptions{Cut: 20000, Reason: "test", Folds: stockFolds})
 	inside.Store(false)
 	time.Sleep(20 * time.Millisecond)
 	close(stop)
@@ -187,7 +187,7 @@ func TestCompactFile(t *testing.T) {
 	}
 	l2.Close()
 
-	sum, err := CompactFile(context.Background(), path, time.Second, CompactOptions{Cut: at, Reason: "test"}, nil)
+	sum, err := CompactFile(context.Background(), path, time.Second, CompactOptions{Cut: at, Reason: "test", Folds: stockFolds}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestHelperCompactor(t *testing.T) {
 			os.Exit(5)
 		}
 		first, _ := l.FirstSeq()
-		opt := CompactOptions{Reason: "crash test"}
+		opt := CompactOptions{Reason: "crash test", Folds: stockFolds}
 		if at := last / 2; at > first {
 			opt.Cut = at
 		}

@@ -33,7 +33,10 @@
 // cut before an anchor recorded in the meta bucket; the movements of
 // items the stock or the checks still need are carried (bucket
 // "carried"), those of items whose life ended leave a tombstone (bucket
-// "retained"). Compaction (compact.go) makes the cut, writing the file
+// "retained"); which they are, the gateway's folds say (Folds, answered
+// by agent/bolt/carry, which the agent hands the ledger: this package
+// imports neither the stock nor the lifecycle). Compaction (compact.go)
+// makes the cut, writing the file
 // anew while the writer goes on and swapping it in: bbolt never shrinks
 // its file. Opened with Options.Retention, the ledger does both by
 // itself and keeps to a disk budget. firmware-notes/retention.md has the

@@ -29,8 +29,8 @@ import (
 // need are carried: kept, record for record, with their sequence numbers
 // and hashes, in the bucket "carried", and read by Get, Trace and Range
 // as before. An item is needed while anything of it is open (on hand,
-// held, issued, a request not met; see Needed and StockNeeds) or while it
-// has a movement after the cut. Of an item whose life ended, the
+// held, issued, a request not met: Folds, which agent/bolt/carry
+// answers for the gateway) or while it has a movement after the cut. Of an item whose life ended, the
 // movements leave and a tombstone stays (bucket "retained": the key, how
 // many movements, their first and last sequence number and time, the
 // kind of the last), so that a trace can say the item was retained away

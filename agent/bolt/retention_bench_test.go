@@ -101,7 +101,7 @@ func BenchmarkBusyORYears(b *testing.B) {
 	for range b.N {
 		var now time.Time
 		path := filepath.Join(b.TempDir(), "ledger.db")
-		r := Retention{Horizon: DefaultRetention, Every: time.Hour, Now: func() time.Time { return now }}
+		r := Retention{Horizon: DefaultRetention, Every: time.Hour, Folds: stockFolds, Now: func() time.Time { return now }}
 		l, err := Open(Options{Path: path, Gateway: testGateway, Retention: &r})
 		if err != nil {
 			b.Fatal(err)

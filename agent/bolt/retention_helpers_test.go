@@ -16,6 +16,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt/carry"
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/stock"
 )
 
@@ -196,6 +198,10 @@ func gtinOf(key string) string {
 	}
 	return ""
 }
+
+// stockFolds is the gateway's Folds (agent/bolt/carry), as the agent
+// hands them to its ledger.
+var stockFolds = Folds{Needed: carry.Needed, Proof: func(d *master.Data) Proof { return carry.NewProof(d) }}
 
 // stockOf folds the ledger's movements as the gateway's stock keeper
 // does.

@@ -61,8 +61,9 @@ type Retention struct {
 	CompactFree float64
 	// Every is how often the ledger looks; 0 is DefaultMaintainEvery.
 	Every time.Duration
-	// Needed is the NeedFunc of a cut; nil is StockNeeds.
-	Needed NeedFunc
+	// Folds says what a cut must carry (see Folds): the agent's is
+	// agent/bolt/carry's.
+	Folds Folds
 	// Now replaces the wall clock in tests.
 	Now func() time.Time
 }
@@ -169,7 +170,7 @@ func (l *Ledger) Maintain(ctx context.Context) (MaintainReport, error) {
 	if why == "" {
 		return rep, nil
 	}
-	opt := CompactOptions{Cut: cut, Reason: cutReason(cfg, why), Needed: cfg.Needed, Now: cfg.Now()}
+	opt := CompactOptions{Cut: cut, Reason: cutReason(cfg, why), Folds: cfg.Folds, Now: cfg.Now()}
 	sum, err := l.Compact(ctx, opt)
 	if err != nil {
 		return rep, err
@@ -210,7 +211,7 @@ func (l *Ledger) RetainNow(r Retention) (CompactOptions, error) {
 	if err != nil || why == "" {
 		return CompactOptions{}, err
 	}
-	return CompactOptions{Cut: cut, Reason: cutReason(r, why), Needed: r.Needed, Now: r.Now()}, nil
+	return CompactOptions{Cut: cut, Reason: cutReason(r, why), Folds: r.Folds, Now: r.Now()}, nil
 }
 
 // budget measures the file.

@@ -23,6 +23,7 @@ func openMaintained(t *testing.T, r Retention) (*Ledger, *testkit.LogBuffer) {
 	if r.Every == 0 {
 		r.Every = time.Hour
 	}
+	r.Folds = stockFolds
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	l, err := Open(Options{Path: path, Gateway: testGateway, Retention: &r, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	if err != nil {

@@ -21,6 +21,43 @@ const proofRounds = 4
 // errStop ends a Range early.
 var errStop = errors.New("stop")
 
+// NeedFunc reports whether the gateway's folds still need the movements
+// ms, those of one group of item keys (the keys one movement names
+// together, a tag and the item it was commissioned to, are one group),
+// oldest first, all of them before the cut and acknowledged. A group it
+// needs is carried across the cut; one it does not leaves the ledger.
+type NeedFunc func(ms []agent.Movement) bool
+
+// Proof folds the movements before a cut twice, all of them and those
+// that stay, and says whether the gateway's stock comes out the same
+// (agent/bolt/carry's Proof is the gateway's).
+type Proof interface {
+	// Add folds m, the next movement before the cut, as staying (kept)
+	// or leaving.
+	Add(m agent.Movement, kept bool)
+	// Differ returns "" when the two folds agree, else what differs and
+	// where, as {location, product}.
+	Differ() (string, [][2]string)
+	// Places returns the locations and products m moves, asks for or
+	// uses, as {location, product}.
+	Places(m agent.Movement) [][2]string
+}
+
+// Folds is what a retention cut asks of the gateway's folds of its
+// ledger (the stock, every item's lifecycle), which only they can
+// answer: agent/bolt/carry has the gateway's, which the agent hands the
+// ledger. The zero Folds carries every movement that names an item: only
+// rejected reads and context scans leave.
+type Folds struct {
+	// Needed judges each group of item keys before the cut; nil needs
+	// every one.
+	Needed NeedFunc
+	// Proof returns a new Proof over the master data stored in the
+	// ledger; nil proves nothing, and then no movement naming an item
+	// leaves but those of groups Needed lets go.
+	Proof func(data *master.Data) Proof
+}
+
 // cutPlan is what a cut takes out and what it carries.
 type cutPlan struct {
 	// anchor is the new anchor but for its PrevHash, CarriedDigest and
@@ -38,14 +75,15 @@ type cutPlan struct {
 }
 
 // planCut decides a cut at sequence number at: every movement before it
-// leaves, but those the folds need (need, and the stock proof), which
-// are carried. at must be past the current anchor and at most the sync
+// leaves, but those the folds need (folds.Needed, and folds.Proof),
+// which are carried. at must be past the current anchor and at most the sync
 // cursor. It returns a nil plan, and why, when the stock folded from
 // what would stay differs from the stock folded from every movement
 // even after carrying more (proofRounds times).
-func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need NeedFunc, now time.Time) (*cutPlan, string, error) {
+func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, folds Folds, now time.Time) (*cutPlan, string, error) {
+	need := folds.Needed
 	if need == nil {
-		need = StockNeeds
+		need = func([]agent.Movement) bool { return true }
 	}
 	old, cut, err := l.Anchor()
 	if err != nil {
@@ -90,15 +128,17 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	// from a group that stays (a request is closed in the stock by what
 	// arrived, which may leave), unless it is the last at its location
 	// and product and the proof finds them in need of it.
-	requests := map[uint64]where{}
-	lastReq := map[where]uint64{} // the last request of each location and product
-	settled := map[uint64]pair{}  // request and met movements, by seq
+	requests := map[uint64][2]string{}
+	lastReq := map[[2]string]uint64{} // the last request of each location and product
+	settled := map[uint64]pair{}      // request and met movements, by seq
 	err = l.Range(1, func(m agent.Movement) error {
 		if m.Seq >= at {
 			return errStop
 		}
-		if _, ok := agent.ReadRequest(m); ok {
-			w := where{m.Location, m.Item}
+		if folds.Proof == nil {
+			// Without a proof every request stays, with the rest.
+		} else if _, ok := agent.ReadRequest(m); ok {
+			w := [2]string{m.Location, m.Item}
 			requests[m.Seq], lastReq[w] = w, m.Seq
 		} else if rs, _, ok := agent.ReadMet(m); ok {
 			if w, ok := requests[rs]; ok {
@@ -171,7 +211,7 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 	if err != nil {
 		data = new(master.Data)
 	}
-	widened := map[where]bool{}
+	widened := map[[2]string]bool{}
 	stays := func(m agent.Movement) bool {
 		keys := m.TraceKeys()
 		if len(keys) == 0 || !open[g.find(g.ids[keys[0]])] {
@@ -180,24 +220,25 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 		sp, ok := settled[m.Seq]
 		return !ok || widened[sp.w] && sp.req >= lastReq[sp.w]
 	}
-	proved := false
+	proved := folds.Proof == nil
 	var differs string
 	for round := 0; round < proofRounds && !proved; round++ {
-		proof := newStockProof(data)
-		var widen map[where]bool
+		proof := folds.Proof(data)
 		err := l.Range(1, func(m agent.Movement) error {
 			if m.Seq >= at {
 				return errStop
 			}
-			proof.add(m, stays(m))
+			proof.Add(m, stays(m))
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
 			return nil, "", err
 		}
-		differs, widen = proof.differ()
-		for w := range widen {
-			widened[w] = true
+		var places [][2]string
+		differs, places = proof.Differ()
+		widen := map[[2]string]bool{}
+		for _, w := range places {
+			widened[w], widen[w] = true, true
 		}
 		if differs == "" {
 			proved = true
@@ -211,7 +252,7 @@ func (l *Ledger) planCut(ctx context.Context, at uint64, reason string, need Nee
 			if len(keys) == 0 {
 				return nil
 			}
-			for _, w := range proof.touching(m) {
+			for _, w := range proof.Places(m) {
 				if widen[w] && m.Seq >= lastReq[w] {
 					open[g.find(g.ids[keys[0]])] = true
 				}
@@ -306,9 +347,10 @@ func (l *Ledger) tombstonesFor(seqs []uint64, now time.Time, p *cutPlan) error {
 	return nil
 }
 
-// pair names a replenishment request (req) and where it asks (w).
+// pair names a replenishment request (req) and where it asks (w:
+// location, product).
 type pair struct {
-	w   where
+	w   [2]string
 	req uint64
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt/carry"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
 )
 
@@ -65,7 +66,7 @@ func TestRetentionCut(t *testing.T) {
 	usedBefore := dataSize(t, l)
 
 	at := cutAt(t, l, 40)
-	sum, err := l.Compact(context.Background(), CompactOptions{Cut: at, Reason: "older than 20d and acknowledged by the centre"})
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: at, Reason: "older than 20d and acknowledged by the centre", Folds: stockFolds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestRetentionCut(t *testing.T) {
 
 	// The stock is the same.
 	after := stockOf(t, l)
-	if diff, _ := (&stockProof{all: before, kept: after}).differ(); diff != "" {
+	if diff, _ := carry.Compare(before, after, nil); diff != "" {
 		t.Fatalf("stock changed by the cut: %s", diff)
 	}
 	for _, loc := range []string{"store", "OR-3"} {
@@ -236,7 +237,7 @@ func TestRetentionNeverTakesUnacknowledged(t *testing.T) {
 		t.Fatalf("a cut past the sync cursor %d was made", cursor)
 	}
 	// Every movement is older than the horizon; the budget is long past.
-	l.maint = &maintenance{cfg: Retention{Horizon: time.Hour, MaxBytes: 1 << 10, Now: func() time.Time { return orStart.AddDate(5, 0, 0) }}.withDefaults()}
+	l.maint = &maintenance{cfg: Retention{Horizon: time.Hour, MaxBytes: 1 << 10, Folds: stockFolds, Now: func() time.Time { return orStart.AddDate(5, 0, 0) }}.withDefaults()}
 	l.maint.warned.interval = time.Hour
 	rep, err := l.Maintain(context.Background())
 	if err != nil {
@@ -273,57 +274,16 @@ func TestRetentionStockProof(t *testing.T) {
 	// A NeedFunc that needs nothing: every group would leave, the stock
 	// on hand with it. The proof must carry it back.
 	none := func([]agent.Movement) bool { return false }
-	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 25), Needed: none})
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 25), Folds: Folds{Needed: none, Proof: stockFolds.Proof}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := stockOf(t, l)
-	if diff, _ := (&stockProof{all: before, kept: after}).differ(); diff != "" {
+	if diff, _ := carry.Compare(before, after, nil); diff != "" {
 		t.Fatalf("stock changed by a cut (%+v): %s", sum, diff)
 	}
 	if sum.NotCut == "" && sum.Carried == 0 {
 		t.Fatalf("a cut kept the stock on hand without carrying anything: %+v", sum)
-	}
-}
-
-// TestStockNeeds names what keeps a group of movements in the ledger.
-func TestStockNeeds(t *testing.T) {
-	key := unitKey(simGTIN, "X1")
-	at := func(k agent.Kind, seq uint64, flags ...string) agent.Movement {
-		return agent.Movement{Seq: seq, Kind: k, Item: key, Location: "OR-3", Time: orStart, Flags: flags}
-	}
-	lot := "(01)" + simLotGTIN + "(10)B1"
-	lotAt := func(k agent.Kind, seq uint64) agent.Movement {
-		return agent.Movement{Seq: seq, Kind: k, Item: lot, Location: "OR-3", Time: orStart}
-	}
-	req := agent.Movement{Seq: 1, Kind: agent.KindContext, Item: simGTIN, Location: "OR-3", Flags: []string{agent.FlagReplenish},
-		Reason: agent.RequestReason(agent.Request{Quantity: 2, Urgency: agent.UrgencyRoutine, Max: 2})}
-	met := agent.Movement{Seq: 2, Kind: agent.KindContext, Item: simGTIN, Location: "OR-3", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(1, 2)}
-	for _, c := range []struct {
-		name string
-		ms   []agent.Movement
-		want bool
-	}{
-		{"on hand", []agent.Movement{at(agent.KindReceive, 1)}, true},
-		{"used", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindUse, 2)}, false},
-		{"wasted", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindWaste, 2)}, false},
-		{"quarantined", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindQuarantine, 2)}, true},
-		{"disposed", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindQuarantine, 2), at(agent.KindDispose, 3)}, false},
-		{"issued, not used", []agent.Movement{at(agent.KindReceive, 1), at(agent.KindIssue, 2)}, true},
-		{"consigned and used (the refill is the proof's)", []agent.Movement{at(agent.KindReceive, 1, agent.ConsignedFlag("ACME")), at(agent.KindUse, 2, agent.ConsignedFlag("ACME"))}, false},
-		{"tag read after its item was used", []agent.Movement{at(agent.KindReceive, 1),
-			{Seq: 2, Kind: agent.KindCommission, Item: key, Tag: "urn:epc:id:sgtin:952012.345678.1", Location: "OR-3"},
-			{Seq: 3, Kind: agent.KindCount, Item: "urn:epc:id:sgtin:952012.345678.1", Location: "OR-3"},
-			at(agent.KindUse, 4)}, false},
-		{"lot used up", []agent.Movement{lotAt(agent.KindReceive, 1), lotAt(agent.KindUse, 2)}, false},
-		{"lot left", []agent.Movement{lotAt(agent.KindReceive, 1), lotAt(agent.KindReceive, 2), lotAt(agent.KindUse, 3)}, true},
-		{"lot used more than received", []agent.Movement{lotAt(agent.KindUse, 1)}, true},
-		{"request open", []agent.Movement{req}, true},
-		{"request met and recorded", []agent.Movement{req, met}, false},
-	} {
-		if got := StockNeeds(c.ms); got != c.want {
-			t.Errorf("%s: StockNeeds %v, want %v", c.name, got, c.want)
-		}
 	}
 }
 
@@ -336,7 +296,7 @@ func TestVerifyCarriedTampered(t *testing.T) {
 	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 15)}); err != nil {
+	if _, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 15), Folds: stockFolds}); err != nil {
 		t.Fatal(err)
 	}
 	path := l.Path()
@@ -380,7 +340,7 @@ func TestReindexAfterRetention(t *testing.T) {
 	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 20)})
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: cutAt(t, l, 20), Folds: stockFolds})
 	if err != nil || sum.Carried == 0 {
 		t.Fatalf("cut: %+v %v", sum, err)
 	}
@@ -397,4 +357,37 @@ func TestReindexAfterRetention(t *testing.T) {
 			rs.Movements, len(rs.Unreadable), sum.Movements, sum.Carried)
 	}
 	checkFile(t, path)
+}
+
+// TestRetentionZeroFolds: with no word from the gateway's folds, a cut
+// carries every movement that names an item; only rejected reads and
+// context scans leave.
+func TestRetentionZeroFolds(t *testing.T) {
+	l := openRetention(t)
+	sim := newORSim(t, l, 6)
+	sim.runDays(20)
+	if err := l.SetSyncCursor(l.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	at := cutAt(t, l, 15)
+	var keyless, keyed uint64
+	if err := l.Range(1, func(m agent.Movement) error {
+		if m.Seq < at {
+			if len(m.TraceKeys()) == 0 {
+				keyless++
+			} else {
+				keyed++
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := l.Compact(context.Background(), CompactOptions{Cut: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Removed != keyless || sum.Carried != keyed || sum.Tombstones != 0 {
+		t.Fatalf("zero Folds: %+v; before the cut %d keyless, %d naming an item", sum, keyless, keyed)
+	}
 }

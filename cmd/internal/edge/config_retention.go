@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/bolt/carry"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // The keys that bound the ledger on disk (firmware-notes/retention.md):
@@ -174,10 +176,14 @@ func (c LedgerConfig) validateRetention() error {
 	return nil
 }
 
-// retention is the ledger's maintenance as configured.
+// retention is the ledger's maintenance as configured: a cut carries
+// what the gateway's stock and checks still need (agent/bolt/carry).
 func (c LedgerConfig) retention() *bolt.Retention {
-	return &bolt.Retention{Horizon: c.horizon(), MaxBytes: c.maxBytes(), CompactFree: c.compactFree()}
+	return &bolt.Retention{Horizon: c.horizon(), MaxBytes: c.maxBytes(), CompactFree: c.compactFree(), Folds: gatewayFolds}
 }
+
+// gatewayFolds are the gateway's folds as a cut asks them.
+var gatewayFolds = bolt.Folds{Needed: carry.Needed, Proof: func(d *master.Data) bolt.Proof { return carry.NewProof(d) }}
 
 // LedgerRetention returns the ledger's maintenance as configured, for
 // `udi-edge compact`.

@@ -29,7 +29,7 @@ func TestRetentionKeys(t *testing.T) {
 	if bolt.Is32Bit() {
 		wantMax = bolt.DefaultMaxBytes32
 	}
-	if r.Horizon != 400*24*time.Hour || r.MaxBytes != wantMax || r.CompactFree != 0.25 {
+	if r.Horizon != 400*24*time.Hour || r.MaxBytes != wantMax || r.CompactFree != 0.25 || r.Folds.Needed == nil || r.Folds.Proof == nil {
 		t.Fatalf("defaults: %+v", r)
 	}
 	c, err = parse(`{"retention": "30d", "max_bytes": "768MiB", "compact_free": 0.4}`)

@@ -1,4 +1,19 @@
-package bolt
+// Package carry says which movements a retention cut of a gateway's
+// ledger (agent/bolt, Folds) must keep so that the gateway's folds of it
+// come out the same: the stock (agent/stock) and every item's state
+// (agent/lifecycle). The ledger cannot tell on its own, and must not
+// import them (their tests import the ledger); the agent hands it this
+// package's Needed and Proof.
+//
+// Needed judges one group of item keys at a time. The stock also sums
+// across groups (the arrivals that meet a request, the consigned uses
+// owing a refill request), so Proof folds the movements before a cut
+// twice, all of them and those that would stay, and names where the two
+// stocks differ; the ledger then carries more there and proves again.
+//
+// The package does no I/O, never logs, and holds nothing beyond one
+// call: it reads the movements it is given.
+package carry
 
 import (
 	"cmp"
@@ -11,22 +26,10 @@ import (
 	"github.com/udi-edge/udi-edge/agent/stock"
 )
 
-// This is the one place the ledger reads the domain's folds: a cut must
-// leave the stock (agent/stock) and every item's state (agent/lifecycle)
-// as they were, and only those packages can say what they need. The
-// ledger asks them twice: per group of item keys, whether the group is
-// still open (StockNeeds), and, for the whole cut, whether the stock
-// folded from what stays equals the stock folded from everything
-// (stockProof).
-
-// NeedFunc reports whether the gateway's folds still need the movements
+// Needed reports whether the gateway's folds still need the movements
 // ms, those of one group of item keys (the keys one movement names
 // together, a tag and the item it was commissioned to, are one group),
-// oldest first, all of them before the cut and acknowledged. A group it
-// needs is carried across the cut; one it does not leaves the ledger.
-type NeedFunc func(ms []agent.Movement) bool
-
-// StockNeeds is the NeedFunc of the gateway: a group is needed while the
+// oldest first, all of them before the cut: a group is needed while the
 // stock folded from it alone holds anything (a unit or a lot on hand or
 // held, below zero too), while it holds a replenishment request no
 // movement records as met nor a later request replaced, or while the lifecycle says an item of it is
@@ -35,8 +38,8 @@ type NeedFunc func(ms []agent.Movement) bool
 // outstanding. The life of an item used, wasted or disposed of has
 // ended: its movements may leave. What the stock sums across groups (a
 // consigned use owed a refill request, the arrivals that meet a request)
-// is the proof's to keep right (see planCut).
-func StockNeeds(ms []agent.Movement) bool {
+// is the Proof's to keep right.
+func Needed(ms []agent.Movement) bool {
 	// The requests that may be open: the last of each location and
 	// product, unless a movement records it met.
 	last := map[[2]string]uint64{}
@@ -91,7 +94,7 @@ func StockNeeds(ms []agent.Movement) bool {
 	return false
 }
 
-// stockView is what stockProof compares of a stock: its lines, open
+// stockView is what a Proof compares of a stock: its lines, open
 // requests, consigned uses awaiting a refill request, and met requests
 // not recorded met.
 type stockView struct {
@@ -105,61 +108,76 @@ func viewOf(st *stock.Stock, data *master.Data) stockView {
 	return stockView{lines: st.Lines(stock.Query{}, data), requests: st.Requests(""), refills: st.Refills(), met: st.Met()}
 }
 
-// stockProof folds the movements before a cut twice: all of them (all),
-// and those that stay (kept), and compares the two stocks.
-type stockProof struct {
+// Proof folds the movements before a cut twice: all of them, and those
+// that stay, and compares the two stocks. data is the master data the
+// stock resolves packages with (arrivals meeting a request).
+type Proof struct {
 	data      *master.Data
 	all, kept *stock.Stock
 }
 
-func newStockProof(data *master.Data) *stockProof {
-	p := &stockProof{data: data, all: stock.New(), kept: stock.New()}
+// NewProof returns an empty Proof over data (nil: none).
+func NewProof(data *master.Data) *Proof {
+	if data == nil {
+		data = new(master.Data)
+	}
+	p := &Proof{data: data, all: stock.New(), kept: stock.New()}
 	catalogue := func() *master.Data { return data }
 	p.all.SetCatalogue(catalogue)
 	p.kept.SetCatalogue(catalogue)
 	return p
 }
 
-// add folds m, the next movement before the cut, into both stocks or
-// into all only.
-func (p *stockProof) add(m agent.Movement, kept bool) {
+// Add folds m, the next movement before the cut, into both stocks when
+// it stays (kept), into the first only when it leaves.
+func (p *Proof) Add(m agent.Movement, kept bool) {
 	p.all.Apply(m)
 	if kept {
 		p.kept.Apply(m)
 	}
 }
 
-// differ returns "" when the two stocks agree, else what differs first
-// and where: the locations and products that differ.
-func (p *stockProof) differ() (string, map[where]bool) {
-	a, k := viewOf(p.all, p.data), viewOf(p.kept, p.data)
-	at := map[where]bool{}
+// Differ returns "" when the stock from what stays is the stock from
+// every movement, else what differs first and where: the locations and
+// products that differ, as {location, product}.
+func (p *Proof) Differ() (string, [][2]string) { return Compare(p.all, p.kept, p.data) }
+
+// Compare returns "" when the stocks all (folded from every movement)
+// and kept (from those that stay) agree, else what differs first and
+// the locations and products that differ, as {location, product}.
+func Compare(all, kept *stock.Stock, data *master.Data) (string, [][2]string) {
+	a, k := viewOf(all, data), viewOf(kept, data)
+	var at [][2]string
+	seen := map[[2]string]bool{}
 	var first string
 	note := func(what string, loc, product string) {
 		if first == "" {
 			first = what
 		}
-		at[where{loc, product}] = true
+		if w := [2]string{loc, product}; !seen[w] {
+			seen[w] = true
+			at = append(at, w)
+		}
 	}
 	lineKey := func(l stock.Line) string {
 		return l.Location + "\x00" + l.Product + "\x00" + l.Lot + "\x00" + l.Expiry + "\x00" + l.Owner
 	}
 	empty := func(l stock.Line) bool { return l.Units == 0 && l.Quarantined == 0 }
-	all := map[string]stock.Line{}
+	lines := map[string]stock.Line{}
 	for _, l := range a.lines {
 		if !empty(l) {
-			all[lineKey(l)] = l
+			lines[lineKey(l)] = l
 		}
 	}
 	for _, l := range k.lines {
-		x := all[lineKey(l)]
-		delete(all, lineKey(l))
+		x := lines[lineKey(l)]
+		delete(lines, lineKey(l))
 		if x.Units != l.Units || x.Quarantined != l.Quarantined {
 			note(fmt.Sprintf("stock of %s lot %q at %s: %d on hand, %d held from what stays, %d and %d from every movement",
 				l.Product, l.Lot, l.Location, l.Units, l.Quarantined, x.Units, x.Quarantined), l.Location, l.Product)
 		}
 	}
-	for _, l := range all {
+	for _, l := range lines {
 		note(fmt.Sprintf("stock of %s lot %q at %s: %d on hand from every movement, none from what stays", l.Product, l.Lot, l.Location, l.Units), l.Location, l.Product)
 	}
 	reqs := func(what string, x, y []stock.Request) {
@@ -181,22 +199,19 @@ func (p *stockProof) differ() (string, map[where]bool) {
 	return first, at
 }
 
-// where is a location and a product.
-type where struct{ location, product string }
-
-// touching returns the locations and products m moves, asks for or
-// uses: where a stock that differs is folded from.
-func (p *stockProof) touching(m agent.Movement) []where {
+// Places returns the locations and products m moves, asks for or uses,
+// as {location, product}: where a stock that differs is folded from.
+func (p *Proof) Places(m agent.Movement) [][2]string {
 	raw := lifecycle.Product(m)
 	products := []string{raw, m.Item}
 	if e, _, ok := p.data.Resolve(raw); ok {
 		products = append(products, cmp.Or(e.GTIN, e.HIBC))
 	}
-	var out []where
+	var out [][2]string
 	for _, loc := range []string{m.Location, m.From} {
 		for _, pr := range products {
 			if loc != "" {
-				out = append(out, where{loc, pr})
+				out = append(out, [2]string{loc, pr})
 			}
 		}
 	}
