@@ -221,10 +221,8 @@ type Ledger struct {
 	// gone is set once the path no longer names the file (gone.go).
 	gone atomic.Pointer[GoneError]
 
-	changeMu sync.Mutex
-	change   chan struct{} // closed at the next commit; nil when nobody waits
-
 	obs observation // the commit observer and the writer's busy time (metrics.go)
+
 	// swap is held for reading by every transaction (and by the writer
 	// through each commit), and for writing by compaction while it puts
 	// the new file in place of the old (compact.go). sideWrites counts
@@ -236,6 +234,9 @@ type Ledger struct {
 	// maintenance loop's (retention_maint.go), nil when it does not run.
 	compactMu sync.Mutex
 	maint     *maintenance
+
+	changeMu sync.Mutex
+	change   chan struct{} // closed at the next commit; nil when nobody waits
 }
 
 var _ agent.Ledger = (*Ledger)(nil)
