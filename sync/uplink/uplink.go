@@ -520,6 +520,20 @@ func (u *Uplink) onAck(p []byte) error {
 	return nil
 }
 
+// firstSeq returns the first movement the outbox still holds (1 unless
+// retention cut the ledger: an Outbox with FirstSeq says).
+func (u *Uplink) firstSeq() uint64 {
+	f, ok := u.out.(interface{ FirstSeq() (uint64, error) })
+	if !ok {
+		return 1
+	}
+	first, err := f.FirstSeq()
+	if err != nil || first == 0 {
+		return 1
+	}
+	return first
+}
+
 // onResend sends again from the requested movement. A request that
 // repeats the last one acted on, within the ack timeout and with the
 // cursor unmoved, is ignored: it answers a batch sent before the first
@@ -538,6 +552,15 @@ func (u *Uplink) onResend(p []byte) {
 	if last := u.out.LastSeq(); from > last+1 {
 		u.log.Warn("uplink: resend request beyond the last movement", "from", from, "last_seq", last)
 		from = u.cursor + 1
+	}
+	if first := u.firstSeq(); from < first {
+		// The centre asks for movements it acknowledged and that have
+		// since left the ledger (retention): they are not here to send.
+		// What is here is sent; the centre's loss is its own to repair
+		// (its backup), and it is said once a request.
+		u.log.Error("uplink: the centre asks again for movements retained away after it acknowledged them: sending from the first one kept; restore the centre's store from its backup",
+			"from", from, "first_kept", first)
+		from = first
 	}
 	now := u.clock.Now()
 	lr := &u.lastResend

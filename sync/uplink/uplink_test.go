@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
@@ -556,4 +558,33 @@ func TestMasterSubscriptionRenewed(t *testing.T) {
 		return s.Connected && s.Connects >= 2
 	})
 	checkFor(t, wait, "subscribed at the reconnect", func() bool { return r.conn.subscribes(filter) == 3 })
+}
+
+// TestResendBelowAnchor: a centre that lost movements it acknowledged and
+// that retention has since taken out of the ledger asks for them again;
+// the uplink says so and sends from the first movement kept, and goes on.
+func TestResendBelowAnchor(t *testing.T) {
+	r := newRig(t, Config{BatchMax: 10, Window: 1, AckTimeout: time.Hour}, 30)
+	r.expect(1, 10)
+	r.ack(10)
+	r.expect(11, 20)
+	r.ack(20)
+	r.expect(21, 30)
+	r.ack(30)
+	checkFor(t, wait, "cursor 30", func() bool { return r.cursor() == 30 && r.u.Stats().InFlight == 0 })
+	if _, err := r.l.Compact(context.Background(), bolt.CompactOptions{Cut: 21, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := r.l.FirstSeq()
+	if err != nil || first != 21 {
+		t.Fatalf("first seq %d, %v", first, err)
+	}
+	r.resend(5)
+	r.expect(21, 30)
+	r.ack(30)
+	fill(t, r.l, 5)
+	r.expect(31, 35)
+	if !strings.Contains(r.logs.String(), "retained away") {
+		t.Errorf("the log does not say the movements asked for were retained away:\n%s", r.logs.String())
+	}
 }
