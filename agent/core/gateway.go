@@ -122,6 +122,9 @@ type Deps struct {
 	Devices func() []Device
 	// Sync, if set, reports the link to the central service.
 	Sync func() *SyncState
+	// Retained, if set, tells what the ledger keeps of an item whose
+	// movements retention took away (agent/bolt's Ledger.Retained).
+	Retained RetainedFunc
 	// Observer, if set, is told what the core does, for metrics.
 	Observer Observer
 }
@@ -149,6 +152,7 @@ type Gateway struct {
 	importMu sync.Mutex
 	stock    *stock.Keeper
 	supply   *supplier
+	retained RetainedFunc
 	counts   counts // cycle count sessions (count.go)
 	observer Observer
 }
@@ -157,7 +161,8 @@ type Gateway struct {
 // (a damaged set is left out and reported, never fatal) and builds the
 // stations and cabinets of cfg.
 func New(cfg Config, deps Deps) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, store: deps.Store, masters: deps.Master, log: deps.Log, devices: deps.Devices, sync: deps.Sync, observer: deps.Observer}
+	g := &Gateway{cfg: cfg, store: deps.Store, masters: deps.Master, log: deps.Log, devices: deps.Devices, sync: deps.Sync, observer: deps.Observer,
+		retained: deps.Retained}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,7 +196,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		// catalogue (a request met by boxes).
 		g.stock.Start()
 	}
-	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, g.store, g.log.With("component", "checks"), g.stock)
+	dec, err := NewDecider(g.store.Gateway(), g.cfg, &g.master, retainedLedger{g.store, g.retained}, g.log.With("component", "checks"), g.stock)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,9 @@ type TraceResult struct {
 	Settlements []master.Settlement `json:"settlements,omitempty"`
 	// Truncated says the product has more movements than Limit.
 	Truncated bool `json:"truncated,omitempty"`
+	// Retained, for an item with no movement left, is what the ledger
+	// keeps of those retention took away (the centre holds them).
+	Retained *RetainedItem `json:"retained,omitempty"`
 }
 
 // Trace returns the movements of the item (or product) q names, oldest
@@ -83,6 +86,13 @@ func (g *Gateway) Trace(ctx context.Context, q TraceQuery) (TraceResult, error) 
 		}
 	}
 	res.Settlements = audit.SettlementsFor(g.master.Load(), res.Movements)
+	if len(res.Movements) == 0 && !res.Product {
+		r, err := g.retainedItem(ctx, res.Key)
+		if err != nil {
+			return res, err
+		}
+		res.Retained = r
+	}
 	return res, nil
 }
 

@@ -84,7 +84,7 @@ func openGateway(ctx context.Context, cfg edge.Config, mode access) (g gateway, 
 		}
 		return nil, false, nil, err
 	}
-	core, err := core.New(core.Config{Site: cfg.Site, Supply: cfg.Stock.Supply()}, core.Deps{Store: l, Master: l})
+	core, err := core.New(core.Config{Site: cfg.Site, Supply: cfg.Stock.Supply()}, core.Deps{Store: l, Master: l, Retained: edge.RetainedOf(l)})
 	if err != nil {
 		l.Close()
 		return nil, false, nil, err

@@ -64,14 +64,20 @@ func traceCmd(ctx context.Context, env *Env, args []string) error {
 				return err
 			}
 		}
+		if res.Retained != nil {
+			if err := enc.Encode(map[string]any{"retained": res.Retained}); err != nil {
+				return err
+			}
+		}
 	} else {
 		show.Trace(env.Stdout, res.Key, res.Movements)
 		show.Settlements(env.Stdout, res.Settlements)
+		show.Retained(env.Stdout, res.Retained)
 	}
 	if res.Truncated {
 		fmt.Fprintf(env.Stderr, "more than %d movements: only the first %d are shown (--limit)\n", *limit, *limit)
 	}
-	if len(res.Movements) == 0 && !*asJSON {
+	if len(res.Movements) == 0 && res.Retained == nil && !*asJSON {
 		return fmt.Errorf("no movement of %s in %s", res.Key, cfg.Store)
 	}
 	return nil

@@ -117,7 +117,8 @@ func (a *Agent) Open() (err error) {
 		Site: a.Config.Site, Stations: a.Config.stations(), Patterns: patterns,
 		Rules: rules, ExpiringDays: a.Config.Checks.ExpiringDays, Cabinet: cc, Live: true,
 		Supply: a.Config.Stock.Supply(),
-	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState, Observer: a.obs.metrics})
+	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState, Observer: a.obs.metrics,
+		Retained: RetainedOf(a.ledger)})
 	if err != nil {
 		return err
 	}

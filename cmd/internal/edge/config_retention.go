@@ -9,6 +9,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/bolt/carry"
+	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/master"
 )
 
@@ -188,3 +189,16 @@ var gatewayFolds = bolt.Folds{Needed: carry.Needed, Proof: func(d *master.Data) 
 // LedgerRetention returns the ledger's maintenance as configured, for
 // `udi-edge compact`.
 func (c *Config) LedgerRetention() bolt.Retention { return *c.Ledger.retention() }
+
+// RetainedOf is the core's view of what ledger l keeps of items retained
+// away (core.Deps.Retained).
+func RetainedOf(l *bolt.Ledger) core.RetainedFunc {
+	return func(key string) (core.RetainedItem, bool, error) {
+		t, ok, err := l.Retained(key)
+		if err != nil || !ok {
+			return core.RetainedItem{}, ok, err
+		}
+		return core.RetainedItem{Key: t.Key, Movements: t.Movements, First: t.First, Last: t.Last, FirstTime: t.FirstTime,
+			LastTime: t.LastTime, LastKind: t.LastKind, RetainedAt: t.At}, true, nil
+	}
+}

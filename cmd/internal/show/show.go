@@ -59,6 +59,17 @@ func Trace(w io.Writer, key string, ms []agent.Movement) {
 	tw.Flush()
 }
 
+// Retained says what the ledger keeps of an item whose movements
+// retention took away; nothing when r is nil.
+func Retained(w io.Writer, r *core.RetainedItem) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "retained away on %s: %d movement(s), %d to %d, from %s to %s, the last a %s; the centre holds them (udi-central trace)\n",
+		r.RetainedAt.Format("2006-01-02"), r.Movements, r.First, r.Last, r.FirstTime.Format("2006-01-02 15:04:05 MST"),
+		r.LastTime.Format("2006-01-02 15:04:05 MST"), r.LastKind)
+}
+
 // decisionWord is a movement's decision as a table shows it: BLOCKED in
 // capitals (the attempt did not happen), "-" where no check ran.
 func decisionWord(m agent.Movement) string {
