@@ -41,4 +41,16 @@ type LedgerHealth struct {
 	// Lost names movements the ledger once held and no longer does (a
 	// dropped last transaction), as found when it was opened.
 	Lost string `json:"lost,omitempty"`
+	// FirstSeq is the first movement the ledger holds in sequence, above
+	// 1 once retention took older ones away (the centre holds them);
+	// RetainedAt is when it last did.
+	FirstSeq   uint64 `json:"first_seq,omitempty"`
+	RetainedAt string `json:"retained_at,omitempty"`
+	// Bytes is the file's size, MaxBytes its disk budget (0: none);
+	// NearBudget says it is past the budget's warning share, OverBudget
+	// at or past the budget.
+	Bytes      int64 `json:"bytes,omitempty"`
+	MaxBytes   int64 `json:"max_bytes,omitempty"`
+	NearBudget bool  `json:"near_budget,omitempty"`
+	OverBudget bool  `json:"over_budget,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -24,6 +25,14 @@ func (l *Ledger) Health() agent.LedgerHealth {
 		h.Lost = loss.Error()
 		if loss.Recorded > 0 {
 			h.Lost += fmt.Sprintf(" (recorded as movement %d)", loss.Recorded)
+		}
+	}
+	if h.Failed == "" {
+		if a, ok, err := l.Anchor(); err == nil && ok {
+			h.FirstSeq, h.RetainedAt = a.Seq, a.At.UTC().Format(time.RFC3339)
+		}
+		if b, err := l.Budget(); err == nil {
+			h.Bytes, h.MaxBytes, h.NearBudget, h.OverBudget = b.Size, b.MaxBytes, b.Warn, b.Over
 		}
 	}
 	return h

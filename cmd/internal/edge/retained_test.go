@@ -52,6 +52,10 @@ func TestRetainedItem(t *testing.T) {
 	if err != nil || len(res.Movements) != 0 || res.Retained == nil || res.Retained.LastKind != agent.KindUse || res.Retained.Movements != 2 {
 		t.Fatalf("trace: %+v %v", res, err)
 	}
+	st, _ := g.Status(ctx)
+	if st.Ledger.FirstSeq != 3 || st.Ledger.RetainedAt == "" || st.Ledger.Bytes <= 0 || st.Ledger.OverBudget {
+		t.Errorf("status: %+v", st.Ledger)
+	}
 	var got agent.Outcome
 	g.OnAnswer = func(_ string, o agent.Outcome) { got = o }
 	raw := "]d2" + "0109520123456788" + "21S1"

@@ -157,6 +157,16 @@ func Status(w io.Writer, st core.Status, running bool) {
 	if st.Ledger.Lost != "" {
 		fmt.Fprintf(w, "LEDGER LOST MOVEMENTS: %s\n", st.Ledger.Lost)
 	}
+	if st.Ledger.FirstSeq > 1 {
+		fmt.Fprintf(w, "ledger holds movements from %d on: retention took older acknowledged ones away (last on %s); the centre holds them\n",
+			st.Ledger.FirstSeq, st.Ledger.RetainedAt)
+	}
+	switch {
+	case st.Ledger.OverBudget:
+		fmt.Fprintf(w, "LEDGER OVER ITS DISK BUDGET: %d of %d bytes; acknowledged movements leave before their horizon, unacknowledged ones stay\n", st.Ledger.Bytes, st.Ledger.MaxBytes)
+	case st.Ledger.NearBudget:
+		fmt.Fprintf(w, "ledger near its disk budget: %d of %d bytes\n", st.Ledger.Bytes, st.Ledger.MaxBytes)
+	}
 	if st.Ledger.IndexDamaged {
 		fmt.Fprintln(w, "ITEM INDEX DAMAGED: movements are still recorded; traces over the damage fail; stop the agent and run udi-edge reindex")
 	}
