@@ -103,7 +103,7 @@ func fuzzCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	if *list {
 		for _, t := range targets {
-			fmt.Fprintf(env.Stdout, "%s\t%s\n", t.Pkg, t.Name)
+			fmt.Fprintf(env.Stdout, "%s\t%s\n", strings.TrimPrefix(t.Pkg, modulePrefix(c.Root)), t.Name)
 		}
 		return nil
 	}
