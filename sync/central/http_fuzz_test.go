@@ -1,6 +1,8 @@
 package central_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -59,17 +61,7 @@ func FuzzTraceQuery(f *testing.F) {
 	} {
 		f.Add(q)
 	}
-	store, err := boltstore.Open(filepath.Join(f.TempDir(), "central.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { store.Close() })
-	svc, err := central.NewService(central.Config{Sites: []string{"h1"}, Store: store, Conn: testkit.NewConn()})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { svc.Close() })
-	h := svc.Handler()
+	h := fuzzService(f)
 	f.Fuzz(func(t *testing.T, query string) {
 		req := httptest.NewRequest(http.MethodGet, "/v1/trace", nil)
 		req.URL.RawQuery = query
@@ -93,6 +85,73 @@ func FuzzTraceQuery(f *testing.F) {
 			}
 		default:
 			t.Fatalf("%q: %d %s", query, w.Code, w.Body.String())
+		}
+	})
+}
+
+// fuzzService returns the API of a centre of site h1 over a real (empty)
+// bbolt store and an in-process MQTT connection.
+func fuzzService(f *testing.F) http.Handler {
+	store, err := boltstore.Open(filepath.Join(f.TempDir(), "central.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	svc, err := central.NewService(central.Config{Sites: []string{"h1"}, Store: store, Conn: testkit.NewConn()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { svc.Close() })
+	if err := svc.Start(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	return svc.Handler()
+}
+
+// controlRoutes are the centre's API requests other than the trace.
+var controlRoutes = []struct{ method, path string }{
+	{http.MethodGet, "/v1/gateways"},
+	{http.MethodGet, "/v1/anomalies"},
+	{http.MethodGet, "/v1/received"},
+	{http.MethodGet, "/v1/supply/consumption"},
+	{http.MethodGet, "/v1/supply/requests"},
+	{http.MethodPost, "/v1/reconcile"},
+	{http.MethodPost, "/v1/reconcile/fees"},
+	{http.MethodPost, "/v1/master"},
+}
+
+// FuzzControlRequests sends any query and body to each other request of
+// the centre's API (gateways, anomalies, received, supply, reconcile,
+// fee reconciliation, master data publishing) over a real store: the
+// answer is a success or a client's error (4xx) in JSON saying what is
+// wrong, never a failure of the centre (5xx).
+func FuzzControlRequests(f *testing.F) {
+	for i, q := range []string{"", "site=h1", "site=h1&from=2026-11-01&to=2026-12-01", "site=h1&format=csv", "site=h1&supplier=x&format=json",
+		"site=h1", "site=h1", "site=h1&set=recalls&format=csv"} {
+		f.Add(uint8(i), q, []byte{})
+	}
+	f.Add(uint8(5), "site=h1", []byte(`[{"id":"JS1","item":"(01)09506000134352(21)S1","amount":"1.00"}]`))
+	f.Add(uint8(6), "site=h1&format=csv", []byte("id,patient,case,insurance_code,item,gtin,lot,quantity,amount\nJS1,P1,K1,C1,,09506000134352,L1,1,12.5\n"))
+	f.Add(uint8(7), "site=h1&set=recalls&format=csv", []byte("gtin,lot,reason\n09506000134352,L1,recall\n"))
+	f.Add(uint8(7), "site=h1&set=catalogue&format=json&partial=true", []byte(`[{"gtin":"09506000134352","name":"x","unit_price":"1"},{"gtin":"1"}]`))
+	f.Add(uint8(7), "site=h2&set=nonsense&format=xml&allow_empty=maybe", []byte("a"))
+	h := fuzzService(f)
+	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
+		r := controlRoutes[int(route)%len(controlRoutes)]
+		req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
+		req.URL.RawQuery = query
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s?%s %q: %d %s", r.method, r.path, query, body, w.Code, w.Body.String())
+		}
+		if w.Code >= 400 {
+			var e struct {
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == "" {
+				t.Fatalf("%s %s?%s: %d %q says nothing", r.method, r.path, query, w.Code, w.Body.String())
+			}
 		}
 	})
 }
