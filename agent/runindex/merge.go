@@ -43,6 +43,28 @@ func (m *merge) encode() []byte {
 	return v
 }
 
+// agrees checks m against the live runs: its sources are live runs of
+// the counts it has, each once; it writes into a run that is not live;
+// and it has written no more than they hold. A state that disagrees was
+// damaged: resuming it would lose or duplicate entries.
+func (m *merge) agrees(live []run) error {
+	for i, src := range m.srcs {
+		if !slices.Contains(live, src) {
+			return corruptf("source %d of the merge is not a live run of %d entries", src.id, src.n)
+		}
+		if slices.ContainsFunc(m.srcs[:i], func(r run) bool { return r.id == src.id }) {
+			return corruptf("source %d of the merge is named twice", src.id)
+		}
+	}
+	if slices.ContainsFunc(live, func(r run) bool { return r.id == m.dest }) {
+		return corruptf("run %d, which a merge writes, is live", m.dest)
+	}
+	if total := m.total(); m.written > total {
+		return corruptf("merge into run %d wrote %d entries of %d", m.dest, m.written, total)
+	}
+	return nil
+}
+
 func decodeMerge(v []byte) (*merge, error) {
 	if len(v) < 16+16 || len(v)%16 != 0 {
 		return nil, corruptf("merge state of %d bytes", len(v))
@@ -125,6 +147,9 @@ func (x *Index) compact(budget int) error {
 	var m *merge
 	if v := x.meta.Get(metaMerge); v != nil {
 		if m, err = decodeMerge(v); err != nil {
+			return err
+		}
+		if err := m.agrees(runs); err != nil {
 			return err
 		}
 	}

@@ -259,19 +259,10 @@ func (x *Index) Check(fn func(e []byte) error) error {
 		if m, err = decodeMerge(v); err != nil {
 			return err
 		}
-		if buckets[m.dest] {
-			return corruptf("run %d, which a merge writes, is live", m.dest)
+		if err := m.agrees(live); err != nil {
+			return err
 		}
 		buckets[m.dest] = true
-		for _, src := range m.srcs {
-			found := false
-			for _, r := range live {
-				found = found || r == src
-			}
-			if !found {
-				return corruptf("source %d of the merge is not a live run of %d entries", src.id, src.n)
-			}
-		}
 	}
 	err = x.blocks.ForEachBucket(func(k []byte) error {
 		if len(k) != 8 || !buckets[binary.BigEndian.Uint64(k)] {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/udi-edge/udi-edge/agent/record"
 )
@@ -81,7 +82,11 @@ func (o *object) done() error {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		return fieldErr(ErrMalformed, o.payload, cut(keys[0], 64), "unknown field")
+		name := cut(keys[0], 64)
+		if name == "" || strconv.Quote(name) != `"`+name+`"` {
+			name = strconv.Quote(name) // an empty or unprintable key, seen
+		}
+		return fieldErr(ErrMalformed, o.payload, name, "unknown field")
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func checkKeys(v any, t reflect.Type, path string) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			ft, ok := fields[k]
-			p := join(path, k)
+			p := join(path, keyName(k))
 			if !ok {
 				return ConfigErrorf(p, "unknown key (known keys: %s)", knownKeys(fields))
 			}
@@ -142,6 +142,15 @@ func join(path, k string) string {
 		return k
 	}
 	return path + "." + k
+}
+
+// keyName is k as it is written in a key path: quoted when it is empty or
+// holds what would misread as the path's own syntax or not be seen.
+func keyName(k string) string {
+	if k == "" || strings.ContainsAny(k, ".[]\" \t\r\n") || strconv.Quote(k) != `"`+k+`"` {
+		return strconv.Quote(k)
+	}
+	return k
 }
 
 func orTop(p string) string {
