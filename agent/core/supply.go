@@ -153,10 +153,12 @@ func (s *supplier) run(ctx context.Context) {
 			for _, p := range s.g.parLevels(d) {
 				keys[stockKey{p.Location, p.Product()}] = struct{}{}
 			}
-			for _, r := range st.Refills() {
-				keys[stockKey{r[0], r[1]}] = struct{}{}
-			}
 			s.alertExpiring(st, d)
+		}
+		// Refills owed are asked at every wake: a consigned unit is owed
+		// to the shelf it was drawn from, which its use does not name.
+		for _, r := range st.Refills() {
+			keys[stockKey{r[0], r[1]}] = struct{}{}
 		}
 		ordered := make([]stockKey, 0, len(keys))
 		for k := range keys {

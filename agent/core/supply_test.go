@@ -257,3 +257,39 @@ func TestDeclareLoanRefused(t *testing.T) {
 		t.Fatalf("a set naming one item twice: %+v %v", ms, err)
 	}
 }
+
+// TestRefillWithoutPar: a consigned stent received at the warehouse and
+// used in OR 3, no par level anywhere: the refill is asked for at once,
+// at the warehouse it was drawn from, not at the next sweep.
+func TestRefillWithoutPar(t *testing.T) {
+	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-or"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	stations := map[string]agent.Station{
+		"desk": {ID: "desk", Location: "WH", Kind: agent.KindReceive},
+		"or":   {ID: "or", Location: "OR-3", Kind: agent.KindUse},
+	}
+	g, err := core.New(core.Config{Stations: stations, Live: true, Now: func() time.Time { return now },
+		Rules: lifecycle.Rules{lifecycle.CheckNoCase: lifecycle.SeverityOff}, Supply: core.SupplyConfig{Sweep: time.Hour}},
+		core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	scanners, done := make(chan struct{}), make(chan struct{})
+	go func() { g.Run(ctx, scanners); close(done) }()
+	defer func() { cancel(); close(scanners); <-done; l.Close() }()
+	if _, err := g.Import(ctx, "catalogue", strings.NewReader("gtin,name,unit_price,supplier,consigned\n"+stent+",Stent,750.00,华东医药,是\n"), core.ImportOptions{Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	scan(g, "desk", gs1(stent, "270630", "L2", "S1"), now)
+	g.Wait()
+	scan(g, "or", gs1(stent, "270630", "L2", "S1"), now)
+	g.Wait()
+	waitFor(t, "the refill at the warehouse", func() bool {
+		rep, _ := g.Stock(ctx, core.StockQuery{Location: "WH"})
+		return len(rep.Requests) == 1 && rep.Requests[0].Urgency == agent.UrgencyRefill && rep.Requests[0].Quantity == 1
+	})
+}
