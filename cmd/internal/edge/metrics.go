@@ -181,6 +181,9 @@ var (
 	deviceSeenDesc     = prometheus.NewDesc("udi_edge_device_last_seen_timestamp_seconds", "When the device's port was last seen open (Unix time); 0 never since start.", []string{"device", "kind"}, nil)
 	diskFreeDesc       = prometheus.NewDesc("udi_edge_disk_free_bytes", "Bytes free on the ledger's file system.", nil, nil)
 	diskSizeDesc       = prometheus.NewDesc("udi_edge_disk_size_bytes", "Size of the ledger's file system.", nil, nil)
+	ledgerFirstDesc    = prometheus.NewDesc("udi_edge_ledger_first_seq", "First movement the ledger holds in sequence: above 1 once retention took older acknowledged ones away.", nil, nil)
+	ledgerBudgetDesc   = prometheus.NewDesc("udi_edge_ledger_budget_bytes", "The ledger's disk budget (ledger.max_bytes); absent when none.", nil, nil)
+	ledgerOverDesc     = prometheus.NewDesc("udi_edge_ledger_over_budget", "1 while the ledger's file is at or past its disk budget.", nil, nil)
 )
 
 // stateCollector reads the gateway's state when scraped.
@@ -188,7 +191,7 @@ type stateCollector struct{ a *Agent }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{ledgerBytesDesc, ledgerLastSeqDesc, ledgerQueuedDesc, ledgerWritableDesc, outboxDesc, outboxAgeDesc,
-		brokerUpDesc, brokerSeenDesc, deviceUpDesc, deviceSeenDesc, diskFreeDesc, diskSizeDesc} {
+		brokerUpDesc, brokerSeenDesc, deviceUpDesc, deviceSeenDesc, diskFreeDesc, diskSizeDesc, ledgerFirstDesc, ledgerBudgetDesc, ledgerOverDesc} {
 		ch <- d
 	}
 }
@@ -204,6 +207,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ledgerLastSeqDesc, float64(s.lastSeq))
 	gauge(ledgerQueuedDesc, float64(s.queued))
 	gauge(ledgerWritableDesc, bool01(s.ledger.Failed == ""))
+	if s.ledger.Failed == "" {
+		gauge(ledgerFirstDesc, float64(max(s.ledger.FirstSeq, 1)))
+		if s.ledger.MaxBytes > 0 {
+			gauge(ledgerBudgetDesc, float64(s.ledger.MaxBytes))
+		}
+		gauge(ledgerOverDesc, bool01(s.ledger.OverBudget))
+	}
 	if y := s.sync; y != nil {
 		gauge(outboxDesc, float64(y.waiting))
 		if y.err == nil {

@@ -157,6 +157,9 @@ func TestMetricsOfAnAgentInProcess(t *testing.T) {
 	if b := s.Must("udi_edge_ledger_bytes"); b < 4096 || s.Must("udi_edge_disk_free_bytes") <= 0 {
 		t.Errorf("ledger %v bytes, disk free %v", b, s.Must("udi_edge_disk_free_bytes"))
 	}
+	if f, b, o := s.Must("udi_edge_ledger_first_seq"), s.Must("udi_edge_ledger_budget_bytes"), s.Must("udi_edge_ledger_over_budget"); f != 1 || b < 1<<20 || o != 0 {
+		t.Errorf("ledger first seq %v, budget %v bytes, over budget %v", f, b, o)
+	}
 	if _, ok := s.Value("udi_edge_outbox_movements"); ok {
 		t.Error("an outbox on a gateway that does not sync")
 	}
