@@ -28,7 +28,8 @@ func (p Problem) String() string { return p.Where + ": " + p.What }
 // Check looks at what `run` will need of this machine for the validated
 // configuration c, as the user it runs as: every scanner's and reader's
 // device, the ledger file and its directory, the control socket's
-// directory and group, the sync's certificate and password files. It
+// directory and group, the sync's certificate and password files, the
+// station page's certificate and tokens. It
 // returns the problems found, none when `run` may start.
 func (c *Config) Check() []Problem {
 	var ps []Problem
@@ -81,6 +82,18 @@ func (c *Config) Check() []Problem {
 		{"sync.cert_file", c.Sync.CertFile}, {"sync.key_file", c.Sync.KeyFile}} {
 		if f.path != "" && unix.Access(f.path, unix.R_OK) != nil {
 			add(f.key, "%s is not readable by %s", f.path, whoami())
+		}
+	}
+	// The station page's files (certificate, tokens, client roles), read
+	// as run reads them.
+	if addr, _ := c.Page.addr(); addr != "" {
+		if _, err := c.Page.webConfig(0, nil); err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				add(ce.Where, "%v", ce.Err)
+			} else {
+				add("page", "%v", err)
+			}
 		}
 	}
 	return ps
