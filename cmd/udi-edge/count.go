@@ -7,28 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
-	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
-)
-
-// countGateway is what the count commands ask of a gateway: the running
-// agent (api.Client) or the core over a stopped agent's file.
-type countGateway interface {
-	StartCount(ctx context.Context, req core.CountRequest) (core.CountSession, error)
-	EndCount(ctx context.Context, id uint64, actor string) (core.CountReport, error)
-	CountCabinet(ctx context.Context, req core.CountRequest) (core.CountReport, error)
-	CountReport(ctx context.Context, id uint64) (core.CountReport, error)
-	Counts(ctx context.Context) ([]core.CountSession, error)
-	AdjustCount(ctx context.Context, id uint64, opt core.CountAdjustment) (core.CountAdjustResult, error)
-}
-
-var (
-	_ countGateway = (*api.Client)(nil)
-	_ countGateway = (*core.Gateway)(nil)
 )
 
 const countUsage = "Cycle counts: what was found at a location against what the ledger places there.\n\n" +
@@ -130,7 +112,7 @@ func countCmd(ctx context.Context, env *Env, args []string) error {
 	if f.location == "" && f.zone == "" {
 		return usagef("name the location (--location) or the cabinet zone (--zone) to count, or start a barcode count (count start)")
 	}
-	g, closeG, err := f.open(ctx, readOnly)
+	g, closeG, err := f.cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -140,15 +122,6 @@ func countCmd(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return show.CountReport(env.Stdout, r, f.asJSON)
-}
-
-// open opens the gateway of f for a count command.
-func (f *countFlags) open(ctx context.Context, mode access) (countGateway, func() error, error) {
-	g, closeG, err := f.cf.open(ctx, mode)
-	if err != nil {
-		return nil, nil, err
-	}
-	return g.(countGateway), closeG, nil
 }
 
 // start starts a barcode count at the stations; on a stopped agent's
@@ -183,7 +156,7 @@ func (f *countFlags) start(ctx context.Context, env *Env) error {
 			}
 		}
 	}
-	s, err := g.(countGateway).StartCount(ctx, req)
+	s, err := g.StartCount(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -197,7 +170,7 @@ func (f *countFlags) start(ctx context.Context, env *Env) error {
 
 // end ends session id and prints its report.
 func (f *countFlags) end(ctx context.Context, env *Env, id uint64) error {
-	g, closeG, err := f.open(ctx, readWrite)
+	g, closeG, err := f.cf.open(ctx, readWrite)
 	if err != nil {
 		return err
 	}
@@ -211,7 +184,7 @@ func (f *countFlags) end(ctx context.Context, env *Env, id uint64) error {
 
 // show prints the report of session id.
 func (f *countFlags) show(ctx context.Context, env *Env, id uint64) error {
-	g, closeG, err := f.open(ctx, readOnly)
+	g, closeG, err := f.cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -225,7 +198,7 @@ func (f *countFlags) show(ctx context.Context, env *Env, id uint64) error {
 
 // list prints the sessions.
 func (f *countFlags) list(ctx context.Context, env *Env) error {
-	g, closeG, err := f.open(ctx, readOnly)
+	g, closeG, err := f.cf.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -234,29 +207,7 @@ func (f *countFlags) list(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if f.asJSON {
-		if ss == nil {
-			ss = []core.CountSession{}
-		}
-		return json.NewEncoder(env.Stdout).Encode(api.CountsResponse{Sessions: ss, Total: len(ss)})
-	}
-	if len(ss) == 0 {
-		fmt.Fprintln(env.Stdout, "no cycle count sessions")
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tLOCATION\tBY\tSTARTED\tENDED\tADJUSTED")
-	for _, s := range ss {
-		ended, adjusted := "open", "-"
-		if !s.Open() {
-			ended = show.Stamp(s.Ended)
-		}
-		if s.AdjustedSeq != 0 {
-			adjusted = fmt.Sprintf("%d movement(s)", s.Adjustments)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Location, show.CountBy(s), show.Stamp(s.Started), ended, adjusted)
-	}
-	return tw.Flush()
+	return show.CountSessions(env.Stdout, ss, f.asJSON)
 }
 
 // adjust prints, or with --apply writes, the adjustments of session id.
@@ -265,7 +216,7 @@ func (f *countFlags) adjust(ctx context.Context, env *Env, id uint64) error {
 	if f.apply {
 		mode = readWrite
 	}
-	g, closeG, err := f.open(ctx, mode)
+	g, closeG, err := f.cf.open(ctx, mode)
 	if err != nil {
 		return err
 	}
@@ -274,34 +225,5 @@ func (f *countFlags) adjust(ctx context.Context, env *Env, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if f.asJSON {
-		out := api.CountAdjustResponse{Session: res.Session, Applied: res.Applied, Movements: []api.Movement{}, Total: res.Total}
-		for _, m := range res.Movements {
-			out.Movements = append(out.Movements, api.FromMovement(m))
-		}
-		return json.NewEncoder(env.Stdout).Encode(out)
-	}
-	if res.Total == 0 {
-		fmt.Fprintf(env.Stdout, "cycle count %d: nothing to adjust\n", id)
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tKIND\tITEM\tLOCATION\tREASON")
-	for _, m := range res.Movements {
-		seq := "-"
-		if m.Seq != 0 {
-			seq = strconv.FormatUint(m.Seq, 10)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", seq, m.Kind, m.Item, m.Location, m.Reason)
-	}
-	tw.Flush()
-	if n := len(res.Movements); n < res.Total {
-		fmt.Fprintf(env.Stdout, "%d of %d movements shown\n", n, res.Total)
-	}
-	if res.Applied {
-		fmt.Fprintf(env.Stdout, "cycle count %d: %d movement(s) written\n", id, res.Total)
-	} else {
-		fmt.Fprintf(env.Stdout, "cycle count %d: %d movement(s) to write: run again with --apply to write them\n", id, res.Total)
-	}
-	return nil
+	return show.CountAdjustment(env.Stdout, id, res, f.asJSON)
 }

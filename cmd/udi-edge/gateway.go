@@ -41,6 +41,12 @@ type gateway interface {
 	Procurement(ctx context.Context, from, to time.Time) ([]audit.VolumeLine, error)
 	Stock(ctx context.Context, q core.StockQuery) (core.StockReport, error)
 	Forecast(ctx context.Context, q core.ForecastQuery) ([]core.ForecastLine, error)
+	StartCount(ctx context.Context, req core.CountRequest) (core.CountSession, error)
+	EndCount(ctx context.Context, id uint64, actor string) (core.CountReport, error)
+	CountCabinet(ctx context.Context, req core.CountRequest) (core.CountReport, error)
+	CountReport(ctx context.Context, id uint64) (core.CountReport, error)
+	Counts(ctx context.Context) ([]core.CountSession, error)
+	AdjustCount(ctx context.Context, id uint64, opt core.CountAdjustment) (core.CountAdjustResult, error)
 }
 
 var (

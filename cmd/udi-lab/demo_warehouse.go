@@ -168,10 +168,7 @@ func demoCycleCount(ctx context.Context, out io.Writer, lab *demoLab, day func(s
 		return err
 	}
 	fmt.Fprintf(out, "\n$ udi-edge count adjust %d --apply   (the warehouse manager confirms: written off, never a silent edit)\n", sess.ID)
-	for _, m := range res.Movements {
-		fmt.Fprintf(out, "movement %d: %s %s at %s: %s\n", m.Seq, m.Kind, m.Item, m.Location, m.Reason)
-	}
-	return nil
+	return show.CountAdjustment(out, sess.ID, res, false)
 }
 
 // printStock prints the stock q asks for as `udi-edge stock` does.
