@@ -223,20 +223,14 @@ func (s *Stock) Units(location, product string, d *master.Data) int {
 	if p == nil {
 		return 0
 	}
-	n := 0
-	if d.Counts().Catalogue == 0 {
-		for id, t := range p.lines {
-			if id.product == product {
-				n += t.units
-			}
-		}
-		return n
-	}
+	n, packages := 0, d.Counts().Catalogue > 0
 	for id, t := range p.lines {
 		if id.product == product {
 			n += t.units
-		} else if r := s.resolved.resolve(d, id.product); r.product == product {
-			n += t.units * r.quantity
+		} else if packages {
+			if r := s.resolved.resolve(d, id.product); r.product == product {
+				n += t.units * r.quantity
+			}
 		}
 	}
 	return n

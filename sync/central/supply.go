@@ -187,6 +187,30 @@ type SupplyQuery struct {
 	Limit        int
 }
 
+// pager takes the records of one page of a query: those after its
+// Offset, at most its Limit; more says a record was left past the page.
+type pager struct {
+	skip, limit int
+	more        bool
+}
+
+func (q SupplyQuery) page() *pager { return &pager{skip: q.Offset, limit: q.Limit} }
+
+// add appends r to out unless it is before the page; false once the page
+// is full (r is then left out, and more set).
+func add[T any](p *pager, out []T, r T) ([]T, bool) {
+	switch {
+	case p.skip > 0:
+		p.skip--
+	case len(out) == p.limit:
+		p.more = true
+		return out, false
+	default:
+		out = append(out, r)
+	}
+	return out, true
+}
+
 // check returns q with its defaults, or an error wrapping ErrInvalid.
 func (q SupplyQuery) check() (SupplyQuery, error) {
 	switch {
@@ -241,8 +265,8 @@ func Consumption(ctx context.Context, t Tracer, data *master.Data, q SupplyQuery
 	if err != nil {
 		return nil, false, err
 	}
+	pg := q.page()
 	out := []ConsumptionRecord{}
-	skip := q.Offset
 	h := q.Since.UTC().Truncate(time.Hour)
 	cur, err := t.Trace(ctx, supplyUseKey+h.Format(hourLayout))
 	for ; err == nil && h.Before(q.Until); h = h.Add(time.Hour) {
@@ -268,14 +292,9 @@ func Consumption(ctx context.Context, t Tracer, data *master.Data, q SupplyQuery
 			if !ok || !q.wants(r.Supplier) {
 				continue
 			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if len(out) == q.Limit {
+			if out, ok = add(pg, out, r); !ok {
 				return out, true, nil
 			}
-			out = append(out, r)
 		}
 		cur = ahead
 	}
@@ -334,8 +353,8 @@ func Requests(ctx context.Context, t Tracer, data *master.Data, q SupplyQuery) (
 	if err != nil {
 		return nil, false, err
 	}
-	out := []RequestRecord{}
-	skip, more := q.Offset, false
+	pg := q.page()
+	var out []RequestRecord
 hours:
 	for h := q.Since.UTC().Truncate(time.Hour); h.Before(q.Until); h = h.Add(time.Hour) {
 		ts, err := t.Trace(ctx, supplyRequestKey+h.Format(hourLayout))
@@ -351,21 +370,18 @@ hours:
 			if !ok || !q.wants(r.Supplier) {
 				continue
 			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-			if len(out) == q.Limit {
-				more = true
+			if out, ok = add(pg, out, r); !ok {
 				break hours
 			}
-			out = append(out, r)
 		}
+	}
+	if out == nil {
+		out = []RequestRecord{}
 	}
 	if err := fillMet(ctx, t, out); err != nil {
 		return nil, false, err
 	}
-	return out, more, nil
+	return out, pg.more, nil
 }
 
 // fillMet sets Open and Received of every request of rs from the
