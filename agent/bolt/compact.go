@@ -205,13 +205,13 @@ func (l *Ledger) compact(ctx context.Context, opt CompactOptions, live bool) (Co
 	if err := c.copyCarried(); err != nil {
 		return sum, err
 	}
-	if err := c.copyLive(ctx, l.last.Load()); err != nil {
+	if err := c.copyLive(ctx, max(l.last.Load(), c.seen)); err != nil {
 		return sum, err
 	}
 	if err := c.verify(ctx); err != nil {
 		return sum, err
 	}
-	for round := 0; live && round < compactRounds && l.last.Load()-c.copied > compactCatchUp; round++ {
+	for round := 0; live && round < compactRounds && l.last.Load() > c.copied+compactCatchUp; round++ {
 		if err := c.copyLive(ctx, l.last.Load()); err != nil {
 			return sum, err
 		}
@@ -265,6 +265,7 @@ type copier struct {
 	copied  uint64 // the last movement copied (first-1 before any)
 	lastRec []byte // the record of movement copied, for its hash
 	side    uint64 // l.sideWrites when the side buckets were copied
+	seen    uint64 // the last movement the meta copied named (see copyStatic)
 	rejects uint64 // rejected reads copied (carried ones included)
 	arena   runindex.Arena
 	entries [][]byte
@@ -355,6 +356,14 @@ func (c *copier) copyStatic() error {
 				c.first, c.cut, c.anchor = c.plan.anchor.Seq, true, c.plan.anchor
 			}
 			c.copied = c.first - 1
+			// The meta copied names the source's last movement, which
+			// the ledger's tip (l.last) may not show yet: the writer
+			// stores it after its commit. The first copy goes at least
+			// that far, or the new file's meta would name movements it
+			// does not hold.
+			if v := src.Bucket(bucketMeta).Get(metaLastSeq); len(v) == 8 {
+				c.seen = binary.BigEndian.Uint64(v)
+			}
 			return copySide(src, dst)
 		})
 	})
