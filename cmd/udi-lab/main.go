@@ -45,6 +45,7 @@ func init() {
 	program.Commands = []cli.Command[*Env]{
 		{Name: "demo", Summary: "run a self-contained demonstration on simulated scanners and an RFID cabinet", Run: demoCmd},
 		{Name: "bench", Summary: "the gateway's benchmarks and the sync drain to a real Mosquitto and udi-central", Run: benchCmd},
+		{Name: "campaign", Summary: "run fault campaigns (kills, damaged files, unplugs, full disks, clock jumps) against the real programs", Run: campaignCmd},
 		{Name: "fuzz", Summary: "run every fuzz target of the module in turn and report executions, new inputs and crashes", Run: fuzzCmd},
 		{Name: "release", Summary: "build the release binaries for amd64, arm64 and armv7, their checksums and Debian packages", Run: releaseCmd},
 	}
