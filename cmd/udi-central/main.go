@@ -53,6 +53,7 @@ func init() {
 		{Name: "run", Summary: "run the service: receive, check, store and acknowledge the gateways' movements", Run: runCmd},
 		{Name: "trace", Summary: "print an item's movements across every gateway", Run: traceCmd},
 		{Name: "gateways", Summary: "list the gateways, their ledgers and state", Run: gatewaysCmd},
+		{Name: "verify", Summary: "check that every movement the store holds is present, in order and linked, and its index exact", Run: verifyCmd},
 		{Name: "anomalies", Summary: "list what an auditor should look at across every gateway of a site", Run: anomaliesCmd},
 		{Name: "reconcile", Summary: "reconcile every gateway's uses of a site with its settlement records", Run: reconcileCmd},
 		{Name: "stock", Summary: "show the stock on hand and open replenishment requests of a site's gateways, folded from the movements held", Run: stockCmd},

@@ -54,6 +54,18 @@ func checkBatch(b *wire.Batch, prev *[HashSize]byte) ([]Stored, *CheckError) {
 	return out, nil
 }
 
+// CheckBatch checks b as the service checks a batch it receives (see
+// checkBatch: every record well formed, hashed, linked, of b's gateway)
+// and returns its records as a Store takes them, for tools that fill a
+// store without the service (a lab, a migration).
+func CheckBatch(b *wire.Batch) ([]Stored, error) {
+	out, cerr := checkBatch(b, nil)
+	if cerr != nil {
+		return nil, cerr
+	}
+	return out, nil
+}
+
 // Placement is where Append stores a batch of movements (PlaceAppend).
 type Placement struct {
 	// Branch is the branch the movements go on: an existing one, or, when

@@ -33,6 +33,11 @@ var (
 	ErrInvalid = errors.New("central: invalid argument")
 	// ErrClosed is returned by a Service or Store used after Close.
 	ErrClosed = errors.New("central: closed")
+	// ErrDamaged is wrapped by the error of VerifyBranch (and a store's
+	// Verify) for what a store holds wrong: a movement missing, out of
+	// order, malformed or unlinked, a head or index at odds with the
+	// movements.
+	ErrDamaged = errors.New("central: store damaged")
 )
 
 // Sentinel errors of the HTTP API's protection (auth.go).

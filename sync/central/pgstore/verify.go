@@ -3,9 +3,11 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/record"
 	"github.com/udi-edge/udi-edge/sync/central"
 )
@@ -45,20 +47,6 @@ func (s *Store) Verify(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// ownHashesRead reads the Hash of movement seq of branch's history.
-func ownHashesRead(ctx context.Context, s *Store, heads []central.Head, ids []int64, branch int, seq uint64) ([][central.HashSize]byte, error) {
-	sg := central.History(heads, branch, seq, seq)
-	if len(sg) != 1 {
-		return nil, fmt.Errorf("%w: gateway %s ledger %d: no branch holds movement %d of branch %d's history", ErrCorrupt, heads[0].Gateway, heads[0].Created, seq, branch)
-	}
-	var hash []byte
-	if err := s.pool.QueryRow(ctx, "SELECT hash FROM movements WHERE ledger = $1 AND seq = $2", ids[sg[0].Branch], int64(seq)).Scan(&hash); err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	h, err := hashOf(hash, "hash", heads[0].Gateway, heads[0].Created, seq)
-	return [][central.HashSize]byte{h}, err
 }
 
 // verifyLedger checks one branch's own movements and keys against its
@@ -107,45 +95,16 @@ func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 		return s.fail(ctx, err)
 	}
 	var want []entry
-	prev := record.Genesis(h.Gateway, uint64(h.Created))
-	var held []byte
+	var held [central.HashSize]byte
 	if h.Branch > 0 {
-		if err := s.pool.QueryRow(ctx, "SELECT held FROM ledgers WHERE id = $1", id).Scan(&held); err != nil {
+		var b []byte
+		if err := s.pool.QueryRow(ctx, "SELECT held FROM ledgers WHERE id = $1", id).Scan(&b); err != nil {
 			return s.fail(ctx, err)
 		}
-		hs, err := ownHashesRead(ctx, s, heads, ids, h.Parent, h.Fork)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(held, hs[0][:]) {
-			return bad("the held hash of its conflict is not its parent's movement %d", h.Fork)
-		}
-		if h.Fork > 1 {
-			if hs, err = ownHashesRead(ctx, s, heads, ids, h.Parent, h.Fork-1); err != nil {
-				return err
-			}
-			prev = hs[0]
-		}
+		copy(held[:], b)
 	}
-	first := true
-	err = s.RangeBranch(ctx, h.Gateway, h.Created, h.Branch, h.Fork, func(seq uint64, rec []byte) error {
-		p, hash, err := record.Check(seq, rec)
-		if err != nil {
-			return bad("movement %d: %v", seq, err)
-		}
-		if p != prev {
-			return bad("movement %d does not link to the one before", seq)
-		}
-		if first && bytes.Equal(held, hash[:]) {
-			return bad("its first movement %d is the one its parent holds", seq)
-		}
-		first = false
-		prev = hash
-		m, err := record.Decode(seq, rec)
-		if err != nil {
-			return bad("movement %d: %v", seq, err)
-		}
-		keys := central.IndexKeys(&m)
+	err = central.VerifyBranch(ctx, s, heads, held, h.Branch, func(seq uint64, m *agent.Movement) error {
+		keys := central.IndexKeys(m)
 		trace := m.TraceKeys()
 		slices.Sort(keys)
 		for _, k := range slices.Compact(keys) {
@@ -153,11 +112,11 @@ func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 		}
 		return nil
 	})
+	if errors.Is(err, central.ErrDamaged) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	if err != nil {
 		return err
-	}
-	if prev != h.Hash {
-		return bad("the last movement's hash is not the head's")
 	}
 	var rowHashes int64
 	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM movements m
