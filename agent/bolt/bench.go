@@ -373,6 +373,52 @@ func BenchRawBolt(dir string, n int, recordSize int) (putsPerSec float64, err er
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
+// BenchBareCommit commits one put of recordSize bytes per transaction to
+// a bare bbolt file, fsynced as the ledger's, at rate per second for d,
+// paced on a schedule, and returns percentiles of each commit's time:
+// the floor of a durable answer on this disk, to which the ledger's
+// scan-to-durable latency at the same rate is compared.
+func BenchBareCommit(dir string, rate float64, d time.Duration, recordSize int) (p50, p99, max time.Duration, err error) {
+	if rate <= 0 || d <= 0 || recordSize <= 0 {
+		return 0, 0, 0, errors.New("bolt: bench: rate, duration and recordSize must be positive")
+	}
+	path, cleanup, err := benchFile(dir)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer cleanup()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bolt: bench: %w", err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketMovements); return err }); err != nil {
+		return 0, 0, 0, fmt.Errorf("bolt: bench: %w", err)
+	}
+	value := make([]byte, recordSize)
+	n := int(math.Ceil(rate * d.Seconds()))
+	lat := make([]time.Duration, n)
+	interval := time.Duration(float64(time.Second) / rate)
+	settle()
+	start := time.Now()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		began := time.Now()
+		err := db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMovements).Put(binary.BigEndian.AppendUint64(nil, uint64(i+1)), value)
+		})
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("bolt: bench: %w", err)
+		}
+		lat[i] = time.Since(began)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(n)))-1] }
+	return pct(0.50), pct(0.99), lat[n-1], nil
+}
+
 // BenchTxPerMovement writes n movements (record, its serial varied), each
 // in its own bbolt transaction with the same buckets, encoding (a batch of
 // one record) and index as the ledger, and returns movements per second:

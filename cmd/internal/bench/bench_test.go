@@ -39,7 +39,8 @@ func TestBenchFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "latency_p50", "latency_p99", "latency_max", "rfid_reads_per_core", "verify_chain", "decision_lookup_p99", "trace_p50", "decision_p99"}
+	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "peak_heap_ingest", "latency_p50", "latency_p99", "latency_max", "peak_heap_latency",
+		"rfid_reads_per_core", "peak_heap_rfid", "verify_chain", "peak_heap_verify", "decision_lookup_p99", "trace_p50", "decision_p99"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %+v", figs)
 	}
@@ -55,8 +56,14 @@ func TestBenchFigures(t *testing.T) {
 	if f := byName["decision_p99"]; !strings.Contains(f.Ceiling, "8000-movement ledger") || !strings.Contains(f.Ceiling, "lookups alone") {
 		t.Errorf("the decision must be compared with the lookups alone, on the trace ledger: %+v", f)
 	}
-	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || figs[2].Goal == "" {
+	if !strings.Contains(figs[2].Ceiling, "raw bbolt") || !strings.Contains(figs[2].Ceiling, "115200-baud scanner port") || figs[2].Goal == "" {
 		t.Errorf("ingest must be compared with its ceilings: %+v", figs[2])
+	}
+	if f := byName["latency_p99"]; !strings.Contains(f.Ceiling, "bare one-put bbolt commit") || !strings.Contains(f.Goal, "1.5x") {
+		t.Errorf("the scan-to-durable p99 must be compared with a bare commit's at the same rate: %+v", f)
+	}
+	if f := byName["peak_heap_ingest"]; f.Unit != "MiB" || !strings.Contains(f.Goal, "flat") || !strings.Contains(f.Ceiling, "VmHWM") {
+		t.Errorf("the ingest's memory must be reported with its flatness: %+v", f)
 	}
 }
 
