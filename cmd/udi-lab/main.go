@@ -81,6 +81,9 @@ func benchCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if bf.All() && fs.Changed("drain") {
+		return usagef("--all runs every workload at its full size: drop --drain")
+	}
 	if *drain != 0 && *drain < 4000 {
 		return usagef("--drain must be 0 or at least 4000")
 	}

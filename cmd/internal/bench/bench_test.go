@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/station"
 )
@@ -76,4 +78,26 @@ func BenchmarkRFIDReads(b *testing.B) {
 	}
 	b.ReportMetric(rate, "reads/s")
 	b.ReportMetric(ceiling, "ceiling-115200-baud-reads/s")
+}
+
+// TestAllFlag: --all takes every size's default and is refused beside a
+// size flag, naming it.
+func TestAllFlag(t *testing.T) {
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	f := RegisterFlags(fs)
+	if err := fs.Parse([]string{"--all"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Params()
+	if err != nil || !f.All() || p.Scans != 1_000_000 || p.TraceMovements != bolt.GoalTraceMovements {
+		t.Fatalf("--all: %+v, %v", p, err)
+	}
+	fs = pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	f = RegisterFlags(fs)
+	if err := fs.Parse([]string{"--all", "--trace-movements", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Params(); err == nil || !strings.Contains(err.Error(), "drop --trace-movements") {
+		t.Fatalf("--all beside a size: %v", err)
+	}
 }
