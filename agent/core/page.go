@@ -10,6 +10,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/station"
 )
 
 // What the station page (agent/web) asks of the core besides what the
@@ -45,6 +46,17 @@ func (g *Gateway) Stations() []agent.Station {
 func (g *Gateway) Station(id string) (agent.Station, bool) {
 	s, ok := g.cfg.Stations[id]
 	return s, ok
+}
+
+// StationContext returns station's context as its next scan would find
+// it (the case open there, the badge it read): the station's own, which
+// the page shows rather than guessing it from the outcomes. The error
+// wraps ErrNoStation.
+func (g *Gateway) StationContext(id string) (station.Context, error) {
+	if _, ok := g.cfg.Stations[id]; !ok {
+		return station.Context{}, fmt.Errorf("%w: %q", ErrNoStation, id)
+	}
+	return g.ingest.Context(id), nil
 }
 
 // CanCloseCase reports whether a close-case command barcode is configured

@@ -35,6 +35,10 @@ type Patterns struct {
 	HoldFor time.Duration
 }
 
+// ReasonCaseClosed is the Reason of the context movement CLOSE CASE
+// records.
+const ReasonCaseClosed = "case closed"
+
 // maxHeld bounds the uses a station holds for a case.
 const maxHeld = 256
 
@@ -74,6 +78,15 @@ type stationContext struct {
 	lastItem        agent.Movement   // last item movement recorded, for cancel-last
 	held            []agent.Movement // uses recorded with no case, oldest first
 }
+
+// Context is a station's context as its next scan would find it: the
+// patient and case open there, and the staff member whose badge it read.
+type Context struct {
+	Patient, Case, Actor string
+}
+
+// Open reports whether a case is open at the station.
+func (c Context) Open() bool { return c.Patient != "" || c.Case != "" }
 
 // contexts holds every station's context.
 type contexts struct {
@@ -178,7 +191,7 @@ func (c *stationContext) contextMovement(m agent.Movement, what, id string) agen
 			c.loan = true
 			m.Reason = "next use is a supplier's loan item (bill only)"
 		case agent.CmdCloseCase:
-			m.Reason = "case closed"
+			m.Reason = ReasonCaseClosed
 			m.Case, m.Patient = c.caseID, c.patient
 			c.patient, c.caseID = "", ""
 			return m

@@ -274,3 +274,51 @@ func TestLoanCommand(t *testing.T) {
 		t.Fatalf("LOAN must apply to one use: %v", m.Flags)
 	}
 }
+
+// TestContextAsNextScanFindsIt: Context tells what the station's next
+// scan would find: the case a wristband and a case barcode open, the
+// badge, the case kept by a use the schedule placed elsewhere, CLOSE
+// CASE, and a case or badge idle past its timeout gone, without the
+// question changing the context.
+func TestContextAsNextScanFindsIt(t *testing.T) {
+	in, _, now, outcomes := stationIngest(t)
+	scan := func(code string) {
+		t.Helper()
+		in.Handle(read("or1", code))
+		if o := outcomes(); len(o) != 1 {
+			t.Fatalf("%q: %d outcomes", code, len(o))
+		}
+	}
+	if c := in.Context("or1"); c.Open() || c != (station.Context{}) {
+		t.Fatalf("before any scan: %+v", c)
+	}
+	scan("BADGE-N042")
+	scan("PAT-123456")
+	scan("CASE-OR1-0007")
+	scan(implant("1"))
+	if c := in.Context("or1"); !c.Open() || c.Patient != "123456" || c.Case != "OR1-0007" || c.Actor != "N042" {
+		t.Fatalf("in a case: %+v", c)
+	}
+	if c := in.Context("or2"); c.Open() {
+		t.Fatalf("another station: %+v", c)
+	}
+	// Past the badge's timeout the actor is gone; the case stays.
+	*now = now.Add(31 * time.Minute)
+	if c := in.Context("or1"); c.Actor != "" || c.Case != "OR1-0007" {
+		t.Fatalf("badge idle: %+v", c)
+	}
+	// Past case_idle the case is gone too; asking changed nothing, so
+	// going back in time shows it again.
+	*now = now.Add(2 * time.Hour)
+	if c := in.Context("or1"); c.Open() {
+		t.Fatalf("case idle: %+v", c)
+	}
+	*now = now.Add(-2 * time.Hour)
+	if c := in.Context("or1"); c.Case != "OR1-0007" {
+		t.Fatalf("Context must not change the context: %+v", c)
+	}
+	scan("CMD-CLOSE")
+	if c := in.Context("or1"); c.Open() {
+		t.Fatalf("after CLOSE CASE: %+v", c)
+	}
+}

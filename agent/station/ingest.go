@@ -202,6 +202,21 @@ func (in *Ingest) withContext(r agent.Read, m agent.Movement) (_ agent.Movement,
 	return c.applyContext(m, in.Schedule), nil
 }
 
+// Context returns station's context as of now: a case or an actor idle
+// past the patterns' timeouts is gone, as the station's next scan would
+// find it (the context itself is left to that scan to change).
+func (in *Ingest) Context(station string) Context {
+	now := time.Now()
+	if in.Now != nil {
+		now = in.Now()
+	}
+	in.ctx.mu.Lock()
+	defer in.ctx.mu.Unlock()
+	c := *in.ctx.get(station)
+	c.expire(in.Patterns, now)
+	return Context{Patient: c.patient, Case: c.caseID, Actor: c.actor}
+}
+
 // answered is the ledger's callback for a read's movement.
 func (in *Ingest) answered(got agent.Movement, err error) { in.answer(got.Station, got, err) }
 

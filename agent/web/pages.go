@@ -208,7 +208,11 @@ func (s *Server) stationPage(ctx context.Context, id string, l lang) (*stationPa
 		use, ok, err := s.core.PendingUse(ctx, p.Item)
 		return err != nil || ok && use.Seq == p.Seq
 	})
-	v := s.state.view(id, s.cfg.Now(), s.cfg.CaseIdle)
+	c, err := s.core.StationContext(id)
+	if err != nil {
+		return nil, err
+	}
+	v := s.state.view(id, c)
 	d := s.core.Master()
 	p := &stationPage{ID: id, Location: st.Location, Kind: st.Kind, View: v, Reasons: s.cfg.Reasons, CanClose: s.core.CanCloseCase()}
 	for _, sc := range v.Scans {
@@ -263,7 +267,11 @@ func (s *Server) justify(w http.ResponseWriter, r *http.Request) error {
 	if !slices.ContainsFunc(s.cfg.Reasons, func(x Reason) bool { return x.Code == code }) {
 		return fmt.Errorf("%w: reason %q is not one of the reasons offered", ErrBadRequest, code)
 	}
-	v := s.state.view(id, s.cfg.Now(), 0)
+	c, err := s.core.StationContext(id)
+	if err != nil {
+		return err
+	}
+	v := s.state.view(id, c)
 	if item == "" || !slices.ContainsFunc(v.Pending, func(p Scan) bool { return p.Item == item }) {
 		return fmt.Errorf("%w: no use of %q at station %s waits for a justification", ErrBadRequest, item, id)
 	}

@@ -49,9 +49,6 @@ type Config struct {
 	// Reasons are the reasons a nurse may choose for an imported item's
 	// use (DefaultReasons when none).
 	Reasons []Reason
-	// CaseIdle is the stations' patterns.case_idle: a case idle this long
-	// is shown closed, as the station finds it at its next scan.
-	CaseIdle time.Duration
 	// ExpiringDays is the warehouse view's window of expiring stock.
 	ExpiringDays int
 	// TLS, when set, serves HTTPS with its certificate; needed beyond

@@ -7,6 +7,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/station"
 )
 
 // MaxScans is how many of a station's last scans the page shows.
@@ -43,13 +44,8 @@ type Scan struct {
 // before the page first looked (seeded from the ledger).
 type stationState struct {
 	seeded  bool
-	open    bool
-	caseID  string
-	patient string // masked
-	actor   string
-	last    time.Time // the last scan's time
-	scans   []Scan    // oldest first
-	pending []Scan    // uses pending a justification, oldest first
+	scans   []Scan // oldest first
+	pending []Scan // uses pending a justification, oldest first
 }
 
 // tracker holds every station's state. update runs on the ledger's
@@ -90,18 +86,13 @@ func (t *tracker) update(station string, o agent.Outcome) {
 	s := scanOf(o)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.get(station).add(s, true)
+	t.get(station).add(s)
 }
 
-// add folds s into the state; live says it was just recorded (and so
-// moves the station's case), not read back from the ledger.
-func (st *stationState) add(s Scan, live bool) {
+// add folds s into the state.
+func (st *stationState) add(s Scan) {
 	if s.Seq != 0 && slices.ContainsFunc(st.scans, func(x Scan) bool { return x.Seq == s.Seq }) {
 		return
-	}
-	if s.Verdict != agent.VerdictFailed && live {
-		st.last = s.Time
-		st.follow(s)
 	}
 	if slices.Contains(s.Flags, agent.FlagJustification) {
 		st.pending = slices.DeleteFunc(st.pending, func(x Scan) bool { return x.Item == s.Item })
@@ -125,30 +116,8 @@ func (st *stationState) add(s Scan, live bool) {
 	}
 }
 
-// follow moves the station's case as the station's own context moved it
-// for s: a wristband or a case barcode opens one, CLOSE CASE closes it, a
-// use, return or waste scanned in a case carries it. A use that took its
-// case from the operating schedule says nothing of the station's.
-func (st *stationState) follow(s Scan) {
-	switch {
-	case s.Kind == agent.KindContext && s.Reason == closedReason:
-		st.open, st.caseID, st.patient = false, "", ""
-	case slices.Contains(s.Flags, agent.FlagScheduled) || slices.Contains(s.Flags, agent.FlagJustification):
-	case s.Kind == agent.KindContext, s.Kind == agent.KindUse, s.Kind == agent.KindReturn, s.Kind == agent.KindWaste:
-		st.open = s.Case != "" || s.Patient != ""
-		st.caseID, st.patient = s.Case, s.Patient
-	}
-	if s.Actor != "" {
-		st.actor = s.Actor
-	}
-}
-
-// closedReason is the Reason the station records for CLOSE CASE
-// (agent/station); the page's test of CLOSE CASE fails if it changes.
-const closedReason = "case closed"
-
-// view is a copy of a station's state as of now: a case idle longer than
-// caseIdle is shown closed, as the station will find it at its next scan.
+// view is a copy of a station's state: its case and badge (the station's
+// own context, from the core), its last scans and pending uses.
 type view struct {
 	Open    bool
 	Case    string
@@ -158,15 +127,12 @@ type view struct {
 	Pending []Scan
 }
 
-func (t *tracker) view(station string, now time.Time, caseIdle time.Duration) view {
+func (t *tracker) view(id string, c station.Context) view {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := t.get(station)
-	v := view{Open: st.open, Case: st.caseID, Patient: st.patient, Actor: st.actor,
+	st := t.get(id)
+	v := view{Open: c.Open(), Case: c.Case, Patient: MaskPatient(c.Patient), Actor: c.Actor,
 		Pending: slices.Clone(st.pending), Scans: make([]Scan, 0, len(st.scans))}
-	if caseIdle > 0 && !st.last.IsZero() && now.Sub(st.last) > caseIdle {
-		v.Open, v.Case, v.Patient = false, "", ""
-	}
 	for i := len(st.scans) - 1; i >= 0; i-- {
 		v.Scans = append(v.Scans, st.scans[i])
 	}
@@ -185,7 +151,7 @@ func (t *tracker) seed(station string, ms []agent.Movement) {
 	}
 	st.seeded = true
 	for _, m := range ms {
-		st.add(scanOf(agent.OutcomeOf(m, nil)), false)
+		st.add(scanOf(agent.OutcomeOf(m, nil)))
 	}
 }
 

@@ -174,7 +174,7 @@ func (a *Agent) openPage() error {
 	if addr == "" {
 		return nil
 	}
-	wc, err := pc.webConfig(time.Duration(a.Config.Patterns.CaseIdle), a.Log.With("component", "page"))
+	wc, err := pc.webConfig(a.Log.With("component", "page"))
 	if err != nil {
 		return err
 	}

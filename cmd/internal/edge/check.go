@@ -87,7 +87,7 @@ func (c *Config) Check() []Problem {
 	// The station page's files (certificate, tokens, client roles), read
 	// as run reads them.
 	if addr, _ := c.Page.addr(); addr != "" {
-		if _, err := c.Page.webConfig(0, nil); err != nil {
+		if _, err := c.Page.webConfig(nil); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
 				add(ce.Where, "%v", ce.Err)

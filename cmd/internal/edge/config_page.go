@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/udi-edge/udi-edge/agent/web"
 )
@@ -109,8 +108,8 @@ func (p PageConfig) validate(c *Config) error {
 
 // webConfig loads the page's files and returns its configuration;
 // errors name the key.
-func (p PageConfig) webConfig(caseIdle time.Duration, log *slog.Logger) (web.Config, error) {
-	wc := web.Config{Lang: p.Lang, Reasons: p.Reasons, CaseIdle: caseIdle, ExpiringDays: p.ExpiringDays,
+func (p PageConfig) webConfig(log *slog.Logger) (web.Config, error) {
+	wc := web.Config{Lang: p.Lang, Reasons: p.Reasons, ExpiringDays: p.ExpiringDays,
 		AuthAlways: p.AuthAlways, Log: log, StationLang: map[string]string{}}
 	for id, s := range p.Stations {
 		wc.StationLang[id] = s.Lang
