@@ -187,6 +187,16 @@ func (c *Conn) Publish(_ context.Context, topic string, retained bool, payload [
 	return nil
 }
 
+// Take returns the messages published since the last Take (or the
+// start) and forgets them.
+func (c *Conn) Take() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.published
+	c.published = nil
+	return out
+}
+
 // Published returns the messages published so far.
 func (c *Conn) Published() []Message {
 	c.mu.Lock()
