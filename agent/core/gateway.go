@@ -103,7 +103,11 @@ type Config struct {
 	ExpiringDays int
 	// Cabinet configures the RFID zones; nil when there are none.
 	Cabinet *cabinet.Config
-	// Now is the clock; time.Now when nil.
+	// Now is the gateway's clock; time.Now when nil. The core stamps
+	// what it records with it, and a read or tag read that comes with no
+	// time; give the drivers the same clock (reader.Hooks.Now). Whatever
+	// stamped a movement, its time is checked against the latest time the
+	// ledger holds (ClockTolerance).
 	Now func() time.Time
 	// Live says the core serves a running gateway, its readers attached;
 	// without it, what only a running gateway can answer (a cabinet's
@@ -174,7 +178,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	// agent's file when first asked.
 	g.stock = stock.NewKeeper(deps.Store.Range, g.master.Load)
 	g.supply = newSupplier(g)
-	ss := stockStore{Store: deps.Store, stock: g.stock}
+	ss := stockStore{Store: newClockStore(deps.Store, g.log.With("component", "clock")), stock: g.stock}
 	if cfg.Live {
 		ss.after = g.supply.touch
 	}
@@ -246,6 +250,9 @@ func (g *Gateway) answer(station string, o agent.Outcome) {
 // any other becomes a movement at its station. It returns at once; the
 // outcome arrives through OnAnswer. No read is ever dropped.
 func (g *Gateway) Scan(r agent.Read) {
+	if r.Time.IsZero() {
+		r.Time = g.cfg.Now()
+	}
 	if g.cabinet != nil && g.cabinet.IsEncoder(r.Source) {
 		g.cabinet.OfferCommission(r)
 		return
@@ -258,6 +265,9 @@ func (g *Gateway) Scan(r agent.Read) {
 
 // TagRead hands one tag read to the cabinets; it never blocks.
 func (g *Gateway) TagRead(t agent.TagRead) {
+	if t.Time.IsZero() {
+		t.Time = g.cfg.Now()
+	}
 	if g.cabinet != nil {
 		g.cabinet.Offer(t)
 	}

@@ -12,6 +12,12 @@
 // extension properties under the prefix "udi", which the document's
 // @context declares as [Namespace].
 //
+// eventTime is always the time the gateway recorded, even where its clock
+// had been set back: a movement flagged clock-back (agent.ClockBackFlag)
+// carries udi:clockBack, how far its time is behind a time the gateway
+// had already recorded, as an xsd:duration ("PT3600S"). A gateway's
+// events are in the order of udi:seq; their times then are not.
+//
 // Reads that were rejected and scans that only set a station's context (a
 // wristband, a badge, a command) name no item and are never exported: they
 // stay in the ledger. Nor is a movement the point-of-use checks blocked

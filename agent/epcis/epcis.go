@@ -470,6 +470,16 @@ func (e *Encoder) appendExtension(b []byte, m *agent.Movement) []byte {
 		}
 		b = append(b, ']')
 	}
+	if d, ok := agent.ClockBack(*m); ok {
+		// The event keeps the time the gateway recorded; this says the
+		// gateway's clock was behind a time it had already recorded, by
+		// how much (xsd:duration, whole seconds), so that a reader orders
+		// the gateway's events by udi:seq, not by eventTime.
+		b = appendKey(b, "udi:clockBack")
+		b = append(b, `"PT`...)
+		b = strconv.AppendInt(b, int64(d/time.Second), 10)
+		b = append(b, `S"`...)
+	}
 	if m.Reason != "" {
 		b = appendField(b, "udi:reason", m.Reason)
 	}

@@ -628,3 +628,38 @@ func TestBlockedAttemptNotExported(t *testing.T) {
 		t.Fatalf("the document must hold the accepted use only:\n%s", buf.Bytes())
 	}
 }
+
+// TestClockBack: a movement recorded while the gateway's clock was an
+// hour behind keeps its recorded time as eventTime and carries
+// udi:clockBack (an xsd:duration) and its flag; the document still
+// validates, and a movement not flagged carries no udi:clockBack.
+func TestClockBack(t *testing.T) {
+	seq := sequence()
+	receive := seq[0]
+	behind := receive
+	behind.Seq, behind.Item, behind.Serial = 17, "(01)"+gtin+"(21)6800", "6800"
+	behind.Time = receive.Time.Add(-time.Hour)
+	behind.Flags = []string{agent.ClockBackFlag(time.Hour + 10*time.Minute)}
+	data := write(t, []agent.Movement{receive, behind}, epcis.Options{Site: "hosp-1"})
+	if err := validate(t, data); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	evs := decode(t, data).Body.Events
+	if len(evs) != 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if _, has := evs[0]["udi:clockBack"]; has {
+		t.Errorf("a movement not flagged carries udi:clockBack: %v", evs[0])
+	}
+	ev := evs[1]
+	for k, want := range map[string]string{
+		"eventTime":     "2026-03-14T07:00:00.000+08:00",
+		"udi:seq":       "17",
+		"udi:clockBack": "PT4200S",
+		"udi:flags":     `["clock-back:4200s"]`,
+	} {
+		if got := str(ev, k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -65,6 +66,10 @@ func NewAgent(cfg Config, log *slog.Logger) *Agent {
 // Open opens the ledger, builds the core over it, and listens on the
 // control socket.
 func (a *Agent) Open() (err error) {
+	now, err := labClock(os.Getenv, a.Log)
+	if err != nil {
+		return err
+	}
 	a.ledger, err = bolt.Open(bolt.Options{
 		Path:     a.Config.Store,
 		Gateway:  a.Config.Gateway,
@@ -116,7 +121,7 @@ func (a *Agent) Open() (err error) {
 	a.core, err = core.New(core.Config{
 		Site: a.Config.Site, Stations: a.Config.stations(), Patterns: patterns,
 		Rules: rules, ExpiringDays: a.Config.Checks.ExpiringDays, Cabinet: cc, Live: true,
-		Supply: a.Config.Stock.Supply(),
+		Supply: a.Config.Stock.Supply(), Now: now,
 	}, core.Deps{Store: a.ledger, Master: a.ledger, Log: a.Log, Devices: a.devices, Sync: a.syncState, Observer: a.obs.metrics,
 		Retained: RetainedOf(a.ledger)})
 	if err != nil {
@@ -135,6 +140,7 @@ func (a *Agent) Open() (err error) {
 		a.feedback[sc.ID] = sc.Feedback
 		// The driver adds the scanner's id to its log lines itself.
 		a.scanners[sc.ID] = barcode.New(sc.barcodeConfig(), a.Log.With("component", "scanner"))
+		a.scanners[sc.ID].Now = now // the core's clock stamps the reads (nil: the wall clock)
 	}
 	a.api = api.NewServer(a.core, api.Limits{}, a.Log.With("component", "api"))
 	ln, err := api.ListenUnix(a.Config.SocketPath(), a.Config.Control.Group)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
@@ -39,7 +40,8 @@ func Settlements(w io.Writer, lines []master.Settlement) {
 
 // Trace prints movements as a table; a use the checks blocked says
 // so in its DECISION column: it was attempted, recorded, and did not
-// happen.
+// happen. A movement recorded while the gateway's clock was behind a
+// time already recorded (agent.ClockBack) says so in its note, first.
 func Trace(w io.Writer, key string, ms []agent.Movement) {
 	fmt.Fprintf(w, "item %s: %d movement(s)\n", key, len(ms))
 	if len(ms) == 0 {
@@ -52,11 +54,33 @@ func Trace(w io.Writer, key string, ms []agent.Movement) {
 		if len(m.Flags) > 0 {
 			note = strings.TrimSpace("[" + strings.Join(m.Flags, " ") + "] " + note)
 		}
+		if d, ok := agent.ClockBack(m); ok {
+			note = ClockBack(d) + "; " + note
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			m.Gateway+"/"+strconv.FormatUint(m.Seq, 10), m.Time.Format("2006-01-02 15:04:05 MST"), m.Kind, decisionWord(m),
 			m.Location, m.Station, Dash(m.Lot), Dash(m.Expiry), Dash(m.Case), Dash(m.Patient), Dash(m.Actor), api.AsRead(m), note)
 	}
 	tw.Flush()
+}
+
+// ClockBack says in words that a movement's time is d behind a time its
+// gateway had already recorded: its clock had been set back.
+func ClockBack(d time.Duration) string {
+	return "CLOCK SET BACK: time " + shortDuration(d) + " before one already recorded (SEQ is the order)"
+}
+
+// shortDuration writes d to the second without zero units: "1h", "1h10m",
+// "59m30s".
+func shortDuration(d time.Duration) string {
+	s := d.Truncate(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Retained says what the ledger keeps of an item whose movements
