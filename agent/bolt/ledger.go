@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -306,6 +307,9 @@ func Open(opts Options) (*Ledger, error) {
 		lock.release()
 		return nil, err
 	}
+	if lock.exclusive() {
+		sweepCreates(opts.Path, log)
+	}
 	l, err := open(opts, abs, log)
 	if err != nil && opts.ReadOnlyWhenDamaged && errors.Is(err, ErrCorrupt) {
 		if ro, rerr := OpenReadOnly(opts.Path, opts.LockTimeout); rerr == nil {
@@ -488,9 +492,10 @@ func OpenReadOnly(path string, timeout time.Duration) (*Ledger, error) {
 // written and synced under a temporary name, linked to path (which fails,
 // harmlessly, when another process created path meanwhile; renamed where
 // the file system has no hard links) and the directory synced. A power cut during bbolt's own initialisation of a file
-// can leave it unreadable; this way it can only leave a stray temporary.
+// can leave it unreadable; this way it can only leave a stray temporary,
+// which the next Open removes (sweepCreates).
 func create(path, gateway string, log *slog.Logger) error {
-	tmp := fmt.Sprintf("%s.init-%d", path, os.Getpid())
+	tmp := filepath.Join(filepath.Dir(path), createPrefix(path)+strconv.Itoa(os.Getpid()))
 	_ = os.Remove(tmp)
 	defer os.Remove(tmp)
 	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
@@ -518,6 +523,32 @@ func create(path, gateway string, log *slog.Logger) error {
 		return fmt.Errorf("bolt: create %s: %w", path, err)
 	}
 	return nil
+}
+
+// createPrefix begins the name of create's temporary files, which end
+// with the creating process's id.
+func createPrefix(path string) string { return filepath.Base(path) + ".init-" }
+
+// sweepCreates removes the temporary files that processes killed while
+// they created the ledger at path left beside it (create removes its own
+// only when it returns). The caller holds the path's lock, exclusive, so
+// that no other process is creating the ledger now.
+func sweepCreates(path string, log *slog.Logger) {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return
+	}
+	prefix := createPrefix(path)
+	for _, e := range entries {
+		pid, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || pid == "" || strings.Trim(pid, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		stale := filepath.Join(filepath.Dir(path), e.Name())
+		if err := os.Remove(stale); err == nil {
+			log.Info("removed the temporary file of a creation cut off", "path", stale)
+		}
+	}
 }
 
 // syncDir makes the directory's entries durable.

@@ -81,6 +81,10 @@ func holder(name string) int {
 	return pid
 }
 
+// exclusive reports whether the lock keeps every other process from
+// opening the path for writing, and so from creating its ledger.
+func (p *pathLock) exclusive() bool { return p != nil && p.ln != nil }
+
 // release lets go of the lock.
 func (p *pathLock) release() {
 	if p != nil && p.ln != nil {

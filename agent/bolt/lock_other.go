@@ -12,3 +12,6 @@ type pathLock struct{}
 func lockPath(path string, timeout time.Duration) (*pathLock, error) { return &pathLock{}, nil }
 
 func (p *pathLock) release() {}
+
+// exclusive is false: another process may be creating the ledger.
+func (p *pathLock) exclusive() bool { return false }

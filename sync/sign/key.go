@@ -114,9 +114,10 @@ func parsePrivate(path string, b []byte) (ed25519.PrivateKey, error) {
 
 // Create makes a new key at path, mode 0600, and returns it. It never
 // replaces a file: when path exists it returns an error wrapping
-// fs.ErrExist. The key is written to a temporary file in the same
-// directory, synced and then linked into place, so that a crash leaves
-// either no key or a whole one.
+// fs.ErrExist. The key is written and synced before it is linked into
+// place, so that a crash leaves either no key or a whole one; where the
+// file system can (Linux, O_TMPFILE) it is written to a file without a
+// name, so that a crash leaves nothing else either.
 func Create(path string) (ed25519.PrivateKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -127,38 +128,63 @@ func Create(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
+	err = linkUnnamed(path, data)
+	if errors.Is(err, errNoUnnamed) {
+		err = linkTemporary(path, data)
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("%s: %w", path, fs.ErrExist)
+	case err != nil:
 		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("%s: %w", path, fs.ErrExist)
-		}
-		return nil, fmt.Errorf("%w %s: %v", ErrKeyFile, path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return priv, nil
+}
+
+// errNoUnnamed says the file system cannot make a file without a name.
+var errNoUnnamed = errors.New("no unnamed files here")
+
+// beforeLink, when set (by a test), is called when a new key file is
+// written and synced, before it is linked into place.
+var beforeLink func()
+
+// writeSynced writes data to f, mode 0600, and syncs it.
+func writeSynced(f *os.File, data []byte) error {
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if beforeLink != nil {
+		beforeLink()
+	}
+	return nil
+}
+
+// linkTemporary writes data to a temporary file beside path and links it
+// to path. A crash before it returns leaves the temporary behind.
+func linkTemporary(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = writeSynced(tmp, data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), path)
 }
 
 // LoadOrCreate returns the key at path, making it when there is none yet;
