@@ -242,11 +242,21 @@ func campaignCmd(ctx context.Context, env *Env, args []string) error {
 	dir := fs.String("dir", "", "directory for the campaigns' files (default: the system's temporary directory)")
 	keep := fs.Bool("keep", false, "keep each campaign's files (failed campaigns keep them always)")
 	bin := fs.String("bin", "", "directory holding udi-edge and udi-central (default: build them from this checkout)")
-	list := fs.Bool("list", false, "list the campaigns and exit")
+	list := fs.Bool("list", false, "list the campaigns and exit; with names, print what each does and checks")
 	asJSON := fs.Bool("json", false, "print figures as JSON lines")
 	quiet := fs.BoolP("quiet", "q", false, "no progress lines")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *list && fs.NArg() > 0 {
+		for _, n := range fs.Args() {
+			c, ok := findCampaign(n)
+			if !ok {
+				return usagef("campaign: no campaign %q (udi-lab campaign --list)", n)
+			}
+			fmt.Fprintf(env.Stdout, "%s (short %d, long %d): %s\n\n%s\n\n", c.Name, c.Short, c.Long, c.Summary, strings.TrimSpace(c.Help))
+		}
+		return nil
 	}
 	if *list {
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)

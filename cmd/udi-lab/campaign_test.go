@@ -67,7 +67,7 @@ func TestCampaignVerdict(t *testing.T) {
 	saved := campaigns
 	t.Cleanup(func() { campaigns = saved })
 	campaigns = nil
-	registerCampaign(campaign{Name: "good", Summary: "meets its goal", Short: 2, Long: 5,
+	registerCampaign(campaign{Name: "good", Summary: "meets its goal", Help: "Counts its rounds.", Short: 2, Long: 5,
 		Run: func(ctx context.Context, r *campaignRun) error {
 			r.Figure("rounds", float64(r.Rounds), "", "= 2", r.Rounds == 2)
 			return nil
@@ -81,6 +81,9 @@ func TestCampaignVerdict(t *testing.T) {
 	code, out, _ := runMain(t, "campaign", "--list")
 	if code != 0 || !strings.Contains(out, "good  2      5     meets its goal") || strings.Index(out, "bad") > strings.Index(out, "good") {
 		t.Fatalf("list: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runMain(t, "campaign", "--list", "good"); code != 0 || !strings.Contains(out, "good (short 2, long 5): meets its goal") || !strings.Contains(out, "Counts its rounds.") {
+		t.Fatalf("list good: exit %d\n%s", code, out)
 	}
 	code, out, _ = runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", t.TempDir(), "good")
 	if code != 0 || !strings.Contains(out, "campaign good: 2 rounds") || !strings.Contains(out, "goal = 2") {
