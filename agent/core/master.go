@@ -1,20 +1,15 @@
 package core
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/master"
-	"github.com/udi-edge/udi-edge/agent/nhsa"
 )
 
 // ErrStaleMaster is returned by ApplyCentral for a set no newer than the
@@ -104,11 +99,11 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 			d, rep, err = cur.Import(set, r, mopt)
 		}
 		if set == "codes" && errors.Is(err, master.ErrHeader) && opt.Format != master.FormatJSON {
-			rows, terr := releaseTable(cur, file, opt.Name)
+			rows, terr := master.AddReleaseTable(cur.Codes(), file, opt.Name)
 			if terr != nil {
 				return nil, fmt.Errorf("%w; read as the NHSA's withdrawn-codes or old→new table: %w", err, terr)
 			}
-			d, rep, err = cur.ImportBytes(set, rows, master.ImportOptions{Format: master.FormatCSV, Version: version})
+			d, rep, err = cur.ImportBytes(set, master.CodesCSV(rows), master.ImportOptions{Format: master.FormatCSV, Version: version})
 		}
 		for i := range rep.Rejected {
 			res.RowErrors = append(res.RowErrors, rep.Rejected[i].Error())
@@ -187,39 +182,4 @@ func (g *Gateway) MasterVersion() (version string, counts master.Counts, damaged
 	damaged = append(damaged, g.damaged...)
 	g.importMu.Unlock()
 	return d.Version, d.Counts(), damaged
-}
-
-// releaseTable reads file as one of the NHSA's release tables (a
-// withdrawn-codes table, 停用表, or an old→new table, 转码表, CSV in their
-// own headers: agent/nhsa) and returns the code releases held in cur
-// with the table's rows added (a row replacing the one of the same code),
-// as a codes file: releases accumulate, each table adding to the ones
-// imported before.
-func releaseTable(cur *master.Data, file []byte, name string) ([]byte, error) {
-	rs := new(nhsa.Releases)
-	if _, err := rs.ReadWithdrawn(bytes.NewReader(file), name, nhsa.Options{}); err != nil {
-		rs = new(nhsa.Releases)
-		if _, err2 := rs.ReadTranscode(bytes.NewReader(file), name, nhsa.Options{}); err2 != nil {
-			return nil, fmt.Errorf("as a withdrawn-codes table: %w; as an old→new table: %w", err, err2)
-		}
-	}
-	rows := map[string]master.CodeRelease{}
-	for _, c := range cur.Codes() {
-		rows[c.Code] = c
-	}
-	for _, t := range rs.Transcodes() {
-		rows[string(t.Old)] = master.CodeRelease{Code: string(t.Old), NewCode: string(t.New)}
-	}
-	for _, w := range rs.Withdrawals() {
-		rows[string(w.Code)] = master.CodeRelease{Code: string(w.Code), Withdrawn: true}
-	}
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	_ = cw.Write([]string{"code", "new_code", "withdrawn", "date"})
-	for _, code := range slices.Sorted(maps.Keys(rows)) {
-		c := rows[code]
-		_ = cw.Write([]string{c.Code, c.NewCode, strconv.FormatBool(c.Withdrawn), c.Date})
-	}
-	cw.Flush()
-	return b.Bytes(), cw.Error()
 }

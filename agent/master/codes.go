@@ -1,8 +1,16 @@
 package master
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/csv"
+	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/udi-edge/udi-edge/agent/nhsa"
 )
 
 // CodeRelease is one row of the NHSA's code releases kept as master data
@@ -141,4 +149,56 @@ func (d *Data) Codes() []CodeRelease {
 		return nil
 	}
 	return d.codes
+}
+
+// AddReleaseTable reads file (named name in errors) as one of the NHSA's
+// own release tables, CSV in their headers (agent/nhsa): a withdrawn-codes
+// table (停用表) or an old→new table (转码表); and returns rows with the
+// table's rows added, a row replacing the one of the same code, sorted by
+// code: the tables of successive releases accumulate. The error says why
+// the file is neither table.
+func AddReleaseTable(rows []CodeRelease, file []byte, name string) ([]CodeRelease, error) {
+	rs := new(nhsa.Releases)
+	if _, err := rs.ReadWithdrawn(bytes.NewReader(file), name, nhsa.Options{}); err != nil {
+		rs = new(nhsa.Releases)
+		if _, err2 := rs.ReadTranscode(bytes.NewReader(file), name, nhsa.Options{}); err2 != nil {
+			return nil, fmt.Errorf("as a withdrawn-codes table: %w; as an old→new table: %w", err, err2)
+		}
+	}
+	var add []CodeRelease
+	for _, t := range rs.Transcodes() {
+		add = append(add, CodeRelease{Code: string(t.Old), NewCode: string(t.New)})
+	}
+	for _, w := range rs.Withdrawals() {
+		add = append(add, CodeRelease{Code: string(w.Code), Withdrawn: true})
+	}
+	return MergeCodes(rows, add), nil
+}
+
+// MergeCodes returns rows with add's rows added, a row of add replacing
+// the one of the same code (the later in add when it names a code twice),
+// sorted by code.
+func MergeCodes(rows, add []CodeRelease) []CodeRelease {
+	byCode := make(map[string]CodeRelease, len(rows)+len(add))
+	for _, c := range slices.Concat(rows, add) {
+		byCode[c.Code] = c
+	}
+	out := make([]CodeRelease, 0, len(byCode))
+	for _, code := range slices.Sorted(maps.Keys(byCode)) {
+		out = append(out, byCode[code])
+	}
+	return out
+}
+
+// CodesCSV writes code releases as a codes file, in the form ParseCodes
+// reads.
+func CodesCSV(rows []CodeRelease) []byte {
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	_ = cw.Write([]string{"code", "new_code", "withdrawn", "date"})
+	for _, c := range rows {
+		_ = cw.Write([]string{c.Code, c.NewCode, strconv.FormatBool(c.Withdrawn), c.Date})
+	}
+	cw.Flush()
+	return b.Bytes() // writes to a bytes.Buffer do not fail
 }

@@ -23,7 +23,7 @@ import (
 )
 
 func publishCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "publish", "SET FILE --site SITE [flags]",
+	fs := newFlags(env, "publish", "SET FILE --site SITE [flags]   (codes: FILE...)",
 		"Publish FILE as the next version of master data SET ("+strings.Join(wire.Sets(), ", ")+")\n"+
 			"to the gateways of each site: retained, QoS 1, in parts on udi/v1/SITE/master/SET/N, each\n"+
 			"an MQTT packet of at most --max-packet bytes (the broker's max_packet_size). FILE is CSV\n"+
@@ -31,7 +31,10 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 			"import command reads, in UTF-8, GBK/GB18030 or UTF-16 with a byte order mark; it is\n"+
 			"published as UTF-8. FILE is checked first as every gateway checks it: a file with a bad\n"+
 			"row is refused whole, every bad row named, unless --partial publishes its good rows only;\n"+
-			"a file with no rows is refused unless --allow-empty. Nothing refused is published, so\n"+
+			"a file with no rows is refused unless --allow-empty. codes also takes the NHSA's own\n"+
+			"release tables (停用表, 转码表), several files at once: their rows accumulate in the order\n"+
+			"given, a later row replacing one of the same code, and the whole is published as the\n"+
+			"set (give every release to keep). Nothing refused is published, so\n"+
 			"the version the gateways hold stays. The version is the time in milliseconds, or one more\n"+
 			"than the last published (kept in the store) when that is later; gateways refuse a version\n"+
 			"more than a day ahead of their clock. With --http-url a running service publishes it;\n"+
@@ -44,8 +47,8 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return usagef("want SET and FILE, got %d arguments", fs.NArg())
+	if fs.NArg() < 2 || fs.NArg() > 2 && fs.Arg(0) != "codes" {
+		return usagef("want SET and FILE (codes: one FILE or more), got %d arguments", fs.NArg())
 	}
 	set, file := fs.Arg(0), fs.Arg(1)
 	if err := wire.ValidSet(set); err != nil {
@@ -65,6 +68,11 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if set == "codes" {
+		if file, data, err = codesFile(fs.Args()[1:], data, &opt); err != nil {
+			return err
+		}
+	}
 	// Check the file before anything is opened or contacted, with the
 	// rules the service and every gateway apply.
 	checked, err := checkMaster(env, file, set, data, opt)
@@ -82,6 +90,50 @@ func publishCmd(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// codesFile makes the codes set to publish from files: each a codes
+// file in the gateway's form or one of the NHSA's own release tables (a
+// withdrawn-codes table, 停用表, or an old→new table, 转码表), their rows
+// accumulating in order, a row replacing the one of the same code, as a
+// gateway's import accumulates them. A single file in the gateway's form
+// is published as it is. first is the first file's content. It returns
+// the name to report the file as and its content (opt's format set to
+// CSV when it was built).
+func codesFile(files []string, first []byte, opt *central.MasterOptions) (string, []byte, error) {
+	if len(files) == 1 {
+		_, _, err := master.ParseCodes(bytes.NewReader(first), master.ImportOptions{Format: opt.Format, Encoding: opt.Encoding, AllowEmpty: true, Partial: true})
+		if !errors.Is(err, master.ErrHeader) || opt.Format == wire.FormatJSON {
+			return files[0], first, nil
+		}
+	}
+	var rows []master.CodeRelease
+	for i, name := range files {
+		b := first
+		if i > 0 {
+			var err error
+			if b, err = os.ReadFile(name); err != nil {
+				return "", nil, err
+			}
+		}
+		format := opt.Format
+		if i > 0 || format == "" {
+			format = strings.TrimPrefix(strings.ToLower(filepath.Ext(name)), ".")
+		}
+		own, _, err := master.ParseCodes(bytes.NewReader(b), master.ImportOptions{Format: format, Encoding: opt.Encoding, Partial: opt.Partial})
+		switch {
+		case err == nil:
+			rows = master.MergeCodes(rows, own)
+		case errors.Is(err, master.ErrHeader) && format != wire.FormatJSON:
+			if rows, err = master.AddReleaseTable(rows, b, filepath.Base(name)); err != nil {
+				return "", nil, fmt.Errorf("%s: neither a codes file nor one of the NHSA's release tables: %w", name, err)
+			}
+		default:
+			return "", nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	opt.Format, opt.Encoding = wire.FormatCSV, ""
+	return strings.Join(files, " + "), master.CodesCSV(rows), nil
 }
 
 // publishFlags are the flags of the commands that publish master data

@@ -339,3 +339,78 @@ func TestPublishInParts(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishCodesFromReleaseTables: publish codes takes the NHSA's own
+// release tables (停用表, 转码表) and codes files in the gateway's form,
+// one or several, their rows accumulating in order as a gateway's import
+// accumulates them; the set published is one a gateway reads, mapping
+// an old code to its new one and a withdrawn code as withdrawn. A file
+// that is none of them is refused, naming it.
+func TestPublishCodesFromReleaseTables(t *testing.T) {
+	const (
+		codeA = "C09100100000000211790000049"
+		codeB = "C03010100100100012340000001"
+		codeC = "C03010100100100012340000002"
+		codeD = "C14020300200300045670000003"
+	)
+	broker := startBroker(t)
+	dir := t.TempDir()
+	store := filepath.Join(dir, "central.db")
+	pub := centreKey(t, store)
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	publish := func(args ...string) (int, string, string) {
+		var out, errs bytes.Buffer
+		code := Main(context.Background(), append(append([]string{"publish"}, args...),
+			"--site", "st-marys", "--store", store, "--broker", "tcp://"+broker, "--client-id", "publish-test"), &out, &errs)
+		return code, out.String(), errs.String()
+	}
+	withdrawn := write("停用表.csv", "27位码,原码状态\n"+codeA+",停用\n")
+	transcode := write("转码表.csv", "原27位码,原码状态,27位码,类型\n"+codeB+",停用,"+codeC+",变更\n")
+	own := write("codes.csv", "code,new_code,withdrawn,date\n"+codeD+",,true,2026-03-01\n"+codeA+","+codeD+",false,\n")
+
+	code, out, errs := publish("codes", withdrawn, transcode, own)
+	if code != ExitOK || !strings.Contains(out, "published codes version") || !strings.Contains(out, "(3 rows") {
+		t.Fatalf("publish codes from three files: exit %d\n%s%s", code, out, errs)
+	}
+	m := retained(t, broker, "st-marys", "codes", pub)
+	rows, _, err := master.ParseCodes(bytes.NewReader(m.Data), master.ImportOptions{Format: m.Format})
+	if err != nil {
+		t.Fatalf("a gateway refuses the published codes: %v\n%s", err, m.Data)
+	}
+	d, err := master.NewData("v", nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _, err = d.ImportBytes("codes", m.Data, master.ImportOptions{Format: m.Format}); err != nil {
+		t.Fatal(err)
+	}
+	// codeA was withdrawn by the 停用表, then replaced by codeD in the
+	// later file: the later row wins, and codeD is withdrawn.
+	if len(rows) != 3 {
+		t.Fatalf("published %d rows, want 3:\n%s", len(rows), m.Data)
+	}
+	if got, withdrawnAt := d.MapCode(codeB); got != codeC || withdrawnAt {
+		t.Errorf("%s maps to %s (withdrawn %v), want %s", codeB, got, withdrawnAt, codeC)
+	}
+	if got, withdrawnAt := d.MapCode(codeA); got != codeD || !withdrawnAt {
+		t.Errorf("%s maps to %s (withdrawn %v), want %s, withdrawn", codeA, got, withdrawnAt, codeD)
+	}
+
+	// A single table alone is published too.
+	if code, out, errs := publish("codes", transcode); code != ExitOK || !strings.Contains(out, "(1 rows") {
+		t.Fatalf("publish codes from one 转码表: exit %d\n%s%s", code, out, errs)
+	}
+	notATable := write("catalogue.csv", goodCatalogue)
+	if code, out, errs := publish("codes", withdrawn, notATable); code != ExitFailure || !strings.Contains(errs, notATable) || !strings.Contains(errs, "neither a codes file nor one of the NHSA's release tables") {
+		t.Fatalf("publish codes with a catalogue among the tables: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := publish("catalogue", write("good.csv", goodCatalogue), notATable); code != 2 || !strings.Contains(errs, "want SET and FILE") {
+		t.Fatalf("two files for the catalogue: exit %d, %s", code, errs)
+	}
+}
