@@ -138,29 +138,38 @@ const badCatalogue = "gtin,name,unit_price\n" +
 	"06901234100044,,236\n" +
 	"06901234100051,缝合线,-45\n"
 
-// TestPublishValidates runs `udi-central publish` against a real broker:
-// a catalogue with bad rows is refused, exit 1, every bad row named, and
-// the good catalogue stays retained for gateways that connect later; a
-// GBK file is published converted to UTF-8; --partial publishes the
-// good rows only; a file with no rows needs --allow-empty.
-func TestPublishValidates(t *testing.T) {
-	broker := startBroker(t)
+// publishRig starts a broker and returns it, a centre store and its
+// key, a function that writes a file beside the store and one that runs
+// `udi-central publish` to site st-marys through them.
+func publishRig(t *testing.T) (broker, store string, pub ed25519.PublicKey, write func(name string, data []byte) string, publish func(args ...string) (int, string, string)) {
+	t.Helper()
+	broker = startBroker(t)
 	dir := t.TempDir()
-	store := filepath.Join(dir, "central.db")
-	pub := centreKey(t, store)
-	write := func(name string, data []byte) string {
+	store = filepath.Join(dir, "central.db")
+	pub = centreKey(t, store)
+	write = func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	publish := func(args ...string) (int, string, string) {
+	publish = func(args ...string) (int, string, string) {
 		var out, errs bytes.Buffer
 		code := Main(context.Background(), append(append([]string{"publish"}, args...),
 			"--site", "st-marys", "--store", store, "--broker", "tcp://"+broker, "--client-id", "publish-test"), &out, &errs)
 		return code, out.String(), errs.String()
 	}
+	return broker, store, pub, write, publish
+}
+
+// TestPublishValidates runs `udi-central publish` against a real broker:
+// a catalogue with bad rows is refused, exit 1, every bad row named, and
+// the good catalogue stays retained for gateways that connect later; a
+// GBK file is published converted to UTF-8; --partial publishes the
+// good rows only; a file with no rows needs --allow-empty.
+func TestPublishValidates(t *testing.T) {
+	broker, _, pub, write, publish := publishRig(t)
 
 	// Versions are the time in milliseconds, or one more than the last.
 	versionRE := regexp.MustCompile(`^published catalogue version (\d+) to site st-marys \((\d+) rows`)
@@ -353,23 +362,8 @@ func TestPublishCodesFromReleaseTables(t *testing.T) {
 		codeC = "C03010100100100012340000002"
 		codeD = "C14020300200300045670000003"
 	)
-	broker := startBroker(t)
-	dir := t.TempDir()
-	store := filepath.Join(dir, "central.db")
-	pub := centreKey(t, store)
-	write := func(name, data string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	publish := func(args ...string) (int, string, string) {
-		var out, errs bytes.Buffer
-		code := Main(context.Background(), append(append([]string{"publish"}, args...),
-			"--site", "st-marys", "--store", store, "--broker", "tcp://"+broker, "--client-id", "publish-test"), &out, &errs)
-		return code, out.String(), errs.String()
-	}
+	broker, _, pub, writeBytes, publish := publishRig(t)
+	write := func(name, data string) string { return writeBytes(name, []byte(data)) }
 	withdrawn := write("停用表.csv", "27位码,原码状态\n"+codeA+",停用\n")
 	transcode := write("转码表.csv", "原27位码,原码状态,27位码,类型\n"+codeB+",停用,"+codeC+",变更\n")
 	own := write("codes.csv", "code,new_code,withdrawn,date\n"+codeD+",,true,2026-03-01\n"+codeA+","+codeD+",false,\n")
