@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -60,7 +61,11 @@ var ErrRunning = errors.New("reader: already running")
 // device that opens and fails at once is tried no faster than the
 // backoff, and its failure is reported once. An attempt that failed
 // without coming up but lasted Max or longer (a slow set-up that timed
-// out) starts it again too: its own length was wait enough.
+// out) starts it again too: its own length was wait enough. So does an
+// attempt that found no device at its path (fs.ErrNotExist: unplugged):
+// looking for a device costs nothing, and one plugged back in after a
+// long absence must be read within Min, not after a backoff grown while
+// it was away.
 type Supervisor struct {
 	// Name begins the log messages, as in "barcode scanner unavailable".
 	Name string
@@ -178,7 +183,7 @@ func (s *Supervisor) loop(ctx context.Context, h Hooks, attempt Attempt) {
 				log.Warn(s.Name+" unavailable", "device", s.Device, "err", err)
 				state(false, err)
 			}
-			if now().Sub(start) >= s.Max {
+			if now().Sub(start) >= s.Max || errors.Is(err, fs.ErrNotExist) {
 				b.Reset()
 			}
 		}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,6 +152,33 @@ func TestSupervisorResetsWhenUp(t *testing.T) {
 	}
 	if !reflect.DeepEqual(waits, want) {
 		t.Errorf("waits %v, want %v", waits, want)
+	}
+}
+
+// TestSupervisorLooksForMissingDevice: while the device is missing
+// (unplugged: its path names nothing) it is looked for every Min, however
+// long it stays away, so that it is read within Min of being plugged back
+// in; it is reported missing once. Other failures still back off.
+func TestSupervisorLooksForMissingDevice(t *testing.T) {
+	missing := &fs.PathError{Op: "open", Path: "/dev/x", Err: syscall.ENOENT}
+	busy := errors.New("device busy")
+	changes, waits, log := runScript(t, []step{
+		{err: missing}, {err: missing}, {err: missing}, {err: missing}, {err: missing},
+		{err: busy}, {err: busy},
+		{stop: true},
+	})
+	want := []time.Duration{100, 100, 100, 100, 100, 150, 300}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	if !reflect.DeepEqual(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	if want := []change{{false, missing}, {false, busy}}; !reflect.DeepEqual(changes, want) {
+		t.Errorf("state changes %v, want %v", changes, want)
+	}
+	if n := strings.Count(log, `msg="test device unavailable" device=/dev/x err="open /dev/x: no such file or directory"`); n != 1 {
+		t.Errorf("missing device logged %d times, want once:\n%s", n, log)
 	}
 }
 

@@ -84,7 +84,8 @@ type Config struct {
 	// the device: it starts at MinBackoff, doubles on each failure up to
 	// MaxBackoff, and is jittered; it starts again at MinBackoff each time
 	// the device is connected, so the first wait after a loss is
-	// MinBackoff. Defaults 250ms and 10s.
+	// MinBackoff, and while the device is missing (unplugged) it is
+	// looked for every MinBackoff. Defaults 250ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
 	// AnswerBuffer is the most bytes of answers (Scanner.Answer) that
 	// may wait to be written to the scanner; answers beyond it are

@@ -59,7 +59,8 @@ type ReaderConfig struct {
 	// Default 1s.
 	CommandTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to
-	// (re)connect; defaults 250ms and 10s.
+	// (re)connect; a missing (unplugged) module is looked for every
+	// MinBackoff. Defaults 250ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
 	// NoiseLogInterval is the least time between two log lines about line
 	// noise, dropped reads and module errors; default 1 minute.

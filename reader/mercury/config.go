@@ -103,7 +103,8 @@ type Config struct {
 	InventoryTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to
 	// (re)connect: it starts at MinBackoff, doubles on each failure up to
-	// MaxBackoff, and is jittered; defaults 250ms and 10s.
+	// MaxBackoff, and is jittered; a missing (unplugged) module is looked
+	// for every MinBackoff. Defaults 250ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
 	// NoiseLogInterval is the least time between two log lines about line
 	// noise (bad frame CRCs, skipped bytes) and dropped reads; the counts
