@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,24 @@ type Service struct {
 	pending     sync.WaitGroup
 	removed     map[string]removal // item → its removal from a cabinet, awaiting a link
 	lastSweep   time.Time
+
+	// Whether a cabinet zone's rounds count: not while its door is open
+	// nor while a reader of its antennas is down (owned by Run's
+	// goroutine, but for the queue of reader states).
+	zoneReaders map[string][]string // cabinet zone → the readers of its antennas
+	doorOpen    map[string]bool     // cabinet zone → its door reported open
+	readerDown  map[string]bool     // reader → reported down, not up since
+	paused      map[string]bool     // cabinet zone → the tracker was told it is not read
+	statesMu    sync.Mutex
+	states      []readerState // reported by ReaderState, not yet taken by Run
+	stateSig    chan struct{} // a state waits in states
+}
+
+// readerState is a reader's change of state, as ReaderState reported it.
+type readerState struct {
+	reader string
+	up     bool
+	at     time.Time
 }
 
 // removal is an item taken from a cabinet, awaiting its use or return.
@@ -137,9 +156,18 @@ func New(cfg Config, l Ledger, build func(agent.Read) agent.Movement, decide fun
 	s := &Service{cfg: cfg, log: log, ledger: l, build: build, zones: map[string]Zone{}, raw: map[string][]byte{},
 		reads: make(chan agent.TagRead, 4096), commissions: make(chan agent.Read, 64),
 		doors: make(chan doorSignal), inventories: make(chan inventoryReq), stopped: make(chan struct{}),
-		bound: map[string]string{}, retired: map[string]time.Time{}, removed: map[string]removal{}}
+		bound: map[string]string{}, retired: map[string]time.Time{}, removed: map[string]removal{},
+		zoneReaders: map[string][]string{}, doorOpen: map[string]bool{}, readerDown: map[string]bool{}, paused: map[string]bool{},
+		stateSig: make(chan struct{}, 1)}
 	for _, z := range cfg.Zones {
 		s.zones[z.Name] = z
+	}
+	for reader, ports := range cfg.Antennas {
+		for _, zone := range ports {
+			if s.zones[zone].Role == presence.RoleCabinet && !slices.Contains(s.zoneReaders[zone], reader) {
+				s.zoneReaders[zone] = append(s.zoneReaders[zone], reader)
+			}
+		}
 	}
 	for id, e := range cfg.Encoders {
 		if e.WriteEPC && e.Writer == nil {
@@ -225,11 +253,10 @@ loop:
 			tags, err := s.tracker.Snapshot(q.zone)
 			q.reply <- inventoryReply{tags, err}
 		case d := <-s.doors:
-			if d.open {
-				d.err <- s.tracker.DoorOpened(d.zone, time.Now())
-			} else {
-				d.err <- s.tracker.DoorClosed(d.zone, time.Now())
-			}
+			s.doorOpen[d.zone] = d.open
+			d.err <- s.pause(d.zone, time.Now())
+		case <-s.stateSig:
+			s.takeReaderStates()
 		case now := <-tick.C:
 			s.tracker.Tick(now)
 			if now.Sub(s.lastSweep) >= time.Second {
@@ -285,6 +312,61 @@ func (s *Service) Door(ctx context.Context, zone string, open bool) error {
 		return err
 	}
 	return <-d.err
+}
+
+// ReaderState tells the service that reader is up (set up and reading)
+// or down (lost, or not connected yet). While a reader is down, the
+// cabinet zones its antennas read count no inventory round, as while
+// their door is open, and once it is up again their rescan rounds pass
+// before rounds count again: a reader that does not read must not make
+// the tags on its shelves look taken out. A reader never reported is
+// taken as up. ReaderState never blocks; it may be called from any
+// goroutine (a driver's state hook), before Run and after it.
+func (s *Service) ReaderState(reader string, up bool) {
+	s.statesMu.Lock()
+	s.states = append(s.states, readerState{reader: reader, up: up, at: time.Now()})
+	s.statesMu.Unlock()
+	select {
+	case s.stateSig <- struct{}{}:
+	default:
+	}
+}
+
+// takeReaderStates applies the reader states reported since the last
+// call, in order.
+func (s *Service) takeReaderStates() {
+	s.statesMu.Lock()
+	states := s.states
+	s.states = nil
+	s.statesMu.Unlock()
+	for _, st := range states {
+		if s.readerDown[st.reader] == !st.up {
+			continue
+		}
+		s.readerDown[st.reader] = !st.up
+		for zone, readers := range s.zoneReaders {
+			if slices.Contains(readers, st.reader) {
+				if err := s.pause(zone, st.at); err != nil {
+					s.log.Warn("cabinet rounds not paused for a reader's state", "zone", zone, "reader", st.reader, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// pause tells the tracker whether the cabinet zone is read now: not
+// while its door is open or a reader of it is down (DoorOpened), again
+// once neither holds (DoorClosed).
+func (s *Service) pause(zone string, at time.Time) error {
+	want := s.doorOpen[zone] || slices.ContainsFunc(s.zoneReaders[zone], func(r string) bool { return s.readerDown[r] })
+	if want == s.paused[zone] {
+		return nil
+	}
+	s.paused[zone] = want
+	if want {
+		return s.tracker.DoorOpened(zone, at)
+	}
+	return s.tracker.DoorClosed(zone, at)
 }
 
 // send hands v to the tracker goroutine on ch, unless ctx ends, the

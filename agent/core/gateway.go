@@ -273,6 +273,16 @@ func (g *Gateway) TagRead(t agent.TagRead) {
 	}
 }
 
+// ReaderState tells the cabinets that an RFID reader is up (set up and
+// reading) or down (lost, or not connected yet): the shelves it reads
+// count no inventory round while it is down (cabinet.Service.ReaderState).
+// It never blocks.
+func (g *Gateway) ReaderState(reader string, up bool) {
+	if g.cabinet != nil {
+		g.cabinet.ReaderState(reader, up)
+	}
+}
+
 // Run runs the cabinets until ctx ends and scannersDone is closed (the
 // scans of encoding stations still arrive until then), and returns once
 // every read handled has been answered.

@@ -16,6 +16,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/web"
+	serialport "github.com/udi-edge/udi-edge/reader"
 	"github.com/udi-edge/udi-edge/reader/barcode"
 	"github.com/udi-edge/udi-edge/reader/bb7e"
 	"github.com/udi-edge/udi-edge/reader/mercury"
@@ -27,6 +28,12 @@ import (
 type tagReader interface {
 	Run(ctx context.Context, emit func(agent.TagRead)) error
 	Connected() bool
+}
+
+// readerHooks returns hooks that tell the core each change of reader
+// id's state: its shelves count no inventory round while it is down.
+func (a *Agent) readerHooks(id string) serialport.Hooks {
+	return serialport.Hooks{OnState: func(up bool, _ error) { a.core.ReaderState(id, up) }}
 }
 
 // Agent is the running daemon wired together: the serial drivers feed the
@@ -98,9 +105,12 @@ func (a *Agent) Open() (err error) {
 		switch rc.Type {
 		case "mercury":
 			r := mercury.New(rc.mercuryConfig(), a.Log.With("component", "rfid"))
+			r.Hooks = a.readerHooks(rc.ID)
 			a.mercury[rc.ID], a.readers[rc.ID] = r, r
 		case "bb7e":
-			a.readers[rc.ID] = bb7e.New(rc.bb7eConfig(), a.Log.With("component", "rfid"))
+			r := bb7e.New(rc.bb7eConfig(), a.Log.With("component", "rfid"))
+			r.Hooks = a.readerHooks(rc.ID)
+			a.readers[rc.ID] = r
 		}
 	}
 	cc, err := a.Config.cabinetConfig(func(zone string) cabinet.TagWriter {
@@ -128,6 +138,10 @@ func (a *Agent) Open() (err error) {
 		return err
 	}
 	a.core.OnAnswer = a.answer
+	for _, rc := range a.Config.Readers {
+		// Not connected yet: the shelves it reads wait for it.
+		a.core.ReaderState(rc.ID, false)
+	}
 	if err := a.openPage(); err != nil {
 		return err
 	}
