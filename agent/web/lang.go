@@ -99,6 +99,8 @@ var texts = map[string][2]string{
 	"v_blocked":          {"BLOCKED — do not use", "禁止使用"},
 	"v_rejected":         {"Not understood — not recorded as an item", "无法识别"},
 	"v_failed":           {"NOT RECORDED — scan again", "未记录，请重新扫描"},
+	"fail_disk_full":     {"The gateway's disk is full: no scan can be recorded until space is freed. Call IT; keep the item aside and scan it again when a scan is accepted.", "网关磁盘已满：释放空间前任何扫描都无法记录。请联系信息科；先保留该物品，待扫描恢复正常后再扫描。"},
+	"fail_ledger":        {"The gateway's ledger could not record it", "网关台账未能记录此次扫描"},
 	"v_context":          {"Noted", "已记录"},
 	"live":               {"live", "实时"},
 	"reconnecting":       {"Connection lost: reconnecting…", "连接中断，正在重连…"},

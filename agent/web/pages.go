@@ -146,7 +146,15 @@ func rowOf(s Scan, l lang, d *master.Data, reasons []Reason) row {
 	_, _, cancelled := agent.Cancelled(agent.Movement{Kind: s.Kind, Reason: s.Reason})
 	switch {
 	case s.Verdict == agent.VerdictFailed:
-		r.Class, r.Headline = "fail", l.T("v_failed")
+		// Why, in words a nurse can act on: a full disk will refuse every
+		// scan until someone frees space.
+		r.Class, r.Headline, r.Why = "fail", l.T("v_failed"), []string{l.T("fail_ledger")}
+		switch {
+		case s.DiskFull:
+			r.Why = []string{l.T("fail_disk_full")}
+		case s.Err != "":
+			r.Why = []string{l.T("fail_ledger") + ": " + s.Err}
+		}
 	case s.Verdict == agent.VerdictRejected:
 		r.Class, r.Headline, r.Why = "block", l.T("v_rejected"), []string{s.Reason}
 	case slices.Contains(s.Flags, agent.FlagJustification):

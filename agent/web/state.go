@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -33,8 +35,10 @@ type Scan struct {
 	// Patient is masked (MaskPatient).
 	Patient string
 	Actor   string
-	// Err is the ledger's error for an unrecorded scan.
-	Err string
+	// Err is the ledger's error for an unrecorded scan; DiskFull says the
+	// ledger's file system was full (no space, or over quota).
+	Err      string
+	DiskFull bool
 }
 
 // stationState is what the page knows of one station: its open case,
@@ -77,6 +81,7 @@ func scanOf(o agent.Outcome) Scan {
 	}
 	if o.Err != nil {
 		s.Err = o.Err.Error()
+		s.DiskFull = errors.Is(o.Err, syscall.ENOSPC) || errors.Is(o.Err, syscall.EDQUOT)
 	}
 	return s
 }

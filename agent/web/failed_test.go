@@ -1,0 +1,55 @@
+package web_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/web"
+)
+
+// failRows returns the station page's rows of scans not recorded.
+func failRows(page string) []string {
+	var rows []string
+	for _, row := range strings.Split(page, `<li class="scan `)[1:] {
+		if strings.HasPrefix(row, "fail") {
+			row, _, _ = strings.Cut(row, "</li>")
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// TestFailedScanSaysWhy: a scan the ledger could not record is shown
+// NOT RECORDED with why: a full disk (no space, over quota) in words a
+// nurse can act on, in her language; any other failure with the ledger's
+// error.
+func TestFailedScanSaysWhy(t *testing.T) {
+	s := newSite(t, siteOptions{cfg: web.Config{Lang: web.LangEN}})
+	fail := func(serial string, err error) {
+		s.page.Publish("desk", agent.Outcome{Verdict: agent.VerdictFailed, Err: err,
+			Movement: agent.Movement{Kind: agent.KindReceive, Item: key(gtinDomestic, serial), Time: time.Now()}})
+	}
+	fail("F1", fmt.Errorf("bolt: commit: %w", &fs.PathError{Op: "write", Path: "/var/lib/udi-edge/ledger.db", Err: syscall.ENOSPC}))
+	rows := failRows(s.get("/station/desk", ""))
+	if len(rows) != 1 || !containsAll(rows[0], "NOT RECORDED", `<ul class="why">`, "disk is full", "Call IT") || strings.Contains(rows[0], "ledger.db") {
+		t.Fatalf("a scan refused on a full disk shows:\n%s", strings.Join(rows, "\n---\n"))
+	}
+	if rows := failRows(s.get("/station/desk?lang=zh", "")); len(rows) != 1 || !strings.Contains(rows[0], "网关磁盘已满") {
+		t.Fatalf("in Chinese:\n%s", strings.Join(rows, "\n---\n"))
+	}
+	fail("F2", fmt.Errorf("bolt: commit: %w", &fs.PathError{Op: "write", Path: "/srv/ledger.db", Err: syscall.EDQUOT}))
+	fail("F3", errors.New("bolt: ledger file gone: /srv/ledger.db was removed"))
+	rows = failRows(s.get("/station/desk?lang=en", ""))
+	if len(rows) != 3 {
+		t.Fatalf("%d rows not recorded, want 3", len(rows))
+	}
+	if !strings.Contains(rows[0], "could not record it: bolt: ledger file gone") || !strings.Contains(rows[1], "disk is full") {
+		t.Fatalf("newest first, over quota and gone:\n%s", strings.Join(rows, "\n---\n"))
+	}
+}
