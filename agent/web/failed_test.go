@@ -53,3 +53,33 @@ func TestFailedScanSaysWhy(t *testing.T) {
 		t.Fatalf("newest first, over quota and gone:\n%s", strings.Join(rows, "\n---\n"))
 	}
 }
+
+// TestFailedScanAfterRestart: scans refused by a restarted agent before
+// its station page was first opened stay on the screen, newest first,
+// when the page reads back the scans recorded before the restart.
+func TestFailedScanAfterRestart(t *testing.T) {
+	s := newSite(t, siteOptions{cfg: web.Config{Lang: web.LangEN}})
+	s.g.OnAnswer = nil // recorded before the restart: the page heard none
+	for i := range web.MaxScans + 5 {
+		s.scan("desk", label(gtinDomestic, "281231", "L1", fmt.Sprintf("R%d", i)))
+	}
+	s.g.OnAnswer = s.page.Publish
+	full := fmt.Errorf("bolt: commit: %w", &fs.PathError{Op: "write", Path: "/var/lib/udi-edge/ledger.db", Err: syscall.ENOSPC})
+	for _, serial := range []string{"F1", "F2"} {
+		s.page.Publish("desk", agent.Outcome{Verdict: agent.VerdictFailed, Err: full,
+			Movement: agent.Movement{Kind: agent.KindReceive, Item: key(gtinDomestic, serial), Time: time.Now()}})
+	}
+	page := s.get("/station/desk", "")
+	rows := strings.Split(page, `<li class="scan `)[1:]
+	if len(rows) != web.MaxScans {
+		t.Fatalf("%d rows, want %d", len(rows), web.MaxScans)
+	}
+	for i, want := range []string{key(gtinDomestic, "F2"), key(gtinDomestic, "F1"), key(gtinDomestic, fmt.Sprintf("R%d", web.MaxScans+4))} {
+		if !strings.Contains(rows[i], want) {
+			t.Fatalf("row %d is not %s:\n%s", i, want, rows[i])
+		}
+	}
+	if n := len(failRows(page)); n != 2 {
+		t.Fatalf("%d refused scans shown, want 2", n)
+	}
+}

@@ -91,11 +91,12 @@ func (t *tracker) update(station string, o agent.Outcome) {
 	s := scanOf(o)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.get(station).add(s)
+	t.get(station).add(s, false)
 }
 
-// add folds s into the state.
-func (st *stationState) add(s Scan) {
+// add folds s into the state; readBack says it was read back from the
+// ledger (seed), not told live.
+func (st *stationState) add(s Scan, readBack bool) {
 	if s.Seq != 0 && slices.ContainsFunc(st.scans, func(x Scan) bool { return x.Seq == s.Seq }) {
 		return
 	}
@@ -110,10 +111,16 @@ func (st *stationState) add(s Scan) {
 	}
 	// In the order recorded: a scan read back from the ledger may come
 	// after one told live. An unrecorded scan (no Seq) stays where it
-	// came.
+	// came. A scan read back that was not told live was recorded before
+	// the page heard anything (a restarted agent): it goes before every
+	// scan told live, unrecorded ones included, not after them.
 	at := len(st.scans)
-	for s.Seq != 0 && at > 0 && st.scans[at-1].Seq > s.Seq {
-		at--
+	if !readBack {
+		for s.Seq != 0 && at > 0 && st.scans[at-1].Seq > s.Seq {
+			at--
+		}
+	} else if i := slices.IndexFunc(st.scans, func(x Scan) bool { return x.Seq == 0 || x.Seq > s.Seq }); i >= 0 {
+		at = i
 	}
 	st.scans = slices.Insert(st.scans, at, s)
 	if len(st.scans) > MaxScans {
@@ -156,7 +163,7 @@ func (t *tracker) seed(station string, ms []agent.Movement) {
 	}
 	st.seeded = true
 	for _, m := range ms {
-		st.add(scanOf(agent.OutcomeOf(m, nil)))
+		st.add(scanOf(agent.OutcomeOf(m, nil)), true)
 	}
 }
 
