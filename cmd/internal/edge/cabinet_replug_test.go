@@ -21,23 +21,8 @@ func TestCabinetReaderUnplugged(t *testing.T) {
 		t.Skip("streams tags over a pseudo-terminal for seconds")
 	}
 	dir := t.TempDir()
-	world := uhfsim.NewWorld()
-	var all []string
-	for i := range 10 {
-		e, err := epc.EncodeSGTIN96("06901234100013", fmt.Sprint(300000+i), 1, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		world.Place(1+i%2, uhfsim.Tag{EPC: e})
-		all = append(all, epc.Key(e))
-	}
+	_, sim, all := stockedCabinet(t, dir, 10, 300000, 0)
 	slices.Sort(all)
-	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "cab"), World: world,
-		Antennas: []int{1, 2}, Seed: 9, Round: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	store := filepath.Join(dir, "ledger.db")
 	out := make(chan agent.Outcome, 1024)
 	a, stop := runCabinet(t, store, sim.Path(), out)
@@ -77,16 +62,7 @@ func TestCabinetReaderUnplugged(t *testing.T) {
 			return nil
 		})
 		quiet(when + ", back")
-		var got []string
-		for _, z := range []string{"shelf-a", "shelf-b"} {
-			inv, err := a.Core().Inventory(t.Context(), z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, inv...)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, all) {
+		if got := cabinetInventory(t, a); !slices.Equal(got, all) {
 			t.Fatalf("%s: the cabinet holds %d items, not the %d on its shelves", when, len(got), len(all))
 		}
 	}
@@ -113,4 +89,45 @@ func TestCabinetReaderUnplugged(t *testing.T) {
 		t.Fatal(err)
 	}
 	back("restarted, then the reader plugged in")
+}
+
+// stockedCabinet makes a simulated Mercury cabinet reader at dir/cab with
+// n tagged items (serials from first on) on its two shelf antennas,
+// each tag missing a share miss of the reader's rounds, and returns its
+// world, the reader (closed when the test ends) and the items' keys.
+func stockedCabinet(t *testing.T, dir string, n, first int, miss float64) (*uhfsim.World, *uhfsim.Mercury, []string) {
+	t.Helper()
+	world := uhfsim.NewWorld()
+	var all []string
+	for i := range n {
+		e, err := epc.EncodeSGTIN96("06901234100013", fmt.Sprint(first+i), 1, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		world.Place(1+i%2, uhfsim.Tag{EPC: e})
+		all = append(all, epc.Key(e))
+	}
+	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "cab"), World: world,
+		Antennas: []int{1, 2}, Seed: 7, Miss: miss, Round: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return world, sim, all
+}
+
+// cabinetInventory returns the items the agent's runCabinet cabinet holds
+// on its two shelves now, sorted.
+func cabinetInventory(t *testing.T, a *Agent) []string {
+	t.Helper()
+	var tags []string
+	for _, z := range []string{"shelf-a", "shelf-b"} {
+		got, err := a.Core().Inventory(t.Context(), z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags = append(tags, got...)
+	}
+	slices.Sort(tags)
+	return tags
 }

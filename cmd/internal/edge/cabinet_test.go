@@ -10,7 +10,6 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/epc"
-	"github.com/udi-edge/udi-edge/reader/uhfsim"
 )
 
 // runCabinet starts an agent on a simulated 500-tag cabinet and returns it
@@ -62,22 +61,7 @@ func TestCabinetRestart(t *testing.T) {
 		t.Skip("streams 500 tags over a pseudo-terminal")
 	}
 	dir := t.TempDir()
-	world := uhfsim.NewWorld()
-	var all []string
-	for i := range 500 {
-		e, err := epc.EncodeSGTIN96("06901234100013", fmt.Sprint(200000+i), 1, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		world.Place(1+i%2, uhfsim.Tag{EPC: e})
-		all = append(all, epc.Key(e))
-	}
-	sim, err := uhfsim.NewMercury(uhfsim.MercuryConfig{Link: filepath.Join(dir, "cab"), World: world,
-		Antennas: []int{1, 2}, Seed: 7, Miss: 0.1, Round: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	world, sim, all := stockedCabinet(t, dir, 500, 200000, 0.1)
 	store := filepath.Join(dir, "ledger.db")
 
 	out := make(chan agent.Outcome, 2048)
@@ -101,24 +85,10 @@ func TestCabinetRestart(t *testing.T) {
 	out = make(chan agent.Outcome, 2048)
 	a, stop = runCabinet(t, store, sim.Path(), out)
 	defer stop()
-	inv := func() []string {
-		t.Helper()
-		var tags []string
-		for _, z := range []string{"shelf-a", "shelf-b"} {
-			got, err := a.Core().Inventory(context.Background(), z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tags = append(tags, got...)
-		}
-		return tags
-	}
 	slices.Sort(all)
 	sameAsPlaced := func(when string) {
 		t.Helper()
-		got := inv()
-		slices.Sort(got)
-		if !slices.Equal(got, all) {
+		if got := cabinetInventory(t, a); !slices.Equal(got, all) {
 			t.Fatalf("%s: inventory holds %d tags, not the 500 placed", when, len(got))
 		}
 	}
