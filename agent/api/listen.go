@@ -14,6 +14,14 @@ import (
 // the socket.
 var ErrSocketInUse = errors.New("another agent is answering on the control socket")
 
+// ErrSocketPathTooLong is returned by ListenUnix for a path longer than
+// a unix socket's address holds (MaxSocketPath bytes on Linux).
+var ErrSocketPathTooLong = errors.New("path too long for a unix socket")
+
+// MaxSocketPath is the longest path a unix socket may have on Linux: its
+// address (sun_path) holds 108 bytes, the terminating NUL included.
+const MaxSocketPath = 107
+
 // ListenUnix listens on the unix socket path. A socket left by an agent
 // that died is replaced; one that still answers is refused
 // (ErrSocketInUse). The socket is readable and writable by the agent's
@@ -21,6 +29,9 @@ var ErrSocketInUse = errors.New("another agent is answering on the control socke
 // not empty: an auditor's account in that group can ask without being
 // the agent's user (and only reads; see the package documentation).
 func ListenUnix(path, group string) (net.Listener, error) {
+	if len(path) > MaxSocketPath {
+		return nil, fmt.Errorf("control socket %s: %d bytes long, a unix socket's path at most %d: %w", path, len(path), MaxSocketPath, ErrSocketPathTooLong)
+	}
 	gid := -1
 	if group != "" {
 		g, err := user.LookupGroup(group)

@@ -158,6 +158,9 @@ func (a *Agent) Open() (err error) {
 	}
 	a.api = api.NewServer(a.core, api.Limits{}, a.Log.With("component", "api"))
 	ln, err := api.ListenUnix(a.Config.SocketPath(), a.Config.Control.Group)
+	if errors.Is(err, api.ErrSocketPathTooLong) {
+		return &ConfigError{Where: "socket", Err: fmt.Errorf("%w: set socket to a shorter path (its default is the store's path with .sock)", err)}
+	}
 	if err != nil {
 		return err
 	}
