@@ -150,10 +150,6 @@ func (s *usbScanner) Scan(label string, timeout time.Duration) (byte, error) {
 	return b[0], nil
 }
 
-// maxSocketPath is the longest path a unix socket may have on Linux
-// (sun_path holds 108 bytes, its terminating NUL included).
-const maxSocketPath = 107
-
 // labEdge is the real udi-edge agent (`udi-edge run`) running as a child
 // process on a configuration of the campaign's.
 type labEdge struct {
@@ -189,8 +185,8 @@ func startLabEdge(ctx context.Context, r *campaignRun, cfg edge.Config) (*labEdg
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("lab configuration: %w", err)
 	}
-	if n := len(cfg.SocketPath()); n > maxSocketPath {
-		return nil, fmt.Errorf("the agent's control socket %s is %d bytes long, a unix socket's path at most %d: give a shorter --dir", cfg.SocketPath(), n, maxSocketPath)
+	if n := len(cfg.SocketPath()); n > api.MaxSocketPath {
+		return nil, fmt.Errorf("the agent's control socket %s is %d bytes long, a unix socket's path at most %d: give a shorter --dir", cfg.SocketPath(), n, api.MaxSocketPath)
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
