@@ -211,7 +211,9 @@ func runCampaign(ctx context.Context, c campaign, o campaignOptions, bins *binar
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	dir, err := os.MkdirTemp(o.Dir, "udi-campaign-"+c.Name+"-")
+	// Short: the agents' control sockets live in it, and a unix
+	// socket's path holds at most 107 bytes.
+	dir, err := os.MkdirTemp(o.Dir, c.Name+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +303,10 @@ func campaignCmd(ctx context.Context, env *Env, args []string) error {
 	var failed []string
 	for _, c := range run {
 		r, err := runCampaign(ctx, c, o, bins)
+		if errors.Is(err, errCampaignSkipped) {
+			fmt.Fprintf(env.Stdout, "campaign %s: skipped: %v\n", c.Name, err)
+			continue
+		}
 		if err != nil {
 			if r != nil {
 				r.Logf("could not run: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -39,7 +40,14 @@ func TestCampaigns(t *testing.T) {
 	for _, c := range campaigns {
 		t.Run(c.Name, func(t *testing.T) {
 			var log bytes.Buffer
-			r, err := runCampaign(context.Background(), c, campaignOptions{Seed: 1, Dir: t.TempDir(), Log: &log}, bins)
+			// Not t.TempDir(): its long path would make the agents'
+			// control sockets too long for a unix socket.
+			dir, err := os.MkdirTemp("", "uc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			r, err := runCampaign(context.Background(), c, campaignOptions{Seed: 1, Dir: dir, Log: &log}, bins)
 			if errors.Is(err, errCampaignSkipped) {
 				t.Skip(err)
 			}
@@ -72,6 +80,10 @@ func TestCampaignVerdict(t *testing.T) {
 			r.Figure("rounds", float64(r.Rounds), "", "= 2", r.Rounds == 2)
 			return nil
 		}})
+	registerCampaign(campaign{Name: "odd", Summary: "cannot run here", Short: 1, Long: 1,
+		Run: func(ctx context.Context, r *campaignRun) error {
+			return fmt.Errorf("%w: needs root", errCampaignSkipped)
+		}})
 	registerCampaign(campaign{Name: "bad", Summary: "misses its goal", Short: 1, Long: 1,
 		Run: func(ctx context.Context, r *campaignRun) error {
 			r.Figure("lost", 3, "scans", "0", false)
@@ -84,6 +96,9 @@ func TestCampaignVerdict(t *testing.T) {
 	}
 	if code, out, _ := runMain(t, "campaign", "--list", "good"); code != 0 || !strings.Contains(out, "good (short 2, long 5): meets its goal") || !strings.Contains(out, "Counts its rounds.") {
 		t.Fatalf("list good: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", t.TempDir(), "odd", "good"); code != 0 || !strings.Contains(out, "campaign odd: skipped: campaign: cannot run here: needs root") {
+		t.Fatalf("a campaign skipped: exit %d\n%s", code, out)
 	}
 	code, out, _ = runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", t.TempDir(), "good")
 	if code != 0 || !strings.Contains(out, "campaign good: 2 rounds") || !strings.Contains(out, "goal = 2") {
