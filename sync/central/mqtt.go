@@ -282,9 +282,7 @@ func (m *MQTT) run() {
 		if err == nil {
 			began := time.Now()
 			err = m.serve(s)
-			if time.Since(began) >= m.cfg.MaxReconnect {
-				attempt = 0 // it held: start over from the shortest delay
-			}
+			attempt = afterConnection(attempt, time.Since(began), reconnectMin, m.cfg.MaxReconnect)
 		}
 		m.hangUp(s, err)
 		if m.ctx.Err() != nil {
@@ -304,15 +302,37 @@ func (m *MQTT) run() {
 }
 
 // reconnectDelay returns the delay before reconnect attempt n (0 for the
-// first after a connection was lost): uniform between 0 and lo·2ⁿ, the
-// ceiling capped at hi (exponential backoff with full jitter, so that
+// first after a connection was lost): uniform between 0 and its
+// reconnectCeiling (exponential backoff with full jitter, so that
 // instances that lost the broker together do not come back together).
 func reconnectDelay(n int, lo, hi time.Duration, rnd func(int64) int64) time.Duration {
-	ceiling := hi
+	return time.Duration(rnd(int64(reconnectCeiling(n, lo, hi)) + 1))
+}
+
+// reconnectCeiling returns the longest delay before reconnect attempt n:
+// lo·2ⁿ, capped at hi.
+func reconnectCeiling(n int, lo, hi time.Duration) time.Duration {
 	if c := lo << n; c>>n == lo && c < hi {
-		ceiling = c
+		return c
 	}
-	return time.Duration(rnd(int64(ceiling) + 1))
+	return hi
+}
+
+// afterConnection returns the reconnect attempt to go on from after a
+// connection made after attempt delays (attempt-1 the last one's) held
+// for held. A connection that held longer than the longest delay before
+// it worked: the broker took it and kept it, and its loss is news (a
+// broker restarted, a network cut), so the delays start over from the
+// shortest, however often the broker went before. One dropped sooner (a
+// second instance with the same client id taking the session as soon as
+// it connects, a broker that drops the client at once) goes on backing
+// off, so that such a pair does not take the session from each other
+// several times a second.
+func afterConnection(attempt int, held, lo, hi time.Duration) int {
+	if held > reconnectCeiling(max(attempt-1, 0), lo, hi) {
+		return 0
+	}
+	return attempt
 }
 
 // dial makes a new client and connects it, as m.cur.
