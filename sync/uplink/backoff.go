@@ -12,9 +12,12 @@ type backoff struct {
 }
 
 // ceiling returns the exponential ceiling of the current attempt.
-func (b *backoff) ceiling() time.Duration {
+func (b *backoff) ceiling() time.Duration { return b.ceilingAt(b.attempt) }
+
+// ceilingAt returns the exponential ceiling of attempt n.
+func (b *backoff) ceilingAt(n int) time.Duration {
 	d := b.min
-	for i := 0; i < b.attempt && d < b.max; i++ {
+	for i := 0; i < n && d < b.max; i++ {
 		d *= 2
 	}
 	return min(d, b.max)
@@ -31,3 +34,15 @@ func (b *backoff) next() time.Duration {
 
 // reset starts over after progress.
 func (b *backoff) reset() { b.attempt = 0 }
+
+// held notes that the connection made after the last delay held for d.
+// Longer than that delay's ceiling, it worked: the broker took it and
+// kept it, and its loss is news (a broker restarted), so the delays start
+// over, as after progress; a gateway with nothing to send makes none.
+// A connection dropped sooner (another gateway with the same client id
+// taking the session as soon as it connects) goes on backing off.
+func (b *backoff) held(d time.Duration) {
+	if d > b.ceilingAt(max(b.attempt-1, 0)) {
+		b.attempt = 0
+	}
+}

@@ -62,7 +62,9 @@ type Config struct {
 	StatusInterval time.Duration
 	// BackoffMin and BackoffMax bound the delay before a reconnect: the
 	// ceiling doubles from BackoffMin to BackoffMax with every failure in
-	// a row, and the delay is uniform between 0 and the ceiling.
+	// a row, and the delay is uniform between 0 and the ceiling. Progress
+	// (a batch published, the cursor moved) and a connection that held
+	// longer than the ceiling before it start it over.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
 	// Clock is the time source; nil means the wall clock.

@@ -197,6 +197,8 @@ func (u *Uplink) session(parent context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
+	connected := u.clock.Now()
+	defer func() { u.backoff.held(u.clock.Now().Sub(connected)) }()
 	defer u.disconnect(parent)
 	u.inbox.reset()
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -396,6 +397,66 @@ func TestPublishFailureReconnectsWithBackoff(t *testing.T) {
 	checkFor(t, wait, "a backoff delay after the drop", func() bool { return len(backoffs()) > 4 })
 	if d := backoffs()[4]; d != time.Second {
 		t.Fatalf("delay after progress %v, want 1s", d)
+	}
+}
+
+// TestHeldConnectionStartsBackoffOver: a gateway with nothing to send
+// (every movement acknowledged) loses a connection that held an hour,
+// after the broker had refused it a few times: the reconnect delays start
+// over from BackoffMin, as after progress. They grew instead, since only
+// a batch published or an ack that moved the cursor reset them, so that
+// an idle gateway came back later after every broker restart, up to
+// BackoffMax (60 s) without master data or status. A connection dropped
+// as soon as it was made goes on backing off.
+func TestHeldConnectionStartsBackoffOver(t *testing.T) {
+	r := &rig{t: t, l: openLedger(t, ""), conn: newFakeConn(), clock: newFakeClock()}
+	fill(t, r.l, 10)
+	r.start(Config{BatchMax: 10, BackoffMin: time.Second, BackoffMax: time.Minute, AckTimeout: time.Hour,
+		StatusInterval: 24 * time.Hour, Rand: rand.New(maxSource{})})
+	r.expect(1, 10)
+	r.ack(10)
+	checkFor(t, wait, "cursor 10", func() bool { return r.cursor() == 10 })
+	// The backoff delays are the clock's waits up to BackoffMax.
+	backoffs := func() []time.Duration {
+		var ds []time.Duration
+		for _, d := range r.clock.Afters() {
+			if d <= time.Minute {
+				ds = append(ds, d)
+			}
+		}
+		return ds
+	}
+	next := func(n int) time.Duration {
+		t.Helper()
+		checkFor(t, wait, "a backoff delay", func() bool { return len(backoffs()) >= n })
+		return backoffs()[n-1]
+	}
+	// The broker goes and refuses three connects: 1 s, 2 s, 4 s, 8 s.
+	r.conn.mu.Lock()
+	r.conn.connectErr = 3
+	r.conn.mu.Unlock()
+	r.conn.drop()
+	var delays []time.Duration
+	for i := range 4 {
+		delays = append(delays, next(i+1))
+		r.clock.Advance(delays[i])
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !slices.Equal(delays, want) {
+		t.Fatalf("delays %v, want %v", delays, want)
+	}
+	r.waitConnected(2)
+	// Idle, the connection holds an hour, then the broker goes again.
+	r.clock.Advance(time.Hour)
+	r.conn.drop()
+	if d := next(5); d != time.Second {
+		t.Fatalf("delay after a connection that held an hour: %v, want 1s (start over)", d)
+	}
+	// A connection dropped as soon as it is made: the delays grow.
+	r.clock.Advance(time.Second)
+	r.waitConnected(3)
+	r.conn.drop()
+	if d := next(6); d != 2*time.Second {
+		t.Fatalf("delay after a connection dropped at once: %v, want 2s", d)
 	}
 }
 
