@@ -93,7 +93,8 @@ type MQTTConfig struct {
 	// MaxReconnect is the longest wait between two connection attempts:
 	// after a lost connection the wait is drawn at random below a ceiling
 	// that starts at a quarter of a second and doubles with every failed
-	// attempt, up to MaxReconnect. All three default to the Default*
+	// attempt, up to MaxReconnect; a connection that held (longer than
+	// the delays of the connections lost before it) starts it over. All three default to the Default*
 	// constants when zero.
 	KeepAlive, ConnectTimeout, MaxReconnect time.Duration
 	// Logger receives connection events; nil discards them.
@@ -276,13 +277,19 @@ func (m *MQTT) Connect(ctx context.Context) error {
 // run makes one connection after another until Close.
 func (m *MQTT) run() {
 	defer m.loops.Done()
-	attempt := 0
+	// attempt counts the connections failed or lost since the last one
+	// that held, dropped those of them that were made but did not hold.
+	attempt, dropped := 0, 0
 	for {
 		s, err := m.dial()
 		if err == nil {
 			began := time.Now()
 			err = m.serve(s)
-			attempt = afterConnection(attempt, time.Since(began), reconnectMin, m.cfg.MaxReconnect)
+			if connectionHeld(time.Since(began), dropped, reconnectMin, m.cfg.MaxReconnect) {
+				attempt, dropped = 0, 0 // start over from the shortest delay
+			} else {
+				dropped = min(dropped+1, 64)
+			}
 		}
 		m.hangUp(s, err)
 		if m.ctx.Err() != nil {
@@ -318,21 +325,20 @@ func reconnectCeiling(n int, lo, hi time.Duration) time.Duration {
 	return hi
 }
 
-// afterConnection returns the reconnect attempt to go on from after a
-// connection made after attempt delays (attempt-1 the last one's) held
-// for held. A connection that held longer than the longest delay before
-// it worked: the broker took it and kept it, and its loss is news (a
-// broker restarted, a network cut), so the delays start over from the
-// shortest, however often the broker went before. One dropped sooner (a
-// second instance with the same client id taking the session as soon as
-// it connects, a broker that drops the client at once) goes on backing
-// off, so that such a pair does not take the session from each other
-// several times a second.
-func afterConnection(attempt int, held, lo, hi time.Duration) int {
-	if held > reconnectCeiling(max(attempt-1, 0), lo, hi) {
-		return 0
-	}
-	return attempt
+// connectionHeld reports whether a connection that lasted held, after
+// dropped connections in a row that did not hold, held: whether it lasted
+// longer than the longest delay those call for. Then the broker took it
+// and kept it, and its loss is news (a broker restarted, a network cut):
+// the next delay is the shortest, however often the broker went before
+// and however long it was away (the attempts that failed meanwhile). One
+// lost sooner (a second instance with the same client id taking the
+// session as soon as it connects, a broker that crashes again and again)
+// does not start the delays over, and raises the bar for the next: the
+// delays grow until they are about as long as the connections last, so
+// that such a pair does not take the session from each other several
+// times a second.
+func connectionHeld(held time.Duration, dropped int, lo, hi time.Duration) bool {
+	return held > reconnectCeiling(dropped, lo, hi)
 }
 
 // dial makes a new client and connects it, as m.cur.

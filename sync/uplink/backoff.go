@@ -6,7 +6,10 @@ import "time"
 // full jitter (a uniform delay between 0 and the exponential ceiling).
 type backoff struct {
 	min, max time.Duration
-	attempt  int
+	// attempt counts the connections failed or lost since the last
+	// progress or connection that held; dropped those of them that were
+	// made but did not hold.
+	attempt, dropped int
 	// rand returns a uniform number in [0, n).
 	rand func(n int64) int64
 }
@@ -33,16 +36,20 @@ func (b *backoff) next() time.Duration {
 }
 
 // reset starts over after progress.
-func (b *backoff) reset() { b.attempt = 0 }
+func (b *backoff) reset() { b.attempt, b.dropped = 0, 0 }
 
-// held notes that the connection made after the last delay held for d.
-// Longer than that delay's ceiling, it worked: the broker took it and
-// kept it, and its loss is news (a broker restarted), so the delays start
-// over, as after progress; a gateway with nothing to send makes none.
-// A connection dropped sooner (another gateway with the same client id
-// taking the session as soon as it connects) goes on backing off.
+// held notes that a connection lasted d. Longer than the ceiling of the
+// connections dropped before it, it held: the broker took it and kept
+// it, and its loss is news (a broker restarted), so the delays start
+// over as after progress, which a gateway with nothing to send makes
+// none of; the attempts that failed while the broker was away do not
+// count. A connection lost sooner (another gateway with the same client
+// id taking the session as soon as it connects) does not start them
+// over, and raises the bar for the next.
 func (b *backoff) held(d time.Duration) {
-	if d > b.ceilingAt(max(b.attempt-1, 0)) {
-		b.attempt = 0
+	if d > b.ceilingAt(b.dropped) {
+		b.reset()
+	} else if b.dropped < 64 {
+		b.dropped++
 	}
 }

@@ -401,13 +401,14 @@ func TestPublishFailureReconnectsWithBackoff(t *testing.T) {
 }
 
 // TestHeldConnectionStartsBackoffOver: a gateway with nothing to send
-// (every movement acknowledged) loses a connection that held an hour,
-// after the broker had refused it a few times: the reconnect delays start
-// over from BackoffMin, as after progress. They grew instead, since only
-// a batch published or an ack that moved the cursor reset them, so that
-// an idle gateway came back later after every broker restart, up to
-// BackoffMax (60 s) without master data or status. A connection dropped
-// as soon as it was made goes on backing off.
+// (every movement acknowledged) loses a connection that held a few
+// seconds, after the broker had refused it a few times: the reconnect
+// delays start over from BackoffMin, as after progress. They grew
+// instead, since only a batch published or an ack that moved the cursor
+// reset them, so that an idle gateway came back later after every broker
+// restart, up to BackoffMax (60 s) without master data or status. A
+// connection dropped as soon as it is made goes on backing off, and the
+// next must hold longer than that to start over.
 func TestHeldConnectionStartsBackoffOver(t *testing.T) {
 	r := &rig{t: t, l: openLedger(t, ""), conn: newFakeConn(), clock: newFakeClock()}
 	fill(t, r.l, 10)
@@ -445,11 +446,11 @@ func TestHeldConnectionStartsBackoffOver(t *testing.T) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
 	r.waitConnected(2)
-	// Idle, the connection holds an hour, then the broker goes again.
-	r.clock.Advance(time.Hour)
+	// Idle, the connection holds 5 s, then the broker goes again.
+	r.clock.Advance(5 * time.Second)
 	r.conn.drop()
 	if d := next(5); d != time.Second {
-		t.Fatalf("delay after a connection that held an hour: %v, want 1s (start over)", d)
+		t.Fatalf("delay after a connection that held 5 s: %v, want 1s (start over)", d)
 	}
 	// A connection dropped as soon as it is made: the delays grow.
 	r.clock.Advance(time.Second)
@@ -457,6 +458,22 @@ func TestHeldConnectionStartsBackoffOver(t *testing.T) {
 	r.conn.drop()
 	if d := next(6); d != 2*time.Second {
 		t.Fatalf("delay after a connection dropped at once: %v, want 2s", d)
+	}
+	// The next holds 1.5 s: not longer than the 2 s that one called for.
+	r.clock.Advance(2 * time.Second)
+	r.waitConnected(4)
+	r.clock.Advance(1500 * time.Millisecond)
+	r.conn.drop()
+	if d := next(7); d != 4*time.Second {
+		t.Fatalf("delay after a connection that held 1.5 s after one dropped at once: %v, want 4s", d)
+	}
+	// The next holds 5 s: longer than the 4 s the two dropped call for.
+	r.clock.Advance(4 * time.Second)
+	r.waitConnected(5)
+	r.clock.Advance(5 * time.Second)
+	r.conn.drop()
+	if d := next(8); d != time.Second {
+		t.Fatalf("delay after a connection that held 5 s: %v, want 1s (start over)", d)
 	}
 }
 
