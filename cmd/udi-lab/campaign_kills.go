@@ -339,21 +339,19 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 
 	backlog := killsBacklogPerFault * r.Rounds
 	var gws []*killsGateway
+	// The programs' output is left in the run's directory, kept after a
+	// failure or with --keep.
 	defer func() {
 		for _, g := range gws {
 			_, _ = g.a.signal(syscall.SIGKILL)
 			g.sc.Close()
-			if len(r.Failures()) > 0 {
-				_ = os.WriteFile(filepath.Join(r.Dir, g.id+".log"), []byte(g.a.logs.String()), 0o600)
-			}
+			_ = os.WriteFile(filepath.Join(r.Dir, g.id+".log"), []byte(g.a.logs.String()), 0o600)
 		}
-		if len(r.Failures()) > 0 {
-			var all string
-			for _, c := range centreLogs {
-				all += c.logs.String()
-			}
-			_ = os.WriteFile(filepath.Join(r.Dir, "udi-central.log"), []byte(all), 0o600)
+		var all string
+		for _, c := range centreLogs {
+			all += c.logs.String()
 		}
+		_ = os.WriteFile(filepath.Join(r.Dir, "udi-central.log"), []byte(all), 0o600)
 	}()
 	for i := range killsGateways {
 		g, err := newKillsGateway(edgeBin, r.Dir, fmt.Sprintf("gw-%c", 'a'+i), mq.addr, backlog)
@@ -426,7 +424,7 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 		}
 		// A random moment after sync resumed from the last fault, and a
 		// random time down.
-		time.Sleep(200*time.Millisecond + time.Duration(r.Rand.Int64N(int64(1300*time.Millisecond))))
+		time.Sleep(200*time.Millisecond + time.Duration(r.Rand.Int64N(int64(2800*time.Millisecond))))
 		down := time.Duration(r.Rand.Int64N(int64(800 * time.Millisecond)))
 		before, err := acked()
 		if err != nil {
@@ -540,20 +538,33 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 
 	// The end: scans stop, everything drains.
 	stopScanning()
+	// The backlog left may take a while: the wait fails only when the
+	// centre's heads stop moving for crashDrainWait.
+	var progress uint64
+	moved := time.Now()
 	drained := func() (bool, error) {
+		done, sum := true, uint64(0)
 		for _, g := range gws {
 			st, err := g.status(ctx)
 			if err != nil {
 				return false, nil
 			}
 			h, err := c.gateway(g.id)
-			if err != nil || st.Sync.Acked != st.LastSeq || h.Seq != st.LastSeq {
+			if err != nil {
 				return false, nil
 			}
+			sum += h.Seq
+			done = done && st.Sync.Acked == st.LastSeq && h.Seq == st.LastSeq
 		}
-		return true, nil
+		if sum != progress {
+			progress, moved = sum, time.Now()
+		}
+		if !done && time.Since(moved) > crashDrainWait {
+			return false, fmt.Errorf("the centre's heads did not move for %v", crashDrainWait)
+		}
+		return done, nil
 	}
-	if err := pollFor(ctx, crashDrainWait, drained); err != nil {
+	if err := pollFor(ctx, time.Hour, drained); err != nil {
 		r.Failf("the ledgers did not drain to the centre: %v", err)
 	}
 	drainTime := time.Since(t.lastRestart)
