@@ -40,7 +40,9 @@ func init() {
 		Help: "Two udi-edge agents, each with a backlog of movements recorded while offline and a barcode\n" +
 			"scanner on a pseudo-terminal scanning new items all along, sync through a real Mosquitto\n" +
 			"(persistence on, as deploy/mosquitto has it) to a real udi-central on a bbolt store. Faults\n" +
-			"of three kinds come in a random order, each at a random moment: the broker killed (SIGKILL)\n" +
+			"of three kinds come in a random order, each at a random moment of the drain (when the\n" +
+			"movements acknowledged pass a mark drawn between 5 and 95 % of the backlog, at least\n" +
+			"200 ms after sync resumed from the fault before): the broker killed (SIGKILL)\n" +
 			"and started again on the same port, the centre killed and started again on its store, a\n" +
 			"gateway killed and started again on its ledger; two thirds of them the broker, the rest\n" +
 			"shared by the centre and the gateways (20, 5 and 5 in the long form). After each: the\n" +
@@ -62,7 +64,7 @@ const (
 	killsGateways = 2
 	// killsBacklogPerFault is each gateway's backlog per fault: enough
 	// that the drain goes on while the faults come.
-	killsBacklogPerFault = 2000
+	killsBacklogPerFault = 3000
 	// killsBatchBytes and killsWindow are the gateways' uplink settings: a
 	// slow uplink's, so that a backlog of a few thousand movements per
 	// fault lasts through them on a fast machine.
@@ -169,7 +171,6 @@ type killsGateway struct {
 	accepts []string // keys of every scan answered accepted
 	inDoubt []string // keys of the scans a kill cut off
 	other   int
-	started time.Time // the last start
 }
 
 // newKillsGateway makes gateway id in a directory of its own under dir:
@@ -253,7 +254,6 @@ func (g *killsGateway) start(ctx context.Context) error {
 	if err := g.a.start(); err != nil {
 		return err
 	}
-	g.started = time.Now()
 	return g.a.waitScanner(ctx)
 }
 
@@ -417,19 +417,40 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 		})
 	}
 
+	// The faults come at random moments of the drain, whatever its pace
+	// on this machine: when the movements acknowledged to the gateways
+	// pass marks drawn between 5 and 95 % of the backlog, each a moment
+	// (200 to 700 ms) or more after sync resumed from the fault before.
 	faults := killsFaults(r.Rounds, r.Rand.Shuffle)
+	total := uint64(backlog * len(gws))
+	marks := make([]uint64, len(faults))
+	for i := range marks {
+		marks[i] = total/20 + uint64(r.Rand.Int64N(int64(total*9/10)))
+	}
+	slices.Sort(marks)
 	for i, kind := range faults {
 		if ctx.Err() != nil {
 			break
 		}
-		// A random moment after sync resumed from the last fault, and a
-		// random time down.
-		time.Sleep(200*time.Millisecond + time.Duration(r.Rand.Int64N(int64(2800*time.Millisecond))))
-		down := time.Duration(r.Rand.Int64N(int64(800 * time.Millisecond)))
-		before, err := acked()
+		time.Sleep(200*time.Millisecond + time.Duration(r.Rand.Int64N(int64(500*time.Millisecond))))
+		var before map[string]uint64
+		err := pollFor(ctx, crashDrainWait, func() (bool, error) {
+			a, err := acked()
+			if err != nil {
+				return false, err
+			}
+			before = a
+			var sum uint64
+			for _, n := range a {
+				sum += n
+			}
+			return sum >= marks[i], nil
+		})
 		if err != nil {
-			return fmt.Errorf("fault %d: %w", i+1, err)
+			r.Failf("fault %d: the gateways' acknowledged movements did not reach %d: %v", i+1, marks[i], err)
+			break
 		}
+		down := time.Duration(r.Rand.Int64N(int64(800 * time.Millisecond)))
 		for _, g := range gws {
 			if before[g.id] < g.backlog {
 				t.midDrain++
@@ -569,6 +590,20 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 	}
 	drainTime := time.Since(t.lastRestart)
 	wholeDrain := time.Since(drainStart)
+	// Each gateway's status (retained, its last will when it died) says
+	// online at the centre, whatever a restarted broker restored.
+	offline := 0
+	for _, g := range gws {
+		err := pollFor(ctx, crashStartWait, func() (bool, error) {
+			h, err := c.gateway(g.id)
+			return err == nil && h.State == "online", nil
+		})
+		if err != nil {
+			offline++
+			h, _ := c.gateway(g.id)
+			r.Failf("the centre shows %s %q, running and connected: %v", g.id, h.State, err)
+		}
+	}
 	for _, g := range gws {
 		if st, err := g.a.signal(syscall.SIGTERM); err != nil || !st.Success() {
 			r.Failf("%s did not stop cleanly on SIGTERM: %v %v", g.id, st, err)
@@ -577,9 +612,8 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 
 	var (
 		accepted, inDoubt, other, cursorBehind int
-		ledgerTotal                            uint64
+		ledgerTotal, stored, duplicates        uint64
 		sameChains, conflicts                  int
-		duplicates                             uint64
 	)
 	for _, g := range gws {
 		accepted += len(g.accepts)
@@ -608,6 +642,7 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 			return fmt.Errorf("udi-central: %w", err)
 		}
 		duplicates += h.Counters.Duplicates
+		stored += h.Counters.Stored
 		conflicts += len(h.Conflicts) + h.Branch
 		if h.Seq == v.LastSeq && h.Hash == v.LastHash && h.Ledgers == 1 && h.Branch == 0 && len(h.Conflicts) == 0 {
 			sameChains++
@@ -642,8 +677,11 @@ func runKillsCampaign(ctx context.Context, r *campaignRun) error {
 	r.Figure("acknowledged, not held", float64(t.unheld), "", "0", t.unheld == 0)
 	r.Figure("restarts sync did not resume after", float64(t.notResumed), "", "0", t.notResumed == 0)
 	r.Figure("resumes off the cursor", float64(t.resumeWrong), "", "0", t.resumeWrong == 0)
-	r.Figure("duplicate batches at the centre", float64(duplicates), "", "", true)
+	r.Figure("batches received again at the centre", float64(duplicates), "", "", true)
+	storedTwice := int64(stored) - int64(ledgerTotal)
+	r.Figure("movements stored twice at the centre", float64(max(storedTwice, 0)), "", "0", storedTwice <= 0)
 	r.Figure("conflicts at the centre", float64(conflicts), "", "0", conflicts == 0)
+	r.Figure("gateways not shown online at the end", float64(offline), "", "0", offline == 0)
 	r.Figure("cursors behind the last movement", float64(cursorBehind), "", "0", cursorBehind == 0)
 	r.Figure("movements in the ledgers", float64(ledgerTotal), "", "", true)
 	r.Figure("movements at the centre", float64(held), "", fmt.Sprintf("= %d, once, in order, same chains", ledgerTotal), centreWhole)
