@@ -445,35 +445,27 @@ func TestHeldConnectionStartsBackoffOver(t *testing.T) {
 	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !slices.Equal(delays, want) {
 		t.Fatalf("delays %v, want %v", delays, want)
 	}
-	r.waitConnected(2)
-	// Idle, the connection holds 5 s, then the broker goes again.
-	r.clock.Advance(5 * time.Second)
-	r.conn.drop()
-	if d := next(5); d != time.Second {
-		t.Fatalf("delay after a connection that held 5 s: %v, want 1s (start over)", d)
-	}
-	// A connection dropped as soon as it is made: the delays grow.
-	r.clock.Advance(time.Second)
-	r.waitConnected(3)
-	r.conn.drop()
-	if d := next(6); d != 2*time.Second {
-		t.Fatalf("delay after a connection dropped at once: %v, want 2s", d)
-	}
-	// The next holds 1.5 s: not longer than the 2 s that one called for.
-	r.clock.Advance(2 * time.Second)
-	r.waitConnected(4)
-	r.clock.Advance(1500 * time.Millisecond)
-	r.conn.drop()
-	if d := next(7); d != 4*time.Second {
-		t.Fatalf("delay after a connection that held 1.5 s after one dropped at once: %v, want 4s", d)
-	}
-	// The next holds 5 s: longer than the 4 s the two dropped call for.
-	r.clock.Advance(4 * time.Second)
-	r.waitConnected(5)
-	r.clock.Advance(5 * time.Second)
-	r.conn.drop()
-	if d := next(8); d != time.Second {
-		t.Fatalf("delay after a connection that held 5 s: %v, want 1s (start over)", d)
+	// Then each connection is made and holds a while (idle: nothing to
+	// send) before the broker goes again; the next delay follows.
+	for i, c := range []struct {
+		hold, want time.Duration
+		why        string
+	}{
+		{5 * time.Second, time.Second, "held 5 s: start over"},
+		{0, 2 * time.Second, "dropped at once: the delays grow"},
+		{1500 * time.Millisecond, 4 * time.Second, "held 1.5 s, not longer than the 2 s the one dropped calls for"},
+		{5 * time.Second, time.Second, "held 5 s, longer than the 4 s the two dropped call for: start over"},
+	} {
+		if i > 0 {
+			r.clock.Advance(delays[len(delays)-1])
+		}
+		r.waitConnected(uint64(i + 2))
+		r.clock.Advance(c.hold)
+		r.conn.drop()
+		delays = append(delays, next(len(delays)+1))
+		if d := delays[len(delays)-1]; d != c.want {
+			t.Fatalf("connection %d, %s: delay %v, want %v", i+2, c.why, d, c.want)
+		}
 	}
 }
 
