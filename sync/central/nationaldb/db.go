@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,6 +18,13 @@ const Format = 1
 
 // DefaultTimeout is how long Open waits for another process's lock.
 const DefaultTimeout = 2 * time.Second
+
+// initialMmapSize is the address space the file is mapped in at first (1
+// GiB where addresses are 64 bits): bbolt maps it again whenever the file
+// outgrows the map, and copies every node of the transaction under way to
+// the heap when it does, which a first import's large transactions would
+// do at each doubling of the file. Only the pages read take memory.
+const initialMmapSize = (math.MaxInt >> 32 & 1) << 30
 
 var (
 	bucketMeta    = []byte("meta")
@@ -38,6 +47,7 @@ type DB struct {
 	db       *bolt.DB
 	path     string
 	readOnly bool
+	imports  sync.Mutex // held by an import
 }
 
 // Open opens the index file at path for reading and importing, creating
@@ -59,7 +69,7 @@ func open(path string, readOnly bool, timeout time.Duration) (*DB, error) {
 	// The freelist is not written at every commit (a file of millions of
 	// records has a large one); bbolt rebuilds it when opening.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, NoFreelistSync: true,
-		FreelistType: bolt.FreelistMapType})
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		if errors.Is(err, bolterr.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, path)

@@ -7,8 +7,12 @@
 // database, about three million devices.
 //
 // Imports stream (ImportUDID, ImportNHSA): one record at a time from the
-// file, written in transactions of Options.Batch records, so memory stays
-// bounded whatever the file's size. A record replaces the record of the
+// file, so memory stays bounded whatever the file's size. Into an index
+// that holds devices, records are written in transactions of
+// Options.Batch records; a first UDID import, into an index without
+// devices, sorts the file's devices in runs on disk and writes each
+// bucket in the order of its keys (bbolt appends them to full pages,
+// where random inserts would copy a page a record). A record replaces the record of the
 // same key (a device by the DI of its sales unit, an NHSA row by its
 // national code) unless the index holds a later version of the device;
 // re-importing a file changes nothing. A bad record of a file of millions
@@ -43,7 +47,7 @@
 // byte then uvarint-length strings and uvarints (record.go).
 //
 // What the package must never do: hold a national file or the index in
-// memory (only one batch of records), log (it has no logger: Problems
+// memory (only one batch of records, or one sorted run), log (it has no logger: Problems
 // carry files, record numbers and DIs, which are product data), or set
 // bbolt's NoSync. It holds product data only, never patient data.
 package nationaldb

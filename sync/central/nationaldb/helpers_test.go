@@ -2,6 +2,7 @@ package nationaldb
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -72,6 +73,8 @@ type dev struct {
 	Box                 string // a package of 10
 	// Extra is raw XML put in the record (a bad field).
 	Extra string
+	// Coding is the coding system's name ("" means GS1).
+	Coding string
 }
 
 // writeUDID writes devs as a UDID XML part to dir/name.
@@ -80,8 +83,8 @@ func writeUDID(t testing.TB, dir, name string, devs ...dev) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<udid version=\"1.0\">\n<header><numberRkeyecordXML>%d</numberRkeyecordXML></header>\n<devices>\n", len(devs))
 	for _, d := range devs {
-		fmt.Fprintf(&b, "<device>\n<zxxsdycpbs>%s</zxxsdycpbs>\n<cpbsbmtxmc>GS1</cpbsbmtxmc>\n<cpmctymc>%s</cpmctymc>\n<spmc>%s</spmc>\n<ggxh>M-1</ggxh>\n<ylqxzcrbarmc>某某医疗器械有限公司</ylqxzcrbarmc>\n<zczbhhzbapzbh>国械注准20203100001</zczbhhzbapzbh>\n",
-			d.DI, d.Name, d.Name)
+		fmt.Fprintf(&b, "<device>\n<zxxsdycpbs>%s</zxxsdycpbs>\n<cpbsbmtxmc>%s</cpbsbmtxmc>\n<cpmctymc>%s</cpmctymc>\n<spmc>%s</spmc>\n<ggxh>M-1</ggxh>\n<ylqxzcrbarmc>某某医疗器械有限公司</ylqxzcrbarmc>\n<zczbhhzbapzbh>国械注准20203100001</zczbhhzbapzbh>\n",
+			d.DI, cmp.Or(d.Coding, "GS1"), d.Name, d.Name)
 		if d.Code != "" {
 			fmt.Fprintf(&b, "<ybbm>%s</ybbm>\n", d.Code)
 		}
@@ -183,4 +186,11 @@ func dump(t testing.TB, db *DB) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// pagesWritten returns the number of pages the index's transactions have
+// written since it was opened.
+func pagesWritten(db *DB) int64 {
+	st := db.db.Stats()
+	return st.TxStats.GetWrite()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/national"
 	"github.com/udi-edge/udi-edge/agent/nhsa"
 	"github.com/udi-edge/udi-edge/agent/udid"
@@ -26,15 +27,29 @@ const MaxProblems = 20
 // Options say how a file is imported.
 type Options struct {
 	// Batch is the number of records written in one transaction (0 means
-	// DefaultBatch). Each transaction is fsynced; an import stopped half
-	// way keeps the transactions committed, each device whole.
+	// DefaultBatch) by an import into an index that holds devices, and
+	// by every NHSA import. Each transaction is fsynced; an import
+	// stopped half way keeps the transactions committed, each device
+	// whole. A first UDID import (ImportUDID) writes in transactions of
+	// its own size.
 	Batch int
 	// TempDir is where the UDID reader copies nested ZIPs too large for
-	// memory ("" means os.TempDir()).
+	// memory ("" means os.TempDir()) and where a first UDID import keeps
+	// its sorted runs, about 400 bytes a device ("" means the index's
+	// directory).
 	TempDir string
 	// Encoding names an NHSA file's character encoding ("" detects it;
 	// see nhsa.Options).
 	Encoding string
+
+	// runBytes is the memory of a first import's sorted runs (0 means
+	// defaultRunBytes), txBytes the size of its transactions (0 means
+	// loadTxBytes); tests make them small.
+	runBytes, txBytes int
+	// incremental has a first import written as any other.
+	incremental bool
+	// committed is called after each transaction of a first import.
+	committed func()
 }
 
 func (o Options) batch() int {
@@ -76,7 +91,9 @@ type Stats struct {
 	// by one of its DIs or by the national code its UDID record carries.
 	Matched int64 `json:"matched,omitempty"`
 	// Problems lists the first MaxProblems problems, each naming the
-	// file, the record (or line) and the field.
+	// file, the record (or line) and the field: those of the reading
+	// first, then those of the writing (in a first import, the devices'
+	// in the order of their keys, then the DIs').
 	Problems []string `json:"problems,omitempty"`
 	// Elapsed is how long the import took.
 	Elapsed time.Duration `json:"elapsed_ns"`
@@ -106,14 +123,39 @@ func (s *Stats) note(format string, args ...any) {
 // goes on with the next. It returns an error for a file that cannot be
 // opened or is not a UDID export, for a write that fails, and ctx's
 // error when ctx ends; what was committed before stays.
+//
+// A first import, into an index that holds no device, reads the whole
+// file before it writes: it sorts the devices in runs of bounded memory
+// in opt.TempDir and writes each bucket in the order of its keys, the
+// devices first, then the keys that lead to them (bulk.go). It leaves
+// the index as writing the devices one at a time in the order of the
+// file does. Stopped while it reads, it has written nothing; stopped
+// while it writes, it keeps whole devices, which the DIs lead to once it
+// is run again. Imports into one DB run one at a time.
 func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, error) {
 	st := Stats{File: path}
 	if db.readOnly {
 		return st, ErrReadOnly
 	}
+	db.imports.Lock()
+	defer db.imports.Unlock()
 	start := time.Now()
+	first, err := db.noDevices()
+	if err != nil {
+		return st, err
+	}
 	w := &writer{db: db, st: Stats{File: path}}
-	p := startPipe(opt.batch(), w.devices)
+	var (
+		b     *bulk
+		write = w.devices
+		batch = opt.batch()
+	)
+	if first && !opt.incremental {
+		b = newBulk(ctx, db, &w.st, opt)
+		defer b.close()
+		write, batch = b.read, bulkBatch
+	}
+	p := startPipe(batch, write)
 	r := udid.Reader{TempDir: opt.TempDir, Problem: func(err error) error {
 		var re *udid.RecordError
 		if errors.As(err, &re) {
@@ -133,13 +175,35 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		}
 		return p.add(d)
 	})
-	if werr := p.close(ctx.Err() != nil); err == nil {
+	werr := p.close(ctx.Err() != nil)
+	if b != nil && werr == nil && ctx.Err() == nil {
+		werr = b.write()
+	}
+	if err == nil {
 		err = werr
 	}
 	st.Read = rs.Records + rs.Bad
 	st.merge(&w.st)
 	st.Elapsed = time.Since(start)
 	return st, err
+}
+
+// noDevices reports whether the index holds no device nor any entry of
+// one: an import into it is a first import.
+func (db *DB) noDevices() (bool, error) {
+	empty := true
+	err := db.db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketDevices, bucketKeys, bucketCodes} {
+			if k, _ := tx.Bucket(name).Cursor().First(); k != nil {
+				empty = false
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("nationaldb: %s: %w", db.path, err)
+	}
+	return empty, nil
 }
 
 // ImportNHSA imports the NHSA consumables catalogue file at path
@@ -155,6 +219,8 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 	if db.readOnly {
 		return st, ErrReadOnly
 	}
+	db.imports.Lock()
+	defer db.imports.Unlock()
 	start := time.Now()
 	f, err := os.Open(path)
 	if err != nil {
@@ -206,24 +272,44 @@ type writer struct {
 
 // devices writes a batch of devices, in the order of their keys (the
 // bbolt pages they touch written together); of two versions of one
-// device in the batch, the later in the file is written last.
+// device in the batch, the later in the file is written last. A batch
+// two of whose devices give the same DI is written in file order, so
+// that the one written last is the later in the file, as a first import
+// has it.
 func (w *writer) devices(batch []udid.Device) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	type item struct {
-		key string
-		d   *udid.Device
+		key     string
+		d       *udid.Device
+		rec     deviceRecord
+		skipped []string
 	}
 	items := make([]item, len(batch))
+	owner := make(map[string]string, 3*len(batch)) // product key → device key
+	shared := false
 	for i := range batch {
-		items[i] = item{national.Key(batch[i].DI), &batch[i]}
+		it := &items[i]
+		it.key, it.d = national.Key(batch[i].DI), &batch[i]
+		var es []master.CatalogueEntry
+		es, it.skipped = national.Entries(batch[i])
+		deviceKeys(&it.rec, es)
+		for _, k := range it.rec.keys {
+			if o, ok := owner[k]; ok && o != it.key {
+				shared = true
+			}
+			owner[k] = it.key
+		}
 	}
-	slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
+	if !shared {
+		slices.SortStableFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
+	}
 	return w.update(func(tx *bolt.Tx) error {
 		t := newTxn(tx)
-		for _, it := range items {
-			if err := t.putDevice(it.key, it.d, &w.st); err != nil {
+		for i := range items {
+			it := &items[i]
+			if err := t.putDevice(it.key, it.d, &it.rec, it.skipped, &w.st); err != nil {
 				return err
 			}
 		}
@@ -293,10 +379,10 @@ func pair(a, b string) []byte {
 	return append(k, b...)
 }
 
-// putDevice writes device d under key, replacing the device held there
-// and the index entries it no longer has.
-func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
-	es, skipped := national.Entries(*d)
+// putDevice writes device d, whose product keys and national codes are
+// those of rec, under key, replacing the device held there and the index
+// entries it no longer has.
+func (t *txn) putDevice(key string, d *udid.Device, rec *deviceRecord, skipped []string, st *Stats) error {
 	st.SkippedDIs += int64(len(skipped))
 	var old deviceRecord
 	oldValue := t.devices.Get([]byte(key))
@@ -305,20 +391,12 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 		if old, err = decodeDevice(oldValue); err != nil {
 			return fmt.Errorf("device %s: %w", key, err)
 		}
-		if later(&old.d, d) {
+		if versionOf(&old.d).after(versionOf(d)) {
 			st.Stale++
 			return nil
 		}
 	}
-	rec := deviceRecord{d: *d}
-	for i := range es {
-		if k := es[i].Product(); !slices.Contains(rec.keys, k) {
-			rec.keys = append(rec.keys, k)
-		}
-		if c := es[i].InsuranceCode; c != "" && !slices.Contains(rec.codes, c) {
-			rec.codes = append(rec.codes, c)
-		}
-	}
+	rec.d = *d
 	for _, k := range old.keys {
 		if !slices.Contains(rec.keys, k) && string(t.keys.Get([]byte(k))) == key {
 			if err := t.keys.Delete([]byte(k)); err != nil {
@@ -336,8 +414,8 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 	}
 	if len(rec.keys) == 0 {
 		st.Unkeyed++
-		if d.Coding != udid.CodingAHM { // AHM codes are never product keys: counted, not listed
-			st.note("%s: device %s: no DI can be a product key (%s): left out", st.File, d.DI, strings.Join(skipped, ", "))
+		if n := unkeyedNote(st.File, d, skipped); n != "" {
+			st.note("%s", n)
 		}
 		if oldValue != nil {
 			t.nDevices--
@@ -346,47 +424,129 @@ func (t *txn) putDevice(key string, d *udid.Device, st *Stats) error {
 		return nil
 	}
 	for _, k := range rec.keys {
-		switch held := string(t.keys.Get([]byte(k))); {
-		case held == "":
+		held := string(t.keys.Get([]byte(k)))
+		c := claimOf(held == "", held == key, held == k, k == key)
+		switch c {
+		case claimNew:
 			t.nKeys++
-		case held == key:
-		case held == k:
-			// k is the sales unit of the device that holds it: a package
-			// or unit of use of another never takes it.
-			st.Conflicts++
-			st.note("%s: device %s: DI %s is the sales unit of device %s, which keeps it", st.File, key, k, held)
-			continue
-		case k == key:
-			st.Conflicts++
-			st.note("%s: device %s: its sales unit was a DI of device %s; it is the sales unit's now", st.File, key, held)
+		case claimSame, claimKept:
+			c.note(st, key, k, held)
+			continue // nothing to write: a page not written is a page not copied
 		default:
-			st.Conflicts++
-			st.note("%s: device %s: DI %s is also a DI of device %s; device %s, written last, holds it", st.File, key, k, held, key)
+			c.note(st, key, k, held)
 		}
 		if err := t.keys.Put([]byte(k), []byte(key)); err != nil {
 			return err
 		}
 	}
 	for _, c := range rec.codes {
-		if err := t.codes.Put(pair(c, key), nil); err != nil {
-			return err
+		if p := pair(c, key); !has(t.codes, p) {
+			if err := t.codes.Put(p, nil); err != nil {
+				return err
+			}
 		}
 	}
+	st.Kept++
+	v := encodeDevice(rec)
 	if oldValue == nil {
 		t.nDevices++
+	} else if bytes.Equal(v, oldValue) {
+		return nil // unchanged
 	}
-	st.Kept++
-	return t.devices.Put([]byte(key), encodeDevice(&rec))
+	return t.devices.Put([]byte(key), v)
 }
 
-// later reports whether held is a later version of the device than d:
-// by VersionTime when both have one and they differ, else by Version.
-// The same version replaces (a re-import, a corrected record).
-func later(held, d *udid.Device) bool {
-	if !held.VersionTime.IsZero() && !d.VersionTime.IsZero() && !held.VersionTime.Equal(d.VersionTime) {
-		return held.VersionTime.After(d.VersionTime)
+// has reports whether b holds key k (whatever its value, empty included).
+func has(b *bolt.Bucket, k []byte) bool {
+	at, _ := b.Cursor().Seek(k)
+	return bytes.Equal(at, k)
+}
+
+// deviceKeys sets rec's product keys and national codes to those of the
+// catalogue entries es of its device (each once, in the entries' order).
+func deviceKeys(rec *deviceRecord, es []master.CatalogueEntry) {
+	rec.keys, rec.codes = rec.keys[:0], rec.codes[:0]
+	for i := range es {
+		if k := es[i].Product(); !slices.Contains(rec.keys, k) {
+			rec.keys = append(rec.keys, k)
+		}
+		if c := es[i].InsuranceCode; c != "" && !slices.Contains(rec.codes, c) {
+			rec.codes = append(rec.codes, c)
+		}
 	}
-	return held.Version > d.Version
+}
+
+// unkeyedNote returns the problem of device d of file, none of whose DIs
+// (skipped) can be a product key: "" for an AHM device (AHM codes are
+// never product keys: counted, not listed).
+func unkeyedNote(file string, d *udid.Device, skipped []string) string {
+	if d.Coding == udid.CodingAHM {
+		return ""
+	}
+	return fmt.Sprintf("%s: device %s: no DI can be a product key (%s): left out", file, d.DI, strings.Join(skipped, ", "))
+}
+
+// claim is what becomes of a product key a device gives, by who holds it.
+type claim int
+
+const (
+	claimNew  claim = iota // nobody: the device takes it
+	claimSame              // the device itself
+	claimKept              // a device whose sales unit it is, which keeps it
+	claimSale              // another device; it is the device's sales unit, so the device takes it
+	claimLast              // another device; the device, written last, takes it
+)
+
+// claimOf returns what becomes of product key k that a device gives,
+// held by another device or none (none), the device itself (self), a
+// device whose sales unit it is (heldIsK); sales says that k is the
+// device's own sales unit.
+func claimOf(none, self, heldIsK, sales bool) claim {
+	switch {
+	case none:
+		return claimNew
+	case self:
+		return claimSame
+	case heldIsK:
+		return claimKept
+	case sales:
+		return claimSale
+	}
+	return claimLast
+}
+
+// note counts and notes a conflict: device key gives product key k,
+// which device held holds.
+func (c claim) note(st *Stats, key, k, held string) {
+	switch c {
+	case claimKept:
+		st.note("%s: device %s: DI %s is the sales unit of device %s, which keeps it", st.File, key, k, held)
+	case claimSale:
+		st.note("%s: device %s: its sales unit was a DI of device %s; it is the sales unit's now", st.File, key, held)
+	case claimLast:
+		st.note("%s: device %s: DI %s is also a DI of device %s; device %s, written last, holds it", st.File, key, k, held, key)
+	default:
+		return
+	}
+	st.Conflicts++
+}
+
+// version is what orders the versions of a device.
+type version struct {
+	time   time.Time // versionTime
+	number int       // versionNumber
+}
+
+func versionOf(d *udid.Device) version { return version{d.VersionTime, d.Version} }
+
+// after reports whether v is a later version of a device than w: by
+// time when both have one and they differ, else by number. The same
+// version is not later (a re-import, a corrected record, replaces).
+func (v version) after(w version) bool {
+	if !v.time.IsZero() && !w.time.IsZero() && !v.time.Equal(w.time) {
+		return v.time.After(w.time)
+	}
+	return v.number > w.number
 }
 
 // putRow writes NHSA row it under its code, replacing the row held there
@@ -399,8 +559,10 @@ func (t *txn) putRow(it *nhsa.Item, st *Stats) error {
 			dis = append(dis, k)
 		}
 	}
-	if v := t.rows.Get([]byte(code)); v != nil {
-		old, err := decodeRow(v)
+	v := encodeRow(it)
+	oldValue := t.rows.Get([]byte(code))
+	if oldValue != nil {
+		old, err := decodeRow(oldValue)
 		if err != nil {
 			return fmt.Errorf("nhsa row %s: %w", code, err)
 		}
@@ -416,8 +578,10 @@ func (t *txn) putRow(it *nhsa.Item, st *Stats) error {
 	}
 	matched := t.hasCode(code) || it.Code.Len() == nhsa.LongLen && t.hasCode(string(it.Code.Short()))
 	for _, k := range dis {
-		if err := t.di.Put(pair(k, code), nil); err != nil {
-			return err
+		if p := pair(k, code); !has(t.di, p) {
+			if err := t.di.Put(p, nil); err != nil {
+				return err
+			}
 		}
 		matched = matched || t.keys.Get([]byte(k)) != nil
 	}
@@ -425,7 +589,10 @@ func (t *txn) putRow(it *nhsa.Item, st *Stats) error {
 		st.Matched++
 	}
 	st.Kept++
-	return t.rows.Put([]byte(code), encodeRow(it))
+	if bytes.Equal(v, oldValue) {
+		return nil // unchanged
+	}
+	return t.rows.Put([]byte(code), v)
 }
 
 // hasCode reports whether a device's record carries national code code.

@@ -109,19 +109,24 @@ func TestImportGenerated(t *testing.T) {
 }
 
 // TestReimportIdempotent: importing the same file again changes not a
-// byte of the index.
+// byte of the index, and writes no page but each transaction's meta.
 func TestReimportIdempotent(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
 	path := generated(t, dir, 1500, 5)
-	rows := writeNHSA(t, dir, "cat.txt", row{Code: "C09100100000000211790000049", Name: "管路", DIs: gtin("0690123456789"), Implant: "1"})
+	rows := writeNHSA(t, dir, "cat.txt", row{Code: "C09100100000000211790000049", Name: "管路", DIs: gtin("0690123456789"), Implant: "1"},
+		row{Code: "C09100100000000211800000017", Name: "盒", DIs: gtin("0690123456790")})
 	first := importUDID(t, db, path)
 	importNHSA(t, db, rows)
 	before := dump(t, db)
-	again := importUDID(t, db, path)
-	importNHSA(t, db, rows)
+	written := pagesWritten(db)
+	again := importUDID(t, db, path) // 3 transactions of 500
+	importNHSA(t, db, rows)          // 1
 	if after := dump(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatalf("re-import changed the index: %d entries before, %d after", len(before), len(after))
+	}
+	if n := pagesWritten(db) - written; n != 4 {
+		t.Errorf("re-import wrote %d pages, want 4 (a meta page a transaction)", n)
 	}
 	if again.Kept != first.Kept || again.Conflicts != 0 || again.Stale != 0 {
 		t.Fatalf("first %+v, again %+v", first, again)

@@ -110,6 +110,31 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
+// bytes reads a string as a slice of the record (no copy).
+func (d *decoder) bytes() []byte {
+	n := d.uint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("string beyond the record")
+		return nil
+	}
+	s := d.b[:n:n]
+	d.b = d.b[n:]
+	return s
+}
+
+// bytesList reads a list of strings as strs does, appending its elements
+// to dst as slices of the record.
+func (d *decoder) bytesList(dst [][]byte) [][]byte {
+	n := d.count()
+	for range n {
+		dst = append(dst, d.bytes())
+	}
+	return dst
+}
+
 func (d *decoder) strs() []string {
 	n := d.count()
 	if n == 0 {
@@ -165,8 +190,11 @@ func (d *decoder) start() {
 }
 
 // encodeDevice returns the value of r in the devices bucket.
-func encodeDevice(r *deviceRecord) []byte {
-	e := encoder{b: make([]byte, 0, 512)}
+func encodeDevice(r *deviceRecord) []byte { return appendDevice(make([]byte, 0, 512), r) }
+
+// appendDevice appends the value of r in the devices bucket to b.
+func appendDevice(b []byte, r *deviceRecord) []byte {
+	e := encoder{b: b}
 	e.b = append(e.b, recordFormat)
 	e.strs(r.keys)
 	e.strs(r.codes)
@@ -209,6 +237,16 @@ func encodeDevice(r *deviceRecord) []byte {
 		e.str(s.Unit)
 	}
 	return e.b
+}
+
+// deviceLists appends to keys and codes the product keys and the national
+// codes of the device record v (the head of it only), as slices of v.
+func deviceLists(v []byte, keys, codes [][]byte) ([][]byte, [][]byte, error) {
+	dec := decoder{b: v}
+	dec.start()
+	keys = dec.bytesList(keys)
+	codes = dec.bytesList(codes)
+	return keys, codes, dec.err
 }
 
 // decodeDevice reads a value of the devices bucket.

@@ -1,0 +1,390 @@
+package nationaldb
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/udi-edge/udi-edge/agent/national"
+	"github.com/udi-edge/udi-edge/agent/runindex"
+	"github.com/udi-edge/udi-edge/agent/udid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sizes of a first import.
+const (
+	// defaultRunBytes is the memory a first import gathers records in
+	// before it sorts them and writes them to a temporary file.
+	defaultRunBytes = 16 << 20
+	// bulkBatch is the number of devices the reading of a first import
+	// hands at a time to the goroutine that sorts them.
+	bulkBatch = 1000
+	// loadTxBytes is about how much memory the keys and values a
+	// transaction of a first import writes take before the commit.
+	loadTxBytes = 8 << 20
+)
+
+// The first byte of a version's entry among a first import's devices.
+const (
+	versionKeyed   = 1 // then the version, the device record
+	versionUnkeyed = 2 // then the version, the problem to note ("" none)
+)
+
+// The first byte of an index entry of a first import, which orders them
+// as they are written: the codes bucket, then the keys bucket.
+const (
+	indexCode = 'c' // then a key of the codes bucket
+	indexKey  = 'k' // then a product key; the payload is an event
+)
+
+// The first byte of the payload of a product key's event, then the
+// device key.
+const (
+	keyClaim   = 'c' // a version of the device gives the key
+	keyRelease = 'r' // a later version of the device no longer does
+)
+
+// bulk is a first import: of a file into an index that holds no device.
+// It writes the index as putDevice would, one device after another in
+// the order of the file, and in one pass over each bucket in the order
+// of its keys, which bbolt appends to full pages, where random inserts
+// would dirty a page a key in every transaction.
+//
+// Reading, each version of a device goes to a sorter by device key (then
+// order in the file). Merged, the versions of a device are applied in
+// the order of the file: a version an earlier one is later than is
+// stale, a version without a product key drops the device, else it
+// replaces. The device held at the end is written; the product keys each
+// applied version gives (a claim) and those of the version it replaced
+// it no longer gives (a release) go to a second sorter, with the codes of
+// the devices written. Merged, that sorter's entries give the codes
+// bucket, then for each product key its events in the order of the file,
+// which decide who holds it (claimOf) as putDevice would.
+//
+// The devices are written before the keys that lead to them: an import
+// stopped half way has written whole devices that no key leads to yet,
+// and no key that leads nowhere; run again, the import replaces each of
+// them (the same version) and writes their keys.
+type bulk struct {
+	db    *DB
+	ctx   context.Context
+	opt   Options
+	st    *Stats
+	devs  *runSorter
+	index *runSorter
+
+	// Of the reading (read).
+	seq          uint64
+	rec          deviceRecord
+	key, payload []byte
+}
+
+// newBulk starts a first import into db; its sorted runs go to
+// opt.TempDir, else beside the index.
+func newBulk(ctx context.Context, db *DB, st *Stats, opt Options) *bulk {
+	dir := cmp.Or(opt.TempDir, filepath.Dir(db.path))
+	runBytes := cmp.Or(opt.runBytes, defaultRunBytes)
+	return &bulk{db: db, ctx: ctx, opt: opt, st: st, devs: newRunSorter(dir, runBytes), index: newRunSorter(dir, runBytes)}
+}
+
+// close removes the sorters' files.
+func (b *bulk) close() {
+	b.devs.close()
+	b.index.close()
+}
+
+// read takes a batch of devices read from the file (in a goroutine of its
+// own, while the file is read on).
+func (b *bulk) read(batch []udid.Device) error {
+	for i := range batch {
+		d := &batch[i]
+		b.seq++
+		es, skipped := national.Entries(*d)
+		b.st.SkippedDIs += int64(len(skipped))
+		deviceKeys(&b.rec, es)
+		e := encoder{b: append(b.payload[:0], versionKeyed)}
+		e.time(d.VersionTime)
+		e.uint(uint64(d.Version))
+		if len(b.rec.keys) == 0 {
+			e.b[0] = versionUnkeyed
+			e.str(unkeyedNote(b.st.File, d, skipped))
+		} else {
+			b.rec.d = *d
+			e.b = appendDevice(e.b, &b.rec)
+		}
+		b.payload = e.b
+		b.key = append(b.key[:0], national.Key(d.DI)...)
+		if err := b.devs.add(b.key, b.seq, b.payload); err != nil {
+			return fmt.Errorf("nationaldb: %s: %w", b.db.path, err)
+		}
+	}
+	return nil
+}
+
+// write writes what was read: the devices, then the index entries.
+func (b *bulk) write() error {
+	l := &loader{db: b.db, ctx: b.ctx, txBytes: cmp.Or(b.opt.txBytes, loadTxBytes), committed: b.opt.committed}
+	defer l.rollback()
+	err := b.writeDevices(l)
+	if err == nil {
+		err = b.writeIndex(l)
+	}
+	if err == nil {
+		err = l.commit()
+	}
+	if err != nil {
+		return fmt.Errorf("nationaldb: %s: %w", b.db.path, err)
+	}
+	return nil
+}
+
+// writeDevices writes each device as the last version of it applied
+// leaves it, and hands the index entries to b.index.
+func (b *bulk) writeDevices(l *loader) error {
+	m, err := b.devs.merge()
+	if err != nil {
+		return err
+	}
+	var (
+		dev            []byte   // the device key
+		held           []byte   // the record of the version applied last
+		isHeld         bool     // whether one is (a version without keys drops it)
+		heldV          version  // its version
+		heldKeys, keys [][]byte // the product keys of the held version, of this one
+		codes, none    [][]byte
+		entry, event   []byte
+	)
+	// event adds an event of product key k.
+	addEvent := func(kind byte, k []byte, seq uint64) error {
+		entry = append(append(entry[:0], indexKey), k...)
+		event = append(append(event[:0], kind), dev...)
+		return b.index.add(entry, seq, event)
+	}
+	// end writes the device dev as its versions leave it.
+	end := func() error {
+		if !isHeld {
+			return nil
+		}
+		if err := l.put(bucketDevices, dev, held); err != nil {
+			return err
+		}
+		var err error
+		if none, codes, err = deviceLists(held, none[:0], codes[:0]); err != nil {
+			return fmt.Errorf("device %s: %w", dev, err)
+		}
+		for _, c := range codes {
+			entry = append(append(append(append(entry[:0], indexCode), c...), 0), dev...) // pair(c, dev)
+			if err := b.index.add(entry, 0, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = m.each(func(key []byte, seq uint64, payload []byte) error {
+		if !bytes.Equal(key, dev) {
+			if err := end(); err != nil {
+				return err
+			}
+			dev, isHeld = append(dev[:0], key...), false
+		}
+		dec := decoder{b: payload}
+		kind := byte(dec.uint())
+		v := version{dec.time(), dec.int()}
+		if dec.err != nil {
+			return fmt.Errorf("sorted run: device %s: %w", dev, dec.err)
+		}
+		if isHeld && heldV.after(v) {
+			b.st.Stale++
+			return nil
+		}
+		var err error
+		keys = keys[:0]
+		if kind == versionKeyed {
+			if keys, none, err = deviceLists(dec.b, keys, none[:0]); err != nil {
+				return fmt.Errorf("sorted run: device %s: %w", dev, err)
+			}
+		}
+		if isHeld {
+			for _, k := range heldKeys {
+				if !containsBytes(keys, k) {
+					if err := addEvent(keyRelease, k, seq); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if kind != versionKeyed {
+			b.st.Unkeyed++
+			if note := dec.str(); note != "" {
+				b.st.note("%s", note)
+			}
+			isHeld = false
+			return nil
+		}
+		for _, k := range keys {
+			if err := addEvent(keyClaim, k, seq); err != nil {
+				return err
+			}
+		}
+		b.st.Kept++
+		held, heldV, isHeld = append(held[:0], dec.b...), v, true
+		heldKeys, none, err = deviceLists(held, heldKeys[:0], none[:0])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return end()
+}
+
+// writeIndex writes the codes bucket, then the keys bucket: each product
+// key held by the device its events leave it to.
+func (b *bulk) writeIndex(l *loader) error {
+	m, err := b.index.merge()
+	if err != nil {
+		return err
+	}
+	var (
+		key, owner []byte // the product key, the device that holds it
+		isKey      bool   // whether key is set
+		isOwned    bool   // whether owner is set
+	)
+	end := func() error {
+		if !isKey || !isOwned {
+			return nil
+		}
+		return l.put(bucketKeys, key, owner)
+	}
+	err = m.each(func(ikey []byte, _ uint64, payload []byte) error {
+		if len(ikey) == 0 || len(payload) == 0 && ikey[0] == indexKey {
+			return fmt.Errorf("sorted run: %w: index entry %q", ErrCorrupt, ikey)
+		}
+		if ikey[0] == indexCode {
+			return l.put(bucketCodes, ikey[1:], nil)
+		}
+		k := ikey[1:]
+		if !isKey || !bytes.Equal(k, key) {
+			if err := end(); err != nil {
+				return err
+			}
+			key, isKey, isOwned = append(key[:0], k...), true, false
+		}
+		dev := payload[1:]
+		switch payload[0] {
+		case keyRelease:
+			if isOwned && bytes.Equal(owner, dev) {
+				isOwned = false
+			}
+		case keyClaim:
+			c := claimOf(!isOwned, bytes.Equal(owner, dev), bytes.Equal(owner, k), bytes.Equal(k, dev))
+			if c != claimNew && c != claimSame {
+				c.note(b.st, string(dev), string(k), string(owner))
+			}
+			if c != claimKept {
+				owner, isOwned = append(owner[:0], dev...), true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return end()
+}
+
+func containsBytes(list [][]byte, b []byte) bool {
+	for _, x := range list {
+		if bytes.Equal(x, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// loader writes keys in ascending order into the empty buckets of an
+// index, in transactions of about txBytes, each counting what it
+// adds. Its buckets fill their pages to the end (FillPercent 1): keys
+// come in order, so no page is split later.
+type loader struct {
+	db  *DB
+	ctx context.Context
+
+	tx              *bolt.Tx
+	buckets         map[string]*bolt.Bucket
+	arena           runindex.Arena // the values of the transaction
+	bytes           int
+	nDevices, nKeys int64
+	txBytes         int    // about the most a transaction writes
+	committed       func() // called after each commit (tests)
+}
+
+// put puts k and v in bucket, committing the transaction when it is
+// large enough.
+func (l *loader) put(bucket, k, v []byte) error {
+	if l.tx == nil {
+		if err := l.ctx.Err(); err != nil {
+			return err
+		}
+		tx, err := l.db.db.Begin(true)
+		if err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		l.tx, l.buckets = tx, map[string]*bolt.Bucket{}
+	}
+	bk := l.buckets[string(bucket)]
+	if bk == nil {
+		bk = l.tx.Bucket(bucket)
+		bk.FillPercent = 1
+		l.buckets[string(bucket)] = bk
+	}
+	// bbolt keeps the value, not a copy, until the commit.
+	val := append(l.arena.Alloc(len(v)), v...)
+	if err := bk.Put(k, val); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	switch {
+	case bytes.Equal(bucket, bucketDevices):
+		l.nDevices++
+	case bytes.Equal(bucket, bucketKeys):
+		l.nKeys++
+	}
+	// bbolt holds a copy of the key and a node entry of some 64 bytes.
+	if l.bytes += 2*len(k) + len(v) + 96; l.bytes >= l.txBytes {
+		return l.commit()
+	}
+	return nil
+}
+
+// commit commits the transaction, if one is open, with its counts.
+func (l *loader) commit() error {
+	if l.tx == nil {
+		return nil
+	}
+	t := txn{meta: l.tx.Bucket(bucketMeta), nDevices: l.nDevices, nKeys: l.nKeys}
+	err := t.commitCounts()
+	if err == nil {
+		err = l.tx.Commit()
+	} else {
+		_ = l.tx.Rollback()
+	}
+	l.tx, l.bytes, l.nDevices, l.nKeys = nil, 0, 0, 0
+	l.arena.Reset()
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if l.committed != nil {
+		l.committed()
+	}
+	return nil
+}
+
+// rollback drops the transaction, if one is open.
+func (l *loader) rollback() {
+	if l.tx != nil {
+		_ = l.tx.Rollback()
+		l.tx = nil
+		l.arena.Reset()
+	}
+}
