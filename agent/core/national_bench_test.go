@@ -1,10 +1,7 @@
 package core_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/xml"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -117,19 +114,9 @@ func BenchmarkImportUDID(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			d := xml.NewDecoder(bufio.NewReaderSize(udid.Repair(f), 64<<10))
-			devices := int64(0)
-			for {
-				t, err := d.RawToken()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				if s, ok := t.(xml.StartElement); ok && s.Name.Local == "device" {
-					devices++
-				}
+			devices, err := udid.TokenScan(f)
+			if err != nil {
+				b.Fatal(err)
 			}
 			f.Close()
 			recs += devices

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -157,19 +156,11 @@ func BenchmarkImportUDID(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			d := xml.NewDecoder(bufio.NewReaderSize(udid.Repair(f), 64<<10))
-			for {
-				t, err := d.RawToken()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				if s, ok := t.(xml.StartElement); ok && s.Name.Local == "device" {
-					recs++
-				}
+			devices, err := udid.TokenScan(f)
+			if err != nil {
+				b.Fatal(err)
 			}
+			recs += devices
 			f.Close()
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
