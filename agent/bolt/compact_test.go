@@ -42,6 +42,7 @@ func TestCompactWhileWriting(t *testing.T) {
 		inside   atomic.Bool
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
+		answers  sync.WaitGroup // every Submit's callback, run on the writer
 		failures atomic.Int64
 	)
 	for w := range 4 {
@@ -54,7 +55,9 @@ func TestCompactWhileWriting(t *testing.T) {
 				}
 				m := movementN(fmt.Sprintf("live%d", w), n)
 				done := make(chan struct{})
+				answers.Add(1)
 				l.Submit(m, func(got agent.Movement, err error) {
+					defer answers.Done()
 					defer close(done)
 					if err != nil {
 						failures.Add(1)
@@ -80,6 +83,7 @@ func TestCompactWhileWriting(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	close(stop)
 	wg.Wait()
+	answers.Wait() // the writers stop waiting for every answer: the last ones come after
 	if err != nil {
 		t.Fatal(err)
 	}
