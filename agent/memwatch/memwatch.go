@@ -21,16 +21,18 @@ type HeapWatch struct {
 	samples    []sample // written by the sampler until done
 }
 
-// sample is the heap in use at a moment of the watch.
+// sample is the live heap at a moment of the watch: what the last
+// garbage collection found reachable, free of the sawtooth of garbage
+// between collections.
 type sample struct {
 	at   time.Duration
-	heap uint64
+	live uint64
 }
 
 // Heap starts sampling the heap.
 func Heap() *HeapWatch {
 	w := &HeapWatch{stop: make(chan struct{}), done: make(chan struct{}), start: time.Now()}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(5 * time.Millisecond)
@@ -41,7 +43,7 @@ func Heap() *HeapWatch {
 			if v > w.peak.Load() {
 				w.peak.Store(v)
 			}
-			w.samples = append(w.samples, sample{time.Since(w.start), v})
+			w.samples = append(w.samples, sample{time.Since(w.start), s[2].Value.Uint64()})
 			select {
 			case <-w.stop:
 				return
@@ -59,11 +61,11 @@ func (w *HeapWatch) End() float64 {
 	return float64(w.peak.Load()) / (1 << 20)
 }
 
-// Window returns, after End, the peak heap in MiB over the part of the
-// watch from fraction from to fraction to of its length (0.15, 0.25: the
-// second tenth of a fifth): comparing an early window with a late one
-// shows whether memory grows with the work done. 0 when no sample fell
-// in it.
+// Window returns, after End, the largest live heap (reachable at the last
+// collection) in MiB over the part of the watch from fraction from to
+// fraction to of its length (0.15, 0.25): comparing an early window with
+// a late one shows whether what the work keeps grows with it. 0 when no
+// sample fell in it.
 func (w *HeapWatch) Window(from, to float64) float64 {
 	if len(w.samples) == 0 {
 		return 0
@@ -72,7 +74,7 @@ func (w *HeapWatch) Window(from, to float64) float64 {
 	var peak uint64
 	for _, s := range w.samples {
 		if f := float64(s.at) / total; f >= from && f <= to {
-			peak = max(peak, s.heap)
+			peak = max(peak, s.live)
 		}
 	}
 	return float64(peak) / (1 << 20)

@@ -190,8 +190,8 @@ func Run(ctx context.Context, dir string, p Params) ([]Figure, error) {
 }
 
 // mem is the memory a workload used: the peak heap in use, sampled,
-// the heap's peaks early (15–25 % of its time) and late (75–85 %), and
-// the process's peak resident set.
+// the live heap early (15–25 % of its time) and late (75–85 %), and the
+// process's peak resident set.
 type mem struct{ heap, early, late, rss float64 }
 
 // watch runs fn and measures its memory.
@@ -208,10 +208,10 @@ func watch(fn func() error) (mem, error) {
 // the heap does not grow with the work done (late <= 1.25x early + 4 MiB).
 func (m mem) figure(workload, what string, flat bool) Figure {
 	f := Figure{Name: "peak_heap_" + workload, Value: m.heap, Unit: "MiB",
-		Ceiling: fmt.Sprintf("%s: heap in use sampled every 5 ms; %.1f MiB at 20%% of it, %.1f MiB at 80%%; the process's peak resident set %.1f MiB (VmHWM, the bench's own included)",
+		Ceiling: fmt.Sprintf("%s: heap in use sampled every 5 ms; live heap (reachable at the last collection) %.1f MiB at 20%% of it, %.1f MiB at 80%%; the process's peak resident set %.1f MiB (VmHWM, the bench's own included)",
 			what, m.early, m.late, m.rss)}
 	if flat {
-		f.Goal = "flat: at 80% <= 1.25x at 20% + 4 MiB"
+		f.Goal = "flat: live heap at 80% <= 1.25x at 20% + 4 MiB"
 		f.Met = m.late <= 1.25*m.early+4
 	}
 	return f
