@@ -105,22 +105,26 @@ func stall(t *testing.T, socket string) net.Conn {
 }
 
 // TestStuckRequestIsCutOff: a request whose body never comes holds its
-// turn only until its deadline; meanwhile the others wait, then are told
-// the agent is busy; the agent is never stuck for good.
+// turn only until its deadline; meanwhile the other long requests wait,
+// then are told the agent is busy; the agent is never stuck for good.
 func TestStuckRequestIsCutOff(t *testing.T) {
-	s := serve(t, api.Limits{MaxConcurrent: 1, Wait: 100 * time.Millisecond, Timeout: 2 * time.Second, LongTimeout: time.Second})
+	s := serve(t, api.Limits{MaxLong: 1, Wait: 100 * time.Millisecond, Timeout: 2 * time.Second, LongTimeout: time.Second})
 	c := stall(t, s.socket)
-	// The stalled import holds the one turn: a status waits, then is busy.
+	// The stalled import holds the one turn of long requests: a verify
+	// waits, then is busy; a status is answered all the while.
 	testkit.CheckFor(t, 5*time.Second, func() error {
-		_, err := s.client.Status(context.Background())
+		_, err := s.client.Verify(context.Background())
 		if !errors.Is(err, api.ErrBusy) {
-			return fmt.Errorf("status while an import stalls: %v, want busy", err)
+			return fmt.Errorf("verify while an import stalls: %v, want busy", err)
 		}
 		return nil
 	})
+	if _, err := s.client.Status(context.Background()); err != nil {
+		t.Fatalf("status while an import stalls: %v", err)
+	}
 	// Past the import's deadline the connection is cut and the turn free.
 	testkit.CheckFor(t, 5*time.Second, func() error {
-		_, err := s.client.Status(context.Background())
+		_, err := s.client.Verify(context.Background())
 		return err
 	})
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
