@@ -175,7 +175,9 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 		return nil, err
 	}
 	g.master.Replace(d)
+	g.damageMu.Lock()
 	g.damaged = slices.DeleteFunc(g.damaged, func(s string) bool { return s == set })
+	g.damageMu.Unlock()
 	return d, nil
 }
 
@@ -183,9 +185,9 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 // and the sets found damaged when the data were loaded.
 func (g *Gateway) MasterVersion() (version string, counts master.Counts, damaged []string) {
 	d := g.master.Load()
-	g.importMu.Lock()
+	g.damageMu.Lock()
 	damaged = append(damaged, g.damaged...)
-	g.importMu.Unlock()
+	g.damageMu.Unlock()
 	return d.Version, d.Counts(), damaged
 }
 
