@@ -52,7 +52,8 @@ type ImportResult struct {
 	Set string `json:"set"`
 	// Rows is the size of the set now held.
 	Rows int `json:"rows"`
-	// RowErrors lists every bad row left out (a partial import), by line.
+	// RowErrors lists the bad rows left out (a partial import), by line,
+	// at most master.MaxRejected problems.
 	RowErrors []string `json:"row_errors,omitempty"`
 	// Version is the new master data version.
 	Version string `json:"version,omitempty"`
