@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -302,6 +303,26 @@ func TestImportTooLarge(t *testing.T) {
 	under := in[:strings.LastIndexByte(in[:1<<10], '\n')+1]
 	if _, _, err := ParseCatalogue(strings.NewReader(under), ImportOptions{Format: FormatCSV}); err != nil {
 		t.Errorf("a file under the limit: %v", err)
+	}
+}
+
+// TestReadFileBounded: a file of unknown size (an upload) is read into
+// a buffer that never grows beyond the bound, whether the file is within
+// it or goes on beyond it.
+func TestReadFileBounded(t *testing.T) {
+	defer func(n int) { fileLimit = n }(fileLimit)
+	fileLimit = 100_000
+	most := fileLimit + 1 + bytes.MinRead
+	for _, size := range []int{fileLimit, 3 * fileLimit} {
+		// A reader that does not tell its size, as a request body.
+		r := io.MultiReader(strings.NewReader(strings.Repeat("x", size)))
+		b, err := readFile("catalogue", r)
+		switch {
+		case size <= fileLimit && (err != nil || len(b) != size || cap(b) > most):
+			t.Errorf("%d bytes: %d read into a buffer of %d (at most %d): %v", size, len(b), cap(b), most, err)
+		case size > fileLimit && !errors.Is(err, ErrTooLarge):
+			t.Errorf("%d bytes: %v", size, err)
+		}
 	}
 }
 
