@@ -147,6 +147,13 @@ func (s *Server) handle(pattern string, change, long bool, fn func(w http.Respon
 			writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindForbidden, Error: ErrForbidden.Error()}})
 			return
 		}
+		if r.ContentLength > s.limits.MaxBody {
+			// Refused before a byte is read: reading a body to its bound
+			// only to refuse it cost the agent its pace for a second.
+			writeError(w, &Error{Status: http.StatusBadRequest, ErrorResponse: ErrorResponse{Kind: KindBadRequest,
+				Error: fmt.Sprintf("request body larger than %d bytes", s.limits.MaxBody)}})
+			return
+		}
 		wait := time.NewTimer(s.limits.Wait)
 		select {
 		case slots <- struct{}{}:

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -230,5 +231,28 @@ func TestSnakeCase(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		walk(path, v)
+	}
+}
+
+// TestBodyOverBoundNotRead: a body whose declared length is over the
+// bound is refused before a byte of it is read, naming the bound; the
+// client need not send it.
+func TestBodyOverBoundNotRead(t *testing.T) {
+	s := serve(t, api.Limits{MaxBody: 1 << 10, LongTimeout: time.Minute})
+	c, err := net.Dial("unix", s.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "PUT /v1/master/catalogue?format=csv HTTP/1.1\r\nHost: agent\r\nContent-Length: %d\r\n\r\ngtin,name,unit_price\n", 80<<20)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is not sent: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "larger than 1024 bytes") {
+		t.Fatalf("%s %s", resp.Status, body)
 	}
 }
