@@ -671,7 +671,10 @@ func isTimeout(err error) bool {
 type nbNormal struct {
 	door  nbDoor
 	worst atomic.Int64 // nanoseconds
-	asked atomic.Int64
+	// worstAt is when the worst answer was asked for.
+	mu      sync.Mutex
+	worstAt time.Time
+	asked   atomic.Int64
 	// failed counts answers other than 2xx, and no answer within 10 s.
 	failed atomic.Int64
 	last   atomic.Value // string: the last failure
@@ -685,8 +688,12 @@ func (n *nbNormal) run(ctx context.Context) {
 		code, err := nbRequest(n.door, "GET", n.door.normal, 10*time.Second)
 		took := time.Since(start)
 		n.asked.Add(1)
-		for w := n.worst.Load(); int64(took) > w && !n.worst.CompareAndSwap(w, int64(took)); w = n.worst.Load() {
+		n.mu.Lock()
+		if int64(took) > n.worst.Load() {
+			n.worst.Store(int64(took))
+			n.worstAt = start
 		}
+		n.mu.Unlock()
 		if err != nil || code/100 != 2 {
 			n.failed.Add(1)
 			n.last.Store(fmt.Sprintf("GET %s: %d %v after %v", n.door.normal, code, err, took.Round(time.Millisecond)))
@@ -947,7 +954,7 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 				}) == nil
 			}
 		}
-		r.Logf("pass %d: %d bad messages published; the doors next", pass, len(abuses))
+		r.Logf("pass %d: %d bad messages published by %s; the doors next", pass, len(abuses), time.Now().Format("15:04:05.000"))
 
 		// The doors, all at once.
 		var doorsWG sync.WaitGroup
@@ -962,10 +969,14 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 				readers, loris = 4+r.Rand.IntN(9), 50+r.Rand.IntN(150)
 			}
 			doorsWG.Go(func() {
+				r.Logf("pass %d: %s: %d connections at once at %s", pass, d.name, flood, time.Now().Format("15:04:05.000"))
 				nbFlood(d, flood, o)
 				for _, body := range bodies {
-					r.Logf("pass %d: %s: a body of %d MiB: %s", pass, d.name, body>>20, nbHugeBody(d, body, o))
+					start := time.Now()
+					said := nbHugeBody(d, body, o)
+					r.Logf("pass %d: %s: a body of %d MiB sent at %s: %s", pass, d.name, body>>20, start.Format("15:04:05.000"), said)
 				}
+				r.Logf("pass %d: %s: %d slow readers, %d slowloris at %s", pass, d.name, readers, loris, time.Now().Format("15:04:05.000"))
 				nbSlow(d, readers, loris, nbHold, o)
 			})
 		}
@@ -1076,7 +1087,10 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 		r.Figure(d.name+": abusive requests", float64(o.ok+o.refused+o.busy+o.cut+o.server+o.unanswered), "", "", true)
 		r.Figure(d.name+": refused (4xx, 503 busy, cut off)", float64(o.refused+o.busy+o.cut), "", "", true)
 		worst := time.Duration(n.worst.Load())
-		r.Figure(d.name+": normal client's worst answer", ms(worst), "ms", "<= 2000 ms, every one 2xx",
+		n.mu.Lock()
+		r.Logf("%s: the normal client's worst answer, %v, was asked for at %s", d.name, worst.Round(time.Millisecond), n.worstAt.Format("15:04:05.000"))
+		n.mu.Unlock()
+		r.Figure(d.name+": normal client's worst answer", float64(worst.Milliseconds()), "ms", "<= 2000 ms, every one 2xx",
 			worst <= nbLatencyGoal && n.failed.Load() == 0 && n.asked.Load() > 0)
 		if f := n.failed.Load(); f > 0 {
 			r.Failf("%s: %d of %d normal requests failed, last: %v", d.name, f, n.asked.Load(), n.last.Load())
