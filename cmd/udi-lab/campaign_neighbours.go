@@ -482,9 +482,8 @@ func (o *nbOutcomes) add(code int, err error) {
 	if o.codes == nil {
 		o.codes = map[int]int{}
 	}
-	var ne net.Error
 	switch {
-	case errors.As(err, &ne) && ne.Timeout():
+	case isTimeout(err):
 		o.unanswered++
 	case err != nil:
 		o.cut++
@@ -661,6 +660,7 @@ func nbSlow(d nbDoor, readers, loris int, hold time.Duration, o *nbOutcomes) {
 	o.mu.Unlock()
 }
 
+// isTimeout reports whether err is a deadline passed.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -712,6 +712,7 @@ type nbStream struct {
 	accepted, other int
 	keys            []string
 	err             error
+	soFar           atomic.Int64 // accepted, for progress lines while it runs
 }
 
 func (s *nbStream) run(ctx context.Context, sc *labScanner, dead <-chan struct{}) {
@@ -724,6 +725,7 @@ func (s *nbStream) run(ctx context.Context, sc *labScanner, dead <-chan struct{}
 		}
 		if b == ansAccepted {
 			s.accepted++
+			s.soFar.Add(1)
 			s.keys = append(s.keys, key)
 		} else {
 			s.other++
@@ -742,20 +744,13 @@ var (
 	nbMasterRefusedRE = regexp.MustCompile(`msg="uplink: master data (part )?(refused|rejected)|msg="uplink: master data on an unexpected topic ignored"`)
 )
 
-// nbPIDs says whether a process is still the same run.
+// nbSame says whether p is still the run whose process was pid.
 func nbSame(p *labProc, pid int) bool { return p.running() && p.process().Pid == pid }
 
 // runNeighboursCampaign is the neighbours campaign.
 func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
-	edgeBin, err := r.Binary(ctx, "udi-edge")
+	edgeBin, centralBin, err := labPrograms(ctx, r)
 	if err != nil {
-		return err
-	}
-	centralBin, err := r.Binary(ctx, "udi-central")
-	if err != nil {
-		return err
-	}
-	if err := needMosquitto(); err != nil {
 		return err
 	}
 	mq, err := startBenchMosquitto(r.Dir)
@@ -981,7 +976,7 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 			})
 		}
 		doorsWG.Wait()
-		r.Logf("pass %d: doors done; scans accepted so far %d", pass, stream.accepted)
+		r.Logf("pass %d: doors done; scans accepted so far %d", pass, stream.soFar.Load())
 	}
 	endDay()
 	day.Wait()
@@ -990,17 +985,7 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 	}
 
 	// The centre must end with everything.
-	err = pollFor(ctx, crashDrainWait, func() (bool, error) {
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		st, err := a.api.Status(actx)
-		if err != nil || st.Sync == nil {
-			return false, nil
-		}
-		g, err := c.gateway(nbGateway)
-		return err == nil && st.Sync.Acked == st.LastSeq && g.Seq == st.LastSeq, nil
-	})
-	if err != nil {
+	if err := waitDrained(ctx, a, c, nbGateway, crashDrainWait); err != nil {
 		r.Failf("the ledger did not drain to the centre after the abuse: %v", err)
 	}
 	agentSame, centreSame := nbSame(&a.labProc, agentPID), nbSame(&c.labProc, centrePID)

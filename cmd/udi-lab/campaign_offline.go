@@ -379,11 +379,7 @@ func runOfflineDay(ctx context.Context, r *campaignRun, dir, gw string, total in
 	if online {
 		run.what = "online"
 	}
-	edgeBin, err := r.Binary(ctx, "udi-edge")
-	if err != nil {
-		return nil, err
-	}
-	centralBin, err := r.Binary(ctx, "udi-central")
+	edgeBin, centralBin, err := labPrograms(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -503,20 +499,7 @@ func runOfflineDay(ctx context.Context, r *campaignRun, dir, gw string, total in
 		}
 	}
 	drainStart := time.Now()
-	drainWait := max(crashDrainWait, time.Duration(total/2000)*time.Second)
-	err = pollFor(ctx, drainWait, func() (bool, error) {
-		if !a.running() {
-			return false, errors.New("the agent exited")
-		}
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		st, err := a.api.Status(actx)
-		if err != nil || st.Sync == nil {
-			return false, nil
-		}
-		g, err := c.gateway(gw)
-		return err == nil && st.Sync.Acked == st.LastSeq && g.Seq == st.LastSeq, nil
-	})
+	err = waitDrained(ctx, a, c, gw, max(crashDrainWait, time.Duration(total/2000)*time.Second))
 	if !online {
 		run.drain = time.Since(drainStart)
 	}
@@ -563,9 +546,6 @@ func runOfflineDay(ctx context.Context, r *campaignRun, dir, gw string, total in
 // runOfflineCampaign is the offline campaign: the day offline, then the
 // same day online, the control of the agent's memory.
 func runOfflineCampaign(ctx context.Context, r *campaignRun) error {
-	if err := needMosquitto(); err != nil {
-		return err
-	}
 	total := r.Rounds * offlineRound
 	off, err := runOfflineDay(ctx, r, filepath.Join(r.Dir, "offline"), "gw-offline", total, false)
 	if err != nil {
@@ -621,6 +601,38 @@ func runOfflineCampaign(ctx context.Context, r *campaignRun) error {
 		r.Failf("online control: %d of %d scans accepted, %d lost, centre whole %v", on.accepted, on.sent, on.order.lost, on.centreWhole)
 	}
 	return nil
+}
+
+// waitDrained waits up to d until the running agent a has its whole
+// ledger acknowledged and the centre c holds all of it: its head for
+// gateway gw is the agent's last movement.
+func waitDrained(ctx context.Context, a *labAgent, c *labCentre, gw string, d time.Duration) error {
+	return pollFor(ctx, d, func() (bool, error) {
+		if !a.running() {
+			return false, errors.New("the agent exited")
+		}
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		st, err := a.api.Status(actx)
+		if err != nil || st.Sync == nil {
+			return false, nil
+		}
+		g, err := c.gateway(gw)
+		return err == nil && st.Sync.Acked == st.LastSeq && g.Seq == st.LastSeq, nil
+	})
+}
+
+// labPrograms returns the paths of udi-edge and udi-central, or
+// errCampaignSkipped when Mosquitto is not installed.
+func labPrograms(ctx context.Context, r *campaignRun) (edgeBin, centralBin string, err error) {
+	if err := needMosquitto(); err != nil {
+		return "", "", err
+	}
+	if edgeBin, err = r.Binary(ctx, "udi-edge"); err != nil {
+		return "", "", err
+	}
+	centralBin, err = r.Binary(ctx, "udi-central")
+	return edgeBin, centralBin, err
 }
 
 // needMosquitto returns errCampaignSkipped when Mosquitto is not
