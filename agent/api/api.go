@@ -32,7 +32,8 @@
 // The server is bounded: the size of a request body, the number of
 // requests served at once (others wait a little, then get 503), and a
 // deadline per request; long reads (verify, audits, export) have a longer
-// one. Shutting down cancels what is in progress and never waits for a
+// one, and take their turns apart from the short requests, so that they
+// and their clients never hold up a status or a trace. Shutting down cancels what is in progress and never waits for a
 // stuck client. On the unix socket, a peer running as the agent's user or
 // root may change things (POST, PUT); any other peer the socket's mode
 // lets in (its group) only reads. Over TCP everything is read-only.

@@ -30,8 +30,14 @@ import (
 type Limits struct {
 	// MaxBody is the largest request body (a master data file), in bytes.
 	MaxBody int64
-	// MaxConcurrent is how many requests are served at once.
+	// MaxConcurrent is how many short requests (status, a trace, a
+	// door) are served at once.
 	MaxConcurrent int
+	// MaxLong is how many long requests (verify, audits, exports,
+	// imports) are served at once. The two kinds take their turns apart,
+	// so that long requests, and clients slow to read their large
+	// answers, never hold up a short one.
+	MaxLong int
 	// Wait is how long a request waits for its turn before it is refused
 	// as busy.
 	Wait time.Duration
@@ -48,6 +54,7 @@ type Limits struct {
 const (
 	DefaultMaxBody       = 64 << 20
 	DefaultMaxConcurrent = 4
+	DefaultMaxLong       = 2
 	DefaultWait          = 5 * time.Second
 	DefaultTimeout       = 30 * time.Second
 	DefaultLongTimeout   = 10 * time.Minute
@@ -60,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxConcurrent <= 0 {
 		l.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if l.MaxLong <= 0 {
+		l.MaxLong = DefaultMaxLong
 	}
 	if l.Wait <= 0 {
 		l.Wait = DefaultWait
@@ -81,7 +91,8 @@ type Server struct {
 	core   *core.Gateway
 	log    *slog.Logger
 	limits Limits
-	slots  chan struct{}
+	slots  chan struct{} // the turns of short requests
+	long   chan struct{} // the turns of long ones
 	mux    *http.ServeMux
 }
 
@@ -91,7 +102,8 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	limits = limits.withDefaults()
-	s := &Server{core: g, log: log, limits: limits, slots: make(chan struct{}, limits.MaxConcurrent), mux: http.NewServeMux()}
+	s := &Server{core: g, log: log, limits: limits, slots: make(chan struct{}, limits.MaxConcurrent),
+		long: make(chan struct{}, limits.MaxLong), mux: http.NewServeMux()}
 	s.handle("GET /v1/status", false, false, s.status)
 	s.handle("GET /v1/trace", false, false, s.trace)
 	s.handle("GET /v1/rejects", false, true, s.rejects)
@@ -123,20 +135,28 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // handle registers fn for pattern: a change needs a writer peer; every
-// request waits its turn and runs under its deadline.
+// request waits its turn, among the short or the long ones, and runs
+// under its deadline.
 func (s *Server) handle(pattern string, change, long bool, fn func(w http.ResponseWriter, r *http.Request) error) {
-	timeout := s.limits.Timeout
+	timeout, slots := s.limits.Timeout, s.slots
 	if long {
-		timeout = s.limits.LongTimeout
+		timeout, slots = s.limits.LongTimeout, s.long
 	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if change && !mayChange(r.Context()) {
 			writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindForbidden, Error: ErrForbidden.Error()}})
 			return
 		}
+		if r.ContentLength > s.limits.MaxBody {
+			// Refused before a byte is read: reading a body to its bound
+			// only to refuse it cost the agent its pace for a second.
+			writeError(w, &Error{Status: http.StatusBadRequest, ErrorResponse: ErrorResponse{Kind: KindBadRequest,
+				Error: fmt.Sprintf("request body larger than %d bytes", s.limits.MaxBody)}})
+			return
+		}
 		wait := time.NewTimer(s.limits.Wait)
 		select {
-		case s.slots <- struct{}{}:
+		case slots <- struct{}{}:
 			wait.Stop()
 		case <-wait.C:
 			writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindBusy, Error: ErrBusy.Error()}})
@@ -145,7 +165,7 @@ func (s *Server) handle(pattern string, change, long bool, fn func(w http.Respon
 			wait.Stop()
 			return
 		}
-		defer func() { <-s.slots }()
+		defer func() { <-slots }()
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		// The deadline holds for the connection too: a client that stops

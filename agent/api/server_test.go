@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -105,22 +106,26 @@ func stall(t *testing.T, socket string) net.Conn {
 }
 
 // TestStuckRequestIsCutOff: a request whose body never comes holds its
-// turn only until its deadline; meanwhile the others wait, then are told
-// the agent is busy; the agent is never stuck for good.
+// turn only until its deadline; meanwhile the other long requests wait,
+// then are told the agent is busy; the agent is never stuck for good.
 func TestStuckRequestIsCutOff(t *testing.T) {
-	s := serve(t, api.Limits{MaxConcurrent: 1, Wait: 100 * time.Millisecond, Timeout: 2 * time.Second, LongTimeout: time.Second})
+	s := serve(t, api.Limits{MaxLong: 1, Wait: 100 * time.Millisecond, Timeout: 2 * time.Second, LongTimeout: time.Second})
 	c := stall(t, s.socket)
-	// The stalled import holds the one turn: a status waits, then is busy.
+	// The stalled import holds the one turn of long requests: a verify
+	// waits, then is busy; a status is answered all the while.
 	testkit.CheckFor(t, 5*time.Second, func() error {
-		_, err := s.client.Status(context.Background())
+		_, err := s.client.Verify(context.Background())
 		if !errors.Is(err, api.ErrBusy) {
-			return fmt.Errorf("status while an import stalls: %v, want busy", err)
+			return fmt.Errorf("verify while an import stalls: %v, want busy", err)
 		}
 		return nil
 	})
+	if _, err := s.client.Status(context.Background()); err != nil {
+		t.Fatalf("status while an import stalls: %v", err)
+	}
 	// Past the import's deadline the connection is cut and the turn free.
 	testkit.CheckFor(t, 5*time.Second, func() error {
-		_, err := s.client.Status(context.Background())
+		_, err := s.client.Verify(context.Background())
 		return err
 	})
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -226,5 +231,28 @@ func TestSnakeCase(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		walk(path, v)
+	}
+}
+
+// TestBodyOverBoundNotRead: a body whose declared length is over the
+// bound is refused before a byte of it is read, naming the bound; the
+// client need not send it.
+func TestBodyOverBoundNotRead(t *testing.T) {
+	s := serve(t, api.Limits{MaxBody: 1 << 10, LongTimeout: time.Minute})
+	c, err := net.Dial("unix", s.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "PUT /v1/master/catalogue?format=csv HTTP/1.1\r\nHost: agent\r\nContent-Length: %d\r\n\r\ngtin,name,unit_price\n", 80<<20)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is not sent: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "larger than 1024 bytes") {
+		t.Fatalf("%s %s", resp.Status, body)
 	}
 }

@@ -150,10 +150,11 @@ type Gateway struct {
 	devices  func() []Device
 	sync     func() *SyncState
 	master   master.Store
-	damaged  []string // master data sets found damaged when loaded
+	damaged  []string // master data sets found damaged when loaded (damageMu)
 	ingest   *station.Ingest
 	cabinet  *cabinet.Service
-	importMu sync.Mutex
+	importMu sync.Mutex // one master data change at a time, its file read included
+	damageMu sync.Mutex // damaged alone: the status never waits for an import
 	stock    *stock.Keeper
 	supply   *supplier
 	retained RetainedFunc

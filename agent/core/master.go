@@ -47,7 +47,8 @@ type ImportResult struct {
 	Set string `json:"set"`
 	// Rows is the size of the set now held.
 	Rows int `json:"rows"`
-	// RowErrors lists every bad row left out (a partial import), by line.
+	// RowErrors lists the bad rows left out (a partial import), by line,
+	// at most master.MaxRejected problems.
 	RowErrors []string `json:"row_errors,omitempty"`
 	// Version is the new master data version.
 	Version string `json:"version,omitempty"`
@@ -170,7 +171,9 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 		return nil, err
 	}
 	g.master.Replace(d)
+	g.damageMu.Lock()
 	g.damaged = slices.DeleteFunc(g.damaged, func(s string) bool { return s == set })
+	g.damageMu.Unlock()
 	return d, nil
 }
 
@@ -178,8 +181,8 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 // and the sets found damaged when the data were loaded.
 func (g *Gateway) MasterVersion() (version string, counts master.Counts, damaged []string) {
 	d := g.master.Load()
-	g.importMu.Lock()
+	g.damageMu.Lock()
 	damaged = append(damaged, g.damaged...)
-	g.importMu.Unlock()
+	g.damageMu.Unlock()
 	return d.Version, d.Counts(), damaged
 }

@@ -2,8 +2,10 @@ package core_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -255,5 +257,47 @@ func TestApplyCentralAfterDamagedCatalogue(t *testing.T) {
 	defer l.Close()
 	if _, counts, damaged := g.MasterVersion(); damaged != nil || counts.Catalogue != 20 || g.Master().SetVersion("catalogue") != 7 {
 		t.Fatalf("after a restart: damaged %v, %+v", damaged, counts)
+	}
+}
+
+// TestStatusWhileAnImportReads: the status is answered while an import
+// is still reading its file (a client sending it slowly, for up to its
+// deadline), and the import then goes on.
+func TestStatusWhileAnImportReads(t *testing.T) {
+	g, l := openCore(t, filepath.Join(t.TempDir(), "ledger.db"))
+	defer l.Close()
+	pr, pw := io.Pipe()
+	imported := make(chan error, 1)
+	go func() {
+		_, err := g.Import(context.Background(), "catalogue", pr, core.ImportOptions{Format: "csv"})
+		imported <- err
+	}()
+	// The header is read: the import is under way, and its file is not
+	// all there.
+	if _, err := io.WriteString(pw, "gtin,name,unit_price\n"); err != nil {
+		t.Fatal(err)
+	}
+	status := make(chan error, 1)
+	go func() {
+		_, err := g.Status(context.Background())
+		status <- err
+	}()
+	select {
+	case err := <-status:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the status waits for an import that is reading its file")
+	}
+	if _, err := io.WriteString(pw, "09520123456788,hip stem,6850.00\n"); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if err := <-imported; err != nil {
+		t.Fatal(err)
+	}
+	if g.Master().Counts().Catalogue != 1 {
+		t.Fatalf("catalogue after the import: %+v", g.Master().Counts())
 	}
 }

@@ -41,9 +41,14 @@ var (
 	ErrTooLarge = errors.New("file too large")
 )
 
-// maxListed bounds the row problems BadRowsError.Error quotes; Rows holds
-// them all.
+// maxListed bounds the row problems BadRowsError.Error quotes.
 const maxListed = 20
+
+// MaxRejected bounds the row problems a BadRowsError or a Report lists;
+// their counts cover every bad row. Without a bound a file of millions of
+// bad rows (64 MiB of them) made as many problems, each kept and answered:
+// gigabytes of memory for one import.
+const MaxRejected = 100
 
 // BadRowsError reports a file refused whole because of its bad rows. It
 // wraps ErrBadRows.
@@ -53,8 +58,11 @@ type BadRowsError struct {
 	// Records is the number of rows the file has, blank ones not counted;
 	// Bad the number of them that are bad.
 	Records, Bad int
-	// Rows lists every problem of every bad row, in file order.
-	Rows []RowError
+	// Rows lists the problems of the bad rows in file order, at most
+	// MaxRejected of them (a row may have several); Problems counts them
+	// all.
+	Rows     []RowError
+	Problems int
 	// Partial is set when the file was read with ImportOptions.Partial and
 	// refused because no row was good.
 	Partial bool
@@ -89,7 +97,7 @@ func (e *BadRowsError) Error() string {
 		}
 		b.WriteString(e.Rows[i].Error())
 	}
-	if n := len(e.Rows) - maxListed; n > 0 {
+	if n := max(e.Problems, len(e.Rows)) - min(len(e.Rows), maxListed); n > 0 {
 		b.WriteString("; and ")
 		b.WriteString(strconv.Itoa(n))
 		b.WriteString(" more problems")

@@ -49,8 +49,9 @@ type Report struct {
 	// Records is the number of rows the file has, blank CSV rows not
 	// counted; Kept how many of them were kept.
 	Records, Kept int
-	// Rejected lists every problem of the rows left out (with
-	// ImportOptions.Partial; without it they are in the *BadRowsError).
+	// Rejected lists the problems of the rows left out (with
+	// ImportOptions.Partial; without it they are in the *BadRowsError),
+	// at most MaxRejected of them: Records less Kept counts the rows.
 	Rejected []RowError
 }
 
@@ -235,7 +236,7 @@ func readSet(set string, file []byte, opt ImportOptions, dst *sets, raw *rawRows
 	case err != nil:
 		return nil, rep, err
 	case len(errs) > 0 && (!opt.Partial || (st.kept == 0 && !opt.AllowEmpty)):
-		return nil, rep, &BadRowsError{Set: set, Records: rep.Records, Bad: badRows(errs), Rows: errs, Partial: opt.Partial}
+		return nil, rep, &BadRowsError{Set: set, Records: rep.Records, Bad: st.bad, Rows: errs, Problems: st.problems, Partial: opt.Partial}
 	case rep.Records == 0 && !opt.AllowEmpty:
 		return nil, rep, empty
 	}
@@ -244,17 +245,6 @@ func readSet(set string, file []byte, opt ImportOptions, dst *sets, raw *rawRows
 		def.take(dst, &got)
 	}
 	return text, rep, nil
-}
-
-// badRows counts the rows errs name.
-func badRows(errs []RowError) int {
-	n := 0
-	for i := range errs {
-		if i == 0 || errs[i].Line != errs[i-1].Line || errs[i].Index != errs[i-1].Index {
-			n++
-		}
-	}
-	return n
 }
 
 // Import returns a new Data: d with one set (a name of SetNames)

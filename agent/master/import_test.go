@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -104,7 +105,7 @@ func TestImportRefusesBadRows(t *testing.T) {
 }
 
 // TestBadRowsErrorListsAtMost20: the message quotes 20 problems and
-// counts the rest; the error holds them all.
+// counts the rest; the error holds them all (fewer than MaxRejected).
 func TestBadRowsErrorListsAtMost20(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("gtin,name,unit_price\n")
@@ -119,6 +120,33 @@ func TestBadRowsErrorListsAtMost20(t *testing.T) {
 	msg := err.Error()
 	if !strings.Contains(msg, "line 21: column unit_price") || strings.Contains(msg, "line 22:") || !strings.HasSuffix(msg, "; and 5 more problems") {
 		t.Errorf("message %q", msg)
+	}
+}
+
+// TestBadRowsBounded: a file of thousands of bad rows is refused with
+// every one counted, the first MaxRejected problems listed, whether the
+// file is refused whole or imported in part.
+func TestBadRowsBounded(t *testing.T) {
+	const n = 5000
+	var b strings.Builder
+	b.WriteString("gtin,name,unit_price\n06901234100013,good,1.00\n")
+	for i := range n {
+		fmt.Fprintf(&b, "not-a-gtin-%d,x,1\n", i)
+	}
+	_, _, err := ParseCatalogue(strings.NewReader(b.String()), ImportOptions{Format: FormatCSV})
+	var be *BadRowsError
+	if !errors.As(err, &be) || be.Bad != n || be.Records != n+1 || be.Problems != n || len(be.Rows) != MaxRejected {
+		t.Fatalf("refused whole: %d rows listed of %v", len(be.Rows), err)
+	}
+	if last := be.Rows[MaxRejected-1]; last.Line != MaxRejected+2 {
+		t.Errorf("the last problem listed is on line %d, want %d (the first ones, in file order)", last.Line, MaxRejected+2)
+	}
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("%d of %d rows bad", n, n+1)) || !strings.HasSuffix(msg, fmt.Sprintf("; and %d more problems", n-20)) {
+		t.Errorf("message %q", msg)
+	}
+	d, rep, err := (&Data{}).Import("catalogue", strings.NewReader(b.String()), ImportOptions{Format: FormatCSV, Partial: true})
+	if err != nil || d.Counts().Catalogue != 1 || rep.Kept != 1 || rep.Records != n+1 || len(rep.Rejected) != MaxRejected {
+		t.Fatalf("partial: %d problems listed, %+v, %v", len(rep.Rejected), rep.Kept, err)
 	}
 }
 
@@ -275,6 +303,26 @@ func TestImportTooLarge(t *testing.T) {
 	under := in[:strings.LastIndexByte(in[:1<<10], '\n')+1]
 	if _, _, err := ParseCatalogue(strings.NewReader(under), ImportOptions{Format: FormatCSV}); err != nil {
 		t.Errorf("a file under the limit: %v", err)
+	}
+}
+
+// TestReadFileBounded: a file of unknown size (an upload) is read into
+// a buffer that never grows beyond the bound, whether the file is within
+// it or goes on beyond it.
+func TestReadFileBounded(t *testing.T) {
+	defer func(n int) { fileLimit = n }(fileLimit)
+	fileLimit = 100_000
+	most := fileLimit + 1 + bytes.MinRead
+	for _, size := range []int{fileLimit, 3 * fileLimit} {
+		// A reader that does not tell its size, as a request body.
+		r := io.MultiReader(strings.NewReader(strings.Repeat("x", size)))
+		b, err := readFile("catalogue", r)
+		switch {
+		case size <= fileLimit && (err != nil || len(b) != size || cap(b) > most):
+			t.Errorf("%d bytes: %d read into a buffer of %d (at most %d): %v", size, len(b), cap(b), most, err)
+		case size > fileLimit && !errors.Is(err, ErrTooLarge):
+			t.Errorf("%d bytes: %v", size, err)
+		}
 	}
 }
 

@@ -101,9 +101,11 @@ func splitList(v string) []string {
 // stats counts the records a parse met, for tests: every record is
 // kept, reported or blank.
 type stats struct {
-	records int // data records met (CSV rows after the header, JSON elements)
-	blank   int // CSV rows whose fields are all empty, skipped
-	kept    int // records whose entry was good
+	records  int // data records met (CSV rows after the header, JSON elements)
+	blank    int // CSV rows whose fields are all empty, skipped
+	kept     int // records whose entry was good
+	bad      int // records reported
+	problems int // their problems, the first MaxRejected of them listed
 }
 
 // rawRows holds the values of the good rows of a file as read, by
@@ -141,7 +143,9 @@ func parseRows[T any](text []byte, format string, s *schema, build func(*row) (T
 		if len(r.errs) == 0 {
 			r.report("", "rejected")
 		}
-		errs = append(errs, r.errs...)
+		st.bad++
+		st.problems += len(r.errs)
+		errs = append(errs, r.errs[:min(len(r.errs), max(MaxRejected-len(errs), 0))]...)
 	}
 	var err error
 	switch strings.ToLower(strings.TrimPrefix(format, ".")) {

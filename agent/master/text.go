@@ -2,6 +2,7 @@ package master
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,14 +52,31 @@ func readFile(what string, r io.Reader) ([]byte, error) {
 	}
 	// The room of one read more, so that reading the end does not grow
 	// the buffer.
-	b := bytes.NewBuffer(make([]byte, 0, min(size, fileLimit+1)+bytes.MinRead))
-	if _, err := b.ReadFrom(io.LimitReader(r, int64(fileLimit)+1)); err != nil {
-		return nil, fmt.Errorf("master: %s: %w", what, err)
+	limit := fileLimit + 1
+	b := make([]byte, 0, min(size, limit)+bytes.MinRead)
+	lr := io.LimitReader(r, int64(limit))
+	for {
+		if len(b) == cap(b) {
+			// Doubled, but never beyond the bound: a file read up to it
+			// (a client sending more than the bound, or a size it did not
+			// tell) holds one buffer of the bound, not one twice as large.
+			nb := make([]byte, len(b), min(2*cap(b), limit+bytes.MinRead))
+			copy(nb, b)
+			b = nb
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("master: %s: %w", what, err)
+		}
 	}
-	if b.Len() > fileLimit {
+	if len(b) > fileLimit {
 		return nil, tooLarge(what)
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
 // tooLarge returns the error of a file of set what larger than

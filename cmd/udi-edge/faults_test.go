@@ -16,6 +16,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
 	"github.com/udi-edge/udi-edge/reader"
@@ -149,6 +150,13 @@ func TestImportRefusesBadFilesWhole(t *testing.T) {
 		if !strings.Contains(errOut, "bad.csv: "+l+":") {
 			t.Errorf("the refusal does not name %s:\n%s", l, errOut)
 		}
+	}
+	// Thousands of bad rows: the first problems are named, every row is
+	// counted.
+	many := write("many.csv", []byte("gtin,name,unit_price\n"+strings.Repeat("09520123456789,x,1\n", 3000)))
+	c, _, errOut = runMain(t, "", "import", "--store", store, "catalogue", many)
+	if c != ExitFailure || strings.Count(errOut, "many.csv: line ") != master.MaxRejected || !strings.Contains(errOut, "3000 bad row(s)") {
+		t.Fatalf("3000 bad rows: exit %d, %d named\n%s", c, strings.Count(errOut, "many.csv: line "), errOut[max(0, len(errOut)-300):])
 	}
 	// GBK, with the Chinese column names a hospital system exports.
 	gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte("产品标识,产品名称,单价\n09520123456788,髋关节股骨柄,6850.00\n"))

@@ -91,12 +91,14 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	rows := res.RowErrors
 	var bad *master.BadRowsError
 	var ae *api.Error
+	n := 0 // bad rows: those listed, or every one when the error counts them
 	switch {
 	case errors.As(err, &bad):
 		rows = nil
 		for i := range bad.Rows {
 			rows = append(rows, bad.Rows[i].Error())
 		}
+		n = bad.Bad
 	case errors.As(err, &ae) && len(ae.RowErrors) > 0:
 		rows = ae.RowErrors
 	}
@@ -104,8 +106,9 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "%s: %s\n", file, e)
 	}
 	if err != nil && len(rows) > 0 {
-		// The rows are listed above; the error says what became of them.
-		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, len(rows), file)
+		// The rows are listed above (at most master.MaxRejected problems);
+		// the error says what became of them.
+		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, max(n, len(rows)), file)
 	}
 	if errors.Is(err, master.ErrEmpty) {
 		return fmt.Errorf("%w (import it with --allow-empty to empty the %s)", err, set)

@@ -40,8 +40,30 @@ type benchMosquitto struct {
 }
 
 // startBenchMosquitto starts the mosquitto binary (from PATH or
-// /usr/sbin) with a minimal configuration in dir.
+// /usr/sbin) with a minimal configuration in dir, on a free loopback
+// port.
 func startBenchMosquitto(dir string) (*benchMosquitto, error) {
+	port, err := freeLoopbackPort()
+	if err != nil {
+		return nil, err
+	}
+	return startBenchMosquittoOn(dir, port)
+}
+
+// freeLoopbackPort returns a TCP port of 127.0.0.1 nothing listens on
+// (free when asked: nothing keeps another program from taking it).
+func freeLoopbackPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startBenchMosquittoOn is startBenchMosquitto on 127.0.0.1:port, for
+// a broker that comes up where clients have been trying to reach one.
+func startBenchMosquittoOn(dir string, port int) (*benchMosquitto, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
@@ -49,12 +71,6 @@ func startBenchMosquitto(dir string) (*benchMosquitto, error) {
 		}
 		bin = "/usr/sbin/mosquitto"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"+
 		"max_packet_size 1050000\nmax_queued_messages 100000\nmax_inflight_messages 0\n", port)
 	if os.Geteuid() == 0 {

@@ -93,10 +93,14 @@ type campaignFigure struct {
 	Met      bool    `json:"met"`
 }
 
-// Logf prints a progress line.
+// Logf prints a progress line; goroutines of a campaign may call it at
+// once.
 func (r *campaignRun) Logf(format string, args ...any) {
 	if r.Log != nil {
-		fmt.Fprintf(r.Log, "%s: %s\n", r.Name, fmt.Sprintf(format, args...))
+		line := fmt.Sprintf("%s: %s\n", r.Name, fmt.Sprintf(format, args...))
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		_, _ = io.WriteString(r.Log, line)
 	}
 }
 

@@ -412,7 +412,8 @@ func newLabAgent(bin, dir, gw, store string, sc *labScanner, broker, reader stri
 // start runs the agent.
 func (a *labAgent) start() error { return a.labProc.start(a.bin, "run", "--config", a.config) }
 
-// waitScanner waits until the running agent's scanner port is open.
+// waitScanner waits until the running agent's scanner ports (every
+// scanner of its configuration) are open.
 func (a *labAgent) waitScanner(ctx context.Context) error {
 	return pollFor(ctx, crashStartWait, func() (bool, error) {
 		if !a.running() {
@@ -424,12 +425,13 @@ func (a *labAgent) waitScanner(ctx context.Context) error {
 		if err != nil {
 			return false, nil
 		}
+		open := 0
 		for _, d := range st.Devices {
-			if d.ID == "dock" && d.Connected {
-				return true, nil
+			if d.Kind == "scanner" && d.Connected {
+				open++
 			}
 		}
-		return false, nil
+		return open == len(a.cfg.Scanners), nil
 	})
 }
 
@@ -521,12 +523,14 @@ type labCentre struct {
 	hc         *http.Client
 }
 
-// startLabCentre starts udi-central for site lab on broker and waits
+// startLabCentre starts udi-central for site lab on broker, with the
+// flags extra (an enrolment, say) after the campaigns' own, and waits
 // until it is connected to the broker.
-func startLabCentre(ctx context.Context, bin, dir, broker string) (*labCentre, error) {
+func startLabCentre(ctx context.Context, bin, dir, broker string, extra ...string) (*labCentre, error) {
 	c := &labCentre{labProc: labProc{name: "udi-central"}, store: filepath.Join(dir, "central.db"), hc: &http.Client{Timeout: 5 * time.Second}}
-	if err := c.start(bin, "run", "--site", "lab", "--store", c.store, "--http", "127.0.0.1:0",
-		"--broker", "tcp://"+broker, "--client-id", "udi-central-lab"); err != nil {
+	args := append([]string{"run", "--site", "lab", "--store", c.store, "--http", "127.0.0.1:0",
+		"--broker", "tcp://" + broker, "--client-id", "udi-central-lab"}, extra...)
+	if err := c.start(bin, args...); err != nil {
 		return nil, err
 	}
 	m, err := c.waitLog(ctx, centralAddrRE)

@@ -1,0 +1,78 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/api"
+	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/agent/core"
+)
+
+// TestSlowReaderHoldsUpNoShortRequest: clients that ask for an export
+// and never read it hold the turns of long requests only; a status is
+// answered all the while.
+func TestSlowReaderHoldsUpNoShortRequest(t *testing.T) {
+	dir := t.TempDir()
+	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	// An export far larger than a socket's buffers.
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	const n = 15000
+	errs := make(chan error, n)
+	for i := range n {
+		m := agent.Movement{Time: at, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%05d", i), Location: "warehouse"}
+		l.Submit(m, func(_ agent.Movement, err error) { errs <- err })
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serveCore(t, g, api.Limits{MaxConcurrent: 1, MaxLong: 1, Wait: 100 * time.Millisecond})
+	for _, addr := range []struct{ network, address string }{{"unix", s.socket}, {"tcp", s.tcp}} {
+		// Over TCP the client's receive window is kept small, as a
+		// client that does not read keeps it.
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		c, err := d.Dial(addr.network, addr.address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "GET /v1/export/epcis HTTP/1.1\r\nHost: agent\r\n\r\n")
+		// The export has begun (it holds its turn); then nobody reads.
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+			t.Fatalf("export over %s: %q %v", addr.network, line, err)
+		}
+		for i := range 3 {
+			if _, err := s.client.Status(context.Background()); err != nil {
+				t.Fatalf("status %d while an export's client over %s does not read: %v", i, addr.network, err)
+			}
+		}
+		// Another long request waits its turn, then is told the agent
+		// is busy.
+		if _, err := s.client.Verify(context.Background()); !errors.Is(err, api.ErrBusy) {
+			t.Fatalf("verify while an export's client over %s does not read: %v, want busy", addr.network, err)
+		}
+		c.Close()
+	}
+}
