@@ -193,16 +193,17 @@ func benchDrain(ctx context.Context, dir, exe, addr string, n int) (drainResult,
 
 	cmd := exec.CommandContext(ctx, exe, "run", "--store", store, "--gateway", gateway, "--site", "bench",
 		"--broker", "tcp://"+addr, "--socket", filepath.Join(dir, "drain.sock"))
-	cmd.Env = append(os.Environ(), "UDI_EDGE_BE_MAIN=1")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("start the agent: %w", err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		<-exited
 	}()
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
@@ -225,7 +226,13 @@ func benchDrain(ctx context.Context, dir, exe, addr string, n int) (drainResult,
 		if h.Seq == last {
 			break
 		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
+		select {
+		case err := <-exited:
+			exited <- err // for the deferred stop
+			return res, fmt.Errorf("the agent exited (%v) with the centre holding %d of %d movements: %s", err, h.Seq, last, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
 			return res, fmt.Errorf("the centre holds %d of %d movements; agent: %s", h.Seq, last, stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -259,7 +266,9 @@ func procRSS(pid int, field string) (int64, error) {
 // Mosquitto: raw paho QoS 1 single-message publishing first, then the
 // drain of n queued movements.
 func benchSync(ctx context.Context, dir string, n int) ([]bench.Figure, error) {
-	exe, err := os.Executable()
+	// The agent that drains is the shipped udi-edge, built from this
+	// checkout (udi-lab has no run command of its own).
+	exe, err := (&binaries{dir: dir}).get(ctx, "udi-edge")
 	if err != nil {
 		return nil, err
 	}
