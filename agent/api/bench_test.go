@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -60,19 +59,9 @@ func BenchmarkConcurrentTraces(b *testing.B) {
 	unbounded := float64(after.TotalAlloc-before.TotalAlloc) * clients / (1 << 20)
 	all = nil
 
-	sock := filepath.Join(dir, "agent.sock")
-	ln, err := api.ListenUnix(sock, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = api.NewServer(g, api.Limits{Wait: time.Minute}, nil).Serve(ctx, ln) }()
 	// The clients read the answers without decoding them: a client is
 	// another process, its work is not the agent's.
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	hc := serveCore(b, g, api.Limits{Wait: time.Minute}).httpClient()
 
 	// A scan every 10 ms for a second with nothing else to do: the
 	// floor the scans under the traces are compared with.

@@ -2,20 +2,14 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 )
 
@@ -65,8 +59,7 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	f.Add(uint8(8), "format=xml", []byte("x"))
 	f.Add(uint8(8), "format=csv&encoding=gbk&allow_empty=maybe", []byte("gtin,lot\n"))
-	client, stop := serveFuzz(f)
-	defer stop()
+	client := serveFuzz(f)
 	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
 		r := bodyRoutes[int(route)%len(bodyRoutes)]
 		u := "http://agent" + r.path
@@ -99,40 +92,12 @@ func FuzzRequestBodies(f *testing.F) {
 }
 
 // serveFuzz serves the local API of a core over a real ledger holding a
-// few receipts on a unix socket, and returns a client of it.
-func serveFuzz(f *testing.F) (*http.Client, func()) {
-	dir := f.TempDir()
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-fuzz"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		m := agent.Movement{Time: at, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%03d", i), Location: "warehouse"}
-		if _, err := l.Append(context.Background(), m); err != nil {
-			f.Fatal(err)
-		}
-	}
+// few receipts, and returns an HTTP client of its control socket.
+func serveFuzz(f *testing.F) *http.Client {
+	l := ledgerWith(f, receipts(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), "warehouse", "S%03d", 5))
 	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		f.Fatal(err)
 	}
-	sock := filepath.Join(dir, "agent.sock")
-	ln, err := api.ListenUnix(sock, "")
-	if err != nil {
-		f.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- api.NewServer(g, api.Limits{}, nil).Serve(ctx, ln) }()
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}, Timeout: time.Minute}
-	return client, func() {
-		cancel()
-		if err := <-done; err != nil && !strings.Contains(err.Error(), "closed") {
-			f.Error(err)
-		}
-		l.Close()
-	}
+	return serveCore(f, g, api.Limits{}).httpClient()
 }

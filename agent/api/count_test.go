@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 )
 
@@ -24,19 +22,8 @@ import (
 // keys are snake_case; bad requests are refused by name, with the kind of
 // answer each is, and a read-only peer may not start one.
 func TestCountsOverTheAPI(t *testing.T) {
-	dir := t.TempDir()
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		m := agent.Movement{Time: now, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%d", i), Location: "WH"}
-		if _, err := l.Append(context.Background(), m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := ledgerWith(t, receipts(now, "WH", "S%d", 3))
 	stations := map[string]agent.Station{"hand": {ID: "hand", Location: "WH", Kind: agent.KindStock}}
 	g, err := core.New(core.Config{Stations: stations, Live: true, Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
 	if err != nil {

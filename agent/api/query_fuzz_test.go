@@ -39,8 +39,7 @@ func FuzzQueries(f *testing.F) {
 	}
 	f.Add(uint8(8), "z%2F..", "")
 	f.Add(uint8(10), "K%00", "")
-	client, stop := serveFuzz(f)
-	defer stop()
+	client := serveFuzz(f)
 	f.Fuzz(func(t *testing.T, route uint8, segment, query string) {
 		p := queryRoutes[int(route)%len(queryRoutes)]
 		if segment != "" {

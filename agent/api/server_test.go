@@ -33,19 +33,7 @@ type served struct {
 
 func serve(t *testing.T, limits api.Limits) *served {
 	t.Helper()
-	dir := t.TempDir()
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	for i := range 20 {
-		m := agent.Movement{Time: at, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%03d", i), Location: "warehouse"}
-		if _, err := l.Append(context.Background(), m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := ledgerWith(t, receipts(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), "warehouse", "S%03d", 20))
 	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)
@@ -53,9 +41,49 @@ func serve(t *testing.T, limits api.Limits) *served {
 	return serveCore(t, g, limits)
 }
 
+// ledgerWith opens a real ledger in a temporary directory, writes ms to
+// it in order, and closes it when the test ends.
+func ledgerWith(tb testing.TB, ms []agent.Movement) *bolt.Ledger {
+	tb.Helper()
+	l, err := bolt.Open(bolt.Options{Path: filepath.Join(tb.TempDir(), "ledger.db"), Gateway: "gw-api"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	errs := make(chan error, len(ms))
+	for _, m := range ms {
+		l.Submit(m, func(_ agent.Movement, err error) { errs <- err })
+	}
+	for range ms {
+		if err := <-errs; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return l
+}
+
+// receipts returns n receipts at location at time at, of items
+// (01)09520123456788(21) followed by serial (a format of the item's
+// number).
+func receipts(at time.Time, location, serial string, n int) []agent.Movement {
+	ms := make([]agent.Movement, n)
+	for i := range ms {
+		ms[i] = agent.Movement{Time: at, Kind: agent.KindReceive, Item: "(01)09520123456788(21)" + fmt.Sprintf(serial, i), Location: location}
+	}
+	return ms
+}
+
+// httpClient is an HTTP client of the control socket, for requests the
+// api.Client does not make.
+func (s *served) httpClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", s.socket)
+	}}, Timeout: time.Minute}
+}
+
 // serveCore serves the local API of g on a unix socket (and a loopback
 // TCP address) with limits, until the test ends.
-func serveCore(t *testing.T, g *core.Gateway, limits api.Limits) *served {
+func serveCore(t testing.TB, g *core.Gateway, limits api.Limits) *served {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	ln, err := api.ListenUnix(sock, "")

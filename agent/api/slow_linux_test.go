@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 )
 
@@ -22,25 +19,8 @@ import (
 // and never read it hold the turns of long requests only; a status is
 // answered all the while.
 func TestSlowReaderHoldsUpNoShortRequest(t *testing.T) {
-	dir := t.TempDir()
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	// An export far larger than a socket's buffers.
-	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	const n = 15000
-	errs := make(chan error, n)
-	for i := range n {
-		m := agent.Movement{Time: at, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%05d", i), Location: "warehouse"}
-		l.Submit(m, func(_ agent.Movement, err error) { errs <- err })
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := ledgerWith(t, receipts(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), "warehouse", "S%05d", 15000))
 	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)

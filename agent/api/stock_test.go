@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/api"
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 )
 
@@ -22,34 +19,19 @@ import (
 // of one line (the client reads them all), one page asked for, filtered
 // by location, product and expiry, and bad parameters refused by name.
 func TestStockOverTheAPI(t *testing.T) {
-	dir := t.TempDir()
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, "ledger.db"), Gateway: "gw-api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var ms []agent.Movement
 	for i, loc := range []string{"WH", "WH", "W5", "OR-3"} {
-		m := agent.Movement{Time: now, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%d", i),
-			GTIN: "09520123456788", Lot: "L1", Expiry: fmt.Sprintf("2026-12-%02d", 10+5*i), Location: loc}
-		if _, err := l.Append(context.Background(), m); err != nil {
-			t.Fatal(err)
-		}
+		ms = append(ms, agent.Movement{Time: now, Kind: agent.KindReceive, Item: fmt.Sprintf("(01)09520123456788(21)S%d", i),
+			GTIN: "09520123456788", Lot: "L1", Expiry: fmt.Sprintf("2026-12-%02d", 10+5*i), Location: loc})
 	}
+	l := ledgerWith(t, ms)
 	g, err := core.New(core.Config{Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(dir, "agent.sock")
-	ln, err := api.ListenUnix(sock, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- api.NewServer(g, api.Limits{MaxPage: 1}, nil).Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	c := api.NewClient(sock)
+	srv := serveCore(t, g, api.Limits{MaxPage: 1})
+	c, ctx := srv.client, context.Background()
 
 	all, err := c.Stock(ctx, core.StockQuery{})
 	if err != nil || all.Total != 4 || len(all.Lines) != 4 || all.AsOf != 4 || all.Day != "2026-12-01" || len(all.Locations) != 3 {
@@ -67,9 +49,7 @@ func TestStockOverTheAPI(t *testing.T) {
 		t.Fatalf("expiring within 10 days at WH: %+v %v", soon, err)
 	}
 	for q, want := range map[string]string{"expiring_days=0": "expiring_days", "expiring_days=soon": "expiring_days", "limit=-1": "limit"} {
-		resp, err := (&http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		}}}).Get("http://agent/v1/stock?" + q)
+		resp, err := srv.httpClient().Get("http://agent/v1/stock?" + q)
 		if err != nil {
 			t.Fatal(err)
 		}
