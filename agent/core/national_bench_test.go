@@ -110,15 +110,10 @@ func BenchmarkImportUDID(b *testing.B) {
 		// encoding/xml stop, so the file is read through the repair).
 		var recs int64
 		for b.Loop() {
-			f, err := os.Open(path)
+			devices, err := udid.TokenScanFile(path)
 			if err != nil {
 				b.Fatal(err)
 			}
-			devices, err := udid.TokenScan(f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.Close()
 			recs += devices
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/xml"
 	"io"
+	"os"
 	"unicode/utf8"
 )
 
@@ -342,4 +343,14 @@ func TokenScan(r io.Reader) (devices int64, err error) {
 			devices++
 		}
 	}
+}
+
+// TokenScanFile is TokenScan of the file at path.
+func TokenScanFile(path string) (devices int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return TokenScan(f)
 }
