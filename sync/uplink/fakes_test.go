@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/udi-edge/udi-edge/agent/testkit"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/udi-edge/udi-edge/agent/testkit"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
@@ -416,6 +417,17 @@ func (r *rig) expect(first, last uint64) *wire.Batch {
 }
 
 // ack delivers the centre's valid ack of seq.
+// drainAcked expects movements 1 to last in batches of batch and acks
+// each, then waits for the cursor to reach last with nothing in flight.
+func (r *rig) drainAcked(last, batch uint64) {
+	r.t.Helper()
+	for first := uint64(1); first <= last; first += batch {
+		r.expect(first, min(first+batch-1, last))
+		r.ack(min(first+batch-1, last))
+	}
+	checkFor(r.t, wait, fmt.Sprintf("cursor %d", last), func() bool { return r.cursor() == last && r.u.Stats().InFlight == 0 })
+}
+
 func (r *rig) ack(seq uint64) {
 	r.t.Helper()
 	r.deliverAck(wire.NewAck(testGateway, r.l.Created().UnixNano(), seq, hashOf(r.t, r.l, seq)))

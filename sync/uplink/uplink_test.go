@@ -232,13 +232,7 @@ func TestResend(t *testing.T) {
 // its acks are then below the cursor and must not cut the resend short.
 func TestResendBelowCursor(t *testing.T) {
 	r := newRig(t, Config{BatchMax: 10, Window: 1, AckTimeout: time.Hour}, 30)
-	r.expect(1, 10)
-	r.ack(10)
-	r.expect(11, 20)
-	r.ack(20)
-	r.expect(21, 30)
-	r.ack(30)
-	checkFor(t, wait, "cursor 30", func() bool { return r.cursor() == 30 && r.u.Stats().InFlight == 0 })
+	r.drainAcked(30, 10)
 	r.resend(11)
 	r.expect(11, 20)
 	r.ack(20)
@@ -635,13 +629,7 @@ func TestMasterSubscriptionRenewed(t *testing.T) {
 // the uplink says so and sends from the first movement kept, and goes on.
 func TestResendBelowAnchor(t *testing.T) {
 	r := newRig(t, Config{BatchMax: 10, Window: 1, AckTimeout: time.Hour}, 30)
-	r.expect(1, 10)
-	r.ack(10)
-	r.expect(11, 20)
-	r.ack(20)
-	r.expect(21, 30)
-	r.ack(30)
-	checkFor(t, wait, "cursor 30", func() bool { return r.cursor() == 30 && r.u.Stats().InFlight == 0 })
+	r.drainAcked(30, 10)
 	if _, err := r.l.Compact(context.Background(), bolt.CompactOptions{Cut: 21, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
