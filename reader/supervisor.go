@@ -136,7 +136,7 @@ func (s *Supervisor) loop(ctx context.Context, h Hooks, attempt Attempt) {
 	}
 	sleep := h.Sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = SleepContext
 	}
 	now := h.Now
 	if now == nil {
@@ -193,8 +193,9 @@ func (s *Supervisor) loop(ctx context.Context, h Hooks, attempt Attempt) {
 	}
 }
 
-// sleepContext is the default Hooks.Sleep: a timer that ctx cuts short.
-func sleepContext(ctx context.Context, d time.Duration) error {
+// SleepContext waits d or until ctx is done, returning ctx.Err() then:
+// the default Hooks.Sleep.
+func SleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -61,15 +61,25 @@ func freeLoopbackPort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// mosquittoPath returns the mosquitto binary's path (PATH, or Debian's
+// /usr/sbin, often outside a user's PATH), or errCampaignSkipped when it
+// is not installed.
+func mosquittoPath() (string, error) {
+	if bin, err := exec.LookPath("mosquitto"); err == nil {
+		return bin, nil
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto", nil
+	}
+	return "", fmt.Errorf("%w: mosquitto is not installed (apt-get install mosquitto)", errCampaignSkipped)
+}
+
 // startBenchMosquittoOn is startBenchMosquitto on 127.0.0.1:port, for
 // a broker that comes up where clients have been trying to reach one.
 func startBenchMosquittoOn(dir string, port int) (*benchMosquitto, error) {
-	bin, err := exec.LookPath("mosquitto")
+	bin, err := mosquittoPath()
 	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
-			return nil, errors.New("mosquitto not found: install it (apt-get install mosquitto) or skip the drain with --drain 0")
-		}
-		bin = "/usr/sbin/mosquitto"
+		return nil, errors.New("mosquitto not found: install it (apt-get install mosquitto) or skip the drain with --drain 0")
 	}
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"+
 		"max_packet_size 1050000\nmax_queued_messages 100000\nmax_inflight_messages 0\n", port)

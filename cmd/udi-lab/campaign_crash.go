@@ -379,6 +379,19 @@ type labAgent struct {
 	api         *api.Client
 }
 
+// labPrograms returns the paths of udi-edge and udi-central, or
+// errCampaignSkipped when Mosquitto is not installed.
+func labPrograms(ctx context.Context, r *campaignRun) (edgeBin, centralBin string, err error) {
+	if _, err := mosquittoPath(); err != nil {
+		return "", "", err
+	}
+	if edgeBin, err = r.Binary(ctx, "udi-edge"); err != nil {
+		return "", "", err
+	}
+	centralBin, err = r.Binary(ctx, "udi-central")
+	return edgeBin, centralBin, err
+}
+
 // newLabAgent writes the configuration of gateway gw recording at store,
 // with the scanner sc (receive at DOCK), syncing to broker and reading
 // the Mercury RFID reader at reader (a cabinet's one shelf) when they are
@@ -614,18 +627,9 @@ type crashTally struct {
 
 // runCrashCampaign is the crash campaign.
 func runCrashCampaign(ctx context.Context, r *campaignRun) error {
-	edgeBin, err := r.Binary(ctx, "udi-edge")
+	edgeBin, centralBin, err := labPrograms(ctx, r)
 	if err != nil {
 		return err
-	}
-	centralBin, err := r.Binary(ctx, "udi-central")
-	if err != nil {
-		return err
-	}
-	if _, err := exec.LookPath("mosquitto"); err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
-			return fmt.Errorf("%w: mosquitto is not installed (apt-get install mosquitto)", errCampaignSkipped)
-		}
 	}
 	mq, err := startBenchMosquitto(r.Dir)
 	if err != nil {

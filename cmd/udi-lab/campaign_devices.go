@@ -11,6 +11,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/cabinet"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
+	"github.com/udi-edge/udi-edge/reader"
 )
 
 func init() {
@@ -124,7 +125,7 @@ func (d *devicesLab) round(ctx context.Context, i int) error {
 			return err
 		}
 		newTag = d.rd.placed[len(d.rd.placed)-1]
-		if err := sleepCtx(ctx, time.Duration(r.Rand.IntN(400))*time.Millisecond); err != nil {
+		if err := reader.SleepContext(ctx, time.Duration(r.Rand.IntN(400))*time.Millisecond); err != nil {
 			return err
 		}
 		d.rd.Unplug()
@@ -141,7 +142,7 @@ func (d *devicesLab) round(ctx context.Context, i int) error {
 		down.Round(time.Millisecond), map[bool]string{true: ", in the middle of a label"}[cut])
 	// The other device works on meanwhile.
 	if which == 1 {
-		if err := sleepCtx(ctx, down/2); err != nil {
+		if err := reader.SleepContext(ctx, down/2); err != nil {
 			return err
 		}
 		if err := d.scan(ctx); err != nil {
@@ -149,7 +150,7 @@ func (d *devicesLab) round(ctx context.Context, i int) error {
 		}
 		down -= down / 2
 	}
-	if err := sleepCtx(ctx, down); err != nil {
+	if err := reader.SleepContext(ctx, down); err != nil {
 		return err
 	}
 	var readerBack time.Time
@@ -242,7 +243,7 @@ func (d *devicesLab) waitTag(ctx context.Context, item string, since time.Time) 
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("tag of %s not recorded within 20s of the replug (last answer: %v)", item, err)
 		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := reader.SleepContext(ctx, 20*time.Millisecond); err != nil {
 			return 0, err
 		}
 	}
@@ -325,16 +326,4 @@ func (d *devicesLab) finish(ctx context.Context) error {
 	r.Figure("tags falsely reported taken out", float64(falseRemovals), "", "0", falseRemovals == 0)
 	r.Figure("verify failures", float64(verifyFailures), "", "0", verifyFailures == 0)
 	return nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
+	"github.com/udi-edge/udi-edge/reader"
 )
 
 func init() {
@@ -333,7 +334,7 @@ func (d *diskfullLab) round(ctx context.Context, kind string, i int, e *labEdge,
 			r.Failf("%s round %d: no scan accepted within 10s of the space returning (%s)", kind, i+1, how)
 			break
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := reader.SleepContext(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}

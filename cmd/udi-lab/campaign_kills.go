@@ -104,22 +104,6 @@ func killsFaults(n int, shuffle func(n int, swap func(i, j int))) []string {
 	return out
 }
 
-// syncPrograms returns the programs a campaign of sync needs, udi-edge
-// and udi-central, having made sure mosquitto is installed (else the
-// campaign is skipped).
-func syncPrograms(ctx context.Context, r *campaignRun) (edgeBin, centralBin string, err error) {
-	if _, err := exec.LookPath("mosquitto"); err != nil {
-		if _, serr := os.Stat("/usr/sbin/mosquitto"); serr != nil {
-			return "", "", fmt.Errorf("%w: mosquitto is not installed (apt-get install mosquitto)", errCampaignSkipped)
-		}
-	}
-	if edgeBin, err = r.Binary(ctx, "udi-edge"); err != nil {
-		return "", "", err
-	}
-	centralBin, err = r.Binary(ctx, "udi-central")
-	return edgeBin, centralBin, err
-}
-
 // killsBroker is the drain benchmark's Mosquitto, started again on its
 // port after every kill, with the shipped configuration's persistence.
 type killsBroker struct {
@@ -333,7 +317,7 @@ type killsTally struct {
 
 // runKillsCampaign is the kills campaign.
 func runKillsCampaign(ctx context.Context, r *campaignRun) error {
-	edgeBin, centralBin, err := syncPrograms(ctx, r)
+	edgeBin, centralBin, err := labPrograms(ctx, r)
 	if err != nil {
 		return err
 	}

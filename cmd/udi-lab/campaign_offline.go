@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -620,29 +619,4 @@ func waitDrained(ctx context.Context, a *labAgent, c *labCentre, gw string, d ti
 		g, err := c.gateway(gw)
 		return err == nil && st.Sync.Acked == st.LastSeq && g.Seq == st.LastSeq, nil
 	})
-}
-
-// labPrograms returns the paths of udi-edge and udi-central, or
-// errCampaignSkipped when Mosquitto is not installed.
-func labPrograms(ctx context.Context, r *campaignRun) (edgeBin, centralBin string, err error) {
-	if err := needMosquitto(); err != nil {
-		return "", "", err
-	}
-	if edgeBin, err = r.Binary(ctx, "udi-edge"); err != nil {
-		return "", "", err
-	}
-	centralBin, err = r.Binary(ctx, "udi-central")
-	return edgeBin, centralBin, err
-}
-
-// needMosquitto returns errCampaignSkipped when Mosquitto is not
-// installed.
-func needMosquitto() error {
-	if _, err := exec.LookPath("mosquitto"); err == nil {
-		return nil
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err != nil {
-		return fmt.Errorf("%w: mosquitto is not installed (apt-get install mosquitto)", errCampaignSkipped)
-	}
-	return nil
 }
