@@ -333,19 +333,11 @@ func BenchRawBolt(dir string, n int, recordSize int) (putsPerSec float64, err er
 	if n <= 0 || recordSize <= 0 {
 		return 0, errors.New("bolt: bench: n and recordSize must be positive")
 	}
-	path, cleanup, err := benchFile(dir)
+	db, cleanup, err := bareBenchDB(dir)
 	if err != nil {
 		return 0, err
 	}
 	defer cleanup()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return 0, fmt.Errorf("bolt: bench: %w", err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketMovements); return err }); err != nil {
-		return 0, fmt.Errorf("bolt: bench: %w", err)
-	}
 	value := make([]byte, recordSize)
 	for i := range value {
 		value[i] = byte(i * 7)
@@ -382,19 +374,11 @@ func BenchBareCommit(dir string, rate float64, d time.Duration, recordSize int) 
 	if rate <= 0 || d <= 0 || recordSize <= 0 {
 		return 0, 0, 0, errors.New("bolt: bench: rate, duration and recordSize must be positive")
 	}
-	path, cleanup, err := benchFile(dir)
+	db, cleanup, err := bareBenchDB(dir)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer cleanup()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("bolt: bench: %w", err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketMovements); return err }); err != nil {
-		return 0, 0, 0, fmt.Errorf("bolt: bench: %w", err)
-	}
 	value := make([]byte, recordSize)
 	n := int(math.Ceil(rate * d.Seconds()))
 	lat := make([]time.Duration, n)
@@ -417,6 +401,27 @@ func BenchBareCommit(dir string, rate float64, d time.Duration, recordSize int) 
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(n)))-1] }
 	return pct(0.50), pct(0.99), lat[n-1], nil
+}
+
+// bareBenchDB opens a bare bbolt file in a new directory under dir, with
+// the ledger's options and its movements bucket, for the ceilings the
+// ledger is compared with; cleanup closes and removes it.
+func bareBenchDB(dir string) (db *bolt.DB, cleanup func(), err error) {
+	path, remove, err := benchFile(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err = bolt.Open(path, 0o600, &bolt.Options{InitialMmapSize: initialMmapSize, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		remove()
+		return nil, nil, fmt.Errorf("bolt: bench: %w", err)
+	}
+	cleanup = func() { _ = db.Close(); remove() }
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketMovements); return err }); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("bolt: bench: %w", err)
+	}
+	return db, cleanup, nil
 }
 
 // BenchTxPerMovement writes n movements (record, its serial varied), each
