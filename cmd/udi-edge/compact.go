@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/bolt"
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
 )
 
 func compactCmd(ctx context.Context, env *Env, args []string) error {
@@ -47,34 +47,5 @@ func compactCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(compactJSON(cfg.Store, sum))
-	}
-	fmt.Fprintf(env.Stdout, "compacted %s: %.1f MiB → %.1f MiB in %v; %d movements kept in sequence\n",
-		cfg.Store, mib(sum.Before), mib(sum.After), sum.Took.Round(time.Millisecond), sum.Movements)
-	if a := sum.Anchor; a != nil {
-		fmt.Fprintf(env.Stdout, "the chain starts at movement %d (%s); %d movements retained away, %d carried for items still in use, %d item keys leave a tombstone\n",
-			a.Seq, a.Reason, sum.Removed, sum.Carried, sum.Tombstones)
-	}
-	if sum.NotCut != "" {
-		fmt.Fprintf(env.Stdout, "no cut: %s\n", sum.NotCut)
-	}
-	return nil
-}
-
-func mib(n int64) float64 { return float64(n) / (1 << 20) }
-
-// compactJSON is the --json form of a compaction.
-func compactJSON(store string, s bolt.CompactSummary) any {
-	out := map[string]any{
-		"store": store, "before_bytes": s.Before, "after_bytes": s.After, "movements": s.Movements,
-		"removed": s.Removed, "carried": s.Carried, "tombstones": s.Tombstones, "took_ms": s.Took.Milliseconds(),
-	}
-	if s.NotCut != "" {
-		out["not_cut"] = s.NotCut
-	}
-	if a := s.Anchor; a != nil {
-		out["anchor"] = map[string]any{"seq": a.Seq, "prev_hash": fmt.Sprintf("%x", a.PrevHash), "at": a.At, "reason": a.Reason, "cursor": a.Cursor}
-	}
-	return out
+	return show.Compaction(env.Stdout, cfg.Store, sum, *asJSON)
 }
