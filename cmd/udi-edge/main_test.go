@@ -23,6 +23,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/cmd/internal/cli"
 	"github.com/udi-edge/udi-edge/cmd/internal/edge"
+	"github.com/udi-edge/udi-edge/cmd/internal/show"
 )
 
 // TestMain lets a test run this test binary as the udi-edge command in a
@@ -136,10 +137,10 @@ func TestDecode(t *testing.T) {
 	if code != ExitFailure {
 		t.Errorf("one bad code: exit %d, want 1", code)
 	}
-	var got []decoded
+	var got []show.DecodedCode
 	dec := json.NewDecoder(strings.NewReader(out))
 	for dec.More() {
-		var d decoded
+		var d show.DecodedCode
 		if err := dec.Decode(&d); err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +174,7 @@ func TestDecodeEPC(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("%s: exit %d %s", in, code, errOut)
 		}
-		var d decoded
+		var d show.DecodedCode
 		if err := json.Unmarshal([]byte(out), &d); err != nil {
 			t.Fatal(err)
 		}
