@@ -1,8 +1,7 @@
 // Package show prints what udi-edge's commands and udi-lab's demo print:
 // traces, settlement lines, findings, verify reports, status, decoded
-// codes and compactions, as
-// aligned tables for people. One home, so the demo shows exactly what the
-// commands do.
+// codes and compactions, as aligned tables for people. One home, so the
+// demo shows exactly what the commands do.
 package show
 
 import (
