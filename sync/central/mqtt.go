@@ -12,6 +12,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/udi-edge/udi-edge/sync/internal/backoff"
 )
 
 // Conn is what the Service needs of an MQTT client. MQTT implements it
@@ -94,8 +95,9 @@ type MQTTConfig struct {
 	// after a lost connection the wait is drawn at random below a ceiling
 	// that starts at a quarter of a second and doubles with every failed
 	// attempt, up to MaxReconnect; a connection that held (longer than
-	// the delays of the connections lost before it) starts it over. All three default to the Default*
-	// constants when zero.
+	// the delays of the connections lost before it) starts it over
+	// (sync/internal/backoff, the gateways' rule too). All three default
+	// to the Default* constants when zero.
 	KeepAlive, ConnectTimeout, MaxReconnect time.Duration
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
@@ -277,26 +279,19 @@ func (m *MQTT) Connect(ctx context.Context) error {
 // run makes one connection after another until Close.
 func (m *MQTT) run() {
 	defer m.loops.Done()
-	// attempt counts the connections failed or lost since the last one
-	// that held, dropped those of them that were made but did not hold.
-	attempt, dropped := 0, 0
+	delays := backoff.Backoff{Min: reconnectMin, Max: m.cfg.MaxReconnect, Rand: m.rand}
 	for {
 		s, err := m.dial()
 		if err == nil {
 			began := time.Now()
 			err = m.serve(s)
-			if connectionHeld(time.Since(began), dropped, reconnectMin, m.cfg.MaxReconnect) {
-				attempt, dropped = 0, 0 // start over from the shortest delay
-			} else {
-				dropped = min(dropped+1, 64)
-			}
+			delays.Held(time.Since(began)) // one that held starts the delays over
 		}
 		m.hangUp(s, err)
 		if m.ctx.Err() != nil {
 			return
 		}
-		delay := reconnectDelay(attempt, reconnectMin, m.cfg.MaxReconnect, m.rand)
-		attempt++
+		delay := delays.Next()
 		m.log.Warn("mqtt connection ended; reconnecting", "err", err, "delay", delay)
 		t := time.NewTimer(delay)
 		select {
@@ -306,39 +301,6 @@ func (m *MQTT) run() {
 		case <-t.C:
 		}
 	}
-}
-
-// reconnectDelay returns the delay before reconnect attempt n (0 for the
-// first after a connection was lost): uniform between 0 and its
-// reconnectCeiling (exponential backoff with full jitter, so that
-// instances that lost the broker together do not come back together).
-func reconnectDelay(n int, lo, hi time.Duration, rnd func(int64) int64) time.Duration {
-	return time.Duration(rnd(int64(reconnectCeiling(n, lo, hi)) + 1))
-}
-
-// reconnectCeiling returns the longest delay before reconnect attempt n:
-// lo·2ⁿ, capped at hi.
-func reconnectCeiling(n int, lo, hi time.Duration) time.Duration {
-	if c := lo << n; c>>n == lo && c < hi {
-		return c
-	}
-	return hi
-}
-
-// connectionHeld reports whether a connection that lasted held, after
-// dropped connections in a row that did not hold, held: whether it lasted
-// longer than the longest delay those call for. Then the broker took it
-// and kept it, and its loss is news (a broker restarted, a network cut):
-// the next delay is the shortest, however often the broker went before
-// and however long it was away (the attempts that failed meanwhile). One
-// lost sooner (a second instance with the same client id taking the
-// session as soon as it connects, a broker that crashes again and again)
-// does not start the delays over, and raises the bar for the next: the
-// delays grow until they are about as long as the connections last, so
-// that such a pair does not take the session from each other several
-// times a second.
-func connectionHeld(held time.Duration, dropped int, lo, hi time.Duration) bool {
-	return held > reconnectCeiling(dropped, lo, hi)
 }
 
 // dial makes a new client and connects it, as m.cur.

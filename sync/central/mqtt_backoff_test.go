@@ -14,36 +14,6 @@ import (
 	"github.com/udi-edge/udi-edge/sync/internal/mosquitto"
 )
 
-// TestReconnectDelay checks the ceiling of the reconnect delay: from lo,
-// doubling with every attempt, capped at hi (also where doubling would
-// overflow), with the whole range from 0 to the ceiling drawn.
-func TestReconnectDelay(t *testing.T) {
-	const lo, hi = 250 * time.Millisecond, 30 * time.Second
-	top := func(n int64) int64 { return n - 1 } // the largest draw
-	for _, c := range []struct {
-		attempt int
-		want    time.Duration
-	}{
-		{0, lo},
-		{1, 2 * lo},
-		{3, 8 * lo},
-		{6, 64 * lo}, // 16 s
-		{7, hi},      // 32 s capped
-		{40, hi},     // lo·2⁴⁰ overflows
-		{1000, hi},
-	} {
-		if got := reconnectDelay(c.attempt, lo, hi, top); got != c.want {
-			t.Errorf("attempt %d: longest delay %v, want %v", c.attempt, got, c.want)
-		}
-		if got := reconnectDelay(c.attempt, lo, hi, func(int64) int64 { return 0 }); got != 0 {
-			t.Errorf("attempt %d: shortest delay %v, want 0", c.attempt, got)
-		}
-	}
-	if got := reconnectDelay(0, lo, 100*time.Millisecond, top); got != 100*time.Millisecond {
-		t.Errorf("with hi below lo: longest first delay %v, want hi", got)
-	}
-}
-
 // delayLog records the reconnect delays MQTT logs, with why each
 // connection ended.
 type delayLog struct {
@@ -132,32 +102,5 @@ func TestReconnectStartsOverAfterAConnectionHeld(t *testing.T) {
 	}
 	if losses != rounds || failures < rounds {
 		t.Errorf("%d connections lost, %d attempts failed; want %d, at least one each time the broker was away: %v", losses, failures, rounds, log.all())
-	}
-}
-
-// TestConnectionHeld: a connection that lasted longer than the longest
-// delay the ones dropped before it call for held; one dropped sooner (a
-// second instance with the same client id taking the session, a broker
-// that crashes again and again) did not.
-func TestConnectionHeld(t *testing.T) {
-	const lo, hi = 250 * time.Millisecond, 30 * time.Second
-	for _, c := range []struct {
-		held    time.Duration
-		dropped int
-		want    bool
-	}{
-		{time.Hour, 0, true},
-		{lo + time.Millisecond, 0, true},
-		{lo, 0, false}, // not longer than the shortest delay
-		{0, 0, false},  // dropped at once
-		{8*lo + time.Millisecond, 3, true},
-		{8 * lo, 3, false},
-		{hi + time.Millisecond, 20, true}, // at the cap
-		{29 * time.Second, 20, false},
-		{hi, 64, false},
-	} {
-		if got := connectionHeld(c.held, c.dropped, lo, hi); got != c.want {
-			t.Errorf("held %v after %d dropped: %v, want %v", c.held, c.dropped, got, c.want)
-		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/record"
+	"github.com/udi-edge/udi-edge/sync/internal/backoff"
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
@@ -71,7 +72,7 @@ type Uplink struct {
 	next     uint64 // the next movement to publish
 	inflight []span // published, not yet acknowledged, oldest first
 	progress time.Time
-	backoff  backoff
+	backoff  backoff.Backoff
 	// lastResend is the resend request acted on last, to ignore its
 	// repetitions.
 	lastResend struct {
@@ -109,7 +110,7 @@ func New(cfg Config, out Outbox, conn Conn) (*Uplink, error) {
 		topicAck:       wire.AckTopic(cfg.Site, cfg.Gateway),
 		topicResend:    wire.ResendTopic(cfg.Site, cfg.Gateway),
 		topicStatus:    wire.StatusTopic(cfg.Site, cfg.Gateway),
-		backoff:        backoff{min: cfg.BackoffMin, max: cfg.BackoffMax, rand: rnd.Int64N},
+		backoff:        backoff.Backoff{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Rand: rnd.Int64N},
 	}
 	u.inbox.signal = make(chan struct{}, 1)
 	u.masters.init()
@@ -165,7 +166,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.log.Error("uplink: stopped", "err", err)
 			return err
 		}
-		delay := u.backoff.next()
+		delay := u.backoff.Next()
 		u.log.Warn("uplink: connection ended; reconnecting", "err", err, "delay", delay)
 		select {
 		case <-ctx.Done():
@@ -198,7 +199,7 @@ func (u *Uplink) session(parent context.Context) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	connected := u.clock.Now()
-	defer func() { u.backoff.held(u.clock.Now().Sub(connected)) }()
+	defer func() { u.backoff.Held(u.clock.Now().Sub(connected)) }()
 	defer u.disconnect(parent)
 	u.inbox.reset()
 
@@ -399,7 +400,7 @@ func (u *Uplink) sendNext(ctx context.Context) (bool, error) {
 	}
 	u.inflight = append(u.inflight, span{b.First, b.Last()})
 	u.next = b.Last() + 1
-	u.backoff.reset()
+	u.backoff.Reset()
 	u.update(func(s *Stats) {
 		s.Batches++
 		s.Movements += uint64(len(b.Records))
@@ -499,7 +500,7 @@ func (u *Uplink) onAck(p []byte) error {
 		}
 		u.cursor = a.Seq
 		progressed = true
-		u.backoff.reset()
+		u.backoff.Reset()
 		u.update(func(s *Stats) { s.Acked = a.Seq })
 		u.log.Debug("uplink: acknowledged", "seq", a.Seq)
 	}

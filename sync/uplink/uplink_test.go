@@ -468,47 +468,6 @@ type maxSource struct{}
 
 func (maxSource) Uint64() uint64 { return 1<<64 - 1 }
 
-func TestBackoff(t *testing.T) {
-	b := backoff{min: 500 * time.Millisecond, max: 60 * time.Second, rand: func(n int64) int64 { return n - 1 }}
-	var got []time.Duration
-	for range 10 {
-		got = append(got, b.next())
-	}
-	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
-		16 * time.Second, 32 * time.Second, 60 * time.Second, 60 * time.Second, 60 * time.Second}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("ceilings %v, want %v", got, want)
-		}
-	}
-	b.reset()
-	if d := b.next(); d != 500*time.Millisecond {
-		t.Fatalf("after reset %v", d)
-	}
-	// Full jitter: uniform in [0, ceiling], and spread over it.
-	rnd := rand.New(rand.NewPCG(1, 2))
-	b = backoff{min: 500 * time.Millisecond, max: 60 * time.Second, rand: rnd.Int64N}
-	for attempt := range 200 {
-		ceiling := b.ceiling()
-		d := b.next()
-		if d < 0 || d > ceiling {
-			t.Fatalf("attempt %d: delay %v outside [0, %v]", attempt, d, ceiling)
-		}
-	}
-	var low, high int
-	for range 1000 {
-		b.attempt = 20 // at the maximum
-		if d := b.next(); d < 30*time.Second {
-			low++
-		} else {
-			high++
-		}
-	}
-	if low < 400 || high < 400 {
-		t.Errorf("jitter not uniform: %d below half, %d above", low, high)
-	}
-}
-
 func TestOutboxFailureStopsRun(t *testing.T) {
 	// With Apply, so that the master data goroutine must stop too.
 	r := newRig(t, Config{Apply: func(string, string, []byte, uint64) error { return nil }}, 5)
