@@ -98,8 +98,13 @@ func startMemSampler(pid int, metrics string, recorded *atomic.Int64) *memSample
 		defer close(m.done)
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
+		seen := false // the drain begun at the last sample
 		for i := 0; ; i++ {
-			m.sample(i%10 == 0)
+			// The heap goal every tenth sample, and at once when the
+			// drain begins: a short drain may take fewer than ten.
+			draining := m.draining.Load()
+			m.sample(i%10 == 0 || draining != seen)
+			seen = draining
 			select {
 			case <-m.stop:
 				return
@@ -146,10 +151,12 @@ func heapGoal(addr string) int64 {
 	return int64(v)
 }
 
-// end stops sampling and returns the samples.
+// end stops sampling, takes a last sample with the heap goal (the end
+// of the phase it is in), and returns the samples.
 func (m *memSampler) end() []memSample {
 	close(m.stop)
 	<-m.done
+	m.sample(true)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.samples
