@@ -112,8 +112,11 @@ var publishing = make(chan struct{}, 1)
 // publication runs at a time in a process. It returns an error wrapping
 // ErrInvalid for a bad site, set, format, data or packet size. A version
 // taken but not published (the broker failed) is skipped: versions only
-// need to increase. A gateway never applies a publication cut off half
-// way; publish again.
+// need to increase. When the connection is down, or lost while the stale
+// topics are cleared, and p can wait for it (MQTT), it waits up to 30 s
+// for the connection to return and publishes again, as a new version, up
+// to three attempts in all. A gateway never applies a publication cut
+// off half way; after an error, publish again.
 func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set string, data []byte, opt MasterOptions) (Published, error) {
 	var pub Published
 	if err := validMaster(site, set, data); err != nil {
@@ -159,19 +162,67 @@ func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set stri
 	case <-ctx.Done():
 		return pub, fmt.Errorf("central: master data %s of site %s: %w", set, site, ctx.Err())
 	}
+	for attempt := 1; ; attempt++ {
+		var again bool
+		pub, again, err = publishVersion(ctx, v, p, site, set, parts, prepared, chunk, t, pub, opt)
+		if !again || attempt == masterAttempts {
+			return pub, err
+		}
+		// The connection was down, or lost while the stale topics were
+		// cleared (a broker restarted, a cluster node failed over): the
+		// publication is made again, whole and as a new version, once
+		// the connection is back, rather than answered as failed.
+		w, ok := p.(reconnectWaiter)
+		if !ok {
+			return pub, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, masterReconnectWait)
+		werr := w.WaitConnected(wctx)
+		cancel()
+		if werr != nil {
+			return pub, fmt.Errorf("%w (and no connection again within %v: %w)", err, masterReconnectWait, werr)
+		}
+		t = now()
+	}
+}
+
+// masterAttempts bounds the publications of one PublishMaster whose
+// connection is down or lost; masterReconnectWait bounds each wait for
+// it to come back.
+const (
+	masterAttempts      = 3
+	masterReconnectWait = 30 * time.Second
+)
+
+// reconnectWaiter is a Publisher that can wait for its connection to be
+// up again (MQTT).
+type reconnectWaiter interface {
+	WaitConnected(ctx context.Context) error
+}
+
+// publishVersion takes the next version of set from v and publishes parts
+// as it: the stale part topics cleared, then every part in order. It
+// reports whether a failure may be tried again once the connection is
+// back: the connection was down before a part was sent, or lost while
+// only empty messages were in flight. A connection lost while a part was
+// in flight is not: MQTT 3.1.1 gives no reason, and a broker closes the
+// connection of a client whose packet is over its limit, so the same
+// part would only be refused again.
+func publishVersion(ctx context.Context, v Versioner, p Publisher, site, set string, parts []wire.MasterPart, prepared []byte, chunk int,
+	t time.Time, pub Published, opt MasterOptions) (Published, bool, error) {
 	version, err := v.NextMasterVersion(ctx, site, set, max(uint64(max(t.UnixMilli(), 0)), opt.MinVersion))
 	if err != nil {
-		return pub, fmt.Errorf("central: master data %s of site %s: %w", set, site, err)
+		return pub, false, fmt.Errorf("central: master data %s of site %s: %w", set, site, err)
 	}
 	if wire.VersionAhead(version, t) {
-		return pub, fmt.Errorf("central: master data %s of site %s: the next version, %d, is more than %v ahead of the clock (%d) and gateways would refuse it: was the clock set back?",
+		return pub, false, fmt.Errorf("central: master data %s of site %s: the next version, %d, is more than %v ahead of the clock (%d) and gateways would refuse it: was the clock set back?",
 			set, site, version, wire.MaxMasterAhead, t.UnixMilli())
 	}
-	failed := func(err error) (Published, error) {
-		return pub, fmt.Errorf("central: master data %s version %d of site %s: %w", set, version, site, err)
+	failed := func(err error, again bool) (Published, bool, error) {
+		return pub, again, fmt.Errorf("central: master data %s version %d of site %s: %w", set, version, site, err)
 	}
 	if err := clearStale(ctx, p, site, set, len(parts), chunk, opt.PublishTimeout); err != nil {
-		return failed(err)
+		return failed(err, errors.Is(err, ErrNotConnected))
 	}
 	for i := range parts {
 		parts[i].Version = version
@@ -182,18 +233,19 @@ func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set stri
 	for i := range parts {
 		payload, err := wire.AppendMasterPart(nil, &parts[i])
 		if err != nil {
-			return failed(err)
+			return failed(err, false)
 		}
 		topic := wire.MasterPartTopic(site, set, i)
 		if n := mqttPublishSize(topic, len(payload)); n > opt.MaxPacket {
-			return failed(fmt.Errorf("part %d is an MQTT packet of %d bytes, over %d", i, n, opt.MaxPacket))
+			return failed(fmt.Errorf("part %d is an MQTT packet of %d bytes, over %d", i, n, opt.MaxPacket), false)
 		}
 		if err := publishWithin(ctx, p, topic, payload, opt.PublishTimeout); err != nil {
-			return failed(fmt.Errorf("part %d of %d: %w", i+1, len(parts), err))
+			var notSent NotSentError
+			return failed(fmt.Errorf("part %d of %d: %w", i+1, len(parts), err), errors.As(err, &notSent))
 		}
 	}
 	pub.Version, pub.Bytes, pub.Parts = version, len(prepared), len(parts)
-	return pub, nil
+	return pub, false, nil
 }
 
 // clearStale clears, with empty retained messages, the topics a

@@ -109,3 +109,57 @@ func TestPublishMasterThroughMosquitto(t *testing.T) {
 		t.Fatalf("retained version %d, %d bytes", m.Version, len(m.Data))
 	}
 }
+
+// TestPublishMasterAcrossBrokerRestart: master data posted while the
+// broker is down (killed, as a failed cluster node would be) are
+// published once the centre has connected again, as a version later than
+// the attempt that found no connection, rather than answered as failed;
+// what stays retained is that version whole.
+func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
+	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	logs := &syncBuffer{}
+	in := startInstance(t, broker, store, "udi-central-1", false, logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	first, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, mastertest.Catalogue(10, "a"), central.MasterOptions{Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	broker.Kill()
+	testkit.WaitFor(t, wait, "the centre to see the broker gone", func() bool { return !in.mq.Connected() })
+	data := mastertest.Catalogue(1000, "b")
+	type result struct {
+		pub central.Published
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pub, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, data, central.MasterOptions{Format: "csv"})
+		done <- result{pub, err}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("answered while the broker was down: %+v, %v", r.pub, r.err)
+	default:
+	}
+	broker.Restart()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("after the broker came back: %v", r.err)
+	}
+	// The attempt that found no connection took a version and skipped
+	// it: versions only increase.
+	if r.pub.Version <= first.Version+1 || r.pub.Parts != 1 {
+		t.Fatalf("published as %+v after version %d", r.pub, first.Version)
+	}
+	if m := retainedSet(t, retainedNow(t, broker), site, wire.SetCatalogue); m.Version != r.pub.Version || !bytes.Equal(m.Data, data) {
+		t.Fatalf("retained version %d of %d, %d bytes", m.Version, r.pub.Version, len(m.Data))
+	}
+}

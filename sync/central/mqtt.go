@@ -64,6 +64,15 @@ const (
 // before the broker acknowledged the message.
 var ErrNotConnected = errors.New("central: not connected to the broker")
 
+// NotSentError is the error of a publish refused before anything was
+// written, the client having no connection; it wraps ErrNotConnected.
+type NotSentError struct{}
+
+func (NotSentError) Error() string { return ErrNotConnected.Error() }
+
+// Unwrap returns ErrNotConnected.
+func (NotSentError) Unwrap() error { return ErrNotConnected }
+
 // MQTTConfig configures the paho client of MQTT.
 type MQTTConfig struct {
 	// Brokers are the broker URLs, tried in order: tcp://host:1883,
@@ -417,6 +426,31 @@ func (m *MQTT) Connected() bool {
 	}
 }
 
+// WaitConnected waits until the client is connected, its subscriptions
+// made (Connected), or ctx ends, or MQTT is closed.
+func (m *MQTT) WaitConnected(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m.Connected() {
+			return nil
+		}
+		m.mu.Lock()
+		closed := m.closed
+		m.mu.Unlock()
+		if closed {
+			return fmt.Errorf("central: mqtt: %w", ErrClosed)
+		}
+		// The lost connection's up may still be closed until hangUp
+		// replaces it, so Connected is asked again on each tick.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 // Close disconnects, waiting up to a quarter of a second for work in
 // flight, and stops reconnecting; no handler is called after it returns.
 // It is safe to call more than once.
@@ -500,7 +534,7 @@ func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload
 	s := m.cur
 	m.mu.Unlock()
 	if s == nil || !s.c.IsConnectionOpen() {
-		return fmt.Errorf("central: publish %s: %w", topic, ErrNotConnected)
+		return fmt.Errorf("central: publish %s: %w", topic, NotSentError{})
 	}
 	select { // connected, but paho may still be going through its store
 	case <-s.ready:
