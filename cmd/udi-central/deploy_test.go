@@ -65,7 +65,7 @@ func TestDeployUnit(t *testing.T) {
 		"Service.User": "udi-central", "Service.StateDirectory": "udi-central", "Service.StateDirectoryMode": "0700",
 		"Service.NoNewPrivileges": "true", "Service.ProtectSystem": "strict", "Service.ProtectHome": "true",
 		"Service.CapabilityBoundingSet": "", "Service.AmbientCapabilities": "", "Service.UMask": "0077",
-		"Service.RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "Service.RestartPreventExitStatus": "2",
+		"Service.RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "Service.Restart": "always",
 		"Service.ReadWritePaths": "/var/lib/udi-central", "Service.MemoryDenyWriteExecute": "true",
 		"Service.ExecStartPre": "/usr/local/bin/udi-central run --check --config /etc/udi-central/udi-central.json",
 		"Service.ExecStart":    "/usr/local/bin/udi-central run --config /etc/udi-central/udi-central.json",
@@ -76,6 +76,11 @@ func TestDeployUnit(t *testing.T) {
 	}
 	if one("Service.MemoryMax") == "" {
 		t.Error("no MemoryMax")
+	}
+	// Go exits 2 after a panic and after the watchdog's SIGABRT: a unit
+	// that does not restart on 2 stays down after either.
+	if v, ok := u["Service.RestartPreventExitStatus"]; ok {
+		t.Errorf("RestartPreventExitStatus=%q: the service would stay down after a panic or a watchdog timeout", v)
 	}
 
 	// The shipped configurations, their files replaced by the test's; any
