@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -212,6 +213,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		Parser:   code.Parser{},
 		Stations: cfg.Stations,
 		Patterns: cfg.Patterns,
+		Now:      g.cfg.Now,
 		Decide:   decide,
 		Schedule: func(room string, t time.Time) (string, string, bool) {
 			s, ok := g.master.Load().ScheduledCase(room, t)
@@ -219,6 +221,15 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		},
 		Log:    g.log.With("component", "ingest"),
 		Answer: g.answer,
+	}
+	if cfg.Live {
+		open, err := g.restoreStations()
+		if err != nil {
+			return nil, fmt.Errorf("core: the stations' contexts: %w", err)
+		}
+		if open > 0 {
+			g.log.Info("cases still open at stations restored from the ledger", "stations", open)
+		}
 	}
 	if cfg.Cabinet != nil {
 		c, err := cabinet.New(*cfg.Cabinet, g.store, g.ingest.Movement, decide, g.log.With("component", "rfid"))
