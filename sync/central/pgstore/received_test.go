@@ -53,3 +53,23 @@ func TestReceivedIndexBuiltByMigration(t *testing.T) {
 		exec(t, url, c.undo)
 	}
 }
+
+// TestReceivedByCopyAndInsert: the products received are indexed
+// whichever way Append writes the movements, COPY or a multi-row INSERT.
+func TestReceivedByCopyAndInsert(t *testing.T) {
+	for name, from := range map[string]int{"copy": 1, "insert": 1 << 20} {
+		t.Run(name, func(t *testing.T) {
+			defer pgstore.SetCopyFrom(from)()
+			st := open(t, newDB(t))
+			l, want := storetest.ReceivesLedger(t)
+			storetest.MustAppend(t, st, l, 1, 2)
+			storetest.MustAppend(t, st, l, 1, 4)
+			if got, err := st.ReceivedProducts(ctx, l.Site); err != nil || !slices.Equal(got, want) {
+				t.Fatalf("%q, %v; want %q", got, err, want)
+			}
+			if err := st.Verify(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
