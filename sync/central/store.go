@@ -211,20 +211,20 @@ type Store interface {
 	// it: max(1, atLeast) for the first publication. A floor such as the
 	// time keeps versions increasing across a re-created store.
 	NextMasterVersion(ctx context.Context, site, set string, atLeast uint64) (uint64, error)
-	// ReceivedProducts returns the product key of every movement of kind
-	// receive stored under site (Stored.Received), on any ledger and
-	// branch, each once, sorted by byte. Append records them in the same
-	// transaction as the movements. It reads an index; it never scans the
-	// movements. A site with none returns an empty slice.
+	// ReceivedProducts returns the product key (Stored.Received) of
+	// every movement of kind receive of the ledgers held under site, on
+	// any branch, each once, sorted by byte. Append records them in the
+	// transaction that stores the movements. It reads an index; it never
+	// scans the movements. A site with none returns an empty slice.
 	ReceivedProducts(ctx context.Context, site string) ([]string, error)
 	// Close releases the store. It is safe to call more than once.
 	Close() error
 }
 
 // NewStored returns movement seq, its record rec decoded as m, with its
-// chain hashes prev and hash, as a Store takes it: with the keys of the
-// store's indexes (IndexKeys, ReceivedProduct), which it reads from m
-// and never from rec. It is the one place that derives them.
+// chain hashes prev and hash, as a Store takes it: with what the store's
+// indexes take from it (IndexKeys, ReceivedProduct), read from m, which
+// the caller decoded once (the service's checks, CheckBatch, do).
 func NewStored(seq uint64, prev, hash [HashSize]byte, m *agent.Movement, rec []byte) Stored {
 	return Stored{Seq: seq, PrevHash: prev, Hash: hash, Keys: IndexKeys(m), Received: ReceivedProduct(m), Record: rec}
 }

@@ -28,20 +28,19 @@
 // head, movements and index entries are those of a ledger of that name
 // (gateway ids hold no "/"), so that every path that reads a ledger
 // reads a branch. A branch holds its own movements only, from its fork
-// on; its history before that is its parent's. batch.go
-// describes batch values, index.go the index (an agent/runindex
-// log-structured merge of sorted runs, so that entries arriving in no
-// order of key are written front to back), received.go the index of
-// received products. One Append is one write transaction, fsynced on commit:
-// a few puts per batch of movements, one for its new index run, whatever
-// merge of index runs is due, one per product a site receives for the
-// first time; a trace is a seek in each run of the index
-// and a seek to each movement's batch value. Format 1 (a value per
-// movement, an index B+tree of one key per entry) is refused with
-// ErrFormat; a file of format 2 (no branches, no counters) or 3 (no
-// index of received products) is read, and brought to format 4 when
-// opened for writing, the index of received products built from its
-// movements then.
+// on; its history before that is its parent's. batch.go describes batch
+// values, index.go the index (an agent/runindex log-structured merge of
+// sorted runs, so that entries arriving in no order of key are written
+// front to back), received.go the index of received products. One Append
+// is one write transaction, fsynced on commit: a few puts per batch of
+// movements, one for its new index run, whatever merge of index runs is
+// due, one per product a site receives for the first time; a trace is a
+// seek in each run of the index and a seek to each movement's batch
+// value. Format 1 (a value per movement, an index B+tree of one key per
+// entry) is refused with ErrFormat; a file of format 2 (no branches, no
+// counters) or 3 (no index of received products) is read, and brought to
+// format 4 when opened for writing, the index of received products built
+// from its movements then.
 //
 // What the package must never do: change or delete a movement once
 // stored, store a movement that does not extend a checked chain of its

@@ -21,9 +21,9 @@ import (
 // (runindex's own checks of its blocks and runs included), the index of
 // received products holding exactly the products the movements received
 // (a file of format 3 or before opened read-only has none to check), and
-// no batch of movements outside a ledger's own range. It reads every movement and
-// every index entry, and holds the index entries it expects in memory
-// (about 80 bytes each). The error wraps ErrCorrupt (and
+// no batch of movements outside a ledger's own range. It reads every
+// movement and every index entry, and holds the index entries it expects
+// in memory (about 80 bytes each). The error wraps ErrCorrupt (and
 // central.ErrDamaged for a chain at fault) for what it finds wrong.
 func (s *Store) Verify(ctx context.Context) error {
 	heads, err := s.Ledgers(ctx)
