@@ -29,10 +29,7 @@ func storeLedger(t *testing.T, st central.Store, l *testkit.Ledger) {
 	var recs []central.Stored
 	for i, rec := range l.Records {
 		m := l.Movements[i]
-		s := central.Stored{Seq: m.Seq, Keys: central.IndexKeys(&m), Record: rec}
-		copy(s.PrevHash[:], m.PrevHash)
-		copy(s.Hash[:], m.Hash)
-		recs = append(recs, s)
+		recs = append(recs, central.NewStored(m.Seq, [central.HashSize]byte(m.PrevHash), [central.HashSize]byte(m.Hash), &m, rec))
 	}
 	if _, _, err := st.Append(context.Background(), l.Site, l.Gateway, l.Created, recs); err != nil {
 		t.Fatal(err)

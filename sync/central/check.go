@@ -49,7 +49,7 @@ func checkBatch(b *wire.Batch, prev *[HashSize]byte) ([]Stored, *CheckError) {
 		if m.Gateway != b.Gateway {
 			return out, checkErr(ErrRecord, b.Gateway, b.Created, seq, nil, "movement %d was recorded by gateway %q", seq, m.Gateway)
 		}
-		out = append(out, Stored{Seq: seq, PrevHash: p, Hash: hash, Keys: IndexKeys(&m), Record: rec})
+		out = append(out, NewStored(seq, p, hash, &m, rec))
 	}
 	return out, nil
 }

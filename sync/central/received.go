@@ -3,7 +3,6 @@ package central
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/code"
@@ -12,32 +11,26 @@ import (
 // ReceivedProducts returns the product key of every item the gateways of
 // site have received (movements of kind receive, on every ledger and
 // branch), each once, sorted: what the site stocks, by what came in. A
-// package received whole gives the package's key. It reads every
-// movement of the site's ledgers, as SiteAnomalies does: it is for a
-// command run now and then, such as publishing the site's catalogue from
-// the national index (sync/central/nationaldb), not for the service's
-// path of batches.
+// package received whole gives the package's key (ReceivedProduct). It
+// is one lookup in the store's index of received products
+// (Store.ReceivedProducts), which Append keeps, whatever the number of
+// movements held: for a command such as publishing the site's catalogue
+// from the national index (sync/central/nationaldb), and for the API.
 func ReceivedProducts(ctx context.Context, st Store, site string) ([]string, error) {
-	seen := map[string]bool{}
-	err := siteMovements(ctx, st, site, func(m agent.Movement) {
-		if m.Kind != agent.KindReceive {
-			return
-		}
-		if p := code.SplitKey(m.Item).Product; p != "" {
-			seen[p] = true
-		} else if m.GTIN != "" {
-			seen[m.GTIN] = true
-		}
-	})
-	if err != nil {
-		return nil, err
+	return st.ReceivedProducts(ctx, site)
+}
+
+// ReceivedProduct returns the product key of the item m received: the
+// product its item key names (code.SplitKey), else its GTIN; "" for a
+// movement that is no receive, or names no product.
+func ReceivedProduct(m *agent.Movement) string {
+	if m.Kind != agent.KindReceive {
+		return ""
 	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
+	if p := code.SplitKey(m.Item).Product; p != "" {
+		return p
 	}
-	slices.Sort(out)
-	return out, nil
+	return m.GTIN
 }
 
 func (s *Service) serveReceived(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package central
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -95,9 +96,27 @@ type Stored struct {
 	// Keys are the keys the movement is traced under: its item key and its
 	// tag key, when it has them (IndexKeys).
 	Keys []string
+	// Received is the product key of the item the movement received
+	// (ReceivedProduct), "" when it is no receive: what the store's index
+	// of received products (Store.ReceivedProducts) takes from it.
+	Received string
 	// Record is the record as received. It may alias the message it came
 	// in: a Store copies what it keeps.
 	Record []byte
+}
+
+// ReceivedBy returns the products recs received (Stored.Received), each
+// once, sorted: what an Append of them adds to the index of received
+// products.
+func ReceivedBy(recs []Stored) []string {
+	var out []string
+	for i := range recs {
+		if p := recs[i].Received; p != "" && (len(out) == 0 || out[len(out)-1] != p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Traced is one movement found by a trace, with the ledger it belongs to.
@@ -192,8 +211,22 @@ type Store interface {
 	// it: max(1, atLeast) for the first publication. A floor such as the
 	// time keeps versions increasing across a re-created store.
 	NextMasterVersion(ctx context.Context, site, set string, atLeast uint64) (uint64, error)
+	// ReceivedProducts returns the product key (Stored.Received) of
+	// every movement of kind receive of the ledgers held under site, on
+	// any branch, each once, sorted by byte. Append records them in the
+	// transaction that stores the movements. It reads an index; it never
+	// scans the movements. A site with none returns an empty slice.
+	ReceivedProducts(ctx context.Context, site string) ([]string, error)
 	// Close releases the store. It is safe to call more than once.
 	Close() error
+}
+
+// NewStored returns movement seq, its record rec decoded as m, with its
+// chain hashes prev and hash, as a Store takes it: with what the store's
+// indexes take from it (IndexKeys, ReceivedProduct), read from m, which
+// the caller decoded once (the service's checks, CheckBatch, do).
+func NewStored(seq uint64, prev, hash [HashSize]byte, m *agent.Movement, rec []byte) Stored {
+	return Stored{Seq: seq, PrevHash: prev, Hash: hash, Keys: IndexKeys(m), Received: ReceivedProduct(m), Record: rec}
 }
 
 // IndexKeys returns the keys a movement is indexed under: those it is

@@ -38,7 +38,7 @@ func BenchmarkSupplyExport(b *testing.B) {
 		m.Time = day0.Add(time.Duration(i) * (days * 24 * time.Hour / n))
 		seq := l.Add(b, m)
 		prev, hash := record.Hashes(l.Records[seq-1])
-		recs = append(recs, central.Stored{Seq: seq, PrevHash: prev, Hash: hash, Keys: central.IndexKeys(&m), Record: l.Records[seq-1]})
+		recs = append(recs, central.NewStored(seq, prev, hash, &m, l.Records[seq-1]))
 		if len(recs) == 5000 {
 			if _, _, err := st.Append(ctx, site, "or-3", created, recs); err != nil {
 				b.Fatal(err)

@@ -185,6 +185,23 @@ func BenchmarkTrace(b *testing.B) {
 	}
 }
 
+// BenchmarkReceivedProducts measures ReceivedProducts of a site in the
+// store of BenchmarkAppend (*benchHeld movements, a quarter of them
+// receives; filled when it has not run) to which a warehouse's receives
+// of 2,000 products are added, and, in the same run, the full scan of the
+// movements it replaced (storetest.ScanReceived), whose figure is the
+// baseline: ns/op of each and their ratio.
+//
+//	go test -run '^$' -bench ReceivedProducts -benchtime 200x ./sync/central/boltstore [-args -held 1000000]
+func BenchmarkReceivedProducts(b *testing.B) {
+	s := heldStore(b, "store", func(path string) (appender, error) { return boltstore.Open(path) })
+	st := s.st.(*boltstore.Store)
+	if h, err := st.Head(ctx, "bench-wh", storetest.Created); err != nil || h.Seq == 0 {
+		storetest.ReceiveProducts(b, st, "st-marys", "bench-wh", 2000)
+	}
+	storetest.BenchReceivedProducts(b, st, "st-marys")
+}
+
 // txStats returns the write statistics of a design's bbolt file.
 func txStats(a appender) bolt.TxStats {
 	switch s := a.(type) {

@@ -1,11 +1,12 @@
 // Package boltstore is the central service's Store (sync/central) in one
 // bbolt file: the movements of every gateway's ledgers exactly as
 // received, the head of each ledger, an index from item and tag keys to
-// movements, and the version of each master data set published.
+// movements, an index of the products each site received, and the
+// version of each master data set published.
 //
-// The file holds eight buckets:
+// The file holds nine buckets:
 //
-//	meta       "format" → 3; "run" → the next index run id(8);
+//	meta       "format" → 4; "run" → the next index run id(8);
 //	           "merge" → the index merge in progress, if any
 //	ledgers    name 0x00 created(8) → seq(8) hash(32) site
 //	movements  name 0x00 created(8) first(8) → batch value: the records
@@ -18,6 +19,8 @@
 //	           held(32) hash(32) at(8): the record of each branch
 //	           (central.Conflict)
 //	counters   site 0x00 gateway 0x00 name → total(8)
+//	received   site 0x00 product → empty: the products each site's
+//	           gateways received (central.Store.ReceivedProducts)
 //
 // where created, seq, first, run, branch, parent, fork and at (Unix
 // nanoseconds) are big-endian. A ledger's name is its gateway for branch
@@ -25,16 +28,19 @@
 // head, movements and index entries are those of a ledger of that name
 // (gateway ids hold no "/"), so that every path that reads a ledger
 // reads a branch. A branch holds its own movements only, from its fork
-// on; its history before that is its parent's. batch.go
-// describes batch values, index.go the index (an agent/runindex
-// log-structured merge of sorted runs, so that entries arriving in no
-// order of key are written front to back). One Append is one write transaction, fsynced on commit:
-// a few puts per batch of movements, one for its new index run, whatever
-// merge of index runs is due; a trace is a seek in each run of the index
-// and a seek to each movement's batch value. Format 1 (a value per
-// movement, an index B+tree of one key per entry) is refused with
-// ErrFormat; a file of format 2 (no branches, no counters) is read, and
-// brought to format 3 when opened for writing.
+// on; its history before that is its parent's. batch.go describes batch
+// values, index.go the index (an agent/runindex log-structured merge of
+// sorted runs, so that entries arriving in no order of key are written
+// front to back), received.go the index of received products. One Append
+// is one write transaction, fsynced on commit: a few puts per batch of
+// movements, one for its new index run, whatever merge of index runs is
+// due, one per product a site receives for the first time; a trace is a
+// seek in each run of the index and a seek to each movement's batch
+// value. Format 1 (a value per movement, an index B+tree of one key per
+// entry) is refused with ErrFormat; a file of format 2 (no branches, no
+// counters) or 3 (no index of received products) is read, and brought to
+// format 4 when opened for writing, the index of received products built
+// from its movements then.
 //
 // What the package must never do: change or delete a movement once
 // stored, store a movement that does not extend a checked chain of its
@@ -64,11 +70,15 @@ import (
 )
 
 // Format is the version of the file's layout.
-const Format = 3
+const Format = 4
 
-// formatNoBranches is the layout before branches and counters: format 3
-// without their buckets. Open adds them.
-const formatNoBranches = 2
+// Earlier layouts Open reads and brings to Format: formatNoBranches is
+// format 3 without the buckets of branches and counters, formatNoReceived
+// format 4 without the index of received products.
+const (
+	formatNoBranches = 2
+	formatNoReceived = 3
+)
 
 var (
 	bucketMeta      = []byte("meta")
@@ -79,6 +89,7 @@ var (
 	bucketMaster    = []byte("master")
 	bucketBranches  = []byte("branches")
 	bucketCounters  = []byte("counters")
+	bucketReceived  = []byte("received")
 	metaFormat      = []byte("format")
 )
 
@@ -141,7 +152,7 @@ func open(path string, readOnly bool, timeout time.Duration) (*Store, error) {
 				if k, _ := tx.Cursor().First(); k != nil {
 					return fmt.Errorf("%w: %s holds buckets but no meta", ErrFormat, path)
 				}
-				for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster, bucketBranches, bucketCounters} {
+				for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster, bucketBranches, bucketCounters, bucketReceived} {
 					if _, err := tx.CreateBucket(name); err != nil {
 						return fmt.Errorf("boltstore: create bucket %s: %w", name, err)
 					}
@@ -161,41 +172,63 @@ func open(path string, readOnly bool, timeout time.Duration) (*Store, error) {
 	return s, nil
 }
 
-// checkFormat checks that tx's file is of format 2 or Format.
+// formatOf returns the format tx's file records, 0 when it records none
+// well formed.
+func formatOf(tx *bolt.Tx) uint64 {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	if v := meta.Get(metaFormat); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+// checkFormat checks that tx's file is of format 2, 3 or Format.
 func checkFormat(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return fmt.Errorf("%w: no meta bucket", ErrFormat)
 	}
 	v := meta.Get(metaFormat)
-	if len(v) != 8 || binary.BigEndian.Uint64(v) != Format && binary.BigEndian.Uint64(v) != formatNoBranches {
-		if len(v) == 8 && binary.BigEndian.Uint64(v) < formatNoBranches {
-			return fmt.Errorf("%w: format %d, an older layout this version does not read; want %d", ErrFormat, binary.BigEndian.Uint64(v), Format)
-		}
+	f := formatOf(tx)
+	switch {
+	case len(v) == 8 && f < formatNoBranches:
+		return fmt.Errorf("%w: format %d, an older layout this version does not read; want %d", ErrFormat, f, Format)
+	case len(v) != 8 || f > Format:
 		return fmt.Errorf("%w: format %x, want %d", ErrFormat, v, Format)
 	}
-	for _, name := range [][]byte{bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster} {
+	names := [][]byte{bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster}
+	if f >= formatNoReceived {
+		names = append(names, bucketBranches, bucketCounters)
+	}
+	if f == Format {
+		names = append(names, bucketReceived)
+	}
+	for _, name := range names {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("%w: bucket %s missing", ErrFormat, name)
-		}
-	}
-	if binary.BigEndian.Uint64(v) == Format {
-		for _, name := range [][]byte{bucketBranches, bucketCounters} {
-			if tx.Bucket(name) == nil {
-				return fmt.Errorf("%w: bucket %s missing", ErrFormat, name)
-			}
 		}
 	}
 	return nil
 }
 
-// upgrade brings a file of format 2 to Format: it adds the buckets of
-// branches and counters, empty.
+// upgrade brings a file of format 2 or 3 to Format: it adds the buckets
+// of branches and counters (format 2), empty, and builds the index of
+// received products from the movements held, which reads every movement
+// once. The format recorded says it is built: it is never built again.
 func upgrade(tx *bolt.Tx) error {
+	if formatOf(tx) == Format {
+		return nil
+	}
 	for _, name := range [][]byte{bucketBranches, bucketCounters} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("boltstore: create bucket %s: %w", name, err)
 		}
+	}
+	if err := buildReceived(tx); err != nil {
+		return err
 	}
 	return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint64(nil, Format))
 }
@@ -475,6 +508,9 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 			if err := indexIn(tx, &s.scratch).Add(entries); err != nil {
 				return indexErr(err)
 			}
+		}
+		if err := putReceived(tx.Bucket(bucketReceived), site, add); err != nil {
+			return err
 		}
 		if p.New {
 			head = central.Head{Gateway: gateway, Created: created, Branch: p.Branch, Parent: p.Parent, Fork: add[0].Seq}

@@ -56,7 +56,26 @@ func TestConformance(t *testing.T) {
 			}
 			return open(t, path)
 		},
+		Unindex: func(t *testing.T, st central.Store) central.Store {
+			s := st.(*boltstore.Store)
+			if err := s.RawUpdate(asFormat3); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return open(t, s.Path())
+		},
 	})
+}
+
+// asFormat3 makes a file as format 3 left it: no index of received
+// products.
+func asFormat3(tx *bolt.Tx) error {
+	if err := tx.DeleteBucket([]byte("received")); err != nil {
+		return err
+	}
+	return tx.Bucket([]byte("meta")).Put([]byte("format"), binary.BigEndian.AppendUint64(nil, 3))
 }
 
 // TestFileModeAndDuplicatesWriteNothing: the file is created with mode
@@ -306,9 +325,9 @@ func TestIndexMergesKeepEveryMovementTraceable(t *testing.T) {
 }
 
 // TestFormat2IsUpgraded: a file of format 2 (before branches and
-// counters) is read as it is when opened read-only, and brought to
-// format 3 when opened for writing, its movements kept; then it takes a
-// conflict as a branch.
+// counters) is read as it is when opened read-only, and brought to the
+// current format when opened for writing, its movements kept; then it
+// takes a conflict as a branch.
 func TestFormat2IsUpgraded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s, err := boltstore.Open(path)
@@ -322,7 +341,7 @@ func TestFormat2IsUpgraded(t *testing.T) {
 		return binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("format")))
 	}
 	err = s.RawUpdate(func(tx *bolt.Tx) error { // as a format 2 file is
-		for _, name := range []string{"branches", "counters"} {
+		for _, name := range []string{"branches", "counters", "received"} {
 			if err := tx.DeleteBucket([]byte(name)); err != nil {
 				return err
 			}

@@ -18,10 +18,12 @@ import (
 // of the disk: every branch of every ledger by central.VerifyBranch (its
 // own movements, well formed, linked, up to its head's hash), every
 // movement's index entries present and the index holding no other
-// (runindex's own checks of its blocks and runs included), and no batch
-// of movements outside a ledger's own range. It reads every movement and
-// every index entry, and holds the index entries it expects in memory
-// (about 80 bytes each). The error wraps ErrCorrupt (and
+// (runindex's own checks of its blocks and runs included), the index of
+// received products holding exactly the products the movements received
+// (a file of format 3 or before opened read-only has none to check), and
+// no batch of movements outside a ledger's own range. It reads every
+// movement and every index entry, and holds the index entries it expects
+// in memory (about 80 bytes each). The error wraps ErrCorrupt (and
 // central.ErrDamaged for a chain at fault) for what it finds wrong.
 func (s *Store) Verify(ctx context.Context) error {
 	heads, err := s.Ledgers(ctx)
@@ -37,6 +39,7 @@ func (s *Store) Verify(ctx context.Context) error {
 	// supply key, absent for movements stored before that index) are
 	// false.
 	want := map[string]bool{}
+	received := map[string]bool{} // the keys of the index of received products
 	own := map[string][2]uint64{} // ledger key → own movements from, to
 	for _, ledger := range central.LedgerHeads(heads) {
 		for b, h := range ledger {
@@ -47,6 +50,9 @@ func (s *Store) Verify(ctx context.Context) error {
 					trace := m.TraceKeys()
 					for _, k := range central.IndexKeys(m) {
 						want[string(appendEntry(nil, k, lk, seq))] = slices.Contains(trace, k)
+					}
+					if p := central.ReceivedProduct(m); p != "" {
+						received[string(receivedKey(h.Site, p))] = true
 					}
 					return nil
 				})
@@ -106,6 +112,24 @@ func (s *Store) Verify(ctx context.Context) error {
 			})
 			if err != nil {
 				return err
+			}
+		}
+		// The index of received products: every product a movement
+		// received, and no other.
+		if rb := tx.Bucket(bucketReceived); rb != nil {
+			n := 0
+			err := rb.ForEach(func(k, v []byte) error {
+				if !received[string(k)] || len(v) != 0 {
+					return fmt.Errorf("%w: received: a product no movement of its site received (%d-byte key)", ErrCorrupt, len(k))
+				}
+				n++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if n != len(received) {
+				return fmt.Errorf("%w: received: %d products held, the movements received %d", ErrCorrupt, n, len(received))
 			}
 		}
 		// The index: every entry one of a movement's keys, once; every

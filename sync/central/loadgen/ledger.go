@@ -179,7 +179,7 @@ func (l *ledger) nextStored(n int) ([]central.Stored, error) {
 			return nil, err
 		}
 		m := movement(l.gateway, l.index, l.last)
-		out = append(out, central.Stored{Seq: l.last, PrevHash: prev, Hash: l.prev, Keys: central.IndexKeys(&m), Record: rec})
+		out = append(out, central.NewStored(l.last, prev, l.prev, &m, rec))
 	}
 	return out, nil
 }

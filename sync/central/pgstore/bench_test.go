@@ -210,6 +210,22 @@ func BenchmarkTrace(b *testing.B) {
 	}
 }
 
+// BenchmarkReceivedProducts measures ReceivedProducts of a site in the
+// store of BenchmarkTrace (traceMovements movements, a quarter of them
+// receives; filled when it has not run) to which a warehouse's receives
+// of 2,000 products are added, and, in the same run, the full scan of the
+// movements it replaced (storetest.ScanReceived), whose figure is the
+// baseline: ns/op of each and their ratio.
+//
+//	go test -run '^$' -bench ReceivedProducts -benchtime 200x -timeout 30m ./sync/central/pgstore
+func BenchmarkReceivedProducts(b *testing.B) {
+	f := fill(b, "trace", traceMovements(b))
+	if h, err := f.st.Head(ctx, "bench-wh", storetest.Created); err != nil || h.Seq == 0 {
+		storetest.ReceiveProducts(b, f.st, "st-marys", "bench-wh", 2000)
+	}
+	storetest.BenchReceivedProducts(b, f.st, "st-marys")
+}
+
 // TestTraceReadsTheIndex: the plan of a trace's query reads the btree of
 // trace_keys, never a sequential scan, once the tables hold enough rows
 // for the planner to tell.

@@ -14,8 +14,8 @@ import (
 
 // The schema's migrations: migrations/NNNN_name.sql, applied in order of
 // NNNN from 1 up, each in its own transaction together with its row in
-// schema_version. A migration, once released, is never edited: a change
-// is a new file.
+// schema_version and its step in Go, if it has one (migrationSteps). A
+// migration, once released, is never edited: a change is a new file.
 //
 //go:embed migrations/*.sql
 var embedded embed.FS
@@ -28,6 +28,20 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// step, when not nil, runs after sql in the same transaction: what
+	// SQL alone cannot do, such as reading the movements' records.
+	step func(ctx context.Context, tx pgx.Tx) error
+}
+
+// migrationID names a migration by its file's number and name.
+type migrationID struct {
+	version int
+	name    string
+}
+
+// migrationSteps are the steps in Go of the migrations that have one.
+var migrationSteps = map[migrationID]func(ctx context.Context, tx pgx.Tx) error{
+	{3, "received_products"}: fillReceived, // the index of what the movements held received
 }
 
 // migrations returns the embedded migrations in order; it panics on a
@@ -48,14 +62,14 @@ func migrations() []migration {
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, migration{version: v, name: name, sql: string(sql)})
+		out = append(out, migration{version: v, name: name, sql: string(sql), step: migrationSteps[migrationID{v, name}]})
 	}
 	return out
 }
 
 // SchemaVersion is the version of the schema this package reads and
 // writes: the number of its last migration.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrateLock is the key of the transaction-level advisory lock that
 // serialises migrations, so that instances starting together on a new
@@ -114,6 +128,11 @@ func applyOne(ctx context.Context, c *pgx.Conn, m migration, latest int) (done b
 	}
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("pgstore: migration %d (%s): %w", m.version, m.name, err)
+	}
+	if m.step != nil {
+		if err := m.step(ctx, tx); err != nil {
+			return false, fmt.Errorf("pgstore: migration %d (%s): %w", m.version, m.name, err)
+		}
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
 		return false, fmt.Errorf("pgstore: migration %d (%s): %w", m.version, m.name, err)

@@ -2,15 +2,16 @@
 // PostgreSQL database, which several instances of the service share.
 //
 // The schema (migrations/, applied by Open, its version in the table
-// schema_version) has five tables:
+// schema_version) has six tables:
 //
-//	ledgers           id, gateway, created, branch, parent, fork, site, seq, hash,
-//	                  held, forked_at: the head of each branch of each ledger,
-//	                  and for a branch the record of its conflict
-//	movements         ledger, seq, prev_hash, hash, record: every movement as received
-//	trace_keys        key, ledger, seq: the item and tag keys of every movement
-//	master_versions   site, set, version
-//	gateway_counters  site, gateway, name, total
+//	ledgers            id, gateway, created, branch, parent, fork, site, seq, hash,
+//	                   held, forked_at: the head of each branch of each ledger,
+//	                   and for a branch the record of its conflict
+//	movements          ledger, seq, prev_hash, hash, record: every movement as received
+//	trace_keys         key, ledger, seq: the item and tag keys of every movement
+//	received_products  site, product: the products each site's gateways received
+//	master_versions    site, set, version
+//	gateway_counters   site, gateway, name, total
 //
 // where movements and trace_keys name a branch of a ledger by its row's
 // id. Append runs in one transaction. It locks the rows of the ledger's
@@ -18,7 +19,8 @@
 // absent), reads the hashes of the held movements the batch overlaps,
 // applies sync/central.PlaceAppend to those heads, inserts the new
 // movements and their keys (COPY for large batches, one multi-row INSERT
-// for small ones) and moves the head, or inserts a new branch's row. The
+// for small ones) and the products they received that received_products
+// lacks, and moves the head, or inserts a new branch's row. The
 // lock on branch 0's row serialises the appends of one ledger, from
 // however many processes, so that each movement is stored exactly once
 // and in order;
@@ -290,7 +292,7 @@ func (s *Store) Append(ctx context.Context, site, gateway string, created int64,
 				return fmt.Errorf("move the head of gateway %s ledger %d branch %d: %w", gateway, created, p.Branch, err)
 			}
 		}
-		if err := insert(ctx, tx, id, add); err != nil {
+		if err := insert(ctx, tx, id, site, add); err != nil {
 			return err
 		}
 		head.Site, head.Seq, head.Hash = site, last.Seq, last.Hash
@@ -379,8 +381,9 @@ func ownHashes(ctx context.Context, tx pgx.Tx, heads []central.Head, ids []int64
 // than a multi-row INSERT (BenchmarkAppend measures both); tests change it.
 var copyFrom = 64
 
-// insert inserts recs, new movements of ledger id, and their keys.
-func insert(ctx context.Context, tx pgx.Tx, id int64, recs []central.Stored) error {
+// insert inserts recs, new movements of ledger id of site, their keys and
+// the products they received.
+func insert(ctx context.Context, tx pgx.Tx, id int64, site string, recs []central.Stored) error {
 	var (
 		seqs          = make([]int64, len(recs))
 		prevs, hashes = make([][]byte, len(recs)), make([][]byte, len(recs))
@@ -397,12 +400,16 @@ func insert(ctx context.Context, tx pgx.Tx, id int64, recs []central.Stored) err
 			}
 		}
 	}
+	sites, products := receivedRows(site, recs)
 	if len(recs) < copyFrom {
 		var b pgx.Batch
 		b.Queue("INSERT INTO movements (ledger, seq, prev_hash, hash, record) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[])",
 			id, seqs, prevs, hashes, bodies)
 		if len(keys) > 0 {
 			b.Queue("INSERT INTO trace_keys (key, ledger, seq) SELECT k, $1, s FROM unnest($2::bytea[], $3::bigint[]) AS u(k, s)", id, keys, keySeqs)
+		}
+		if len(products) > 0 {
+			b.Queue(insertReceived, sites, products)
 		}
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("insert movements %d to %d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
@@ -421,6 +428,11 @@ func insert(ctx context.Context, tx pgx.Tx, id int64, recs []central.Stored) err
 			pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) { return []any{keys[i], id, keySeqs[i]}, nil }))
 		if err != nil {
 			return fmt.Errorf("copy the keys of movements %d to %d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
+		}
+	}
+	if len(products) > 0 {
+		if _, err := tx.Exec(ctx, insertReceived, sites, products); err != nil {
+			return fmt.Errorf("insert the products received by movements %d to %d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
 		}
 	}
 	return nil

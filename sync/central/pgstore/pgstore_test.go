@@ -62,7 +62,21 @@ func TestConformance(t *testing.T) {
 			return open(t, urlOf(t, st))
 		},
 		Share: func(t *testing.T, st central.Store) central.Store { return open(t, urlOf(t, st)) },
+		Unindex: func(t *testing.T, st central.Store) central.Store {
+			url := urlOf(t, st)
+			_ = st.Close()
+			asSchema2(t, url)
+			return open(t, url)
+		},
 	})
+}
+
+// asSchema2 makes the database at url as schema 2 left it: no index of
+// received products.
+func asSchema2(t testing.TB, url string) {
+	t.Helper()
+	exec(t, url, "DROP TABLE received_products")
+	exec(t, url, "DELETE FROM schema_version WHERE version > 2")
 }
 
 // exec runs SQL in the database at url.

@@ -20,7 +20,8 @@ import (
 // its gateway and ledger), the last one's Hash the head's, a branch's
 // first movement other than the one its parent holds (the held hash of
 // its conflict); trace_keys holding exactly the keys of every movement;
-// and no movement or key of a ledger without a row. It reads
+// received_products exactly the products the movements received; and no
+// movement or key of a ledger without a row. It reads
 // every movement: it takes as long as a full backup's read. The error
 // wraps ErrCorrupt for what it finds wrong.
 func (s *Store) Verify(ctx context.Context) error {
@@ -41,17 +42,30 @@ func (s *Store) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	received := map[receivedSite]bool{}
 	for _, h := range heads {
-		if err := s.verifyLedger(ctx, h); err != nil {
+		if err := s.verifyLedger(ctx, h, received); err != nil {
 			return err
 		}
+	}
+	held, err := s.readReceived(ctx)
+	if err != nil {
+		return err
+	}
+	for r := range held {
+		if !received[r] {
+			return fmt.Errorf("%w: received_products: a product no movement of site %s received", ErrCorrupt, r.site)
+		}
+	}
+	if len(held) != len(received) {
+		return fmt.Errorf("%w: received_products: %d products held, the movements received %d", ErrCorrupt, len(held), len(received))
 	}
 	return nil
 }
 
 // verifyLedger checks one branch's own movements and keys against its
-// head.
-func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
+// head, and adds the products they received to received.
+func (s *Store) verifyLedger(ctx context.Context, h central.Head, received map[receivedSite]bool) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: gateway %s ledger %d branch %d: %s", ErrCorrupt, h.Gateway, h.Created, h.Branch, fmt.Sprintf(format, args...))
 	}
@@ -109,6 +123,9 @@ func (s *Store) verifyLedger(ctx context.Context, h central.Head) error {
 		slices.Sort(keys)
 		for _, k := range slices.Compact(keys) {
 			want = append(want, entry{int64(seq), []byte(k), !slices.Contains(trace, k)})
+		}
+		if p := central.ReceivedProduct(m); p != "" {
+			received[receivedSite{h.Site, p}] = true
 		}
 		return nil
 	})

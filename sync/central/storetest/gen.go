@@ -90,7 +90,7 @@ func (g *Gen) Next(tb testing.TB) central.Stored {
 	digest := sha256.Sum256(body)
 	hash := record.ChainHash(g.Seq, &g.prev, &digest)
 	record.Seal(rec, crc32.Checksum(body, castagnoli), &g.prev, &hash)
-	s := central.Stored{Seq: g.Seq, PrevHash: g.prev, Hash: hash, Keys: central.IndexKeys(&m), Record: rec}
+	s := central.NewStored(g.Seq, g.prev, hash, &m, rec)
 	g.prev = hash
 	return s
 }

@@ -9,9 +9,10 @@
 // kept, traced and ranged, the conflict recorded; idempotent, durable,
 // raced by several instances), the hash chain, sites, idempotence,
 // concurrent appends to one ledger and to many, traces (order, item and
-// tag keys, keys of any bytes), ranges, the list of ledgers, counters
-// added up across instances, master data versions and their floors,
-// Close and cancelled contexts.
+// tag keys, keys of any bytes), ranges, the list of ledgers, the index
+// of received products (held to the full scan it replaced, and built for
+// a store written before it), counters added up across instances,
+// master data versions and their floors, Close and cancelled contexts.
 //
 // It is for tests only and must never be imported by non-test code.
 package storetest
@@ -46,6 +47,12 @@ type Opener struct {
 	// the same time as st, as a second instance of the service has one;
 	// the suite closes it. Without it, concurrent appends share st.
 	Share func(t *testing.T, st central.Store) central.Store
+	// Unindex, when not nil, closes st, a store Open returned, makes its
+	// store one written before the index of received products
+	// (Store.ReceivedProducts) existed, the index removed and the format
+	// or schema version recorded the one before, and opens it again, as
+	// an upgraded service would.
+	Unindex func(t *testing.T, st central.Store) central.Store
 }
 
 // Verifier is a Store that can check itself whole (boltstore.Store,
@@ -81,6 +88,8 @@ func Run(t *testing.T, o Opener) {
 		{"TraceAcrossGatewaysAndLedgers", testTraceAcrossGateways},
 		{"TraceKeysOfAnyBytes", testTraceKeysOfAnyBytes},
 		{"RangeFrom", testRangeFrom},
+		{"ReceivedProducts", testReceivedProducts},
+		{"ReceivedProductsAsTheScan", testReceivedProductsAsTheScan},
 		{"MasterVersions", testMasterVersions},
 		{"ConcurrentAppendsOneLedger", testConcurrentOneLedger},
 		{"ConcurrentAppendsManyLedgers", testConcurrentManyLedgers},
@@ -143,7 +152,7 @@ func Stored(t testing.TB, l *testkit.Ledger, first, last uint64) []central.Store
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, central.Stored{Seq: seq, PrevHash: prev, Hash: hash, Keys: central.IndexKeys(&m), Record: rec})
+		out = append(out, central.NewStored(seq, prev, hash, &m, rec))
 	}
 	return out
 }
@@ -883,6 +892,7 @@ func callsCtx(c context.Context, st central.Store, l *testkit.Ledger) map[string
 	out["AddCounts"] = st.AddCounts(c, []central.GatewayCounts{{Site: l.Site, Gateway: l.Gateway, Counts: map[string]uint64{"batches": 1}}})
 	_, out["Counts"] = st.Counts(c)
 	_, out["NextMasterVersion"] = st.NextMasterVersion(c, "st-marys", "recalls", 0)
+	_, out["ReceivedProducts"] = st.ReceivedProducts(c, "st-marys")
 	return out
 }
 

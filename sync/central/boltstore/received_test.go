@@ -1,0 +1,125 @@
+package boltstore_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/central/storetest"
+)
+
+// TestFormat3IsUpgraded: a file of format 3 (before the index of
+// received products) opened read-only answers ReceivedProducts in full,
+// from its movements, and is left as it is; opened for writing, it is
+// brought to the current format, the index built once in the same
+// transaction: an entry added to the index afterwards survives the next
+// open, which builds nothing again.
+func TestFormat3IsUpgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, want := storetest.ReceivesLedger(t)
+	storetest.MustAppend(t, s, l, 1, 4)
+	if err := s.RawUpdate(asFormat3); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	format := func(s *boltstore.Store) (f uint64, index bool) {
+		_ = s.RawView(func(tx *bolt.Tx) error {
+			f, index = binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("format"))), tx.Bucket([]byte("received")) != nil
+			return nil
+		})
+		return f, index
+	}
+
+	ro, err := boltstore.OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ro.ReceivedProducts(ctx, "st-marys"); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("read-only, format 3: %q, %v; want %q", got, err, want)
+	}
+	if got, err := ro.ReceivedProducts(ctx, "north"); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("read-only, format 3, another site: %q, %v; want none", got, err)
+	}
+	if f, index := format(ro); f != 3 || index {
+		t.Fatalf("a read-only open changed the file: format %d, index %v", f, index)
+	}
+	ro.Close()
+
+	s, err = boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, index := format(s); f != boltstore.Format || !index {
+		t.Fatalf("after an open for writing: format %d, index %v; want %d with the index", f, index, boltstore.Format)
+	}
+	if got, err := s.ReceivedProducts(ctx, "st-marys"); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("upgraded: %q, %v; want %q", got, err, want)
+	}
+	if err := s.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Built once: what the index holds is not built again on opening.
+	mark := func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("received")).Put([]byte("st-marys\x00MARK"), []byte{})
+	}
+	if err := s.RawUpdate(mark); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path)
+	if got, err := s.ReceivedProducts(ctx, "st-marys"); err != nil || !slices.Contains(got, "MARK") {
+		t.Fatalf("the index was built again on a second open: %q, %v", got, err)
+	}
+	if err := s.RawUpdate(func(tx *bolt.Tx) error { return tx.Bucket([]byte("received")).Delete([]byte("st-marys\x00MARK")) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyReceivedIndex: Verify finds an index of received products
+// that lacks a product received, or holds one no movement received.
+func TestVerifyReceivedIndex(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "central.db"))
+	l, _ := storetest.ReceivesLedger(t)
+	storetest.MustAppend(t, s, l, 1, 4)
+	if err := s.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := func(site, product string) []byte { return []byte(site + "\x00" + product) }
+	for _, c := range []struct {
+		name string
+		key  []byte
+	}{
+		{"a product missing", key("st-marys", "06901234567892")},
+		{"a product used, not received", key("st-marys", "06900000000001")},
+		{"a product of another site", key("north", "06901234567892")},
+	} {
+		// flip deletes the key when the index holds it, else puts it.
+		flip := func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("received"))
+			if k, _ := b.Cursor().Seek(c.key); bytes.Equal(k, c.key) {
+				return b.Delete(c.key)
+			}
+			return b.Put(c.key, []byte{})
+		}
+		if err := s.RawUpdate(flip); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Verify(ctx); !errors.Is(err, boltstore.ErrCorrupt) {
+			t.Errorf("%s: Verify says %v, want ErrCorrupt", c.name, err)
+		}
+		if err := s.RawUpdate(flip); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
