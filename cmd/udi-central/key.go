@@ -42,14 +42,22 @@ func loadKey(path string) (ed25519.PrivateKey, error) {
 }
 
 func keyCmd(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "key", "[--store FILE | --signing-key FILE]",
+	fs := newFlags(env, "key", "[--config FILE | --store FILE | --signing-key FILE]",
 		"Print the centre's public key, for the gateways' sync.centre_key: they refuse acks and\n"+
 			"master data it did not sign. The key is made when there is none yet (mode 0600); every\n"+
-			"instance of the service uses the same key file. Run this as the user the service runs as.")
+			"instance of the service uses the same key file. Run this as the user the service runs as,\n"+
+			"with the service's configuration: runuser -u udi-central -- udi-central key --config\n"+
+			"/etc/udi-central/udi-central.json")
+	config := configFlag(fs, "signing_key and store")
 	key := keyFlag(fs, "signs acks and master data")
 	store := fs.String("store", DefaultStore, "the service's store, to find the key beside it")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *config != "" {
+		if err := applyConfigFile(fs, *config); err != nil {
+			return err
+		}
 	}
 	if fs.NArg() != 0 {
 		return usagef("key takes no arguments, got %d", fs.NArg())

@@ -61,17 +61,27 @@ func freeLoopbackPort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// mosquittoPath returns the mosquitto binary's path (PATH, or Debian's
-// /usr/sbin, often outside a user's PATH), or errCampaignSkipped when it
-// is not installed.
+// mosquittoPath returns the mosquitto binary's path, or
+// errCampaignSkipped when it is not installed.
 func mosquittoPath() (string, error) {
-	if bin, err := exec.LookPath("mosquitto"); err == nil {
+	if bin, ok := sbinPath("mosquitto"); ok {
 		return bin, nil
 	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto", nil
-	}
 	return "", fmt.Errorf("%w: mosquitto is not installed (apt-get install mosquitto)", errCampaignSkipped)
+}
+
+// sbinPath returns the path of a program: from PATH, or from Debian's
+// /usr/sbin and /sbin, often outside a user's PATH.
+func sbinPath(name string) (string, bool) {
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin, true
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return filepath.Join(dir, name), true
+		}
+	}
+	return "", false
 }
 
 // startBenchMosquittoOn is startBenchMosquitto on 127.0.0.1:port, for
