@@ -59,6 +59,20 @@ func retainedNow(t *testing.T, broker *mosquitto.Broker) []testkit.Message {
 	return got
 }
 
+// shippedInstance starts Mosquitto with the shipped packet limit and one
+// instance of the service over a bbolt store, its log in logs.
+func shippedInstance(t *testing.T) (*mosquitto.Broker, *instance, *syncBuffer) {
+	t.Helper()
+	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	logs := &syncBuffer{}
+	return broker, startInstance(t, broker, store, "udi-central-1", false, logs), logs
+}
+
 // TestPublishMasterThroughMosquitto publishes through the centre's MQTT
 // client to a real Mosquitto with the shipped packet limit: a 40,000-row
 // catalogue (3.4 MB, which as one message cut the centre off the broker
@@ -67,14 +81,7 @@ func retainedNow(t *testing.T, broker *mosquitto.Broker) []testkit.Message {
 // the oversized packet is never sent again: the client reconnects and
 // the next publication succeeds.
 func TestPublishMasterThroughMosquitto(t *testing.T) {
-	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	logs := &syncBuffer{}
-	in := startInstance(t, broker, store, "udi-central-1", false, logs)
+	broker, in, logs := shippedInstance(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 
@@ -116,14 +123,7 @@ func TestPublishMasterThroughMosquitto(t *testing.T) {
 // the attempt that found no connection, rather than answered as failed;
 // what stays retained is that version whole.
 func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
-	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	logs := &syncBuffer{}
-	in := startInstance(t, broker, store, "udi-central-1", false, logs)
+	broker, in, _ := shippedInstance(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 	first, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, mastertest.Catalogue(10, "a"), central.MasterOptions{Format: "csv"})
