@@ -112,10 +112,11 @@ var publishing = make(chan struct{}, 1)
 // publication runs at a time in a process. It returns an error wrapping
 // ErrInvalid for a bad site, set, format, data or packet size. A version
 // taken but not published (the broker failed) is skipped: versions only
-// need to increase. When the connection is down, or lost while the stale
-// topics are cleared, and p can wait for it (MQTT), it waits up to 30 s
-// for the connection to return and publishes again, as a new version, up
-// to three attempts in all. A gateway never applies a publication cut
+// need to increase. When p's connection (MQTT) is up as a publication
+// starts and is lost under it, while the stale topics are cleared or
+// before a part is sent, it waits up to 30 s for the connection to return
+// and publishes again, as a new version, up to three attempts in all; a
+// publication that finds no connection fails at once. A gateway never applies a publication cut
 // off half way; after an error, publish again.
 func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set string, data []byte, opt MasterOptions) (Published, error) {
 	var pub Published
@@ -162,20 +163,22 @@ func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set stri
 	case <-ctx.Done():
 		return pub, fmt.Errorf("central: master data %s of site %s: %w", set, site, ctx.Err())
 	}
+	w, canWait := p.(reconnectWaiter)
 	for attempt := 1; ; attempt++ {
+		// A publication that finds no connection fails at once: the
+		// broker is down, and the caller hears so. One whose connection
+		// is lost under it is made again below.
+		up := canWait && w.Connected()
 		var again bool
 		pub, again, err = publishVersion(ctx, v, p, site, set, parts, prepared, chunk, t, pub, opt)
-		if !again || attempt == masterAttempts {
+		if !again || !up || attempt == masterAttempts {
 			return pub, err
 		}
-		// The connection was down, or lost while the stale topics were
-		// cleared (a broker restarted, a cluster node failed over): the
-		// publication is made again, whole and as a new version, once
-		// the connection is back, rather than answered as failed.
-		w, ok := p.(reconnectWaiter)
-		if !ok {
-			return pub, err
-		}
+		// The connection was lost while the stale topics were cleared,
+		// or before a part was sent (a broker restarted, a cluster node
+		// failed over): the publication is made again, whole and as a
+		// new version, once the connection is back, rather than answered
+		// as failed.
 		wctx, cancel := context.WithTimeout(ctx, masterReconnectWait)
 		werr := w.WaitConnected(wctx)
 		cancel()
@@ -194,9 +197,10 @@ const (
 	masterReconnectWait = 30 * time.Second
 )
 
-// reconnectWaiter is a Publisher that can wait for its connection to be
-// up again (MQTT).
+// reconnectWaiter is a Publisher that says whether it is connected and
+// can wait for its connection to be up again (MQTT).
 type reconnectWaiter interface {
+	Connected() bool
 	WaitConnected(ctx context.Context) error
 }
 

@@ -3,6 +3,7 @@ package central_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -61,7 +62,7 @@ func retainedNow(t *testing.T, broker *mosquitto.Broker) []testkit.Message {
 
 // shippedInstance starts Mosquitto with the shipped packet limit and one
 // instance of the service over a bbolt store, its log in logs.
-func shippedInstance(t *testing.T) (*mosquitto.Broker, *instance, *syncBuffer) {
+func shippedInstance(t *testing.T) (*mosquitto.Broker, *instance, central.Store, *syncBuffer) {
 	t.Helper()
 	broker := mosquitto.Start(t, mosquitto.Config{Extra: shippedLimit})
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"))
@@ -70,7 +71,7 @@ func shippedInstance(t *testing.T) (*mosquitto.Broker, *instance, *syncBuffer) {
 	}
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
-	return broker, startInstance(t, broker, store, "udi-central-1", false, logs), logs
+	return broker, startInstance(t, broker, store, "udi-central-1", false, logs), store, logs
 }
 
 // TestPublishMasterThroughMosquitto publishes through the centre's MQTT
@@ -81,7 +82,7 @@ func shippedInstance(t *testing.T) (*mosquitto.Broker, *instance, *syncBuffer) {
 // the oversized packet is never sent again: the client reconnects and
 // the next publication succeeds.
 func TestPublishMasterThroughMosquitto(t *testing.T) {
-	broker, in, logs := shippedInstance(t)
+	broker, in, _, logs := shippedInstance(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 
@@ -117,13 +118,15 @@ func TestPublishMasterThroughMosquitto(t *testing.T) {
 	}
 }
 
-// TestPublishMasterAcrossBrokerRestart: master data posted while the
-// broker is down (killed, as a failed cluster node would be) are
-// published once the centre has connected again, as a version later than
-// the attempt that found no connection, rather than answered as failed;
-// what stays retained is that version whole.
+// TestPublishMasterAcrossBrokerRestart: a broker that dies under a
+// publication of master data (killed at its first message, as a failed
+// cluster node would be) does not fail it: it is published once the
+// centre has connected again, as a version later than the attempt cut
+// off, and what stays retained is that version whole. With the broker
+// down before it starts, a publication fails at once, naming the lost
+// connection, for the caller to hear.
 func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
-	broker, in, _ := shippedInstance(t)
+	broker, in, st, _ := shippedInstance(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
 	first, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, mastertest.Catalogue(10, "a"), central.MasterOptions{Format: "csv"})
@@ -131,8 +134,8 @@ func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	broker.Kill()
-	testkit.WaitFor(t, wait, "the centre to see the broker gone", func() bool { return !in.mq.Connected() })
+	killed := make(chan struct{})
+	p := &killingPublisher{MQTT: in.mq, kill: func() { broker.Kill(); close(killed) }}
 	data := mastertest.Catalogue(1000, "b")
 	type result struct {
 		pub central.Published
@@ -140,9 +143,10 @@ func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		pub, err := in.svc.PublishMaster(ctx, site, wire.SetCatalogue, data, central.MasterOptions{Format: "csv"})
+		pub, err := central.PublishMaster(ctx, st, p, site, wire.SetCatalogue, data, central.MasterOptions{Format: "csv"})
 		done <- result{pub, err}
 	}()
+	<-killed
 	time.Sleep(500 * time.Millisecond)
 	select {
 	case r := <-done:
@@ -154,12 +158,32 @@ func TestPublishMasterAcrossBrokerRestart(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("after the broker came back: %v", r.err)
 	}
-	// The attempt that found no connection took a version and skipped
-	// it: versions only increase.
+	// The attempt cut off took a version and skipped it: versions only
+	// increase.
 	if r.pub.Version <= first.Version+1 || r.pub.Parts != 1 {
 		t.Fatalf("published as %+v after version %d", r.pub, first.Version)
 	}
 	if m := retainedSet(t, retainedNow(t, broker), site, wire.SetCatalogue); m.Version != r.pub.Version || !bytes.Equal(m.Data, data) {
 		t.Fatalf("retained version %d of %d, %d bytes", m.Version, r.pub.Version, len(m.Data))
 	}
+
+	broker.Kill()
+	testkit.WaitFor(t, wait, "the centre to see the broker gone", func() bool { return !in.mq.Connected() })
+	_, err = in.svc.PublishMaster(ctx, site, wire.SetCatalogue, data, central.MasterOptions{Format: "csv"})
+	if !errors.Is(err, central.ErrNotConnected) || strings.Contains(err.Error(), "no connection again") {
+		t.Fatalf("with the broker down: %v; want ErrNotConnected at once, with no wait for the broker", err)
+	}
+}
+
+// killingPublisher is the centre's MQTT client, whose broker is killed as
+// the first message is published through it.
+type killingPublisher struct {
+	*central.MQTT
+	once sync.Once
+	kill func()
+}
+
+func (k *killingPublisher) Publish(ctx context.Context, topic string, retained bool, payload []byte) error {
+	k.once.Do(k.kill)
+	return k.MQTT.Publish(ctx, topic, retained, payload)
 }
