@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -176,6 +177,18 @@ func (c *fakeClock) Advance(d time.Duration) {
 		w.ch <- c.now
 	}
 	c.waiters = kept
+}
+
+// waitAfter waits until a timer of d is pending: a test advances the
+// clock past a timer only once the code under test is waiting on it, or
+// the advance is lost on it.
+func (c *fakeClock) waitAfter(t testing.TB, d time.Duration) {
+	t.Helper()
+	checkFor(t, wait, fmt.Sprintf("a timer of %v", d), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return slices.ContainsFunc(c.waiters, func(w fakeWaiter) bool { return w.at.Sub(c.now) == d })
+	})
 }
 
 // Afters returns the durations After was called with.

@@ -334,9 +334,15 @@ func TestReconnectSendsFromCursor(t *testing.T) {
 	r.ack(20)
 	checkFor(t, wait, "cursor 20", func() bool { return r.cursor() == 20 })
 
+	before := len(r.clock.Afters())
 	r.conn.drop()
 	checkFor(t, wait, "disconnected", func() bool { return !r.u.Stats().Connected })
-	// The reconnect waits for a backoff delay on the clock; let it pass.
+	// The reconnect waits for a backoff delay on the clock: once the
+	// uplink is waiting for it (not before, or the advance is lost), let
+	// it pass.
+	checkFor(t, wait, "a backoff delay", func() bool {
+		return slices.ContainsFunc(r.clock.Afters()[before:], func(d time.Duration) bool { return d <= 8*time.Second })
+	})
 	r.clock.Advance(8 * time.Second)
 	r.waitConnected(2)
 	r.expect(21, 30)
@@ -541,6 +547,7 @@ func TestStatusIsPeriodic(t *testing.T) {
 	if got := statuses(); len(got) != 1 || got[0].LastSeq != 0 || got[0].State != wire.StateOnline {
 		t.Fatalf("at connect: %+v, want one online status of an empty ledger", got)
 	}
+	r.clock.waitAfter(t, time.Minute)
 	r.clock.Advance(59 * time.Second)
 	if got := statuses(); len(got) != 0 {
 		t.Fatalf("%d statuses before the interval", len(got))
@@ -567,6 +574,7 @@ func TestMasterSubscriptionRenewed(t *testing.T) {
 	if n := r.conn.subscribes(filter); n != 1 {
 		t.Fatalf("%d master subscriptions at connect", n)
 	}
+	r.clock.waitAfter(t, time.Minute)
 	r.clock.Advance(time.Minute)
 	checkFor(t, wait, "the master subscription made again", func() bool { return r.conn.subscribes(filter) == 2 })
 	r.clock.Advance(time.Minute)
