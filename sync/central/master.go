@@ -116,8 +116,8 @@ var publishing = make(chan struct{}, 1)
 // starts and is lost under it, while the stale topics are cleared or
 // before a part is sent, it waits up to 30 s for the connection to return
 // and publishes again, as a new version, up to three attempts in all; a
-// publication that finds no connection fails at once. A gateway never applies a publication cut
-// off half way; after an error, publish again.
+// publication that finds no connection fails at once. A gateway never
+// applies a publication cut off half way; after an error, publish again.
 func PublishMaster(ctx context.Context, v Versioner, p Publisher, site, set string, data []byte, opt MasterOptions) (Published, error) {
 	var pub Published
 	if err := validMaster(site, set, data); err != nil {
