@@ -149,6 +149,7 @@ func (l *installLab) run(ctx context.Context, debs map[string]map[string]string)
 		return err
 	}
 	l.scn = scn
+	defer scn.master.Close()
 	if err := l.broker(ctx); err != nil {
 		return err
 	}
