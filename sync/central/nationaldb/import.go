@@ -2,6 +2,7 @@ package nationaldb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,13 +176,15 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		}
 		return p.add(d)
 	})
-	werr := p.close(ctx.Err() != nil)
-	if b != nil && werr == nil && ctx.Err() == nil {
+	// Stopped before the reading ended (and before it looked at ctx, for
+	// a file shorter than a batch): nothing more is written, and the
+	// import says so.
+	stopped := ctx.Err()
+	werr := p.close(stopped != nil)
+	if b != nil && werr == nil && stopped == nil {
 		werr = b.write()
 	}
-	if err == nil {
-		err = werr
-	}
+	err = cmp.Or(err, werr, stopped)
 	st.Read = rs.Records + rs.Bad
 	st.merge(&w.st)
 	st.Elapsed = time.Since(start)
@@ -238,9 +241,8 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 		}
 		return p.add(it)
 	})
-	if werr := p.close(ctx.Err() != nil); err == nil {
-		err = werr
-	}
+	stopped := ctx.Err() // as ImportUDID
+	err = cmp.Or(err, p.close(stopped != nil), stopped)
 	st.Read, st.Bad = int64(sum.Rows), int64(sum.RejectedRows)
 	rejected := sum.Rejected
 	if bad := (*nhsa.BadRowsError)(nil); errors.As(err, &bad) {

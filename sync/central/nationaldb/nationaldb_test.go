@@ -513,3 +513,40 @@ func TestCorrupt(t *testing.T) {
 		t.Fatalf("lookup of a corrupt record: %v", err)
 	}
 }
+
+// TestStoppedEarly: an import whose context has ended before it has read
+// a batch of records writes nothing and says it was stopped, rather than
+// report success with nothing written: a first import, a re-import, one
+// in batches, and an NHSA import.
+func TestStoppedEarly(t *testing.T) {
+	dir := t.TempDir()
+	d1, d2 := gtin("0690000000041"), gtin("0690000000042")
+	udidFile := writeUDID(t, dir, "a.xml", dev{DI: d1, Name: "一", Version: 1, VersionTime: "2025-01-01"},
+		dev{DI: d2, Name: "二", Version: 1, VersionTime: "2025-01-01"})
+	newer := writeUDID(t, dir, "b.xml", dev{DI: d1, Name: "一新", Version: 2, VersionTime: "2025-02-01"})
+	nhsaFile := writeNHSA(t, dir, "cat.txt", row{Code: "C09100100000000211790000049", Name: "管路", DIs: d1})
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	db := openDB(t)
+	for _, c := range []struct {
+		what string
+		imp  func() (Stats, error)
+	}{
+		{"first import", func() (Stats, error) { return db.ImportUDID(stopped, udidFile, Options{}) }},
+		{"first import in batches", func() (Stats, error) { return db.ImportUDID(stopped, udidFile, Options{incremental: true}) }},
+		{"nhsa", func() (Stats, error) { return db.ImportNHSA(stopped, nhsaFile, Options{}) }},
+		{"re-import", func() (Stats, error) { return db.ImportUDID(stopped, newer, Options{}) }},
+		{"re-import in batches", func() (Stats, error) { return db.ImportUDID(stopped, newer, Options{incremental: true}) }},
+	} {
+		if c.what == "re-import" {
+			importUDID(t, db, udidFile)
+		}
+		before := dump(t, db)
+		if st, err := c.imp(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %+v %v, want the context's error", c.what, st, err)
+		}
+		if !reflect.DeepEqual(dump(t, db), before) {
+			t.Errorf("%s: a stopped import wrote", c.what)
+		}
+	}
+}
