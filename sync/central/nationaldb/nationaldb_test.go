@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/national"
 	"github.com/udi-edge/udi-edge/agent/nhsa"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
 	bolt "go.etcd.io/bbolt"
 )
@@ -109,8 +111,9 @@ func TestImportGenerated(t *testing.T) {
 }
 
 // TestReimportIdempotent: importing the same file again changes not a
-// byte of the index, and writes no page but each transaction's meta: a
-// UDID re-import that changes nothing commits no transaction at all.
+// byte of the index, and writes no page but each transaction's free
+// list and meta: a UDID re-import that changes nothing commits no
+// transaction at all.
 func TestReimportIdempotent(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
@@ -126,8 +129,8 @@ func TestReimportIdempotent(t *testing.T) {
 	if after := dump(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatalf("re-import changed the index: %d entries before, %d after", len(before), len(after))
 	}
-	if n := pagesWritten(db) - written; n != 1 {
-		t.Errorf("re-import wrote %d pages, want 1 (the meta page of the NHSA import's transaction)", n)
+	if n := pagesWritten(db) - written; n != 2 {
+		t.Errorf("re-import wrote %d pages, want 2 (the NHSA import's transaction: its free list and meta page)", n)
 	}
 	if again.Kept != first.Kept || again.Conflicts != 0 || again.Stale != 0 {
 		t.Fatalf("first %+v, again %+v", first, again)
@@ -548,6 +551,49 @@ func TestStoppedEarly(t *testing.T) {
 		}
 		if !reflect.DeepEqual(dump(t, db), before) {
 			t.Errorf("%s: a stopped import wrote", c.what)
+		}
+	}
+}
+
+// TestOpenReadsLittle: opening an index for an import does not bring the
+// whole file into the process's memory (bbolt rebuilding its free list
+// by reading every page), whatever wrote the file: a file written
+// without a free list gets one.
+func TestOpenReadsLittle(t *testing.T) {
+	if testkit.PeakRSS() == 0 {
+		t.Skip("the peak resident set is not known here")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "national.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importUDID(t, db, generated(t, dir, 30_000, 31))
+	in, _ := db.Info()
+	db.Close()
+	// As an earlier version of this package wrote it: no free list.
+	old, err := bolt.Open(path, 0o600, &bolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("x"), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	for _, what := range []string{"written without a free list", "written by this package"} {
+		runtime.GC()
+		testkit.ResetPeakRSS()
+		before := testkit.PeakRSS()
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grew := testkit.PeakRSS() - before
+		db.Close()
+		t.Logf("%s: %.1f MiB of %.1f", what, grew, float64(in.Bytes)/(1<<20))
+		if mib := float64(in.Bytes) / (1 << 20); what == "written by this package" && grew > mib/3 {
+			t.Errorf("opening an index of %.1f MiB (%s) took %.1f MiB more memory", mib, what, grew)
 		}
 	}
 }
