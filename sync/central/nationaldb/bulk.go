@@ -247,9 +247,8 @@ type loader struct {
 	db  *DB
 	ctx context.Context
 
-	tx              *bolt.Tx
+	writeTx
 	buckets         map[string]*bolt.Bucket
-	arena           runindex.Arena // the values of the transaction
 	bytes           int
 	nDevices, nKeys int64
 	txBytes         int          // about the most a transaction writes
@@ -259,15 +258,10 @@ type loader struct {
 // put puts k and v in bucket, committing the transaction when it is
 // large enough.
 func (l *loader) put(bucket, k, v []byte) error {
-	if l.tx == nil {
-		if err := l.ctx.Err(); err != nil {
-			return err
-		}
-		tx, err := l.db.db.Begin(true)
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		l.tx, l.buckets = tx, map[string]*bolt.Bucket{}
+	if began, err := l.begin(l.ctx, l.db); err != nil {
+		return err
+	} else if began {
+		l.buckets = map[string]*bolt.Bucket{}
 	}
 	bk := l.buckets[string(bucket)]
 	if bk == nil {
@@ -275,9 +269,7 @@ func (l *loader) put(bucket, k, v []byte) error {
 		bk.FillPercent = 1
 		l.buckets[string(bucket)] = bk
 	}
-	// bbolt keeps the value, not a copy, until the commit.
-	val := append(l.arena.Alloc(len(v)), v...)
-	if err := bk.Put(k, val); err != nil {
+	if err := bk.Put(k, l.value(v)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	switch {
@@ -298,17 +290,10 @@ func (l *loader) commit() error {
 	if l.tx == nil {
 		return nil
 	}
-	t := txn{meta: l.tx.Bucket(bucketMeta), nDevices: l.nDevices, nKeys: l.nKeys}
-	err := t.commitCounts()
-	if err == nil {
-		err = l.tx.Commit()
-	} else {
-		_ = l.tx.Rollback()
-	}
-	l.tx, l.bytes, l.nDevices, l.nKeys = nil, 0, 0, 0
-	l.arena.Reset()
+	err := l.writeTx.commit(l.nDevices, l.nKeys)
+	l.bytes, l.nDevices, l.nKeys = 0, 0, 0
 	if err != nil {
-		return fmt.Errorf("write: %w", err)
+		return err
 	}
 	if l.committed != nil {
 		l.committed(nil)
@@ -316,11 +301,57 @@ func (l *loader) commit() error {
 	return nil
 }
 
+// writeTx is a write transaction of an import, if one is open, and the
+// values it puts: bbolt keeps the values put, not copies, until the
+// commit.
+type writeTx struct {
+	tx    *bolt.Tx
+	arena runindex.Arena
+}
+
+// begin begins a transaction unless one is open, unless ctx has ended;
+// it reports whether it began one.
+func (w *writeTx) begin(ctx context.Context, db *DB) (bool, error) {
+	if w.tx != nil {
+		return false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	tx, err := db.db.Begin(true)
+	if err != nil {
+		return false, fmt.Errorf("write: %w", err)
+	}
+	w.tx = tx
+	return true, nil
+}
+
+// value returns a copy of v valid until the transaction ends.
+func (w *writeTx) value(v []byte) []byte { return append(w.arena.Alloc(len(v)), v...) }
+
+// commit commits the transaction with the changes of the counts of
+// devices and keys.
+func (w *writeTx) commit(nDevices, nKeys int64) error {
+	t := txn{meta: w.tx.Bucket(bucketMeta), nDevices: nDevices, nKeys: nKeys}
+	err := t.commitCounts()
+	if err == nil {
+		err = w.tx.Commit()
+	} else {
+		_ = w.tx.Rollback()
+	}
+	w.tx = nil
+	w.arena.Reset()
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
 // rollback drops the transaction, if one is open.
-func (l *loader) rollback() {
-	if l.tx != nil {
-		_ = l.tx.Rollback()
-		l.tx = nil
-		l.arena.Reset()
+func (w *writeTx) rollback() {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+		w.arena.Reset()
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/udi-edge/udi-edge/agent/runindex"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -310,30 +309,18 @@ type chunkWriter struct {
 	keys *runMerge // the keys' writes
 	more bool      // whether keys is at a write
 
-	tx                   *bolt.Tx
+	writeTx
 	devices, codes, kbkt *bolt.Bucket
-	arena                runindex.Arena // the values of the transaction
 }
 
 // begin begins the transaction of chunk r.done, unless it is begun.
 func (w *chunkWriter) begin() error {
-	if w.tx != nil {
-		return nil
+	began, err := w.writeTx.begin(w.r.b.ctx, w.r.b.db)
+	if began {
+		w.devices, w.codes, w.kbkt = w.tx.Bucket(bucketDevices), w.tx.Bucket(bucketCodes), w.tx.Bucket(bucketKeys)
 	}
-	if err := w.r.b.ctx.Err(); err != nil {
-		return err
-	}
-	tx, err := w.r.b.db.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	w.tx, w.devices, w.codes, w.kbkt = tx, tx.Bucket(bucketDevices), tx.Bucket(bucketCodes), tx.Bucket(bucketKeys)
-	return nil
+	return err
 }
-
-// value returns a copy of v valid until the transaction ends (bbolt keeps
-// the values put, not copies, until the commit).
-func (w *chunkWriter) value(v []byte) []byte { return append(w.arena.Alloc(len(v)), v...) }
 
 // device writes what a device's versions did to its record and codes.
 func (w *chunkWriter) device(v *versions) error {
@@ -385,18 +372,9 @@ func (w *chunkWriter) end() error {
 				return err
 			}
 		}
-		t := txn{meta: w.tx.Bucket(bucketMeta), nDevices: c.nDevices, nKeys: c.nKeys}
 		size := w.tx.Size()
-		err := t.commitCounts()
-		if err == nil {
-			err = w.tx.Commit()
-		} else {
-			_ = w.tx.Rollback()
-		}
-		w.tx = nil
-		w.arena.Reset()
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
+		if err := w.commit(c.nDevices, c.nKeys); err != nil {
+			return err
 		}
 		r.b.db.dropMapped(size)
 	}
@@ -409,13 +387,4 @@ func (w *chunkWriter) end() error {
 		r.b.opt.committed(next)
 	}
 	return nil
-}
-
-// rollback drops the transaction, if one is open.
-func (w *chunkWriter) rollback() {
-	if w.tx != nil {
-		_ = w.tx.Rollback()
-		w.tx = nil
-		w.arena.Reset()
-	}
 }
