@@ -39,29 +39,34 @@ const (
 	indexKey  = 'k' // then a product key; the payload is an event
 )
 
-// The first byte of the payload of a product key's event, then the
-// device key.
+// The first byte of the payload of a product key's event (appendEvent),
+// then the key's place among the version's keys and the re-import's
+// transaction (uvarints), then the device key.
 const (
 	keyClaim   = 'c' // a version of the device gives the key
 	keyRelease = 'r' // a later version of the device no longer does
 )
 
-// bulk is a first import: of a file into an index that holds no device.
-// It writes the index as putDevice would, one device after another in
-// the order of the file, and in one pass over each bucket in the order
-// of its keys, which bbolt appends to full pages, where random inserts
-// would dirty a page a key in every transaction.
+// bulk is a UDID import that sorts the file's devices (read) and then
+// writes them as putDevice would, one device after another in the order
+// of the file: a first import, of a file into an index that holds no
+// device (write), or a re-import (reimport, reimport.go).
+//
+// A first import writes in one pass over each bucket in the order of its
+// keys, which bbolt appends to full pages, where random inserts would
+// dirty a page a key in every transaction.
 //
 // Reading, each version of a device goes to a sorter by device key (then
 // order in the file). Merged, the versions of a device are applied in
-// the order of the file: a version an earlier one is later than is
-// stale, a version without a product key drops the device, else it
-// replaces. The device held at the end is written; the product keys each
-// applied version gives (a claim) and those of the version it replaced
-// it no longer gives (a release) go to a second sorter, with the codes of
-// the devices written. Merged, that sorter's entries give the codes
-// bucket, then for each product key its events in the order of the file,
-// which decide who holds it (claimOf) as putDevice would.
+// the order of the file (versions): a version an earlier one is later
+// than is stale, a version without a product key drops the device, else
+// it replaces. The device held at the end is written; the product keys
+// each applied version gives (a claim) and those of the version it
+// replaced it no longer gives (a release) go to a second sorter, with the
+// codes of the devices written. Merged, that sorter's entries give the
+// codes bucket, then for each product key its events in the order of the
+// file, which decide who holds it (replay) as putDevice would. Problems
+// are kept in the order of the file (noteList).
 //
 // The devices are written before the keys that lead to them: an import
 // stopped half way has written whole devices that no key leads to yet,
@@ -74,6 +79,11 @@ type bulk struct {
 	st    *Stats
 	devs  *runSorter
 	index *runSorter
+	// dir is where the sorters' runs go; runBytes their memory.
+	dir      string
+	runBytes int
+
+	notes noteList // the problems of the writing
 
 	// Of the reading (read).
 	seq          uint64
@@ -84,10 +94,13 @@ type bulk struct {
 // newBulk starts a first import into db; its sorted runs go to
 // opt.TempDir, else beside the index.
 func newBulk(ctx context.Context, db *DB, st *Stats, opt Options) *bulk {
-	dir := cmp.Or(opt.TempDir, filepath.Dir(db.path))
-	runBytes := cmp.Or(opt.runBytes, defaultRunBytes)
-	return &bulk{db: db, ctx: ctx, opt: opt, st: st, devs: newRunSorter(dir, runBytes), index: newRunSorter(dir, runBytes)}
+	b := &bulk{db: db, ctx: ctx, opt: opt, st: st, dir: cmp.Or(opt.TempDir, filepath.Dir(db.path)), runBytes: cmp.Or(opt.runBytes, defaultRunBytes)}
+	b.devs, b.index = b.sorter(), b.sorter()
+	return b
 }
+
+// sorter returns a sorter of the import's run size and directory.
+func (b *bulk) sorter() *runSorter { return newRunSorter(b.dir, b.runBytes) }
 
 // close removes the sorters' files.
 func (b *bulk) close() {
@@ -134,6 +147,7 @@ func (b *bulk) write() error {
 	if err == nil {
 		err = l.commit()
 	}
+	b.notes.flush(b.st, 0)
 	if err != nil {
 		return fmt.Errorf("nationaldb: %s: %w", b.db.path, err)
 	}
@@ -147,96 +161,44 @@ func (b *bulk) writeDevices(l *loader) error {
 	if err != nil {
 		return err
 	}
-	var (
-		dev            []byte   // the device key
-		held           []byte   // the record of the version applied last
-		isHeld         bool     // whether one is (a version without keys drops it)
-		heldV          version  // its version
-		heldKeys, keys [][]byte // the product keys of the held version, of this one
-		codes, none    [][]byte
-		entry, event   []byte
-	)
-	// event adds an event of product key k.
-	addEvent := func(kind byte, k []byte, seq uint64) error {
+	var entry, event []byte
+	v := &versions{note: b.note}
+	v.event = func(kind byte, k []byte, seq uint64, sub int) error {
 		entry = append(append(entry[:0], indexKey), k...)
-		event = append(append(event[:0], kind), dev...)
+		event = appendEvent(event[:0], kind, sub, 0, v.key)
 		return b.index.add(entry, seq, event)
 	}
-	// end writes the device dev as its versions leave it.
-	end := func() error {
-		if !isHeld {
+	return eachDevice(m, v, func(key []byte) (bool, error) {
+		v.start(key, nil)
+		return true, nil
+	}, func() error {
+		b.st.Kept, b.st.Stale, b.st.Unkeyed = b.st.Kept+v.kept, b.st.Stale+v.stale, b.st.Unkeyed+v.unkeyed
+		if !v.isHeld {
 			return nil
 		}
-		if err := l.put(bucketDevices, dev, held); err != nil {
+		if err := l.put(bucketDevices, v.key, v.held); err != nil {
 			return err
 		}
-		var err error
-		if none, codes, err = deviceLists(held, none[:0], codes[:0]); err != nil {
-			return fmt.Errorf("device %s: %w", dev, err)
-		}
-		for _, c := range codes {
-			entry = append(append(append(append(entry[:0], indexCode), c...), 0), dev...) // pair(c, dev)
+		for _, c := range v.heldCodes {
+			entry = appendPair(append(entry[:0], indexCode), c, v.key)
 			if err := b.index.add(entry, 0, nil); err != nil {
 				return err
 			}
 		}
 		return nil
-	}
-	err = m.each(func(key []byte, seq uint64, payload []byte) error {
-		if !bytes.Equal(key, dev) {
-			if err := end(); err != nil {
-				return err
-			}
-			dev, isHeld = append(dev[:0], key...), false
-		}
-		dec := decoder{b: payload}
-		kind := byte(dec.uint())
-		v := version{dec.time(), dec.int()}
-		if dec.err != nil {
-			return fmt.Errorf("sorted run: device %s: %w", dev, dec.err)
-		}
-		if isHeld && heldV.after(v) {
-			b.st.Stale++
-			return nil
-		}
-		var err error
-		keys = keys[:0]
-		if kind == versionKeyed {
-			if keys, none, err = deviceLists(dec.b, keys, none[:0]); err != nil {
-				return fmt.Errorf("sorted run: device %s: %w", dev, err)
-			}
-		}
-		if isHeld {
-			for _, k := range heldKeys {
-				if !containsBytes(keys, k) {
-					if err := addEvent(keyRelease, k, seq); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if kind != versionKeyed {
-			b.st.Unkeyed++
-			if note := dec.str(); note != "" {
-				b.st.note("%s", note)
-			}
-			isHeld = false
-			return nil
-		}
-		for _, k := range keys {
-			if err := addEvent(keyClaim, k, seq); err != nil {
-				return err
-			}
-		}
-		b.st.Kept++
-		held, heldV, isHeld = append(held[:0], dec.b...), v, true
-		heldKeys, none, err = deviceLists(held, heldKeys[:0], none[:0])
-		return err
 	})
-	if err != nil {
-		return err
-	}
-	return end()
+}
+
+// note keeps a problem of the writing, placed in the file.
+func (b *bulk) note(seq uint64, sub int, text string) {
+	b.notes.add(placedNote{seq: seq, sub: sub, text: text})
+}
+
+// conflict counts and notes a conflict: the claim c of product key k by
+// event ev, which device held holds.
+func (b *bulk) conflict(k []byte, ev *keyEvent, c claim, held []byte) {
+	b.st.Conflicts++
+	b.notes.conflict(b.st.File, k, ev, c, held)
 }
 
 // writeIndex writes the codes bucket, then the keys bucket: each product
@@ -246,52 +208,26 @@ func (b *bulk) writeIndex(l *loader) error {
 	if err != nil {
 		return err
 	}
-	var (
-		key, owner []byte // the product key, the device that holds it
-		isKey      bool   // whether key is set
-		isOwned    bool   // whether owner is set
-	)
-	end := func() error {
-		if !isKey || !isOwned {
-			return nil
-		}
-		return l.put(bucketKeys, key, owner)
-	}
-	err = m.each(func(ikey []byte, _ uint64, payload []byte) error {
-		if len(ikey) == 0 || len(payload) == 0 && ikey[0] == indexKey {
-			return fmt.Errorf("sorted run: %w: index entry %q", ErrCorrupt, ikey)
-		}
-		if ikey[0] == indexCode {
-			return l.put(bucketCodes, ikey[1:], nil)
-		}
-		k := ikey[1:]
-		if !isKey || !bytes.Equal(k, key) {
-			if err := end(); err != nil {
-				return err
-			}
-			key, isKey, isOwned = append(key[:0], k...), true, false
-		}
-		dev := payload[1:]
-		switch payload[0] {
-		case keyRelease:
-			if isOwned && bytes.Equal(owner, dev) {
-				isOwned = false
-			}
-		case keyClaim:
-			c := claimOf(!isOwned, bytes.Equal(owner, dev), bytes.Equal(owner, k), bytes.Equal(k, dev))
-			if c != claimNew && c != claimSame {
-				c.note(b.st, string(dev), string(k), string(owner))
-			}
-			if c != claimKept {
-				owner, isOwned = append(owner[:0], dev...), true
-			}
+	var g keyGroup
+	put := func(k []byte, evs []keyEvent) error {
+		if holder, _ := replay(k, nil, evs, 0, b.conflict); len(holder) > 0 {
+			return l.put(bucketKeys, k, holder)
 		}
 		return nil
+	}
+	err = m.each(func(ikey []byte, seq uint64, payload []byte) error {
+		switch {
+		case len(ikey) > 0 && ikey[0] == indexCode:
+			return l.put(bucketCodes, ikey[1:], nil)
+		case len(ikey) > 0 && ikey[0] == indexKey:
+			return g.add(ikey[1:], seq, payload, put)
+		}
+		return fmt.Errorf("sorted run: %w: index entry %q", ErrCorrupt, ikey)
 	})
 	if err != nil {
 		return err
 	}
-	return end()
+	return g.flush(put)
 }
 
 func containsBytes(list [][]byte, b []byte) bool {
@@ -311,27 +247,21 @@ type loader struct {
 	db  *DB
 	ctx context.Context
 
-	tx              *bolt.Tx
+	writeTx
 	buckets         map[string]*bolt.Bucket
-	arena           runindex.Arena // the values of the transaction
 	bytes           int
 	nDevices, nKeys int64
-	txBytes         int    // about the most a transaction writes
-	committed       func() // called after each commit (tests)
+	txBytes         int          // about the most a transaction writes
+	committed       func([]byte) // called after each commit (tests)
 }
 
 // put puts k and v in bucket, committing the transaction when it is
 // large enough.
 func (l *loader) put(bucket, k, v []byte) error {
-	if l.tx == nil {
-		if err := l.ctx.Err(); err != nil {
-			return err
-		}
-		tx, err := l.db.db.Begin(true)
-		if err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		l.tx, l.buckets = tx, map[string]*bolt.Bucket{}
+	if began, err := l.begin(l.ctx, l.db); err != nil {
+		return err
+	} else if began {
+		l.buckets = map[string]*bolt.Bucket{}
 	}
 	bk := l.buckets[string(bucket)]
 	if bk == nil {
@@ -339,9 +269,7 @@ func (l *loader) put(bucket, k, v []byte) error {
 		bk.FillPercent = 1
 		l.buckets[string(bucket)] = bk
 	}
-	// bbolt keeps the value, not a copy, until the commit.
-	val := append(l.arena.Alloc(len(v)), v...)
-	if err := bk.Put(k, val); err != nil {
+	if err := bk.Put(k, l.value(v)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	switch {
@@ -362,29 +290,68 @@ func (l *loader) commit() error {
 	if l.tx == nil {
 		return nil
 	}
-	t := txn{meta: l.tx.Bucket(bucketMeta), nDevices: l.nDevices, nKeys: l.nKeys}
-	err := t.commitCounts()
-	if err == nil {
-		err = l.tx.Commit()
-	} else {
-		_ = l.tx.Rollback()
-	}
-	l.tx, l.bytes, l.nDevices, l.nKeys = nil, 0, 0, 0
-	l.arena.Reset()
+	err := l.writeTx.commit(l.nDevices, l.nKeys)
+	l.bytes, l.nDevices, l.nKeys = 0, 0, 0
 	if err != nil {
-		return fmt.Errorf("write: %w", err)
+		return err
 	}
 	if l.committed != nil {
-		l.committed()
+		l.committed(nil)
+	}
+	return nil
+}
+
+// writeTx is a write transaction of an import, if one is open, and the
+// values it puts: bbolt keeps the values put, not copies, until the
+// commit.
+type writeTx struct {
+	tx    *bolt.Tx
+	arena runindex.Arena
+}
+
+// begin begins a transaction unless one is open, unless ctx has ended;
+// it reports whether it began one.
+func (w *writeTx) begin(ctx context.Context, db *DB) (bool, error) {
+	if w.tx != nil {
+		return false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	tx, err := db.db.Begin(true)
+	if err != nil {
+		return false, fmt.Errorf("write: %w", err)
+	}
+	w.tx = tx
+	return true, nil
+}
+
+// value returns a copy of v valid until the transaction ends.
+func (w *writeTx) value(v []byte) []byte { return append(w.arena.Alloc(len(v)), v...) }
+
+// commit commits the transaction with the changes of the counts of
+// devices and keys.
+func (w *writeTx) commit(nDevices, nKeys int64) error {
+	t := txn{meta: w.tx.Bucket(bucketMeta), nDevices: nDevices, nKeys: nKeys}
+	err := t.commitCounts()
+	if err == nil {
+		err = w.tx.Commit()
+	} else {
+		_ = w.tx.Rollback()
+	}
+	w.tx = nil
+	w.arena.Reset()
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }
 
 // rollback drops the transaction, if one is open.
-func (l *loader) rollback() {
-	if l.tx != nil {
-		_ = l.tx.Rollback()
-		l.tx = nil
-		l.arena.Reset()
+func (w *writeTx) rollback() {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+		w.arena.Reset()
 	}
 }

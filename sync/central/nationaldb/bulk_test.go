@@ -126,7 +126,7 @@ func TestFirstImportStopped(t *testing.T) {
 	db := openDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	commits := 0
-	st, err := db.ImportUDID(ctx, path, Options{TempDir: runs, runBytes: 64 << 10, txBytes: 64 << 10, committed: func() {
+	st, err := db.ImportUDID(ctx, path, Options{TempDir: runs, runBytes: 64 << 10, txBytes: 64 << 10, committed: func([]byte) {
 		if commits++; commits == 3 {
 			cancel()
 		}

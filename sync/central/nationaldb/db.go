@@ -66,9 +66,14 @@ func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
 }
 
 func open(path string, readOnly bool, timeout time.Duration) (*DB, error) {
-	// The freelist is not written at every commit (a file of millions of
-	// records has a large one); bbolt rebuilds it when opening.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, NoFreelistSync: true,
+	// The free list is written at every commit, bbolt's default (a few
+	// pages even after every device was replaced: the pages a transaction
+	// frees are reused by the next). Where it is not, bbolt rebuilds it
+	// when opening for writing by reading every page of the file through
+	// its map, which makes the whole index resident in the process before
+	// an import has begun. A file written without it gets one at the first
+	// opening for writing.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly,
 		FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		if errors.Is(err, bolterr.ErrTimeout) {

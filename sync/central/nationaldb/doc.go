@@ -7,12 +7,17 @@
 // database, about three million devices.
 //
 // Imports stream (ImportUDID, ImportNHSA): one record at a time from the
-// file, so memory stays bounded whatever the file's size. Into an index
-// that holds devices, records are written in transactions of
-// Options.Batch records; a first UDID import, into an index without
-// devices, sorts the file's devices in runs on disk and writes each
+// file, so memory stays bounded whatever the file's size. NHSA rows are
+// written in transactions of Options.Batch rows. A UDID import sorts the
+// file's devices in runs on disk and applies them in the order of their
+// keys: a first import, into an index without devices, writes each
 // bucket in the order of its keys (bbolt appends them to full pages,
-// where random inserts would copy a page a record). A record replaces the record of the
+// where random inserts would copy a page a record); a re-import reads
+// the index's buckets in the order of their keys, each page once, and
+// writes runs of devices in transactions of their own (bbolt copies a
+// page once where it would copy it for each device), letting go of the
+// pages of the file it has read as it goes, so that the process does not
+// come to hold the whole index in memory. A record replaces the record of the
 // same key (a device by the DI of its sales unit, an NHSA row by its
 // national code) unless the index holds a later version of the device;
 // re-importing a file changes nothing. A bad record of a file of millions

@@ -2,6 +2,7 @@ package nationaldb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,29 +28,36 @@ const MaxProblems = 20
 // Options say how a file is imported.
 type Options struct {
 	// Batch is the number of records written in one transaction (0 means
-	// DefaultBatch) by an import into an index that holds devices, and
-	// by every NHSA import. Each transaction is fsynced; an import
-	// stopped half way keeps the transactions committed, each device
-	// whole. A first UDID import (ImportUDID) writes in transactions of
-	// its own size.
+	// DefaultBatch) by an NHSA import, and the number read between two
+	// looks at the context. Each transaction is fsynced; an import
+	// stopped half way keeps the transactions committed. A UDID import
+	// (ImportUDID) writes in transactions of its own size.
 	Batch int
 	// TempDir is where the UDID reader copies nested ZIPs too large for
-	// memory ("" means os.TempDir()) and where a first UDID import keeps
-	// its sorted runs, about 400 bytes a device ("" means the index's
+	// memory ("" means os.TempDir()) and where a UDID import keeps its
+	// sorted runs, about 400 bytes a device ("" means the index's
 	// directory).
 	TempDir string
 	// Encoding names an NHSA file's character encoding ("" detects it;
 	// see nhsa.Options).
 	Encoding string
 
-	// runBytes is the memory of a first import's sorted runs (0 means
+	// runBytes is the memory of a UDID import's sorted runs (0 means
 	// defaultRunBytes), txBytes the size of its transactions (0 means
 	// loadTxBytes); tests make them small.
 	runBytes, txBytes int
-	// incremental has a first import written as any other.
+	// incremental has a UDID import written in batches of Batch
+	// devices, one device after another in the order of the file
+	// (writer.devices): the reference the other ways are tested
+	// against.
 	incremental bool
-	// committed is called after each transaction of a first import.
-	committed func()
+	// committed is called after each transaction of a first import or a
+	// re-import, with the first device key a re-import has not written
+	// yet (none: all, or a first import).
+	committed func(next []byte)
+	// planned is called when a re-import has planned its writes, before
+	// it writes.
+	planned func()
 }
 
 func (o Options) batch() int {
@@ -92,8 +100,7 @@ type Stats struct {
 	Matched int64 `json:"matched,omitempty"`
 	// Problems lists the first MaxProblems problems, each naming the
 	// file, the record (or line) and the field: those of the reading
-	// first, then those of the writing (in a first import, the devices'
-	// in the order of their keys, then the DIs').
+	// first, then those of the writing, in the order of the file.
 	Problems []string `json:"problems,omitempty"`
 	// Elapsed is how long the import took.
 	Elapsed time.Duration `json:"elapsed_ns"`
@@ -124,14 +131,25 @@ func (s *Stats) note(format string, args ...any) {
 // opened or is not a UDID export, for a write that fails, and ctx's
 // error when ctx ends; what was committed before stays.
 //
-// A first import, into an index that holds no device, reads the whole
-// file before it writes: it sorts the devices in runs of bounded memory
-// in opt.TempDir and writes each bucket in the order of its keys, the
-// devices first, then the keys that lead to them (bulk.go). It leaves
-// the index as writing the devices one at a time in the order of the
-// file does. Stopped while it reads, it has written nothing; stopped
-// while it writes, it keeps whole devices, which the DIs lead to once it
-// is run again. Imports into one DB run one at a time.
+// An import reads the whole file before it writes: it sorts the devices
+// in runs of bounded memory in opt.TempDir, then applies them in the
+// order of their keys, and leaves the index, its counts and the problems
+// it names as writing the devices one at a time in the order of the file
+// does. Stopped while it reads, it has written nothing.
+//
+// A first import, into an index that holds no device, writes each bucket
+// in the order of its keys, the devices first, then the keys that lead
+// to them (bulk.go); stopped while it writes, it keeps whole devices,
+// which the DIs lead to once it is run again.
+//
+// A re-import, into an index that holds devices, plans its writes from
+// the index's buckets read in the order of their keys, then writes them
+// in transactions of about 8 MiB, each a run of device keys
+// (reimport.go): a device and its index entries in one. It writes
+// nothing where the index holds a device as the file has it. Stopped
+// before it writes, it has written nothing; stopped while it writes, it
+// leaves the index as the devices of the file before some device key
+// would, whole. Imports into one DB run one at a time.
 func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, error) {
 	st := Stats{File: path}
 	if db.readOnly {
@@ -150,7 +168,7 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		write = w.devices
 		batch = opt.batch()
 	)
-	if first && !opt.incremental {
+	if !opt.incremental {
 		b = newBulk(ctx, db, &w.st, opt)
 		defer b.close()
 		write, batch = b.read, bulkBatch
@@ -175,13 +193,19 @@ func (db *DB) ImportUDID(ctx context.Context, path string, opt Options) (Stats, 
 		}
 		return p.add(d)
 	})
-	werr := p.close(ctx.Err() != nil)
-	if b != nil && werr == nil && ctx.Err() == nil {
-		werr = b.write()
+	// Stopped before the reading ended (and before it looked at ctx, for
+	// a file shorter than a batch): nothing more is written, and the
+	// import says so.
+	stopped := ctx.Err()
+	werr := p.close(stopped != nil)
+	if b != nil && werr == nil && stopped == nil {
+		if first {
+			werr = b.write()
+		} else {
+			werr = b.reimport()
+		}
 	}
-	if err == nil {
-		err = werr
-	}
+	err = cmp.Or(err, werr, stopped)
 	st.Read = rs.Records + rs.Bad
 	st.merge(&w.st)
 	st.Elapsed = time.Since(start)
@@ -238,9 +262,8 @@ func (db *DB) ImportNHSA(ctx context.Context, path string, opt Options) (Stats, 
 		}
 		return p.add(it)
 	})
-	if werr := p.close(ctx.Err() != nil); err == nil {
-		err = werr
-	}
+	stopped := ctx.Err() // as ImportUDID
+	err = cmp.Or(err, p.close(stopped != nil), stopped)
 	st.Read, st.Bad = int64(sum.Rows), int64(sum.RejectedRows)
 	rejected := sum.Rejected
 	if bad := (*nhsa.BadRowsError)(nil); errors.As(err, &bad) {
@@ -275,7 +298,11 @@ type writer struct {
 // device in the batch, the later in the file is written last. A batch
 // two of whose devices give the same DI is written in file order, so
 // that the one written last is the later in the file, as a first import
-// has it.
+// has it. It writes only a UDID import with Options.incremental: in
+// batches of one device it is the reference, putDevice in the order of
+// the file, that the sorted imports are tested against (sorting a batch
+// does not keep the order of the file when a device drops a DI another
+// device of the batch takes).
 func (w *writer) devices(batch []udid.Device) error {
 	if len(batch) == 0 {
 		return nil
@@ -373,10 +400,14 @@ func (t *txn) commitCounts() error {
 
 // pair returns a 0x00 b, the key of the codes and nhsadi buckets.
 func pair(a, b string) []byte {
-	k := make([]byte, 0, len(a)+1+len(b))
-	k = append(k, a...)
-	k = append(k, 0)
-	return append(k, b...)
+	return appendPair(make([]byte, 0, len(a)+1+len(b)), a, b)
+}
+
+// appendPair appends pair(a, b) to dst.
+func appendPair[S ~string | ~[]byte](dst []byte, a, b S) []byte {
+	dst = append(dst, a...)
+	dst = append(dst, 0)
+	return append(dst, b...)
 }
 
 // putDevice writes device d, whose product keys and national codes are
@@ -518,17 +549,25 @@ func claimOf(none, self, heldIsK, sales bool) claim {
 // note counts and notes a conflict: device key gives product key k,
 // which device held holds.
 func (c claim) note(st *Stats, key, k, held string) {
+	if p := c.problem(st.File, key, k, held); p != "" {
+		st.note("%s", p)
+		st.Conflicts++
+	}
+}
+
+// problem returns the problem of file that the claim is when it is a
+// conflict (device key gives product key k, which device held holds),
+// else "".
+func (c claim) problem(file, key, k, held string) string {
 	switch c {
 	case claimKept:
-		st.note("%s: device %s: DI %s is the sales unit of device %s, which keeps it", st.File, key, k, held)
+		return fmt.Sprintf("%s: device %s: DI %s is the sales unit of device %s, which keeps it", file, key, k, held)
 	case claimSale:
-		st.note("%s: device %s: its sales unit was a DI of device %s; it is the sales unit's now", st.File, key, held)
+		return fmt.Sprintf("%s: device %s: its sales unit was a DI of device %s; it is the sales unit's now", file, key, held)
 	case claimLast:
-		st.note("%s: device %s: DI %s is also a DI of device %s; device %s, written last, holds it", st.File, key, k, held, key)
-	default:
-		return
+		return fmt.Sprintf("%s: device %s: DI %s is also a DI of device %s; device %s, written last, holds it", file, key, k, held, key)
 	}
-	st.Conflicts++
+	return ""
 }
 
 // version is what orders the versions of a device.

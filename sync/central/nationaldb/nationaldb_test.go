@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/national"
 	"github.com/udi-edge/udi-edge/agent/nhsa"
+	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
 	bolt "go.etcd.io/bbolt"
 )
@@ -109,7 +111,9 @@ func TestImportGenerated(t *testing.T) {
 }
 
 // TestReimportIdempotent: importing the same file again changes not a
-// byte of the index, and writes no page but each transaction's meta.
+// byte of the index, and writes no page but each transaction's free
+// list and meta: a UDID re-import that changes nothing commits no
+// transaction at all.
 func TestReimportIdempotent(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
@@ -120,13 +124,13 @@ func TestReimportIdempotent(t *testing.T) {
 	importNHSA(t, db, rows)
 	before := dump(t, db)
 	written := pagesWritten(db)
-	again := importUDID(t, db, path) // 3 transactions of 500
+	again := importUDID(t, db, path) // none
 	importNHSA(t, db, rows)          // 1
 	if after := dump(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatalf("re-import changed the index: %d entries before, %d after", len(before), len(after))
 	}
-	if n := pagesWritten(db) - written; n != 4 {
-		t.Errorf("re-import wrote %d pages, want 4 (a meta page a transaction)", n)
+	if n := pagesWritten(db) - written; n != 2 {
+		t.Errorf("re-import wrote %d pages, want 2 (the NHSA import's transaction: its free list and meta page)", n)
 	}
 	if again.Kept != first.Kept || again.Conflicts != 0 || again.Stale != 0 {
 		t.Fatalf("first %+v, again %+v", first, again)
@@ -511,5 +515,85 @@ func TestCorrupt(t *testing.T) {
 	}
 	if _, _, err := db.Lookup(d1); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("lookup of a corrupt record: %v", err)
+	}
+}
+
+// TestStoppedEarly: an import whose context has ended before it has read
+// a batch of records writes nothing and says it was stopped, rather than
+// report success with nothing written: a first import, a re-import, one
+// in batches, and an NHSA import.
+func TestStoppedEarly(t *testing.T) {
+	dir := t.TempDir()
+	d1, d2 := gtin("0690000000041"), gtin("0690000000042")
+	udidFile := writeUDID(t, dir, "a.xml", dev{DI: d1, Name: "一", Version: 1, VersionTime: "2025-01-01"},
+		dev{DI: d2, Name: "二", Version: 1, VersionTime: "2025-01-01"})
+	newer := writeUDID(t, dir, "b.xml", dev{DI: d1, Name: "一新", Version: 2, VersionTime: "2025-02-01"})
+	nhsaFile := writeNHSA(t, dir, "cat.txt", row{Code: "C09100100000000211790000049", Name: "管路", DIs: d1})
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	db := openDB(t)
+	for _, c := range []struct {
+		what string
+		imp  func() (Stats, error)
+	}{
+		{"first import", func() (Stats, error) { return db.ImportUDID(stopped, udidFile, Options{}) }},
+		{"first import in batches", func() (Stats, error) { return db.ImportUDID(stopped, udidFile, Options{incremental: true}) }},
+		{"nhsa", func() (Stats, error) { return db.ImportNHSA(stopped, nhsaFile, Options{}) }},
+		{"re-import", func() (Stats, error) { return db.ImportUDID(stopped, newer, Options{}) }},
+		{"re-import in batches", func() (Stats, error) { return db.ImportUDID(stopped, newer, Options{incremental: true}) }},
+	} {
+		if c.what == "re-import" {
+			importUDID(t, db, udidFile)
+		}
+		before := dump(t, db)
+		if st, err := c.imp(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %+v %v, want the context's error", c.what, st, err)
+		}
+		if !reflect.DeepEqual(dump(t, db), before) {
+			t.Errorf("%s: a stopped import wrote", c.what)
+		}
+	}
+}
+
+// TestOpenReadsLittle: opening an index for an import does not bring the
+// whole file into the process's memory (bbolt rebuilding its free list
+// by reading every page), whatever wrote the file: a file written
+// without a free list gets one.
+func TestOpenReadsLittle(t *testing.T) {
+	if testkit.PeakRSS() == 0 {
+		t.Skip("the peak resident set is not known here")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "national.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importUDID(t, db, generated(t, dir, 30_000, 31))
+	in, _ := db.Info()
+	db.Close()
+	// As an earlier version of this package wrote it: no free list.
+	old, err := bolt.Open(path, 0o600, &bolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("x"), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	for _, what := range []string{"written without a free list", "written by this package"} {
+		runtime.GC()
+		testkit.ResetPeakRSS()
+		before := testkit.PeakRSS()
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grew := testkit.PeakRSS() - before
+		db.Close()
+		t.Logf("%s: %.1f MiB of %.1f", what, grew, float64(in.Bytes)/(1<<20))
+		if mib := float64(in.Bytes) / (1 << 20); what == "written by this package" && grew > mib/3 {
+			t.Errorf("opening an index of %.1f MiB (%s) took %.1f MiB more memory", mib, what, grew)
+		}
 	}
 }

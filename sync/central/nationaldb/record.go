@@ -51,10 +51,13 @@ func (e *encoder) time(t time.Time) {
 	e.uint(uint64(t.Nanosecond()))
 }
 
-// decoder reads what encoder wrote; the first fault sticks in err.
+// decoder reads what encoder wrote; the first fault sticks in err. With
+// skip set, it checks strings and lists but does not keep them (str
+// returns "", strs nil).
 type decoder struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	skip bool
 }
 
 func (d *decoder) fail(what string) {
@@ -92,6 +95,10 @@ func (d *decoder) str() string {
 	}
 	if n > uint64(len(d.b)) {
 		d.fail("string beyond the record")
+		return ""
+	}
+	if d.skip {
+		d.b = d.b[n:]
 		return ""
 	}
 	s := string(d.b[:n])
@@ -137,7 +144,10 @@ func (d *decoder) bytesList(dst [][]byte) [][]byte {
 
 func (d *decoder) strs() []string {
 	n := d.count()
-	if n == 0 {
+	if n == 0 || d.skip {
+		for range n {
+			d.str()
+		}
 		return nil
 	}
 	out := make([]string, n)
@@ -256,7 +266,28 @@ func decodeDevice(v []byte) (deviceRecord, error) {
 	dec.start()
 	r.keys = dec.strs()
 	r.codes = dec.strs()
-	d := &r.d
+	readDevice(&dec, &r.d)
+	return r, dec.end()
+}
+
+// deviceHead reads of the device record v what replacing it needs: its
+// product keys and national codes, appended to keys and codes as slices
+// of v, and its version. It checks the whole record as decodeDevice
+// does, without keeping the rest.
+func deviceHead(v []byte, keys, codes [][]byte) ([][]byte, [][]byte, version, error) {
+	dec := decoder{b: v}
+	dec.start()
+	keys = dec.bytesList(keys)
+	codes = dec.bytesList(codes)
+	dec.skip = true
+	var d udid.Device
+	readDevice(&dec, &d)
+	return keys, codes, versionOf(&d), dec.end()
+}
+
+// readDevice reads the device of a device record into d (its strings
+// left empty by a decoder that skips them).
+func readDevice(dec *decoder, d *udid.Device) {
 	d.RecordKey = dec.str()
 	d.DI = dec.str()
 	d.Coding = udid.CodingSystem(dec.uint())
@@ -280,21 +311,30 @@ func decodeDevice(v []byte) (deviceRecord, error) {
 	d.Version = dec.int()
 	d.VersionTime = dec.time()
 	d.VersionStatus = dec.str()
+	var p udid.Packing
 	if n := dec.count(); n > 0 {
-		d.Packing = make([]udid.Packing, n)
-		for i := range d.Packing {
-			p := &d.Packing[i]
+		if !dec.skip {
+			d.Packing = make([]udid.Packing, n)
+		}
+		for i := range n {
 			p.DI, p.ContainsDI, p.Quantity, p.Level = dec.str(), dec.str(), dec.int(), dec.str()
+			if !dec.skip {
+				d.Packing[i] = p
+			}
 		}
 	}
+	var s udid.Storage
 	if n := dec.count(); n > 0 {
-		d.Storage = make([]udid.Storage, n)
-		for i := range d.Storage {
-			s := &d.Storage[i]
+		if !dec.skip {
+			d.Storage = make([]udid.Storage, n)
+		}
+		for i := range n {
 			s.Condition, s.Min, s.Max, s.Unit = dec.str(), dec.str(), dec.str(), dec.str()
+			if !dec.skip {
+				d.Storage[i] = s
+			}
 		}
 	}
-	return r, dec.end()
 }
 
 // encodeRow returns the value of it in the nhsa bucket. Line is not

@@ -104,16 +104,14 @@ func (s *runSorter) spill() error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("sorted run %s: %w", f.Name(), err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("sorted run %s: %w", f.Name(), err)
-	}
 	s.buf, s.ents = s.buf[:0], s.ents[:0]
 	return nil
 }
 
 // merge returns the entries added, in order of key then sequence. When
 // runs were written, what the buffer holds is written as one more and
-// the buffer is let go; else the buffer is read in place.
+// the buffer is let go; else the buffer is read in place. Called again
+// (nothing added in between), it reads the entries again from the first.
 func (s *runSorter) merge() (*runMerge, error) {
 	m := &runMerge{}
 	if len(s.runs) == 0 {
@@ -128,6 +126,9 @@ func (s *runSorter) merge() (*runMerge, error) {
 	}
 	s.buf, s.ents = nil, nil
 	for _, f := range s.runs {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("sorted run %s: %w", f.Name(), err)
+		}
 		r := &runReader{r: bufio.NewReaderSize(f, 64<<10), name: f.Name()}
 		ok, err := r.next()
 		if err != nil {
