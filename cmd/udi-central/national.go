@@ -53,10 +53,10 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 			"national database. udid reads exports of the NMPA UDI database (the bulk download ZIP,\n"+
 			"its XML parts, JSON pages of the data-sharing API); nhsa reads the NHSA consumables\n"+
 			"catalogue (interface 1306, tab- or comma-separated, UTF-8, GBK/GB18030 or UTF-16).\n"+
-			"Files are streamed: memory stays bounded whatever their size. The first udid import into\n"+
-			"an index without devices sorts them in runs on disk beside the index (about 340 bytes a\n"+
-			"device of temporary space) and writes the index in key order; later imports are written\n"+
-			"in transactions of --batch records. A device replaces the device of the same DI unless the index holds\n"+
+			"Files are streamed: memory stays bounded whatever their size. A udid import sorts the\n"+
+			"devices in runs on disk beside the index (about 340 bytes a device of temporary space on a\n"+
+			"first import, 430 on a later one) and writes the index in key order; a later import writes\n"+
+			"only what changed, in transactions of about 8 MiB. A device replaces the device of the same DI unless the index holds\n"+
 			"a later version of it; an NHSA row replaces the row of the same national code; importing\n"+
 			"a file again changes nothing. A bad record is counted, the first ones named, and passed\n"+
 			"over (one bad record of three million does not hold back the rest). A document that cannot\n"+
@@ -66,7 +66,7 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	store := fs.String("store", DefaultStore, "the service's store, beside which the index is by default; "+storeHelp)
 	config := configFlag(fs, "national and store")
 	encoding := fs.String("encoding", "", "an NHSA file's encoding: utf-8, gbk or gb18030, utf-16 (default: detected)")
-	batch := fs.Int("batch", nationaldb.DefaultBatch, "records written in one transaction (imports into an index that holds devices, and nhsa)")
+	batch := fs.Int("batch", nationaldb.DefaultBatch, "records written in one transaction of an nhsa import")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
