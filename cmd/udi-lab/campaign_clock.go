@@ -2,14 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,18 +62,13 @@ type clockScan struct {
 	answer byte // 0 when none came
 }
 
-// clockLab is the campaign's gateway: the udi-edge binary, its
-// configuration, its scanner.
+// clockLab is the campaign's gateway: the real udi-edge with the crash
+// campaign's scanner and configuration, its clock set through the
+// environment of each run.
 type clockLab struct {
-	r       *campaignRun
-	bin     string
-	cfg     edge.Config
-	file    string
-	scanner *demoScanner
-	answers chan byte
-	cmd     *exec.Cmd
-	waited  chan error
-	log     *os.File
+	r  *campaignRun
+	a  *labAgent
+	sc *labScanner
 }
 
 func runClockCampaign(ctx context.Context, r *campaignRun) error {
@@ -84,10 +76,16 @@ func runClockCampaign(ctx context.Context, r *campaignRun) error {
 	if err != nil {
 		return err
 	}
-	lab, err := newClockLab(r, bin)
+	sc, err := newLabScanner(r.Dir)
 	if err != nil {
 		return err
 	}
+	defer sc.Close()
+	a, err := newLabAgent(bin, r.Dir, "gw-clock", filepath.Join(r.Dir, "ledger.db"), sc, "", "")
+	if err != nil {
+		return err
+	}
+	lab := &clockLab{r: r, a: a, sc: sc}
 	defer lab.close()
 	if err := lab.start(ctx, 0); err != nil {
 		return err
@@ -96,7 +94,7 @@ func runClockCampaign(ctx context.Context, r *campaignRun) error {
 	scanSome := func(n int, behind bool) error {
 		for range n {
 			s := clockScan{serial: fmt.Sprintf("C%05d", len(scans)+1), behind: behind}
-			s.answer, err = lab.scan(ctx, clockLabel(s.serial))
+			s.answer, err = lab.scan(clockLabel(s.serial))
 			if err != nil {
 				return err
 			}
@@ -126,9 +124,9 @@ func runClockCampaign(ctx context.Context, r *campaignRun) error {
 	r.Figure("scans", float64(len(scans)), "", "", true)
 	rejected := 0
 	for _, s := range scans {
-		if s.answer != 0x06 {
+		if s.answer != ansAccepted {
 			rejected++
-			r.Failf("scan of %s answered %#x, want accepted (0x06)", s.serial, s.answer)
+			r.Failf("scan of %s answered %#x, want accepted (%#x)", s.serial, s.answer, ansAccepted)
 		}
 	}
 	r.Figure("rejected", float64(rejected), "scans", "0", rejected == 0)
@@ -139,7 +137,7 @@ func runClockCampaign(ctx context.Context, r *campaignRun) error {
 	if err := lab.stop(); err != nil {
 		return err
 	}
-	out, errOut, err := lab.run(ctx, "verify")
+	out, errOut, err := lab.a.command(ctx, "verify")
 	if err != nil {
 		r.Failf("verify after the jumps: %v\n%s%s", err, out, errOut)
 	}
@@ -147,112 +145,37 @@ func runClockCampaign(ctx context.Context, r *campaignRun) error {
 }
 
 // clockLabel is a GS1 DataMatrix label of the campaign's product with
-// serial, as a scanner sends it (AIM prefix, GS).
+// serial, as a scanner sends it (AIM prefix, GS, CR).
 func clockLabel(serial string) string {
-	return "]d201" + clockGTIN + "17281231" + "10L1\x1d21" + serial
-}
-
-func newClockLab(r *campaignRun, bin string) (*clockLab, error) {
-	sc, err := newDemoScanner(r.Dir, "scanner-desk")
-	if err != nil {
-		return nil, err
-	}
-	lab := &clockLab{r: r, bin: bin, scanner: sc, answers: make(chan byte, 64)}
-	// The answers the agent writes to its scanner. The reader ends when
-	// the scanner closes (the master reads EIO once no slave is open).
-	go func() {
-		b := make([]byte, 64)
-		for {
-			n, err := sc.master.Read(b)
-			for _, c := range b[:n] {
-				lab.answers <- c
-			}
-			if err != nil {
-				close(lab.answers)
-				return
-			}
-		}
-	}()
-	off := ""
-	d := edge.DefaultConfig()
-	lab.cfg = edge.Config{Gateway: "gw-clock", Store: filepath.Join(r.Dir, "ledger.db"), Ledger: d.Ledger, Log: d.Log,
-		Page: edge.PageConfig{Listen: &off}, Metrics: edge.MetricsConfig{Listen: &off},
-		Scanners: []edge.ScannerConfig{{ID: "desk", Device: sc.link, Location: "WH", Kind: "receive",
-			Feedback: edge.FeedbackConfig{Accept: edge.HexBytes{0x06}, Warn: edge.HexBytes{0x07}, Reject: edge.HexBytes{0x15}, Failed: edge.HexBytes{0x18}}}}}
-	b, err := json.MarshalIndent(lab.cfg, "", "  ")
-	if err != nil {
-		sc.Close()
-		return nil, err
-	}
-	lab.file = filepath.Join(r.Dir, "udi-edge.json")
-	if err := os.WriteFile(lab.file, b, 0o600); err != nil {
-		sc.Close()
-		return nil, err
-	}
-	if lab.log, err = os.OpenFile(filepath.Join(r.Dir, "agent.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-		sc.Close()
-		return nil, err
-	}
-	return lab, nil
+	return "]d201" + clockGTIN + "17281231" + "10L1\x1d21" + serial + "\r"
 }
 
 // start runs `udi-edge run` with its clock offset by offset (0: the wall
 // clock) and waits until its scanner's port is open.
 func (l *clockLab) start(ctx context.Context, offset time.Duration) error {
-	l.cmd = exec.Command(l.bin, "run", "--config", l.file)
-	l.cmd.Env = append(os.Environ(), edge.LabClockOffset+"=")
+	l.a.env = []string{edge.LabClockOffset + "="}
 	if offset != 0 {
-		l.cmd.Env = append(l.cmd.Env, edge.LabClockOffset+"="+offset.String())
+		l.a.env = []string{edge.LabClockOffset + "=" + offset.String()}
 	}
-	l.cmd.Stdout, l.cmd.Stderr = l.log, l.log
-	if err := l.cmd.Start(); err != nil {
+	if err := l.a.start(); err != nil {
 		return err
 	}
-	l.waited = make(chan error, 1)
-	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(l.cmd, l.waited)
-	client := api.NewClient(l.cfg.SocketPath())
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		st, err := client.Status(ctx)
-		if err == nil {
-			for _, d := range st.Devices {
-				if d.ID == "desk" && d.Connected {
-					return nil
-				}
-			}
-		}
-		select {
-		case err := <-l.waited:
-			l.cmd = nil
-			return fmt.Errorf("udi-edge run (clock offset %s) exited at start: %v; see %s", offset, err, l.log.Name())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("udi-edge run (clock offset %s): scanner not open within 15s; see %s", offset, l.log.Name())
-		}
+	if err := l.a.waitScanner(ctx); err != nil {
+		return fmt.Errorf("udi-edge run (clock offset %s): %w\n%s", offset, err, l.a.tail(4096))
 	}
+	return nil
 }
 
 // stop stops the agent with SIGTERM, as systemd does, and waits for it.
 func (l *clockLab) stop() error {
-	if l.cmd == nil {
-		return nil
+	st, err := l.a.signal(syscall.SIGTERM)
+	if err != nil {
+		return err
 	}
-	defer func() { l.cmd = nil }()
-	_ = l.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-l.waited:
-		if err != nil {
-			return fmt.Errorf("udi-edge run stopped with %v; see %s", err, l.log.Name())
-		}
-		return nil
-	case <-time.After(15 * time.Second):
-		_ = l.cmd.Process.Kill()
-		<-l.waited
-		return fmt.Errorf("udi-edge run did not stop within 15s of SIGTERM")
+	if st != nil && !st.Success() {
+		return fmt.Errorf("udi-edge run stopped with %v\n%s", st, l.a.tail(4096))
 	}
+	return nil
 }
 
 func (l *clockLab) restart(ctx context.Context, offset time.Duration) error {
@@ -263,47 +186,26 @@ func (l *clockLab) restart(ctx context.Context, offset time.Duration) error {
 }
 
 func (l *clockLab) close() {
-	if l.cmd != nil {
-		_ = l.cmd.Process.Kill()
-		<-l.waited
+	if l.a.running() {
+		_, _ = l.a.signal(syscall.SIGKILL)
 	}
-	l.scanner.Close()
-	l.log.Close()
 }
 
-// scan sends label as the scanner does (CR) and returns the answer byte,
-// 0 when none came within 10 s.
-func (l *clockLab) scan(ctx context.Context, label string) (byte, error) {
-	if _, err := l.scanner.master.Write([]byte(label + "\r")); err != nil {
-		return 0, fmt.Errorf("scanner: %w", err)
-	}
-	select {
-	case b, ok := <-l.answers:
-		if !ok {
-			return 0, errors.New("scanner: its line closed")
-		}
-		return b, nil
-	case <-time.After(10 * time.Second):
+// scan sends label as the scanner does and returns the answer byte, 0
+// when none came.
+func (l *clockLab) scan(label string) (byte, error) {
+	b, err := l.sc.scan(label, l.a.exited())
+	if errors.Is(err, errNoAnswer) {
 		return 0, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
 	}
-}
-
-// run runs a udi-edge command against the lab's agent (its configuration).
-func (l *clockLab) run(ctx context.Context, args ...string) (string, string, error) {
-	cmd := exec.CommandContext(ctx, l.bin, append([]string{args[0], "--config", l.file}, args[1:]...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	return out.String(), errOut.String(), err
+	return b, err
 }
 
 // check asks the running agent, with udi-edge's own commands, for what it
 // recorded of scans, and holds it to the promises.
 func (l *clockLab) check(ctx context.Context, scans []clockScan) error {
 	r := l.r
-	out, errOut, err := l.run(ctx, "trace", "--json", "--limit", strconv.Itoa(len(scans)+10), clockGTIN)
+	out, errOut, err := l.a.command(ctx, "trace", "--json", "--limit", strconv.Itoa(len(scans)+10), clockGTIN)
 	if err != nil {
 		return fmt.Errorf("trace --json: %v\n%s", err, errOut)
 	}
@@ -327,20 +229,20 @@ func (l *clockLab) check(ctx context.Context, scans []clockScan) error {
 		}
 		recorded[m.Serial] = m
 	}
-	table, errOut, err := l.run(ctx, "trace", "--limit", strconv.Itoa(len(scans)+10), clockGTIN)
+	table, errOut, err := l.a.command(ctx, "trace", "--limit", strconv.Itoa(len(scans)+10), clockGTIN)
 	if err != nil {
 		return fmt.Errorf("trace: %v\n%s", err, errOut)
 	}
 	lines := map[uint64]string{}
 	for _, line := range strings.Split(table, "\n") {
-		if seq, ok := strings.CutPrefix(line, l.cfg.Gateway+"/"); ok {
+		if seq, ok := strings.CutPrefix(line, l.a.cfg.Gateway+"/"); ok {
 			seq, _, _ = strings.Cut(seq, " ")
 			if n, err := strconv.ParseUint(seq, 10, 64); err == nil {
 				lines[n] = line
 			}
 		}
 	}
-	doc, errOut, err := l.run(ctx, "export", "epcis")
+	doc, errOut, err := l.a.command(ctx, "export", "epcis")
 	if err != nil {
 		return fmt.Errorf("export epcis: %v\n%s", err, errOut)
 	}

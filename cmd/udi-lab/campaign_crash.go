@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,6 +142,8 @@ func crashLabel(serial string) (label, key string) {
 type labProc struct {
 	name string
 	logs testkit.LogBuffer
+	// env is added to the environment of the next runs.
+	env []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -157,6 +160,9 @@ func (p *labProc) start(bin string, args ...string) error {
 	fmt.Fprintf(&p.logs, "=== udi-lab %s: %s %s\n", time.Now().Format("15:04:05.000"), filepath.Base(bin), strings.Join(args, " "))
 	since := len(p.logs.String())
 	cmd := exec.Command(bin, args...)
+	if p.env != nil {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
 	// The program dies with udi-lab, should it die first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -424,6 +430,17 @@ func newLabAgent(bin, dir, gw, store string, sc *labScanner, broker, reader stri
 
 // start runs the agent.
 func (a *labAgent) start() error { return a.labProc.start(a.bin, "run", "--config", a.config) }
+
+// command runs a udi-edge command on the agent's configuration (through
+// the running agent, or on its stopped ledger file) and returns what it
+// wrote.
+func (a *labAgent) command(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, a.bin, append([]string{args[0], "--config", a.config}, args[1:]...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
 
 // waitScanner waits until the running agent's scanner ports (every
 // scanner of its configuration) are open.
