@@ -125,7 +125,10 @@ func runInstall(ctx context.Context, r *campaignRun) error {
 	start = time.Now()
 	box, err := bootBox(ctx, r, root)
 	if err != nil {
-		return err
+		// Nothing of the product has run yet: a Debian root that does not
+		// boot here says what the machine allows (device nodes, mounts,
+		// control groups), not what the packages do.
+		return fmt.Errorf("%w: the Debian root does not boot here: %w", errCampaignSkipped, err)
 	}
 	defer box.stop()
 	r.Figure("boot to running", time.Since(start).Seconds(), "s", "", true)
