@@ -227,7 +227,8 @@ func runCampaign(ctx context.Context, c campaign, o campaignOptions, bins *binar
 	start := time.Now()
 	err = c.Run(ctx, r)
 	r.Figure("time", time.Since(start).Seconds(), "s", "", true)
-	if err == nil && len(r.Failures()) == 0 && !o.Keep {
+	passed := err == nil && len(r.Failures()) == 0
+	if (passed || errors.Is(err, errCampaignSkipped)) && !o.Keep {
 		_ = os.RemoveAll(dir)
 	} else {
 		r.Logf("files kept in %s", dir)
