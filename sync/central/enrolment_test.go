@@ -132,3 +132,40 @@ func TestSameGatewayIDOnTwoSites(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrolledStatus: the status of a gateway enrolled with a key is
+// taken only signed by that key; a forged one (unsigned, or signed by
+// another key) changes nothing the centre shows.
+func TestEnrolledStatus(t *testing.T) {
+	gwKey, forger := seedKey(1), seedKey(2)
+	e := sign.NewEnrolment()
+	if err := e.Add(site, "or-3", sign.Public(gwKey)); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(c *central.Config) { c.Enrolment = e })
+	send := func(state string, seq uint64, key ed25519.PrivateKey) {
+		t.Helper()
+		st := wire.Status{V: wire.JSONVersion, Gateway: "or-3", Site: site, State: state, Time: f.clock.Now(), LastSeq: seq, AckedSeq: seq}
+		if key != nil {
+			st.Sign(key)
+		}
+		p, err := wire.EncodeStatus(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.conn.Deliver(t, wire.StatusFilter(site), wire.StatusTopic(site, "or-3"), p)
+	}
+	send(wire.StateOnline, 7, gwKey)
+	testkit.WaitFor(t, 5*time.Second, "the signed status", func() bool { return f.info("or-3").State == wire.StateOnline })
+	send(wire.StateOffline, 0, nil)
+	send(wire.StateOffline, 0, forger)
+	send(wire.StateOnline, 99, forger)
+	testkit.WaitFor(t, 5*time.Second, "the forged statuses refused", func() bool {
+		return strings.Count(f.logs.String(), "status refused: signature") == 3
+	})
+	if info := f.info("or-3"); info.State != wire.StateOnline || info.LastSeq != 7 {
+		t.Fatalf("after forged statuses: %s, last seq %d; want online at 7", info.State, info.LastSeq)
+	}
+	send(wire.StateOffline, 0, gwKey)
+	testkit.WaitFor(t, 5*time.Second, "the signed will", func() bool { return f.info("or-3").State == wire.StateOffline })
+}

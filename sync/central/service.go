@@ -942,6 +942,12 @@ func (s *Service) onStatus(topic string, payload []byte) {
 		s.log.Warn("status refused: does not match its topic", "site", site, "gateway", gateway, "status_site", st.Site, "status_gateway", st.Gateway)
 		return
 	}
+	if key, ok := s.cfg.Enrolment.Key(site, gateway); ok {
+		if err := st.Verify(key); err != nil {
+			s.log.Warn("status refused: signature", "site", site, "gateway", gateway, "state", st.State, "err", err)
+			return
+		}
+	}
 	s.mu.Lock()
 	g := s.state(site, gateway)
 	changed := g.status.State != st.State

@@ -96,3 +96,26 @@ func TestPinnedCentreKeyMasterData(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedStatusAndWill: with its key, the gateway signs its online
+// status and its last will, so that a centre that enrolled the key can
+// tell them from forged ones.
+func TestSignedStatusAndWill(t *testing.T) {
+	gw := seedKey(1)
+	pub := gw.Public().(ed25519.PublicKey)
+	r := newRig(t, Config{BatchMax: 10, Key: gw}, 10)
+	r.expect(1, 10)
+	if len(r.status) != 1 {
+		t.Fatalf("%d status publishes before the first batch, want 1", len(r.status))
+	}
+	if s := r.status[0]; s.Verify(pub) != nil || s.LastSeq != 10 {
+		t.Errorf("online status %+v: %v", s, s.Verify(pub))
+	}
+	r.conn.mu.Lock()
+	will := r.conn.wills[0]
+	r.conn.mu.Unlock()
+	ws, err := wire.DecodeStatus(will.Payload)
+	if err != nil || ws.State != wire.StateOffline || ws.Verify(pub) != nil {
+		t.Errorf("will %s: %v, %v", will.Payload, err, ws.Verify(pub))
+	}
+}

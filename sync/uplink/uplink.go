@@ -345,13 +345,17 @@ func (u *Uplink) publish(ctx context.Context, topic string, p []byte, retained b
 	return u.conn.Publish(pctx, topic, p, retained)
 }
 
-// status returns the gateway's status payload; the offline one (the will)
-// carries no sequence numbers.
+// status returns the gateway's status payload, signed with the gateway's
+// key when it has one; the offline one (the will) carries no sequence
+// numbers.
 func (u *Uplink) status(state string) ([]byte, error) {
 	s := wire.Status{V: wire.JSONVersion, Gateway: u.cfg.Gateway, Site: u.cfg.Site, State: state, Time: u.clock.Now(), Version: u.cfg.Version}
 	if state == wire.StateOnline {
 		s.LastSeq, s.AckedSeq = u.out.LastSeq(), u.cursor
 		s.AckedSeq = min(s.AckedSeq, s.LastSeq)
+	}
+	if u.cfg.Key != nil {
+		s.Sign(u.cfg.Key)
 	}
 	p, err := wire.EncodeStatus(s)
 	if err != nil {

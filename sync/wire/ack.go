@@ -185,6 +185,10 @@ type Status struct {
 	AckedSeq uint64 `json:"acked_seq,omitempty"`
 	// Version is the gateway's software version; optional.
 	Version string `json:"version,omitempty"`
+	// Sig is the gateway's Ed25519 signature of StatusMessage, standard
+	// base64; empty from a gateway that has no key. A centre that has the
+	// gateway enrolled with a key refuses a status without it.
+	Sig string `json:"sig,omitempty"`
 }
 
 // MaxVersionLen is the longest Version of a status.
@@ -213,7 +217,7 @@ func (s *Status) validate() error {
 	if len(s.Version) > MaxVersionLen {
 		return fieldErr(ErrMalformed, p, "version", "%d bytes, at most %d", len(s.Version), MaxVersionLen)
 	}
-	return nil
+	return validSig(p, s.Sig)
 }
 
 // EncodeStatus returns s as JSON, its time in UTC. It returns a
@@ -235,7 +239,8 @@ func EncodeStatus(s Status) ([]byte, error) {
 			LastSeq  uint64    `json:"last_seq"`
 			AckedSeq uint64    `json:"acked_seq"`
 			Version  string    `json:"version,omitempty"`
-		}{s.V, s.Gateway, s.Site, s.State, s.Time, s.LastSeq, s.AckedSeq, s.Version})
+			Sig      string    `json:"sig,omitempty"`
+		}{s.V, s.Gateway, s.Site, s.State, s.Time, s.LastSeq, s.AckedSeq, s.Version, s.Sig})
 	}
 	return marshal("status", s)
 }
@@ -257,6 +262,7 @@ func DecodeStatus(p []byte) (Status, error) {
 	o.field("last_seq", online, &s.LastSeq)
 	o.field("acked_seq", online, &s.AckedSeq)
 	o.field("version", false, &s.Version)
+	o.field("sig", false, &s.Sig)
 	if err := o.done(); err != nil {
 		return Status{}, err
 	}

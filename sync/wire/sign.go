@@ -17,6 +17,7 @@ const (
 	headContext   = "udi-edge sync v1 batch head\x00"
 	ackContext    = "udi-edge sync v1 ack\x00"
 	masterContext = "udi-edge sync v1 master\x00"
+	statusContext = "udi-edge sync v1 status\x00"
 )
 
 // HeadMessage returns what a gateway signs for a batch: the head of its
@@ -96,6 +97,39 @@ func (a *Ack) Sign(site string, priv ed25519.PrivateKey) {
 // unsigned ack or a signature that does not verify.
 func (a *Ack) Verify(site string, pub ed25519.PublicKey) error {
 	return verifyText("ack", a.Sig, pub, AckMessage(site, a))
+}
+
+// StatusMessage returns what a gateway signs for its status s: every
+// field but the signature, its time to the nanosecond.
+func StatusMessage(s *Status) []byte {
+	b := make([]byte, 0, len(statusContext)+4+len(s.Site)+len(s.Gateway)+len(s.State)+len(s.Version)+24)
+	b = append(b, statusContext...)
+	b = appendStr(b, s.Site)
+	b = appendStr(b, s.Gateway)
+	b = appendStr(b, s.State)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Time.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, s.LastSeq)
+	b = binary.BigEndian.AppendUint64(b, s.AckedSeq)
+	return appendStr(b, s.Version)
+}
+
+// Sign sets s.Sig to priv's signature of s, the gateway's key.
+func (s *Status) Sign(priv ed25519.PrivateKey) {
+	s.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, StatusMessage(s)))
+}
+
+// Verify checks s.Sig against pub, the key the gateway is enrolled with.
+// It returns a *FieldError wrapping ErrSignature for an unsigned status or
+// a signature that does not verify.
+func (s *Status) Verify(pub ed25519.PublicKey) error {
+	if s.Sig == "" {
+		return fieldErr(ErrSignature, "status", "sig", "unsigned; gateway %s/%s is enrolled with a key", s.Site, s.Gateway)
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(s.Sig)
+	if err != nil || len(raw) != ed25519.SignatureSize || len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, StatusMessage(s), raw) {
+		return fieldErr(ErrSignature, "status", "sig", "not signed by the key gateway %s/%s is enrolled with", s.Site, s.Gateway)
+	}
+	return nil
 }
 
 // verifyText checks sig, standard base64, as pub's signature of msg.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testKey(t testing.TB, seed byte) ed25519.PrivateKey {
@@ -103,6 +104,59 @@ func TestSignedAck(t *testing.T) {
 		bad := strings.Replace(string(p), `"sig":"`+a.Sig+`"`, `"sig":`+sig, 1)
 		if _, err := DecodeAck([]byte(bad)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sig") {
 			t.Errorf("ack with sig %s: %v", sig, err)
+		}
+	}
+}
+
+// TestSignedStatus: a status signed with the gateway's key survives
+// encoding (online and the will) and verifies; another key, a changed
+// field, another gateway's name or no signature do not.
+func TestSignedStatus(t *testing.T) {
+	priv := testKey(t, 5)
+	pub := priv.Public().(ed25519.PublicKey)
+	at := time.Date(2026, 12, 7, 6, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+	for _, st := range []Status{
+		{V: JSONVersion, Gateway: testGateway, Site: testSite, State: StateOnline, Time: at, LastSeq: 40, AckedSeq: 30, Version: "1.4.0"},
+		{V: JSONVersion, Gateway: testGateway, Site: testSite, State: StateOffline, Time: at},
+	} {
+		st.Sign(priv)
+		p, err := EncodeStatus(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeStatus(p)
+		if err != nil || got.Sig != st.Sig {
+			t.Fatalf("%s: DecodeStatus = %+v, %v", p, got, err)
+		}
+		if err := got.Verify(pub); err != nil {
+			t.Errorf("%s status: Verify: %v", st.State, err)
+		}
+		if err := got.Verify(testKey(t, 6).Public().(ed25519.PublicKey)); !errors.Is(err, ErrSignature) {
+			t.Errorf("another key verifies: %v", err)
+		}
+		for name, change := range map[string]func(*Status){
+			"state": func(s *Status) {
+				s.State = map[string]string{StateOnline: StateOffline, StateOffline: StateOnline}[s.State]
+			},
+			"time":    func(s *Status) { s.Time = s.Time.Add(time.Nanosecond) },
+			"seq":     func(s *Status) { s.LastSeq++ },
+			"gateway": func(s *Status) { s.Gateway = "or-9" },
+			"version": func(s *Status) { s.Version = "9.9.9" },
+		} {
+			forged := got
+			change(&forged)
+			if err := forged.Verify(pub); !errors.Is(err, ErrSignature) {
+				t.Errorf("%s status with its %s changed verifies: %v", st.State, name, err)
+			}
+		}
+		plain := got
+		plain.Sig = ""
+		if err := plain.Verify(pub); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "unsigned") {
+			t.Errorf("an unsigned status: %v", err)
+		}
+		bad := strings.Replace(string(p), `"sig":"`+st.Sig+`"`, `"sig":"AAAA"`, 1)
+		if _, err := DecodeStatus([]byte(bad)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sig") {
+			t.Errorf("status with a short sig: %v", err)
 		}
 	}
 }
