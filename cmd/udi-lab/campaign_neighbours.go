@@ -740,7 +740,7 @@ func (s *nbStream) run(ctx context.Context, sc *labScanner, dead <-chan struct{}
 // Log lines of the agent's refusals.
 var (
 	nbAckRefusedRE    = regexp.MustCompile(`msg="uplink: ack (refused|rejected|for another gateway ignored|does not match the ledger)"`)
-	nbResendIgnoredRE = regexp.MustCompile(`msg="uplink: resend request (rejected|for another ledger ignored|beyond the last movement)"`)
+	nbResendIgnoredRE = regexp.MustCompile(`msg="uplink: resend request (rejected|refused|for another ledger ignored|beyond the last movement)"`)
 	nbMasterRefusedRE = regexp.MustCompile(`msg="uplink: master data (part )?(refused|rejected)|msg="uplink: master data on an unexpected topic ignored"`)
 )
 

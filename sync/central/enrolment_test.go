@@ -169,3 +169,25 @@ func TestEnrolledStatus(t *testing.T) {
 	send(wire.StateOffline, 0, gwKey)
 	testkit.WaitFor(t, 5*time.Second, "the signed will", func() bool { return f.info("or-3").State == wire.StateOffline })
 }
+
+// TestSignedResendRequest: a centre with a key signs the resend requests
+// it sends, so that a gateway pinning its key acts on them and on no
+// one else's.
+func TestSignedResendRequest(t *testing.T) {
+	centre := seedKey(3)
+	f := newFixtureWith(t, func(c *central.Config) { c.Key = centre })
+	l := testkit.NewLedger(site, "or-3", created)
+	l.AddN(t, 6)
+	f.sendRaw("or-3", signed(t, l, 4, 6, nil)) // a gap: 1 to 3 missing
+	ms := f.published(1)
+	if ms[0].Topic != wire.ResendTopic(site, "or-3") {
+		t.Fatalf("published %s", describe(ms))
+	}
+	r, err := wire.DecodeResend(ms[0].Payload)
+	if err != nil || r.From != 1 {
+		t.Fatalf("resend %s: %v", ms[0].Payload, err)
+	}
+	if err := r.Verify(site, sign.Public(centre)); err != nil {
+		t.Errorf("resend not signed by the centre: %v", err)
+	}
+}

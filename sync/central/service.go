@@ -905,7 +905,11 @@ func (s *Service) resend(site string, head Head, reason string, progress bool) {
 	if len(reason) > wire.MaxReasonLen {
 		reason = reason[:wire.MaxReasonLen]
 	}
-	p, err := wire.EncodeResend(wire.NewResend(head.Gateway, head.Created, from, reason))
+	rs := wire.NewResend(head.Gateway, head.Created, from, reason)
+	if s.cfg.Key != nil {
+		rs.Sign(site, s.cfg.Key)
+	}
+	p, err := wire.EncodeResend(rs)
 	if err == nil {
 		err = s.post(wire.ResendTopic(site, head.Gateway), false, p)
 	}

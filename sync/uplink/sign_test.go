@@ -119,3 +119,38 @@ func TestSignedStatusAndWill(t *testing.T) {
 		t.Errorf("will %s: %v, %v", will.Payload, err, ws.Verify(pub))
 	}
 }
+
+// TestPinnedResend: with the centre's key pinned, a resend request the
+// centre did not sign sends nothing again (whoever can publish on the
+// topic would have the whole ledger sent again); the centre's does.
+func TestPinnedResend(t *testing.T) {
+	centre, forger := seedKey(2), seedKey(3)
+	r := newRig(t, Config{BatchMax: 10, AckTimeout: time.Hour, CentreKey: centre.Public().(ed25519.PublicKey)}, 20)
+	r.expect(1, 10)
+	r.expect(11, 20)
+	deliver := func(key ed25519.PrivateKey, site string) {
+		t.Helper()
+		rs := wire.NewResend(testGateway, r.l.Created().UnixNano(), 1, "test")
+		if key != nil {
+			rs.Sign(site, key)
+		}
+		p, err := wire.EncodeResend(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.conn.deliver(t, wire.ResendTopic(testSite, testGateway), p)
+	}
+	deliver(nil, testSite)
+	deliver(forger, testSite)
+	deliver(centre, "north")
+	r.quiet(quiet)
+	if s := r.u.Stats(); s.Refused != 3 {
+		t.Fatalf("refused %d resend requests, want 3", s.Refused)
+	}
+	if !strings.Contains(r.logs.String(), "resend request refused") {
+		t.Error("the log does not say a resend request was refused")
+	}
+	deliver(centre, testSite)
+	r.expect(1, 10)
+	r.expect(11, 20)
+}

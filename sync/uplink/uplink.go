@@ -43,8 +43,8 @@ type Stats struct {
 	Connects uint64
 	// Connected says whether the uplink is connected now.
 	Connected bool
-	// Refused is how many acks and master data payloads were refused for
-	// a signature that is not the pinned centre key's.
+	// Refused is how many acks, resend requests and master data payloads
+	// were refused for a signature that is not the pinned centre key's.
 	Refused uint64
 }
 
@@ -554,6 +554,15 @@ func (u *Uplink) onResend(p []byte) {
 	if r.Gateway != u.cfg.Gateway || r.Created != u.created {
 		u.log.Warn("uplink: resend request for another ledger ignored", "req_gateway", r.Gateway, "created", r.Created)
 		return
+	}
+	if u.cfg.CentreKey != nil {
+		if err := r.Verify(u.cfg.Site, u.cfg.CentreKey); err != nil {
+			// Not the centre's: whoever can publish on the topic would
+			// have the whole ledger sent again.
+			u.log.Warn("uplink: resend request refused", "from", r.From, "err", err)
+			u.update(func(s *Stats) { s.Refused++ })
+			return
+		}
 	}
 	from := max(r.From, 1)
 	if last := u.out.LastSeq(); from > last+1 {

@@ -100,6 +100,10 @@ type Resend struct {
 	From uint64 `json:"from"`
 	// Reason says why, for the log; optional.
 	Reason string `json:"reason,omitempty"`
+	// Sig is the centre's Ed25519 signature of ResendMessage, standard
+	// base64; empty from a centre that has no key. A gateway that pins the
+	// centre's key acts on no resend request without it.
+	Sig string `json:"sig,omitempty"`
 }
 
 // NewResend returns a request to gateway to resend the movements of its
@@ -122,7 +126,7 @@ func (r *Resend) validate() error {
 	if len(r.Reason) > MaxReasonLen {
 		return fieldErr(ErrMalformed, p, "reason", "%d bytes, at most %d", len(r.Reason), MaxReasonLen)
 	}
-	return nil
+	return validSig(p, r.Sig)
 }
 
 // EncodeResend returns r as JSON. It returns a *FieldError for an invalid
@@ -146,6 +150,7 @@ func DecodeResend(p []byte) (Resend, error) {
 	o.field("created", true, &r.Created)
 	o.field("from", true, &r.From)
 	o.field("reason", false, &r.Reason)
+	o.field("sig", false, &r.Sig)
 	if err := o.done(); err != nil {
 		return Resend{}, err
 	}

@@ -18,6 +18,7 @@ const (
 	ackContext    = "udi-edge sync v1 ack\x00"
 	masterContext = "udi-edge sync v1 master\x00"
 	statusContext = "udi-edge sync v1 status\x00"
+	resendContext = "udi-edge sync v1 resend\x00"
 )
 
 // HeadMessage returns what a gateway signs for a batch: the head of its
@@ -97,6 +98,31 @@ func (a *Ack) Sign(site string, priv ed25519.PrivateKey) {
 // unsigned ack or a signature that does not verify.
 func (a *Ack) Verify(site string, pub ed25519.PublicKey) error {
 	return verifyText("ack", a.Sig, pub, AckMessage(site, a))
+}
+
+// ResendMessage returns what the centre signs for r, a resend request
+// sent on site.
+func ResendMessage(site string, r *Resend) []byte {
+	b := make([]byte, 0, len(resendContext)+3+len(site)+len(r.Gateway)+16+len(r.Reason))
+	b = append(b, resendContext...)
+	b = appendStr(b, site)
+	b = appendStr(b, r.Gateway)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Created))
+	b = binary.BigEndian.AppendUint64(b, r.From)
+	return appendStr(b, r.Reason)
+}
+
+// Sign sets r.Sig to priv's signature of r, a resend request sent on
+// site.
+func (r *Resend) Sign(site string, priv ed25519.PrivateKey) {
+	r.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, ResendMessage(site, r)))
+}
+
+// Verify checks r.Sig, for a resend request received on site, against
+// pub, the centre's key. It returns a *FieldError wrapping ErrSignature
+// for an unsigned request or a signature that does not verify.
+func (r *Resend) Verify(site string, pub ed25519.PublicKey) error {
+	return verifyText("resend", r.Sig, pub, ResendMessage(site, r))
 }
 
 // StatusMessage returns what a gateway signs for its status s: every

@@ -108,6 +108,47 @@ func TestSignedAck(t *testing.T) {
 	}
 }
 
+// TestSignedResend: a resend request signed by the centre for a site
+// verifies there only, and not with a field changed or unsigned.
+func TestSignedResend(t *testing.T) {
+	priv := testKey(t, 7)
+	pub := priv.Public().(ed25519.PublicKey)
+	r := NewResend(testGateway, testCreated, 41, "gap")
+	r.Sign(testSite, priv)
+	p, err := EncodeResend(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeResend(p)
+	if err != nil || got != r {
+		t.Fatalf("DecodeResend = %+v, %v", got, err)
+	}
+	if err := got.Verify(testSite, pub); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	if err := got.Verify("north", pub); !errors.Is(err, ErrSignature) {
+		t.Errorf("a request signed for another site verifies: %v", err)
+	}
+	for name, change := range map[string]func(*Resend){
+		"from":    func(r *Resend) { r.From = 0 },
+		"created": func(r *Resend) { r.Created++ },
+		"reason":  func(r *Resend) { r.Reason = "" },
+	} {
+		forged := got
+		change(&forged)
+		if err := forged.Verify(testSite, pub); !errors.Is(err, ErrSignature) {
+			t.Errorf("a request with its %s changed verifies: %v", name, err)
+		}
+	}
+	plain := NewResend(testGateway, testCreated, 41, "gap")
+	if err := plain.Verify(testSite, pub); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("an unsigned request: %v", err)
+	}
+	if _, err := DecodeResend([]byte(strings.Replace(string(p), `"sig":"`+r.Sig+`"`, `"sig":"AAAA"`, 1))); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a request with a short sig: %v", err)
+	}
+}
+
 // TestSignedStatus: a status signed with the gateway's key survives
 // encoding (online and the will) and verifies; another key, a changed
 // field, another gateway's name or no signature do not.
