@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
+	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
 	"github.com/udi-edge/udi-edge/sync/central/storetest"
 )
 
@@ -121,5 +123,51 @@ func TestVerifyReceivedIndex(t *testing.T) {
 		if err := s.RawUpdate(flip); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyDamagedPageReference: a bit flipped in a branch page's
+// reference to its child (the flips campaign's byte 8383) makes bbolt
+// panic as it follows it; Verify reports the file corrupt instead.
+func TestVerifyDamagedPageReference(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 3000)
+	storetest.MustAppend(t, s, l, 1, 3000)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageSize = 4096
+	// Every branch page (flag 0x01) gets the top byte of its first
+	// child's page id flipped: an id far beyond the file.
+	branches := 0
+	for off := 2 * pageSize; off+pageSize <= len(data); off += pageSize {
+		if binary.LittleEndian.Uint16(data[off+8:]) == 0x01 && binary.LittleEndian.Uint16(data[off+10:]) > 0 {
+			data[off+16+8+7] ^= 0x01
+			branches++
+		}
+	}
+	if branches == 0 {
+		t.Fatal("no branch page in the file: the test needs more movements")
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := boltstore.OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Logf("open refuses the file: %v", err)
+		return
+	}
+	defer ro.Close()
+	if err := ro.Verify(ctx); !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Fatalf("Verify of a file with %d damaged page references: %v, want ErrCorrupt", branches, err)
 	}
 }
