@@ -527,8 +527,8 @@ func (m *MQTT) deliver(topic string, payload []byte) {
 }
 
 // Publish implements Conn. A publish whose connection is lost before the
-// broker's PUBACK returns an error wrapping ErrNotConnected, and is not
-// sent again on the next connection.
+// broker's PUBACK, or whose write fails, returns an error wrapping
+// ErrNotConnected, and is not sent again on the next connection.
 func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload []byte) error {
 	m.mu.Lock()
 	s := m.cur
@@ -551,7 +551,12 @@ func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload
 	var err error
 	select {
 	case tok := <-toks:
-		err = wait(ctx, s, tok)
+		if err = wait(ctx, s, tok); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNotConnected) {
+			// The token's own error is the connection's: a write to a
+			// socket the broker closed ("use of closed network
+			// connection"), or paho's "connection lost".
+			err = fmt.Errorf("%w: %w", ErrNotConnected, err)
+		}
 	case <-s.lost:
 		err = s.gone()
 	case <-ctx.Done():
