@@ -157,8 +157,12 @@ func runDemo(ctx context.Context, out io.Writer, keep string, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	// A short ack timeout too: when the network comes up, the gateway
+	// may reach the broker before the centre has subscribed, and what it
+	// published then is sent again only after its ack timeout (30 s by
+	// default, as long as the demo waits for the centre).
 	cfg.Sync = edge.SyncConfig{Brokers: []string{"tcp://" + brokerAddr}, BackoffMax: edge.Duration(500 * time.Millisecond),
-		CentreKey: sign.FormatPublic(sign.Public(centreKey))}
+		AckTimeout: edge.Duration(2 * time.Second), CentreKey: sign.FormatPublic(sign.Public(centreKey))}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
