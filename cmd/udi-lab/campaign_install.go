@@ -720,7 +720,9 @@ func bootBox(ctx context.Context, r *campaignRun, root string) (*debBox, error) 
 		return nil, err
 	}
 	defer out.Close()
-	cmd := exec.Command("unshare", "--mount", "--pid", "--net", "--uts", "--ipc", "--fork", "--propagation", "private", "/bin/sh", script, root)
+	// --kill-child: the box's systemd dies with unshare, which dies with
+	// udi-lab (Pdeathsig), however udi-lab ends.
+	cmd := exec.Command("unshare", "--mount", "--pid", "--net", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private", "/bin/sh", script, root)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = boxEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
