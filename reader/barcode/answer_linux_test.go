@@ -284,8 +284,13 @@ func TestSecondScannerRefused(t *testing.T) {
 
 	r.stop()
 	r.wantState(false)
-	if s := next(); !s.connected {
-		t.Fatalf("second scanner after the first stopped: %+v, want connected", s)
+	// An attempt may still meet the port as the first scanner lets it
+	// go, and say so; the second scanner then connects.
+	for i, s := 0, next(); !s.connected; i, s = i+1, next() {
+		if i == 10 {
+			t.Fatalf("second scanner after the first stopped: %+v, want connected", s)
+		}
+		t.Logf("second scanner while the first stops: %+v", s)
 	}
 	r.send("]E02112345678900\r")
 	select {
