@@ -15,13 +15,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent/national"
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
-)
-
-// Goals of `import udid` (the issue's): records a second and the peak
-// resident memory of the importing process.
-const (
-	goalUDIDRecords = 20_000
-	goalUDIDRSSMiB  = 150
+	"github.com/udi-edge/udi-edge/agent/udid/udidtest"
 )
 
 // BenchmarkImportUDID imports a generated NMPA UDI download part of
@@ -97,25 +91,12 @@ func BenchmarkImportUDID(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-		b.ReportMetric(goalUDIDRecords, "goal-records/s")
+		b.ReportMetric(udidtest.GoalRecords, "goal-records/s")
 		b.ReportMetric(peak, "peak-heap-MiB")
 		if rss > 0 {
 			b.ReportMetric(rss, "peak-RSS-MiB")
-			b.ReportMetric(goalUDIDRSSMiB, "goal-RSS-MiB")
+			b.ReportMetric(udidtest.GoalRSSMiB, "goal-RSS-MiB")
 		}
 	})
-	b.Run("xml-token-scan", func(b *testing.B) {
-		// The bare scan the issue names as the reference: encoding/xml's
-		// tokens of the same file, nothing kept (its dirt makes
-		// encoding/xml stop, so the file is read through the repair).
-		var recs int64
-		for b.Loop() {
-			devices, err := udid.TokenScanFile(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			recs += devices
-		}
-		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-	})
+	b.Run("xml-token-scan", udidtest.TokenScan(path))
 }

@@ -62,6 +62,9 @@ func (g *Gateway) restoreStations() (int, error) {
 	}
 	stations := map[string]bool{}
 	err := g.store.Range(from, func(m agent.Movement) error {
+		if m.Time.Before(since) {
+			return nil // read on the way back, before the window
+		}
 		g.ingest.Replay(m)
 		if m.Station != "" {
 			stations[m.Station] = true

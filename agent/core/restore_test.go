@@ -85,3 +85,43 @@ func TestStationsAfterRestart(t *testing.T) {
 		t.Fatalf("after the restart: %s in case %q, then %s in case %q (patient %q)", ret.Kind, ret.Case, use.Kind, use.Case, use.Patient)
 	}
 }
+
+// TestStationsRestoredWithinADay: where cases never time out, what is read
+// back is the last day: a case whose scans are all older is not opened
+// again at the restart, though the movements read back reach it.
+func TestStationsRestoredWithinADay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	stations := map[string]agent.Station{
+		"or3": {ID: "or3", Location: "OR-3", Kind: agent.KindUse},
+		"or5": {ID: "or5", Location: "OR-5", Kind: agent.KindUse},
+	}
+	patterns := &station.Patterns{Wristband: regexp.MustCompile(`^PAT(\d{6})$`)} // no idle time
+	open := func() (*bolt.Ledger, *core.Gateway) {
+		l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, g
+	}
+	l, g := open()
+	scan(g, "or5", "]C0PAT000005", now) // 25 hours before the restart
+	now = now.Add(2 * time.Hour)
+	scan(g, "or3", "]C0PAT004217", now) // 23 hours before
+	g.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(23 * time.Hour)
+	l, g = open()
+	defer l.Close()
+	for st, want := range map[string]string{"or3": "004217", "or5": ""} {
+		if got, err := g.StationContext(st); err != nil || got.Patient != want {
+			t.Errorf("%s after the restart: %+v, %v; want patient %q", st, got, err, want)
+		}
+	}
+}

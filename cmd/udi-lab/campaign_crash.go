@@ -336,17 +336,24 @@ func newLabScanner(dir string) (*labScanner, error) {
 // scan cut off by the kill is lost on the line, as it is on a real
 // cable) and the answers not yet taken.
 func (s *labScanner) reset() error {
-	fd := int(s.slave.Fd())
-	if err := unix.IoctlSetInt(fd, unix.TIOCNXCL, 0); err != nil {
+	if err := releaseExclusive(s.slave); err != nil {
 		return fmt.Errorf("scanner: clear exclusive mode: %w", err)
 	}
-	if err := unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH); err != nil {
+	if err := unix.IoctlSetInt(int(s.slave.Fd()), unix.TCFLSH, unix.TCIFLUSH); err != nil {
 		return fmt.Errorf("scanner: flush: %w", err)
 	}
 	for len(s.answers) > 0 {
 		<-s.answers
 	}
 	return nil
+}
+
+// releaseExclusive clears the exclusive mode (TIOCEXCL) a killed agent
+// left on a pseudo-terminal's slave f. go.bug.st/serial sets it on every
+// port it opens; a USB-serial tty loses it at its last close, a pty whose
+// master stays open keeps it, and only root may open the port then.
+func releaseExclusive(f *os.File) error {
+	return unix.IoctlSetInt(int(f.Fd()), unix.TIOCNXCL, 0)
 }
 
 // errNoAnswer is a scan's fate when the agent died before answering it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -598,9 +599,9 @@ func (l *installLab) purge(ctx context.Context) {
 // debianRoot returns a fresh Debian root for this run: a copy of the
 // cached one, made by debootstrap the first time.
 func debianRoot(ctx context.Context, r *campaignRun) (string, error) {
-	suite := cmpOr(os.Getenv("UDI_LAB_DEBIAN_SUITE"), "bookworm")
-	mirror := cmpOr(os.Getenv("UDI_LAB_DEBIAN_MIRROR"), "http://deb.debian.org/debian")
-	cache := cmpOr(os.Getenv("UDI_LAB_CACHE"), "/var/cache/udi-lab")
+	suite := cmp.Or(os.Getenv("UDI_LAB_DEBIAN_SUITE"), "bookworm")
+	mirror := cmp.Or(os.Getenv("UDI_LAB_DEBIAN_MIRROR"), "http://deb.debian.org/debian")
+	cache := cmp.Or(os.Getenv("UDI_LAB_CACHE"), "/var/cache/udi-lab")
 	base := filepath.Join(cache, "debian-"+suite+"-"+runtime.GOARCH+"-"+debianRootVersion)
 	if _, err := os.Stat(filepath.Join(base, "lib/systemd/systemd")); err != nil {
 		r.Logf("debootstrap %s from %s into %s (once)", suite, mirror, base)
@@ -655,14 +656,6 @@ const (
 // debootstrap are in /usr/sbin) on PATH.
 func boxEnv() []string {
 	return append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin:"+os.Getenv("PATH"))
-}
-
-// cmpOr returns v, or def when v is empty.
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // debBox is a Debian root booted with systemd as its PID 1, in new
@@ -933,7 +926,7 @@ func (s *boxScanner) forget() error {
 		return err
 	}
 	defer f.Close()
-	return unix.IoctlSetInt(int(f.Fd()), unix.TIOCNXCL, 0)
+	return releaseExclusive(f)
 }
 
 // scan types code and the scanner's CR suffix.

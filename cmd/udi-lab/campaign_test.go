@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,10 @@ func TestCampaignVerdict(t *testing.T) {
 		}})
 	registerCampaign(campaign{Name: "odd", Summary: "cannot run here", Short: 1, Long: 1,
 		Run: func(ctx context.Context, r *campaignRun) error {
+			// What it made before it found it cannot run goes with it.
+			if err := os.WriteFile(filepath.Join(r.Dir, "half-made"), []byte("x"), 0o600); err != nil {
+				return err
+			}
 			return fmt.Errorf("%w: needs root", errCampaignSkipped)
 		}})
 	registerCampaign(campaign{Name: "bad", Summary: "misses its goal", Short: 1, Long: 1,
@@ -97,8 +102,12 @@ func TestCampaignVerdict(t *testing.T) {
 	if code, out, _ := runMain(t, "campaign", "--list", "good"); code != 0 || !strings.Contains(out, "good (short 2, long 5): meets its goal") || !strings.Contains(out, "Counts its rounds.") {
 		t.Fatalf("list good: exit %d\n%s", code, out)
 	}
-	if code, out, _ := runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", t.TempDir(), "odd", "good"); code != 0 || !strings.Contains(out, "campaign odd: skipped: campaign: cannot run here: needs root") {
+	dir := t.TempDir()
+	if code, out, _ := runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", dir, "odd", "good"); code != 0 || !strings.Contains(out, "campaign odd: skipped: campaign: cannot run here: needs root") {
 		t.Fatalf("a campaign skipped: exit %d\n%s", code, out)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a skipped and a passing campaign left %d entries in --dir", len(left))
 	}
 	code, out, _ = runMain(t, "campaign", "-q", "--bin", t.TempDir(), "--dir", t.TempDir(), "good")
 	if code != 0 || !strings.Contains(out, "campaign good: 2 rounds") || !strings.Contains(out, "goal = 2") {

@@ -97,7 +97,7 @@ func (a *Ack) Sign(site string, priv ed25519.PrivateKey) {
 // centre's key. It returns a *FieldError wrapping ErrSignature for an
 // unsigned ack or a signature that does not verify.
 func (a *Ack) Verify(site string, pub ed25519.PublicKey) error {
-	return verifyText("ack", a.Sig, pub, AckMessage(site, a))
+	return verifyText("ack", a.Sig, pub, AckMessage(site, a), centrePinned)
 }
 
 // ResendMessage returns what the centre signs for r, a resend request
@@ -122,7 +122,7 @@ func (r *Resend) Sign(site string, priv ed25519.PrivateKey) {
 // pub, the centre's key. It returns a *FieldError wrapping ErrSignature
 // for an unsigned request or a signature that does not verify.
 func (r *Resend) Verify(site string, pub ed25519.PublicKey) error {
-	return verifyText("resend", r.Sig, pub, ResendMessage(site, r))
+	return verifyText("resend", r.Sig, pub, ResendMessage(site, r), centrePinned)
 }
 
 // StatusMessage returns what a gateway signs for its status s: every
@@ -148,27 +148,24 @@ func (s *Status) Sign(priv ed25519.PrivateKey) {
 // It returns a *FieldError wrapping ErrSignature for an unsigned status or
 // a signature that does not verify.
 func (s *Status) Verify(pub ed25519.PublicKey) error {
-	if s.Sig == "" {
-		return fieldErr(ErrSignature, "status", "sig", "unsigned; gateway %s/%s is enrolled with a key", s.Site, s.Gateway)
-	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(s.Sig)
-	if err != nil || len(raw) != ed25519.SignatureSize || len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, StatusMessage(s), raw) {
-		return fieldErr(ErrSignature, "status", "sig", "not signed by the key gateway %s/%s is enrolled with", s.Site, s.Gateway)
-	}
-	return nil
+	return verifyText("status", s.Sig, pub, StatusMessage(s), "the key gateway "+s.Site+"/"+s.Gateway+" is enrolled with")
 }
 
-// verifyText checks sig, standard base64, as pub's signature of msg.
-func verifyText(payload, sig string, pub ed25519.PublicKey, msg []byte) error {
+// centrePinned names the key a gateway checks the centre's messages with.
+const centrePinned = "the centre's pinned key"
+
+// verifyText checks sig, standard base64, as pub's signature of msg; key
+// names pub in the error.
+func verifyText(payload, sig string, pub ed25519.PublicKey, msg []byte, key string) error {
 	if sig == "" {
-		return fieldErr(ErrSignature, payload, "sig", "unsigned; the centre's key is pinned")
+		return fieldErr(ErrSignature, payload, "sig", "unsigned; it must be signed by %s", key)
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(sig)
 	if err != nil || len(raw) != ed25519.SignatureSize {
 		return fieldErr(ErrSignature, payload, "sig", "not %d bytes of base64", ed25519.SignatureSize)
 	}
 	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, msg, raw) {
-		return fieldErr(ErrSignature, payload, "sig", "not signed by the centre's pinned key")
+		return fieldErr(ErrSignature, payload, "sig", "not signed by %s", key)
 	}
 	return nil
 }

@@ -161,10 +161,11 @@ func TestVerifyDamagedPageReference(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// bbolt opens the file (it reads its meta pages only): the damage is
+	// met by what reads through the branch pages.
 	ro, err := boltstore.OpenReadOnly(path, time.Second)
 	if err != nil {
-		t.Logf("open refuses the file: %v", err)
-		return
+		t.Fatalf("open: %v", err)
 	}
 	defer ro.Close()
 	if err := ro.Verify(ctx); !errors.Is(err, boltstore.ErrCorrupt) {

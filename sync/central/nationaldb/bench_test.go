@@ -15,6 +15,7 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent/testkit"
 	"github.com/udi-edge/udi-edge/agent/udid"
+	"github.com/udi-edge/udi-edge/agent/udid/udidtest"
 )
 
 // benchFile is the generated UDID file shared by the benchmarks of a run.
@@ -128,13 +129,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// Goals of `udi-central import udid` (the issue's): records a second and
-// the peak resident memory of the importing process.
-const (
-	goalRecords = 20_000
-	goalRSSMiB  = 150
-)
-
 // BenchmarkImportUDID imports a generated download part of 1,000,000
 // devices (20,000 with -short) into a new index (index: a first import),
 // then into the full index the same file again (again: every device
@@ -146,20 +140,7 @@ const (
 func BenchmarkImportUDID(b *testing.B) {
 	path, n := benchUDID(b)
 	ctx := context.Background()
-	b.Run("xml-token-scan", func(b *testing.B) {
-		// The reference the issue names: encoding/xml's tokens of the
-		// same file, nothing kept (read through the repair, as its dirt
-		// stops encoding/xml).
-		var recs int64
-		for b.Loop() {
-			devices, err := udid.TokenScanFile(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			recs += devices
-		}
-		b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-	})
+	b.Run("xml-token-scan", udidtest.TokenScan(path))
 	b.Run("reader", func(b *testing.B) {
 		runtime.GC()
 		heap := testkit.WatchHeap()
@@ -231,11 +212,11 @@ func BenchmarkImportUDID(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(goalRecords, "goal-records/s")
+			b.ReportMetric(udidtest.GoalRecords, "goal-records/s")
 			b.ReportMetric(heapPeak, "peak-heap-MiB")
 			if rss > 0 {
 				b.ReportMetric(rss, "peak-RSS-MiB")
-				b.ReportMetric(goalRSSMiB, "goal-RSS-MiB")
+				b.ReportMetric(udidtest.GoalRSSMiB, "goal-RSS-MiB")
 			}
 			b.ReportMetric(float64(size), "file-bytes/device")
 		})
