@@ -51,6 +51,7 @@ type brokerFile struct {
 	CAFile       string   `json:"ca_file" flag:"ca"`
 	CertFile     string   `json:"cert_file" flag:"cert"`
 	KeyFile      string   `json:"key_file" flag:"key"`
+	MaxReconnect string   `json:"max_reconnect" flag:"max-reconnect"`
 }
 
 type httpFile struct {

@@ -16,7 +16,7 @@ func TestConfigFile(t *testing.T) {
 	good := write("good.json", `{
   "sites": ["st-marys", "north"],
   "store": "`+store+`",
-  "broker": {"urls": ["tcp://10.0.0.1:1883", "tcp://10.0.0.2:1883"], "client_id": "c-1"},
+  "broker": {"urls": ["tcp://10.0.0.1:1883", "tcp://10.0.0.2:1883"], "client_id": "c-1", "max_reconnect": "2s"},
   "http": {"listen": ""},
   "log": {"level": "debug"}
 }`)
@@ -42,6 +42,7 @@ func TestConfigFile(t *testing.T) {
 		{"comma in a list", `{"sites": ["a,b"]}`, "sites[0]: \"a,b\": a comma is not allowed here"},
 		{"bad site", `{"sites": ["no spaces"]}`, "--site"},
 		{"bad level", `{"sites": ["s"], "log": {"level": "loud"}}`, "--log-level"},
+		{"reconnect too eager", `{"sites": ["s"], "broker": {"max_reconnect": "10ms"}}`, "--max-reconnect 10ms: between 250ms and 1h"},
 	} {
 		code, _, errs := runMain(t, "run", "--check", "--config", write(strings.ReplaceAll(c.name, " ", "-")+".json", c.body))
 		if code != ExitUsage || !strings.Contains(errs, c.want) {

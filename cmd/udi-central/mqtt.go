@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/udi-edge/udi-edge/sync/central"
@@ -22,6 +23,7 @@ type brokerFlags struct {
 	ca           string
 	cert         string
 	key          string
+	maxReconnect time.Duration
 }
 
 func (f *brokerFlags) register(fs *pflag.FlagSet, defaultClientID string) {
@@ -33,11 +35,16 @@ func (f *brokerFlags) register(fs *pflag.FlagSet, defaultClientID string) {
 	fs.StringVar(&f.ca, "ca", "", "PEM file of the CA that signed the broker's certificate (TLS; the server is always verified)")
 	fs.StringVar(&f.cert, "cert", "", "PEM client certificate, for brokers that require one (with --key)")
 	fs.StringVar(&f.key, "key", "", "PEM private key of --cert")
+	fs.DurationVar(&f.maxReconnect, "max-reconnect", central.DefaultMaxReconnect,
+		"longest wait between two attempts to connect to the broker (the waits grow from a quarter of a second)")
 }
 
 // config returns the MQTT configuration the flags describe.
 func (f *brokerFlags) config() (central.MQTTConfig, error) {
-	c := central.MQTTConfig{ClientID: f.clientID, Username: f.username, Password: f.password}
+	c := central.MQTTConfig{ClientID: f.clientID, Username: f.username, Password: f.password, MaxReconnect: f.maxReconnect}
+	if f.maxReconnect < 250*time.Millisecond || f.maxReconnect > time.Hour {
+		return c, usagef("--max-reconnect %v: between 250ms and 1h", f.maxReconnect)
+	}
 	for _, b := range f.brokers {
 		if b = strings.TrimSpace(b); b != "" {
 			c.Brokers = append(c.Brokers, b)

@@ -566,7 +566,7 @@ type labCentre struct {
 func startLabCentre(ctx context.Context, bin, dir, broker string, extra ...string) (*labCentre, error) {
 	c := &labCentre{labProc: labProc{name: "udi-central"}, store: filepath.Join(dir, "central.db"), hc: &http.Client{Timeout: 5 * time.Second}}
 	args := append([]string{"run", "--site", "lab", "--store", c.store, "--http", "127.0.0.1:0",
-		"--broker", "tcp://" + broker, "--client-id", "udi-central-lab"}, extra...)
+		"--broker", "tcp://" + broker, "--client-id", "udi-central-lab", "--max-reconnect", "500ms"}, extra...)
 	if err := c.start(bin, args...); err != nil {
 		return nil, err
 	}
