@@ -2,12 +2,13 @@
 // kept in one bbolt file. It implements agent.Ledger.
 //
 // One writer goroutine owns every write. Submit queues a movement; the
-// writer gathers queued movements into one transaction (until MaxBatch are
-// queued or MaxDelay has passed since the first of them), assigns each the
-// next sequence number, commits, and only then reports each movement to its
-// done callback. Under load the transactions grow by themselves, so one
-// pair of fdatasyncs is shared by thousands of movements; at a trickle each
-// movement waits at most MaxDelay before its commit.
+// writer gathers queued movements into one transaction (what queued while
+// it was busy, up to MaxBatch; with a MaxDelay set, it first waits that
+// long after the first of them), assigns each the next sequence number,
+// commits, and only then reports each movement to its done callback. Under
+// load the transactions grow by themselves, so one pair of fdatasyncs is
+// shared by thousands of movements; at a trickle each movement is
+// committed at once.
 //
 // The file holds the buckets "meta" (format version, gateway id, created
 // time, last sequence number, rejected count, last hash, the item index's

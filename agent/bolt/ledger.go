@@ -34,9 +34,11 @@ const (
 	DefaultMaxBatch = 8192
 	// DefaultMaxDelay is how long the writer waits, from the moment the
 	// first movement of a batch was queued, for more movements before it
-	// commits. Movements that queue up while a commit is in flight are
-	// taken without waiting.
-	DefaultMaxDelay = 1 * time.Millisecond
+	// commits: none. The writer commits as soon as it is free, and the
+	// movements that queue up while a commit is in flight make the next
+	// batch together, so batches still grow under load while a scan at a
+	// trickle pays one commit and no wait (firmware-notes/ledger.md).
+	DefaultMaxDelay time.Duration = 0
 	// DefaultQueueSize is how many submitted movements may wait for the
 	// writer before Submit blocks.
 	DefaultQueueSize = 2 * DefaultMaxBatch
@@ -95,8 +97,8 @@ type Options struct {
 	// MaxBatch is the most movements one transaction holds.
 	MaxBatch int
 	// MaxDelay is how long the writer waits for more movements after the
-	// first movement of a batch was queued. A negative value commits as soon
-	// as the queue is empty.
+	// first movement of a batch was queued. Zero, the default, or a
+	// negative value commits as soon as the writer is free.
 	MaxDelay time.Duration
 	// QueueSize is how many submitted movements may wait before Submit
 	// blocks. The default is DefaultQueueSize or twice MaxBatch, whichever
@@ -271,9 +273,6 @@ func Open(opts Options) (*Ledger, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
-	}
-	if opts.MaxDelay == 0 {
-		opts.MaxDelay = DefaultMaxDelay
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = max(DefaultQueueSize, min(2*opts.MaxBatch, 1<<16))

@@ -116,7 +116,7 @@ func Run(ctx context.Context, dir string, p Params) ([]Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
-	bare50, bare99, _, err := bolt.BenchBareCommit(dir, p.Rate, p.LatencyFor, bolt.RecordSize(sample))
+	bare, err := bolt.BenchBareCommit(dir, p.Rate, p.LatencyFor, bolt.RecordSize(sample))
 	if err != nil {
 		return nil, fmt.Errorf("bare commits: %w", err)
 	}
@@ -153,10 +153,11 @@ func Run(ctx context.Context, dir string, p Params) ([]Figure, error) {
 			Goal: ">= 0.5x raw bbolt and >= 20x one-tx-per-scan",
 			Met:  ingest >= 0.5*raw && ingest >= 20*naive},
 		ingestMem.figure("ingest", fmt.Sprintf("a round of %d scans into a new ledger", p.Scans), true),
-		{Name: "latency_p50", Value: MS(lat.p50), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s; a bare one-put bbolt commit at the same rate: p50 %.2f ms", p.Rate, MS(bare50))},
+		{Name: "latency_p50", Value: MS(lat.p50), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s, from each scan's due time; bare one-put bbolt commits at the same rate: p50 %.2f ms from their due time, %.2f ms their own", p.Rate, MS(bare.FromDueP50), MS(bare.P50))},
 		{Name: "latency_p99", Value: MS(lat.p99), Unit: "ms",
-			Ceiling: fmt.Sprintf("at %.0f scans/s, %d scans; a bare one-put bbolt commit at the same rate: p99 %.2f ms (%.2fx)", p.Rate, lat.n, MS(bare99), float64(lat.p99)/float64(bare99)),
-			Goal:    "<= 10 ms, and <= 1.5x a bare commit's p99", Met: lat.p99 <= 10*time.Millisecond && float64(lat.p99) <= 1.5*float64(bare99)},
+			Ceiling: fmt.Sprintf("at %.0f scans/s, %d scans, from each scan's due time; bare one-put bbolt commits at the same rate: p99 %.2f ms from their due time (%.2fx), %.2f ms their own (%.2fx)",
+				p.Rate, lat.n, MS(bare.FromDueP99), float64(lat.p99)/float64(bare.FromDueP99), MS(bare.P99), float64(lat.p99)/float64(bare.P99)),
+			Goal: "<= 10 ms, and <= 1.5x the bare commits' p99 from their due time", Met: lat.p99 <= 10*time.Millisecond && float64(lat.p99) <= 1.5*float64(bare.FromDueP99)},
 		{Name: "latency_max", Value: MS(lat.max), Unit: "ms", Ceiling: fmt.Sprintf("at %.0f scans/s", p.Rate)},
 		latMem.figure("latency", fmt.Sprintf("%s at %.0f scans/s", p.LatencyFor, p.Rate), false),
 		{Name: "rfid_reads_per_core", Value: rfidRate, Unit: "reads/s",
@@ -382,7 +383,7 @@ type latencies struct {
 }
 
 // benchLatency paces reads at rate per second for d and measures each read's
-// time from Handle to its durable answer.
+// time from when it was due on that schedule to its durable answer.
 func benchLatency(ctx context.Context, path string, rate float64, d time.Duration) (latencies, error) {
 	l, err := openBenchLedger(path)
 	if err != nil {
@@ -408,7 +409,7 @@ func benchLatency(ctx context.Context, path string, rate float64, d time.Duratio
 			break
 		}
 		r := benchRead(i)
-		r.Time = time.Now()
+		r.Time = next // its latency counts from when it was due, as the bare commits' does
 		in.Handle(r)
 	}
 	in.Wait()

@@ -156,7 +156,8 @@ func (p PatternsConfig) compile() (*station.Patterns, error) {
 type LedgerConfig struct {
 	// MaxBatch flushes a transaction at this many movements.
 	MaxBatch int `json:"max_batch"`
-	// MaxDelay flushes a transaction this long after its first movement.
+	// MaxDelay makes the writer wait this long after a transaction's first
+	// movement for company; 0, the default, commits as soon as it is free.
 	MaxDelay Duration `json:"max_delay"`
 	// Retention, MaxBytes and CompactFree bound the ledger on disk; nil
 	// takes the default (config_retention.go).
@@ -365,6 +366,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.MaxBatch < 1 {
 		return cfgErr("ledger.max_batch", "%d: want at least 1", c.Ledger.MaxBatch)
+	}
+	if d := time.Duration(c.Ledger.MaxDelay); d < 0 {
+		return cfgErr("ledger.max_delay", "%s: not negative (0s, the default, commits as soon as the writer is free)", d)
 	}
 	if time.Duration(c.Ledger.MaxDelay) > time.Second {
 		return cfgErr("ledger.max_delay", "%s: at most 1s, a scan waits this long for its answer", time.Duration(c.Ledger.MaxDelay))

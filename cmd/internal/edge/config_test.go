@@ -97,6 +97,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"bad suffix", func(c *Config) { c.Scanners[0].Suffix = "TAB" }, "scanners[0]"},
 		{"no device", func(c *Config) { c.Scanners[0].Device = "" }, "scanners[0]"},
 		{"batch", func(c *Config) { c.Ledger.MaxBatch = 0 }, "ledger.max_batch"},
+		{"negative delay", func(c *Config) { c.Ledger.MaxDelay = Duration(-time.Millisecond) }, "ledger.max_delay"},
+		{"long delay", func(c *Config) { c.Ledger.MaxDelay = Duration(2 * time.Second) }, "ledger.max_delay"},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"sync without site", func(c *Config) { c.Sync.Brokers = []string{"ssl://b:8883"} }, "site"},
 		{"sync bad broker", func(c *Config) { c.Site = "s"; c.Sync.Brokers = []string{"ssl://b:8883", "broker"} }, "sync.brokers[1]"},
