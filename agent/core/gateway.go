@@ -179,6 +179,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	// is kept there. A running gateway rebuilds it at once, a stopped
 	// agent's file when first asked.
 	g.stock = stock.NewKeeper(deps.Store.Range, g.master.Load)
+	// The items gone for good are read back from the ledger when they
+	// move again, not kept in memory: the stock's memory follows what is
+	// on hand, not every item ever seen.
+	g.stock.SetHistory(func(key string) ([]agent.Movement, error) { return deps.Store.Trace(context.Background(), key) })
 	g.supply = newSupplier(g)
 	ss := stockStore{Store: newClockStore(deps.Store, g.log.With("component", "clock")), stock: g.stock}
 	if cfg.Live {

@@ -172,6 +172,7 @@ func benchRebuild(b *testing.B, n int) {
 		st                *Stock
 		rebuild           time.Duration
 		bytesPerItem      float64
+		heldHeap          float64
 		peak              float64
 		before, afterHeap runtime.MemStats
 	)
@@ -181,7 +182,9 @@ func benchRebuild(b *testing.B, n int) {
 		runtime.ReadMemStats(&before)
 		w := testkit.WatchHeap()
 		start := time.Now()
-		st, err = NewKeeper(l.Range, nil).Stock(context.Background())
+		k := NewKeeper(l.Range, nil)
+		k.SetHistory(func(key string) ([]agent.Movement, error) { return l.Trace(context.Background(), key) })
+		st, err = k.Stock(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -189,7 +192,8 @@ func benchRebuild(b *testing.B, n int) {
 		peak = w.End()
 		runtime.GC()
 		runtime.ReadMemStats(&afterHeap)
-		bytesPerItem = float64(afterHeap.HeapAlloc-before.HeapAlloc) / float64(st.Items())
+		heldHeap = float64(afterHeap.HeapAlloc-before.HeapAlloc) / (1 << 20)
+		bytesPerItem = float64(afterHeap.HeapAlloc-before.HeapAlloc) / float64(n/4)
 	}
 	if st.Last() != uint64(n) {
 		b.Fatalf("folded up to %d of %d", st.Last(), n)
@@ -238,8 +242,12 @@ func benchRebuild(b *testing.B, n int) {
 	b.ReportMetric(rebuild.Seconds(), "rebuild-s")
 	b.ReportMetric(ceiling.Seconds(), "range-s")
 	b.ReportMetric(rebuild.Seconds()/ceiling.Seconds(), "rebuild/range")
-	b.ReportMetric(float64(st.Items()), "items")
-	b.ReportMetric(bytesPerItem, "B/item")
+	reloads, _ := st.Reloads()
+	b.ReportMetric(float64(n/4), "items-seen")
+	b.ReportMetric(float64(st.Items()), "items-held")
+	b.ReportMetric(float64(reloads), "items-read-back")
+	b.ReportMetric(heldHeap, "heap-after-MiB")
+	b.ReportMetric(bytesPerItem, "B/item-seen")
 	b.ReportMetric(peak, "rebuild-peak-heap-MiB")
 	b.ReportMetric(float64(quantile(byLoc, 50).Microseconds()), "query-location-p50-µs")
 	b.ReportMetric(float64(quantile(byLoc, 99).Microseconds()), "query-location-p99-µs")

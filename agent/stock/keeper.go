@@ -27,6 +27,7 @@ type RangeFunc func(from uint64, fn func(agent.Movement) error) error
 type Keeper struct {
 	rangeFn   RangeFunc
 	catalogue func() *master.Data
+	history   HistoryFunc
 
 	ready atomic.Pointer[Stock]
 
@@ -40,6 +41,15 @@ type Keeper struct {
 // when not nil, is the stock's (Stock.SetCatalogue).
 func NewKeeper(rangeFn RangeFunc, catalogue func() *master.Data) *Keeper {
 	return &Keeper{rangeFn: rangeFn, catalogue: catalogue}
+}
+
+// SetHistory has the stocks the keeper builds forget the items gone for
+// good and read them back through fn when they move again
+// (Stock.SetHistory). Call it before the first build.
+func (k *Keeper) SetHistory(fn HistoryFunc) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.history = fn
 }
 
 // Written folds m, a movement the ledger has just written, into the
@@ -82,7 +92,9 @@ func (k *Keeper) startLocked() chan struct{} {
 // written meanwhile, and makes it the kept one.
 func (k *Keeper) build(done chan struct{}) {
 	st := New()
-	st.catalogue = k.catalogue
+	k.mu.Lock()
+	st.catalogue, st.history = k.catalogue, k.history
+	k.mu.Unlock()
 	err := k.rangeFn(1, func(m agent.Movement) error {
 		st.apply(m) // st is not shared yet
 		return nil

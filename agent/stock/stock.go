@@ -47,6 +47,13 @@ type Stock struct {
 	refills   map[reqKey]int
 	demand    map[reqKey]*series
 	catalogue func() *master.Data
+	// history, when set, reads back the items gone for good, whose
+	// state is forgotten (evict.go): forgotten marks their keys.
+	history             HistoryFunc
+	gone                []goneItem
+	keepGone            int
+	forgotten           keySet
+	reloads, reloadErrs int
 }
 
 // ident is what an item is, for the stock: its product key (a package's
@@ -86,6 +93,7 @@ func New() *Stock {
 		met:       map[uint64]*Request{},
 		refills:   map[reqKey]int{},
 		demand:    map[reqKey]*series{},
+		keepGone:  defaultKeepGone,
 	}
 	s.names.init()
 	return s
@@ -99,8 +107,9 @@ func (s *Stock) Last() uint64 {
 	return s.last
 }
 
-// Items returns how many item keys the stock follows: items named by
-// their serial, and keys of lots or products.
+// Items returns how many item keys the stock holds in memory: items
+// named by their serial (those gone for good are forgotten when the
+// stock can read them back: SetHistory), and keys of lots or products.
 func (s *Stock) Items() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -166,6 +175,7 @@ func (s *Stock) apply(m agent.Movement) {
 	}
 	if lifecycle.Unit(key) {
 		s.applyUnit(key, m)
+		s.forget(key)
 	} else {
 		s.applyLot(key, m)
 	}
@@ -190,24 +200,26 @@ func (s *Stock) bind(tag, item string) {
 // count moves from where it was to where it is.
 func (s *Stock) applyUnit(key string, m agent.Movement) {
 	u := s.units[key]
-	var old unit
-	if u != nil {
-		old = *u
+	if u == nil {
+		u = s.recall(key, m.Seq) // forgotten, read back and kept again
 	}
-	prev := s.state(key, &old)
-	cancel := lifecycle.CancelsLast(prev, m)
-	next, _ := lifecycle.Apply(prev, m)
-	if next.Movements == prev.Movements {
+	kept := u != nil
+	var old unit
+	if kept {
+		old = *u
+	} else {
+		u = new(unit)
+	}
+	prev, applied := s.step(key, u, m)
+	if !applied {
 		return // not applied (blocked, rejected, context)
 	}
-	if u == nil {
+	if !kept {
 		// Updated in place from now on: a map assignment would keep m's
 		// key, which shares the memory of the whole decoded movement.
-		u = new(unit)
 		s.units[strings.Clone(key)] = u
 	}
-	*u = s.record(next)
-	u.id = s.identOf(old.id, key, m)
+	cancel := lifecycle.CancelsLast(prev, m)
 	s.count(old, -1)
 	s.count(*u, +1)
 	if was, is := isPresent(old), isPresent(*u); was != is || was && old.loc != u.loc {
@@ -236,6 +248,25 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 		}
 		s.used(m, from, -1, u.id != nil && u.id.owner != "")
 	}
+}
+
+// step folds m into u, the state of key, as lifecycle.Apply moves it,
+// and returns the state before; applied is false when m changed nothing
+// (blocked, rejected, context), u then as it was.
+func (s *Stock) step(key string, u *unit, m agent.Movement) (prev lifecycle.State, applied bool) {
+	prev = s.state(key, u)
+	next, _ := lifecycle.Apply(prev, m)
+	if next.Movements == prev.Movements {
+		return prev, false
+	}
+	tagged := u.bits & bitTagged
+	if m.Kind == agent.KindCommission && m.Tag != "" && m.Tag != m.Item {
+		tagged = bitTagged
+	}
+	id := s.identOf(u.id, key, m)
+	*u = s.record(next)
+	u.id, u.bits = id, u.bits|tagged
+	return prev, true
 }
 
 // isPresent reports whether u's unit is at its location: on hand or

@@ -31,6 +31,7 @@ const (
 	bitBeforeCommissioned
 	bitMoved
 	bitManyGateways
+	bitTagged // a tag was commissioned to it (kept: see gone)
 )
 
 // unknownKind is unit.lastKind for a kind not in agent.Kinds, which no
