@@ -57,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,25 +145,27 @@ func open(path string, readOnly bool, timeout time.Duration) (*Store, error) {
 	}
 	s := &Store{db: db, path: path}
 	if readOnly {
-		err = db.View(checkFormat)
+		err = guard(func() error { return db.View(checkFormat) })
 	} else {
-		err = db.Update(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bucketMeta)
-			if meta == nil {
-				if k, _ := tx.Cursor().First(); k != nil {
-					return fmt.Errorf("%w: %s holds buckets but no meta", ErrFormat, path)
-				}
-				for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster, bucketBranches, bucketCounters, bucketReceived} {
-					if _, err := tx.CreateBucket(name); err != nil {
-						return fmt.Errorf("boltstore: create bucket %s: %w", name, err)
+		err = guard(func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				meta := tx.Bucket(bucketMeta)
+				if meta == nil {
+					if k, _ := tx.Cursor().First(); k != nil {
+						return fmt.Errorf("%w: %s holds buckets but no meta", ErrFormat, path)
 					}
+					for _, name := range [][]byte{bucketMeta, bucketLedgers, bucketMovements, bucketRuns, bucketIndex, bucketMaster, bucketBranches, bucketCounters, bucketReceived} {
+						if _, err := tx.CreateBucket(name); err != nil {
+							return fmt.Errorf("boltstore: create bucket %s: %w", name, err)
+						}
+					}
+					return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint64(nil, Format))
 				}
-				return tx.Bucket(bucketMeta).Put(metaFormat, binary.BigEndian.AppendUint64(nil, Format))
-			}
-			if err := checkFormat(tx); err != nil {
-				return err
-			}
-			return upgrade(tx)
+				if err := checkFormat(tx); err != nil {
+					return err
+				}
+				return upgrade(tx)
+			})
 		})
 	}
 	if err != nil {
@@ -244,24 +247,45 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// view and update run fn in a transaction, after checking ctx.
+// view and update run fn in a transaction, after checking ctx, through
+// guard.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.View(fn))
+	return s.mapErr(guard(func() error { return s.db.View(fn) }))
 }
 
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bolt.Tx) error {
-		// The write transaction before this one has ended: bbolt holds
-		// nothing of the arena any more, and no other writer can run.
-		s.scratch.Reset()
-		return fn(tx)
+	return s.mapErr(guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			// The write transaction before this one has ended: bbolt holds
+			// nothing of the arena any more, and no other writer can run.
+			s.scratch.Reset()
+			return fn(tx)
+		})
 	}))
+}
+
+// guard runs fn, a bbolt transaction, and turns a panic inside it, or a
+// fault reading the file's memory map, into an error wrapping ErrCorrupt:
+// bbolt follows page references without checking them and panics on a
+// damaged one (or faults past a truncated file's end), and a service that
+// panicked on every read of a damaged page would restart into the same
+// read for ever. bbolt rolls the transaction back as the panic passes.
+// The request fails, the service goes on, and `udi-central verify` tells
+// what is damaged.
+func guard(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: the file's page structure is damaged (bbolt: %v); run udi-central verify", ErrCorrupt, r)
+		}
+	}()
+	return fn()
 }
 
 func (s *Store) mapErr(err error) error {

@@ -130,6 +130,69 @@ func TestVerifyReceivedIndex(t *testing.T) {
 // reference to its child (the flips campaign's byte 8383) makes bbolt
 // panic as it follows it; Verify reports the file corrupt instead.
 func TestVerifyDamagedPageReference(t *testing.T) {
+	path, branches := damagedStore(t)
+	// bbolt opens the file (it reads its meta pages only): the damage is
+	// met by what reads through the branch pages.
+	ro, err := boltstore.OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer ro.Close()
+	if err := ro.Verify(ctx); !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Fatalf("Verify of a file with %d damaged page references: %v, want ErrCorrupt", branches, err)
+	}
+}
+
+// TestServiceOnDamagedPages: the running service's store, opened for
+// writing on a file whose page references are damaged, answers each read
+// and write that meets the damage with ErrCorrupt, never a panic (which
+// would restart the service into the same read for ever), and goes on
+// answering what the damage does not reach.
+func TestServiceOnDamagedPages(t *testing.T) {
+	path, _ := damagedStore(t)
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	l := testkit.NewLedger("st-marys", "or-3", created)
+	l.AddN(t, 3100)
+	corrupt := 0
+	check := func(what string, err error) {
+		t.Helper()
+		switch {
+		case errors.Is(err, boltstore.ErrCorrupt):
+			corrupt++
+		case err != nil:
+			t.Errorf("%s: %v, want nil or ErrCorrupt", what, err)
+		}
+	}
+	_, err = s.Ledgers(ctx)
+	check("Ledgers", err)
+	_, err = s.Head(ctx, l.Gateway, l.Created)
+	check("Head", err)
+	for i := range 20 {
+		_, err = s.Trace(ctx, l.Movements[i*150].Item)
+		check("Trace", err)
+	}
+	_, _, err = s.Append(ctx, l.Site, l.Gateway, l.Created, storetest.Stored(t, l, 3001, 3100))
+	check("Append", err)
+	_, err = s.ReceivedProducts(ctx, l.Site)
+	check("ReceivedProducts", err)
+	if corrupt == 0 {
+		t.Fatal("no call met the damage: the test damaged nothing the store reads")
+	}
+	if _, err := s.NextMasterVersion(ctx, "st-marys", "catalogue", 1); err != nil {
+		t.Errorf("a read the damage does not reach: %v", err)
+	}
+}
+
+// damagedStore writes a store of 3,000 movements and flips a bit in the
+// first child reference of every branch page, so that bbolt meets a page
+// id beyond the file; it returns the file and how many references it
+// damaged.
+func damagedStore(t *testing.T) (string, int) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "central.db")
 	s, err := boltstore.Open(path)
 	if err != nil {
@@ -161,14 +224,5 @@ func TestVerifyDamagedPageReference(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// bbolt opens the file (it reads its meta pages only): the damage is
-	// met by what reads through the branch pages.
-	ro, err := boltstore.OpenReadOnly(path, time.Second)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer ro.Close()
-	if err := ro.Verify(ctx); !errors.Is(err, boltstore.ErrCorrupt) {
-		t.Fatalf("Verify of a file with %d damaged page references: %v, want ErrCorrupt", branches, err)
-	}
+	return path, branches
 }

@@ -26,14 +26,8 @@ import (
 // in memory (about 80 bytes each). The error wraps ErrCorrupt (and
 // central.ErrDamaged for a chain at fault) for what it finds wrong. A
 // file whose pages bbolt itself cannot follow (a damaged page reference,
-// which bbolt meets with a panic) is reported so, not a panic: bbolt
-// rolls the read transaction back as the panic passes.
+// which bbolt meets with a panic) is reported so, not a panic (guard).
 func (s *Store) Verify(ctx context.Context) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: the file's page structure is damaged (bbolt: %v)", ErrCorrupt, r)
-		}
-	}()
 	heads, err := s.Ledgers(ctx)
 	if err != nil {
 		return err
