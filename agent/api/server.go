@@ -93,7 +93,10 @@ type Server struct {
 	limits Limits
 	slots  chan struct{} // the turns of short requests
 	long   chan struct{} // the turns of long ones
-	mux    *http.ServeMux
+	// sending bounds the short answers held in memory while their
+	// clients read them (bufferedAnswer).
+	sending chan struct{}
+	mux     *http.ServeMux
 }
 
 // NewServer returns the API of g.
@@ -103,7 +106,7 @@ func NewServer(g *core.Gateway, limits Limits, log *slog.Logger) *Server {
 	}
 	limits = limits.withDefaults()
 	s := &Server{core: g, log: log, limits: limits, slots: make(chan struct{}, limits.MaxConcurrent),
-		long: make(chan struct{}, limits.MaxLong), mux: http.NewServeMux()}
+		long: make(chan struct{}, limits.MaxLong), sending: make(chan struct{}, limits.MaxConcurrent), mux: http.NewServeMux()}
 	s.handle("GET /v1/status", false, false, s.status)
 	s.handle("GET /v1/trace", false, false, s.trace)
 	s.handle("GET /v1/rejects", false, true, s.rejects)
@@ -165,7 +168,14 @@ func (s *Server) handle(pattern string, change, long bool, fn func(w http.Respon
 			wait.Stop()
 			return
 		}
-		defer func() { <-slots }()
+		released := false
+		release := func() {
+			if !released {
+				released = true
+				<-slots
+			}
+		}
+		defer release()
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		// The deadline holds for the connection too: a client that stops
@@ -174,10 +184,74 @@ func (s *Server) handle(pattern string, change, long bool, fn func(w http.Respon
 		_ = rc.SetReadDeadline(time.Now().Add(timeout))
 		_ = rc.SetWriteDeadline(time.Now().Add(timeout + 5*time.Second))
 		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBody)
-		if err := fn(w, r.WithContext(ctx)); err != nil {
-			writeError(w, s.classify(err))
+		out := w
+		var buf *bufferedAnswer
+		if !long {
+			// A short answer (at most a page of a trace) is made in
+			// memory and sent after its turn is given back: a client
+			// slow to read it holds up no other short request.
+			buf = &bufferedAnswer{ResponseWriter: w}
+			out = buf
+		}
+		if err := fn(out, r.WithContext(ctx)); err != nil {
+			writeError(out, s.classify(err))
+		}
+		if buf != nil {
+			release()
+			s.send(w, buf)
 		}
 	})
+}
+
+// bufferedAnswer holds a short request's answer in memory until its turn
+// is given back.
+type bufferedAnswer struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedAnswer) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedAnswer) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (b *bufferedAnswer) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
+// sendSmall is the largest short answer sent without a sending turn:
+// the socket's buffers take it whole, whoever reads it.
+const sendSmall = 64 << 10
+
+// send writes a buffered answer to its client. A large one waits for one
+// of MaxConcurrent sending turns, so that the answers held for slow
+// readers stay bounded; one that cannot get its turn within the wait is
+// answered busy instead.
+func (s *Server) send(w http.ResponseWriter, b *bufferedAnswer) {
+	if b.body.Len() > sendSmall {
+		wait := time.NewTimer(s.limits.Wait)
+		select {
+		case s.sending <- struct{}{}:
+			wait.Stop()
+			defer func() { <-s.sending }()
+		case <-wait.C:
+			writeError(w, &Error{ErrorResponse: ErrorResponse{Kind: KindBusy, Error: ErrBusy.Error()}})
+			return
+		}
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
 }
 
 // classify turns an error of the core into the API's answer.
@@ -295,9 +369,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 }
 
 // writeMovements writes a trace's answer, its movements encoded one by
-// one as they are written (never the whole answer in memory at once), and
-// lets the ledger's writer run between them: a long answer on one of two
-// cores must not delay a scan's.
+// one (no second copy of them all), and lets the ledger's writer run
+// between them: a long answer on one of two cores must not delay a
+// scan's.
 func writeMovements(w http.ResponseWriter, head TraceResponse, ms []agent.Movement) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -56,3 +56,43 @@ func TestSlowReaderHoldsUpNoShortRequest(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestSlowTraceReaderHoldsUpNoShortRequest: a client that asks for a
+// page of a trace larger than a socket's buffers and never reads it
+// holds no short request's turn: its answer is made in memory and sent
+// after the turn is given back, and a status is answered all the while;
+// the answer itself is whole for a client that reads.
+func TestSlowTraceReaderHoldsUpNoShortRequest(t *testing.T) {
+	l := ledgerWith(t, receipts(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), "warehouse", "S%05d", 12000))
+	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serveCore(t, g, api.Limits{MaxConcurrent: 1, MaxLong: 1, Wait: 100 * time.Millisecond})
+	const gtin = "09520123456788" // a bare GTIN lists every item of the product
+	all, err := s.client.Trace(context.Background(), core.TraceQuery{Code: gtin, Limit: 10000})
+	if err != nil || len(all.Movements) != 10000 {
+		t.Fatalf("a reading client's page: %d movements, %v", len(all.Movements), err)
+	}
+	for _, addr := range []struct{ network, address string }{{"unix", s.socket}, {"tcp", s.tcp}} {
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		c, err := d.Dial(addr.network, addr.address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "GET /v1/trace?code=%s&limit=10000 HTTP/1.1\r\nHost: agent\r\n\r\n", gtin)
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+			t.Fatalf("trace over %s: %q %v", addr.network, line, err)
+		}
+		for i := range 3 {
+			if _, err := s.client.Status(context.Background()); err != nil {
+				t.Fatalf("status %d while a trace's client over %s does not read: %v", i, addr.network, err)
+			}
+		}
+		c.Close()
+	}
+}
