@@ -106,6 +106,27 @@ func TestStockKeptAndRebuilt(t *testing.T) {
 	if _, err := g.Stock(ctx, core.StockQuery{ExpiringDays: -1}); !errors.Is(err, core.ErrStockQuery) {
 		t.Errorf("a negative window: %v", err)
 	}
+	// The product as a person gives it: the GTIN-13 printed under the
+	// bars, a Digital Link, an item's own code; a text naming no product
+	// is refused, naming it, not answered "none".
+	for _, p := range []string{stem[1:], "https://id.gs1.org/01/" + stem, "(01)" + stem + "(21)S9"} {
+		r, err := g.Stock(ctx, core.StockQuery{Product: p})
+		if err != nil || r.Total != 2 {
+			t.Errorf("stock of product %q: %d line(s), %v; want the stem's 2", p, r.Total, err)
+		}
+		f, err := g.Forecast(ctx, core.ForecastQuery{Product: p})
+		if err != nil || len(f) == 0 || f[0].Product != stem {
+			t.Errorf("forecast of product %q: %+v, %v; want the stem's", p, f, err)
+		}
+	}
+	for _, p := range []string{"09520123456789", "hip stem"} {
+		if _, err := g.Stock(ctx, core.StockQuery{Product: p}); !errors.Is(err, core.ErrStockQuery) || !strings.Contains(err.Error(), p) {
+			t.Errorf("stock of product %q: %v, want a bad query naming it", p, err)
+		}
+		if _, err := g.Forecast(ctx, core.ForecastQuery{Product: p}); !errors.Is(err, core.ErrStockQuery) || !strings.Contains(err.Error(), p) {
+			t.Errorf("forecast of product %q: %v, want a bad query naming it", p, err)
+		}
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
