@@ -13,6 +13,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // gs1 is a GS1 DataMatrix as a scanner sends it: GTIN, expiry, lot and,
@@ -146,5 +147,30 @@ func TestStockKeptAndRebuilt(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rebuilt, kept) {
 		t.Errorf("rebuilt %+v\nkept    %+v", rebuilt, kept)
+	}
+}
+
+// TestForecastConfiguredPar: a par level the configuration gives
+// (stock.par_levels) is forecast as one imported is: the stock shows it,
+// so the forecast lists it too, with nothing to forecast from yet.
+func TestForecastConfiguredPar(t *testing.T) {
+	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	par := master.ParLevel{Location: "W5", GTIN: "09520123456788", Max: 4}
+	g, err := core.New(core.Config{Supply: core.SupplyConfig{Pars: []master.ParLevel{par}}}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rep, err := g.Stock(ctx, core.StockQuery{})
+	if err != nil || len(rep.Pars) != 1 {
+		t.Fatalf("stock's par levels: %+v %v", rep.Pars, err)
+	}
+	f, err := g.Forecast(ctx, core.ForecastQuery{})
+	if err != nil || len(f) != 1 || f[0].Location != "W5" || f[0].Product != "09520123456788" || f[0].Error == "" {
+		t.Fatalf("forecasts %+v %v, want the configured par level's, with nothing to forecast from", f, err)
 	}
 }
