@@ -358,15 +358,7 @@ func (g *Gateway) StartCount(ctx context.Context, req CountRequest) (CountSessio
 // would move what it finds to a location of its own (a mistyped name),
 // out of the stock where it is.
 func (g *Gateway) knownLocation(ctx context.Context, location string) error {
-	known := map[string]bool{}
-	for _, st := range g.cfg.Stations {
-		known[st.Location] = true
-	}
-	if g.cfg.Cabinet != nil {
-		for _, z := range g.cfg.Cabinet.Zones {
-			known[z.Location] = true
-		}
-	}
+	known := g.servedLocations()
 	for _, p := range g.parLevels(g.master.Load()) {
 		known[p.Location] = true
 	}
