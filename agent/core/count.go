@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +22,8 @@ import (
 // Errors of cycle counts.
 var (
 	// ErrCountRequest is wrapped by the error for a count that cannot be
-	// made as asked (no station, an unknown station, no location).
+	// made as asked (no station, an unknown station, no location, a
+	// location not known here).
 	ErrCountRequest = errors.New("bad cycle count request")
 	// ErrNoCount is wrapped by the error for a session the ledger does
 	// not hold.
@@ -328,6 +330,11 @@ func (g *Gateway) StartCount(ctx context.Context, req CountRequest) (CountSessio
 	if loc == "" {
 		return CountSession{}, fmt.Errorf("%w: name the location counted", ErrCountRequest)
 	}
+	if g.cfg.Live {
+		if err := g.knownLocation(ctx, loc); err != nil {
+			return CountSession{}, err
+		}
+	}
 	c := &g.counts
 	c.change.Lock()
 	defer c.change.Unlock()
@@ -343,6 +350,31 @@ func (g *Gateway) StartCount(ctx context.Context, req CountRequest) (CountSessio
 	}
 	g.log.Info("cycle count started", "session", s.ID, "location", loc, "stations", req.Stations)
 	return g.copyOf(s), nil
+}
+
+// knownLocation returns an error wrapping ErrCountRequest when no
+// station or cabinet zone of the running gateway stands at location, no
+// par level names it and the stock holds nothing there: a count there
+// would move what it finds to a location of its own (a mistyped name),
+// out of the stock where it is.
+func (g *Gateway) knownLocation(ctx context.Context, location string) error {
+	known := g.servedLocations()
+	for _, p := range g.parLevels(g.master.Load()) {
+		known[p.Location] = true
+	}
+	if known[location] {
+		return nil
+	}
+	st, err := g.stock.Stock(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Holds(location) {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(known))
+	return fmt.Errorf("%w: location %q is not known here: no station, cabinet zone or par level is at it and nothing is in stock there (known: %s)",
+		ErrCountRequest, location, strings.Join(names, ", "))
 }
 
 // free reports an error when location or one of stations counts in an

@@ -122,6 +122,16 @@ func TestCountSession(t *testing.T) {
 	if _, err := g.StartCount(ctx, core.CountRequest{Stations: []string{"hand", "ward"}}); !errors.Is(err, core.ErrCountRequest) {
 		t.Errorf("stations at two locations and no location named: %v", err)
 	}
+	// A mistyped location: its counts would move what they find out of
+	// the stock where it is, to a location of its own. Refused, naming it.
+	before := cg.l.LastSeq()
+	if _, err := g.StartCount(ctx, core.CountRequest{Location: "wh", Stations: []string{"hand"}}); !errors.Is(err, core.ErrCountRequest) ||
+		!strings.Contains(err.Error(), `"wh"`) || !strings.Contains(err.Error(), "OR-3, W5, WH") {
+		t.Errorf("an unknown location: %v", err)
+	}
+	if n := cg.l.LastSeq(); n != before {
+		t.Errorf("a refused count wrote %d movement(s)", n-before)
+	}
 	s, err := g.StartCount(ctx, core.CountRequest{Stations: []string{"hand"}, Actor: "badge-9"})
 	if err != nil || s.Location != "WH" || !s.Open() {
 		t.Fatalf("start: %+v %v", s, err)

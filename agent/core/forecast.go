@@ -71,13 +71,12 @@ func (g *Gateway) Forecast(ctx context.Context, q ForecastQuery) ([]ForecastLine
 	if err != nil {
 		return nil, err
 	}
-	d := g.master.Load()
-	product := q.Product
-	if product != "" {
-		if e, _, ok := d.Resolve(product); ok {
-			product = e.Product()
-		}
+	asked, err := ParseProduct(q.Product)
+	if err != nil {
+		return nil, err
 	}
+	d := g.master.Load()
+	product := resolveProduct(d, asked)
 	seen := map[stockKey]bool{}
 	var keys []stockKey
 	add := func(loc, p string) {
@@ -91,7 +90,7 @@ func (g *Gateway) Forecast(ctx context.Context, q ForecastQuery) ([]ForecastLine
 	for _, x := range st.Demanded() {
 		add(x[0], x[1])
 	}
-	for _, p := range d.ParLevels() {
+	for _, p := range g.parLevels(d) {
 		add(p.Location, p.Product())
 	}
 	sortKeys(keys)

@@ -8,11 +8,14 @@ import (
 	"slices"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/lifecycle"
+	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/stock"
 )
 
 // ErrStockQuery is wrapped by the error for a stock query that cannot be
-// answered as asked (a negative window, offset or limit).
+// answered as asked (a negative window, offset or limit, a product that
+// is no product code).
 var ErrStockQuery = errors.New("bad stock query")
 
 // MaxStockLimit bounds the lines one stock answer holds; DefaultStockLimit
@@ -112,6 +115,10 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 		limit = DefaultStockLimit
 	}
 	limit = min(limit, MaxStockLimit)
+	asked, err := ParseProduct(q.Product)
+	if err != nil {
+		return StockReport{}, err
+	}
 	st, err := g.stock.Stock(ctx)
 	if err != nil {
 		return StockReport{}, err
@@ -119,7 +126,7 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 	now := g.cfg.Now()
 	asOf := st.Last()
 	d := g.master.Load()
-	ls := st.Lines(stock.Query{Location: q.Location, Product: q.Product, ExpiringDays: q.ExpiringDays, Now: now}, d)
+	ls := st.Lines(stock.Query{Location: q.Location, Product: asked, ExpiringDays: q.ExpiringDays, Now: now}, d)
 	r := StockReport{AsOf: asOf, Day: now.Format("2006-01-02"), Offset: q.Offset, Total: len(ls), Lines: []stock.Line{}, Locations: []StockTotal{}}
 	hs := g.horizons()
 	for _, l := range ls {
@@ -147,12 +154,7 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 			}
 		}
 	}
-	product := q.Product
-	if product != "" {
-		if e, _, ok := d.Resolve(product); ok {
-			product = e.Product()
-		}
-	}
+	product := resolveProduct(d, asked)
 	r.Requests = slices.DeleteFunc(st.Requests(q.Location), func(x stock.Request) bool { return product != "" && x.Product != product })
 	r.Pars = []ParStatus{}
 	for _, p := range g.parLevels(d) {
@@ -178,6 +180,34 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 		r.Lines = ls[q.Offset:min(len(ls), q.Offset+limit)]
 	}
 	return r, nil
+}
+
+// ParseProduct reads the product a stock or forecast question names, as
+// a trace reads a code: a GTIN of 8, 12, 13 or 14 digits, a Digital
+// Link, an HIBC product, an MA DI, or a whole item code (its product).
+// It returns the product key the stock groups lines by ("" for "" : every
+// product), or an error wrapping ErrStockQuery that says why the text
+// names no product.
+func ParseProduct(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	lks, err := codeLookups(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: product %q: %w", ErrStockQuery, s, err)
+	}
+	return lifecycle.KeyProduct(lks[0].Key), nil
+}
+
+// resolveProduct returns the product a package's DI packs (through every
+// level), else product itself.
+func resolveProduct(d *master.Data, product string) string {
+	if product != "" {
+		if e, _, ok := d.Resolve(product); ok {
+			return e.Product()
+		}
+	}
+	return product
 }
 
 // stockStore is the gateway's ledger as the core writes to it: every

@@ -13,6 +13,7 @@ import (
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
+	"github.com/udi-edge/udi-edge/agent/master"
 )
 
 // gs1 is a GS1 DataMatrix as a scanner sends it: GTIN, expiry, lot and,
@@ -106,6 +107,27 @@ func TestStockKeptAndRebuilt(t *testing.T) {
 	if _, err := g.Stock(ctx, core.StockQuery{ExpiringDays: -1}); !errors.Is(err, core.ErrStockQuery) {
 		t.Errorf("a negative window: %v", err)
 	}
+	// The product as a person gives it: the GTIN-13 printed under the
+	// bars, a Digital Link, an item's own code; a text naming no product
+	// is refused, naming it, not answered "none".
+	for _, p := range []string{stem[1:], "https://id.gs1.org/01/" + stem, "(01)" + stem + "(21)S9"} {
+		r, err := g.Stock(ctx, core.StockQuery{Product: p})
+		if err != nil || r.Total != 2 {
+			t.Errorf("stock of product %q: %d line(s), %v; want the stem's 2", p, r.Total, err)
+		}
+		f, err := g.Forecast(ctx, core.ForecastQuery{Product: p})
+		if err != nil || len(f) == 0 || f[0].Product != stem {
+			t.Errorf("forecast of product %q: %+v, %v; want the stem's", p, f, err)
+		}
+	}
+	for _, p := range []string{"09520123456789", "hip stem"} {
+		if _, err := g.Stock(ctx, core.StockQuery{Product: p}); !errors.Is(err, core.ErrStockQuery) || !strings.Contains(err.Error(), p) {
+			t.Errorf("stock of product %q: %v, want a bad query naming it", p, err)
+		}
+		if _, err := g.Forecast(ctx, core.ForecastQuery{Product: p}); !errors.Is(err, core.ErrStockQuery) || !strings.Contains(err.Error(), p) {
+			t.Errorf("forecast of product %q: %v, want a bad query naming it", p, err)
+		}
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,5 +147,30 @@ func TestStockKeptAndRebuilt(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rebuilt, kept) {
 		t.Errorf("rebuilt %+v\nkept    %+v", rebuilt, kept)
+	}
+}
+
+// TestForecastConfiguredPar: a par level the configuration gives
+// (stock.par_levels) is forecast as one imported is: the stock shows it,
+// so the forecast lists it too, with nothing to forecast from yet.
+func TestForecastConfiguredPar(t *testing.T) {
+	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	par := master.ParLevel{Location: "W5", GTIN: "09520123456788", Max: 4}
+	g, err := core.New(core.Config{Supply: core.SupplyConfig{Pars: []master.ParLevel{par}}}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rep, err := g.Stock(ctx, core.StockQuery{})
+	if err != nil || len(rep.Pars) != 1 {
+		t.Fatalf("stock's par levels: %+v %v", rep.Pars, err)
+	}
+	f, err := g.Forecast(ctx, core.ForecastQuery{})
+	if err != nil || len(f) != 1 || f[0].Location != "W5" || f[0].Product != "09520123456788" || f[0].Error == "" {
+		t.Fatalf("forecasts %+v %v, want the configured par level's, with nothing to forecast from", f, err)
 	}
 }

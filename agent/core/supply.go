@@ -232,9 +232,31 @@ func (g *Gateway) par(st *stock.Stock, d *master.Data, location, product string)
 	return out
 }
 
+// servedLocations returns the locations the gateway's stations and
+// cabinet zones are at: those whose movements it records.
+func (g *Gateway) servedLocations() map[string]bool {
+	served := map[string]bool{}
+	for _, st := range g.cfg.Stations {
+		served[st.Location] = true
+	}
+	if g.cfg.Cabinet != nil {
+		for _, z := range g.cfg.Cabinet.Zones {
+			served[z.Location] = true
+		}
+	}
+	return served
+}
+
 // raise records the request k needs, if any (stock.Need), and waits
-// until it is written.
+// until it is written. A location no station or cabinet zone of the
+// gateway is at, where its stock holds nothing, is another gateway's
+// (the centre publishes one set of par levels to every gateway of a
+// site): it knows nothing of its stock, and no delivery there would
+// meet its request.
 func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k stockKey) {
+	if !s.g.servedLocations()[k.location] && !st.Holds(k.location) {
+		return
+	}
 	r, ok := st.Need(k.location, k.product, s.g.par(st, d, k.location, k.product), d)
 	if !ok {
 		return

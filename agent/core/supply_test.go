@@ -293,3 +293,34 @@ func TestRefillWithoutPar(t *testing.T) {
 		return len(rep.Requests) == 1 && rep.Requests[0].Urgency == agent.UrgencyRefill && rep.Requests[0].Quantity == 1
 	})
 }
+
+// TestParOfAnotherGateway: the centre publishes one set of par levels to
+// every gateway of a site. A gateway asks only for the locations its
+// stations (or cabinets) are at: one at a location of another gateway's,
+// whose stock it never sees, would ask for a shortfall the other gateway
+// asks for too, and no delivery there would ever meet it.
+func TestParOfAnotherGateway(t *testing.T) {
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var log syncBuffer
+	g, l, stop := supplyGateway(t, filepath.Join(t.TempDir(), "ledger.db"), func() time.Time { return now }, &log)
+	defer stop()
+	ctx := context.Background()
+	// CATH-LAB sorts before OR-3: a sweep decides it first.
+	if _, err := g.Import(ctx, "par", strings.NewReader("location,gtin,min,max\nCATH-LAB,"+stent+",2,4\nOR-3,"+stent+",2,4\n"), core.ImportOptions{Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "OR-3's request", func() bool {
+		rep, _ := g.Stock(ctx, core.StockQuery{Location: "OR-3"})
+		return len(rep.Requests) == 1
+	})
+	var at []string
+	_ = l.Range(1, func(m agent.Movement) error {
+		if _, ok := agent.ReadRequest(m); ok {
+			at = append(at, m.Location)
+		}
+		return nil
+	})
+	if !slices.Equal(at, []string{"OR-3"}) {
+		t.Fatalf("requests at %q, want OR-3's only", at)
+	}
+}

@@ -93,7 +93,7 @@ func defineSet[T any](s *schema, build func(*row) (T, bool), field func(*sets) *
 				out = make([]T, 0, rowsIn(text, format))
 				keep = func(v T) { out = append(out, v) }
 			}
-			errs, st, err := parseRows(text, format, s, build, keep, o.partial, raw)
+			errs, st, err := parseRows(text, format, s, once(build), keep, o.partial, raw)
 			if err == nil && dst != nil && st.kept > 0 {
 				if cap(out)-len(out) > len(out)/8+64 {
 					out = slices.Clone(out)
@@ -104,6 +104,39 @@ func defineSet[T any](s *schema, build func(*row) (T, bool), field func(*sets) *
 		},
 		take:  func(dst, src *sets) { *field(dst) = *field(src) },
 		index: index,
+	}
+}
+
+// fileKeyed is an entry no two rows of one file may share the key of:
+// the file gives two values for one thing and which it means cannot be
+// told (two par levels of a product at one location).
+type fileKeyed interface {
+	// fileKey returns the entry's key, as the error quotes it, and the
+	// column the error names.
+	fileKey() (key, column string)
+}
+
+// once returns build for one file: when T is fileKeyed, a row whose key
+// an earlier good row of the file has is refused, naming that row.
+func once[T any](build func(*row) (T, bool)) func(*row) (T, bool) {
+	var zero T
+	if _, ok := any(&zero).(fileKeyed); !ok {
+		return build
+	}
+	seen := map[string]RowError{}
+	return func(r *row) (T, bool) {
+		v, ok := build(r)
+		if !ok || r.failed {
+			return v, ok
+		}
+		key, col := any(&v).(fileKeyed).fileKey()
+		if first, dup := seen[key]; dup {
+			first.Column, first.Reason = "", "" // "line 2: " or "index 0: "
+			r.report(col, key+" is given twice: "+strings.TrimSuffix(first.Error(), ": ")+" gives it too (keep one row)")
+			return v, false
+		}
+		seen[key] = RowError{Line: r.line, Index: r.index}
+		return v, true
 	}
 }
 

@@ -211,6 +211,12 @@ type ParLevel struct {
 // Product returns the product key of p (see CatalogueEntry.Product).
 func (p *ParLevel) Product() string { return productOf(p.GTIN, p.HIBC) }
 
+// fileKey is the par level's location and product: one file gives
+// one level of a product at a location.
+func (p *ParLevel) fileKey() (string, string) {
+	return "a par level of " + p.Product() + " at " + quote(p.Location), "location"
+}
+
 // Par level columns.
 const (
 	parLocation = iota
@@ -252,7 +258,7 @@ func parseCount(v string, report reporter, col string) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 || n > 100000 {
 		report(col, quote(v)+" is not a count (a whole number from 0 to 100000)")
-		return 0
+		return -1
 	}
 	return n
 }
@@ -261,7 +267,7 @@ func (p *ParLevel) normalize(report reporter) {
 	p.Location = oneLine(p.Location)
 	checkText(p.Location, maxText, true, report, "location")
 	checkProduct(&p.GTIN, &p.HIBC, false, report)
-	if p.Min > p.Max {
+	if p.Max >= 0 && p.Min > p.Max { // -1: not a count, said so
 		report("max", "below min")
 	}
 }

@@ -107,6 +107,31 @@ func TestParLevels(t *testing.T) {
 	}
 }
 
+// TestParLevelTwice: a file giving two par levels of one product at one
+// location (the GTIN written with 13 and with 14 digits) is refused,
+// naming both rows, not imported with one of them dropped; at other
+// locations the product may have its own. A max that is not a count is
+// one problem, not two.
+func TestParLevelTwice(t *testing.T) {
+	for _, tc := range []struct{ format, file, want string }{
+		{"csv", "location,gtin,min,max\nWH,06901234100013,3,5\nOR-3,06901234100013,1,2\nWH,6901234100013,2,8\n",
+			`line 4: column location: a par level of 06901234100013 at "WH" is given twice: line 2 gives it too`},
+		{"json", `[{"location":"WH","gtin":"06901234100013","min":3,"max":5},{"location":"WH","gtin":"06901234100013","min":2,"max":8}]`,
+			`index 1: key location: a par level of 06901234100013 at "WH" is given twice: index 0 gives it too`},
+	} {
+		_, _, err := ParseParLevels(strings.NewReader(tc.file), ImportOptions{Format: tc.format})
+		var bad *BadRowsError
+		if !errors.As(err, &bad) || bad.Bad != 1 || len(bad.Rows) != 1 || !strings.HasPrefix(bad.Rows[0].Error(), tc.want) {
+			t.Errorf("%s: %v, want the second row refused: %s", tc.format, err, tc.want)
+		}
+	}
+	_, _, err := ParseParLevels(strings.NewReader("location,gtin,min,max\nWH,06901234100013,3,abc\n"), ImportOptions{Format: "csv"})
+	var bad *BadRowsError
+	if !errors.As(err, &bad) || bad.Problems != 1 {
+		t.Errorf("max abc: %v, want one problem", err)
+	}
+}
+
 // TestImport replaces one set at a time, keeps the others, records the
 // central service's set versions and round-trips them through the
 // encoding.

@@ -68,8 +68,7 @@ func (s *Stock) applyLot(key string, m agent.Movement) {
 			s.arrived(d.loc, l.u.id.product, d.n)
 		}
 		if d.n < 0 && m.Kind == agent.KindUse {
-			_, consigned := agent.Consignor(m)
-			s.used(m, d.loc, 1, consigned)
+			s.used(m, d.loc, 1, owedRefill(m))
 		}
 	}
 }

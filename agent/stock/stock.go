@@ -239,8 +239,7 @@ func (s *Stock) applyUnit(key string, m agent.Movement) {
 		if !onHand(old) {
 			from = s.names.id(m.Location)
 		}
-		_, consigned := agent.Consignor(m)
-		s.used(m, from, 1, consigned)
+		s.used(m, from, 1, owedRefill(m))
 	} else if cancel && prev.LastKind == agent.KindUse {
 		from := u.loc
 		if !onHand(*u) {
@@ -267,6 +266,15 @@ func (s *Stock) step(key string, u *unit, m agent.Movement) (prev lifecycle.Stat
 	*u = s.record(next)
 	u.id, u.bits = id, u.bits|tagged
 	return prev, true
+}
+
+// owedRefill reports whether the use m draws a unit its supplier
+// refills: a consigned unit, but not a loan set's ("bill only"), which
+// is brought for one operation and never stocked here, so that no
+// delivery would meet a request for it.
+func owedRefill(m agent.Movement) bool {
+	_, consigned := agent.Consignor(m)
+	return consigned && !slices.Contains(m.Flags, agent.FlagLoan)
 }
 
 // isPresent reports whether u's unit is at its location: on hand or

@@ -223,3 +223,40 @@ func TestRefillWhereDrawn(t *testing.T) {
 		t.Errorf("warehouse demand after the cancellation %v", got)
 	}
 }
+
+// TestNoRefillForLoan: a loan set's item ("bill only") is brought for one
+// operation and never stocked here: its use is the supplier's
+// consumption, not stock to refill (no delivery would ever meet such a
+// request), for an item and for a lot; cancelling it takes back no
+// refill owed for a consigned unit drawn from the shelf. Its use is
+// still demand.
+func TestNoRefillForLoan(t *testing.T) {
+	loanSet := func(m *agent.Movement) {
+		m.Kind, m.Flags, m.Decision = agent.KindContext, []string{agent.FlagLoanSet, agent.ConsignedFlag("S")}, ""
+	}
+	loan := func(m *agent.Movement) { m.Flags = append(m.Flags, agent.FlagLoan) }
+	s := fold(
+		mv(agent.KindContext, "OR-3", serial("L1", "A", "2027-06-30"), loanSet),
+		mv(agent.KindUse, "OR-3", serial("L1", "A", "2027-06-30"), loan, consigned("S")),
+		mv(agent.KindContext, "OR-3", lotKey("B"), loanSet),
+		mv(agent.KindUse, "OR-3", lotKey("B"), loan, consigned("S")),
+	)
+	if got := s.Refills(); len(got) != 0 {
+		t.Fatalf("refills %q after loan uses, want none", got)
+	}
+	if got := s.Demand("OR-3", gtin, day, 1); !slices.Equal(got, []float64{2}) {
+		t.Errorf("demand %v, want the two uses", got)
+	}
+	for _, key := range []func(*agent.Movement){serial("L1", "A", "2027-06-30"), lotKey("B")} {
+		s := fold(
+			mv(agent.KindReceive, "OR-3", serial("S1", "L1", "2027-06-30"), consigned("S")),
+			mv(agent.KindUse, "OR-3", serial("S1", "L1", "2027-06-30"), consigned("S")),
+			mv(agent.KindContext, "OR-3", key, loanSet),
+			mv(agent.KindUse, "OR-3", key, loan, consigned("S")),
+			cancel(agent.KindUse, 4, "OR-3", key),
+		)
+		if r, ok := s.Need("OR-3", gtin, Par{}, nil); !ok || r.Quantity != 1 {
+			t.Errorf("a loan use cancelled: need %+v %v, want the shelf's unit owed still", r, ok)
+		}
+	}
+}

@@ -86,3 +86,28 @@ func (s *Stock) LotsAt(location string) []LotAt {
 	slices.SortFunc(out, func(a, b LotAt) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
+
+// Holds reports whether the stock has anything at location: units on
+// hand or held, an open replenishment request, or uses (demand).
+func (s *Stock) Holds(location string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.names.ids[location]
+	if !ok || location == "" {
+		return false
+	}
+	if s.byLoc[loc] != nil || s.present[loc] != nil {
+		return true
+	}
+	for k := range s.requests {
+		if k.loc == loc {
+			return true
+		}
+	}
+	for k := range s.demand {
+		if k.loc == loc {
+			return true
+		}
+	}
+	return false
+}

@@ -98,3 +98,21 @@ func BenchmarkUnitsAt(b *testing.B) {
 		})
 	}
 }
+
+// TestHolds: a location holds something while units are on hand or held
+// there, a request is open or uses were drawn from it; a location no
+// movement named holds nothing, nor one every unit has left.
+func TestHolds(t *testing.T) {
+	s := fold(
+		mv(agent.KindReceive, "WH", serial("S1", "L1", "2027-06-30")),
+		mv(agent.KindTransfer, "W5", serial("S1", "L1", "2027-06-30")),
+		mv(agent.KindReceive, "W7", serial("S2", "L1", "2027-06-30")),
+		mv(agent.KindUse, "OR-3", serial("S2", "L1", "2027-06-30")),
+		requestAt("W9", agent.Request{Quantity: 1, Urgency: agent.UrgencyUrgent, Max: 1}),
+	)
+	for loc, want := range map[string]bool{"W5": true, "W7": true, "W9": true, "WH": false, "OR-3": false, "w5": false, "": false} {
+		if got := s.Holds(loc); got != want {
+			t.Errorf("Holds(%q) = %v, want %v", loc, got, want)
+		}
+	}
+}

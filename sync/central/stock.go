@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/master"
 	"github.com/udi-edge/udi-edge/agent/stock"
 )
@@ -33,8 +34,18 @@ type SiteStockReport struct {
 // q selects and the open replenishment requests (of q's location and
 // product, when set), data resolving packages and arrivals. Like the
 // site's audits it reads every movement of the site: a command run now
-// and then, not the service's path.
+// and then, not the service's path. q's product is read as a gateway
+// reads it (core.ParseProduct: a GTIN-13, a Digital Link...); a text
+// naming no product is an error wrapping core.ErrStockQuery.
 func SiteStock(ctx context.Context, st Store, site string, q stock.Query, data *master.Data) (SiteStockReport, error) {
+	var err error
+	if q.Product, err = core.ParseProduct(q.Product); err != nil {
+		return SiteStockReport{}, err
+	}
+	product := q.Product
+	if e, _, ok := data.Resolve(product); ok && product != "" {
+		product = e.Product() // a package's DI asks for the product it packs, as the lines do
+	}
 	heads, err := st.Ledgers(ctx)
 	if err != nil {
 		return SiteStockReport{}, err
@@ -63,7 +74,7 @@ func SiteStock(ctx context.Context, st Store, site string, q stock.Query, data *
 			g.Lines = []stock.Line{}
 		}
 		for _, r := range s.Requests(q.Location) {
-			if q.Product == "" || r.Product == q.Product {
+			if product == "" || r.Product == product {
 				g.Requests = append(g.Requests, r)
 			}
 		}

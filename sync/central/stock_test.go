@@ -2,11 +2,14 @@ package central_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
+	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/stock"
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/internal/testkit"
@@ -54,6 +57,15 @@ func TestSiteStock(t *testing.T) {
 	}
 	if len(g.Lines) != 1 || g.Lines[0].Owner != "华东医药" || g.Lines[0].Units != 1 || len(g.Requests) != 1 || g.Requests[0].Quantity != 2 {
 		t.Fatalf("lines %+v requests %+v", g.Lines, g.Requests)
+	}
+	// The product as a person types it (the GTIN-13 under the bars) asks
+	// the same; a text naming no product is refused, naming it.
+	byGTIN13, err := central.SiteStock(ctx, f.store, site, stock.Query{Location: "OR-3", Product: "6901234567892"}, nil)
+	if err != nil || len(byGTIN13.Gateways) != 1 || !reflect.DeepEqual(byGTIN13.Gateways[0], g) {
+		t.Errorf("product 6901234567892: %+v, %v; want %+v", byGTIN13, err, g)
+	}
+	if _, err := central.SiteStock(ctx, f.store, site, stock.Query{Product: "6901234567893"}, nil); !errors.Is(err, core.ErrStockQuery) || !strings.Contains(err.Error(), "6901234567893") {
+		t.Errorf("a product with a wrong check digit: %v, want a bad query naming it", err)
 	}
 
 	// The restored ledger's history is the current one.
