@@ -71,11 +71,29 @@ func jsonSyntax(b []byte, err error) error {
 	return err
 }
 
+// unmarshaler is the type of the values that read themselves (durations,
+// sizes, hex bytes).
+var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
 // checkKeys walks a decoded JSON value against the struct type t and
-// reports the first key that t does not have, as a dotted path.
+// reports the first key that t does not have, as a dotted path, and the
+// first value of a type that reads itself (json.Unmarshaler) that it
+// refuses, at its path: json.Unmarshal would name the file only.
 func checkKeys(v any, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		b, err := json.Marshal(v)
+		if v == nil || err != nil {
+			return nil // null leaves a pointer unset; else json.Unmarshal will say
+		}
+		err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b)
+		var ce *ConfigError
+		if err != nil && !errors.As(err, &ce) {
+			err = &ConfigError{Where: orTop(path), Err: err}
+		}
+		return err
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -105,7 +123,7 @@ func checkKeys(v any, t reflect.Type, path string) error {
 			if !ok {
 				return ConfigErrorf(p, "unknown key (known keys: %s)", knownKeys(fields))
 			}
-			if ft.Kind() == reflect.Struct || (ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct) {
+			if walked(ft) {
 				if err := checkKeys(obj[k], ft, p); err != nil {
 					return err
 				}
@@ -126,6 +144,22 @@ func checkKeys(v any, t reflect.Type, path string) error {
 		}
 	}
 	return nil
+}
+
+// walked reports whether checkKeys has anything to check in a value of
+// type t: a struct's keys, a value that reads itself, or a list or map
+// of either.
+func walked(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case reflect.PointerTo(t).Implements(unmarshaler), t.Kind() == reflect.Struct:
+		return true
+	case t.Kind() == reflect.Slice:
+		return walked(t.Elem())
+	}
+	return false
 }
 
 func knownKeys(m map[string]reflect.Type) string {

@@ -1,9 +1,12 @@
 package edge
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +74,9 @@ func (c StockConfig) validate() error {
 	return err
 }
 
+// csvLine is a line number in a reason of master.ParseParLevels.
+var csvLine = regexp.MustCompile(`line [0-9]+`)
+
 // pars returns the configured par levels, checked as the master data's
 // par levels are (master.ParseParLevels).
 func (c StockConfig) pars() ([]master.ParLevel, error) {
@@ -88,6 +94,30 @@ func (c StockConfig) pars() ([]master.ParLevel, error) {
 		fmt.Fprintf(&b, "%s,%s,%s,%d,%d\n", p.Location, p.GTIN, p.HIBC, p.Min, p.Max)
 	}
 	ps, _, err := master.ParseParLevels(strings.NewReader(b.String()), master.ImportOptions{Format: master.FormatCSV})
+	if bad := (*master.BadRowsError)(nil); errors.As(err, &bad) && len(bad.Rows) > 0 {
+		// Each problem at its entry and key: the rows are the entries in
+		// order, after the header line.
+		at := func(r master.RowError) string {
+			w := fmt.Sprintf("stock.par_levels[%d]", r.Line-2)
+			if r.Column != "" {
+				w += "." + r.Column
+			}
+			return w
+		}
+		// A reason naming another row ("line 2 gives it too") names
+		// its entry.
+		reason := func(r master.RowError) string {
+			return csvLine.ReplaceAllStringFunc(r.Reason, func(l string) string {
+				n, _ := strconv.Atoi(strings.TrimPrefix(l, "line "))
+				return fmt.Sprintf("stock.par_levels[%d]", n-2)
+			})
+		}
+		msg := reason(bad.Rows[0])
+		for _, r := range bad.Rows[1:] {
+			msg += "; " + at(r) + ": " + reason(r)
+		}
+		return nil, cfgErr(at(bad.Rows[0]), "%s", msg)
+	}
 	if err != nil {
 		return nil, cfgErr("stock.par_levels", "%v", err)
 	}

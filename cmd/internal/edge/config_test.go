@@ -55,8 +55,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown nested key", `{"gateway":"g","ledger":{"max_bach":3}}`, "ledger.max_bach", "unknown key"},
 		{"unknown scanner key", `{"gateway":"g","scanners":[{"id":"a"},{"id":"b","bauds":9600}]}`, "scanners[1].bauds", "unknown key"},
 		{"wrong type", `{"gateway":"g","scanners":[{"id":"a"},{"id":"b","baud":"fast"}]}`, "scanners[1].baud", "want int"},
-		{"bad duration", `{"gateway":"g","ledger":{"max_delay":"soon"}}`, "c.json", `"soon" is not a duration`},
-		{"bad hex", `{"gateway":"g","scanners":[{"id":"a","feedback":{"accept":"zz"}}]}`, "c.json", `"zz" is not hex`},
+		{"bad duration", `{"gateway":"g","ledger":{"max_delay":"soon"}}`, "ledger.max_delay", `"soon" is not a duration`},
+		{"negative duration", `{"gateway":"g","stock":{"sweep":"-1s"}}`, "stock.sweep", `"-1s" is not a duration`},
+		{"bad hex in a list", `{"gateway":"g","scanners":[{"id":"a"},{"id":"b","feedback":{"accept":"zz"}}]}`, "scanners[1].feedback.accept", `"zz" is not hex`},
+		{"bad hex", `{"gateway":"g","scanners":[{"id":"a","feedback":{"accept":"zz"}}]}`, "scanners[0].feedback.accept", `"zz" is not hex`},
 		{"syntax", "{\n\"gateway\": \"g\",,\n}", "c.json", "line 2"},
 		{"trailing data", `{"gateway":"g"} {}`, "c.json", "after the configuration"},
 	}
@@ -115,10 +117,15 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"stock service level", func(c *Config) { c.Stock.ServiceLevel = 1 }, "stock.service_level"},
 		{"stock lead days", func(c *Config) { c.Stock.LeadDays = -1 }, "stock.lead_days"},
 		{"stock sweep", func(c *Config) { c.Stock.Sweep = Duration(time.Millisecond) }, "stock.sweep"},
-		{"stock par", func(c *Config) { c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "123", Min: 1, Max: 2}} }, "stock.par_levels"},
+		{"stock par", func(c *Config) { c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "123", Min: 1, Max: 2}} }, "stock.par_levels[0].gtin"},
 		{"stock par min above max", func(c *Config) {
-			c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "09520123456788", Min: 5, Max: 2}}
-		}, "stock.par_levels"},
+			c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "09520123456788", Min: 1, Max: 2},
+				{Location: "WH", GTIN: "09520123456795", Min: 5, Max: 2}}
+		}, "stock.par_levels[1].max"},
+		{"stock par twice", func(c *Config) {
+			c.Stock.ParLevels = []ParConfig{{Location: "WH", GTIN: "09520123456788", Min: 1, Max: 2},
+				{Location: "WH", GTIN: "09520123456788", Min: 2, Max: 4}}
+		}, "stock.par_levels[1].location"},
 		{"sync missing ca", func(c *Config) {
 			c.Site, c.Sync.Brokers, c.Sync.CAFile = "s", []string{"ssl://b:8883"}, "/nonexistent/ca.pem"
 		}, "sync.ca_file"},
