@@ -144,8 +144,11 @@ const (
 type ErrorResponse struct {
 	Error string `json:"error"`
 	Kind  string `json:"kind"`
-	// RowErrors lists the bad rows of a refused master data file.
+	// RowErrors lists the problems of the bad rows of a refused master
+	// data file (a row may have several), at most master.MaxRejected;
+	// BadRows counts the bad rows, every one.
 	RowErrors []string `json:"row_errors,omitempty"`
+	BadRows   int      `json:"bad_rows,omitempty"`
 }
 
 // Error is an error answer of the API, as the client returns it.

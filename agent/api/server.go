@@ -268,7 +268,7 @@ func (s *Server) classify(err error) *Error {
 		kind = KindBadRequest
 		err = fmt.Errorf("request body larger than %d bytes", mbe.Limit)
 	case errors.As(err, &rows):
-		e := &Error{ErrorResponse: ErrorResponse{Kind: KindBadRows, Error: err.Error()}}
+		e := &Error{ErrorResponse: ErrorResponse{Kind: KindBadRows, Error: err.Error(), BadRows: rows.Bad}}
 		for i := range rows.Rows {
 			e.RowErrors = append(e.RowErrors, rows.Rows[i].Error())
 		}

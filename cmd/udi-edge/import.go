@@ -100,7 +100,7 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 		}
 		n = bad.Bad
 	case errors.As(err, &ae) && len(ae.RowErrors) > 0:
-		rows = ae.RowErrors
+		rows, n = ae.RowErrors, ae.BadRows
 	}
 	for _, e := range rows {
 		fmt.Fprintf(env.Stderr, "%s: %s\n", file, e)
@@ -108,7 +108,10 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil && len(rows) > 0 {
 		// The rows are listed above (at most master.MaxRejected problems);
 		// the error says what became of them.
-		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, max(n, len(rows)), file)
+		if n == 0 {
+			n = len(rows) // an agent that does not count them: its problems
+		}
+		return fmt.Errorf("%s: %d bad row(s) in %s: nothing imported (fix them, or import the good rows with --partial)", set, n, file)
 	}
 	if errors.Is(err, master.ErrEmpty) {
 		return fmt.Errorf("%w (import it with --allow-empty to empty the %s)", err, set)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,6 +51,16 @@ func TestImportMasterData(t *testing.T) {
 	code, out, errOut = runMain(t, "", "import", "--store", store, "recalls", td+"recalls.json")
 	if code != ExitOK || !strings.Contains(out, "recalls:") {
 		t.Fatalf("import into the running agent: %d %s %s", code, out, errOut)
+	}
+	// Bad rows are counted as rows, not as problems (a row may have
+	// several), by the running agent as on the stopped file.
+	twice := filepath.Join(dir, "two-problems.csv")
+	if err := os.WriteFile(twice, []byte("gtin,name,manufacturer,insurance_code,unit_price,high_value,imported,tracking\n"+
+		"06901234100037,a,b,,12.5x,maybe,false,serial\n06901234100044,c,d,,1.00,false,false,box\n06901234100051,e,f,,2.00,false,false,lot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runMain(t, "", "import", "--store", store, "catalogue", twice); code != ExitFailure || !strings.Contains(errOut, "2 bad row(s)") {
+		t.Fatalf("a file with 2 bad rows, one with 2 problems, into the running agent: %d %s", code, errOut)
 	}
 	d := a.Core().Master()
 	if d.Counts().Recalls == 0 || d.Counts().Catalogue == 0 {
