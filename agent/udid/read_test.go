@@ -159,7 +159,7 @@ func TestGeneratorRoundTrip(t *testing.T) {
 }
 
 // zipOf builds a ZIP of the entries, each stored or deflated.
-func zipOf(t *testing.T, entries ...zipEntry) []byte {
+func zipOf(t testing.TB, entries ...zipEntry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	z := zip.NewWriter(&b)
@@ -187,7 +187,7 @@ type zipEntry struct {
 }
 
 // part returns an XML part of devices from to to-1 of g.
-func part(t *testing.T, g Generator, from, to int) []byte {
+func part(t testing.TB, g Generator, from, to int) []byte {
 	var b bytes.Buffer
 	if _, err := g.xmlPart(&b, from, to); err != nil {
 		t.Fatal(err)

@@ -38,8 +38,8 @@ import (
 // its ACL is) a neighbour publishes malformed, oversized and forged
 // messages on the gateway's ack, resend and master data topics and on
 // the centre's movements and status topics; clients of the agent's
-// control socket, its read-only control address, its metrics and its
-// station page open hundreds of connections at once, send huge bodies,
+// control socket, its read-only control address, its metrics, its
+// station page and the centre's HTTP API open hundreds of connections at once, send huge bodies,
 // never read their answers, or never finish their headers. A scanner
 // goes on scanning all along, and a normal client asks each door
 // every 100 ms.
@@ -47,7 +47,7 @@ import (
 func init() {
 	registerCampaign(campaign{
 		Name:    "neighbours",
-		Summary: "bad neighbours on every topic the gateway and centre read and on the agent's local doors: nothing lost, no crash, answers in time",
+		Summary: "bad neighbours on every topic the gateway and centre read and on the agent's local doors and the centre's API: nothing lost, no crash, answers in time",
 		Help: "A udi-edge agent (its key enrolled at the centre, the centre's key pinned) syncs through a\n" +
 			"real Mosquitto to a real udi-central while a neighbour publishes on the gateway's ack, resend\n" +
 			"and master data topics and on the centre's movements and status topics: garbage, payloads\n" +
@@ -56,7 +56,7 @@ func init() {
 			"requests from 0 and beyond the ledger; master data unsigned or signed by another key;\n" +
 			"batches replayed, altered, unsigned, signed by another gateway's key, a forged next\n" +
 			"movement; statuses acked beyond last). Meanwhile clients of the control socket, the\n" +
-			"read-only control address, the metrics and the station page open hundreds of connections\n" +
+			"read-only control address, the metrics, the station page and the centre's HTTP API open hundreds of connections\n" +
 			"at once, send an 80 MiB body, never read a large answer, and never finish their headers\n" +
 			"(slowloris). A scanner scans all along and a normal client asks each door every 100 ms.\n" +
 			"Checks: every scan answered accepted and in the ledger; the agent and centre never\n" +
@@ -441,7 +441,8 @@ func nbAbuses(rnd *rand.Rand, w *nbWatch, k nbKeys) []nbAbuse {
 	return out
 }
 
-// nbDoor is one of the agent's local doors and what its clients ask.
+// nbDoor is one of the agent's local doors (or the centre's API) and
+// what its clients ask.
 type nbDoor struct {
 	name string
 	dial func() (net.Conn, error)
@@ -870,6 +871,9 @@ func runNeighboursCampaign(ctx context.Context, r *campaignRun) error {
 		// scrapes are limited (4 at once, others 503), the probe must not be.
 		{name: "metrics", dial: nbDial("tcp", m[1]), normal: "/healthz", flood: "/metrics", big: "/metrics", body: "POST /metrics", bodyRow: "x"},
 		{name: "station page", dial: nbDial("tcp", page), normal: "/", flood: "/", big: "/warehouse", body: "POST /login", bodyRow: "x=y&"},
+		// The centre's HTTP API: an auditor's or a report's client.
+		{name: "centre API", dial: nbDial("tcp", strings.TrimPrefix(c.url, "http://")), normal: "/healthz", flood: "/v1/gateways", big: "/v1/gateways",
+			body: "POST /v1/master?site=" + nbSite + "&set=catalogue&format=csv", bodyHead: "gtin,name,unit_price\n", bodyRow: "not-a-gtin,x,1\n"},
 	}
 	outcomes := make([]*nbOutcomes, len(doors))
 	normals := make([]*nbNormal, len(doors))
