@@ -56,6 +56,22 @@ type ImportResult struct {
 	// was converted to UTF-8 (a GBK export, a UTF-16 one).
 	Encoding  string `json:"encoding,omitempty"`
 	Converted bool   `json:"converted,omitempty"`
+	// Duplicates lists the keys two entries of the file had, the later
+	// kept (a catalogue's product, a recall's lot or serial; the other
+	// sets refuse two different rows of one key).
+	Duplicates []string `json:"duplicates,omitempty"`
+}
+
+// setDefName returns the set name import takes for a master.Duplicate's
+// Set.
+func setDefName(s string) string {
+	switch s {
+	case "lot statuses":
+		return "lots"
+	case "par levels":
+		return "par"
+	}
+	return s
 }
 
 // setSize returns the number of entries of one set of d.
@@ -114,6 +130,11 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 			return nil, err
 		}
 		res.Rows = setSize(d, set)
+		for _, x := range d.Duplicates() {
+			if setDefName(x.Set) == set {
+				res.Duplicates = append(res.Duplicates, x.String())
+			}
+		}
 		return d, nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -107,35 +108,52 @@ func defineSet[T any](s *schema, build func(*row) (T, bool), field func(*sets) *
 	}
 }
 
-// fileKeyed is an entry no two rows of one file may share the key of:
-// the file gives two values for one thing and which it means cannot be
-// told (two par levels of a product at one location).
+// fileKeyed is an entry no two rows of one file may share the key of
+// with different values: the file gives two values for one thing and
+// which it means cannot be told (two par levels of a product at one
+// location, two prices of one product). A row repeated exactly says
+// nothing new and is taken.
 type fileKeyed interface {
-	// fileKey returns the entry's key, as the error quotes it, and the
+	// fileKey returns the entry's key, how the error names it, and the
 	// column the error names.
-	fileKey() (key, column string)
+	fileKey() (key, said, column string)
 }
 
 // once returns build for one file: when T is fileKeyed, a row whose key
-// an earlier good row of the file has is refused, naming that row.
+// an earlier good row of the file has with other values is refused,
+// naming that row.
 func once[T any](build func(*row) (T, bool)) func(*row) (T, bool) {
 	var zero T
 	if _, ok := any(&zero).(fileKeyed); !ok {
 		return build
 	}
-	seen := map[string]RowError{}
+	type first struct {
+		line, index int32
+		sum         uint64 // of the row's values
+	}
+	seen := map[string]first{}
+	seed := maphash.MakeSeed()
 	return func(r *row) (T, bool) {
 		v, ok := build(r)
 		if !ok || r.failed {
 			return v, ok
 		}
-		key, col := any(&v).(fileKeyed).fileKey()
-		if first, dup := seen[key]; dup {
-			first.Column, first.Reason = "", "" // "line 2: " or "index 0: "
-			r.report(col, key+" is given twice: "+strings.TrimSuffix(first.Error(), ": ")+" gives it too (keep one row)")
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for _, x := range r.vals {
+			h.WriteString(x)
+			h.WriteByte(0)
+		}
+		key, said, col := any(&v).(fileKeyed).fileKey()
+		if f, dup := seen[key]; dup {
+			if f.sum == h.Sum64() {
+				return v, true // the same row again
+			}
+			at := RowError{Line: int(f.line), Index: int(f.index)}
+			r.report(col, said+" is given twice, differently: "+strings.TrimSuffix(at.Error(), ": ")+" gives it too (keep one row)")
 			return v, false
 		}
-		seen[key] = RowError{Line: r.line, Index: r.index}
+		seen[strings.Clone(key)] = first{int32(r.line), int32(r.index), h.Sum64()}
 		return v, true
 	}
 }

@@ -128,6 +128,10 @@ func parseTime(v string, report reporter, col string) (t time.Time, ok bool) {
 
 func (s *Schedule) normalize(report reporter) { s.check(report, true) }
 
+// fileKey is the schedule's case, not quoted (it identifies a patient's
+// operation): one file schedules a case once.
+func (s *Schedule) fileKey() (string, string, string) { return s.Case, "this case", "case" }
+
 // check checks s; times tells whether to check its times (false when the
 // parser has reported them already).
 func (s *Schedule) check(report reporter, times bool) {
@@ -213,8 +217,9 @@ func (p *ParLevel) Product() string { return productOf(p.GTIN, p.HIBC) }
 
 // fileKey is the par level's location and product: one file gives
 // one level of a product at a location.
-func (p *ParLevel) fileKey() (string, string) {
-	return "a par level of " + p.Product() + " at " + quote(p.Location), "location"
+func (p *ParLevel) fileKey() (string, string, string) {
+	k := "a par level of " + p.Product() + " at " + quote(p.Location)
+	return k, k, "location"
 }
 
 // Par level columns.

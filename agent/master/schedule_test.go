@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -115,9 +116,9 @@ func TestParLevels(t *testing.T) {
 func TestParLevelTwice(t *testing.T) {
 	for _, tc := range []struct{ format, file, want string }{
 		{"csv", "location,gtin,min,max\nWH,06901234100013,3,5\nOR-3,06901234100013,1,2\nWH,6901234100013,2,8\n",
-			`line 4: column location: a par level of 06901234100013 at "WH" is given twice: line 2 gives it too`},
+			`line 4: column location: a par level of 06901234100013 at "WH" is given twice, differently: line 2 gives it too`},
 		{"json", `[{"location":"WH","gtin":"06901234100013","min":3,"max":5},{"location":"WH","gtin":"06901234100013","min":2,"max":8}]`,
-			`index 1: key location: a par level of 06901234100013 at "WH" is given twice: index 0 gives it too`},
+			`index 1: key location: a par level of 06901234100013 at "WH" is given twice, differently: index 0 gives it too`},
 	} {
 		_, _, err := ParseParLevels(strings.NewReader(tc.file), ImportOptions{Format: tc.format})
 		var bad *BadRowsError
@@ -169,5 +170,42 @@ func TestImport(t *testing.T) {
 	}
 	if _, _, err := n.Import("pets", strings.NewReader("a\n1\n"), ImportOptions{Format: "csv"}); !errors.Is(err, ErrFormat) {
 		t.Errorf("unknown set: %v", err)
+	}
+}
+
+// TestSameKeyTwice: a file of lot statuses, settlements or schedules
+// giving one key two different rows is refused naming both rows (a
+// case by its column only: it identifies a patient's operation); a row
+// repeated exactly is taken.
+func TestSameKeyTwice(t *testing.T) {
+	for _, tc := range []struct {
+		parse      func(io.Reader, ImportOptions) error
+		twice, dup string
+		want       string
+	}{
+		{func(r io.Reader, o ImportOptions) error { _, _, err := ParseLotStatuses(r, o); return err },
+			"gtin,lot,status\n06901234100013,L1,on-hold\n06901234100013,L2,on-hold\n06901234100013,L1,approved\n",
+			"gtin,lot,status\n06901234100013,L1,on-hold\n06901234100013,L1,on-hold\n",
+			`line 4: column lot: the status of lot "L1" of 06901234100013 is given twice, differently: line 2 gives it too`},
+		{func(r io.Reader, o ImportOptions) error { _, _, err := ParseSettlements(r, o); return err },
+			"id,patient,case,gtin,amount\nS-1,P1,C1,06901234100013,10.00\nS-1,P1,C1,06901234100013,12.00\n",
+			"id,patient,case,gtin,amount\nS-1,P1,C1,06901234100013,10.00\nS-1,P1,C1,06901234100013,10.00\n",
+			`line 3: column id: settlement line "S-1" is given twice, differently: line 2 gives it too`},
+		{func(r io.Reader, o ImportOptions) error { _, _, err := ParseSchedules(r, o); return err },
+			"case,room,start,end\nC-77,OR-3,2026-12-07 08:00,2026-12-07 10:00\nC-77,OR-4,2026-12-07 08:00,2026-12-07 10:00\n",
+			"case,room,start,end\nC-77,OR-3,2026-12-07 08:00,2026-12-07 10:00\nC-77,OR-3,2026-12-07 08:00,2026-12-07 10:00\n",
+			`line 3: column case: this case is given twice, differently: line 2 gives it too`},
+	} {
+		err := tc.parse(strings.NewReader(tc.twice), ImportOptions{Format: "csv"})
+		var bad *BadRowsError
+		if !errors.As(err, &bad) || bad.Bad != 1 || !strings.HasPrefix(bad.Rows[0].Error(), tc.want) {
+			t.Errorf("%v, want one row refused: %s", err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "C-77") {
+			t.Errorf("the refusal quotes the case: %v", err)
+		}
+		if err := tc.parse(strings.NewReader(tc.dup), ImportOptions{Format: "csv"}); err != nil {
+			t.Errorf("a row repeated exactly: %v", err)
+		}
 	}
 }

@@ -338,6 +338,11 @@ func buildSettlement(r *row) (Settlement, bool) {
 	return s, true
 }
 
+// fileKey is the settlement line's id: one file gives each line once.
+func (s *Settlement) fileKey() (string, string, string) {
+	return s.ID, "settlement line " + quote(s.ID), "id"
+}
+
 func (s *Settlement) normalize(report reporter) {
 	checkText(s.ID, maxCode, true, report, "id")
 	checkPrivate(s.Patient, report, "patient")

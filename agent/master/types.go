@@ -210,6 +210,13 @@ type LotStatus struct {
 // Product returns the product key of s (see CatalogueEntry.Product).
 func (s *LotStatus) Product() string { return productOf(s.GTIN, s.HIBC) }
 
+// fileKey is the status's product and lot: one file gives a lot one
+// status.
+func (s *LotStatus) fileKey() (string, string, string) {
+	k := "the status of lot " + quote(s.Lot) + " of " + s.Product()
+	return k, k, "lot"
+}
+
 // Settlement is one line of an insurance settlement (医保结算): a charge
 // for a consumable used on a patient in a case.
 //

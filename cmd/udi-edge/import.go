@@ -122,6 +122,9 @@ func importCmd(ctx context.Context, env *Env, args []string) error {
 	if res.Converted {
 		fmt.Fprintf(env.Stdout, "%s: converted from %s\n", file, res.Encoding)
 	}
+	for _, x := range res.Duplicates {
+		fmt.Fprintf(env.Stderr, "%s: warning: %s, the later row kept\n", file, x)
+	}
 	fmt.Fprintf(env.Stdout, "%s: %d row(s) imported, %d rejected; master data version %s\n", set, res.Rows, len(res.RowErrors), res.Version)
 	return nil
 }

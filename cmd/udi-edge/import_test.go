@@ -28,6 +28,15 @@ func TestImportMasterData(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errOut, "line 4: column unit_price") || !strings.Contains(out, "rejected") {
 		t.Fatalf("import --partial: %d\n%s\n%s", code, out, errOut)
 	}
+	// A product given twice in a catalogue: the later row kept, said so.
+	dup := filepath.Join(dir, "dup.csv")
+	if err := os.WriteFile(dup, []byte("gtin,name,unit_price\n06901234100013,a,1.00\n06901234100044,b,2.00\n06901234100013,a2,3.00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runMain(t, "", "import", "--store", filepath.Join(dir, "dup.db"), "--gateway", "gw-d", "catalogue", dup)
+	if code != ExitOK || !strings.Contains(out, "2 row(s) imported") || !strings.Contains(errOut, "warning: catalogue: 06901234100013: entry 2 replaces entry 0") {
+		t.Fatalf("a catalogue giving a product twice: %d\n%s\n%s", code, out, errOut)
+	}
 	if code, _, errOut := runMain(t, "", "import", "--store", store, "--gateway", "gw-m", "recall", td+"recalls.csv"); code != ExitUsage || !strings.Contains(errOut, `"recall"`) {
 		t.Fatalf("unknown set: %d %s", code, errOut)
 	}
