@@ -131,6 +131,16 @@ func runFlips(ctx context.Context, r *campaignRun) error {
 			},
 			readBack: func(ctx context.Context, p string) (string, error) {
 				var b strings.Builder
+				// What reads every movement of the site: the audit and the
+				// gateways' stock, folded from each movement's kind,
+				// item, lot, expiry and place.
+				for _, args := range [][]string{{"anomalies", "--site", "site-a", "--json"}, {"stock", "--site", "site-a", "--json"}, {"gateways", "--json"}} {
+					code, out, err := runLimited(ctx, centralBin, append(args, "--store", p)...)
+					if err != nil {
+						return "", err
+					}
+					fmt.Fprintf(&b, "%s: exit %d\n%s\n", args[0], code, out)
+				}
 				for _, item := range sample {
 					code, out, err := runLimited(ctx, centralBin, "trace", "--store", p, "--json", "--include-patient", item)
 					if err != nil {
