@@ -378,7 +378,7 @@ func (d *diskfullLab) scan(sc *usbScanner, serial string) (bool, error) {
 
 // checkPage reads the station page as the nurse sees it: each of the
 // last n scans, refused, must be there, marked not recorded, with its
-// reason.
+// reason: the gateway's disk is full.
 func (d *diskfullLab) checkPage(kind, addr string, n int) {
 	resp, err := http.Get("http://" + addr + "/station/desk?lang=en")
 	if err != nil {
@@ -395,7 +395,9 @@ func (d *diskfullLab) checkPage(kind, addr string, n int) {
 			continue
 		}
 		fails++
-		if strings.Contains(row, `<ul class="why">`) {
+		// The reason a nurse can act on: the disk is full (not a bare
+		// "not recorded").
+		if _, why, ok := strings.Cut(row, `<ul class="why">`); ok && strings.Contains(why, "disk is full") {
 			reasoned++
 		}
 	}
