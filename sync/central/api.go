@@ -142,7 +142,7 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /healthz", g.route(PermRead, false, s.serveHealth))
 	mux.HandleFunc("GET /v1/trace", g.route(PermRead, false, s.serveTrace))
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
-	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
+	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, true, s.serveAnomalies))
 	mux.HandleFunc("GET /v1/received", g.route(PermRead, false, s.serveReceived))
 	mux.HandleFunc("GET /v1/stock", g.route(PermRead, true, s.serveStock))
 	mux.HandleFunc("GET /v1/supply/consumption", g.route(PermRead, false, s.serveConsumption))

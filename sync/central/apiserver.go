@@ -29,7 +29,7 @@ type APILimits struct {
 	Timeout time.Duration
 	// LongTimeout is the deadline of a publication of master data, the
 	// upload of its body included, and of the requests that read every
-	// movement of a site (reconcile, stock).
+	// movement of a site (anomalies, reconcile, stock).
 	LongTimeout time.Duration
 }
 

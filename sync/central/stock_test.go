@@ -203,7 +203,7 @@ func TestSiteReadsTakeTheLongDeadline(t *testing.T) {
 	f.send(l, 1, uint64(len(l.Records)))
 	f.published(1)
 	s := serveAPI(t, f, central.APIConfig{Limits: central.APILimits{Timeout: time.Nanosecond}}, "127.0.0.1:0")
-	for _, path := range []string{"/v1/stock?site=" + site} {
+	for _, path := range []string{"/v1/stock?site=" + site, "/v1/anomalies?site=" + site} {
 		if code, body, _ := call(t, http.DefaultClient, http.MethodGet, s.url+path, "", ""); code != http.StatusOK {
 			t.Errorf("%s: %d %s", path, code, body)
 		}
