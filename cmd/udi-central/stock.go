@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/stock"
 	"github.com/udi-edge/udi-edge/cmd/internal/show"
 	"github.com/udi-edge/udi-edge/sync/central"
+	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
 func stockCmd(ctx context.Context, env *Env, args []string) error {
@@ -18,8 +20,9 @@ func stockCmd(ctx context.Context, env *Env, args []string) error {
 		"Show the stock on hand of every gateway of a site, as the centre folds it from the\n"+
 			"movements it holds (the gateways' own rule: what they show, up to what they have\n"+
 			"sent): per gateway, location, product, lot, expiry and owner, and the open\n"+
-			"replenishment requests. The catalogue resolves packages to their units. Reads the\n"+
-			"store (--store).")
+			"replenishment requests. The catalogue resolves packages to their units. Asks a\n"+
+			"running service (--http-url), which resolves with its --supply-catalogue, or reads\n"+
+			"the store (--store), resolving with --master catalogue=FILE.")
 	var sf sourceFlags
 	sf.register(fs)
 	site := fs.String("site", "", "the site (required)")
@@ -41,26 +44,30 @@ func stockCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.Changed("expiring") && *expiring < 1 {
 		return usagef("--expiring %d: want a whole number of days, 1 or more", *expiring)
 	}
+	q := stock.Query{Location: *location, Product: *product, ExpiringDays: *expiring, Now: time.Now()}
+	var rep central.SiteStockReport
 	if sf.httpURL != "" {
-		return usagef("stock reads the store (--store), with the master data given")
-	}
-	st, data, err := sf.openWith(*files)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rep, err := central.SiteStock(ctx, st, *site, stock.Query{Location: *location, Product: *product, ExpiringDays: *expiring, Now: time.Now()}, data)
-	if err != nil {
-		return err
+		if len(*files) > 0 {
+			return usagef("--master reads the store (--store): the service resolves packages with its own --supply-catalogue")
+		}
+		if err := sf.getJSON(ctx, "/v1/stock?"+central.StockParams(*site, q).Encode(), &rep); err != nil {
+			return err
+		}
+	} else {
+		if otherSet(*files, wire.SetCatalogue) {
+			return usagef("stock takes the catalogue only: --master catalogue=FILE")
+		}
+		st, data, err := sf.openWith(*files)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if rep, err = central.SiteStock(ctx, st, *site, q, data); err != nil {
+			return err
+		}
 	}
 	if *gateway != "" {
-		kept := rep.Gateways[:0]
-		for _, g := range rep.Gateways {
-			if g.Gateway == *gateway {
-				kept = append(kept, g)
-			}
-		}
-		rep.Gateways = kept
+		rep.Gateways = slices.DeleteFunc(rep.Gateways, func(g central.GatewayStock) bool { return g.Gateway != *gateway })
 	}
 	return printSiteStock(env.Stdout, rep, *asJSON)
 }

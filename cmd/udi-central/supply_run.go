@@ -26,7 +26,7 @@ func (f *supplyFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&f.ids, "supplier-id", "publish a supplier's consumption records and replenishment requests to udi/supply/ID/...:\n"+
 		"ID=NAME, ID its broker user name, NAME the supplier as consigned flags and the catalogue name it\n"+
 		"(repeatable; config key suppliers: {\"ID\": \"NAME\"})")
-	fs.StringVar(&f.catalogue, "supply-catalogue", "", "the catalogue (a file of the catalogue set, .csv or .json) that prices consumption\nrecords and names the suppliers of requests, published and answered by /v1/supply/...")
+	fs.StringVar(&f.catalogue, "supply-catalogue", "", "the catalogue (a file of the catalogue set, .csv or .json) that prices consumption\nrecords and names the suppliers of requests, published and answered by /v1/supply/...;\nit also resolves packages to their units in /v1/stock")
 	fs.StringVar(&f.cursor, "supply-cursor", "", "the file (bbolt, 0600) holding how far each ledger's supply records are published\n(default: beside a file --store, its name with .supply; required with a database --store)")
 }
 

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -75,35 +73,9 @@ func TestSupplyExport(t *testing.T) {
 		screwGTIN+",\"Screw, 4mm\",1200.50,\"BETA Co., Ltd.\",yes\n"+
 		gauzeGTIN+",Gauze,1.00,,no\n", 0o600)
 	broker := startBroker(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"run", "--site", "st-marys", "--store", store, "--broker", "tcp://" + broker,
-			"--http", "127.0.0.1:0", "--supply-catalogue", catalogue, "--supplier-id", "hdyy=华东医药"}, &syncBuffer{}, logs)
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != ExitOK {
-				t.Errorf("run exit %d\n%s", code, logs.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not stop")
-		}
-	}
-	defer stop()
-	re := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
-	waitFor(t, "the HTTP API and the supply publisher", func() bool {
-		return re.MatchString(logs.String()) && strings.Contains(logs.String(), "supply publisher started on a new cursor")
-	})
-	_, port, _ := net.SplitHostPort(re.FindStringSubmatch(logs.String())[1])
+	port, _, stop := runService(t, func(log string) bool { return strings.Contains(log, "supply publisher started on a new cursor") },
+		"--site", "st-marys", "--store", store, "--broker", "tcp://"+broker,
+		"--http", "127.0.0.1:0", "--supply-catalogue", catalogue, "--supplier-id", "hdyy=华东医药")
 	api := "http://127.0.0.1:" + port
 
 	// A supplier listening on its topic (this broker has no ACL).
@@ -123,12 +95,7 @@ func TestSupplyExport(t *testing.T) {
 		{Time: supplyDay.Add(3 * time.Minute), Kind: agent.KindContext, Item: stentGTIN, Location: "OR-3",
 			Reason: agent.RequestReason(agent.Request{Quantity: 1, Urgency: agent.UrgencyRefill, Max: 1}), Flags: []string{agent.FlagReplenish, hd}},
 	})
-	gw := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + broker).SetClientID("or-3"))
-	if tok := gw.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect: %v", tok.Error())
-	}
-	defer gw.Disconnect(0)
-	gw.Publish(wire.MovementsTopic("st-marys", "or-3"), 1, false, batch).Wait()
+	publishBatch(t, broker, batch)
 
 	day := supplyDay.In(time.Local).Format(central.DayLayout)
 	window := []string{"--since", day, "--until", day}

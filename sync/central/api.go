@@ -104,6 +104,12 @@ type ErrorResponse struct {
 //	                                    (SiteAnomalies; link_within=8h for cabinet removals)
 //	GET  /v1/received?site=S            the product keys of what the site's gateways have received
 //	                                    (ReceivedProducts), for the site's catalogue
+//	GET  /v1/stock?site=S&location=L&product=P&expiring=DAYS
+//	                                    each gateway's stock on hand and open replenishment requests as
+//	                                    the centre folds them (SiteStock, a SiteStockReport), packages
+//	                                    resolved with the service's catalogue (Config.Catalogue);
+//	                                    location, product (any form a trace reads) and expiring (lines
+//	                                    expiring within DAYS, the expired included; 0 every line) optional
 //	GET  /v1/supply/consumption?supplier=S&since=DAY&until=DAY&offset=N&limit=N
 //	                                    a page of the uses of suppliers' items (Consumption), days
 //	                                    YYYY-MM-DD in the service's local time, both included
@@ -136,8 +142,9 @@ func (s *Service) handler(g *guard) http.Handler {
 	mux.HandleFunc("GET /healthz", g.route(PermRead, false, s.serveHealth))
 	mux.HandleFunc("GET /v1/trace", g.route(PermRead, false, s.serveTrace))
 	mux.HandleFunc("GET /v1/gateways", g.route(PermRead, false, s.serveGateways))
-	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, false, s.serveAnomalies))
+	mux.HandleFunc("GET /v1/anomalies", g.route(PermRead, true, s.serveAnomalies))
 	mux.HandleFunc("GET /v1/received", g.route(PermRead, false, s.serveReceived))
+	mux.HandleFunc("GET /v1/stock", g.route(PermRead, true, s.serveStock))
 	mux.HandleFunc("GET /v1/supply/consumption", g.route(PermRead, false, s.serveConsumption))
 	mux.HandleFunc("GET /v1/supply/requests", g.route(PermRead, false, s.serveRequests))
 	mux.HandleFunc("POST /v1/reconcile", g.route(PermRead, true, s.serveReconcile))

@@ -28,7 +28,8 @@ type APILimits struct {
 	// its context and its connection.
 	Timeout time.Duration
 	// LongTimeout is the deadline of a publication of master data, the
-	// upload of its body included.
+	// upload of its body included, and of the requests that read every
+	// movement of a site (anomalies, reconcile, stock).
 	LongTimeout time.Duration
 }
 

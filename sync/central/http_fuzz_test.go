@@ -9,7 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/udi-edge/udi-edge/sync/central"
 	"github.com/udi-edge/udi-edge/sync/central/boltstore"
@@ -113,6 +116,7 @@ var controlRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/v1/gateways"},
 	{http.MethodGet, "/v1/anomalies"},
 	{http.MethodGet, "/v1/received"},
+	{http.MethodGet, "/v1/stock"},
 	{http.MethodGet, "/v1/supply/consumption"},
 	{http.MethodGet, "/v1/supply/requests"},
 	{http.MethodPost, "/v1/reconcile"},
@@ -122,7 +126,7 @@ var controlRoutes = []struct{ method, path string }{
 
 // FuzzControlRequests sends any query and body to each other request of
 // the centre's API (gateways, anomalies, received, supply, reconcile,
-// fee reconciliation, master data publishing) over a real store: the
+// stock, fee reconciliation, master data publishing) over a real store: the
 // answer is a success or a client's error (4xx) in JSON saying what is
 // wrong, never a failure of the centre (5xx).
 func FuzzControlRequests(f *testing.F) {
@@ -152,6 +156,82 @@ func FuzzControlRequests(f *testing.F) {
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == "" {
 				t.Fatalf("%s %s?%s: %d %q says nothing", r.method, r.path, query, w.Code, w.Body.String())
 			}
+		}
+	})
+}
+
+// FuzzStockQuery sends any query string to the centre's GET /v1/stock,
+// over a real store holding a gateway's movements and a catalogue with
+// a package: the answer is the stock of the site asked, every line of
+// the location asked and of one product when one is asked, none
+// expiring after the days asked; or 400 with an error naming the
+// parameter that is wrong; never anything else.
+func FuzzStockQuery(f *testing.F) {
+	for _, q := range []string{
+		"site=st-marys", "site=st-marys&location=OR-3", "site=st-marys&location=WARD-2&product=06901234567038",
+		"site=st-marys&product=6901234567045", "site=st-marys&product=06901234567052", "site=st-marys&product=(01)06901234567014(21)S1",
+		"site=st-marys&product=https%3A%2F%2Fid.gs1.org%2F01%2F06901234567014", "site=st-marys&product=%2BH123PROD1",
+		"site=st-marys&product=6901234567046", "site=st-marys&product=gauze", "site=st-marys&expiring=0", "site=st-marys&expiring=432",
+		"site=st-marys&expiring=-1", "site=st-marys&expiring=1e3", "site=st-marys&expiring=99999999999999999999", "site=north", "",
+		"site=st-marys&site=north", "site=%zz", "location=OR-3", "site=st-marys&product=&expiring=&location=",
+	} {
+		f.Add(q)
+	}
+	for _, c := range vectorCodes(f) {
+		if c != "" {
+			f.Add(url.Values{"site": {site}, "product": {c}}.Encode())
+		}
+	}
+	store, err := boltstore.Open(filepath.Join(f.TempDir(), "central.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	feed(f, store, supplyLedger(f))
+	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: store, Conn: testkit.NewConn(),
+		Catalogue: supplyCatalogue(f), Now: func() time.Time { return day0 }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { svc.Close() })
+	h := svc.Handler()
+	f.Fuzz(func(t *testing.T, query string) {
+		req := httptest.NewRequest(http.MethodGet, "/v1/stock", nil)
+		req.URL.RawQuery = query
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		v, _ := url.ParseQuery(query)
+		switch w.Code {
+		case http.StatusOK:
+			var rep central.SiteStockReport
+			if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || rep.Site != v.Get("site") || rep.Gateways == nil {
+				t.Fatalf("%q: %v %s", query, err, w.Body.String())
+			}
+			days, _ := strconv.Atoi(v.Get("expiring"))
+			for _, g := range rep.Gateways {
+				products := map[string]bool{}
+				for _, l := range g.Lines {
+					products[l.Product] = true
+					if loc := v.Get("location"); loc != "" && l.Location != loc {
+						t.Fatalf("%q: a line of %s", query, l.Location)
+					}
+					if days > 0 && (l.DaysLeft == nil || *l.DaysLeft > days) {
+						t.Fatalf("%q: a line expiring in %v days", query, l.DaysLeft)
+					}
+				}
+				if v.Get("product") != "" && len(products) > 1 {
+					t.Fatalf("%q: lines of %d products", query, len(products))
+				}
+			}
+		case http.StatusBadRequest:
+			var e struct {
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || !strings.Contains(e.Error, "parameter ") {
+				t.Fatalf("%q: 400 %q names no parameter", query, w.Body.String())
+			}
+		default:
+			t.Fatalf("%q: %d %s", query, w.Code, w.Body.String())
 		}
 	})
 }

@@ -3,7 +3,12 @@ package central
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/master"
@@ -123,4 +128,58 @@ func findBranch(heads []Head, gateway string, created int64, branch int) (Head, 
 		}
 	}
 	return Head{}, false
+}
+
+// StockParams returns the query string of GET /v1/stock: the site, and
+// q's location, product and expiring days when set (the service counts
+// days left from its own clock).
+func StockParams(site string, q stock.Query) url.Values {
+	v := url.Values{"site": {site}}
+	if q.Location != "" {
+		v.Set("location", q.Location)
+	}
+	if q.Product != "" {
+		v.Set("product", q.Product)
+	}
+	if q.ExpiringDays > 0 {
+		v.Set("expiring", strconv.Itoa(q.ExpiringDays))
+	}
+	return v
+}
+
+// stockQuery reads the parameters of GET /v1/stock other than the site:
+// location, product (which SiteStock reads) and expiring, a whole
+// number of days (0, as absent, selects every line); an expiring that
+// is not is an error wrapping ErrInvalid that names it.
+func (s *Service) stockQuery(r *http.Request) (stock.Query, error) {
+	v := r.URL.Query()
+	q := stock.Query{Location: v.Get("location"), Product: v.Get("product"), Now: s.now()}
+	if x := v.Get("expiring"); x != "" {
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 0 {
+			return stock.Query{}, fmt.Errorf("%w: parameter expiring: %q is not a whole number of days, 0 or more", ErrInvalid, x)
+		}
+		q.ExpiringDays = n
+	}
+	return q, nil
+}
+
+// serveStock answers GET /v1/stock: the site's stock (SiteStock), its
+// packages resolved with the service's catalogue (Config.Catalogue).
+func (s *Service) serveStock(w http.ResponseWriter, r *http.Request) {
+	site, ok := s.auditSite(w, r)
+	if !ok {
+		return
+	}
+	q, err := s.stockQuery(r)
+	if s.writeFailure(w, "stock query", site, err) {
+		return
+	}
+	rep, err := SiteStock(r.Context(), s.store, site, q, s.cfg.Catalogue)
+	if errors.Is(err, core.ErrStockQuery) {
+		err = fmt.Errorf("%w: parameter product: %w", ErrInvalid, err)
+	}
+	if !s.writeFailure(w, "read of the stock", site, err) {
+		writeJSON(w, http.StatusOK, rep)
+	}
 }

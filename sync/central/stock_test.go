@@ -2,8 +2,11 @@ package central_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +94,118 @@ func TestSiteStock(t *testing.T) {
 	}
 	if units != 3 {
 		t.Errorf("units %d, want 3 (S1, S2, S3)", units)
+	}
+}
+
+// TestStockAPI: a running centre's GET /v1/stock, over HTTP with
+// authentication, answers what SiteStock reads from its store, packages
+// resolved with the service's catalogue, for every filter; a bad
+// parameter is refused naming it, and a client without a valid
+// credential as on every route.
+func TestStockAPI(t *testing.T) {
+	cat := supplyCatalogue(t)
+	f := newFixtureWith(t, func(c *central.Config) { c.Catalogue = cat })
+	l := supplyLedger(t)
+	f.send(l, 1, uint64(len(l.Records)))
+	f.published(1)
+	f.wantStored(l, uint64(len(l.Records)))
+	tokens, err := central.LoadTokens(tokensFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serveAPI(t, f, central.APIConfig{Tokens: tokens, AuthAlways: true}, "127.0.0.1:0")
+	c, ctx := http.DefaultClient, context.Background()
+	get := func(query, token string) (int, string) {
+		t.Helper()
+		code, body, _ := call(t, c, http.MethodGet, s.url+"/v1/stock?"+query, token, "")
+		return code, body
+	}
+
+	// The movements expire on 2028-01-31, 432 days after the service's
+	// clock.
+	for _, q := range []stock.Query{
+		{},
+		{Location: "OR-3"},
+		{Location: "WARD-2"},
+		{Product: gtinGauze[1:]}, // the GTIN-13 under the bars
+		{Product: gtinGauzeBox},  // a package asks for what it packs
+		{Product: "(01)" + gtinCatheter + "(21)X"}, // a whole item code asks for its product
+		{Location: "OR-3", Product: gtinUnknown},
+		{ExpiringDays: 431},
+		{ExpiringDays: 432},
+	} {
+		code, body := get(central.StockParams(site, q).Encode(), auditorToken)
+		q.Now = f.clock.Now()
+		rep, err := central.SiteStock(ctx, f.store, site, q, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(rep)
+		if code != http.StatusOK || body != string(want)+"\n" {
+			t.Errorf("%+v: %d\n%s\nwant the store's\n%s", q, code, body, want)
+		}
+	}
+	// What the answers hold: the box of gauze received at OR-3 is 5 units
+	// of gauze by the service's catalogue (the box itself without one),
+	// the catheters' request open with 1 of 2 arrived.
+	var rep central.SiteStockReport
+	code, body := get("site="+site+"&location=OR-3&product="+gtinGauze, operatorToken)
+	if err := json.Unmarshal([]byte(body), &rep); code != http.StatusOK || err != nil || len(rep.Gateways) != 1 {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	if g := rep.Gateways[0]; g.Gateway != "or-3" || g.AsOf != uint64(len(l.Records)) || !slices.ContainsFunc(g.Lines, func(l stock.Line) bool {
+		return l.Lot == "L-GB1" && l.Units == 5 && l.Name == "Gauze" && l.Product == gtinGauze
+	}) || len(g.Requests) != 0 {
+		t.Errorf("gauze at OR-3: %+v", g)
+	}
+	bare, err := central.SiteStock(ctx, f.store, site, stock.Query{Location: "OR-3", Product: gtinGauzeBox}, nil)
+	if err != nil || len(bare.Gateways) != 1 || len(bare.Gateways[0].Lines) != 1 || bare.Gateways[0].Lines[0].Units != 1 {
+		t.Fatalf("without a catalogue: %+v %v", bare, err)
+	}
+	code, body = get("site="+site+"&product="+gtinCatheter, auditorToken)
+	if err := json.Unmarshal([]byte(body), &rep); code != http.StatusOK || err != nil || len(rep.Gateways) != 1 ||
+		len(rep.Gateways[0].Requests) != 1 || rep.Gateways[0].Requests[0].Arrived != 1 || rep.Gateways[0].Requests[0].Quantity != 2 {
+		t.Errorf("the catheters: %d %s %v", code, body, err)
+	}
+	if code, body = get("site="+site+"&expiring=431", auditorToken); code != http.StatusOK || strings.Contains(body, `"lot"`) {
+		t.Errorf("expiring within 431 days: %d %s, want no line", code, body)
+	}
+
+	for _, c := range []struct{ query, want string }{
+		{"", `parameter site: \"\" is not one of the sites served (st-marys)`},
+		{"site=north", `parameter site: \"north\" is not one of the sites served`},
+		{"site=" + site + "&expiring=-1", `parameter expiring: \"-1\" is not a whole number of days, 0 or more`},
+		{"site=" + site + "&expiring=soon", `parameter expiring: \"soon\"`},
+		{"site=" + site + "&expiring=99999999999999999999", `parameter expiring: \"99999999999999999999\"`},
+		{"site=" + site + "&product=6901234567046", `parameter product: bad stock query: product \"6901234567046\"`},
+		{"site=" + site + "&product=gauze", `parameter product: bad stock query: product \"gauze\"`},
+	} {
+		if code, body := get(c.query, auditorToken); code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("%q: %d %s, want 400 saying %s", c.query, code, body, c.want)
+		}
+	}
+	// Refused as every route refuses a client without a valid credential.
+	if code, body := get("site="+site, ""); code != http.StatusUnauthorized || !strings.Contains(body, "authentication required: send an Authorization: Bearer token") {
+		t.Errorf("without a token: %d %s", code, body)
+	}
+	if code, body := get("site="+site, "not-a-token-but-long-enough-to-be-one"); code != http.StatusUnauthorized || !strings.Contains(body, "unknown bearer token") {
+		t.Errorf("an unknown token: %d %s", code, body)
+	}
+}
+
+// TestSiteReadsTakeTheLongDeadline: the requests that read every
+// movement of a site run under the long deadline, not the short one of
+// a trace: with a short deadline too short for any read, they still
+// answer.
+func TestSiteReadsTakeTheLongDeadline(t *testing.T) {
+	f := newFixture(t)
+	l := supplyLedger(t)
+	f.send(l, 1, uint64(len(l.Records)))
+	f.published(1)
+	s := serveAPI(t, f, central.APIConfig{Limits: central.APILimits{Timeout: time.Nanosecond}}, "127.0.0.1:0")
+	for _, path := range []string{"/v1/stock?site=" + site, "/v1/anomalies?site=" + site} {
+		if code, body, _ := call(t, http.DefaultClient, http.MethodGet, s.url+path, "", ""); code != http.StatusOK {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
 	}
 }

@@ -66,7 +66,7 @@ func supplyRequest(gtin, loc string, min int, r agent.Request, flags ...string) 
 
 // supplyLedger is the gateway or-3's ledger of the supply tests, with
 // what each movement should give.
-func supplyLedger(t *testing.T) *testkit.Ledger {
+func supplyLedger(t testing.TB) *testkit.Ledger {
 	l := testkit.NewLedger(site, "or-3", created)
 	acme, beta := agent.ConsignedFlag("ACME"), agent.ConsignedFlag("BETA")
 	// Before the requests: a catheter received (does not fill a later request).
@@ -99,7 +99,7 @@ func supplyLedger(t *testing.T) *testkit.Ledger {
 
 // feed stores the ledgers in st through a real Service, as a gateway's
 // batches, and waits until every movement is held.
-func feed(t *testing.T, st central.Store, ls ...*testkit.Ledger) {
+func feed(t testing.TB, st central.Store, ls ...*testkit.Ledger) {
 	t.Helper()
 	conn := testkit.NewConn()
 	svc, err := central.NewService(central.Config{Sites: []string{site}, Store: st, Conn: conn})
