@@ -36,7 +36,7 @@ func (f *httpFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.auth, "http-auth", "auto", "auto: clients authenticate beyond loopback, a loopback client without credential may do everything; always: everywhere")
 	fs.IntVar(&f.maxConcurrent, "http-max-concurrent", central.DefaultAPIMaxConcurrent, "API requests served at once; others wait up to 5s, then get 503")
 	fs.DurationVar(&f.timeout, "http-timeout", central.DefaultAPITimeout,
-		fmt.Sprintf("deadline of an API read (publishing master data has %v)", central.DefaultAPILongTimeout))
+		fmt.Sprintf("deadline of an API read (publishing master data and what reads a whole site, anomalies, reconcile and stock, have %v)", central.DefaultAPILongTimeout))
 }
 
 // config reads the files the flags name and returns the API's

@@ -88,7 +88,8 @@ type Config struct {
 	CounterFlush time.Duration
 	// Catalogue is the centre's catalogue, which the supply API prices
 	// consumption records from and finds requests' suppliers in (see
-	// Consumption); nil for none.
+	// Consumption), and GET /v1/stock resolves packages with; nil for
+	// none.
 	Catalogue *master.Data
 }
 
