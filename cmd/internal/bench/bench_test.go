@@ -42,7 +42,8 @@ func TestBenchFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"raw_bbolt_ceiling", "one_tx_per_scan", "durable_ingest", "peak_heap_ingest", "latency_p50", "latency_p99", "latency_max", "peak_heap_latency",
-		"rfid_reads_per_core", "peak_heap_rfid", "verify_chain", "peak_heap_verify", "decision_lookup_p99", "trace_p50", "decision_p99"}
+		"rfid_reads_per_core", "peak_heap_rfid", "verify_chain", "peak_heap_verify", "decision_lookup_p99", "trace_p50", "decision_p99",
+		"peak_heap_fill", "peak_heap_trace", "peak_heap_decision"}
 	if len(figs) != len(want) {
 		t.Fatalf("figures %+v", figs)
 	}
