@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -104,7 +105,7 @@ func (s *Stock) recall(key string, seq uint64) *unit {
 		return nil
 	}
 	ms = slices.Clone(ms)
-	slices.SortFunc(ms, func(a, b agent.Movement) int { return compareSeq(a.Seq, b.Seq) })
+	slices.SortFunc(ms, func(a, b agent.Movement) int { return cmp.Compare(a.Seq, b.Seq) })
 	var u *unit
 	for _, m := range ms {
 		if seq != 0 && m.Seq >= seq {
@@ -123,16 +124,6 @@ func (s *Stock) recall(key string, seq uint64) *unit {
 		return u
 	}
 	return nil
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // keySet is a set of keys that may answer yes for a key never added (a
@@ -198,13 +189,4 @@ func (ks *keySet) has(key string) bool {
 func (ks *keySet) hash(key string) (h1, h2 uint64) {
 	h := maphash.String(ks.seed, key)
 	return h & 0xffffffff, h>>32 | 1
-}
-
-// bytes returns the memory the set holds.
-func (ks *keySet) bytes() int {
-	n := 0
-	for _, p := range ks.parts {
-		n += len(p.bits) * 8
-	}
-	return n
 }
