@@ -232,29 +232,12 @@ func (g *Gateway) par(st *stock.Stock, d *master.Data, location, product string)
 	return out
 }
 
-// servedLocations returns the locations the gateway's stations and
-// cabinet zones are at: those whose movements it records.
-func (g *Gateway) servedLocations() map[string]bool {
-	served := map[string]bool{}
-	for _, st := range g.cfg.Stations {
-		served[st.Location] = true
-	}
-	if g.cfg.Cabinet != nil {
-		for _, z := range g.cfg.Cabinet.Zones {
-			served[z.Location] = true
-		}
-	}
-	return served
-}
-
 // raise records the request k needs, if any (stock.Need), and waits
-// until it is written. A location no station or cabinet zone of the
-// gateway is at, where its stock holds nothing, is another gateway's
-// (the centre publishes one set of par levels to every gateway of a
-// site): it knows nothing of its stock, and no delivery there would
-// meet its request.
+// until it is written. It asks only at the locations the gateway serves
+// (Gateway.serving): another gateway's location, which the centre's par
+// levels name too, is none of its business.
 func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k stockKey) {
-	if !s.g.servedLocations()[k.location] && !st.Holds(k.location) {
+	if !s.g.serving(st)(k.location) {
 		return
 	}
 	r, ok := st.Need(k.location, k.product, s.g.par(st, d, k.location, k.product), d)

@@ -87,6 +87,34 @@ func (s *Stock) LotsAt(location string) []LotAt {
 	return out
 }
 
+// Locations returns the locations the stock has anything at (Holds),
+// in order.
+func (s *Stock) Locations() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[uint32]bool{}
+	for loc := range s.byLoc {
+		seen[loc] = true
+	}
+	for loc := range s.present {
+		seen[loc] = true
+	}
+	for k := range s.requests {
+		seen[k.loc] = true
+	}
+	for k := range s.demand {
+		seen[k.loc] = true
+	}
+	out := make([]string, 0, len(seen))
+	for loc := range seen {
+		if n := s.names.name(loc); n != "" {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Holds reports whether the stock has anything at location: units on
 // hand or held, an open replenishment request, or uses (demand).
 func (s *Stock) Holds(location string) bool {
