@@ -63,12 +63,27 @@ type supplier struct {
 	dirty map[stockKey]struct{}
 	all   bool // sweep every par level and refill
 	wake  chan struct{}
-	// alerted holds the expiry horizon last alerted per stock line.
+	// alerted holds the expiry horizon each stock line was last seen
+	// within (alerted, or found within it already: see alertExpiring);
+	// arrived the lots and expiries (patterns: "" matches any) of the
+	// units that arrived at a location, per product, since the gateway
+	// started.
 	alerted map[string]int
+	arrived map[stockKey]map[[2]string]bool
 }
 
 func newSupplier(g *Gateway) *supplier {
-	return &supplier{g: g, dirty: map[stockKey]struct{}{}, all: true, wake: make(chan struct{}, 1), alerted: map[string]int{}}
+	return &supplier{g: g, dirty: map[stockKey]struct{}{}, all: true, wake: make(chan struct{}, 1), alerted: map[string]int{},
+		arrived: map[stockKey]map[[2]string]bool{}}
+}
+
+// sweepSoon makes the supplier look at every par level, request and
+// expiry horizon at once: the par levels or the catalogue changed.
+func (s *supplier) sweepSoon() {
+	s.mu.Lock()
+	s.all = true
+	s.mu.Unlock()
+	s.signal()
 }
 
 // touch tells the supplier of m, a movement just written. It runs on the
@@ -106,6 +121,13 @@ func (s *supplier) touch(m agent.Movement) {
 		if l != "" {
 			s.dirty[stockKey{l, product}] = struct{}{}
 		}
+	}
+	if arrives := m.Kind == agent.KindReceive || m.Kind == agent.KindStock || m.Kind == agent.KindTransfer || m.Kind == agent.KindReturn; arrives && m.Location != "" {
+		k := stockKey{m.Location, product}
+		if s.arrived[k] == nil {
+			s.arrived[k] = map[[2]string]bool{}
+		}
+		s.arrived[k][[2]string{m.Lot, m.Expiry}] = true
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -290,8 +312,14 @@ func (s *supplier) announce(ctx context.Context, r stock.Request) {
 	s.g.log.Info("replenishment request met", "location", r.Location, "product", r.Product, "request", r.Seq, "arrived", r.Arrived, "seq", got.Seq)
 }
 
-// alertExpiring logs, once per line and horizon, the stock on hand that
-// came within an expiry horizon (and again at each nearer one).
+// alertExpiring logs the stock on hand that came within an expiry
+// horizon (and again at each nearer one, expired last): once per line
+// and horizon while the gateway runs, and, across restarts, only when
+// the line entered the horizon in the last day (its expiry date and
+// today say so) or units of it arrived since the gateway started. A
+// line found within a horizon it entered before, which the gateway
+// running then alerted, is not alerted again by a restart; the status
+// and the metrics count it all the same.
 func (s *supplier) alertExpiring(st *stock.Stock, d *master.Data) {
 	hs := s.g.horizons()
 	now := s.g.cfg.Now()
@@ -301,12 +329,15 @@ func (s *supplier) alertExpiring(st *stock.Stock, d *master.Data) {
 		if l.Units <= 0 || l.DaysLeft == nil {
 			continue
 		}
-		h := horizonOf(hs, *l.DaysLeft)
+		h := horizonOf(hs, *l.DaysLeft, l.Expired)
 		key := l.Location + "\x00" + l.Product + "\x00" + l.Lot + "\x00" + l.Expiry + "\x00" + l.Owner
 		if prev, ok := s.alerted[key]; ok && prev <= h {
 			continue
 		}
 		s.alerted[key] = h
+		if !enteredSince(hs, h, l.Expiry, now.AddDate(0, 0, -1)) && !s.arrivedLine(l) {
+			continue
+		}
 		level := "stock expiring"
 		if l.Expired {
 			level = "stock expired on the shelf"
@@ -327,10 +358,34 @@ func (g *Gateway) horizons() []int {
 	return hs
 }
 
+// arrivedLine reports whether units of l's product, lot and expiry
+// arrived at its location since the gateway started.
+func (s *supplier) arrivedLine(l stock.Line) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.arrived[stockKey{l.Location, l.Product}] {
+		if (p[0] == "" || p[0] == l.Lot) && (p[1] == "" || p[1] == l.Expiry) {
+			return true
+		}
+	}
+	return false
+}
+
+// enteredSince reports whether a line expiring at expiry, within horizon
+// h now (horizonOf), was not yet within it at the instant then: it
+// entered it since.
+func enteredSince(hs []int, h int, expiry string, then time.Time) bool {
+	days, expired, ok := lifecycle.DaysLeft(expiry, then)
+	if !ok || !expired && days > hs[0] {
+		return true
+	}
+	return horizonOf(hs, days, expired) > h
+}
+
 // horizonOf returns the nearest horizon of hs (largest first) that days
 // left is within; 0 once expired.
-func horizonOf(hs []int, days int) int {
-	if days < 0 {
+func horizonOf(hs []int, days int, expired bool) int {
+	if days < 0 || expired {
 		return 0
 	}
 	h := hs[0]
