@@ -176,6 +176,12 @@ func (s *supplier) run(ctx context.Context) {
 				keys[stockKey{p.Location, p.Product()}] = struct{}{}
 			}
 			s.alertExpiring(st, d)
+			for _, r := range st.Requests("") {
+				if ctx.Err() != nil {
+					return
+				}
+				s.withdraw(ctx, st, d, r)
+			}
 		}
 		// Refills owed are asked at every wake: a consigned unit is owed
 		// to the shelf it was drawn from, which its use does not name.
@@ -292,17 +298,43 @@ func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k
 		"urgency", r.Urgency, "on_hand", r.OnHand, "reorder_point", r.ReorderPoint, "max", r.Max, "seq", got.Seq)
 }
 
-// announce records that request r was met (agent.FlagMet), and waits
-// until it is written; the stock then forgets it.
-func (s *supplier) announce(ctx context.Context, r stock.Request) {
+// closing returns the movement closing request r (agent.FlagMet) with
+// reason: met (agent.MetReason) or withdrawn (agent.WithdrawnReason).
+func (s *supplier) closing(r stock.Request, reason string) agent.Movement {
 	m := agent.Movement{
 		Time: s.g.cfg.Now(), Kind: agent.KindContext, Item: r.Product, Location: r.Location,
-		Station: "replenishment", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(r.Seq, r.Arrived),
+		Station: "replenishment", Flags: []string{agent.FlagMet}, Reason: reason,
 	}
 	if r.Supplier != "" {
 		m.Flags = append(m.Flags, agent.ConsignedFlag(r.Supplier))
 	}
-	got, err := s.g.store.Append(ctx, m)
+	return m
+}
+
+// withdraw records the withdrawal of the open request r when the par
+// level that raised it no longer calls for it (stock.Withdraw: removed,
+// or corrected), and waits until it is written: the stock, and the
+// centre's, then hold it closed, as a request met. One not recorded is
+// looked at again at the next sweep.
+func (s *supplier) withdraw(ctx context.Context, st *stock.Stock, d *master.Data, r stock.Request) {
+	why, ok := st.Withdraw(r, s.g.par(st, d, r.Location, r.Product), d)
+	if !ok {
+		return
+	}
+	got, err := s.g.store.Append(ctx, s.closing(r, agent.WithdrawnReason(r.Seq, r.Arrived, why)))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.g.log.Error("replenishment request withdrawn, not recorded: looked at again at the next sweep", "location", r.Location, "product", r.Product, "request", r.Seq, "err", err)
+		}
+		return
+	}
+	s.g.log.Info("replenishment request withdrawn", "location", r.Location, "product", r.Product, "request", r.Seq, "why", why, "seq", got.Seq)
+}
+
+// announce records that request r was met (agent.FlagMet), and waits
+// until it is written; the stock then forgets it.
+func (s *supplier) announce(ctx context.Context, r stock.Request) {
+	got, err := s.g.store.Append(ctx, s.closing(r, agent.MetReason(r.Seq, r.Arrived)))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.g.log.Error("replenishment met, not recorded: recorded at the next sweep", "location", r.Location, "product", r.Product, "request", r.Seq, "err", err)
