@@ -456,8 +456,12 @@ type LoanSet struct {
 // DeclareLoan records a loan set: one context movement per item
 // (agent.FlagLoanSet, the supplier's agent.ConsignedFlag), naming its
 // item key, so that the item's history says whose it is. Every code is
-// read before anything is written: one bad code refuses the set, naming
-// it. A code given twice is recorded once.
+// read, and the ledger asked of it, before anything is written: one bad
+// code refuses the set, naming it, as does an item on hand here (received
+// at this site: it is the hospital's, or a consignment's, not a loan)
+// and one already declared for the same case (nothing is written twice:
+// the answer names the movement that declared it). A code given twice is
+// recorded once.
 func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movement, error) {
 	supplier := strings.TrimSpace(set.Supplier)
 	switch {
@@ -493,9 +497,13 @@ func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movemen
 		if key == "" {
 			return nil, fmt.Errorf("%w: code %d (%.60q) names a product, not an item or a lot: scan the item's own label", ErrLoanSet, i+1, c)
 		}
-		if !slices.Contains(keys, key) {
-			keys = append(keys, key)
+		if slices.Contains(keys, key) {
+			continue
 		}
+		if err := g.loanable(ctx, key, set.Case); err != nil {
+			return nil, fmt.Errorf("%w: code %d (%.60q): %w", ErrLoanSet, i+1, c, err)
+		}
+		keys = append(keys, key)
 	}
 	reason := "loan set of " + supplier
 	if set.Case != "" {
@@ -514,4 +522,33 @@ func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movemen
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// loanable returns an error saying why the item key may not be declared
+// part of a loan set for case caseID, from its movements in the ledger:
+// the item (one named by its serial) is on hand here, received at this
+// site; or a loan set declared it for the same case already.
+func (g *Gateway) loanable(ctx context.Context, key, caseID string) error {
+	ms, err := g.store.Trace(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Kind == agent.KindContext && slices.Contains(m.Flags, agent.FlagLoanSet) && m.Case == caseID {
+			who, _ := agent.Consignor(m)
+			return fmt.Errorf("already declared for this case, in the loan set of %s (movement %d): nothing written", who, m.Seq)
+		}
+	}
+	if !lifecycle.Unit(key) {
+		return nil // a lot: units of it may be on hand and others lent
+	}
+	st, _ := lifecycle.Replay(ms)
+	switch st.Status {
+	case lifecycle.StatusReceived, lifecycle.StatusCommissioned, lifecycle.StatusStocked, lifecycle.StatusIssued,
+		lifecycle.StatusReturned, lifecycle.StatusQuarantined:
+		if st.Received {
+			return fmt.Errorf("the item is on hand here (%s at %s, movement %d): received at this site, it is no loan", st.Status, st.Location, st.LastSeq)
+		}
+	}
+	return nil
 }
