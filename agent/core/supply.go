@@ -313,11 +313,16 @@ func (s *supplier) closing(r stock.Request, reason string) agent.Movement {
 
 // withdraw records the withdrawal of the open request r when the par
 // level that raised it no longer calls for it (stock.Withdraw: removed,
-// or corrected), and waits until it is written: the stock, and the
-// centre's, then hold it closed, as a request met. One not recorded is
-// looked at again at the next sweep.
+// or corrected), or its location is not one the gateway serves (raised
+// for another gateway's location, before gateways asked only for their
+// own: no delivery there would ever meet it), and waits until it is
+// written: the stock, and the centre's, then hold it closed, as a
+// request met. One not recorded is looked at again at the next sweep.
 func (s *supplier) withdraw(ctx context.Context, st *stock.Stock, d *master.Data, r stock.Request) {
-	why, ok := st.Withdraw(r, s.g.par(st, d, r.Location, r.Product), d)
+	why, ok := "the location is not this gateway's: no station or cabinet zone of it is there and nothing is in stock there", !s.g.serving(st)(r.Location)
+	if !ok {
+		why, ok = st.Withdraw(r, s.g.par(st, d, r.Location, r.Product), d)
+	}
 	if !ok {
 		return
 	}

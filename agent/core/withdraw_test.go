@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,45 @@ func TestParChangeWithdrawsRequest(t *testing.T) {
 	}
 	if rs := centre.Requests(""); len(rs) != 0 {
 		t.Errorf("the centre's fold holds %+v open", rs)
+	}
+}
+
+// TestForeignRequestWithdrawn: a request a gateway raised for another
+// gateway's location (as gateways did before they asked only for their
+// own), which no delivery there would ever meet, is withdrawn at the
+// first sweep, saying why; the location is then none of the gateway's.
+func TestForeignRequestWithdrawn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-or"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := l.Append(context.Background(), agent.Movement{Time: now, Kind: agent.KindContext, Item: stent, Location: "CATH-LAB", Station: "replenishment",
+		Flags: []string{agent.FlagReplenish}, Reason: agent.RequestReason(agent.Request{Quantity: 4, Urgency: agent.UrgencyUrgent, ReorderPoint: 2, Max: 4})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The centre's par levels name CATH-LAB.
+	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := g.Import(ctx, "par", strings.NewReader("location,gtin,min,max\nCATH-LAB,"+stent+",2,4\n"), core.ImportOptions{Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	g, l, stop := supplyGateway(t, path, func() time.Time { return now }, &log)
+	defer stop()
+	waitFor(t, "the withdrawal", func() bool { _, w := closings(t, l); return w[req.Seq] != "" })
+	if _, w := closings(t, l); !strings.Contains(w[req.Seq], "not this gateway's") {
+		t.Errorf("withdrawn because %q", w[req.Seq])
+	}
+	if _, err := g.Stock(ctx, core.StockQuery{Location: "CATH-LAB"}); !errors.Is(err, core.ErrStockQuery) {
+		t.Errorf("stock at CATH-LAB once withdrawn: %v, want refused", err)
 	}
 }

@@ -99,9 +99,6 @@ func (s *Stock) Locations() []string {
 	for loc := range s.present {
 		seen[loc] = true
 	}
-	for k := range s.requests {
-		seen[k.loc] = true
-	}
 	for k := range s.demand {
 		seen[k.loc] = true
 	}
@@ -116,7 +113,10 @@ func (s *Stock) Locations() []string {
 }
 
 // Holds reports whether the stock has anything at location: units on
-// hand or held, an open replenishment request, or uses (demand).
+// hand or held, or uses (demand). An open replenishment request alone is
+// nothing held: one raised at another gateway's location (as gateways
+// did before they asked only for their own) makes it no location of
+// this gateway's.
 func (s *Stock) Holds(location string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -126,11 +126,6 @@ func (s *Stock) Holds(location string) bool {
 	}
 	if s.byLoc[loc] != nil || s.present[loc] != nil {
 		return true
-	}
-	for k := range s.requests {
-		if k.loc == loc {
-			return true
-		}
 	}
 	for k := range s.demand {
 		if k.loc == loc {
