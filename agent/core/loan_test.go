@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent"
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"path/filepath"
 )
@@ -19,15 +18,8 @@ import (
 // loan: refused; one declared for a case is not declared (written) again
 // for it, the answer saying it is; for another case it may be.
 func TestDeclareLoanOnHandOrTwice(t *testing.T) {
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-or"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, l := openCore(t, filepath.Join(t.TempDir(), "ledger.db"))
 	defer l.Close()
-	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	if _, err := l.Append(ctx, agent.Movement{Time: now, Kind: agent.KindReceive, Item: "(01)" + stent + "(21)S1", GTIN: stent, Serial: "S1",
@@ -36,7 +28,7 @@ func TestDeclareLoanOnHandOrTwice(t *testing.T) {
 	}
 	before := l.LastSeq()
 	onHand, other := gs1(stent, "270630", "L2", "S1"), gs1(stent, "270630", "L2", "S2")
-	_, err = g.DeclareLoan(ctx, core.LoanSet{Supplier: "骨科器械", Case: "C-7", Codes: []string{other, onHand}})
+	_, err := g.DeclareLoan(ctx, core.LoanSet{Supplier: "骨科器械", Case: "C-7", Codes: []string{other, onHand}})
 	if !errors.Is(err, core.ErrLoanSet) || !strings.Contains(err.Error(), "code 2") || !strings.Contains(err.Error(), "on hand here") {
 		t.Fatalf("an item on hand: %v, want refused as on hand", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/udi-edge/udi-edge/agent/bolt"
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/ident"
 	"path/filepath"
@@ -16,15 +15,8 @@ import (
 // trace, the stock and a loan set with "not an item code" said once,
 // the error wrapping the core's and ident's sentinels.
 func TestNotAnItemSaidOnce(t *testing.T) {
-	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-or"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, l := openCore(t, filepath.Join(t.TempDir(), "ledger.db"))
 	defer l.Close()
-	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	const plain = "WARD7-BED12"
 	_, trace := g.Trace(ctx, core.TraceQuery{Code: plain})

@@ -112,21 +112,21 @@ func TestParChangeWithdrawsRequest(t *testing.T) {
 func TestForeignRequestWithdrawn(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	// Before: the request, and the centre's par levels naming CATH-LAB.
 	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-or"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := l.Append(context.Background(), agent.Movement{Time: now, Kind: agent.KindContext, Item: stent, Location: "CATH-LAB", Station: "replenishment",
-		Flags: []string{agent.FlagReplenish}, Reason: agent.RequestReason(agent.Request{Quantity: 4, Urgency: agent.UrgencyUrgent, ReorderPoint: 2, Max: 4})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The centre's par levels name CATH-LAB.
 	g, err := core.New(core.Config{}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	req, err := l.Append(ctx, agent.Movement{Time: now, Kind: agent.KindContext, Item: stent, Location: "CATH-LAB", Station: "replenishment",
+		Flags: []string{agent.FlagReplenish}, Reason: agent.RequestReason(agent.Request{Quantity: 4, Urgency: agent.UrgencyUrgent, ReorderPoint: 2, Max: 4})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.Import(ctx, "par", strings.NewReader("location,gtin,min,max\nCATH-LAB,"+stent+",2,4\n"), core.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
