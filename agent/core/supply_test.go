@@ -196,7 +196,12 @@ func TestReplenishment(t *testing.T) {
 	l.Close()
 	g, l, stop = supplyGateway(t, path, clock, &log)
 	defer stop()
-	waitFor(t, "the request a crash left unasked", func() bool { return len(requests(t, l)) == 3 })
+	// The ledger holds a movement a moment before the stock has folded
+	// it: both are waited for.
+	waitFor(t, "the request a crash left unasked", func() bool {
+		rep, _ := g.Stock(ctx, core.StockQuery{Location: "OR-3"})
+		return len(requests(t, l)) == 3 && len(rep.Requests) == 1
+	})
 	rep, _ = g.Stock(ctx, core.StockQuery{Location: "OR-3"})
 	if len(rep.Requests) != 1 || rep.Requests[0].Quantity != 1 || rep.Requests[0].OnHand != 3 {
 		t.Fatalf("after the restart: %+v", rep.Requests)
