@@ -112,38 +112,77 @@ func ReadRequest(m Movement) (Request, bool) {
 	return r, true
 }
 
-// FlagMet marks a context movement that says a replenishment request was
-// met: enough of its product arrived at its location (the gateway's
-// stock decides, agent/stock). Its Item and Location are the request's,
-// its Reason MetReason's. A request is open from its movement until the
-// movement that meets it: the centre and a supplier's system read that,
-// never a rule of their own.
+// FlagMet marks a context movement that closes a replenishment request:
+// met, enough of its product arrived at its location (MetReason; the
+// gateway's stock decides, agent/stock), or withdrawn, the par level
+// that raised it no longer calling for it (WithdrawnReason: removed, or
+// corrected so that on hand is no longer below its reorder point). Its
+// Item and Location are the request's. A request is open from its
+// movement until the movement that closes it: the centre and a
+// supplier's system read that (ReadMet), never a rule of their own.
 const FlagMet = "replenished"
 
 // MetReason is the Reason of the movement meeting request seq, arrived
 // units having come: "meets replenishment request SEQ: ARRIVED arrived".
 // ReadMet reads it back.
 func MetReason(seq uint64, arrived int) string {
-	return fmt.Sprintf("meets replenishment request %d: %d arrived", seq, arrived)
+	return fmt.Sprintf("%s %d: %d arrived", metPrefix, seq, arrived)
 }
 
-// ReadMet reports whether m meets a replenishment request (a context
-// movement flagged FlagMet), which one, and how many units arrived for
-// it.
-func ReadMet(m Movement) (seq uint64, arrived int, ok bool) {
-	if m.Kind != KindContext || !slices.Contains(m.Flags, FlagMet) {
-		return 0, 0, false
+// WithdrawnReason is the Reason of the movement withdrawing request seq,
+// arrived units having come, for the reason why (one line): "withdraws
+// replenishment request SEQ: ARRIVED arrived: WHY". ReadMet reads it as
+// it reads a meeting; ReadWithdrawn gives why.
+func WithdrawnReason(seq uint64, arrived int, why string) string {
+	why = strings.Join(strings.Fields(why), " ")
+	if why == "" {
+		why = "withdrawn"
 	}
-	rest, ok := strings.CutPrefix(m.Reason, "meets replenishment request ")
-	if !ok {
-		return 0, 0, false
+	return fmt.Sprintf("%s %d: %d arrived: %s", withdrawnPrefix, seq, arrived, why)
+}
+
+const (
+	metPrefix       = "meets replenishment request"
+	withdrawnPrefix = "withdraws replenishment request"
+)
+
+// ReadMet reports whether m closes a replenishment request (a context
+// movement flagged FlagMet), met or withdrawn, which one, and how many
+// units arrived for it.
+func ReadMet(m Movement) (seq uint64, arrived int, ok bool) {
+	seq, arrived, _, ok = readClosed(m)
+	return seq, arrived, ok
+}
+
+// ReadWithdrawn reports whether m withdraws a replenishment request
+// (WithdrawnReason) rather than meets it, and why.
+func ReadWithdrawn(m Movement) (why string, ok bool) {
+	_, _, why, ok = readClosed(m)
+	return why, ok && why != ""
+}
+
+// readClosed reads a movement closing a request: why is "" for a
+// meeting.
+func readClosed(m Movement) (seq uint64, arrived int, why string, ok bool) {
+	if m.Kind != KindContext || !slices.Contains(m.Flags, FlagMet) {
+		return 0, 0, "", false
+	}
+	rest, met := strings.CutPrefix(m.Reason, metPrefix+" ")
+	if !met {
+		if rest, ok = strings.CutPrefix(m.Reason, withdrawnPrefix+" "); !ok {
+			return 0, 0, "", false
+		}
 	}
 	n, a, ok := strings.Cut(rest, ": ")
-	a, ok2 := strings.CutSuffix(a, " arrived")
+	if met {
+		a, ok = strings.CutSuffix(a, " arrived")
+	} else if a, why, ok = strings.Cut(a, " arrived: "); why == "" {
+		ok = false
+	}
 	s, err := strconv.ParseUint(n, 10, 64)
 	c, err2 := strconv.Atoi(a)
-	if !ok || !ok2 || err != nil || err2 != nil || s == 0 {
-		return 0, 0, false
+	if !ok || err != nil || err2 != nil || s == 0 {
+		return 0, 0, "", false
 	}
-	return s, c, true
+	return s, c, why, true
 }

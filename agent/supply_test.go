@@ -46,3 +46,24 @@ func TestMetRoundTrip(t *testing.T) {
 		t.Error("no flag, no met")
 	}
 }
+
+// TestWithdrawnRoundTrip: a withdrawal closes a request as a meeting
+// does (ReadMet reads it: the centre sees it closed), and says why; a
+// meeting is no withdrawal.
+func TestWithdrawnRoundTrip(t *testing.T) {
+	m := Movement{Kind: KindContext, Flags: []string{FlagMet}, Reason: WithdrawnReason(42, 1, "par level removed:\nno par level of it here")}
+	if seq, n, ok := ReadMet(m); !ok || seq != 42 || n != 1 {
+		t.Fatalf("ReadMet(%q) = %d %d %v", m.Reason, seq, n, ok)
+	}
+	if why, ok := ReadWithdrawn(m); !ok || why != "par level removed: no par level of it here" {
+		t.Fatalf("ReadWithdrawn(%q) = %q %v", m.Reason, why, ok)
+	}
+	if _, ok := ReadWithdrawn(Movement{Kind: KindContext, Flags: []string{FlagMet}, Reason: MetReason(42, 5)}); ok {
+		t.Error("a meeting read as a withdrawal")
+	}
+	for _, r := range []string{"withdraws replenishment request 4: 1 arrived", "withdraws replenishment request 4: 1 arrived: ", "withdraws replenishment request 0: 1 arrived: x"} {
+		if _, _, ok := ReadMet(Movement{Kind: KindContext, Flags: []string{FlagMet}, Reason: r}); ok {
+			t.Errorf("ReadMet(%q) ok", r)
+		}
+	}
+}

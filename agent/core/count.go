@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -352,29 +351,19 @@ func (g *Gateway) StartCount(ctx context.Context, req CountRequest) (CountSessio
 	return g.copyOf(s), nil
 }
 
-// knownLocation returns an error wrapping ErrCountRequest when no
-// station or cabinet zone of the running gateway stands at location, no
-// par level names it and the stock holds nothing there: a count there
-// would move what it finds to a location of its own (a mistyped name),
-// out of the stock where it is.
+// knownLocation returns an error wrapping ErrCountRequest when the
+// running gateway does not serve location (Gateway.unknownLocation): a
+// count there would move what it finds to a location of its own (a
+// mistyped name), out of the stock where it is.
 func (g *Gateway) knownLocation(ctx context.Context, location string) error {
-	known := g.servedLocations()
-	for _, p := range g.parLevels(g.master.Load()) {
-		known[p.Location] = true
-	}
-	if known[location] {
-		return nil
-	}
 	st, err := g.stock.Stock(ctx)
 	if err != nil {
 		return err
 	}
-	if st.Holds(location) {
-		return nil
+	if err := g.unknownLocation(st, location); err != nil {
+		return fmt.Errorf("%w: %w", ErrCountRequest, err)
 	}
-	names := slices.Sorted(maps.Keys(known))
-	return fmt.Errorf("%w: location %q is not known here: no station, cabinet zone or par level is at it and nothing is in stock there (known: %s)",
-		ErrCountRequest, location, strings.Join(names, ", "))
+	return nil
 }
 
 // free reports an error when location or one of stations counts in an

@@ -55,8 +55,9 @@ type ForecastLine struct {
 	Error string `json:"error,omitempty"`
 }
 
-// ForecastQuery selects the forecasts: every location and product with
-// uses or a par level, or those of one location, one product.
+// ForecastQuery selects the forecasts: every location the gateway serves
+// and product with uses or a par level, or those of one location (one
+// the gateway serves: another is refused), one product.
 type ForecastQuery struct {
 	Location, Product string
 }
@@ -75,13 +76,19 @@ func (g *Gateway) Forecast(ctx context.Context, q ForecastQuery) ([]ForecastLine
 	if err != nil {
 		return nil, err
 	}
+	if q.Location != "" {
+		if err := g.unknownLocation(st, q.Location); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrStockQuery, err)
+		}
+	}
 	d := g.master.Load()
 	product := resolveProduct(d, asked)
 	seen := map[stockKey]bool{}
 	var keys []stockKey
+	serves := g.serving(st)
 	add := func(loc, p string) {
 		k := stockKey{loc, p}
-		if seen[k] || q.Location != "" && loc != q.Location || product != "" && p != product {
+		if seen[k] || q.Location != "" && loc != q.Location || product != "" && p != product || !serves(loc) {
 			return
 		}
 		seen[k] = true

@@ -195,6 +195,11 @@ func (g *Gateway) changeMaster(set string, change func(cur *master.Data) (*maste
 	g.damageMu.Lock()
 	g.damaged = slices.DeleteFunc(g.damaged, func(s string) bool { return s == set })
 	g.damageMu.Unlock()
+	if set == "par" || set == "catalogue" {
+		// Requests to raise or withdraw, at once rather than at the
+		// next sweep.
+		g.supply.sweepSoon()
+	}
 	return d, nil
 }
 

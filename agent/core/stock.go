@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/lifecycle"
@@ -15,7 +17,7 @@ import (
 
 // ErrStockQuery is wrapped by the error for a stock query that cannot be
 // answered as asked (a negative window, offset or limit, a product that
-// is no product code).
+// is no product code, a location the gateway does not serve).
 var ErrStockQuery = errors.New("bad stock query")
 
 // MaxStockLimit bounds the lines one stock answer holds; DefaultStockLimit
@@ -29,7 +31,9 @@ const (
 // those of one location, one product, or expiring within some days.
 type StockQuery struct {
 	// Location and Product, when set, select the lines of that location,
-	// of that product (a product key, or a package's DI).
+	// of that product (a product key, or a package's DI). A location the
+	// gateway does not serve (no station or cabinet zone of it there,
+	// nothing in stock there) is refused, naming those it serves.
 	Location string
 	Product  string
 	// ExpiringDays, when above 0, selects the lines expiring at most that
@@ -123,6 +127,11 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 	if err != nil {
 		return StockReport{}, err
 	}
+	if q.Location != "" {
+		if err := g.unknownLocation(st, q.Location); err != nil {
+			return StockReport{}, fmt.Errorf("%w: %w", ErrStockQuery, err)
+		}
+	}
 	now := g.cfg.Now()
 	asOf := st.Last()
 	d := g.master.Load()
@@ -157,8 +166,9 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 	product := resolveProduct(d, asked)
 	r.Requests = slices.DeleteFunc(st.Requests(q.Location), func(x stock.Request) bool { return product != "" && x.Product != product })
 	r.Pars = []ParStatus{}
+	serves := g.serving(st)
 	for _, p := range g.parLevels(d) {
-		if q.Location != "" && p.Location != q.Location || product != "" && p.Product() != product {
+		if q.Location != "" && p.Location != q.Location || product != "" && p.Product() != product || !serves(p.Location) {
 			continue
 		}
 		par := g.par(st, d, p.Location, p.Product())
@@ -180,6 +190,50 @@ func (g *Gateway) Stock(ctx context.Context, q StockQuery) (StockReport, error) 
 		r.Lines = ls[q.Offset:min(len(ls), q.Offset+limit)]
 	}
 	return r, nil
+}
+
+// servedLocations returns the locations the gateway's stations and
+// cabinet zones are at: those whose movements it records.
+func (g *Gateway) servedLocations() map[string]bool {
+	served := map[string]bool{}
+	for _, st := range g.cfg.Stations {
+		served[st.Location] = true
+	}
+	if g.cfg.Cabinet != nil {
+		for _, z := range g.cfg.Cabinet.Zones {
+			served[z.Location] = true
+		}
+	}
+	return served
+}
+
+// serving returns the one rule of the locations the gateway serves: a
+// station or cabinet zone of it is there, or its stock (st) holds
+// something there. It asks for replenishment (stock.Need), shows par
+// levels and answers questions only there: the centre publishes the par
+// levels of the whole site to every gateway, and a location of another
+// gateway's, whose stock this one never sees, is none of these.
+func (g *Gateway) serving(st *stock.Stock) func(location string) bool {
+	served := g.servedLocations()
+	return func(location string) bool {
+		return location != "" && (served[location] || st.Holds(location))
+	}
+}
+
+// unknownLocation returns an error naming location and the locations the
+// gateway serves (serving) when it serves not location: a mistyped name,
+// or another gateway's location.
+func (g *Gateway) unknownLocation(st *stock.Stock, location string) error {
+	if g.serving(st)(location) {
+		return nil
+	}
+	known := g.servedLocations()
+	for _, l := range st.Locations() {
+		known[l] = true
+	}
+	delete(known, "")
+	return fmt.Errorf("location %q is not known here: no station or cabinet zone of this gateway is at it and nothing is in stock there (known: %s)",
+		location, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 }
 
 // ParseProduct reads the product a stock or forecast question names, as

@@ -160,7 +160,8 @@ func TestForecastConfiguredPar(t *testing.T) {
 	}
 	defer l.Close()
 	par := master.ParLevel{Location: "W5", GTIN: "09520123456788", Max: 4}
-	g, err := core.New(core.Config{Supply: core.SupplyConfig{Pars: []master.ParLevel{par}}}, core.Deps{Store: l, Master: l})
+	stations := map[string]agent.Station{"w5": {ID: "w5", Location: "W5", Kind: agent.KindUse}}
+	g, err := core.New(core.Config{Stations: stations, Supply: core.SupplyConfig{Pars: []master.ParLevel{par}}}, core.Deps{Store: l, Master: l})
 	if err != nil {
 		t.Fatal(err)
 	}

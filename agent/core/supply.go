@@ -63,12 +63,27 @@ type supplier struct {
 	dirty map[stockKey]struct{}
 	all   bool // sweep every par level and refill
 	wake  chan struct{}
-	// alerted holds the expiry horizon last alerted per stock line.
+	// alerted holds the expiry horizon each stock line was last seen
+	// within (alerted, or found within it already: see alertExpiring);
+	// arrived the lots and expiries (patterns: "" matches any) of the
+	// units that arrived at a location, per product, since the gateway
+	// started.
 	alerted map[string]int
+	arrived map[stockKey]map[[2]string]bool
 }
 
 func newSupplier(g *Gateway) *supplier {
-	return &supplier{g: g, dirty: map[stockKey]struct{}{}, all: true, wake: make(chan struct{}, 1), alerted: map[string]int{}}
+	return &supplier{g: g, dirty: map[stockKey]struct{}{}, all: true, wake: make(chan struct{}, 1), alerted: map[string]int{},
+		arrived: map[stockKey]map[[2]string]bool{}}
+}
+
+// sweepSoon makes the supplier look at every par level, request and
+// expiry horizon at once: the par levels or the catalogue changed.
+func (s *supplier) sweepSoon() {
+	s.mu.Lock()
+	s.all = true
+	s.mu.Unlock()
+	s.signal()
 }
 
 // touch tells the supplier of m, a movement just written. It runs on the
@@ -106,6 +121,13 @@ func (s *supplier) touch(m agent.Movement) {
 		if l != "" {
 			s.dirty[stockKey{l, product}] = struct{}{}
 		}
+	}
+	if arrives := m.Kind == agent.KindReceive || m.Kind == agent.KindStock || m.Kind == agent.KindTransfer || m.Kind == agent.KindReturn; arrives && m.Location != "" {
+		k := stockKey{m.Location, product}
+		if s.arrived[k] == nil {
+			s.arrived[k] = map[[2]string]bool{}
+		}
+		s.arrived[k][[2]string{m.Lot, m.Expiry}] = true
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -154,6 +176,12 @@ func (s *supplier) run(ctx context.Context) {
 				keys[stockKey{p.Location, p.Product()}] = struct{}{}
 			}
 			s.alertExpiring(st, d)
+			for _, r := range st.Requests("") {
+				if ctx.Err() != nil {
+					return
+				}
+				s.withdraw(ctx, st, d, r)
+			}
 		}
 		// Refills owed are asked at every wake: a consigned unit is owed
 		// to the shelf it was drawn from, which its use does not name.
@@ -232,29 +260,12 @@ func (g *Gateway) par(st *stock.Stock, d *master.Data, location, product string)
 	return out
 }
 
-// servedLocations returns the locations the gateway's stations and
-// cabinet zones are at: those whose movements it records.
-func (g *Gateway) servedLocations() map[string]bool {
-	served := map[string]bool{}
-	for _, st := range g.cfg.Stations {
-		served[st.Location] = true
-	}
-	if g.cfg.Cabinet != nil {
-		for _, z := range g.cfg.Cabinet.Zones {
-			served[z.Location] = true
-		}
-	}
-	return served
-}
-
 // raise records the request k needs, if any (stock.Need), and waits
-// until it is written. A location no station or cabinet zone of the
-// gateway is at, where its stock holds nothing, is another gateway's
-// (the centre publishes one set of par levels to every gateway of a
-// site): it knows nothing of its stock, and no delivery there would
-// meet its request.
+// until it is written. It asks only at the locations the gateway serves
+// (Gateway.serving): another gateway's location, which the centre's par
+// levels name too, is none of its business.
 func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k stockKey) {
-	if !s.g.servedLocations()[k.location] && !st.Holds(k.location) {
+	if !s.g.serving(st)(k.location) {
 		return
 	}
 	r, ok := st.Need(k.location, k.product, s.g.par(st, d, k.location, k.product), d)
@@ -287,17 +298,48 @@ func (s *supplier) raise(ctx context.Context, st *stock.Stock, d *master.Data, k
 		"urgency", r.Urgency, "on_hand", r.OnHand, "reorder_point", r.ReorderPoint, "max", r.Max, "seq", got.Seq)
 }
 
-// announce records that request r was met (agent.FlagMet), and waits
-// until it is written; the stock then forgets it.
-func (s *supplier) announce(ctx context.Context, r stock.Request) {
+// closing returns the movement closing request r (agent.FlagMet) with
+// reason: met (agent.MetReason) or withdrawn (agent.WithdrawnReason).
+func (s *supplier) closing(r stock.Request, reason string) agent.Movement {
 	m := agent.Movement{
 		Time: s.g.cfg.Now(), Kind: agent.KindContext, Item: r.Product, Location: r.Location,
-		Station: "replenishment", Flags: []string{agent.FlagMet}, Reason: agent.MetReason(r.Seq, r.Arrived),
+		Station: "replenishment", Flags: []string{agent.FlagMet}, Reason: reason,
 	}
 	if r.Supplier != "" {
 		m.Flags = append(m.Flags, agent.ConsignedFlag(r.Supplier))
 	}
-	got, err := s.g.store.Append(ctx, m)
+	return m
+}
+
+// withdraw records the withdrawal of the open request r when the par
+// level that raised it no longer calls for it (stock.Withdraw: removed,
+// or corrected), or its location is not one the gateway serves (raised
+// for another gateway's location, before gateways asked only for their
+// own: no delivery there would ever meet it), and waits until it is
+// written: the stock, and the centre's, then hold it closed, as a
+// request met. One not recorded is looked at again at the next sweep.
+func (s *supplier) withdraw(ctx context.Context, st *stock.Stock, d *master.Data, r stock.Request) {
+	why, ok := "the location is not this gateway's: no station or cabinet zone of it is there and nothing is in stock there", !s.g.serving(st)(r.Location)
+	if !ok {
+		why, ok = st.Withdraw(r, s.g.par(st, d, r.Location, r.Product), d)
+	}
+	if !ok {
+		return
+	}
+	got, err := s.g.store.Append(ctx, s.closing(r, agent.WithdrawnReason(r.Seq, r.Arrived, why)))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.g.log.Error("replenishment request withdrawn, not recorded: looked at again at the next sweep", "location", r.Location, "product", r.Product, "request", r.Seq, "err", err)
+		}
+		return
+	}
+	s.g.log.Info("replenishment request withdrawn", "location", r.Location, "product", r.Product, "request", r.Seq, "why", why, "seq", got.Seq)
+}
+
+// announce records that request r was met (agent.FlagMet), and waits
+// until it is written; the stock then forgets it.
+func (s *supplier) announce(ctx context.Context, r stock.Request) {
+	got, err := s.g.store.Append(ctx, s.closing(r, agent.MetReason(r.Seq, r.Arrived)))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.g.log.Error("replenishment met, not recorded: recorded at the next sweep", "location", r.Location, "product", r.Product, "request", r.Seq, "err", err)
@@ -307,8 +349,14 @@ func (s *supplier) announce(ctx context.Context, r stock.Request) {
 	s.g.log.Info("replenishment request met", "location", r.Location, "product", r.Product, "request", r.Seq, "arrived", r.Arrived, "seq", got.Seq)
 }
 
-// alertExpiring logs, once per line and horizon, the stock on hand that
-// came within an expiry horizon (and again at each nearer one).
+// alertExpiring logs the stock on hand that came within an expiry
+// horizon (and again at each nearer one, expired last): once per line
+// and horizon while the gateway runs, and, across restarts, only when
+// the line entered the horizon in the last day (its expiry date and
+// today say so) or units of it arrived since the gateway started. A
+// line found within a horizon it entered before, which the gateway
+// running then alerted, is not alerted again by a restart; the status
+// and the metrics count it all the same.
 func (s *supplier) alertExpiring(st *stock.Stock, d *master.Data) {
 	hs := s.g.horizons()
 	now := s.g.cfg.Now()
@@ -318,12 +366,15 @@ func (s *supplier) alertExpiring(st *stock.Stock, d *master.Data) {
 		if l.Units <= 0 || l.DaysLeft == nil {
 			continue
 		}
-		h := horizonOf(hs, *l.DaysLeft)
+		h := horizonOf(hs, *l.DaysLeft, l.Expired)
 		key := l.Location + "\x00" + l.Product + "\x00" + l.Lot + "\x00" + l.Expiry + "\x00" + l.Owner
 		if prev, ok := s.alerted[key]; ok && prev <= h {
 			continue
 		}
 		s.alerted[key] = h
+		if !enteredSince(hs, h, l.Expiry, now.AddDate(0, 0, -1)) && !s.arrivedLine(l) {
+			continue
+		}
 		level := "stock expiring"
 		if l.Expired {
 			level = "stock expired on the shelf"
@@ -344,10 +395,34 @@ func (g *Gateway) horizons() []int {
 	return hs
 }
 
+// arrivedLine reports whether units of l's product, lot and expiry
+// arrived at its location since the gateway started.
+func (s *supplier) arrivedLine(l stock.Line) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.arrived[stockKey{l.Location, l.Product}] {
+		if (p[0] == "" || p[0] == l.Lot) && (p[1] == "" || p[1] == l.Expiry) {
+			return true
+		}
+	}
+	return false
+}
+
+// enteredSince reports whether a line expiring at expiry, within horizon
+// h now (horizonOf), was not yet within it at the instant then: it
+// entered it since.
+func enteredSince(hs []int, h int, expiry string, then time.Time) bool {
+	days, expired, ok := lifecycle.DaysLeft(expiry, then)
+	if !ok || !expired && days > hs[0] {
+		return true
+	}
+	return horizonOf(hs, days, expired) > h
+}
+
 // horizonOf returns the nearest horizon of hs (largest first) that days
 // left is within; 0 once expired.
-func horizonOf(hs []int, days int) int {
-	if days < 0 {
+func horizonOf(hs []int, days int, expired bool) int {
+	if days < 0 || expired {
 		return 0
 	}
 	h := hs[0]
@@ -386,8 +461,12 @@ type LoanSet struct {
 // DeclareLoan records a loan set: one context movement per item
 // (agent.FlagLoanSet, the supplier's agent.ConsignedFlag), naming its
 // item key, so that the item's history says whose it is. Every code is
-// read before anything is written: one bad code refuses the set, naming
-// it. A code given twice is recorded once.
+// read, and the ledger asked of it, before anything is written: one bad
+// code refuses the set, naming it, as does an item on hand here (received
+// at this site: it is the hospital's, or a consignment's, not a loan)
+// and one already declared for the same case (nothing is written twice:
+// the answer names the movement that declared it). A code given twice is
+// recorded once.
 func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movement, error) {
 	supplier := strings.TrimSpace(set.Supplier)
 	switch {
@@ -423,9 +502,13 @@ func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movemen
 		if key == "" {
 			return nil, fmt.Errorf("%w: code %d (%.60q) names a product, not an item or a lot: scan the item's own label", ErrLoanSet, i+1, c)
 		}
-		if !slices.Contains(keys, key) {
-			keys = append(keys, key)
+		if slices.Contains(keys, key) {
+			continue
 		}
+		if err := g.loanable(ctx, key, set.Case); err != nil {
+			return nil, fmt.Errorf("%w: code %d (%.60q): %w", ErrLoanSet, i+1, c, err)
+		}
+		keys = append(keys, key)
 	}
 	reason := "loan set of " + supplier
 	if set.Case != "" {
@@ -444,4 +527,33 @@ func (g *Gateway) DeclareLoan(ctx context.Context, set LoanSet) ([]agent.Movemen
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// loanable returns an error saying why the item key may not be declared
+// part of a loan set for case caseID, from its movements in the ledger:
+// the item (one named by its serial) is on hand here, received at this
+// site; or a loan set declared it for the same case already.
+func (g *Gateway) loanable(ctx context.Context, key, caseID string) error {
+	ms, err := g.store.Trace(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.Kind == agent.KindContext && slices.Contains(m.Flags, agent.FlagLoanSet) && m.Case == caseID {
+			who, _ := agent.Consignor(m)
+			return fmt.Errorf("already declared for this case, in the loan set of %s (movement %d): nothing written", who, m.Seq)
+		}
+	}
+	if !lifecycle.Unit(key) {
+		return nil // a lot: units of it may be on hand and others lent
+	}
+	st, _ := lifecycle.Replay(ms)
+	switch st.Status {
+	case lifecycle.StatusReceived, lifecycle.StatusCommissioned, lifecycle.StatusStocked, lifecycle.StatusIssued,
+		lifecycle.StatusReturned, lifecycle.StatusQuarantined:
+		if st.Received {
+			return fmt.Errorf("the item is on hand here (%s at %s, movement %d): received at this site, it is no loan", st.Status, st.Location, st.LastSeq)
+		}
+	}
+	return nil
 }

@@ -40,8 +40,9 @@ const stent = "09506000134352"
 
 // supplyGateway is a running gateway over the ledger at path: a receiving
 // desk and an OR use station at OR-3, a consigned stent with a par level
-// of 2 to 4 there. stop stops it and closes the ledger.
-func supplyGateway(t *testing.T, path string, now func() time.Time, log *syncBuffer) (g *core.Gateway, l *bolt.Ledger, stop func()) {
+// of 2 to 4 there. stop stops it and closes the ledger. obs, when given,
+// is its observer.
+func supplyGateway(t *testing.T, path string, now func() time.Time, log *syncBuffer, obs ...core.Observer) (g *core.Gateway, l *bolt.Ledger, stop func()) {
 	t.Helper()
 	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-or"})
 	if err != nil {
@@ -53,7 +54,7 @@ func supplyGateway(t *testing.T, path string, now func() time.Time, log *syncBuf
 	}
 	g, err = core.New(core.Config{Stations: stations, Live: true, Now: now, Rules: lifecycle.Rules{lifecycle.CheckNoCase: lifecycle.SeverityOff},
 		Supply: core.SupplyConfig{Sweep: 50 * time.Millisecond}},
-		core.Deps{Store: l, Master: l, Log: slog.New(slog.NewTextHandler(log, nil))})
+		core.Deps{Store: l, Master: l, Log: slog.New(slog.NewTextHandler(log, nil)), Observer: append(obs, nil)[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,12 @@ func TestReplenishment(t *testing.T) {
 	l.Close()
 	g, l, stop = supplyGateway(t, path, clock, &log)
 	defer stop()
-	waitFor(t, "the request a crash left unasked", func() bool { return len(requests(t, l)) == 3 })
+	// The ledger holds a movement a moment before the stock has folded
+	// it: both are waited for.
+	waitFor(t, "the request a crash left unasked", func() bool {
+		rep, _ := g.Stock(ctx, core.StockQuery{Location: "OR-3"})
+		return len(requests(t, l)) == 3 && len(rep.Requests) == 1
+	})
 	rep, _ = g.Stock(ctx, core.StockQuery{Location: "OR-3"})
 	if len(rep.Requests) != 1 || rep.Requests[0].Quantity != 1 || rep.Requests[0].OnHand != 3 {
 		t.Fatalf("after the restart: %+v", rep.Requests)

@@ -97,6 +97,7 @@ func (g *Gateway) Trace(ctx context.Context, q TraceQuery) (TraceResult, error) 
 }
 
 // codeLookups reads a code in any form and returns the keys to look up.
+// Its error wraps ErrBadCode or ErrNoCode and ident's *Error.
 func codeLookups(s string) ([]ident.Lookup, error) {
 	c, err := ident.Parse(s)
 	if err != nil {
@@ -104,10 +105,19 @@ func codeLookups(s string) ([]ident.Lookup, error) {
 	}
 	lks, err := c.Lookups()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoCode, err)
+		return nil, noItemError{err}
 	}
 	return lks, nil
 }
+
+// noItemError is ident's error for a code that names no item
+// (ident.ErrNotItem), under ErrNoCode. Its message is ident's alone,
+// which says already that the code names no item: "not an item code"
+// once, not once from each package.
+type noItemError struct{ err error }
+
+func (e noItemError) Error() string   { return e.err.Error() }
+func (e noItemError) Unwrap() []error { return []error{ErrNoCode, e.err} }
 
 // lookup traces one key, or one product.
 func (g *Gateway) lookup(ctx context.Context, lk ident.Lookup, limit int) (TraceResult, error) {

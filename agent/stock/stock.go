@@ -159,7 +159,7 @@ func (s *Stock) apply(m agent.Movement) {
 		return
 	}
 	if seq, _, ok := agent.ReadMet(m); ok {
-		delete(s.met, seq)
+		s.closed(m, seq)
 		return
 	}
 	if !m.Kind.MovesItem() || m.Item == "" || m.Decision == agent.DecisionBlocked {

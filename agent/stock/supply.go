@@ -2,6 +2,7 @@ package stock
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +147,53 @@ func (s *Stock) arrived(loc uint32, di string, n int) {
 			s.met[r.Seq] = r
 		}
 	}
+}
+
+// closed folds m, a movement closing request seq (agent.ReadMet): met,
+// it is no longer awaiting its movement; withdrawn while open
+// (agent.ReadWithdrawn), it leaves the open requests. A request is open
+// until such a movement, on the gateway as on the centre, which folds
+// the same movements.
+func (s *Stock) closed(m agent.Movement, seq uint64) {
+	delete(s.met, seq)
+	loc, ok := s.names.ids[m.Location]
+	if !ok || m.Location == "" {
+		return
+	}
+	key := reqKey{loc, m.Item}
+	if r := s.requests[key]; r != nil && r.Seq == seq {
+		delete(s.requests, key)
+	}
+}
+
+// Withdraw is the rule of withdrawal, Need's counterpart: whether the
+// open request r is no longer called for by the par level that raised
+// it, par being the par level in force now at r's location for r's
+// product (Max 0: none is left), and why, in words. A refill is owed
+// for the consigned units used, whatever the par level: it is never
+// withdrawn. A request a par level raised (routine, urgent) is withdrawn
+// when no par level of its product is left at its location, or when the
+// par level is no longer the one it was raised under (another reorder
+// point or max: corrected, or a computed reorder point moved) and on
+// hand, less what arrived for the request, is not below its reorder
+// point. One still calling for it, or unchanged, keeps it open: only a
+// delivery meets it.
+func (s *Stock) Withdraw(r Request, par Par, d *master.Data) (why string, ok bool) {
+	if r.Urgency == agent.UrgencyRefill {
+		return "", false
+	}
+	if par.Max <= 0 {
+		return "the par level that raised it was removed", true
+	}
+	if par.ReorderPoint == r.ReorderPoint && par.Max == r.Max {
+		return "", false
+	}
+	on := s.Units(r.Location, r.Product, d) - r.Arrived
+	if on < par.ReorderPoint {
+		return "", false
+	}
+	return fmt.Sprintf("the par level that raised it was changed to reorder point %d, max %d: on hand %d (less what arrived for it) is not below it",
+		par.ReorderPoint, par.Max, on), true
 }
 
 // Met returns the requests met whose meeting the ledger does not record

@@ -260,3 +260,55 @@ func TestNoRefillForLoan(t *testing.T) {
 		}
 	}
 }
+
+// TestWithdraw: a request whose par level is removed, or corrected so
+// that on hand is no longer below its reorder point, is withdrawn (with
+// why); one whose par level is unchanged, or still calls for it, stays
+// open, and a refill always does. The movement withdrawing it closes it
+// in the fold (as on the centre, which folds the same movements); one
+// naming an older request closes nothing.
+func TestWithdraw(t *testing.T) {
+	s := New()
+	seq := uint64(0)
+	apply := func(m agent.Movement) {
+		seq++
+		m.Seq = seq
+		s.Apply(m)
+	}
+	apply(mv(agent.KindReceive, "OR-3", serial("S1", "L1", "2027-06-30")))
+	apply(requestAt("OR-3", agent.Request{Quantity: 3, Urgency: agent.UrgencyRoutine, OnHand: 1, ReorderPoint: 2, Max: 4}))
+	r, ok := s.Open("OR-3", gtin)
+	if !ok {
+		t.Fatal("no request open")
+	}
+	for _, tc := range []struct {
+		par  Par
+		want bool
+		says string
+	}{
+		{Par{ReorderPoint: 2, Max: 4}, false, ""},
+		{Par{ReorderPoint: 3, Max: 6}, false, ""}, // corrected, still calls for it
+		{Par{}, true, "removed"},
+		{Par{ReorderPoint: 1, Max: 4}, true, "reorder point 1, max 4: on hand 1"},
+	} {
+		why, ok := s.Withdraw(r, tc.par, nil)
+		if ok != tc.want || !strings.Contains(why, tc.says) {
+			t.Errorf("par %+v: withdraw %v %q, want %v saying %q", tc.par, ok, why, tc.want, tc.says)
+		}
+	}
+	if _, ok := s.Withdraw(Request{Location: "OR-3", Product: gtin, Request: agent.Request{Quantity: 1, Urgency: agent.UrgencyRefill}}, Par{}, nil); ok {
+		t.Error("a refill withdrawn")
+	}
+	closing := func(seq uint64) agent.Movement {
+		return agent.Movement{Gateway: "gw", Time: day, Kind: agent.KindContext, Item: gtin, Location: "OR-3",
+			Flags: []string{agent.FlagMet}, Reason: agent.WithdrawnReason(seq, 0, "the par level that raised it was removed")}
+	}
+	apply(closing(r.Seq + 100)) // another request's
+	if _, ok := s.Open("OR-3", gtin); !ok {
+		t.Fatal("a withdrawal of another request closed this one")
+	}
+	apply(closing(r.Seq))
+	if _, ok := s.Open("OR-3", gtin); ok || len(s.Requests("")) != 0 {
+		t.Fatalf("withdrawn, still open: %+v", s.Requests(""))
+	}
+}

@@ -87,8 +87,36 @@ func (s *Stock) LotsAt(location string) []LotAt {
 	return out
 }
 
+// Locations returns the locations the stock has anything at (Holds),
+// in order.
+func (s *Stock) Locations() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[uint32]bool{}
+	for loc := range s.byLoc {
+		seen[loc] = true
+	}
+	for loc := range s.present {
+		seen[loc] = true
+	}
+	for k := range s.demand {
+		seen[k.loc] = true
+	}
+	out := make([]string, 0, len(seen))
+	for loc := range seen {
+		if n := s.names.name(loc); n != "" {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Holds reports whether the stock has anything at location: units on
-// hand or held, an open replenishment request, or uses (demand).
+// hand or held, or uses (demand). An open replenishment request alone is
+// nothing held: one raised at another gateway's location (as gateways
+// did before they asked only for their own) makes it no location of
+// this gateway's.
 func (s *Stock) Holds(location string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -98,11 +126,6 @@ func (s *Stock) Holds(location string) bool {
 	}
 	if s.byLoc[loc] != nil || s.present[loc] != nil {
 		return true
-	}
-	for k := range s.requests {
-		if k.loc == loc {
-			return true
-		}
 	}
 	for k := range s.demand {
 		if k.loc == loc {

@@ -2,6 +2,7 @@ package stock
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,8 +101,9 @@ func BenchmarkUnitsAt(b *testing.B) {
 }
 
 // TestHolds: a location holds something while units are on hand or held
-// there, a request is open or uses were drawn from it; a location no
-// movement named holds nothing, nor one every unit has left.
+// there or uses were drawn from it; a location no movement named holds
+// nothing, nor one every unit has left, nor one where only a request is
+// open. Locations lists those that hold something.
 func TestHolds(t *testing.T) {
 	s := fold(
 		mv(agent.KindReceive, "WH", serial("S1", "L1", "2027-06-30")),
@@ -110,9 +112,12 @@ func TestHolds(t *testing.T) {
 		mv(agent.KindUse, "OR-3", serial("S2", "L1", "2027-06-30")),
 		requestAt("W9", agent.Request{Quantity: 1, Urgency: agent.UrgencyUrgent, Max: 1}),
 	)
-	for loc, want := range map[string]bool{"W5": true, "W7": true, "W9": true, "WH": false, "OR-3": false, "w5": false, "": false} {
+	for loc, want := range map[string]bool{"W5": true, "W7": true, "W9": false, "WH": false, "OR-3": false, "w5": false, "": false} {
 		if got := s.Holds(loc); got != want {
 			t.Errorf("Holds(%q) = %v, want %v", loc, got, want)
 		}
+	}
+	if got := s.Locations(); !slices.Equal(got, []string{"W5", "W7"}) {
+		t.Errorf("Locations() = %q, want W5 W7", got)
 	}
 }

@@ -109,10 +109,18 @@ func TestSupplyCommands(t *testing.T) {
 		{[]string{"loan", "--supplier", "S"}, "no item codes"},
 		{[]string{"loan", "--supplier", "S", "]d201" + stent}, "names a product"},
 		{[]string{"loan", "--supplier", "S", loanCode, "not a code\x01"}, "code 2"},
+		{[]string{"loan", "--supplier", "S", "--case", "C-8", label(stent, exp, "L1", "S2")}, "on hand here"},
+		{[]string{"loan", "--supplier", "骨科器械", "--case", "C-7", loanCode}, "already declared"},
+		{[]string{"stock", "--location", "Typo"}, `"Typo" is not known here`},
+		{[]string{"stock", "--forecast", "--location", "Typo"}, "known: OR-3"},
 	} {
 		if c, _, errOut := p.run(bad.args...); c == ExitOK || !strings.Contains(errOut, bad.says) {
 			t.Errorf("%q: exit %d, %q (want %q)", bad.args, c, errOut, bad.says)
 		}
+	}
+
+	if c, _, errOut := p.run("trace", "WARD7-BED12"); c == ExitOK || strings.Count(errOut, "not an item code") != 1 {
+		t.Errorf("trace of a plain code: exit %d, %q: want \"not an item code\" once", c, errOut)
 	}
 
 	c, out, _ = p.run("stock", "--location", "OR-3", "--json")
