@@ -208,7 +208,7 @@ var (
 	consumptionColumns = []string{"supplier", "site", "gateway", "ledger", "branch", "seq", "time", "product", "name",
 		"item", "lot", "serial", "expiry", "case", "location", "loan", "price"}
 	requestColumns = []string{"supplier", "site", "gateway", "ledger", "branch", "seq", "time", "location", "product", "name",
-		"quantity", "urgency", "on_hand", "reorder_point", "max", "received", "open"}
+		"quantity", "urgency", "on_hand", "reorder_point", "max", "received", "open", "withdrawn"}
 )
 
 // movementColumns are the columns naming a record's movement.
@@ -228,7 +228,7 @@ func writeRequestsCSV(w io.Writer, rs []central.RequestRecord) error {
 	return writeCSV(w, requestColumns, rs, func(r central.RequestRecord) []string {
 		return append(movementColumns(r.SupplyMovement),
 			r.Location, r.Product, r.Name, strconv.Itoa(r.Quantity), r.Urgency, strconv.Itoa(r.OnHand),
-			strconv.Itoa(r.ReorderPoint), strconv.Itoa(r.Max), strconv.Itoa(r.Received), strconv.FormatBool(r.Open))
+			strconv.Itoa(r.ReorderPoint), strconv.Itoa(r.Max), strconv.Itoa(r.Received), strconv.FormatBool(r.Open), r.Withdrawn)
 	})
 }
 

@@ -134,12 +134,15 @@ type RequestRecord struct {
 	OnHand       int    `json:"on_hand"`
 	ReorderPoint int    `json:"reorder_point"`
 	Max          int    `json:"max"`
-	// Open says the gateway has not recorded the request met (the
-	// movement agent.ReadMet reads, written when its stock saw enough
-	// arrive: the gateway's rule, not one of the centre's); Received is
-	// how many units had arrived then, 0 while open.
-	Received int  `json:"received"`
-	Open     bool `json:"open"`
+	// Open says the gateway has not recorded the request met or
+	// withdrawn (the movement agent.ReadMet reads, written when its stock
+	// saw enough arrive, or when the par level that raised it no longer
+	// calls for it: the gateway's rule, not one of the centre's);
+	// Received is how many units had arrived then, 0 while open;
+	// Withdrawn, for a request withdrawn rather than met, says why.
+	Received  int    `json:"received"`
+	Open      bool   `json:"open"`
+	Withdrawn string `json:"withdrawn,omitempty"`
 }
 
 // SupplyKeys returns the keys of the supply index m is stored under, none
@@ -400,6 +403,7 @@ func fillMet(ctx context.Context, t Tracer, rs []RequestRecord) error {
 			}
 			if seq, arrived, ok := agent.ReadMet(x.Movement); ok && seq == r.Seq {
 				r.Open, r.Received = false, arrived
+				r.Withdrawn, _ = agent.ReadWithdrawn(x.Movement)
 			}
 		}
 	}

@@ -323,6 +323,10 @@ func (p *SupplyPublisher) publish(ctx context.Context, x Traced) error {
 		return err
 	} else if ok {
 		supplier, leaf, v = r.Supplier, SupplyLeafConsumption, r
+	} else if r, ok, err := p.closedRequest(ctx, x); err != nil {
+		return err
+	} else if ok {
+		supplier, leaf, v = r.Supplier, SupplyLeafRequests, r
 	} else {
 		return nil
 	}
@@ -351,6 +355,40 @@ func (p *SupplyPublisher) publish(ctx context.Context, x Traced) error {
 	p.published++
 	p.mu.Unlock()
 	return nil
+}
+
+// closedRequest returns the record of the request x closes, Open false,
+// when x says a replenishment request was met or withdrawn: the supplier
+// who was asked learns that no delivery is due for it (a withdrawn one:
+// why).
+func (p *SupplyPublisher) closedRequest(ctx context.Context, x Traced) (RequestRecord, bool, error) {
+	seq, arrived, ok := agent.ReadMet(x.Movement)
+	if !ok || seq == 0 || seq >= x.Movement.Seq {
+		return RequestRecord{}, false, nil
+	}
+	var req agent.Movement
+	found := errors.New("found")
+	err := p.cfg.Store.RangeBranch(ctx, x.Movement.Gateway, x.Created, x.Branch, seq, func(got uint64, rec []byte) error {
+		if got != seq {
+			return found // not held: nothing to say
+		}
+		m, err := record.Decode(got, rec)
+		if err != nil {
+			return fmt.Errorf("gateway %s ledger %d movement %d: %w", x.Movement.Gateway, x.Created, got, err)
+		}
+		req = m
+		return found
+	})
+	if err != nil && err != found {
+		return RequestRecord{}, false, err
+	}
+	r, ok := NewRequestRecord(Traced{Site: x.Site, Created: x.Created, Branch: x.Branch, Movement: req}, p.cfg.Catalogue)
+	if !ok {
+		return RequestRecord{}, false, nil
+	}
+	r.Open, r.Received = false, arrived
+	r.Withdrawn, _ = agent.ReadWithdrawn(x.Movement)
+	return r, true, nil
 }
 
 // cancelledUse returns the consumption record of the use x cancels,

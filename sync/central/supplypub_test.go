@@ -42,7 +42,7 @@ type supplyRecord struct {
 }
 
 func (r supplyRecord) String() string {
-	return r.topic + " " + r.rec["type"].(string) + " " + jsonField(r.rec, "seq") + jsonField(r.rec, "cancelled")
+	return r.topic + " " + r.rec["type"].(string) + " " + jsonField(r.rec, "seq") + jsonField(r.rec, "cancelled") + jsonField(r.rec, "withdrawn")
 }
 
 func jsonField(m map[string]any, k string) string {
@@ -51,7 +51,7 @@ func jsonField(m map[string]any, k string) string {
 		return ""
 	}
 	b, _ := json.Marshal(v)
-	return map[string]string{"seq": "", "cancelled": " cancelled="}[k] + string(b)
+	return map[string]string{"seq": "", "cancelled": " cancelled=", "withdrawn": " withdrawn="}[k] + string(b)
 }
 
 // records reads n messages of ch, failing past wait.
@@ -201,8 +201,9 @@ func TestSupplierTopics(t *testing.T) {
 		feed(t, st, l2)
 		time.Sleep(300 * time.Millisecond) // passes fail meanwhile
 		b.Restart()
-		got := records(t, acmeGot, 2)
-		want := []string{"udi/supply/acme/consumption consumption 1", "udi/supply/acme/requests request 2"}
+		got := records(t, acmeGot, 3)
+		want := []string{"udi/supply/acme/consumption consumption 1", "udi/supply/acme/requests request 2",
+			`udi/supply/acme/requests request 2 withdrawn="the par level was removed"`}
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("after the broker came back, acme received:\n got %q\nwant %q", got, want)
 		}
@@ -217,5 +218,8 @@ func testkitLedger(t *testing.T, gateway string, created int64) *testkit.Ledger 
 	acme := agent.ConsignedFlag("ACME")
 	l.Add(t, supplyMovement(agent.KindUse, gtinStent, "S9", "OR-3", 40, acme))
 	l.Add(t, supplyRequest(gtinStent, "OR-3", 41, agent.Request{Quantity: 1, Urgency: agent.UrgencyRefill, Max: 1}, acme))
+	// The request withdrawn: its supplier hears that no delivery is due.
+	l.Add(t, agent.Movement{Time: day0.Add(42 * time.Minute), Kind: agent.KindContext, Item: gtinStent, Location: "OR-3",
+		Flags: []string{agent.FlagMet}, Reason: agent.WithdrawnReason(2, 0, "the par level was removed")})
 	return l
 }
