@@ -1,17 +1,15 @@
 package web
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/x509"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/udi-edge/udi-edge/agent/access"
 )
 
 // Role is what a user of the page may do (Role.May). Tokens and client
@@ -95,14 +93,11 @@ func (r Role) May(p Permission) bool {
 	return false
 }
 
-// Principal is who a request comes from.
-type Principal struct {
-	// Name names the user in the log and as the actor of what they
-	// record: the token's name, the certificate rule that matched
-	// ("cn:or3-screen"), or "local". It is never a secret.
-	Name string
-	Role Role
-}
+// Principal is who a request comes from: Name names the user in the log
+// and as the actor of what they record (the token's name, the
+// certificate rule that matched, "cn:or3-screen", or "local"), never a
+// secret.
+type Principal = access.Principal[Role]
 
 var localPrincipal = Principal{Name: "local", Role: RoleLocal}
 
@@ -120,41 +115,27 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 }
 
 // MinTokenLength is the shortest token a tokens file may hold.
-const MinTokenLength = 32
+const MinTokenLength = access.MinTokenLength
+
+// fileRoles are the roles a tokens or certificate-roles file may give:
+// every role but RoleLocal.
+var fileRoles = []Role{RoleNurse, RoleWarehouse, RoleAuditor}
 
 // Tokens are the tokens the page accepts, each with a role and a name;
 // only their SHA-256 sums are held, and a token is looked up in constant
-// time.
-type Tokens struct {
-	sums  [][sha256.Size]byte
-	who   []Principal
-	names map[string]bool
-}
+// time (Lookup).
+type Tokens = access.Tokens[Role]
 
 // LoadTokens reads a tokens file (ParseTokens); it must be a regular file
 // only its owner may use (mode 0600 or 0400). Errors other than the
 // file's own I/O errors are *CredentialsError.
 func LoadTokens(path string) (*Tokens, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &CredentialsError{Path: path, Reason: "not a regular file"}
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, &CredentialsError{Path: path, Reason: fmt.Sprintf("mode %04o: it holds secrets, so only its owner may read it (chmod 600 %s)", perm, path)}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseTokens(path, f)
+	t, err := access.LoadTokens(path, fileRoles...)
+	return t, credentialsError(err)
 }
 
 // ParseTokens reads tokens from r, one a line, as udi-central's tokens
-// file has them, with the page's roles:
+// file has them (access.ParseTokens), with the page's roles:
 //
 //	# TOKEN                                                            ROLE       NAME
 //	4b1d0c3e9a7f52e8c6d1b0a9f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c  nurse      or3-screen
@@ -166,202 +147,44 @@ func LoadTokens(path string) (*Tokens, error) {
 // and lines starting with # are skipped; a token or a name given twice is
 // an error. Errors name the line, never a token.
 func ParseTokens(name string, r io.Reader) (*Tokens, error) {
-	t := &Tokens{names: map[string]bool{}}
-	err := lines(name, r, func(f []string) error {
-		if len(f) != 3 {
-			return fmt.Errorf("want TOKEN ROLE NAME, found %d fields", len(f))
-		}
-		sum, err := tokenSum(f[0])
-		if err != nil {
-			return err
-		}
-		role, err := parseRole(f[1])
-		if err != nil {
-			return err
-		}
-		if err := checkName(f[2]); err != nil {
-			return err
-		}
-		for i := range t.sums {
-			if t.sums[i] == sum {
-				return fmt.Errorf("the same token as %s's", t.who[i].Name)
-			}
-		}
-		if t.names[f[2]] {
-			return fmt.Errorf("name %q is given twice", f[2])
-		}
-		t.names[f[2]] = true
-		t.sums = append(t.sums, sum)
-		t.who = append(t.who, Principal{Name: f[2], Role: role})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(t.sums) == 0 {
-		return nil, &CredentialsError{Path: name, Reason: "no token in it"}
-	}
-	return t, nil
-}
-
-// tokenSum reads a tokens file's TOKEN field.
-func tokenSum(s string) (sum [sha256.Size]byte, err error) {
-	if h, ok := strings.CutPrefix(s, "sha256:"); ok {
-		b, err := hex.DecodeString(h)
-		if err != nil || len(b) != sha256.Size {
-			return sum, fmt.Errorf("sha256: wants the %d hex digits of a SHA-256 sum", 2*sha256.Size)
-		}
-		copy(sum[:], b)
-		return sum, nil
-	}
-	if len(s) < MinTokenLength {
-		return sum, fmt.Errorf("the token has %d characters; use at least %d (openssl rand -hex 32)", len(s), MinTokenLength)
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return sum, fmt.Errorf("the token holds a character other than visible ASCII")
-		}
-	}
-	return sha256.Sum256([]byte(s)), nil
-}
-
-func parseRole(s string) (Role, error) {
-	switch r := Role(s); r {
-	case RoleNurse, RoleWarehouse, RoleAuditor:
-		return r, nil
-	}
-	return "", fmt.Errorf("unknown role %q: want nurse, warehouse or auditor", s)
-}
-
-// checkName checks a user's name: it goes into log lines and the ledger.
-func checkName(s string) error {
-	if s == "" || len(s) > 64 {
-		return fmt.Errorf("name %q: want 1 to 64 characters", s)
-	}
-	for _, c := range s {
-		if !(c == '.' || c == '_' || c == '@' || c == '-' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return fmt.Errorf("name %q: only letters, digits, . _ @ and - are allowed", s)
-		}
-	}
-	return nil
-}
-
-// lines calls fn with the fields of every line of r that is neither blank
-// nor a comment; fn's error becomes the *CredentialsError of its line.
-func lines(name string, r io.Reader, fn func(fields []string) error) error {
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if err := fn(strings.Fields(line)); err != nil {
-			return &CredentialsError{Path: name, Line: n, Reason: err.Error()}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("page: reading %s: %w", name, err)
-	}
-	return nil
-}
-
-// Lookup returns the principal of token; false when no entry holds it.
-// Every entry is compared, in constant time.
-func (t *Tokens) Lookup(token string) (Principal, bool) {
-	sum := sha256.Sum256([]byte(token))
-	found, at := 0, 0
-	for i := range t.sums {
-		eq := subtle.ConstantTimeCompare(sum[:], t.sums[i][:])
-		at = subtle.ConstantTimeSelect(eq, i, at)
-		found |= eq
-	}
-	if found == 0 {
-		return Principal{}, false
-	}
-	return t.who[at], true
+	t, err := access.ParseTokens(name, r, fileRoles...)
+	return t, credentialsError(err)
 }
 
 // CertRoles give client certificates roles: a certificate the TLS
 // handshake verified against CAs gets the role of the first rule that
-// matches its subject's common name or one of its DNS names.
-type CertRoles struct {
-	// CAs are the authorities client certificates are verified against.
-	CAs   *x509.CertPool
-	rules []certRule
-}
-
-type certRule struct {
-	kind, value string
-	role        Role
-}
+// matches it (Match).
+type CertRoles = access.CertRoles[Role]
 
 // LoadCertRoles reads the PEM certificates of caFile and the rules of
 // rulesFile (ParseCertRoles).
 func LoadCertRoles(caFile, rulesFile string) (*CertRoles, error) {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	cas := x509.NewCertPool()
-	if !cas.AppendCertsFromPEM(pem) {
-		return nil, &CredentialsError{Path: caFile, Reason: "no PEM certificate in it"}
-	}
-	f, err := os.Open(rulesFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseCertRoles(rulesFile, f, cas)
+	c, err := access.LoadCertRoles(caFile, rulesFile, fileRoles...)
+	return c, credentialsError(err)
 }
 
 // ParseCertRoles reads, one a line, the role a client certificate
-// verified against cas gets:
+// verified against cas gets (access.ParseCertRoles):
 //
 //	# ROLE     CERTIFICATE
 //	nurse      cn:or3-screen
 //	auditor    dns:audit-ws1.hospital.example
 //
-// cn: matches the subject's common name, dns: one of its DNS names
-// (ignoring case); the first rule that matches gives the role.
+// cn: matches the subject's common name; dns: (ignoring case), email:
+// and uri: a subject alternative name of that kind; the first rule that
+// matches gives the role.
 func ParseCertRoles(name string, r io.Reader, cas *x509.CertPool) (*CertRoles, error) {
-	c := &CertRoles{CAs: cas}
-	err := lines(name, r, func(f []string) error {
-		if len(f) < 2 {
-			return fmt.Errorf("want ROLE cn:NAME or ROLE dns:NAME")
-		}
-		role, err := parseRole(f[0])
-		if err != nil {
-			return err
-		}
-		kind, value, _ := strings.Cut(strings.Join(f[1:], " "), ":")
-		if (kind != "cn" && kind != "dns") || value == "" {
-			return fmt.Errorf("%q: want cn: or dns: and a value", strings.Join(f[1:], " "))
-		}
-		c.rules = append(c.rules, certRule{kind: kind, value: value, role: role})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(c.rules) == 0 {
-		return nil, &CredentialsError{Path: name, Reason: "no rule in it"}
-	}
-	return c, nil
+	c, err := access.ParseCertRoles(name, r, cas, fileRoles...)
+	return c, credentialsError(err)
 }
 
-// Match returns the principal of a verified client certificate, named by
-// the rule it matched; false when it matches none.
-func (c *CertRoles) Match(cert *x509.Certificate) (Principal, bool) {
-	for _, r := range c.rules {
-		ok := r.kind == "cn" && cert.Subject.CommonName == r.value
-		for _, d := range cert.DNSNames {
-			ok = ok || r.kind == "dns" && strings.EqualFold(d, r.value)
-		}
-		if ok {
-			return Principal{Name: r.kind + ":" + r.value, Role: r.role}, true
-		}
+// credentialsError returns err, an *access.CredentialsError made the
+// page's *CredentialsError.
+func credentialsError(err error) error {
+	if ae := (*access.CredentialsError)(nil); errors.As(err, &ae) {
+		return &CredentialsError{Path: ae.Path, Line: ae.Line, Reason: ae.Reason}
 	}
-	return Principal{}, false
+	return err
 }
 
 // TokenCookie is the cookie that carries a browser's token after it

@@ -49,7 +49,7 @@ func key(gtin, serial string) string { return "(01)" + gtin + "(21)" + serial }
 // on a free loopback port: an operating room's station, a warehouse
 // desk and handheld.
 type site struct {
-	t    *testing.T
+	t    testing.TB
 	l    *bolt.Ledger
 	g    *core.Gateway
 	page *web.Server
@@ -62,7 +62,7 @@ type siteOptions struct {
 	cfg     web.Config
 }
 
-func newSite(t *testing.T, opt siteOptions) *site {
+func newSite(t testing.TB, opt siteOptions) *site {
 	t.Helper()
 	l, err := bolt.Open(bolt.Options{Path: filepath.Join(t.TempDir(), "ledger.db"), Gateway: "gw-1"})
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *site) get(path, token string) string {
 
 // stream is a live stream of the page, read event by event.
 type stream struct {
-	t      *testing.T
+	t      testing.TB
 	events chan sse
 	cancel func()
 }
@@ -273,7 +273,7 @@ func containsAll(s string, want ...string) bool {
 }
 
 // tokens writes a tokens file of a token per role and returns them.
-func tokens(t *testing.T) (*web.Tokens, map[web.Role]string) {
+func tokens(t testing.TB) (*web.Tokens, map[web.Role]string) {
 	t.Helper()
 	toks := map[web.Role]string{}
 	var b strings.Builder

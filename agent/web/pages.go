@@ -21,8 +21,9 @@ import (
 type pageData struct {
 	L lang
 	P Principal
-	// Path is the page's path and query without lang, for the language
-	// switch.
+	// Path is the page's path and query without lang and token, for the
+	// language switch: a sign-in refused never shows the token it was
+	// sent.
 	Path     string
 	Message  string
 	Next     string
@@ -73,6 +74,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		u := *r.URL
 		q := u.Query()
 		q.Del("lang")
+		q.Del("token")
 		u.RawQuery = q.Encode()
 		d.Path = u.RequestURI()
 	}
@@ -269,7 +271,7 @@ func (s *Server) justify(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("%w: %q", core.ErrNoStation, id)
 	}
 	if err := r.ParseForm(); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		return fmt.Errorf("%w: the form: %v", ErrBadRequest, err)
 	}
 	item, code := r.PostForm.Get("item"), r.PostForm.Get("reason")
 	if !slices.ContainsFunc(s.cfg.Reasons, func(x Reason) bool { return x.Code == code }) {
@@ -280,8 +282,11 @@ func (s *Server) justify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := s.state.view(id, c)
-	if item == "" || !slices.ContainsFunc(v.Pending, func(p Scan) bool { return p.Item == item }) {
-		return fmt.Errorf("%w: no use of %q at station %s waits for a justification", ErrBadRequest, item, id)
+	if item == "" {
+		return fmt.Errorf("%w: item: none given", ErrBadRequest)
+	}
+	if !slices.ContainsFunc(v.Pending, func(p Scan) bool { return p.Item == item }) {
+		return fmt.Errorf("%w: item %q: no use of it at station %s waits for a justification", ErrBadRequest, item, id)
 	}
 	p, _ := PrincipalFrom(r.Context())
 	actor := p.Name

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,21 +207,49 @@ func TestExposure(t *testing.T) {
 	}
 }
 
-// TestTokensFile: the tokens file's mistakes are named by line, never
-// with the token.
+// TestTokensFile: the page's credentials files are agent/access's
+// (tested there) with the page's roles, nurse, warehouse and auditor,
+// and the page's *CredentialsError naming file and line, never the
+// token.
 func TestTokensFile(t *testing.T) {
 	long := strings.Repeat("a", 40)
 	for _, c := range []struct{ file, want string }{
-		{long + " nurse n1\n" + long + " auditor n2\n", "line 2: the same token"},
-		{"short nurse n1\n", "line 1: the token has 5 characters"},
-		{long + " operator n1\n", `unknown role "operator"`},
-		{long + " nurse bad/name\n", "only letters"},
-		{"# nothing\n", "no token"},
-		{"sha256:00 nurse n1\n", "64 hex digits"},
+		{long + " nurse n1\n" + long + " auditor n2\n", "page: tokens line 2: the same token as line 1"},
+		{long + " operator n1\n", `page: tokens line 1: unknown role "operator": want nurse, warehouse or auditor`},
+		{long + " local n1\n", `unknown role "local"`},
+		{"# nothing\n", "page: tokens: no token"},
 	} {
 		_, err := web.ParseTokens("tokens", strings.NewReader(c.file))
-		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), long) || !errors.Is(err, web.ErrCredentials) {
+		var ce *web.CredentialsError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), long) || !errors.Is(err, web.ErrCredentials) {
 			t.Errorf("%q: %v, want %q", c.file, err, c.want)
 		}
+	}
+	for _, c := range []struct{ file, want string }{
+		{"operator cn:x\n", `page: roles line 1: unknown role "operator": want nurse, warehouse or auditor`},
+		{"", "page: roles: no rule in it"},
+	} {
+		_, err := web.ParseCertRoles("roles", strings.NewReader(c.file), nil)
+		var ce *web.CredentialsError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.file, err, c.want)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(path, []byte(long+" warehouse w1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ce *web.CredentialsError
+	if _, err := web.LoadTokens(path); !errors.As(err, &ce) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("mode 0644: %v", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := web.LoadTokens(path); err != nil {
+		t.Error(err)
+	} else if p, ok := ts.Lookup(long); !ok || p != (web.Principal{Name: "w1", Role: web.RoleWarehouse}) {
+		t.Errorf("Lookup: %+v %v", p, ok)
 	}
 }
