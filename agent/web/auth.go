@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,10 +180,7 @@ func ParseCertRoles(name string, r io.Reader, cas *x509.CertPool) (*CertRoles, e
 // credentialsError returns err, an *access.CredentialsError made the
 // page's *CredentialsError.
 func credentialsError(err error) error {
-	if ae := (*access.CredentialsError)(nil); errors.As(err, &ae) {
-		return &CredentialsError{Path: ae.Path, Line: ae.Line, Reason: ae.Reason}
-	}
-	return err
+	return access.As(err, "page", ErrCredentials)
 }
 
 // TokenCookie is the cookie that carries a browser's token after it

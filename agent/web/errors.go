@@ -2,7 +2,8 @@ package web
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/udi-edge/udi-edge/agent/access"
 )
 
 // Sentinel errors of the station page; test for them with errors.Is.
@@ -29,21 +30,6 @@ var (
 )
 
 // CredentialsError reports a credentials file the page cannot use: the
-// file, the line (0 for the whole file) and why. Its text never holds a
-// token.
-type CredentialsError struct {
-	Path   string
-	Line   int
-	Reason string
-}
-
-// Error implements error.
-func (e *CredentialsError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("page: %s line %d: %s", e.Path, e.Line, e.Reason)
-	}
-	return fmt.Sprintf("page: %s: %s", e.Path, e.Reason)
-}
-
-// Unwrap returns ErrCredentials.
-func (e *CredentialsError) Unwrap() error { return ErrCredentials }
+// file, the line (0 for the whole file) and why, in a text that never
+// holds a token; it wraps ErrCredentials (access.As).
+type CredentialsError = access.CredentialsError

@@ -3,7 +3,6 @@ package central
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 
@@ -185,8 +184,5 @@ func ReadTokenFile(path string) (string, error) {
 // credentialsError returns err, an *access.CredentialsError made the
 // centre's *CredentialsError.
 func credentialsError(err error) error {
-	if ae := (*access.CredentialsError)(nil); errors.As(err, &ae) {
-		return &CredentialsError{Path: ae.Path, Line: ae.Line, Reason: ae.Reason}
-	}
-	return err
+	return access.As(err, "central", ErrCredentials)
 }

@@ -3,6 +3,8 @@ package central
 import (
 	"errors"
 	"fmt"
+
+	"github.com/udi-edge/udi-edge/agent/access"
 )
 
 // Sentinel errors of this package; test for them with errors.Is.
@@ -57,24 +59,9 @@ var (
 )
 
 // CredentialsError reports a credentials file the API cannot use: the
-// file, the line (0 for the whole file) and why. Its text never holds a
-// token.
-type CredentialsError struct {
-	Path   string
-	Line   int
-	Reason string
-}
-
-// Error implements error.
-func (e *CredentialsError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("central: %s line %d: %s", e.Path, e.Line, e.Reason)
-	}
-	return fmt.Sprintf("central: %s: %s", e.Path, e.Reason)
-}
-
-// Unwrap returns ErrCredentials.
-func (e *CredentialsError) Unwrap() error { return ErrCredentials }
+// file, the line (0 for the whole file) and why, in a text that never
+// holds a token; it wraps ErrCredentials (access.As).
+type CredentialsError = access.CredentialsError
 
 // CheckError reports a batch, or a movement in it, that the centre does
 // not store. It wraps one of ErrGap, ErrConflict, ErrChain, ErrRecord and
