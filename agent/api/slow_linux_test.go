@@ -27,22 +27,8 @@ func TestSlowReaderHoldsUpNoShortRequest(t *testing.T) {
 	}
 	s := serveCore(t, g, api.Limits{MaxConcurrent: 1, MaxLong: 1, Wait: 100 * time.Millisecond})
 	for _, addr := range []struct{ network, address string }{{"unix", s.socket}, {"tcp", s.tcp}} {
-		// Over TCP the client's receive window is kept small, as a
-		// client that does not read keeps it.
-		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}}
-		c, err := d.Dial(addr.network, addr.address)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "GET /v1/export/epcis HTTP/1.1\r\nHost: agent\r\n\r\n")
 		// The export has begun (it holds its turn); then nobody reads.
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
-			t.Fatalf("export over %s: %q %v", addr.network, line, err)
-		}
+		c := askAndRead(t, addr.network, addr.address, "/v1/export/epcis")
 		for i := range 3 {
 			if _, err := s.client.Status(context.Background()); err != nil {
 				t.Fatalf("status %d while an export's client over %s does not read: %v", i, addr.network, err)
@@ -75,19 +61,7 @@ func TestSlowTraceReaderHoldsUpNoShortRequest(t *testing.T) {
 		t.Fatalf("a reading client's page: %d movements, %v", len(all.Movements), err)
 	}
 	for _, addr := range []struct{ network, address string }{{"unix", s.socket}, {"tcp", s.tcp}} {
-		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		}}
-		c, err := d.Dial(addr.network, addr.address)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "GET /v1/trace?code=%s&limit=10000 HTTP/1.1\r\nHost: agent\r\n\r\n", gtin)
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
-			t.Fatalf("trace over %s: %q %v", addr.network, line, err)
-		}
+		c := askAndRead(t, addr.network, addr.address, "/v1/trace?code="+gtin+"&limit=10000")
 		for i := range 3 {
 			if _, err := s.client.Status(context.Background()); err != nil {
 				t.Fatalf("status %d while a trace's client over %s does not read: %v", i, addr.network, err)
@@ -95,4 +69,26 @@ func TestSlowTraceReaderHoldsUpNoShortRequest(t *testing.T) {
 		}
 		c.Close()
 	}
+}
+
+// askAndRead dials the API as a client that will not read its answer
+// (over TCP its receive window kept small, as such a client keeps it),
+// asks GET path, reads the status line only (200 wanted), and returns the
+// connection, closed when the test ends.
+func askAndRead(t *testing.T, network, address, path string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: agent\r\n\r\n", path)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("GET %s over %s: %q %v", path, network, line, err)
+	}
+	return c
 }

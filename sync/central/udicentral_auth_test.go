@@ -59,7 +59,9 @@ func TestUdiCentralBinaryProtectedAPI(t *testing.T) {
 	})
 	addrRE := regexp.MustCompile(`msg="http listening" addr=\S+:(\d+)`)
 	testkit.WaitFor(t, wait, "the service to listen and connect", func() bool {
-		return addrRE.MatchString(logs.String()) && strings.Contains(logs.String(), `msg="mqtt connected"`)
+		// Subscribed once the resync after connecting is logged ("mqtt
+		// connected" comes before the subscriptions).
+		return addrRE.MatchString(logs.String()) && strings.Contains(logs.String(), `msg="resync after connect"`)
 	})
 	api := "https://127.0.0.1:" + addrRE.FindStringSubmatch(logs.String())[1]
 

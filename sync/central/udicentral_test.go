@@ -107,7 +107,9 @@ func TestUdiCentralBinaryEndToEnd(t *testing.T) {
 	})
 	addrRE := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 	testkit.WaitFor(t, wait, "the service to listen and connect", func() bool {
-		return addrRE.MatchString(logs.String()) && strings.Contains(logs.String(), `msg="mqtt connected"`)
+		// Subscribed once the resync after connecting is logged ("mqtt
+		// connected" comes before the subscriptions).
+		return addrRE.MatchString(logs.String()) && strings.Contains(logs.String(), `msg="resync after connect"`)
 	})
 	apiURL := "http://" + addrRE.FindStringSubmatch(logs.String())[1]
 

@@ -36,12 +36,16 @@ const wait = 10 * time.Second
 var checkFor = testkit.Eventually
 
 // openLedger opens a ledger in a temp dir, closed when the test ends.
+// Its writer waits 50 ms after a transaction's first movement for more
+// (the agent's does not wait): the movements a fill submits together are
+// committed together, so that the tests know the batches the uplink will
+// find.
 func openLedger(t testing.TB, path string) *bolt.Ledger {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "ledger.db")
 	}
-	l, err := bolt.Open(bolt.Options{Path: path, Gateway: testGateway})
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: testGateway, MaxDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
