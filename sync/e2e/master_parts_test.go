@@ -26,8 +26,11 @@ import (
 	"github.com/udi-edge/udi-edge/sync/wire"
 )
 
-// applyWait bounds the wait for a large set to be published and applied.
-const applyWait = 60 * time.Second
+// applyWait bounds the wait for a large set to be published and applied:
+// beyond the two renewals of a gateway's master subscription after it
+// connects (one status interval, 30 s, apart), which bring retained parts
+// a broker's node missed (a NATS cluster after a node's loss).
+const applyWait = 100 * time.Second
 
 // shippedBroker starts Mosquitto with the packet limit of
 // deploy/mosquitto/mosquitto.conf.

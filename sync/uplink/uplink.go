@@ -228,14 +228,19 @@ func (u *Uplink) session(parent context.Context) error {
 	// After every (re)connect: from the cursor + 1, at once.
 	u.next, u.inflight = u.cursor+1, nil
 	u.setInflight()
-	// The master subscription is made again once, with the first status
+	// The master subscription is made again with the first two statuses
 	// after connecting: a broker whose retained messages reach its nodes
 	// asynchronously (a NATS cluster after a node's loss) can miss, in a
 	// subscription made just after a publication, the retained parts
-	// published; a SUBSCRIBE of the same filter replaces the subscription
-	// and has the broker send the retained messages again (MQTT 3.1.1
-	// 3.8.4). The versions held come again and are passed over silently.
-	renew := u.cfg.Apply != nil
+	// published, and a node that lost a peer as it came back was seen to
+	// take more than one status interval to have them; a SUBSCRIBE of the
+	// same filter replaces the subscription and has the broker send the
+	// retained messages again (MQTT 3.1.1 3.8.4). The versions held come
+	// again and are passed over silently: two replays a connection.
+	renew := 0
+	if u.cfg.Apply != nil {
+		renew = 2
+	}
 	for {
 		if err := u.handleInbox(); err != nil {
 			return err
@@ -257,8 +262,8 @@ func (u *Uplink) session(parent context.Context) error {
 				return fmt.Errorf("publish status: %w", err)
 			}
 			statusAt = now
-			if renew {
-				renew = false
+			if renew > 0 {
+				renew--
 				if err := u.subscribe(ctx, wire.MasterFilter(u.cfg.Site), u.onMaster); err != nil {
 					return fmt.Errorf("subscribe to master data again: %w", err)
 				}

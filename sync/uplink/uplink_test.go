@@ -564,7 +564,7 @@ func TestStatusIsPeriodic(t *testing.T) {
 }
 
 // TestMasterSubscriptionRenewed: the master subscription is made again
-// once, with the first status after connecting (so that a broker that
+// with the first two statuses after connecting (so that a broker that
 // missed a retained part in the first sends it again), and not after.
 func TestMasterSubscriptionRenewed(t *testing.T) {
 	r := newRig(t, Config{BatchMax: 10, AckTimeout: time.Hour, StatusInterval: time.Minute,
@@ -574,13 +574,16 @@ func TestMasterSubscriptionRenewed(t *testing.T) {
 	if n := r.conn.subscribes(filter); n != 1 {
 		t.Fatalf("%d master subscriptions at connect", n)
 	}
+	for i := range 2 {
+		r.clock.waitAfter(t, time.Minute)
+		r.clock.Advance(time.Minute)
+		checkFor(t, wait, "the master subscription made again", func() bool { return r.conn.subscribes(filter) == 2+i })
+	}
 	r.clock.waitAfter(t, time.Minute)
 	r.clock.Advance(time.Minute)
-	checkFor(t, wait, "the master subscription made again", func() bool { return r.conn.subscribes(filter) == 2 })
-	r.clock.Advance(time.Minute)
 	time.Sleep(quiet)
-	if n := r.conn.subscribes(filter); n != 2 {
-		t.Errorf("%d master subscriptions after two intervals, want 2", n)
+	if n := r.conn.subscribes(filter); n != 3 {
+		t.Errorf("%d master subscriptions after three intervals, want 3", n)
 	}
 	r.conn.drop()
 	checkFor(t, wait, "reconnected", func() bool {
@@ -588,7 +591,7 @@ func TestMasterSubscriptionRenewed(t *testing.T) {
 		s := r.u.Stats()
 		return s.Connected && s.Connects >= 2
 	})
-	checkFor(t, wait, "subscribed at the reconnect", func() bool { return r.conn.subscribes(filter) == 3 })
+	checkFor(t, wait, "subscribed at the reconnect", func() bool { return r.conn.subscribes(filter) == 4 })
 }
 
 // TestResendBelowAnchor: a centre that lost movements it acknowledged and
