@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,7 @@ func TestCampaigns(t *testing.T) {
 			}
 			t.Log("\n" + out.String())
 			if f := r.Failures(); len(f) > 0 {
-				t.Fatalf("campaign %s broke promises:\n%s\n%s", c.Name, strings.Join(f, "\n"), log.String())
+				t.Fatalf("campaign %s broke promises:\n%s\n%s%s", c.Name, strings.Join(f, "\n"), log.String(), logTails(dir))
 			}
 			if len(r.Figures()) < 2 {
 				t.Fatalf("campaign %s reported no figure of its own", c.Name)
@@ -120,4 +121,24 @@ func TestCampaignVerdict(t *testing.T) {
 	if code, _, errOut := runMain(t, "campaign", "nosuch"); code != 2 || !strings.Contains(errOut, `no campaign "nosuch"`) {
 		t.Fatalf("unknown campaign: exit %d, %s", code, errOut)
 	}
+}
+
+// logTails returns the last 60 lines of every program's log a campaign
+// left under dir: what a failed run in CI, whose files go with it, can
+// still be read from.
+func logTails(dir string) string {
+	var b strings.Builder
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "\n--- %s (last %d of %d lines)\n%s\n", path, min(60, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		return nil
+	})
+	return b.String()
 }
