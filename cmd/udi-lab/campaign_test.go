@@ -123,7 +123,7 @@ func TestCampaignVerdict(t *testing.T) {
 	}
 }
 
-// logTails returns the last 60 lines of every program's log a campaign
+// logTails returns the last 200 lines of every program's log a campaign
 // left under dir: what a failed run in CI, whose files go with it, can
 // still be read from.
 func logTails(dir string) string {
@@ -137,7 +137,7 @@ func logTails(dir string) string {
 			return nil
 		}
 		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		fmt.Fprintf(&b, "\n--- %s (last %d of %d lines)\n%s\n", path, min(60, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		fmt.Fprintf(&b, "\n--- %s (last %d of %d lines)\n%s\n", path, min(200, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-200):], "\n"))
 		return nil
 	})
 	return b.String()
