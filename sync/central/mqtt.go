@@ -543,29 +543,38 @@ func (m *MQTT) Publish(ctx context.Context, topic string, retained bool, payload
 	case <-ctx.Done():
 		return fmt.Errorf("central: publish %s: %w", topic, ctx.Err())
 	}
-	// paho's Publish itself blocks until its writer takes the message, up
-	// to the write timeout when the connection has just gone down; it is
-	// not waited for past ctx or the connection's end.
-	toks := make(chan mqtt.Token, 1)
-	go func() { toks <- s.c.Publish(topic, 1, retained, payload) }()
-	var err error
-	select {
-	case tok := <-toks:
+	tok, err := handOver(ctx, s, topic, retained, payload)
+	if err == nil {
 		if err = wait(ctx, s, tok); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNotConnected) {
 			// The token's own error is the connection's: a write to a
 			// socket the broker closed ("use of closed network
 			// connection"), or paho's "connection lost".
 			err = fmt.Errorf("%w: %w", ErrNotConnected, err)
 		}
-	case <-s.lost:
-		err = s.gone()
-	case <-ctx.Done():
-		err = ctx.Err()
 	}
 	if err != nil {
 		return fmt.Errorf("central: publish %s: %w", topic, err)
 	}
 	return nil
+}
+
+// handOver gives paho the message to publish on s at QoS 1 and returns
+// its token once paho's writer has taken it. paho's Publish itself blocks
+// until then, up to its write timeout (10 s) when the connection has just
+// gone down: it is not waited for past ctx or the connection's end, so
+// that an ack is not held up that long behind a connection already lost
+// (a broker restart in the kills campaign held a gateway's acks 10 s).
+func handOver(ctx context.Context, s *session, topic string, retained bool, payload []byte) (mqtt.Token, error) {
+	toks := make(chan mqtt.Token, 1)
+	go func() { toks <- s.c.Publish(topic, 1, retained, payload) }()
+	select {
+	case tok := <-toks:
+		return tok, nil
+	case <-s.lost:
+		return nil, s.gone()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Post implements Poster: it publishes at QoS 1 without waiting for the
@@ -585,9 +594,11 @@ func (m *MQTT) Post(ctx context.Context, topic string, retained bool, payload []
 	case <-ctx.Done():
 		return fmt.Errorf("central: post %s: %w", topic, ctx.Err())
 	}
-	// paho's Publish returns once its writer has taken the message (up
-	// to the write timeout); the PUBACK completes the token later.
-	tok := s.c.Publish(topic, 1, retained, payload)
+	// The PUBACK completes the token later.
+	tok, err := handOver(ctx, s, topic, retained, payload)
+	if err != nil {
+		return fmt.Errorf("central: post %s: %w", topic, err)
+	}
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
