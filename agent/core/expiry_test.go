@@ -1,13 +1,13 @@
 package core_test
 
 import (
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/core"
-	"path/filepath"
-	"sync/atomic"
 )
 
 // sweeps counts the supplier's sweeps of every par level and expiry

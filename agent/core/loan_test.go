@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/udi-edge/udi-edge/agent"
 	"github.com/udi-edge/udi-edge/agent/core"
-	"path/filepath"
 )
 
 // TestDeclareLoanOnHandOrTwice: an item received here and on hand is no

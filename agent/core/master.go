@@ -62,18 +62,6 @@ type ImportResult struct {
 	Duplicates []string `json:"duplicates,omitempty"`
 }
 
-// setDefName returns the set name import takes for a master.Duplicate's
-// Set.
-func setDefName(s string) string {
-	switch s {
-	case "lot statuses":
-		return "lots"
-	case "par levels":
-		return "par"
-	}
-	return s
-}
-
 // setSize returns the number of entries of one set of d.
 func setSize(d *master.Data, set string) int {
 	c := d.Counts()
@@ -130,10 +118,8 @@ func (g *Gateway) Import(ctx context.Context, set string, r io.Reader, opt Impor
 			return nil, err
 		}
 		res.Rows = setSize(d, set)
-		for _, x := range d.Duplicates() {
-			if setDefName(x.Set) == set {
-				res.Duplicates = append(res.Duplicates, x.String())
-			}
+		for _, x := range d.DuplicatesOf(set) {
+			res.Duplicates = append(res.Duplicates, x.String())
 		}
 		return d, nil
 	})

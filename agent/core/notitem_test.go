@@ -3,12 +3,12 @@ package core_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/udi-edge/udi-edge/agent/core"
 	"github.com/udi-edge/udi-edge/agent/ident"
-	"path/filepath"
 )
 
 // TestNotAnItemSaidOnce: a code that names no item is refused by the

@@ -33,14 +33,7 @@ func TestStationsAfterRestart(t *testing.T) {
 		CaseIdle: 4 * time.Hour, BadgeTimeout: 30 * time.Minute,
 	}
 	open := func() (*bolt.Ledger, *core.Gateway, *[]agent.Outcome) {
-		l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, g := openLive(t, path, stations, patterns, &now)
 		var outs []agent.Outcome
 		g.OnAnswer = func(_ string, o agent.Outcome) { outs = append(outs, o) }
 		return l, g, &outs
@@ -97,17 +90,7 @@ func TestStationsRestoredWithinADay(t *testing.T) {
 		"or5": {ID: "or5", Location: "OR-5", Kind: agent.KindUse},
 	}
 	patterns := &station.Patterns{Wristband: regexp.MustCompile(`^PAT(\d{6})$`)} // no idle time
-	open := func() (*bolt.Ledger, *core.Gateway) {
-		l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return now }}, core.Deps{Store: l, Master: l})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l, g
-	}
+	open := func() (*bolt.Ledger, *core.Gateway) { return openLive(t, path, stations, patterns, &now) }
 	l, g := open()
 	scan(g, "or5", "]C0PAT000005", now) // 25 hours before the restart
 	now = now.Add(2 * time.Hour)
@@ -124,4 +107,19 @@ func TestStationsRestoredWithinADay(t *testing.T) {
 			t.Errorf("%s after the restart: %+v, %v; want patient %q", st, got, err, want)
 		}
 	}
+}
+
+// openLive opens the ledger at path and a live core over it with
+// stations and patterns, its clock reading *now.
+func openLive(t *testing.T, path string, stations map[string]agent.Station, patterns *station.Patterns, now *time.Time) (*bolt.Ledger, *core.Gateway) {
+	t.Helper()
+	l, err := bolt.Open(bolt.Options{Path: path, Gateway: "gw-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := core.New(core.Config{Stations: stations, Patterns: patterns, Live: true, Now: func() time.Time { return *now }}, core.Deps{Store: l, Master: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, g
 }

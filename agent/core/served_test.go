@@ -3,12 +3,12 @@ package core_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/udi-edge/udi-edge/agent/core"
-	"path/filepath"
 )
 
 // TestOtherGatewaysParsNotShown: the stock and the forecasts show the

@@ -522,6 +522,15 @@ func (d *Data) Duplicates() []Duplicate {
 	return out
 }
 
+// DuplicatesOf lists the duplicates of one set (as Import names it:
+// "catalogue", "lots", "par"...).
+func (d *Data) DuplicatesOf(set string) []Duplicate {
+	if d == nil {
+		return nil
+	}
+	return d.dups[set]
+}
+
 // Counts returns the sizes of d.
 func (d *Data) Counts() Counts {
 	if d == nil {

@@ -1,9 +1,7 @@
 package stock
 
 import (
-	"cmp"
 	"hash/maphash"
-	"slices"
 	"strings"
 
 	"github.com/udi-edge/udi-edge/agent"
@@ -104,8 +102,6 @@ func (s *Stock) recall(key string, seq uint64) *unit {
 		s.reloadErrs++
 		return nil
 	}
-	ms = slices.Clone(ms)
-	slices.SortFunc(ms, func(a, b agent.Movement) int { return cmp.Compare(a.Seq, b.Seq) })
 	var u *unit
 	for _, m := range ms {
 		if seq != 0 && m.Seq >= seq {

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,33 +180,12 @@ func get(t *testing.T, c *apiClient, method, url string) (int, string) {
 }
 
 // startRun runs `udi-central run` in process with args (no broker
-// answers) and returns the API's port and a stop that checks a clean exit.
+// answers) and returns the API's port and its log (runService).
 func startRun(t *testing.T, args ...string) (port string, logs *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout syncBuffer
-	logs = &syncBuffer{}
-	done := make(chan int, 1)
-	base := []string{"run", "--site", "st-marys", "--store", filepath.Join(t.TempDir(), "central.db"),
+	base := []string{"--site", "st-marys", "--store", filepath.Join(t.TempDir(), "central.db"),
 		"--broker", "tcp://" + closedPort(t), "--client-id", "udi-central-test"}
-	go func() { done <- Main(ctx, append(base, args...), &stdout, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != ExitOK {
-				t.Errorf("run exit %d, want 0\n%s", code, logs.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	re := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
-	waitFor(t, "the HTTP API", func() bool { return re.MatchString(logs.String()) })
-	_, port, err := net.SplitHostPort(re.FindStringSubmatch(logs.String())[1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	port, logs, _ = runService(t, nil, append(base, args...)...)
 	return port, logs
 }
 
